@@ -1,0 +1,1 @@
+"""kb: a personal knowledge-base CLI for Markdown notes, Korean-aware."""

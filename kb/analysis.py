@@ -1,0 +1,239 @@
+"""Korean-aware text analysis: the tokenizer both the index and the query use.
+
+Korean words carry particles (josa) and endings (eomi): ``파드가``, ``쿠버네티스의``,
+``워크플로를``, ``생성된다``. A token engine that keeps ``파드가`` whole cannot find it
+for ``파드``. kb splits text at script boundaries, lowercases Latin words, splits
+identifiers into their parts, and strips a known particle or ending from the end
+of each Hangul word. The same function runs on the query, so both sides meet on
+the same stem; the search module adds prefix matching on top for endings this
+table does not know.
+
+The stripper is a table, not a dictionary: no model to load, nothing to download,
+and it is fast enough for a one-shot CLI. Its rule of thumb is to leave a stem of
+at least two syllables (``정의`` and ``평가`` stay whole), or one syllable before a
+particle of two or more (``집에서`` -> ``집``).
+
+=========================  ===========================================
+input                      tokens (index mode)
+=========================  ===========================================
+``파드가 생성된다``          ``파드``, ``생성``
+``쿠버네티스의 API를``       ``쿠버네티스``, ``api``
+``Airflow의 CeleryExecutor``  ``airflow``, ``celeryexecutor``, ``celery``, ``executor``
+``pod-reader``               ``pod-reader``, ``pod``, ``reader``
+``max_active_runs``          ``max_active_runs``, ``max``, ``active``, ``runs``
+``서비스어카운트를``          ``서비스어카운트``
+``정의``                     ``정의``
+=========================  ===========================================
+
+In query mode identifiers are not split into parts: ``CeleryExecutor`` searches
+for the whole identifier, ``executor`` finds it through its part.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from whoosh.analysis import Token, Tokenizer
+
+#: Stored in the index; a different value makes kb rebuild it.
+ANALYZER_VERSION = "ko-1"
+
+#: Tokens longer than this are not words (hashes, base64, minified code).
+MAX_TOKEN_CHARS = 48
+
+_HANGUL = "\uac00-\ud7a3\u3131-\u318e"
+# A word: letters/digits joined by _ - . ' (so pod-reader, max_active_runs and
+# v1.2 stay together and are then split into parts).
+_WORD_RE = re.compile(r"[^\W_]+(?:['’_\-.]*[^\W_]+)*|_+[^\W_]+(?:[_\-.]*[^\W_]+)*")
+_SCRIPT_RUN_RE = re.compile(rf"[{_HANGUL}]+|[^{_HANGUL}]+")
+_IS_HANGUL_RE = re.compile(rf"[{_HANGUL}]")
+_PART_SPLIT_RE = re.compile(r"['’_\-.]+")
+# camelCase and HTTPServer boundaries; digits stay with their letters (k8s, ec2, gpt4).
+_CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z0-9]+")
+
+
+def _josa() -> set[str]:
+    base = [
+        "이", "가", "을", "를", "은", "는", "의", "에", "에서", "에게", "에게서", "께", "께서",
+        "한테", "으로", "로", "와", "과", "도", "만", "까지", "부터", "처럼", "보다", "마다",
+        "이나", "나", "이랑", "랑", "하고", "에서부터", "으로부터", "로부터", "으로서", "로서",
+        "으로써", "로써", "이라는", "라는", "이란", "란", "이라고", "라고", "이며", "이고",
+        "이다", "이지만", "입니다", "이에요", "예요", "인", "인데", "이라서", "이므로", "이라면",
+        "이든", "든", "조차", "마저", "밖에", "이야", "야", "같이", "같은", "대로", "이라도",
+        "라도", "뿐", "만큼", "에선", "에겐", "엔", "으론", "론", "이죠", "죠", "이나마",
+    ]
+    out = set(base)
+    # Particles that stack: 에서는, 으로도, 까지만, 만을; not every pair is Korean (로를).
+    stackable = ["에", "에서", "에게", "에게서", "께", "한테", "으로", "로", "와", "과", "까지",
+                 "부터", "보다", "처럼", "마다", "만", "으로부터", "로부터", "으로서", "로서"]
+    for b in stackable:
+        for t in ("는", "도", "만", "의", "은"):
+            out.add(b + t)
+    for t in ("을", "를", "이", "은", "의", "으로", "에"):
+        out.add("만" + t)
+    out |= {"들" + x for x in out} | {"들"}
+    return out
+
+
+def _verb_endings() -> set[str]:
+    # Sino-Korean noun + 하다 / 되다 / 시키다: 생성한다, 사용되는, 실행시켜서 -> the noun.
+    endings = {
+        "하": ["하다", "한다", "하는", "한", "할", "함", "하고", "하며", "하면", "하여", "해",
+               "해서", "했다", "했던", "했고", "했지만", "합니다", "하기", "하게", "하지", "하도록",
+               "하려면", "하려고", "하므로", "하는데", "하지만", "하는지", "하였다", "하던", "하세요",
+               "해야", "해도", "하기도", "합시다", "할까", "한다면", "했을", "하였고", "함으로써",
+               "하기에", "하기를", "하기는", "하면서", "해요", "했습니다", "할수"],
+        "되": ["되다", "된다", "되는", "된", "될", "됨", "되고", "되며", "되면", "되어", "돼",
+               "돼서", "되어서", "됐다", "되었다", "되었고", "됩니다", "되기", "되게", "되지",
+               "되도록", "되므로", "되는데", "되지만", "되는지", "되던", "되어야", "돼야",
+               "되기도", "되었습니다", "됐습니다", "될까", "되면서"],
+        "시키": ["시키다", "시킨다", "시키는", "시킨", "시킬", "시킴", "시키고", "시키면", "시켜",
+                 "시켜서", "시켰다", "시킵니다", "시키기", "시키지"],
+    }
+    return {e for group in endings.values() for e in group}
+
+
+_JOSA = frozenset(_josa())
+_VERB = frozenset(_verb_endings())
+_SUFFIXES = sorted(_JOSA | _VERB, key=len, reverse=True)
+_MAX_SUFFIX = max(len(s) for s in _SUFFIXES)
+_SUFFIX_SET = frozenset(_SUFFIXES)
+
+
+def is_suffix(text: str) -> bool:
+    """True if ``text`` is a particle or ending kb strips (``를``, ``에서는``, ``된다``)."""
+    return text in _SUFFIX_SET
+
+
+def strip_suffix(word: str) -> str:
+    """The stem of a Hangul word: the longest known particle/ending removed.
+
+    >>> strip_suffix("파드가"), strip_suffix("생성된다"), strip_suffix("정의")
+    ('파드', '생성', '정의')
+    """
+    n = len(word)
+    if n < 2:
+        return word
+    for k in range(min(_MAX_SUFFIX, n - 1), 0, -1):
+        tail = word[n - k :]
+        if tail in _SUFFIX_SET:
+            stem_len = n - k
+            # Keep two syllables, or one before a particle of two or more
+            # (집에서 -> 집, but 정의/평가/결과 stay whole).
+            if stem_len >= 2 or (k >= 2 and tail in _JOSA):
+                return word[:stem_len]
+    return word
+
+
+def split_identifier(word: str) -> list[str]:
+    """Lowercased parts of an identifier, or [] when it has only one part.
+
+    >>> split_identifier("CeleryExecutor"), split_identifier("max_active_runs")
+    (['celery', 'executor'], ['max', 'active', 'runs'])
+    """
+    parts: list[str] = []
+    for chunk in _PART_SPLIT_RE.split(word):
+        if chunk:
+            parts.extend(p.lower() for p in _CAMEL_RE.findall(chunk))
+    return parts if len(parts) > 1 else []
+
+
+def iter_terms(text: str, split_parts: bool = True) -> Iterator[tuple[str, int, int, int]]:
+    """Yield ``(term, position, startchar, endchar)`` for a (NFC) text.
+
+    Parts of an identifier share the identifier's first position and follow it,
+    so a phrase across an identifier still lines up.
+    """
+    pos = 0
+    is_hangul = _IS_HANGUL_RE.match
+    for m in _WORD_RE.finditer(text):
+        word = m.group()
+        base = m.start()
+        if word.isascii():
+            runs: list[tuple[str, int]] = [(word, base)]
+        else:
+            runs = [(r.group(), base + r.start()) for r in _SCRIPT_RUN_RE.finditer(word)]
+        prev_latin = False
+        for run, start in runs:
+            end = start + len(run)
+            if is_hangul(run):
+                if prev_latin and run in _SUFFIX_SET:
+                    # API를, Airflow의, deploy한다: the particle belongs to the Latin word.
+                    prev_latin = False
+                    continue
+                stem = strip_suffix(run)
+                if len(stem) <= MAX_TOKEN_CHARS:
+                    yield stem, pos, start, end
+                    pos += 1
+                prev_latin = False
+                continue
+            prev_latin = True
+            run = run.strip("'’_-.")
+            if not run or len(run) > MAX_TOKEN_CHARS:
+                continue
+            lowered = run.lower()
+            yield lowered, pos, start, end
+            if split_parts:
+                parts = split_identifier(run)
+                if parts:
+                    p = pos
+                    for part in parts:
+                        yield part, p, start, end
+                        p += 1
+                    pos = p - 1
+            pos += 1
+
+
+def query_terms(text: str) -> list[str]:
+    """The terms a query word searches for (NFC, no identifier parts)."""
+    text = unicodedata.normalize("NFC", text)
+    return [t for t, _, _, _ in iter_terms(text, split_parts=False)]
+
+
+def analyze(text: str) -> list[str]:
+    """Index-mode terms of ``text``, for tests and debugging."""
+    return [t for t, _, _, _ in iter_terms(unicodedata.normalize("NFC", text))]
+
+
+class KoreanTokenizer(Tokenizer):
+    """Whoosh tokenizer around :func:`iter_terms` (index mode; query mode skips parts)."""
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__
+
+    def __hash__(self) -> int:
+        return hash(self.__class__.__name__)
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for term, pos, start, end in iter_terms(value, split_parts=(mode != "query")):
+            t.text = term
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = value[start:end]
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar = start_char + start
+                t.endchar = start_char + end
+            yield t
+
+
+def korean_analyzer() -> KoreanTokenizer:
+    """The analyzer of every text field in kb's index (see the module table)."""
+    return KoreanTokenizer()

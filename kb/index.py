@@ -1,0 +1,357 @@
+"""The Whoosh index: schema, open or create, and incremental sync with the files.
+
+The index is a disposable cache. Next to Whoosh's files lives ``manifest.json``:
+the analyzer and schema versions and, for every indexed note, the signature of
+its file (mtime in ns, size, inode, ctime in ns). Sync walks the notebook,
+compares signatures and re-indexes only what was added, changed or removed. A
+missing manifest, another version, or an index that fails to open means a full
+rebuild, never an error. The manifest is written after Whoosh commits, so a crash
+in between only makes the next sync redo some work (``update_document`` is
+idempotent by path).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .analysis import ANALYZER_VERSION
+from .config import Notebook
+from .errors import IndexLocked
+from .notes import Note, iter_note_files, read_note, slug_of
+
+if TYPE_CHECKING:
+    from whoosh.index import Index
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+#: Text fields searched by a plain word, with their weight against the body.
+FIELD_BOOSTS = {"title": 4.0, "aliases": 3.0, "tagtext": 2.5, "pathtext": 2.0, "body": 1.0}
+TEXT_FIELDS = tuple(FIELD_BOOSTS)
+
+Signature = tuple[int, int, int, int]
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class IndexStats:
+    """What a sync did. ``str()`` is the one-line summary a user reads."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    total: int = 0
+    rebuilt: bool = False
+    reason: str = ""
+    seconds: float = 0.0
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.rebuilt)
+
+    def __str__(self) -> str:
+        n = len(self.warnings)
+        return (
+            f"{self.added} added, {self.updated} updated, {self.removed} removed, "
+            f"{n} warning{'' if n == 1 else 's'}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "total": self.total,
+            "rebuilt": self.rebuilt,
+            "seconds": round(self.seconds, 3),
+            "warnings": [{"path": p, "message": m} for p, m in self.warnings],
+        }
+
+
+def make_schema() -> Any:
+    from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+
+    from .analysis import korean_analyzer
+
+    ana = korean_analyzer()
+    return Schema(
+        path=ID(stored=True, unique=True),
+        title=TEXT(analyzer=ana, stored=True, field_boost=FIELD_BOOSTS["title"]),
+        aliases=TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["aliases"]),
+        tagtext=TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["tagtext"]),
+        pathtext=TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["pathtext"]),
+        body=TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["body"]),
+        tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=False),
+        date=DATETIME(stored=True),
+        mtime=STORED(),
+        links=STORED(),
+    )
+
+
+def signature(st: os.stat_result) -> Signature:
+    # ctime changes on every write and rename, so a same-size, same-second
+    # replacement is still seen.
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
+def note_document(note: Note) -> dict[str, Any]:
+    import datetime as dt
+
+    path_words = note.path[: -3] if note.path.endswith(".md") else note.path
+    date = note.date
+    if date is not None and date.tzinfo is not None:
+        date = date.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return {
+        "path": note.path,
+        "title": note.title,
+        "aliases": " ".join(note.aliases),
+        "tagtext": " ".join(note.tags),
+        "pathtext": path_words.replace("/", " "),
+        "body": note.body,
+        "tags": ",".join(t.replace(",", " ") for t in note.tags),
+        "date": date,
+        "mtime": note.mtime,
+        "links": note.links,
+    }
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def _load_manifest(index_dir: Path) -> dict[str, Any] | None:
+    try:
+        with open(index_dir / MANIFEST, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if (
+        not isinstance(data, dict)
+        or data.get("analyzer") != ANALYZER_VERSION
+        or data.get("schema") != SCHEMA_VERSION
+        or not isinstance(data.get("files"), dict)
+    ):
+        return None
+    return data
+
+
+def _save_manifest(index_dir: Path, root: Path, files: dict[str, Signature]) -> None:
+    data = {"analyzer": ANALYZER_VERSION, "schema": SCHEMA_VERSION, "notebook": str(root),
+            "files": files}
+    tmp = index_dir / (MANIFEST + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+    os.replace(tmp, index_dir / MANIFEST)
+
+
+def _drop_manifest(index_dir: Path) -> None:
+    try:
+        os.unlink(index_dir / MANIFEST)
+    except FileNotFoundError:
+        pass
+
+
+# --------------------------------------------------------------------------- open / sync
+
+
+def _open_index(index_dir: Path) -> Index | None:
+    from whoosh import index as windex
+
+    try:
+        if not windex.exists_in(str(index_dir)):
+            return None
+        ix = windex.open_dir(str(index_dir))
+        ix.doc_count()  # reads the TOC and segments: fails on a damaged index
+        return ix
+    except Exception:  # any damage at all means: rebuild
+        return None
+
+
+def _create_index(index_dir: Path) -> Index:
+    from whoosh import index as windex
+
+    if index_dir.exists():
+        shutil.rmtree(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    return windex.create_in(str(index_dir), make_schema())
+
+
+def _writer(ix: Index, procs: int = 1, timeout: float = 10.0) -> Any:
+    from whoosh.index import LockError
+
+    try:
+        if procs > 1:
+            return ix.writer(procs=procs, limitmb=128, multisegment=True, timeout=timeout)
+        return ix.writer(limitmb=128, timeout=timeout)
+    except LockError:
+        raise IndexLocked(
+            "another kb process is updating the index; try again in a moment"
+        ) from None
+
+
+def scan(root: Path) -> dict[str, Signature]:
+    """Signature of every note file below ``root``."""
+    return {rel: signature(st) for rel, st in iter_note_files(root)}
+
+
+def _index_notes(
+    writer: Any,
+    root: Path,
+    paths: Iterable[str],
+    stats: IndexStats,
+    progress: Progress | None,
+    total: int,
+    replace: bool,
+) -> dict[str, Signature]:
+    """Index ``paths``; returns the signatures actually read (files that vanished are left out)."""
+    done: dict[str, Signature] = {}
+    for i, rel in enumerate(paths, 1):
+        if progress:
+            progress(i, total, rel)
+        try:
+            note = read_note(root, rel)
+        except OSError as exc:
+            stats.warnings.append((rel, f"cannot read: {exc.strerror or exc}"))
+            continue
+        for w in note.warnings:
+            stats.warnings.append((rel, w))
+        doc = note_document(note)
+        if replace:
+            writer.update_document(**doc)
+        else:
+            writer.add_document(**doc)
+        try:
+            done[rel] = signature(os.stat(root / rel))
+        except OSError:
+            continue
+    return done
+
+
+def sync_index(
+    nb: Notebook,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    procs: int | None = None,
+) -> IndexStats:
+    """Bring the index up to date with the notebook; rebuild when asked or needed."""
+    start = time.perf_counter()
+    stats = IndexStats()
+    manifest = None if rebuild else _load_manifest(nb.index_dir)
+    ix = None if manifest is None else _open_index(nb.index_dir)
+    disk = scan(nb.root)
+    if ix is None or manifest is None:
+        stats.rebuilt = True
+        stats.reason = "asked" if rebuild else ("new" if not nb.index_dir.exists() else "stale")
+        _full_rebuild(nb, disk, stats, progress, procs)
+    else:
+        old: dict[str, Signature] = {k: tuple(v) for k, v in manifest["files"].items()}  # type: ignore[misc]
+        added = sorted(disk.keys() - old.keys())
+        removed = sorted(old.keys() - disk.keys())
+        changed = sorted(k for k in disk.keys() & old.keys() if disk[k] != old[k])
+        if added or removed or changed:
+            writer = _writer(ix)
+            try:
+                for rel in removed:
+                    writer.delete_by_term("path", rel)
+                todo = added + changed
+                done = _index_notes(writer, nb.root, todo, stats, progress, len(todo), True)
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
+            files = {k: v for k, v in old.items() if k not in removed}
+            files.update(done)
+            _save_manifest(nb.index_dir, nb.root, files)
+            stats.added = sum(1 for k in added if k in done)
+            stats.updated = sum(1 for k in changed if k in done)
+            stats.removed = len(removed)
+        stats.total = len(disk)
+    stats.seconds = time.perf_counter() - start
+    return stats
+
+
+def _full_rebuild(
+    nb: Notebook,
+    disk: dict[str, Signature],
+    stats: IndexStats,
+    progress: Progress | None,
+    procs: int | None,
+) -> None:
+    _drop_manifest(nb.index_dir)
+    ix = _create_index(nb.index_dir)
+    paths = sorted(disk)
+    if procs is None:
+        procs = min(2, os.cpu_count() or 1) if len(paths) > 500 else 1
+    writer = _writer(ix, procs=procs)
+    try:
+        done = _index_notes(writer, nb.root, paths, stats, progress, len(paths), False)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    _save_manifest(nb.index_dir, nb.root, done)
+    stats.added = len(done)
+    stats.total = len(done)
+
+
+def open_index(nb: Notebook, sync: bool = True) -> tuple[Index, IndexStats | None]:
+    """The notebook's index, synced with the files first unless ``sync`` is False."""
+    stats = sync_index(nb) if sync else None
+    ix = _open_index(nb.index_dir)
+    if ix is None:  # deleted or damaged between sync and open: heal once
+        stats = sync_index(nb, rebuild=True)
+        ix = _open_index(nb.index_dir)
+        assert ix is not None
+    return ix, stats
+
+
+@dataclass
+class IndexInfo:
+    notebook: Path
+    index_dir: Path
+    source: str
+    notes_on_disk: int
+    notes_indexed: int
+    fresh: bool
+    pending: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "notebook": str(self.notebook),
+            "index": str(self.index_dir),
+            "source": self.source,
+            "notes": self.notes_on_disk,
+            "indexed": self.notes_indexed,
+            "fresh": self.fresh,
+            "pending": self.pending,
+        }
+
+
+def index_info(nb: Notebook) -> IndexInfo:
+    """How the index compares with the files, without changing anything."""
+    disk = scan(nb.root)
+    manifest = _load_manifest(nb.index_dir)
+    old = {k: tuple(v) for k, v in (manifest or {}).get("files", {}).items()}
+    pending = {
+        "added": len(disk.keys() - old.keys()),
+        "changed": sum(1 for k in disk.keys() & old.keys() if disk[k] != old[k]),
+        "removed": len(old.keys() - disk.keys()),
+    }
+    fresh = manifest is not None and not any(pending.values())
+    return IndexInfo(nb.root, nb.index_dir, nb.source, len(disk), len(old), fresh, pending)
+
+
+def stored_notes(ix: Index) -> list[dict[str, Any]]:
+    """Stored fields of every indexed note, with ``slug`` added."""
+    with ix.searcher() as s:
+        docs = [dict(d) for d in s.all_stored_fields()]
+    for d in docs:
+        d["slug"] = slug_of(d["path"])
+        d["tags"] = [t for t in (d.get("tags") or "").split(",") if t]
+    return docs

@@ -1,0 +1,393 @@
+"""Notes on disk: reading one Markdown file into a :class:`Note`, slugs, and
+writing a new note atomically.
+
+A note is any ``*.md`` file below the notebook, outside hidden folders. Its slug
+is its path relative to the notebook without ``.md`` (``k8s/rbac``). Reading never
+fails on content: a bad frontmatter block, odd bytes or an empty file give a note
+plus warnings, so one messy file never stops the index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import stat as stat_mod
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import BadSlug, NoteExists
+
+NOTE_SUFFIX = ".md"
+#: Bytes of a file kb reads; the rest of a larger file is not indexed (with a warning).
+MAX_NOTE_BYTES = 2_000_000
+
+_FM_RE = re.compile(r"\A---[ \t]*\n(.*?)(?:\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_FM_EMPTY_RE = re.compile(r"\A---[ \t]*\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
+_FENCE_RE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.S | re.M)
+_INLINE_CODE_RE = re.compile(r"`[^`\n]*`")
+_HEADING_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
+_HASHTAG_RE = re.compile(r"(?<![\w#&/=:])#([^\W\d_][\w\-/]*)")
+_WIKILINK_RE = re.compile(r"\[\[([^\[\]|#\n]+)(?:#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
+_MDLINK_RE = re.compile(r"\[([^\]\n]*)\]\(([^)\s]+\.md)(?:#[^)\s]*)?(?:\s+\"[^\"]*\")?\)")
+_HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S %z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%d %H:%M %z",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+    "%Y. %m. %d",
+)
+
+
+@dataclass
+class Note:
+    """One note as kb understands it. ``path`` is relative to the notebook, ``/``-separated."""
+
+    path: str
+    title: str
+    body: str
+    tags: list[str] = field(default_factory=list)
+    date: dt.datetime | None = None
+    links: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    mtime: float = 0.0
+    size: int = 0
+
+    @property
+    def slug(self) -> str:
+        return slug_of(self.path)
+
+
+def slug_of(relpath: str) -> str:
+    """``k8s/rbac.md`` -> ``k8s/rbac``."""
+    return relpath[: -len(NOTE_SUFFIX)] if relpath.lower().endswith(NOTE_SUFFIX) else relpath
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def decode_bytes(data: bytes) -> tuple[str, list[str]]:
+    """Text of a file's bytes plus warnings: UTF-8 (BOM dropped), else CP949, else replaced."""
+    warnings: list[str] = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\x00" in data[:8192]:
+        return "", ["looks binary (NUL bytes); not indexed"]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        try:
+            text = data.decode("cp949")
+            if not _HANGUL_RE.search(text):
+                raise UnicodeDecodeError("cp949", data, 0, 1, "no Hangul")
+            warnings.append("not UTF-8; decoded as CP949/EUC-KR")
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", errors="replace")
+            warnings.append(f"not valid UTF-8 (byte {exc.start}); undecodable bytes replaced")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return nfc(text), warnings
+
+
+def split_frontmatter(text: str) -> tuple[dict[str, Any], str, list[str]]:
+    """``(metadata, body, warnings)``. A block that does not parse leaves ``{}`` and a warning."""
+    m = _FM_RE.match(text)
+    if not m:
+        m2 = _FM_EMPTY_RE.match(text)
+        return ({}, text[m2.end() :], []) if m2 else ({}, text, [])
+    body = text[m.end() :]
+    from frontmatter.default_handlers import YAMLHandler
+
+    try:
+        meta = YAMLHandler().load(m.group(1))
+    except Exception as exc:  # yaml raises many types; any of them means "unparsable"
+        first = str(exc).strip().splitlines()
+        detail = " ".join(line.strip() for line in first[:3]) if first else type(exc).__name__
+        return {}, body, [f"frontmatter is not valid YAML ({detail}); indexed without it"]
+    if meta is None:
+        return {}, body, []
+    if not isinstance(meta, dict):
+        return {}, body, [f"frontmatter is a {type(meta).__name__}, not a mapping; ignored"]
+    return {str(k): v for k, v in meta.items()}, body, []
+
+
+def _get(meta: dict[str, Any], *names: str) -> Any:
+    lowered = {k.lower(): v for k, v in meta.items()}
+    for name in names:
+        if name in lowered and lowered[name] not in (None, "", []):
+            return lowered[name]
+    return None
+
+
+def _flatten(value: Any) -> Iterator[Any]:
+    if isinstance(value, (list, tuple, set)):
+        for item in value:
+            yield from _flatten(item)
+    elif value is not None:
+        yield value
+
+
+def parse_tags(value: Any) -> list[str]:
+    """Tags from a frontmatter value: a list, or a comma- or space-separated string."""
+    out: list[str] = []
+    for item in _flatten(value):
+        if isinstance(item, dict):
+            continue
+        text = nfc(str(item))
+        pieces = text.split(",") if "," in text else text.split()
+        for piece in pieces:
+            tag = piece.strip().lstrip("#").strip()
+            if tag and tag.lower() not in (t.lower() for t in out):
+                out.append(tag)
+    return out
+
+
+def parse_date(value: Any) -> dt.datetime | None:
+    """A frontmatter date in the forms real notes use, or None."""
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def strip_code(body: str) -> str:
+    """The body without fenced and inline code (for hashtags and headings)."""
+    return _INLINE_CODE_RE.sub(" ", _FENCE_RE.sub(" ", body))
+
+
+def parse_links(body: str, relpath: str) -> list[str]:
+    """Link targets: ``[[slug]]``/``[[Title]]`` as written; ``[x](other.md)`` resolved to a slug."""
+    prose = strip_code(body)
+    out: list[str] = []
+    for m in _WIKILINK_RE.finditer(prose):
+        target = m.group(1).strip()
+        if target and target not in out:
+            out.append(target)
+    base = Path(relpath).parent
+    for m in _MDLINK_RE.finditer(prose):
+        href = m.group(2)
+        if "://" in href or href.startswith("/"):
+            continue
+        from urllib.parse import unquote
+
+        target = os.path.normpath((base / unquote(href)).as_posix()).replace(os.sep, "/")
+        if not target.startswith(".."):
+            slug = slug_of(target)
+            if slug not in out:
+                out.append(slug)
+    return out
+
+
+def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> Note:
+    """A :class:`Note` from already-decoded text."""
+    relpath = nfc(relpath)
+    warnings = list(warnings or [])
+    meta, body, fm_warnings = split_frontmatter(text)
+    warnings += fm_warnings
+    title_value = _get(meta, "title")
+    title = nfc(str(title_value)).strip() if title_value is not None else ""
+    prose = strip_code(body)
+    if not title:
+        m = _HEADING_RE.search(prose)
+        title = m.group(1).strip() if m else Path(relpath).stem
+    tags = parse_tags(_get(meta, "tags", "tag"))
+    seen = {t.lower() for t in tags}
+    for m in _HASHTAG_RE.finditer(prose):
+        tag = m.group(1).rstrip("-/")
+        if tag and tag.lower() not in seen:
+            seen.add(tag.lower())
+            tags.append(tag)
+    aliases = [nfc(str(a)) for a in _flatten(_get(meta, "aliases", "alias")) if not isinstance(a, dict)]
+    return Note(
+        path=relpath,
+        title=title,
+        body=body,
+        tags=tags,
+        date=parse_date(_get(meta, "date", "created")),
+        links=parse_links(body, relpath),
+        aliases=aliases,
+        meta=meta,
+        warnings=warnings,
+    )
+
+
+def read_note(root: Path, relpath: str) -> Note:
+    """Read and parse one note; never raises for content, only for I/O."""
+    full = root / relpath
+    with open(full, "rb") as fh:
+        data = fh.read(MAX_NOTE_BYTES + 1)
+        st = os.fstat(fh.fileno())
+    warnings: list[str] = []
+    if len(data) > MAX_NOTE_BYTES:
+        data = data[:MAX_NOTE_BYTES]
+        warnings.append(f"larger than {MAX_NOTE_BYTES // 1_000_000} MB; only the start is indexed")
+    text, dec_warnings = decode_bytes(data)
+    note = parse_text(relpath, text, warnings + dec_warnings)
+    note.mtime = st.st_mtime
+    note.size = st.st_size
+    if note.date is None:
+        note.date = dt.datetime.fromtimestamp(st.st_mtime)
+    return note
+
+
+def iter_note_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """``(relpath, stat)`` of every note below ``root``; hidden folders and files skipped.
+
+    Symlinked folders are not followed (no loops); a symlinked file counts only if
+    it points inside the notebook.
+    """
+    root_real = os.path.realpath(root)
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        try:
+            it = os.scandir(os.path.join(root, rel_dir) if rel_dir else root)
+        except OSError:
+            continue
+        with it:
+            for entry in it:
+                name = entry.name
+                if name.startswith("."):
+                    continue
+                rel = f"{rel_dir}/{name}" if rel_dir else name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(rel)
+                        continue
+                    if not name.lower().endswith(NOTE_SUFFIX):
+                        continue
+                    if entry.is_symlink():
+                        target = os.path.realpath(entry.path)
+                        if not target.startswith(root_real + os.sep):
+                            continue
+                    st = entry.stat()
+                except OSError:
+                    continue
+                if stat_mod.S_ISREG(st.st_mode):
+                    yield rel, st
+
+
+# --------------------------------------------------------------------------- slugs and writing
+
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                     *(f"lpt{i}" for i in range(1, 10))}
+_SLUG_BAD_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"\\|?*]')
+MAX_COMPONENT_BYTES = 200
+
+
+def slugify(title: str) -> str:
+    """A file-name slug from a title, keeping Hangul: ``쿠버네티스 RBAC 정리`` -> ``쿠버네티스-rbac-정리``."""
+    text = nfc(title).lower()
+    text = re.sub(r"[^\w]+|_+", "-", text).strip("-")
+    while len(text.encode()) > MAX_COMPONENT_BYTES:
+        text = text[:-1]
+    return text.strip("-")
+
+
+def validate_slug(slug: str) -> str:
+    """Check a user-given slug names a file inside the notebook; return it normalised."""
+    slug = nfc(slug.strip())
+    if slug.lower().endswith(NOTE_SUFFIX):
+        slug = slug[: -len(NOTE_SUFFIX)]
+    if not slug:
+        raise BadSlug("the slug is empty; give a title with letters or a --slug")
+    if slug.startswith("/") or re.match(r"^[A-Za-z]:", slug):
+        raise BadSlug(f"'{slug}' is an absolute path; a slug is a path inside the notebook")
+    if _SLUG_BAD_CHARS.search(slug):
+        raise BadSlug(f"'{slug!r}' contains characters a file name cannot hold")
+    for part in slug.split("/"):
+        if part in ("", ".", ".."):
+            raise BadSlug(f"'{slug}' is not a plain path inside the notebook (no '..' or '//')")
+        if part.startswith("."):
+            raise BadSlug(f"'{slug}': a name starting with '.' would be hidden from kb")
+        if part.split(".")[0].lower() in _WINDOWS_RESERVED:
+            raise BadSlug(f"'{part}' is a reserved file name on Windows; choose another slug")
+        if len(part.encode()) > MAX_COMPONENT_BYTES:
+            raise BadSlug(f"a part of '{slug[:40]}...' is longer than {MAX_COMPONENT_BYTES} bytes")
+        if part != part.strip():
+            raise BadSlug(f"'{slug}' has a part starting or ending with a space")
+    return slug
+
+
+def note_path(root: Path, slug: str) -> Path:
+    """The file of a slug, refusing anything that would land outside the notebook."""
+    slug = validate_slug(slug)
+    path = root / (slug + NOTE_SUFFIX)
+    root_real = os.path.realpath(root)
+    parent_real = os.path.realpath(path.parent)
+    if parent_real != root_real and not parent_real.startswith(root_real + os.sep):
+        raise BadSlug(f"'{slug}' would be written outside the notebook")
+    return path
+
+
+def render_new_note(title: str, tags: list[str], body: str, when: dt.datetime | None = None) -> str:
+    """Text of a new note: YAML frontmatter (title, tags, date) and the body."""
+    import frontmatter
+
+    when = when or dt.datetime.now().astimezone()
+    post = frontmatter.Post(
+        body.rstrip("\n") + "\n" if body.strip() else "",
+        title=title,
+        tags=list(tags),
+        date=when.strftime("%Y-%m-%d %H:%M:%S %z").strip(),
+    )
+    return frontmatter.dumps(post, sort_keys=False, allow_unicode=True) + "\n"
+
+
+def write_new_note(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically; never overwrite an existing file."""
+    if path.exists() or path.is_symlink():
+        raise NoteExists(f"{path.name} already exists; kb never overwrites a note (pick another --slug)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a note is an ordinary file
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # atomic and fails if the name exists: no clobbering
+        except FileExistsError:
+            raise NoteExists(
+                f"{path.name} already exists; kb never overwrites a note (pick another --slug)"
+            ) from None
+        except OSError:
+            # Filesystems without hard links: exclusive create, then atomic rename.
+            fd2 = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.close(fd2)
+            os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

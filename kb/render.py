@@ -1,0 +1,153 @@
+"""Rich views of kb's data. The only module that imports Rich; nothing here prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from .index import IndexInfo, IndexStats
+    from .notes import Note
+    from .search import SearchResult
+
+_WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n]+)(?:\|([^\[\]\n]*))?\]\]")
+
+
+def _tags_text(tags: Iterable[str]) -> Text:
+    text = Text()
+    for i, tag in enumerate(tags):
+        if i:
+            text.append(" ")
+        text.append(f"#{tag}", style="cyan")
+    return text
+
+
+def search_results(result: SearchResult) -> RenderableType:
+    parts: list[RenderableType] = []
+    if result.notice:
+        parts.append(Text(result.notice, style="yellow"))
+    if not result.hits:
+        parts.append(Text(f"No notes match {result.query!r}.", style="bold"))
+        return Group(*parts)
+    for i, hit in enumerate(result.hits, 1):
+        head = Text()
+        head.append(f"{i:>2}. ", style="dim")
+        head.append(hit.title, style="bold")
+        head.append(f"  {hit.slug}", style="green")
+        if hit.tags:
+            head.append("  ")
+            head.append_text(_tags_text(hit.tags))
+        parts.append(head)
+        if hit.snippet:
+            snip = Text(hit.snippet)
+            for s, e in hit.highlights:
+                snip.stylize("bold reverse yellow", s, e)
+            parts.append(Padding(snip, (0, 0, 0, 4)))
+    shown = len(result.hits)
+    more = f" (showing {shown})" if result.total > shown else ""
+    parts.append(Text(f"{result.total} note{'s' if result.total != 1 else ''}{more}", style="dim"))
+    return Group(*parts)
+
+
+def _fmt_date(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.hour == value.minute == value.second == 0 and value.tzinfo is None:
+        return value.strftime("%Y-%m-%d")
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def readable_links(markdown: str) -> str:
+    """``[[k8s/rbac|RBAC 노트]]`` -> ``RBAC 노트``-style readable text for rendering."""
+    return _WIKILINK_RE.sub(lambda m: f"**{(m.group(2) or m.group(1)).strip()}**", markdown)
+
+
+def note_view(note: Note, path_display: str) -> RenderableType:
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+
+    header = Table.grid(padding=(0, 2))
+    header.add_column(style="dim")
+    header.add_column()
+    if note.tags:
+        header.add_row("tags", _tags_text(note.tags))
+    header.add_row("date", _fmt_date(note.date))
+    header.add_row("path", path_display)
+    title = Panel(header, title=Text(note.title, style="bold"), title_align="left", expand=True)
+    body = Markdown(readable_links(note.body.strip()) or "*empty note*")
+    parts: list[RenderableType] = [title, body]
+    for w in note.warnings:
+        parts.insert(1, Text(f"warning: {w}", style="yellow"))
+    return Group(*parts)
+
+
+def tag_counts(counts: list[tuple[str, int]]) -> RenderableType:
+    if not counts:
+        return Text("No tags yet.")
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("tag", style="cyan")
+    table.add_column("notes", justify="right")
+    for tag, n in counts:
+        table.add_row(tag, str(n))
+    return table
+
+
+def notes_table(rows: list[dict[str, Any]], caption: str | None = None) -> RenderableType:
+    if not rows:
+        return Text("No notes.")
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, caption=caption)
+    table.add_column("slug", style="green", no_wrap=True)
+    table.add_column("title")
+    table.add_column("tags", style="cyan")
+    table.add_column("date", style="dim", no_wrap=True)
+    for r in rows:
+        table.add_row(r["slug"], r.get("title") or "", " ".join(r.get("tags") or []),
+                      _fmt_date(r.get("date")))
+    return table
+
+
+def index_stats(stats: IndexStats, show_warnings: bool = True) -> RenderableType:
+    parts: list[RenderableType] = []
+    if show_warnings:
+        for path, msg in stats.warnings:
+            parts.append(Text.assemble(("warning: ", "yellow"), (path, "bold"), f": {msg}"))
+    line = Text(str(stats))
+    extra = f"  ({stats.total} notes, {stats.seconds:.2f} s"
+    extra += ", full rebuild)" if stats.rebuilt else ")"
+    line.append(extra, style="dim")
+    parts.append(line)
+    return Group(*parts)
+
+
+def info_view(info: IndexInfo) -> RenderableType:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("notebook", f"{info.notebook}  (from {info.source})")
+    grid.add_row("index", str(info.index_dir))
+    grid.add_row("notes", str(info.notes_on_disk))
+    grid.add_row("indexed", str(info.notes_indexed))
+    if info.fresh:
+        fresh = Text("up to date", style="green")
+    else:
+        p = info.pending
+        fresh = Text(
+            f"stale: {p['added']} to add, {p['changed']} changed, {p['removed']} removed "
+            "(any command brings it up to date)",
+            style="yellow",
+        )
+    grid.add_row("index state", fresh)
+    return grid
+
+
+def candidates(message: str, names: list[str]) -> str:
+    if not names:
+        return message
+    return f"{message}; did you mean: {', '.join(names)}?"

@@ -1,0 +1,451 @@
+"""Search: a forgiving query parser, Korean-aware term expansion, ranking, snippets.
+
+Query syntax (never raises; what it cannot read is searched as plain words):
+
+==================  ===================================================
+``rag 파드``         every word must match (if none has all, any word, with a notice)
+``"exact phrase"``   the words in this order
+``exec*``            prefix
+``-word``, ``NOT w``  exclude
+``a OR b``           either (binds the two neighbouring words)
+``tag:rag``          notes with this tag (``tags:`` too)
+``title:word``       only in titles (``body:``, ``path:`` likewise)
+==================  ===================================================
+
+Each word goes through the same analyzer as the notes (``API를`` -> ``api``,
+``파드가`` -> ``파드``). A Hangul term then also matches the indexed terms that
+start with it (``워크플로`` finds ``워크플로우``), weighted below the exact stem, so
+endings the particle table does not know are still found.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .analysis import iter_terms, query_terms
+from .index import TEXT_FIELDS
+from .notes import read_note, slug_of
+
+if TYPE_CHECKING:
+    from whoosh.searching import Searcher
+
+    from .config import Notebook
+
+#: Weight of a prefix expansion against the exact stem.
+PREFIX_WEIGHT = 0.5
+#: Most terms one Hangul prefix expands to (the most frequent are kept).
+MAX_EXPANSIONS = 64
+SNIPPET_CHARS = 180
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_FIELD_ALIASES = {"tag": "tag", "tags": "tag", "title": "title", "body": "body", "path": "pathtext"}
+
+
+@dataclass
+class Hit:
+    """One ranked note. ``snippet`` is plain text; ``highlights`` are spans in it."""
+
+    slug: str
+    path: str
+    title: str
+    tags: list[str]
+    score: float
+    snippet: str = ""
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "path": self.path,
+            "tags": self.tags,
+            "score": round(self.score, 4),
+            "snippet": self.snippet,
+        }
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    total: int
+    notice: str = ""
+    terms: set[str] = field(default_factory=set)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class Clause:
+    """One parsed piece of a query."""
+
+    kind: str  # "word", "phrase", "prefix", "tag"
+    text: str
+    fieldname: str | None = None
+    negated: bool = False
+    alternatives: list[Clause] = field(default_factory=list)  # OR-ed with this one
+
+
+_TOKEN_RE = re.compile(r'"([^"]*)"|(\S+)')
+
+
+def parse_query(text: str) -> list[Clause]:
+    """Clauses of a query string. Total: any text gives a (maybe empty) list."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    if text.count('"') % 2:
+        text = text.replace('"', " ")
+    clauses: list[Clause] = []
+    pending_or = False
+    negate_next = False
+    for m in _TOKEN_RE.finditer(text):
+        phrase, raw = m.group(1), m.group(2)
+        if phrase is not None:
+            clause: Clause | None = Clause("phrase", phrase) if phrase.strip() else None
+        else:
+            assert raw is not None
+            if raw == "OR":
+                pending_or = bool(clauses)
+                continue
+            if raw in ("AND", "&&"):
+                continue
+            if raw in ("NOT", "-"):
+                negate_next = True
+                continue
+            clause = _parse_word(raw)
+        if clause is None:
+            continue
+        if negate_next:
+            clause.negated = True
+            negate_next = False
+        if pending_or and clauses and not clause.negated and not clauses[-1].negated:
+            clauses[-1].alternatives.append(clause)
+        else:
+            clauses.append(clause)
+        pending_or = False
+    return clauses
+
+
+def _parse_word(raw: str) -> Clause | None:
+    negated = False
+    if raw.startswith("-") and len(raw) > 1:
+        negated, raw = True, raw[1:]
+    raw = raw.strip("()[]{}")
+    name, sep, value = raw.partition(":")
+    field_name = _FIELD_ALIASES.get(name.lower()) if sep else None
+    if field_name:
+        value = value.strip('"')
+        if not value:
+            return None
+        if field_name == "tag":
+            return Clause("tag", value.lstrip("#").lower(), negated=negated)
+        raw = value
+    if raw.endswith("*") and len(raw.rstrip("*")) > 0:
+        return Clause("prefix", raw.rstrip("*"), fieldname=field_name, negated=negated)
+    raw = raw.strip("*")
+    if not raw:
+        return None
+    return Clause("word", raw, fieldname=field_name, negated=negated)
+
+
+# --------------------------------------------------------------------------- query building
+
+
+class _Builder:
+    """Turns clauses into Whoosh queries against one searcher's lexicon."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.reader = searcher.reader()
+        self.terms: set[str] = set()  # every concrete term the query can match (for snippets)
+        self._expansions: dict[tuple[str, str], list[tuple[str, float]]] = {}
+
+    def expand(self, fieldname: str, term: str) -> list[tuple[str, float]]:
+        """``(indexed term, weight)`` pairs a query term matches in a field."""
+        key = (fieldname, term)
+        if key in self._expansions:
+            return self._expansions[key]
+        out: list[tuple[str, float]] = []
+        reader = self.reader
+        if (fieldname, term) in reader:
+            out.append((term, 1.0))
+        if _HANGUL.match(term):
+            extra = []
+            for btext in reader.expand_prefix(fieldname, term):
+                t = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                if t != term:
+                    extra.append(t)
+            if len(extra) > MAX_EXPANSIONS:
+                extra.sort(key=lambda t: -reader.doc_frequency(fieldname, t))
+                extra = extra[:MAX_EXPANSIONS]
+            out.extend((t, PREFIX_WEIGHT) for t in extra)
+        self._expansions[key] = out
+        return out
+
+    def term_query(self, term: str, fields: Iterable[str]) -> Any:
+        from whoosh.query import NullQuery, Or, Term
+
+        subs = []
+        for f in fields:
+            for t, w in self.expand(f, term):
+                subs.append(Term(f, t, boost=w))
+                self.terms.add(t)
+        if not subs:
+            return NullQuery
+        return subs[0] if len(subs) == 1 else Or(subs)
+
+    def prefix_query(self, text: str, fields: Iterable[str]) -> Any:
+        from whoosh.query import NullQuery, Or, Prefix
+
+        terms = query_terms(text)
+        if not terms:
+            return NullQuery
+        stem = terms[0]
+        subs = []
+        for f in fields:
+            found = [b.decode("utf-8") if isinstance(b, bytes) else b
+                     for b in self.reader.expand_prefix(f, stem)]
+            if found:
+                self.terms.update(found[:MAX_EXPANSIONS])
+                subs.append(Prefix(f, stem))
+        if not subs:
+            return NullQuery
+        return Or(subs)
+
+    def phrase_query(self, text: str, fields: Iterable[str]) -> Any:
+        from whoosh.query import And, NullQuery, Or, Phrase, Term
+
+        terms = query_terms(text)
+        if not terms:
+            return NullQuery
+        self.terms.update(terms)
+        if len(terms) == 1:
+            return Or([Term(f, terms[0]) for f in fields])
+        return Or([Phrase(f, terms) for f in fields if f != "pathtext"]
+                  or [And([Term(f, t) for t in terms]) for f in fields])
+
+    def clause_query(self, clause: Clause) -> Any:
+        from whoosh.query import And, NullQuery, Or, Term
+
+        fields = (clause.fieldname,) if clause.fieldname else TEXT_FIELDS
+        if clause.kind == "tag":
+            q: Any = Term("tags", clause.text)
+        elif clause.kind == "phrase":
+            q = self.phrase_query(clause.text, fields)
+        elif clause.kind == "prefix":
+            q = self.prefix_query(clause.text, fields)
+        else:
+            terms = query_terms(clause.text)
+            if not terms:
+                q = NullQuery
+            else:
+                parts = [self.term_query(t, fields) for t in terms]
+                q = parts[0] if len(parts) == 1 else And(parts)
+        if clause.alternatives:
+            alts = [q, *(self.clause_query(a) for a in clause.alternatives)]
+            q = Or([a for a in alts if a is not NullQuery]) if any(
+                a is not NullQuery for a in alts) else NullQuery
+        return q
+
+
+def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
+    from whoosh.query import And, AndNot, NullQuery, Or
+
+    positive = [c for c in clauses if not c.negated]
+    negative = [c for c in clauses if c.negated]
+    pos_q = [builder.clause_query(c) for c in positive]
+    if any_word:
+        live = [q for q in pos_q if q is not NullQuery]
+        q: Any = Or(live, scale=0.9) if live else NullQuery
+    else:
+        q = NullQuery if any(p is NullQuery for p in pos_q) or not pos_q else (
+            pos_q[0] if len(pos_q) == 1 else And(pos_q))
+    neg = [n for n in (builder.clause_query(c) for c in negative) if n is not NullQuery]
+    if neg and q is not NullQuery:
+        q = AndNot(q, neg[0] if len(neg) == 1 else Or(neg))
+    return q
+
+
+# --------------------------------------------------------------------------- search
+
+
+def search(
+    nb: Notebook,
+    query: str,
+    limit: int = 10,
+    tags: Iterable[str] = (),
+    ix: Any = None,
+) -> SearchResult:
+    """Ranked hits for ``query`` in the notebook (the index is synced first)."""
+    from whoosh.query import And, Term
+
+    from .index import open_index
+
+    if ix is None:
+        ix, _ = open_index(nb)
+    clauses = parse_query(query)
+    tag_filter = [Term("tags", t.lower().lstrip("#")) for t in tags if t.strip()]
+    notice = ""
+    with ix.searcher() as searcher:
+        builder = _Builder(searcher)
+        if not any(not c.negated for c in clauses) and not tag_filter:
+            return SearchResult(query, [], 0, notice="the query has no words to search for")
+        q = _combine(builder, clauses, any_word=False)
+        if not [c for c in clauses if not c.negated]:
+            from whoosh.query import Every
+
+            q = Every()
+        results = _run(searcher, q, tag_filter, limit)
+        positives = [c for c in clauses if not c.negated and c.kind != "tag"]
+        if results is None or (len(results) == 0 and len(positives) > 1):
+            q_any = _combine(builder, clauses, any_word=True)
+            any_results = _run(searcher, q_any, tag_filter, limit)
+            if any_results is not None and len(any_results):
+                results = any_results
+                notice = "no note has every word; showing notes with any of them"
+        if results is None or len(results) == 0:
+            return SearchResult(query, [], 0, notice=notice, terms=builder.terms)
+        total = len(results)
+        hits = [
+            Hit(
+                slug=slug_of(r["path"]),
+                path=r["path"],
+                title=r.get("title") or slug_of(r["path"]),
+                tags=[t for t in (r.get("tags") or "").split(",") if t],
+                score=float(r.score or 0.0),
+            )
+            for r in results[:limit]
+        ]
+    for hit in hits:
+        _add_snippet(nb, hit, builder.terms)
+    return SearchResult(query, hits, total, notice=notice, terms=builder.terms)
+
+
+def _run(searcher: Searcher, q: Any, tag_filter: list[Any], limit: int) -> Any:
+    from whoosh.query import And, NullQuery
+
+    if q is NullQuery:
+        return None
+    flt = None
+    if tag_filter:
+        flt = tag_filter[0] if len(tag_filter) == 1 else And(tag_filter)
+    # optimize=False: Whoosh's block-quality skipping can drop a true top hit
+    # when a query mixes weighted term expansions (seen with limit=10 vs None).
+    return searcher.search(q, limit=max(limit, 1), filter=flt, optimize=False)
+
+
+# --------------------------------------------------------------------------- snippets
+
+
+def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
+    """The passage of ``text`` with most distinct matched terms, and the spans to highlight.
+
+    Whitespace is folded to single spaces; spans index into the returned string.
+    """
+    matches = [(s, e, t) for t, _, s, e in iter_terms(text) if t in terms]
+    if not matches:
+        start, end = 0, min(len(text), width)
+    else:
+        best = (-1, -1, 0)
+        for i, (s, _, _) in enumerate(matches):
+            window = [m for m in matches[i:] if m[1] - s <= width]
+            score = (len({m[2] for m in window}), len(window), -i)
+            if score > best:
+                best = score
+                first = i
+        s0 = matches[first][0]
+        # Start a little before the first match, at a word boundary.
+        start = max(0, s0 - width // 4)
+        if start > 0:
+            sp = text.rfind(" ", 0, start + 1)
+            nl = text.rfind("\n", 0, s0)
+            start = max(start if sp < 0 else sp + 1, nl + 1 if nl >= 0 and nl < s0 else 0)
+        end = min(len(text), start + width)
+        if end < len(text):
+            sp = text.find(" ", end)
+            if 0 <= sp < end + 20:
+                end = sp
+    spans = sorted({(s, e) for s, e, _ in matches if s >= start and e <= end})
+    # Fold whitespace, keeping span offsets in step.
+    out: list[str] = []
+    mapped: list[tuple[int, int]] = []
+    pos_map: dict[int, int] = {}
+    n = 0
+    prev_space = True
+    for i in range(start, end):
+        pos_map[i] = n
+        ch = text[i]
+        if ch.isspace():
+            if prev_space:
+                continue
+            out.append(" ")
+            prev_space = True
+        else:
+            out.append(ch)
+            prev_space = False
+        n += 1
+    pos_map[end] = n
+    for s, e in spans:
+        mapped.append((pos_map.get(s, 0), pos_map.get(e, n)))
+    snippet = "".join(out).rstrip()
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    shift = len(prefix)
+    mapped = [(s + shift, min(e, len(snippet)) + shift) for s, e in mapped if s < len(snippet)]
+    return prefix + snippet + suffix, mapped
+
+
+def _add_snippet(nb: Notebook, hit: Hit, terms: set[str]) -> None:
+    try:
+        note = read_note(nb.root, hit.path)
+    except OSError:
+        return
+    hit.snippet, hit.highlights = make_snippet(note.body.strip(), terms)
+
+
+# --------------------------------------------------------------------------- slugs
+
+
+def resolve_slug(docs: list[dict[str, Any]], text: str) -> dict[str, Any]:
+    """The one note ``text`` names: its slug, a unique slug prefix, its title or file name.
+
+    Raises :class:`NoteNotFound` (or :class:`AmbiguousSlug`) with the closest candidates.
+    """
+    import difflib
+
+    from .errors import AmbiguousSlug, NoteNotFound
+
+    want = unicodedata.normalize("NFC", text.strip())
+    if want.lower().endswith(".md"):
+        want = want[:-3]
+    want = want.strip("/")
+    if not want:
+        raise NoteNotFound("give a slug or a title, e.g. `kb show airflow-executors`")
+    folded = want.casefold()
+    by_slug = {d["slug"]: d for d in docs}
+    steps = (
+        lambda d: d["slug"] == want,
+        lambda d: d["slug"].casefold() == folded,
+        lambda d: (d.get("title") or "").casefold() == folded,
+        lambda d: d["slug"].rsplit("/", 1)[-1].casefold() == folded,
+        lambda d: d["slug"].casefold().startswith(folded),
+        lambda d: d["slug"].rsplit("/", 1)[-1].casefold().startswith(folded),
+        lambda d: folded in (d.get("title") or "").casefold(),
+    )
+    for step in steps:
+        found = [d for d in docs if step(d)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            names = sorted(d["slug"] for d in found)
+            shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+            raise AmbiguousSlug(f"'{text}' matches {len(found)} notes: {shown}", names)
+    close = difflib.get_close_matches(want, list(by_slug), n=5, cutoff=0.5)
+    titles = {(d.get("title") or ""): d["slug"] for d in docs}
+    close += [titles[t] for t in difflib.get_close_matches(want, list(titles), n=3, cutoff=0.5)
+              if titles[t] not in close]
+    hint = f"; did you mean: {', '.join(close)}?" if close else "; try `kb search` or `kb list`"
+    raise NoteNotFound(f"no note '{text}'{hint}", close)
