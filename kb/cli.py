@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
+# Typer vendors click in newer releases; find its exception base either way.
+_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 class KbGroup(TyperGroup):
     """Translates domain errors into one line on stderr and an exit code."""
 
@@ -44,7 +48,7 @@ class KbGroup(TyperGroup):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(0) from None
-        except (typer.Exit, typer.Abort):
+        except (typer.Exit, typer.Abort, _CLICK_EXCEPTION):
             raise
         except Exception as exc:
             if os.environ.get("KB_DEBUG"):
@@ -128,8 +132,13 @@ def main(
     ctx: typer.Context,
     dir: Annotated[
         Optional[Path],
-        typer.Option("--dir", "-d", help="Notebook folder (else $KB_DIR, else ./notes, else ~/notes).",
-                     file_okay=False, show_default=False),
+        typer.Option(
+            "--dir",
+            "-d",
+            help="Notebook folder (else $KB_DIR, else ./notes, else ~/notes).",
+            file_okay=False,
+            show_default=False,
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
@@ -142,9 +151,13 @@ def main(
 @app.command()
 def search(
     ctx: typer.Context,
-    query: Annotated[list[str], typer.Argument(help="Words, \"a phrase\", prefix*, -not, a OR b, tag:x, title:x.")],
+    query: Annotated[
+        list[str], typer.Argument(help='Words, "a phrase", prefix*, -not, a OR b, tag:x, title:x.')
+    ],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many hits.")] = 10,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Only notes with this tag (repeatable).")] = None,
+    tag: Annotated[
+        Optional[list[str]], typer.Option("--tag", "-t", help="Only notes with this tag (repeatable).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Search the notes, best first, with highlighted snippets."""
@@ -187,11 +200,18 @@ def show(
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         return
     if as_json:
-        _print_json({
-            "slug": note.slug, "title": note.title, "path": note.path, "tags": note.tags,
-            "date": note.date.isoformat() if note.date else None, "links": note.links,
-            "body": note.body, "warnings": note.warnings,
-        })
+        _print_json(
+            {
+                "slug": note.slug,
+                "title": note.title,
+                "path": note.path,
+                "tags": note.tags,
+                "date": note.date.isoformat() if note.date else None,
+                "links": note.links,
+                "body": note.body,
+                "warnings": note.warnings,
+            }
+        )
         return
     from . import render
 
@@ -203,8 +223,12 @@ def add(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="Title of the new note.")],
     tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="A tag (repeatable).")] = None,
-    body: Annotated[Optional[str], typer.Option("--body", "-b", help="The note's text (else stdin, else $EDITOR).")] = None,
-    slug: Annotated[Optional[str], typer.Option("--slug", help="File name without .md (default: from the title).")] = None,
+    body: Annotated[
+        Optional[str], typer.Option("--body", "-b", help="The note's text (else stdin, else $EDITOR).")
+    ] = None,
+    slug: Annotated[
+        Optional[str], typer.Option("--slug", help="File name without .md (default: from the title).")
+    ] = None,
 ) -> None:
     """Add a new note with frontmatter; it is searchable at once."""
     from .errors import BadSlug, IndexLocked
@@ -227,8 +251,7 @@ def add(
     try:
         sync_index(nb)
     except IndexLocked:
-        _stderr().print("index busy; the note is saved and the next kb command will index it",
-                        style="yellow")
+        _stderr().print("index busy; the note is saved and the next kb command will index it", style="yellow")
     _print(f"[green]Created[/] [bold]{rel[:-3]}[/]  ({path})")
 
 
@@ -280,8 +303,7 @@ def tags(
     docs = stored_notes(_open(ctx))
     if tag is not None:
         wanted = tag.lstrip("#").lower()
-        rows = sorted((d for d in docs if wanted in {t.lower() for t in d["tags"]}),
-                      key=lambda d: d["slug"])
+        rows = sorted((d for d in docs if wanted in {t.lower() for t in d["tags"]}), key=lambda d: d["slug"])
         if not rows:
             raise KbError(f"no note has the tag '{tag}'; run `kb tags` to see them all")
         _list_out(rows, as_json)
@@ -298,11 +320,18 @@ def tags(
 
 def _list_out(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
-        _print_json([
-            {"slug": r["slug"], "title": r.get("title"), "path": r["path"], "tags": r["tags"],
-             "date": r["date"].isoformat() if r.get("date") else None}
-            for r in rows
-        ])
+        _print_json(
+            [
+                {
+                    "slug": r["slug"],
+                    "title": r.get("title"),
+                    "path": r["path"],
+                    "tags": r["tags"],
+                    "date": r["date"].isoformat() if r.get("date") else None,
+                }
+                for r in rows
+            ]
+        )
         return
     from . import render
 
@@ -312,7 +341,9 @@ def _list_out(rows: list[dict[str, Any]], as_json: bool) -> None:
 @app.command("list")
 def notes_list(
     ctx: typer.Context,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Only notes with this tag (repeatable).")] = None,
+    tag: Annotated[
+        Optional[list[str]], typer.Option("--tag", "-t", help="Only notes with this tag (repeatable).")
+    ] = None,
     sort: Annotated[str, typer.Option("--sort", "-s", help="date, title or modified.")] = "date",
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="At most this many.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
@@ -353,8 +384,14 @@ def index(
     if err.is_terminal and not as_json:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        with Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("[dim]{task.description}"), console=err, transient=True) as bar:
+        with Progress(
+            TextColumn("indexing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[dim]{task.description}"),
+            console=err,
+            transient=True,
+        ) as bar:
             task = bar.add_task("", total=None)
 
             def progress(i: int, total: int, path: str) -> None:

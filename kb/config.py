@@ -49,9 +49,7 @@ def find_notebook(cli_dir: str | os.PathLike[str] | None = None, cwd: Path | Non
     home_notes = Path.home() / "notes"
     if home_notes.is_dir():
         return _checked(home_notes, "~/notes")
-    raise NotebookMissing(
-        "no notebook found: pass --dir PATH, set KB_DIR, or create a 'notes' folder here"
-    )
+    raise NotebookMissing("no notebook found: pass --dir PATH, set KB_DIR, or create a 'notes' folder here")
 
 
 def _checked(path: Path, source: str) -> Notebook:

@@ -104,10 +104,10 @@ def signature(st: os.stat_result) -> Signature:
 def note_document(note: Note) -> dict[str, Any]:
     import datetime as dt
 
-    path_words = note.path[: -3] if note.path.endswith(".md") else note.path
+    path_words = note.path[:-3] if note.path.endswith(".md") else note.path
     date = note.date
     if date is not None and date.tzinfo is not None:
-        date = date.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        date = date.astimezone(dt.UTC).replace(tzinfo=None)
     return {
         "path": note.path,
         "title": note.title,
@@ -142,8 +142,7 @@ def _load_manifest(index_dir: Path) -> dict[str, Any] | None:
 
 
 def _save_manifest(index_dir: Path, root: Path, files: dict[str, Signature]) -> None:
-    data = {"analyzer": ANALYZER_VERSION, "schema": SCHEMA_VERSION, "notebook": str(root),
-            "files": files}
+    data = {"analyzer": ANALYZER_VERSION, "schema": SCHEMA_VERSION, "notebook": str(root), "files": files}
     tmp = index_dir / (MANIFEST + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
@@ -190,9 +189,7 @@ def _writer(ix: Index, procs: int = 1, timeout: float = 10.0) -> Any:
             return ix.writer(procs=procs, limitmb=128, multisegment=True, timeout=timeout)
         return ix.writer(limitmb=128, timeout=timeout)
     except LockError:
-        raise IndexLocked(
-            "another kb process is updating the index; try again in a moment"
-        ) from None
+        raise IndexLocked("another kb process is updating the index; try again in a moment") from None
 
 
 def scan(root: Path) -> dict[str, Signature]:

@@ -79,7 +79,7 @@ def slug_of(relpath: str) -> str:
 
 
 def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
 # --------------------------------------------------------------------------- reading
@@ -212,6 +212,7 @@ def parse_links(body: str, relpath: str) -> list[str]:
 def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> Note:
     """A :class:`Note` from already-decoded text."""
     relpath = nfc(relpath)
+    text = nfc(text)
     warnings = list(warnings or [])
     meta, body, fm_warnings = split_frontmatter(text)
     warnings += fm_warnings
@@ -300,8 +301,14 @@ def iter_note_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
 
 # --------------------------------------------------------------------------- slugs and writing
 
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
-                     *(f"lpt{i}" for i in range(1, 10))}
+_WINDOWS_RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{i}" for i in range(1, 10)),
+    *(f"lpt{i}" for i in range(1, 10)),
+}
 _SLUG_BAD_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"\\|?*]')
 MAX_COMPONENT_BYTES = 200
 

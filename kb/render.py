@@ -108,8 +108,9 @@ def notes_table(rows: list[dict[str, Any]], caption: str | None = None) -> Rende
     table.add_column("tags", style="cyan")
     table.add_column("date", style="dim", no_wrap=True)
     for r in rows:
-        table.add_row(r["slug"], r.get("title") or "", " ".join(r.get("tags") or []),
-                      _fmt_date(r.get("date")))
+        table.add_row(
+            r["slug"], r.get("title") or "", " ".join(r.get("tags") or []), _fmt_date(r.get("date"))
+        )
     return table
 
 

@@ -206,8 +206,9 @@ class _Builder:
         stem = terms[0]
         subs = []
         for f in fields:
-            found = [b.decode("utf-8") if isinstance(b, bytes) else b
-                     for b in self.reader.expand_prefix(f, stem)]
+            found = [
+                b.decode("utf-8") if isinstance(b, bytes) else b for b in self.reader.expand_prefix(f, stem)
+            ]
             if found:
                 self.terms.update(found[:MAX_EXPANSIONS])
                 subs.append(Prefix(f, stem))
@@ -224,8 +225,10 @@ class _Builder:
         self.terms.update(terms)
         if len(terms) == 1:
             return Or([Term(f, terms[0]) for f in fields])
-        return Or([Phrase(f, terms) for f in fields if f != "pathtext"]
-                  or [And([Term(f, t) for t in terms]) for f in fields])
+        return Or(
+            [Phrase(f, terms) for f in fields if f != "pathtext"]
+            or [And([Term(f, t) for t in terms]) for f in fields]
+        )
 
     def clause_query(self, clause: Clause) -> Any:
         from whoosh.query import And, NullQuery, Or, Term
@@ -246,8 +249,11 @@ class _Builder:
                 q = parts[0] if len(parts) == 1 else And(parts)
         if clause.alternatives:
             alts = [q, *(self.clause_query(a) for a in clause.alternatives)]
-            q = Or([a for a in alts if a is not NullQuery]) if any(
-                a is not NullQuery for a in alts) else NullQuery
+            q = (
+                Or([a for a in alts if a is not NullQuery])
+                if any(a is not NullQuery for a in alts)
+                else NullQuery
+            )
         return q
 
 
@@ -261,8 +267,11 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
         live = [q for q in pos_q if q is not NullQuery]
         q: Any = Or(live, scale=0.9) if live else NullQuery
     else:
-        q = NullQuery if any(p is NullQuery for p in pos_q) or not pos_q else (
-            pos_q[0] if len(pos_q) == 1 else And(pos_q))
+        q = (
+            NullQuery
+            if any(p is NullQuery for p in pos_q) or not pos_q
+            else (pos_q[0] if len(pos_q) == 1 else And(pos_q))
+        )
     neg = [n for n in (builder.clause_query(c) for c in negative) if n is not NullQuery]
     if neg and q is not NullQuery:
         q = AndNot(q, neg[0] if len(neg) == 1 else Or(neg))
@@ -280,7 +289,7 @@ def search(
     ix: Any = None,
 ) -> SearchResult:
     """Ranked hits for ``query`` in the notebook (the index is synced first)."""
-    from whoosh.query import And, Term
+    from whoosh.query import Term
 
     from .index import open_index
 
@@ -445,7 +454,10 @@ def resolve_slug(docs: list[dict[str, Any]], text: str) -> dict[str, Any]:
             raise AmbiguousSlug(f"'{text}' matches {len(found)} notes: {shown}", names)
     close = difflib.get_close_matches(want, list(by_slug), n=5, cutoff=0.5)
     titles = {(d.get("title") or ""): d["slug"] for d in docs}
-    close += [titles[t] for t in difflib.get_close_matches(want, list(titles), n=3, cutoff=0.5)
-              if titles[t] not in close]
+    close += [
+        titles[t]
+        for t in difflib.get_close_matches(want, list(titles), n=3, cutoff=0.5)
+        if titles[t] not in close
+    ]
     hint = f"; did you mean: {', '.join(close)}?" if close else "; try `kb search` or `kb list`"
     raise NoteNotFound(f"no note '{text}'{hint}", close)

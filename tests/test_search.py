@@ -1,0 +1,164 @@
+"""Search on the fixture notebook: Korean particles, syntax, fallback, snippets, limits."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kb.config import Notebook
+from kb.index import open_index
+from kb.search import make_snippet, parse_query, resolve_slug, search
+
+
+def paths(nb: Notebook, q: str, **kw) -> list[str]:
+    return [h.path for h in search(nb, q, **kw).hits]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("파드", {"airflow.md", "k8s/rbac.md", "k8s/serviceaccount.md"}),  # 파드를/파드가/파드에
+        ("서비스어카운트", {"k8s/rbac.md", "k8s/serviceaccount.md"}),  # only 서비스어카운트를
+        ("api", {"k8s/rbac.md"}),  # API를
+        ("executor", {"airflow.md"}),  # CeleryExecutor, KubernetesExecutor
+        ("reader", {"k8s/rbac.md"}),  # pod-reader, inside a code block
+        ("runs", {"airflow.md"}),  # max_active_runs
+        ("정족수", {"broken.md"}),  # a note whose frontmatter does not parse
+        ("교착상태", {"euckr.md"}),  # CP949 file
+        ("crlf", {"windows.md"}),
+        ("워크플로", {"airflow.md"}),
+    ],
+)
+def test_korean_and_identifier_queries_find_notes(nb: Notebook, query: str, expected: set[str]) -> None:
+    assert set(paths(nb, query)) == expected
+
+
+def test_hidden_folder_is_not_searched(nb: Notebook) -> None:
+    assert paths(nb, "비밀단어") == []
+
+
+def test_title_match_ranks_first(nb: Notebook) -> None:
+    assert paths(nb, "rag")[0] == "rag.md"
+    assert paths(nb, "rbac")[0] == "k8s/rbac.md"
+
+
+def test_all_words_must_match_then_fallback(nb: Notebook) -> None:
+    r = search(nb, "파드 토큰")
+    assert {h.path for h in r.hits} == {"k8s/rbac.md", "k8s/serviceaccount.md"} and not r.notice
+    r = search(nb, "celeryexecutor 서비스어카운트")
+    assert r.notice.startswith("no note has every word")
+    assert {h.path for h in r.hits} == {"airflow.md", "k8s/rbac.md", "k8s/serviceaccount.md"}
+
+
+def test_phrase(nb: Notebook) -> None:
+    assert paths(nb, '"kubectl create serviceaccount"') == ["k8s/serviceaccount.md"]
+    assert paths(nb, '"serviceaccount create kubectl"') == []
+
+
+def test_prefix_not_or(nb: Notebook) -> None:
+    assert set(paths(nb, "retriev*")) == {"rag.md"}
+    assert set(paths(nb, "파드 -토큰")) == {"airflow.md"}
+    assert set(paths(nb, "파드 NOT 토큰")) == {"airflow.md"}
+    assert set(paths(nb, "celeryexecutor OR 청크")) == {"airflow.md", "rag.md"}
+
+
+def test_field_filters(nb: Notebook) -> None:
+    assert set(paths(nb, "tag:rbac")) == {"k8s/rbac.md"}
+    assert set(paths(nb, "파드", tags=["cka"])) == {"k8s/serviceaccount.md"}
+    assert set(paths(nb, "title:rag")) == {"rag.md"}
+    assert set(paths(nb, "tag:데이터엔지니어링")) == {"airflow.md"}  # an inline hashtag
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unbalanced',
+        "(((",
+        "AND",
+        "-",
+        "*",
+        "tag:",
+        "OR OR",
+        "을",
+        "a" * 10_000,
+        "\x00\x07",
+        "[a-z]+.*?",
+        "🙂 🚀",
+        "title:",
+        "NOT",
+        "--",
+        '""',
+        "-파드",
+    ],
+)
+def test_odd_queries_never_raise(nb: Notebook, query: str) -> None:
+    start = time.perf_counter()
+    result = search(nb, query)
+    assert time.perf_counter() - start < 5
+    assert isinstance(result.hits, list)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=80))
+def test_query_parser_is_total(text: str) -> None:
+    parse_query(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('파드가 api"*-:()OR tag rbac\x00🙂')), max_size=30))
+def test_search_is_total(nb_once: Notebook, text: str) -> None:
+    search(nb_once, text)
+
+
+@pytest.fixture(scope="module")
+def nb_once(tmp_path_factory: pytest.TempPathFactory) -> Notebook:
+    import shutil
+
+    from conftest import FIXTURE
+
+    root = tmp_path_factory.mktemp("nb") / "notebook"
+    shutil.copytree(FIXTURE, root)
+    return Notebook(root, root.parent / "index", "test")
+
+
+def test_limit_does_not_change_the_order(nb: Notebook) -> None:
+    ix, _ = open_index(nb)
+    for q in ["파드", "rag", "토큰 파드", "api", "executor"]:
+        full = [h.path for h in search(nb, q, limit=100, ix=ix).hits]
+        for n in (1, 2, 3):
+            assert [h.path for h in search(nb, q, limit=n, ix=ix).hits] == full[:n], q
+
+
+def test_snippet_highlights_surface_forms(nb: Notebook) -> None:
+    hit = search(nb, "서비스어카운트").hits[0]
+    marked = [hit.snippet[s:e] for s, e in hit.highlights]
+    assert marked and all(m.startswith("서비스어카운트") for m in marked)
+
+
+def test_make_snippet_window_and_spans() -> None:
+    text = "앞부분 " * 100 + "여기서 파드가 뜨고 토큰을 받는다" + " 뒷부분" * 100
+    snippet, spans = make_snippet(text, {"파드", "토큰"}, width=60)
+    assert snippet.startswith("…") and snippet.endswith("…")
+    assert [snippet[s:e] for s, e in spans] == ["파드가", "토큰을"]
+
+
+def test_resolve_slug(nb: Notebook) -> None:
+    from kb.errors import AmbiguousSlug, NoteNotFound
+    from kb.index import stored_notes
+
+    ix, _ = open_index(nb)
+    docs = stored_notes(ix)
+    assert resolve_slug(docs, "k8s/rbac")["path"] == "k8s/rbac.md"
+    assert resolve_slug(docs, "k8s/rbac.md")["path"] == "k8s/rbac.md"
+    assert resolve_slug(docs, "serviceacc")["path"] == "k8s/serviceaccount.md"
+    assert resolve_slug(docs, "RAG 파이프라인")["path"] == "rag.md"
+    assert resolve_slug(docs, "rbac")["path"] == "k8s/rbac.md"
+    with pytest.raises(AmbiguousSlug) as amb:
+        resolve_slug(docs, "k8s/")
+    assert amb.value.candidates == ["k8s/rbac", "k8s/serviceaccount"]
+    with pytest.raises(NoteNotFound) as nf:
+        resolve_slug(docs, "airflw")
+    assert "airflow" in nf.value.candidates
