@@ -349,23 +349,55 @@ def _run(searcher: Searcher, q: Any, tag_filter: list[Any], limit: int) -> Any:
 # --------------------------------------------------------------------------- snippets
 
 
+#: Characters of a note scanned for the snippet window.
+SNIPPET_SCAN_CHARS = 200_000
+
+
+def _occurrences(text: str, terms: set[str]) -> list[tuple[int, int, str]]:
+    """Where each term occurs as a substring of the lowercased text, in order.
+
+    A substring search in C is far cheaper than analyzing a whole note; the
+    window it picks is then analyzed exactly.
+    """
+    low = text[:SNIPPET_SCAN_CHARS].lower()
+    out: list[tuple[int, int, str]] = []
+    for t in terms:
+        i = low.find(t)
+        n = 0
+        while i >= 0 and n < 1000:
+            # Prefer word starts: an occurrence inside a longer word counts once per word.
+            if i == 0 or not low[i - 1].isalnum() or _HANGUL.match(t):
+                out.append((i, i + len(t), t))
+                n += 1
+            i = low.find(t, i + len(t))
+    out.sort()
+    return out
+
+
 def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
     """The passage of ``text`` with most distinct matched terms, and the spans to highlight.
 
     Whitespace is folded to single spaces; spans index into the returned string.
     """
-    matches = [(s, e, t) for t, _, s, e in iter_terms(text) if t in terms]
-    if not matches:
+    occurrences = _occurrences(text, terms)
+    if not occurrences:
         start, end = 0, min(len(text), width)
     else:
-        best = (-1, -1, 0)
-        for i, (s, _, _) in enumerate(matches):
-            window = [m for m in matches[i:] if m[1] - s <= width]
-            score = (len({m[2] for m in window}), len(window), -i)
+        # Two pointers: the window of `width` chars with most distinct terms, then most hits.
+        best, first, j = (-1, -1), 0, 0
+        counts: dict[str, int] = {}
+        for i, (s0, _, _) in enumerate(occurrences):
+            while j < len(occurrences) and occurrences[j][1] - s0 <= width:
+                counts[occurrences[j][2]] = counts.get(occurrences[j][2], 0) + 1
+                j += 1
+            score = (len(counts), j - i)
             if score > best:
-                best = score
-                first = i
-        s0 = matches[first][0]
+                best, first = score, i
+            t = occurrences[i][2]
+            counts[t] -= 1
+            if not counts[t]:
+                del counts[t]
+        s0 = occurrences[first][0]
         # Start a little before the first match, at a word boundary.
         start = max(0, s0 - width // 4)
         if start > 0:
@@ -377,7 +409,8 @@ def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> tupl
             sp = text.find(" ", end)
             if 0 <= sp < end + 20:
                 end = sp
-    spans = sorted({(s, e) for s, e, _ in matches if s >= start and e <= end})
+    # Exact spans: analyze only the window, so highlights are whole surface words.
+    spans = sorted({(start + a, start + b) for t, _, a, b in iter_terms(text[start:end]) if t in terms})
     # Fold whitespace, keeping span offsets in step.
     out: list[str] = []
     mapped: list[tuple[int, int]] = []

@@ -169,3 +169,28 @@ def test_index_lives_outside_the_notebook(nb: Notebook, notebook_dir: Path) -> N
     sync_index(nb)
     after = sorted(p.relative_to(notebook_dir) for p in notebook_dir.rglob("*"))
     assert before == after
+
+
+def test_multiprocess_rebuild_is_trusted_by_the_next_sync(nb: Notebook) -> None:
+    sync_index(nb, rebuild=True, procs=2)
+    assert not sync_index(nb).changed
+
+
+def test_manifest_of_another_generation_is_not_trusted(nb: Notebook) -> None:
+    # What a crash between writing the manifest and Whoosh's commit leaves behind.
+    sync_index(nb)
+    manifest = nb.index_dir / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["generation"] += 1
+    manifest.write_text(json.dumps(data))
+    assert sync_index(nb).rebuilt
+
+
+def test_index_of_another_notebook_is_rebuilt(nb: Notebook, tmp_path: Path) -> None:
+    sync_index(nb)
+    other_root = tmp_path / "other"
+    other_root.mkdir()
+    (other_root / "only.md").write_text("# only\n")
+    other = Notebook(other_root, nb.index_dir, "test")  # same KB_INDEX_DIR, other notes
+    stats = sync_index(other)
+    assert stats.rebuilt and stats.total == 1

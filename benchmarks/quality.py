@@ -1,0 +1,346 @@
+"""Retrieval-quality benchmark: kb against the search of other note tools.
+
+Run from the repository root, with the Python that has kb and Whoosh
+installed (kb is run as ``sys.executable -m kb``), e.g. ``.venv/bin/python``::
+
+    python benchmarks/quality.py [--corpus DIR] [--queries FILE]
+        [--systems kb,grep,fts5,whoosh,recoll] [--verbose] [--json FILE]
+
+Defaults: ``--corpus /work/shared/corpus``, ``--queries benchmarks/queries.tsv``
+and all five systems.  Each system indexes the corpus once, then runs every
+query; the top 10 paths are compared with the relevant ones and the table
+gives, per query kind (``title``, ``body``) and overall, MRR@10, hit@1 and
+hit@5, then the time to index and the median time of one query.
+
+The queries file is UTF-8 TSV with the header ``kind<TAB>query<TAB>relevant``;
+lines starting with ``#`` are comments; ``kind`` is ``title`` or ``body``;
+``relevant`` lists corpus-relative paths separated by `` | ``.
+
+Systems (see ``_baselines.py``):
+
+* ``kb``     -- the system under test, through its CLI:
+  ``python -m kb --dir CORPUS index --rebuild`` then, per query,
+  ``python -m kb --dir CORPUS search --json --limit 10 -- QUERY``, with a
+  temporary ``KB_INDEX_DIR``.  Query times include interpreter start-up.
+* ``grep``   -- nb's search: notes holding every query word as a
+  case-insensitive substring, ranked by total occurrences, ties by path.
+* ``fts5``   -- zk's SQLite FTS5 index (``porter unicode61``, bm25 with
+  weights 1000/500/1 on path/title/body, each word quoted, implicit AND).
+* ``whoosh`` -- a plain Whoosh index: StandardAnalyzer, title boost 2,
+  MultifieldParser over title/body (AND), BM25F.
+* ``recoll`` -- Recoll (Xapian, CJK bigrams), ``recollindex`` then
+  ``recollq -a`` in relevance order; skipped when recoll is not installed.
+  Its index time is the reference for the performance benchmark.
+
+All paths are compared as corpus-relative, POSIX, NFC-normalised strings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from _baselines import (
+    SYSTEMS,
+    KbCliSystem,
+    RecollSystem,
+    SearchSystem,
+    iter_note_files,
+    norm_path,
+    recoll_version,
+)
+
+K = 10  # results looked at per query
+KINDS = ("title", "body")
+HEADER = ("kind", "query", "relevant")
+DEFAULT_CORPUS = Path("/work/shared/corpus")
+DEFAULT_QUERIES = Path(__file__).resolve().with_name("queries.tsv")
+
+
+@dataclass(frozen=True)
+class Query:
+    kind: str
+    text: str
+    relevant: frozenset[str]
+
+
+@dataclass
+class Outcome:
+    """One query's result for one system."""
+
+    query: Query
+    results: list[str]
+    seconds: float
+
+    @property
+    def rank(self) -> int | None:
+        """1-based rank of the first relevant result in the top K, if any."""
+        for position, path in enumerate(self.results[:K], start=1):
+            if path in self.query.relevant:
+                return position
+        return None
+
+
+@dataclass
+class Run:
+    """All of one system's outcomes."""
+
+    name: str
+    index_seconds: float
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def median_query_ms(self) -> float:
+        times = [o.seconds for o in self.outcomes]
+        return statistics.median(times) * 1000 if times else float("nan")
+
+
+# --------------------------------------------------------------------------
+# Queries
+# --------------------------------------------------------------------------
+
+
+def parse_query_line(line: str, where: str) -> Query:
+    parts = line.split("\t")
+    if len(parts) != 3:
+        raise ValueError(f"{where}: expected 3 tab-separated fields, got {len(parts)}")
+    kind, text, relevant = (p.strip() for p in parts)
+    if kind not in KINDS:
+        raise ValueError(f"{where}: kind must be one of {KINDS}, not {kind!r}")
+    paths = frozenset(norm_path(p.strip()) for p in relevant.split(" | ") if p.strip())
+    if not text or not paths:
+        raise ValueError(f"{where}: empty query or relevant list")
+    return Query(kind, text, paths)
+
+
+def load_queries(path: Path) -> list[Query]:
+    queries: list[Query] = []
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        line = line.rstrip("\r")
+        if not line.strip() or line.startswith("#"):
+            continue
+        if tuple(p.strip() for p in line.split("\t")) == HEADER:
+            continue
+        queries.append(parse_query_line(line, f"{path}:{number}"))
+    return queries
+
+
+def check_relevant(queries: list[Query], corpus: Path) -> None:
+    """Warn about relevant paths that are not notes of the corpus."""
+    notes = set(iter_note_files(corpus))
+    for query in queries:
+        for path in sorted(query.relevant - notes):
+            print(
+                f"warning: {query.text!r}: relevant {path!r} is not a note",
+                file=sys.stderr,
+            )
+
+
+# --------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------
+
+
+def run_system(system: SearchSystem, corpus: Path, queries: list[Query]) -> Run:
+    print(f"[{system.name}] indexing ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    system.index(corpus)
+    run = Run(system.name, time.perf_counter() - start)
+    print(
+        f"[{system.name}] indexed in {run.index_seconds:.1f} s; {len(queries)} queries ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    for query in queries:
+        start = time.perf_counter()
+        results = [norm_path(p) for p in system.search(query.text, K)]
+        run.outcomes.append(Outcome(query, results, time.perf_counter() - start))
+    return run
+
+
+def run_all(names: list[str], corpus: Path, queries: list[Query]) -> list[Run]:
+    runs: list[Run] = []
+    for name in names:
+        system = SYSTEMS[name]()
+        reason = system.unavailable()
+        if reason:
+            print(f"notice: skipping {name}: {reason}", file=sys.stderr)
+            continue
+        if isinstance(system, RecollSystem):
+            print(f"[recoll] {recoll_version()}", file=sys.stderr)
+        try:
+            runs.append(run_system(system, corpus, queries))
+        finally:
+            system.close()
+        if isinstance(system, KbCliSystem) and system.failures:
+            print(f"warning: kb failed {system.failures} time(s)", file=sys.stderr)
+    return runs
+
+
+# --------------------------------------------------------------------------
+# Metrics and report
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scores:
+    n: int
+    mrr: float
+    hit1: float
+    hit5: float
+
+
+def score(outcomes: list[Outcome]) -> Scores:
+    ranks = [o.rank for o in outcomes]
+    n = len(ranks)
+    if n == 0:
+        return Scores(0, float("nan"), float("nan"), float("nan"))
+    return Scores(
+        n,
+        sum(1 / r for r in ranks if r) / n,
+        sum(1 for r in ranks if r == 1) / n,
+        sum(1 for r in ranks if r and r <= 5) / n,
+    )
+
+
+def scores_by_group(run: Run) -> dict[str, Scores]:
+    groups = {kind: score([o for o in run.outcomes if o.query.kind == kind]) for kind in KINDS}
+    groups["all"] = score(run.outcomes)
+    return groups
+
+
+def format_table(rows: list[list[str]], header_rows: int) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for number, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+        if number == header_rows - 1:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def report_table(runs: list[Run], queries: list[Query]) -> str:
+    groups = (*KINDS, "all")
+    counts = {k: sum(1 for q in queries if q.kind == k) for k in KINDS}
+    counts["all"] = len(queries)
+    top = ["system"]
+    sub = [""]
+    for group in groups:
+        top += [f"{group} (n={counts[group]})", "", ""]
+        sub += ["MRR@10", "hit@1", "hit@5"]
+    top += ["index", "query"]
+    sub += ["s", "median ms"]
+    rows = [top, sub]
+    for run in runs:
+        row = [run.name]
+        for s in scores_by_group(run).values():
+            row += [f"{s.mrr:.3f}", f"{s.hit1:.3f}", f"{s.hit5:.3f}"]
+        row += [f"{run.index_seconds:.1f}", f"{run.median_query_ms:.1f}"]
+        rows.append(row)
+    return format_table(rows, header_rows=2)
+
+
+def report_ranks(runs: list[Run]) -> str:
+    """One line per query: its kind, each system's rank (``-`` = missed)."""
+    if not runs:
+        return ""
+    rows = [["kind", *(r.name for r in runs), "query -> first relevant"]]
+    for i, outcome in enumerate(runs[0].outcomes):
+        ranks = [r.outcomes[i].rank for r in runs]
+        query = outcome.query
+        relevant = sorted(query.relevant)
+        more = f" (+{len(relevant) - 1})" if len(relevant) > 1 else ""
+        target = f"{query.text}  ->  {relevant[0]}{more}"
+        rows.append([query.kind, *(str(rank) if rank else "-" for rank in ranks), target])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) for row in rows]
+    return "\n".join(f"{line}  {row[-1]}" for line, row in zip(lines, rows, strict=True))
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN: an empty group's scores are written as null."""
+    return None if math.isnan(value) else value
+
+
+def write_json(path: Path, runs: list[Run], corpus: Path, queries_file: Path) -> None:
+    data = {
+        "corpus": str(corpus),
+        "queries": str(queries_file),
+        "k": K,
+        "systems": {
+            run.name: {
+                "index_seconds": run.index_seconds,
+                "median_query_ms": _finite(run.median_query_ms),
+                "scores": {
+                    g: {k: _finite(v) for k, v in vars(s).items()} for g, s in scores_by_group(run).items()
+                },
+                "queries": [
+                    {
+                        "kind": o.query.kind,
+                        "query": o.query.text,
+                        "relevant": sorted(o.query.relevant),
+                        "rank": o.rank,
+                        "seconds": o.seconds,
+                        "results": o.results,
+                    }
+                    for o in run.outcomes
+                ],
+            }
+            for run in runs
+        },
+    }
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), "utf-8")
+
+
+# --------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES)
+    parser.add_argument(
+        "--systems",
+        default=",".join(SYSTEMS),
+        help="comma-separated, from: " + ", ".join(SYSTEMS),
+    )
+    parser.add_argument("--verbose", action="store_true", help="print every query's ranks")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write per-query ranks")
+    args = parser.parse_args(argv)
+    args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = [s for s in args.systems if s not in SYSTEMS]
+    if unknown:
+        parser.error(f"unknown system(s): {', '.join(unknown)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    queries = load_queries(args.queries)
+    if not queries:
+        print(f"error: no queries in {args.queries}", file=sys.stderr)
+        return 2
+    check_relevant(queries, args.corpus)
+    runs = run_all(args.systems, args.corpus, queries)
+    if args.verbose:
+        print(report_ranks(runs))
+        print()
+    print(report_table(runs, queries))
+    print(f"\n{len(queries)} queries, top {K}; total run {time.perf_counter() - started:.0f} s")
+    if args.json:
+        write_json(args.json, runs, args.corpus, args.queries)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
