@@ -499,8 +499,40 @@ class KbCliSystem(_Base):
 
 
 #: System factories by name, in the order the benchmark runs them.
+class KbLibSystem(_Base):
+    """kb called in-process (``kb.index.sync_index`` + ``kb.search.search``): the
+    same ranking as the CLI without a process per query, for quick iteration."""
+
+    name = "kb-lib"
+
+    def __init__(self) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._nb: Any = None
+        self._ix: Any = None
+
+    def index(self, corpus: Path) -> None:
+        from kb.config import Notebook
+        from kb.index import open_index, sync_index
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="kb-bench-lib-")
+        self._nb = Notebook(corpus.resolve(), Path(self._tmp.name), "bench")
+        sync_index(self._nb, rebuild=True)
+        self._ix, _ = open_index(self._nb, sync=False)
+
+    def search(self, query: str, limit: int) -> list[str]:
+        from kb.search import search
+
+        return [norm_path(h.path) for h in search(self._nb, query, limit=limit, ix=self._ix).hits]
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
 SYSTEMS: dict[str, Callable[[], SearchSystem]] = {
     "kb": KbCliSystem,
+    "kb-lib": KbLibSystem,
     "grep": GrepSystem,
     "fts5": Fts5System,
     "whoosh": WhooshSystem,

@@ -57,7 +57,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-DEFAULT_CORPUS = Path("/work/shared/corpus")
+# The corpus sits beside the repository: <repo>/../shared/corpus.
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 SKIPPED_AT_CORPUS_ROOT = frozenset({"MANIFEST.tsv", "SOURCES.md"})
 DEFAULT_TIMEOUT_S = 600.0
 REBUILD_TIMEOUT_S = 3600.0

@@ -6,7 +6,7 @@ installed (kb is run as ``sys.executable -m kb``), e.g. ``.venv/bin/python``::
     python benchmarks/quality.py [--corpus DIR] [--queries FILE]
         [--systems kb,grep,fts5,whoosh,recoll] [--verbose] [--json FILE]
 
-Defaults: ``--corpus /work/shared/corpus``, ``--queries benchmarks/queries.tsv``
+Defaults: ``--corpus ../shared/corpus``, ``--queries benchmarks/queries.tsv``
 and all five systems.  Each system indexes the corpus once, then runs every
 query; the top 10 paths are compared with the relevant ones and the table
 gives, per query kind (``title``, ``body``) and overall, MRR@10, hit@1 and
@@ -59,7 +59,8 @@ from _baselines import (
 K = 10  # results looked at per query
 KINDS = ("title", "body")
 HEADER = ("kind", "query", "relevant")
-DEFAULT_CORPUS = Path("/work/shared/corpus")
+# The corpus sits beside the repository: <repo>/../shared/corpus.
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 DEFAULT_QUERIES = Path(__file__).resolve().with_name("queries.tsv")
 
 
@@ -310,7 +311,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES)
     parser.add_argument(
         "--systems",
-        default=",".join(SYSTEMS),
+        default=",".join(s for s in SYSTEMS if s != "kb-lib"),
         help="comma-separated, from: " + ", ".join(SYSTEMS),
     )
     parser.add_argument("--verbose", action="store_true", help="print every query's ranks")

@@ -30,8 +30,10 @@ _FM_RE = re.compile(r"\A---[ \t]*\n(.*?)(?:\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re
 _FM_EMPTY_RE = re.compile(r"\A---[ \t]*\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
 _FENCE_RE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.S | re.M)
 _INLINE_CODE_RE = re.compile(r"`[^`\n]*`")
+_ANCHOR_RE = re.compile(r"\s*\{#[^}]*\}\s*$")  # `## Title {#anchor}` (VitePress, Docusaurus)
 _HEADING_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
-_HASHTAG_RE = re.compile(r"(?<![\w#&/=:])#([^\W\d_][\w\-/]*)")
+# Not after a word, `&`, `/`, `=`, `:` (URLs, entities) or `{` (heading anchors `{#id}`).
+_HASHTAG_RE = re.compile(r"(?<![\w#&/=:{])#([^\W\d_][\w\-/]*)")
 _WIKILINK_RE = re.compile(r"\[\[([^\[\]|#\n]+)(?:#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
 _MDLINK_RE = re.compile(r"\[([^\]\n]*)\]\(([^)\s]+\.md)(?:#[^)\s]*)?(?:\s+\"[^\"]*\")?\)")
 _HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
@@ -220,8 +222,10 @@ def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> No
     title = nfc(str(title_value)).strip() if title_value is not None else ""
     prose = strip_code(body)
     if not title:
-        m = _HEADING_RE.search(prose)
-        title = m.group(1).strip() if m else Path(relpath).stem
+        # Headings outside fenced code; inline code in a heading is part of the title.
+        m = _HEADING_RE.search(_FENCE_RE.sub(" ", body))
+        title = _ANCHOR_RE.sub("", m.group(1).replace("`", "")).strip() if m else ""
+        title = title or Path(relpath).stem
     tags = parse_tags(_get(meta, "tags", "tag"))
     seen = {t.lower() for t in tags}
     for m in _HASHTAG_RE.finditer(prose):
@@ -398,3 +402,157 @@ def write_new_note(path: Path, text: str) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+# --------------------------------------------------------------------------- moving and rewriting files
+
+
+def replace_file_atomic(path: Path, data: bytes) -> None:
+    """Replace the contents of an existing file with ``data`` atomically.
+
+    A temporary file in the same folder, fsynced, then ``os.replace``: a reader sees
+    the old bytes or the new ones, never half. The file keeps its permission bits.
+    """
+    mode = stat_mod.S_IMODE(os.stat(path).st_mode)
+    fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _move_no_clobber(src: str, dst: Path) -> None:
+    """Move ``src`` to the name ``dst``, failing with :class:`NoteExists` if ``dst`` exists."""
+    try:
+        os.link(src, dst)  # atomic, and refuses an existing name
+    except FileExistsError:
+        raise NoteExists(f"{dst.name} already exists; kb never overwrites a note") from None
+    except OSError:
+        # No hard links here (some network and FAT filesystems): reserve the name, then replace.
+        try:
+            fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise NoteExists(f"{dst.name} already exists; kb never overwrites a note") from None
+        os.close(fd)
+        os.replace(src, dst)
+        return
+    os.unlink(src)
+
+
+def move_file(src: Path, dst: Path, data: bytes | None = None) -> None:
+    """Move ``src`` to ``dst`` without ever overwriting ``dst``; with ``data``, the moved
+    file holds those bytes from the moment it appears under the new name.
+
+    Without ``data`` the file keeps its inode and modification time. A rename that only
+    changes letter case on a case-insensitive filesystem is allowed.
+    """
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    same = dst.exists() and os.path.samefile(src, dst)
+    if (dst.exists() or dst.is_symlink()) and not same:
+        raise NoteExists(f"{dst.name} already exists; kb never overwrites a note")
+    if data is None:
+        if same:
+            os.rename(src, dst)
+        else:
+            _move_no_clobber(str(src), dst)
+        return
+    mode = stat_mod.S_IMODE(os.stat(src).st_mode)
+    fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=dst.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if same:  # only the letter case changes: new bytes in place, then the new name
+            os.replace(tmp, src)
+            os.rename(src, dst)
+        else:
+            _move_no_clobber(tmp, dst)
+            os.unlink(src)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def remove_empty_dirs(start: Path, root: Path) -> None:
+    """Remove ``start`` and its parents while they are empty, stopping at ``root``."""
+    root_real = os.path.realpath(root)
+    folder = start
+    while True:
+        real = os.path.realpath(folder)
+        if real == root_real or not real.startswith(root_real + os.sep):
+            return
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+        folder = folder.parent
+
+
+TRASH_DIR = ".trash"
+
+
+def trash_file(root: Path, relpath: str, when: dt.datetime | None = None) -> Path:
+    """Move a note to ``.trash/`` in the notebook, keeping its relative path.
+
+    kb never indexes hidden folders, so a trashed note drops out of search and lists.
+    If the trash already holds that path, the new one gets a timestamp suffix
+    (``rbac.20240301-101500.md``); nothing in the trash is ever overwritten.
+    """
+    src = root / relpath
+    dst = root / TRASH_DIR / relpath
+    if dst.exists() or dst.is_symlink():
+        stamp = (when or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+        stem = slug_of(relpath)
+        suffix = relpath[len(stem) :]
+        n = 1
+        while True:
+            extra = f"-{n}" if n > 1 else ""
+            dst = root / TRASH_DIR / f"{stem}.{stamp}{extra}{suffix}"
+            if not (dst.exists() or dst.is_symlink()):
+                break
+            n += 1
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        move_file(src, dst)
+    except NoteExists:  # lost a race with another kb rm: try the next free name
+        return trash_file(root, relpath, (when or dt.datetime.now()) + dt.timedelta(seconds=1))
+    remove_empty_dirs(src.parent, root)
+    return dst
+
+
+_AGO_RE = re.compile(r"^\s*(\d+)\s*(h|d|w|m|y)\s*$", re.I)
+_AGO_UNITS = {"h": dt.timedelta(hours=1), "d": dt.timedelta(days=1), "w": dt.timedelta(weeks=1)}
+
+
+def parse_when(text: str, now: dt.datetime | None = None) -> dt.datetime:
+    """A point in time from ``12h``, ``7d``, ``2w``, ``1m`` (months), ``1y`` ago, or a date.
+
+    ``1m`` is the same day one calendar month back (clamped to the month's end).
+    The result is a naive local time, like the dates kb stores. Raises ValueError.
+    """
+    now = now or dt.datetime.now()
+    m = _AGO_RE.match(text)
+    if m:
+        n, unit = int(m.group(1)), m.group(2).lower()
+        if unit in _AGO_UNITS:
+            return now - n * _AGO_UNITS[unit]
+        months = n * (12 if unit == "y" else 1)
+        year, month = divmod(now.year * 12 + (now.month - 1) - months, 12)
+        import calendar
+
+        day = min(now.day, calendar.monthrange(year, month + 1)[1])
+        return now.replace(year=year, month=month + 1, day=day)
+    when = parse_date(text)
+    if when is None:
+        raise ValueError(f"cannot read {text!r} as a time: use 12h, 7d, 2w, 1m, 1y or a date like 2024-01-31")
+    if when.tzinfo is not None:
+        when = when.astimezone().replace(tzinfo=None)
+    return when

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
@@ -64,12 +64,42 @@ def _fmt_date(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
-def readable_links(markdown: str) -> str:
-    """``[[k8s/rbac|RBAC 노트]]`` -> ``RBAC 노트``-style readable text for rendering."""
-    return _WIKILINK_RE.sub(lambda m: f"**{(m.group(2) or m.group(1)).strip()}**", markdown)
+def readable_links(markdown: str, title_of: Callable[[str], str | None] | None = None) -> str:
+    """``[[k8s/rbac|RBAC 노트]]`` -> ``**RBAC 노트**``: readable text for rendering.
+
+    A link without a label shows ``title_of(target)`` when given (the title of the note
+    it names, None if broken), else the target without its ``#anchor``. Links inside
+    code are left alone (``[[ -f x ]]`` in a shell snippet is not a link).
+    """
+    from .links import link_occurrences
+
+    def label(m: re.Match[str]) -> str:
+        if m.group(2) and m.group(2).strip():
+            return f"**{m.group(2).strip()}**"
+        target = m.group(1).strip()
+        shown = title_of(target) if title_of else None
+        return f"**{shown or target.split('#', 1)[0].strip() or target}**"
+
+    wiki = [o for o in link_occurrences(markdown) if o.kind == "wiki"]
+    pieces: list[str] = []
+    last = 0
+    for occ in wiki:
+        m = _WIKILINK_RE.match(markdown, markdown.rfind("[[", 0, occ.start))
+        if m is None or m.end() <= last:
+            continue
+        pieces += [markdown[last : m.start()], label(m)]
+        last = m.end()
+    pieces.append(markdown[last:])
+    return "".join(pieces)
 
 
-def note_view(note: Note, path_display: str) -> RenderableType:
+def note_view(
+    note: Note,
+    path_display: str,
+    backlinks: list[tuple[str, str]] | None = None,
+    title_of: Callable[[str], str | None] | None = None,
+    code_theme: str = "monokai",
+) -> RenderableType:
     from rich.markdown import Markdown
     from rich.panel import Panel
 
@@ -81,8 +111,10 @@ def note_view(note: Note, path_display: str) -> RenderableType:
     header.add_row("date", _fmt_date(note.date))
     header.add_row("path", path_display)
     title = Panel(header, title=Text(note.title, style="bold"), title_align="left", expand=True)
-    body = Markdown(readable_links(note.body.strip()) or "*empty note*")
+    body = Markdown(readable_links(note.body.strip(), title_of) or "*empty note*", code_theme=code_theme)
     parts: list[RenderableType] = [title, body]
+    if backlinks:
+        parts.append(_backlinks_section(backlinks))
     for w in note.warnings:
         parts.insert(1, Text(f"warning: {w}", style="yellow"))
     return Group(*parts)

@@ -334,16 +334,21 @@ def search(
 
 
 def _run(searcher: Searcher, q: Any, tag_filter: list[Any], limit: int) -> Any:
+    from whoosh import collectors
     from whoosh.query import And, NullQuery
 
     if q is NullQuery:
         return None
-    flt = None
+    # Whoosh's TopCollector prunes with the matchers' max_quality() estimates
+    # (replace() every 10 hits, block quality skipping); with field boosts and
+    # weighted expansions those estimates are wrong and a true top hit can drop
+    # out when a limit is set. No pruning: every match is scored.
+    collector: Any = collectors.TopCollector(max(limit, 1), usequality=False, replace=0)
     if tag_filter:
         flt = tag_filter[0] if len(tag_filter) == 1 else And(tag_filter)
-    # optimize=False: Whoosh's block-quality skipping can drop a true top hit
-    # when a query mixes weighted term expansions (seen with limit=10 vs None).
-    return searcher.search(q, limit=max(limit, 1), filter=flt, optimize=False)
+        collector = collectors.FilterCollector(collector, allow=flt)
+    searcher.search_with_collector(q, collector)
+    return collector.results()
 
 
 # --------------------------------------------------------------------------- snippets

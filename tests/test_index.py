@@ -92,12 +92,24 @@ def test_rebuild_equals_incremental(nb: Notebook, notebook_dir: Path, tmp_path: 
     assert _terms(fresh) == incremental_terms
 
 
+def _lengths(nb: Notebook) -> dict[str, object]:
+    """Field length totals and per-note lengths: what BM25 normalises by."""
+    ix, _ = open_index(nb, sync=False)
+    with ix.searcher() as s:
+        r = s.reader()
+        out: dict[str, object] = {f: s.field_length(f) for f in ("title", "body", "tagtext", "pathtext")}
+        for docnum, fields in r.iter_docs():
+            out[fields["path"]] = [r.doc_field_length(docnum, f) for f in ("title", "body")]
+    return out
+
+
 def test_rebuild_with_two_processes_equals_single(nb: Notebook, tmp_path: Path) -> None:
     sync_index(nb, procs=1)
     multi = Notebook(nb.root, tmp_path / "multi", "test")
     sync_index(multi, rebuild=True, procs=2)
     assert _docs(multi) == _docs(nb)
     assert _terms(multi) == _terms(nb)
+    assert _lengths(multi) == _lengths(nb)
 
 
 def test_damaged_index_is_rebuilt(nb: Notebook) -> None:

@@ -247,3 +247,9 @@ def test_new_note_round_trips(title: str, tags: list[str]) -> None:
     assert note.title == unicodedata.normalize("NFC", title.strip())
     assert note.tags == [unicodedata.normalize("NFC", t) for t in tags]
     assert note.body.strip() == "본문"
+
+
+def test_heading_anchor_is_not_a_tag_and_inline_code_stays_in_title() -> None:
+    note = parse_text("a.md", "# HMR `hotUpdate()` 훅 {#hmr-hook}\n\n## 동기 {#motivation}\n")
+    assert note.tags == []
+    assert note.title == "HMR hotUpdate() 훅"

@@ -1,0 +1,533 @@
+"""Links between notes: what a link names, outgoing links, backlinks, orphans,
+broken links, and rewriting links when a note moves.
+
+A link target is what :func:`kb.notes.parse_links` stored: a wiki-link target as
+written (``[[k8s/rbac]]``, ``[[/vim/surround]]``, ``[[RAG 파이프라인]]``, ``[[rbac]]``)
+or a relative Markdown link already turned into a slug from the notebook root.
+:meth:`LinkGraph.resolve` tries, first match wins:
+
+1. the slug itself (``k8s/rbac``; a leading ``/`` and a ``.md`` are dropped);
+2. the same path under the folders above the linking note: nearest first
+   (``[[sibling]]``), or topmost first for ``[[/x]]``. A wiki kept in a subfolder
+   (johngrib's ``_wiki/``) writes ``[[/vim/surround]]`` for ``_wiki/vim/surround``;
+3. the slug ignoring case;
+4. a note title ignoring case (``[[RAG 파이프라인]]``), if only one note has it;
+5. the end of exactly one slug (``[[rbac]]`` for ``k8s/rbac``, ``[[vim/surround]]``).
+
+Anything else is broken: no such note, or ambiguous (the reason names the candidates).
+Nothing here imports Rich, Typer or Whoosh; the graph is built from the stored
+fields of the index (``slug`` or ``path``, ``title``, ``links``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from .errors import KbError
+from .notes import (
+    _FENCE_RE,
+    _FM_EMPTY_RE,
+    _FM_RE,
+    _INLINE_CODE_RE,
+    _MDLINK_RE,
+    _WIKILINK_RE,
+    NOTE_SUFFIX,
+    decode_bytes,
+    move_file,
+    nfc,
+    parse_text,
+    remove_empty_dirs,
+    replace_file_atomic,
+    slug_of,
+)
+
+#: Characters that would change the meaning of a bare YAML value such as ``parent: [[/vim]]``.
+_YAML_UNSAFE = re.compile(r"[,\[\]{}#&*!|>'\"%@`]|: ")
+#: Characters a wiki-link target cannot hold.
+_WIKI_UNSAFE = re.compile(r"[\[\]|#\n]")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What one link target names. ``slug`` is None when the link is broken.
+
+    ``rule`` says which step matched (``slug``, ``nearby``, ``nocase``, ``title``,
+    ``suffix``); ``prefix`` is the part of the slug the link left out
+    (``_wiki/`` for ``[[/vim/surround]]``), which a rename keeps.
+    """
+
+    slug: str | None
+    rule: str = ""
+    reason: str = ""
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link from ``source`` to ``target`` (as written); ``slug`` is the note it names."""
+
+    source: str
+    target: str
+    slug: str | None
+    reason: str = ""
+
+    @property
+    def broken(self) -> bool:
+        return self.slug is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "target": self.target,
+            "slug": self.slug,
+            "broken": self.broken,
+            "reason": self.reason or None,
+        }
+
+
+def _split_target(target: str) -> tuple[str, bool]:
+    """``("vim/surround", True)`` for ``/vim/surround.md#x``: the path and whether it was rooted."""
+    text = nfc(target.strip())
+    if "#" in text:
+        text = text.split("#", 1)[0].strip()
+    rooted = text.startswith("/")
+    text = text.strip("/")
+    if text.lower().endswith(NOTE_SUFFIX):
+        text = text[: -len(NOTE_SUFFIX)]
+    if text and any(part in (".", "..") for part in text.split("/")):
+        text = posixpath.normpath(text)
+    return text, rooted
+
+
+class LinkGraph:
+    """The links of a notebook, resolved once; built from the index's stored fields."""
+
+    def __init__(self, notes: Iterable[Mapping[str, Any]]) -> None:
+        self.notes: dict[str, Mapping[str, Any]] = {}
+        for doc in notes:
+            slug = doc.get("slug") or slug_of(doc["path"])
+            self.notes[slug] = doc
+        self._nocase: dict[str, list[str]] = {}
+        self._titles: dict[str, list[str]] = {}
+        self._suffixes: dict[str, list[str]] = {}
+        for slug, doc in self.notes.items():
+            self._nocase.setdefault(slug.casefold(), []).append(slug)
+            title = (doc.get("title") or "").strip()
+            if title:
+                self._titles.setdefault(nfc(title).casefold(), []).append(slug)
+            parts = slug.casefold().split("/")
+            for i in range(1, len(parts)):
+                self._suffixes.setdefault("/".join(parts[i:]), []).append(slug)
+        self._links: dict[str, list[Link]] | None = None
+        self._back: dict[str, list[Link]] | None = None
+
+    # ------------------------------------------------------------------ resolving
+
+    def title(self, slug: str) -> str:
+        return str(self.notes[slug].get("title") or slug) if slug in self.notes else slug
+
+    def resolve(self, target: str, source: str | None = None) -> Resolution:
+        """The note ``target`` names when written in ``source`` (see the module docstring)."""
+        want, rooted = _split_target(target)
+        if not want or want.startswith("../") or want == "..":
+            return Resolution(None, reason="no such note")
+        if want in self.notes:
+            return Resolution(want, "slug")
+        if source and "/" in source:
+            folders = source.split("/")[:-1]
+            prefixes = ["/".join(folders[:i]) for i in range(len(folders), 0, -1)]
+            if rooted:
+                prefixes.reverse()
+            for prefix in prefixes:
+                slug = f"{prefix}/{want}"
+                if slug in self.notes:
+                    return Resolution(slug, "nearby", prefix=prefix + "/")
+        ambiguous: list[str] = []
+        folded = want.casefold()
+        for rule, found in (
+            ("nocase", self._nocase.get(folded, [])),
+            ("title", [] if rooted else self._titles.get(nfc(target.strip()).casefold(), [])),
+            ("suffix", self._suffixes.get(folded, [])),
+        ):
+            if len(found) == 1:
+                slug = found[0]
+                prefix = slug.rsplit("/", want.count("/") + 1)[0] + "/" if rule == "suffix" else ""
+                return Resolution(slug, rule, prefix=prefix)
+            if len(found) > 1 and not ambiguous:
+                ambiguous = sorted(found)
+        if ambiguous:
+            shown = ", ".join(ambiguous[:5]) + (" ..." if len(ambiguous) > 5 else "")
+            return Resolution(None, reason=f"ambiguous: {shown}")
+        return Resolution(None, reason="no such note")
+
+    def suggest(self, target: str) -> list[str]:
+        """Slugs close to a broken target, for a hint."""
+        want, _ = _split_target(target)
+        return difflib.get_close_matches(want, list(self.notes), n=3, cutoff=0.6)
+
+    # ------------------------------------------------------------------ the graph
+
+    def _build(self) -> None:
+        links: dict[str, list[Link]] = {}
+        back: dict[str, list[Link]] = {}
+        for slug, doc in self.notes.items():
+            out = []
+            for target in doc.get("links") or []:
+                res = self.resolve(target, slug)
+                link = Link(slug, target, res.slug, res.reason)
+                out.append(link)
+                if res.slug is not None and res.slug != slug:
+                    back.setdefault(res.slug, []).append(link)
+            links[slug] = out
+        self._links, self._back = links, back
+
+    def outgoing(self, slug: str) -> list[Link]:
+        """Links written in ``slug``, in order, broken ones with ``slug=None``."""
+        if self._links is None:
+            self._build()
+        assert self._links is not None
+        return list(self._links.get(slug, []))
+
+    def backlinks(self, slug: str) -> list[Link]:
+        """Links from other notes that name ``slug``, one per linking note, by source."""
+        if self._back is None:
+            self._build()
+        assert self._back is not None
+        seen: dict[str, Link] = {}
+        for link in self._back.get(slug, []):
+            seen.setdefault(link.source, link)
+        return [seen[s] for s in sorted(seen)]
+
+    def broken(self) -> list[Link]:
+        """Every broken link, by source."""
+        return [link for slug in sorted(self.notes) for link in self.outgoing(slug) if link.broken]
+
+    def orphans(self) -> list[str]:
+        """Notes with no working link to another note and none from another note."""
+        if self._back is None:
+            self._build()
+        assert self._back is not None
+        return sorted(
+            slug
+            for slug in self.notes
+            if not self._back.get(slug)
+            and not any(link.slug not in (None, slug) for link in self.outgoing(slug))
+        )
+
+
+# --------------------------------------------------------------------------- finding links in text
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One link in a file's text: ``text[start:end]`` is the target to replace."""
+
+    kind: str  # "wiki" or "md"
+    start: int
+    end: int
+    in_frontmatter: bool = False
+
+
+def _blank(match: re.Match[str]) -> str:
+    return re.sub(r"[^\n]", " ", match.group(0))
+
+
+def link_occurrences(text: str) -> list[Occurrence]:
+    """Where the links are in ``text``, skipping code, in order.
+
+    Wiki-links count in the body and in the frontmatter (``parent: [[/vim]]``);
+    Markdown links only in the body. Offsets are into ``text`` as given (CRLF
+    line ends and all), so a rewrite changes nothing else.
+    """
+    view = text.replace("\r", " ")
+    found: list[Occurrence] = []
+    body_start = 0
+    fm = _FM_RE.match(view)
+    if fm:
+        found += _wiki_in(view, fm.start(1), fm.end(1), in_frontmatter=True)
+        body_start = fm.end()
+    else:
+        empty = _FM_EMPTY_RE.match(view)
+        body_start = empty.end() if empty else 0
+    body = view[body_start:]
+    masked = _INLINE_CODE_RE.sub(_blank, _FENCE_RE.sub(_blank, body))
+    found += _wiki_in(masked, 0, len(masked), offset=body_start)
+    for m in _MDLINK_RE.finditer(masked):
+        href = m.group(2)
+        if "://" in href or href.startswith("/"):
+            continue
+        found.append(Occurrence("md", body_start + m.start(2), body_start + m.end(2)))
+    found.sort(key=lambda o: o.start)
+    return found
+
+
+def _wiki_in(
+    view: str, start: int, end: int, offset: int = 0, in_frontmatter: bool = False
+) -> list[Occurrence]:
+    out = []
+    for m in _WIKILINK_RE.finditer(view, start, end):
+        raw = m.group(1)
+        lead = len(raw) - len(raw.lstrip())
+        core = raw.strip()
+        if core:
+            s = offset + m.start(1) + lead
+            out.append(Occurrence("wiki", s, s + len(core), in_frontmatter))
+    return out
+
+
+def md_target(href: str, source_path: str) -> str | None:
+    """The slug a relative Markdown link names from ``source_path``, as parse_links does."""
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(source_path), unquote(href)))
+    if target.startswith(".."):
+        return None
+    return slug_of(target)
+
+
+# --------------------------------------------------------------------------- rename
+
+
+@dataclass
+class FileChange:
+    """One file a rename touches: its bytes before and after, and how many links changed."""
+
+    path: str  # relative path after the rename
+    old_path: str  # relative path before (differs only for the moved note)
+    before: bytes
+    after: bytes
+    links: int = 0
+
+    @property
+    def moved(self) -> bool:
+        return self.path != self.old_path
+
+    def diff(self) -> str:
+        """A unified diff of the change (the file's text; a move with no edit shows the names)."""
+        old_text, _ = decode_bytes(self.before)
+        new_text, _ = decode_bytes(self.after)
+        lines = difflib.unified_diff(
+            old_text.splitlines(keepends=True),
+            new_text.splitlines(keepends=True),
+            fromfile=f"a/{self.old_path}",
+            tofile=f"b/{self.path}",
+        )
+        text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        if not text and self.moved:
+            text = f"rename from {self.old_path}\nrename to {self.path}\n"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "old_path": self.old_path, "links": self.links}
+
+
+@dataclass
+class RenamePlan:
+    """Everything ``rename`` will do; nothing is written until :func:`apply_rename`."""
+
+    old_slug: str
+    new_slug: str
+    old_path: str
+    new_path: str
+    changes: list[FileChange] = field(default_factory=list)  # the moved note first
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def links(self) -> int:
+        return sum(c.links for c in self.changes)
+
+    @property
+    def linking_files(self) -> list[FileChange]:
+        return [c for c in self.changes if not c.moved and c.links]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "old": self.old_slug,
+            "new": self.new_slug,
+            "links": self.links,
+            "files": [c.to_dict() for c in self.changes],
+            "warnings": [{"path": p, "message": m} for p, m in self.warnings],
+        }
+
+
+def _decode_exact(data: bytes) -> tuple[str, str, bytes] | None:
+    """``(text, encoding, bom)`` that re-encodes to exactly ``data``, or None."""
+    bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
+    raw = data[len(bom) :]
+    for encoding in ("utf-8", "cp949"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if text.encode(encoding) == raw:
+            return text, encoding, bom
+    return None
+
+
+def _wiki_candidates(written: str, before: Resolution, expected: str) -> list[str]:
+    """Ways to write a link to ``expected`` in the style of ``written``, best first."""
+    core = written.strip()
+    lead = "/" if core.startswith("/") else ""
+    ext = core[-len(NOTE_SUFFIX) :] if core.lower().endswith(NOTE_SUFFIX) else ""
+    bare = "/" not in core.strip("/")
+    out: list[str] = []
+    if before.prefix and expected.startswith(before.prefix):
+        out.append(expected[len(before.prefix) :])
+    if bare:
+        out.append(expected.rsplit("/", 1)[-1])
+    out.append(expected)
+    return [f"{lead}{c}{ext}" for c in dict.fromkeys(out)] + [expected]
+
+
+def _md_href(written: str, source_path: str, target_path: str) -> str:
+    href = posixpath.relpath(target_path, posixpath.dirname(source_path) or ".")
+    if written.startswith("./") and not href.startswith("../"):
+        href = "./" + href
+    if "%" in written or re.search(r"[\s()<>]", href):
+        href = quote(href, safe="/.-_~")
+    return href
+
+
+def rewrite_links(
+    text: str,
+    source_before: str,
+    source_after: str,
+    before: LinkGraph,
+    after: LinkGraph,
+    moved: tuple[str, str],
+) -> tuple[str, int, list[str]]:
+    """``text`` with every link that would change meaning after ``moved`` rewritten.
+
+    A link keeps naming the note it named: links to the moved note follow it, and the
+    moved note's own links are recomputed from its new folder. A link whose meaning
+    does not change (``[[Title]]`` when the title stays the same, an unrelated link)
+    is left exactly as written. Returns ``(new text, links changed, warnings)``.
+    """
+    old_slug, new_slug = moved
+    src_before = source_before + NOTE_SUFFIX if not source_before.endswith(NOTE_SUFFIX) else source_before
+    src_after = source_after + NOTE_SUFFIX if not source_after.endswith(NOTE_SUFFIX) else source_after
+    slug_before, slug_after = slug_of(src_before), slug_of(src_after)
+    pieces: list[str] = []
+    last = 0
+    changed = 0
+    warnings: list[str] = []
+    for occ in link_occurrences(text):
+        written = text[occ.start : occ.end]
+        if occ.kind == "md":
+            target = md_target(written, src_before)
+            res = before.resolve(target, slug_before) if target else Resolution(None)
+        else:
+            res = before.resolve(written, slug_before)
+        if res.slug is None:
+            continue
+        expected = new_slug if res.slug == old_slug else res.slug
+        if occ.kind == "md":
+            now = md_target(written, src_after)
+            if now is not None and after.resolve(now, slug_after).slug == expected:
+                continue
+            doc = after.notes[expected]
+            replacement = _md_href(written, src_after, str(doc.get("path") or expected + NOTE_SUFFIX))
+        else:
+            if after.resolve(written, slug_after).slug == expected:
+                continue
+            replacement = next(
+                (
+                    c
+                    for c in _wiki_candidates(written, res, expected)
+                    if after.resolve(c, slug_after).slug == expected
+                ),
+                "",
+            )
+            if not replacement or _WIKI_UNSAFE.search(replacement):
+                warnings.append(
+                    f"link [[{written}]] left as it is: {expected!r} cannot be written as a wiki-link"
+                )
+                continue
+            if occ.in_frontmatter and _YAML_UNSAFE.search(replacement):
+                warnings.append(
+                    f"frontmatter link [[{written}]] left as it is: {replacement!r} is not plain YAML"
+                )
+                continue
+        pieces.append(text[last : occ.start])
+        pieces.append(replacement)
+        last = occ.end
+        changed += 1
+    pieces.append(text[last:])
+    return "".join(pieces), changed, warnings
+
+
+def plan_rename(root: Path, docs: list[dict[str, Any]], old_slug: str, new_slug: str) -> RenamePlan:
+    """Work out a rename from the index's stored notes and the files, writing nothing.
+
+    The caller has checked ``new_slug`` (``notes.note_path``) and that it is free.
+    """
+    before = LinkGraph(docs)
+    old_doc = before.notes[old_slug]
+    old_path = str(old_doc["path"])
+    ext = old_path[len(slug_of(old_path)) :] or NOTE_SUFFIX
+    new_path = new_slug + ext
+    plan = RenamePlan(old_slug, new_slug, old_path, new_path)
+
+    moved_bytes = (root / old_path).read_bytes()
+    moved_text, _ = decode_bytes(moved_bytes)
+    new_doc = dict(old_doc, slug=new_slug, path=new_path, title=parse_text(new_path, moved_text).title)
+    after = LinkGraph([new_doc if d is old_doc else d for d in before.notes.values()])
+
+    for slug in [old_slug] + sorted(s for s in before.notes if s != old_slug):
+        path = str(before.notes[slug]["path"])
+        is_moved = slug == old_slug
+        try:
+            data = moved_bytes if is_moved else (root / path).read_bytes()
+        except OSError as exc:
+            plan.warnings.append((path, f"cannot read: {exc.strerror or exc}; its links are not updated"))
+            continue
+        decoded = _decode_exact(data)
+        if decoded is None:
+            if is_moved or any(t for t in before.notes[slug].get("links") or []):
+                plan.warnings.append((path, "not UTF-8 or CP949; its links are not updated"))
+            if is_moved:
+                plan.changes.append(FileChange(new_path, old_path, data, data))
+            continue
+        text, encoding, bom = decoded
+        new_text, n, warns = rewrite_links(
+            text, path, new_path if is_moved else path, before, after, (old_slug, new_slug)
+        )
+        plan.warnings += [(path, w) for w in warns]
+        try:
+            new_data = bom + new_text.encode(encoding)
+        except UnicodeEncodeError:
+            plan.warnings.append((path, f"the new name cannot be written in {encoding}; links not updated"))
+            new_data, n = data, 0
+        if is_moved or n:
+            plan.changes.append(FileChange(new_path if is_moved else path, path, data, new_data, n))
+    return plan
+
+
+def apply_rename(root: Path, plan: RenamePlan) -> list[tuple[str, str]]:
+    """Move the note, then rewrite each linking file atomically. Returns warnings.
+
+    The move comes first and never overwrites; if it fails nothing has changed. A
+    linking file edited since the plan was made is skipped (with a warning), not merged.
+    """
+    warnings: list[tuple[str, str]] = []
+    moved = plan.changes[0]
+    src, dst = root / moved.old_path, root / moved.path
+    if src.read_bytes() != moved.before:
+        raise KbError(f"{moved.old_path} changed while kb was planning the rename; run it again")
+    move_file(src, dst, None if moved.after == moved.before else moved.after)
+    remove_empty_dirs(src.parent, root)
+    for change in plan.changes[1:]:
+        path = root / change.path
+        try:
+            if path.read_bytes() != change.before:
+                warnings.append((change.path, "changed during the rename; its links were not updated"))
+                continue
+            replace_file_atomic(path, change.after)
+        except OSError as exc:
+            warnings.append((change.path, f"cannot rewrite: {exc.strerror or exc}"))
+    return warnings
