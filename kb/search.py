@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .aliases import AliasTable, load_groups
 from .analysis import iter_terms, query_terms
 from .index import TEXT_FIELDS
 from .notes import read_note, slug_of
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
 
 #: Weight of a prefix expansion against the exact stem.
 PREFIX_WEIGHT = 0.5
+#: Weight of an alias (쿠버네티스 for k8s) and of a compound split (퀵 정렬 for 퀵정렬).
+ALIAS_WEIGHT = 0.8
+COMPOUND_WEIGHT = 0.9
+#: Extra weight of notes where the query's words stand together as a phrase.
+PHRASE_BOOST = 1.5
 #: Most terms one Hangul prefix expands to (the most frequent are kept).
 MAX_EXPANSIONS = 64
 SNIPPET_CHARS = 180
@@ -158,10 +164,45 @@ def _parse_word(raw: str) -> Clause | None:
 class _Builder:
     """Turns clauses into Whoosh queries against one searcher's lexicon."""
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: Searcher, aliases: AliasTable | None = None) -> None:
         self.reader = searcher.reader()
+        self.aliases = aliases
         self.terms: set[str] = set()  # every concrete term the query can match (for snippets)
         self._expansions: dict[tuple[str, str], list[tuple[str, float]]] = {}
+
+    def has_term(self, term: str, fields: Iterable[str] = ("title", "body")) -> bool:
+        return any((f, term) in self.reader for f in fields)
+
+    def word_query(self, terms: list[str], fields: tuple[str, ...]) -> Any:
+        """One query word (already analyzed): its terms, compound splits, and aliases."""
+        from whoosh.query import And, NullQuery, Or, Phrase
+
+        parts = [self.term_query(t, fields) for t in terms]
+        base = NullQuery if any(p is NullQuery for p in parts) else (
+            parts[0] if len(parts) == 1 else And(parts))
+        alts: list[Any] = [] if base is NullQuery else [base]
+        if len(terms) == 1 and _HANGUL.match(terms[0]) and len(terms[0]) >= 3:
+            # 퀵정렬 typed for notes that write 퀵 정렬: split where both halves are words.
+            t = terms[0]
+            for i in range(1, len(t)):
+                a, b = t[:i], t[i:]
+                if self.has_term(a) and self.has_term(b):
+                    for f in fields:
+                        if f in ("title", "body"):
+                            alts.append(Phrase(f, [a, b], boost=COMPOUND_WEIGHT))
+                    self.terms.update((a, b))
+        if self.aliases is not None and fields == TEXT_FIELDS:
+            for alias in self.aliases.aliases(tuple(terms)):
+                sub = [self.term_query(t, fields, weight=ALIAS_WEIGHT) for t in alias]
+                if all(q is not NullQuery for q in sub):
+                    if len(sub) == 1:
+                        alts.append(sub[0])
+                    else:
+                        alts.extend(Phrase(f, list(alias), boost=ALIAS_WEIGHT)
+                                    for f in ("title", "body"))
+        if not alts:
+            return NullQuery
+        return alts[0] if len(alts) == 1 else Or(alts)
 
     def expand(self, fieldname: str, term: str) -> list[tuple[str, float]]:
         """``(indexed term, weight)`` pairs a query term matches in a field."""
@@ -185,13 +226,13 @@ class _Builder:
         self._expansions[key] = out
         return out
 
-    def term_query(self, term: str, fields: Iterable[str]) -> Any:
+    def term_query(self, term: str, fields: Iterable[str], weight: float = 1.0) -> Any:
         from whoosh.query import NullQuery, Or, Term
 
         subs = []
         for f in fields:
             for t, w in self.expand(f, term):
-                subs.append(Term(f, t, boost=w))
+                subs.append(Term(f, t, boost=w * weight))
                 self.terms.add(t)
         if not subs:
             return NullQuery
@@ -242,11 +283,7 @@ class _Builder:
             q = self.prefix_query(clause.text, fields)
         else:
             terms = query_terms(clause.text)
-            if not terms:
-                q = NullQuery
-            else:
-                parts = [self.term_query(t, fields) for t in terms]
-                q = parts[0] if len(parts) == 1 else And(parts)
+            q = self.word_query(terms, fields) if terms else NullQuery
         if clause.alternatives:
             alts = [q, *(self.clause_query(a) for a in clause.alternatives)]
             q = (
@@ -257,12 +294,36 @@ class _Builder:
         return q
 
 
+def _plain_terms(clause: Clause) -> list[str] | None:
+    """The analyzed terms of a plain word clause (no field, no OR, not negated), else None."""
+    if clause.kind != "word" or clause.fieldname or clause.alternatives or clause.negated:
+        return None
+    return query_terms(clause.text) or None
+
+
 def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
-    from whoosh.query import And, AndNot, NullQuery, Or
+    from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Phrase
 
     positive = [c for c in clauses if not c.negated]
     negative = [c for c in clauses if c.negated]
-    pos_q = [builder.clause_query(c) for c in positive]
+    pos_q: list[Any] = []
+    i = 0
+    while i < len(positive):
+        q_i = builder.clause_query(positive[i])
+        a = _plain_terms(positive[i])
+        b = _plain_terms(positive[i + 1]) if i + 1 < len(positive) else None
+        if a and b and len(a) == 1 and len(b) == 1 and _HANGUL.match(a[0]) and _HANGUL.match(b[0]):
+            # 교착 상태 typed for notes that write 교착상태: the two words as one, too.
+            joined = a[0] + b[0]
+            if builder.has_term(joined, TEXT_FIELDS):
+                q_j = builder.clause_query(positive[i + 1])
+                both = NullQuery if NullQuery in (q_i, q_j) else And([q_i, q_j])
+                whole = builder.word_query([joined], TEXT_FIELDS)
+                pos_q.append(Or([x for x in (both, whole) if x is not NullQuery]))
+                i += 2
+                continue
+        pos_q.append(q_i)
+        i += 1
     if any_word:
         live = [q for q in pos_q if q is not NullQuery]
         q: Any = Or(live, scale=0.9) if live else NullQuery
@@ -272,6 +333,12 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
             if any(p is NullQuery for p in pos_q) or not pos_q
             else (pos_q[0] if len(pos_q) == 1 else And(pos_q))
         )
+    words = [_plain_terms(c) for c in positive]
+    if q is not NullQuery and len(words) > 1 and all(w and len(w) == 1 for w in words):
+        # Notes where the words stand together (as typed) rank higher.
+        seq = [w[0] for w in words if w]
+        q = AndMaybe(q, Or([Phrase("title", seq, boost=PHRASE_BOOST),
+                            Phrase("body", seq, slop=2, boost=PHRASE_BOOST)]))
     neg = [n for n in (builder.clause_query(c) for c in negative) if n is not NullQuery]
     if neg and q is not NullQuery:
         q = AndNot(q, neg[0] if len(neg) == 1 else Or(neg))
@@ -299,7 +366,7 @@ def search(
     tag_filter = [Term("tags", t.lower().lstrip("#")) for t in tags if t.strip()]
     notice = ""
     with ix.searcher() as searcher:
-        builder = _Builder(searcher)
+        builder = _Builder(searcher, AliasTable(load_groups(nb.root)))
         if not any(not c.negated for c in clauses) and not tag_filter:
             return SearchResult(query, [], 0, notice="the query has no words to search for")
         q = _combine(builder, clauses, any_word=False)

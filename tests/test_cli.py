@@ -170,14 +170,14 @@ def test_show_ambiguous_lists_candidates(runner: CliRunner) -> None:
 
 def test_add_writes_frontmatter_and_is_searchable(runner: CliRunner, notebook_dir: Path) -> None:
     r = run(
-        runner, "add", "쿠버네티스 RBAC 정리", "--tag", "k8s", "--tag", "시험", "--body", "롤바인딩을 만든다"
+        runner, "add", "쿠버네티스 RBAC 정리", "--tag", "k8s", "--tag", "시험", "--body", "단풍나무를 심었다"
     )
     assert r.exit_code == 0, r.output
     path = notebook_dir / "쿠버네티스-rbac-정리.md"
     text = path.read_text()
     assert text.startswith("---\ntitle: 쿠버네티스 RBAC 정리\ntags:\n- k8s\n- 시험\ndate: ")
-    assert "롤바인딩을 만든다" in text
-    hits = json.loads(run(runner, "search", "롤바인딩", "--json").stdout)
+    assert "단풍나무를 심었다" in text
+    hits = json.loads(run(runner, "search", "단풍나무", "--json").stdout)
     assert [h["slug"] for h in hits] == ["쿠버네티스-rbac-정리"]
     data = json.loads(run(runner, "show", "쿠버네티스-rbac-정리", "--json").stdout)
     assert data["title"] == "쿠버네티스 RBAC 정리" and data["tags"] == ["k8s", "시험"]

@@ -135,7 +135,9 @@ def test_limit_does_not_change_the_order(nb: Notebook) -> None:
 def test_snippet_highlights_surface_forms(nb: Notebook) -> None:
     hit = search(nb, "서비스어카운트").hits[0]
     marked = [hit.snippet[s:e] for s, e in hit.highlights]
-    assert marked and all(m.startswith("서비스어카운트") for m in marked)
+    assert "서비스어카운트를" in marked  # the surface form, particle included
+    # Everything marked is the word or its alias (ServiceAccount), nothing else.
+    assert all(m.startswith("서비스어카운트") or m.lower() == "serviceaccount" for m in marked), marked
 
 
 def test_make_snippet_window_and_spans() -> None:
