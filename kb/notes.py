@@ -266,6 +266,15 @@ def read_note(root: Path, relpath: str) -> Note:
     return note
 
 
+def read_body(root: Path, relpath: str) -> str:
+    """The text of a note after its frontmatter block, without parsing the YAML (for snippets)."""
+    with open(root / relpath, "rb") as fh:
+        data = fh.read(MAX_NOTE_BYTES)
+    text, _ = decode_bytes(data)
+    m = _FM_RE.match(text) or _FM_EMPTY_RE.match(text)
+    return text[m.end() :] if m else text
+
+
 def iter_note_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
     """``(relpath, stat)`` of every note below ``root``; hidden folders and files skipped.
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .aliases import AliasTable, load_groups
 from .analysis import iter_terms, query_terms
 from .index import TEXT_FIELDS
-from .notes import read_note, slug_of
+from .notes import read_body, slug_of
 
 if TYPE_CHECKING:
     from whoosh.searching import Searcher
@@ -80,6 +80,7 @@ class SearchResult:
     total: int
     notice: str = ""
     terms: set[str] = field(default_factory=set)
+    suggestions: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -375,6 +376,7 @@ def search(
 
             q = Every()
         results = _run(searcher, q, tag_filter, limit)
+        suggestions: list[str] = []
         positives = [c for c in clauses if not c.negated and c.kind != "tag"]
         if results is None or (len(results) == 0 and len(positives) > 1):
             q_any = _combine(builder, clauses, any_word=True)
@@ -382,8 +384,10 @@ def search(
             if any_results is not None and len(any_results):
                 results = any_results
                 notice = "no note has every word; showing notes with any of them"
+                suggestions = did_you_mean(searcher, clauses)
         if results is None or len(results) == 0:
-            return SearchResult(query, [], 0, notice=notice, terms=builder.terms)
+            return SearchResult(query, [], 0, notice=notice, terms=builder.terms,
+                                suggestions=did_you_mean(searcher, clauses))
         total = len(results)
         hits = [
             Hit(
@@ -397,7 +401,39 @@ def search(
         ]
     for hit in hits:
         _add_snippet(nb, hit, builder.terms)
-    return SearchResult(query, hits, total, notice=notice, terms=builder.terms)
+    return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions)
+
+
+def did_you_mean(searcher: Searcher, clauses: list[Clause], limit: int = 3) -> list[str]:
+    """Queries with each unknown word replaced by the closest indexed term (typos, 받침 slips)."""
+    reader = searcher.reader()
+    fixes: dict[str, list[str]] = {}
+    for clause in clauses:
+        if clause.negated or clause.kind not in ("word", "prefix"):
+            continue
+        for term in query_terms(clause.text):
+            if any((f, term) in reader for f in TEXT_FIELDS) or len(term) < 2:
+                continue
+            found: list[str] = []
+            for f in ("title", "body"):
+                maxdist = 1 if len(term) <= 4 else 2
+                for s in searcher.corrector(f).suggest(term, limit=limit, maxdist=maxdist, prefix=1):
+                    if s not in found:
+                        found.append(s)
+            if found:
+                fixes[clause.text] = found[:limit]
+    if not fixes:
+        return []
+    out = []
+    for i in range(limit):
+        words = []
+        for c in clauses:
+            alts = fixes.get(c.text)
+            words.append(alts[min(i, len(alts) - 1)] if alts else c.text)
+        candidate = " ".join(words)
+        if candidate not in out:
+            out.append(candidate)
+    return out
 
 
 def _run(searcher: Searcher, q: Any, tag_filter: list[Any], limit: int) -> Any:
@@ -514,10 +550,10 @@ def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> tupl
 
 def _add_snippet(nb: Notebook, hit: Hit, terms: set[str]) -> None:
     try:
-        note = read_note(nb.root, hit.path)
+        body = read_body(nb.root, hit.path)
     except OSError:
         return
-    hit.snippet, hit.highlights = make_snippet(note.body.strip(), terms)
+    hit.snippet, hit.highlights = make_snippet(body.strip(), terms)
 
 
 # --------------------------------------------------------------------------- slugs

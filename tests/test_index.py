@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import shutil
 from pathlib import Path
@@ -131,13 +131,13 @@ def test_deleted_index_is_rebuilt(nb: Notebook) -> None:
 
 def test_other_analyzer_version_triggers_rebuild(nb: Notebook) -> None:
     sync_index(nb)
-    manifest = nb.index_dir / "manifest.json"
-    data = json.loads(manifest.read_text())
+    manifest = nb.index_dir / "manifest.bin"
+    data = marshal.loads(manifest.read_bytes())
     data["analyzer"] = "old"
-    manifest.write_text(json.dumps(data))
+    manifest.write_bytes(marshal.dumps(data))
     stats = sync_index(nb)
     assert stats.rebuilt and stats.reason == "stale"
-    assert json.loads(manifest.read_text())["analyzer"] != "old"
+    assert marshal.loads(manifest.read_bytes())["analyzer"] != "old"
 
 
 def test_read_only_notebook(nb: Notebook, notebook_dir: Path) -> None:
@@ -191,10 +191,10 @@ def test_multiprocess_rebuild_is_trusted_by_the_next_sync(nb: Notebook) -> None:
 def test_manifest_of_another_generation_is_not_trusted(nb: Notebook) -> None:
     # What a crash between writing the manifest and Whoosh's commit leaves behind.
     sync_index(nb)
-    manifest = nb.index_dir / "manifest.json"
-    data = json.loads(manifest.read_text())
+    manifest = nb.index_dir / "manifest.bin"
+    data = marshal.loads(manifest.read_bytes())
     data["generation"] += 1
-    manifest.write_text(json.dumps(data))
+    manifest.write_bytes(marshal.dumps(data))
     assert sync_index(nb).rebuilt
 
 
@@ -206,3 +206,11 @@ def test_index_of_another_notebook_is_rebuilt(nb: Notebook, tmp_path: Path) -> N
     other = Notebook(other_root, nb.index_dir, "test")  # same KB_INDEX_DIR, other notes
     stats = sync_index(other)
     assert stats.rebuilt and stats.total == 1
+
+
+def test_garbage_manifest_means_rebuild(nb: Notebook) -> None:
+    sync_index(nb)
+    (nb.index_dir / "manifest.bin").write_bytes(b"\x00garbage")
+    assert sync_index(nb).rebuilt
+    (nb.index_dir / "manifest.bin").write_bytes(b"")
+    assert sync_index(nb).rebuilt

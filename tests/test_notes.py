@@ -253,3 +253,11 @@ def test_heading_anchor_is_not_a_tag_and_inline_code_stays_in_title() -> None:
     note = parse_text("a.md", "# HMR `hotUpdate()` 훅 {#hmr-hook}\n\n## 동기 {#motivation}\n")
     assert note.tags == []
     assert note.title == "HMR hotUpdate() 훅"
+
+
+def test_read_body_matches_parsed_body(notebook_dir: Path) -> None:
+    from kb.notes import read_body
+
+    for rel, _ in iter_note_files(notebook_dir):
+        if rel != "broken.md":
+            assert read_body(notebook_dir, rel) == read_note(notebook_dir, rel).body, rel

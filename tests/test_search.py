@@ -164,3 +164,11 @@ def test_resolve_slug(nb: Notebook) -> None:
     with pytest.raises(NoteNotFound) as nf:
         resolve_slug(docs, "airflw")
     assert "airflow" in nf.value.candidates
+
+
+def test_did_you_mean_for_typos_and_batchim_slips(nb: Notebook) -> None:
+    r = search(nb, "쿠버네티즈")  # typo in the last syllable
+    assert r.hits == [] and "쿠버네티스" in r.suggestions
+    r = search(nb, "워크플로 celeryexecuter")
+    assert any("celeryexecutor" in s for s in r.suggestions)
+    assert search(nb, "파드").suggestions == []  # found: nothing to suggest
