@@ -602,3 +602,33 @@ def resolve_slug(docs: list[dict[str, Any]], text: str) -> dict[str, Any]:
     ]
     hint = f"; did you mean: {', '.join(close)}?" if close else "; try `kb search` or `kb list`"
     raise NoteNotFound(f"no note '{text}'{hint}", close)
+
+
+# --------------------------------------------------------------------------- related notes
+
+
+def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None) -> list[Hit]:
+    """Notes most like the note at ``path``: its most distinctive terms (Bo1), title
+    and tags included, searched as one OR query; the note itself left out."""
+    from whoosh.query import Or, Term
+
+    from .index import open_index
+    from .notes import read_note
+
+    if ix is None:
+        ix, _ = open_index(nb)
+    note = read_note(nb.root, path)
+    text = "\n".join([note.title, note.title, " ".join(note.tags), note.body])
+    with ix.searcher() as searcher:
+        key_terms = searcher.key_terms_from_text("body", text, numterms=20)
+        if not key_terms:
+            return []
+        q = Or([Term("body", t, boost=w) for t, w in key_terms]
+               + [Term("title", t, boost=w) for t, w in key_terms])
+        results = _run(searcher, q, [], limit + 1)
+        hits = [
+            Hit(slug=slug_of(r["path"]), path=r["path"], title=r.get("title") or slug_of(r["path"]),
+                tags=[t for t in (r.get("tags") or "").split(",") if t], score=float(r.score or 0.0))
+            for r in (results or []) if r["path"] != path
+        ]
+    return hits[:limit]

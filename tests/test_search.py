@@ -172,3 +172,12 @@ def test_did_you_mean_for_typos_and_batchim_slips(nb: Notebook) -> None:
     r = search(nb, "워크플로 celeryexecuter")
     assert any("celeryexecutor" in s for s in r.suggestions)
     assert search(nb, "파드").suggestions == []  # found: nothing to suggest
+
+
+def test_related_notes(nb: Notebook) -> None:
+    from kb.search import related
+
+    hits = related(nb, "k8s/serviceaccount.md")
+    paths_ = [h.path for h in hits]
+    assert "k8s/serviceaccount.md" not in paths_
+    assert paths_[0] == "k8s/rbac.md"  # shares 서비스어카운트, 파드, 토큰, serviceaccount
