@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .analysis import ANALYZER_VERSION
 from .config import Notebook
 from .errors import IndexLocked
-from .notes import Note, iter_note_files, read_note, slug_of
+from .notes import Note, iter_note_files, nfc, read_note, slug_of
 
 if TYPE_CHECKING:
     from whoosh.index import Index
@@ -112,7 +112,7 @@ def note_document(note: Note) -> dict[str, Any]:
         "title": note.title,
         "aliases": " ".join(note.aliases),
         "tagtext": " ".join(note.tags),
-        "pathtext": path_words.replace("/", " "),
+        "pathtext": nfc(path_words.replace("/", " ")),
         "body": note.body,
         "tags": ",".join(t.replace(",", " ") for t in note.tags),
         "date": date,

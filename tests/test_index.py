@@ -214,3 +214,21 @@ def test_garbage_manifest_means_rebuild(nb: Notebook) -> None:
     assert sync_index(nb).rebuilt
     (nb.index_dir / "manifest.bin").write_bytes(b"")
     assert sync_index(nb).rebuilt
+
+
+def test_nfd_file_names(nb: Notebook, notebook_dir: Path) -> None:
+    import unicodedata
+
+    from kb.search import search
+
+    name = unicodedata.normalize("NFD", "맥에서 쓴 노트.md")
+    (notebook_dir / name).write_text("# 맥 노트\n\n정족수를 채웠다 단풍잎을\n")
+    assert sync_index(nb).added == 9
+    hits = search(nb, "단풍잎").hits
+    assert [h.slug for h in hits] == ["맥에서 쓴 노트"]  # NFC for people
+    assert hits[0].snippet  # the file was found again to build it
+    assert search(nb, "맥에서").hits  # the file name is searchable, NFC
+    assert not sync_index(nb).changed  # no phantom change, no duplicate
+    (notebook_dir / name).unlink()
+    assert sync_index(nb).removed == 1
+    assert search(nb, "단풍잎").hits == []

@@ -145,7 +145,8 @@ def test_nfd_is_normalised_to_nfc() -> None:
 
     nfd = unicodedata.normalize("NFD", "파드가 있다")
     note = parse_text(unicodedata.normalize("NFD", "노트.md"), nfd)
-    assert note.body == "파드가 있다" and note.path == "노트.md"
+    assert note.body == "파드가 있다" and note.slug == "노트"
+    assert note.path == unicodedata.normalize("NFD", "노트.md")  # the file's own name, to open it
 
 
 def test_read_fixture_notes(notebook_dir: Path) -> None:
