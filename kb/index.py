@@ -250,48 +250,116 @@ def _commit(writer: Any, nb: Notebook, files: dict[str, Signature], generation: 
         raise
 
 
+class _SyncLock:
+    """An exclusive ``flock`` on ``<index>.lock``, beside the index folder (a rebuild
+    deletes the folder, so the lock cannot live inside it). The kernel drops it when
+    the process dies, so a killed kb never leaves a stale lock behind."""
+
+    def __init__(self, index_dir: Path, wait: float, on_wait: Callable[[], None] | None) -> None:
+        self.path = index_dir.with_name(index_dir.name + ".lock")
+        self.wait = wait
+        self.on_wait = on_wait
+        self.fd = -1
+
+    def __enter__(self) -> _SyncLock:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(self.fd)
+                    raise IndexLocked(
+                        "another kb process is still updating the index; try again when it is done"
+                    ) from None
+                if not told and self.on_wait is not None:
+                    self.on_wait()
+                    told = True
+                time.sleep(0.05)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)  # closing releases the flock
+
+
 def sync_index(
     nb: Notebook,
     rebuild: bool = False,
     progress: Progress | None = None,
     procs: int | None = None,
+    wait: float = 300.0,
+    on_wait: Callable[[], None] | None = None,
 ) -> IndexStats:
-    """Bring the index up to date with the notebook; rebuild when asked or needed."""
+    """Bring the index up to date with the notebook; rebuild when asked or needed.
+
+    Checking needs no lock; changing does. A second kb process that finds work to
+    do waits (``on_wait`` is called once) for the first, then checks again.
+    """
     start = time.perf_counter()
     stats = IndexStats()
-    manifest = None if rebuild else _load_manifest(nb.index_dir, nb.root)
-    ix = None if manifest is None else _open_index(nb.index_dir, manifest.get("generation"))
-    disk = scan(nb.root)
-    if ix is None or manifest is None:
-        stats.rebuilt = True
-        stats.reason = "asked" if rebuild else ("new" if not nb.index_dir.exists() else "stale")
-        _full_rebuild(nb, disk, stats, progress, procs)
-    else:
-        old: dict[str, Signature] = {k: tuple(v) for k, v in manifest["files"].items()}  # type: ignore[misc]
-        added = sorted(disk.keys() - old.keys())
-        removed = sorted(old.keys() - disk.keys())
-        changed = sorted(k for k in disk.keys() & old.keys() if disk[k] != old[k])
-        if added or removed or changed:
-            generation = ix.latest_generation()
-            writer = _writer(ix)
-            try:
-                with writer.searcher() as searcher:  # one searcher for all deletions
-                    for rel in removed + changed:
-                        writer.delete_by_term("path", rel, searcher=searcher)
-                todo = added + changed
-                done = _index_notes(writer, nb.root, todo, stats, progress, len(todo))
-                files = {k: v for k, v in old.items() if k not in removed and k not in changed}
-                files.update(done)
-                _commit(writer, nb, files, generation)
-            except BaseException:
-                writer.cancel()
-                raise
-            stats.added = sum(1 for k in added if k in done)
-            stats.updated = sum(1 for k in changed if k in done)
-            stats.removed = len(removed) + sum(1 for k in changed if k not in done)
-        stats.total = len(disk)
+    if not rebuild and _sync_once(nb, stats, progress, procs, dry=True):
+        stats.seconds = time.perf_counter() - start
+        return stats
+    with _SyncLock(nb.index_dir, wait, on_wait):
+        if rebuild:
+            stats.rebuilt, stats.reason = True, "asked"
+            disk = scan(nb.root)
+            _full_rebuild(nb, disk, stats, progress, procs)
+        else:
+            _sync_once(nb, stats, progress, procs, dry=False)
     stats.seconds = time.perf_counter() - start
     return stats
+
+
+def _sync_once(
+    nb: Notebook, stats: IndexStats, progress: Progress | None, procs: int | None, dry: bool
+) -> bool:
+    """Compare the files with the manifest; unless ``dry``, apply the difference.
+
+    Returns True if the index was already up to date.
+    """
+    manifest = _load_manifest(nb.index_dir, nb.root)
+    ix = None if manifest is None else _open_index(nb.index_dir, manifest.get("generation"))
+    disk = scan(nb.root)
+    stats.total = len(disk)
+    if ix is None or manifest is None:
+        if dry:
+            return False
+        stats.rebuilt = True
+        stats.reason = "new" if not nb.index_dir.exists() else "stale"
+        _full_rebuild(nb, disk, stats, progress, procs)
+        return False
+    old: dict[str, Signature] = manifest["files"]
+    added = sorted(disk.keys() - old.keys())
+    removed = sorted(old.keys() - disk.keys())
+    changed = sorted(k for k in disk.keys() & old.keys() if disk[k] != tuple(old[k]))
+    if not (added or removed or changed):
+        return True
+    if dry:
+        return False
+    generation = ix.latest_generation()
+    writer = _writer(ix)
+    try:
+        with writer.searcher() as searcher:  # one searcher for all deletions
+            for rel in removed + changed:
+                writer.delete_by_term("path", rel, searcher=searcher)
+        todo = added + changed
+        done = _index_notes(writer, nb.root, todo, stats, progress, len(todo))
+        files = {k: tuple(v) for k, v in old.items() if k not in removed and k not in changed}
+        files.update(done)
+        _commit(writer, nb, files, generation)  # type: ignore[arg-type]
+    except BaseException:
+        writer.cancel()
+        raise
+    stats.added = sum(1 for k in added if k in done)
+    stats.updated = sum(1 for k in changed if k in done)
+    stats.removed = len(removed) + sum(1 for k in changed if k not in done)
+    return False
 
 
 def _full_rebuild(

@@ -76,7 +76,8 @@ class Note:
 
 
 def slug_of(relpath: str) -> str:
-    """``k8s/rbac.md`` -> ``k8s/rbac``."""
+    """``k8s/rbac.md`` -> ``k8s/rbac`` (NFC, however the file system spells the name)."""
+    relpath = nfc(relpath)
     return relpath[: -len(NOTE_SUFFIX)] if relpath.lower().endswith(NOTE_SUFFIX) else relpath
 
 
@@ -213,7 +214,8 @@ def parse_links(body: str, relpath: str) -> list[str]:
 
 def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> Note:
     """A :class:`Note` from already-decoded text."""
-    relpath = nfc(relpath)
+    # relpath stays as the file system spells it (macOS writes Hangul names in NFD):
+    # it is the note's identity in the index and how the file is opened.
     text = nfc(text)
     warnings = list(warnings or [])
     meta, body, fm_warnings = split_frontmatter(text)
@@ -225,7 +227,7 @@ def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> No
         # Headings outside fenced code; inline code in a heading is part of the title.
         m = _HEADING_RE.search(_FENCE_RE.sub(" ", body))
         title = _ANCHOR_RE.sub("", m.group(1).replace("`", "")).strip() if m else ""
-        title = title or Path(relpath).stem
+        title = title or nfc(Path(relpath).stem)
     tags = parse_tags(_get(meta, "tags", "tag"))
     seen = {t.lower() for t in tags}
     for m in _HASHTAG_RE.finditer(prose):

@@ -232,3 +232,50 @@ def test_nfd_file_names(nb: Notebook, notebook_dir: Path) -> None:
     (notebook_dir / name).unlink()
     assert sync_index(nb).removed == 1
     assert search(nb, "단풍잎").hits == []
+
+
+def _hold_lock(nb: Notebook):
+    import subprocess
+    import sys
+
+    lock = nb.index_dir.with_name(nb.index_dir.name + ".lock")
+    code = (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_fresh_index_needs_no_lock(nb: Notebook) -> None:
+    sync_index(nb)
+    holder = _hold_lock(nb)
+    try:
+        assert not sync_index(nb, wait=0.2).changed  # a search during an index still answers
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_changes_wait_for_the_lock_then_time_out(nb: Notebook, notebook_dir: Path) -> None:
+    import pytest
+
+    from kb.errors import IndexLocked
+
+    sync_index(nb)
+    (notebook_dir / "new.md").write_text("# new\n")
+    holder = _hold_lock(nb)
+    told: list[bool] = []
+    try:
+        with pytest.raises(IndexLocked):
+            sync_index(nb, wait=0.3, on_wait=lambda: told.append(True))
+        assert told == [True]
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder died (like kill -9): no stale lock, the next sync goes through.
+    assert sync_index(nb, wait=1.0).added == 1
