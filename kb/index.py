@@ -142,13 +142,16 @@ def _load_manifest(index_dir: Path, root: Path | None = None) -> dict[str, Any] 
     return data
 
 
-def _save_manifest(index_dir: Path, root: Path, files: dict[str, Signature], generation: int) -> None:
+def _save_manifest(
+    index_dir: Path, root: Path, files: dict[str, Signature], generation: int, dirs: dict[str, int]
+) -> None:
     data = {
         "analyzer": ANALYZER_VERSION,
         "schema": SCHEMA_VERSION,
         "notebook": str(root),
         "generation": generation,
         "files": files,
+        "dirs": dirs,
     }
     tmp = index_dir / (MANIFEST + ".tmp")
     with open(tmp, "wb") as fh:
@@ -205,44 +208,100 @@ def _writer(ix: Index, procs: int = 1, timeout: float = 10.0) -> Any:
         raise IndexLocked("another kb process is updating the index; try again in a moment") from None
 
 
-def scan(root: Path) -> dict[str, Signature]:
-    """Signature of every note file below ``root``."""
-    return {rel: signature(st) for rel, st in iter_note_files(root)}
+#: A file or folder changed this recently may change again within the same
+#: timestamp tick without its mtime moving ("racily clean", as git calls it):
+#: kb records it as unknown, so the next check looks at it again.
+RACY_NS = 20_000_000
+
+
+def scan(root: Path) -> tuple[dict[str, Signature], dict[str, int]]:
+    """Signatures of every note file below ``root``, and the mtimes of its folders."""
+    dirs: dict[str, int] = {}
+    start = time.time_ns()
+    files: dict[str, Signature] = {}
+    for rel, st in iter_note_files(root, dirs):
+        sig = signature(st)
+        if start - max(st.st_mtime_ns, st.st_ctime_ns) <= RACY_NS:
+            sig = (sig[0], -1, sig[2], sig[3])
+        files[rel] = sig
+    for d, mtime in dirs.items():
+        if start - mtime <= RACY_NS:
+            dirs[d] = -1
+    return files, dirs
+
+
+def fresh_count(nb: Notebook) -> int | None:
+    """The number of notes if the index certainly matches the files, else None.
+
+    No walk of the notebook:
+
+a note added, removed or renamed changes its folder's mtime; an edit changes
+    the file's signature. So kb stats the folders and the known files only (no
+    listing), and needs neither Whoosh nor a lock. None means "look closer".
+    """
+    manifest = _load_manifest(nb.index_dir, nb.root)
+    if manifest is None or not isinstance(manifest.get("dirs"), dict):
+        return None
+    gen = manifest.get("generation")
+    if not os.path.exists(nb.index_dir / f"_MAIN_{gen}.toc") or os.path.exists(
+        nb.index_dir / f"_MAIN_{gen + 1}.toc"
+    ):
+        return None
+    root = str(nb.root)
+    stat = os.stat
+    join = os.path.join
+    try:
+        for d, mtime in manifest["dirs"].items():
+            if stat(join(root, d) if d else root).st_mtime_ns != mtime:
+                return None
+        for rel, sig in manifest["files"].items():
+            st = stat(join(root, rel))
+            if (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns) != sig:
+                return None
+    except OSError:
+        return None
+    return len(manifest["files"])
 
 
 def _index_notes(
     writer: Any,
     root: Path,
     paths: Iterable[str],
+    sigs: dict[str, Signature],
     stats: IndexStats,
     progress: Progress | None,
     total: int,
 ) -> dict[str, Signature]:
-    """Add ``paths`` to the writer; returns the signatures read (vanished files left out)."""
+    """Add ``paths`` to the writer; returns their scan signatures (unreadable files left out).
+
+    The signature is the one seen *before* reading: a file that changes while kb
+    reads it no longer matches, so the next check indexes it again.
+    """
     done: dict[str, Signature] = {}
     for i, rel in enumerate(paths, 1):
         if progress:
             progress(i, total, rel)
         try:
             note = read_note(root, rel)
-            st = os.stat(root / rel)
         except OSError as exc:
             stats.warnings.append((rel, f"cannot read: {exc.strerror or exc}"))
             continue
         for w in note.warnings:
             stats.warnings.append((rel, w))
         writer.add_document(**note_document(note))
-        done[rel] = signature(st)
+        done[rel] = sigs[rel]
     return done
 
 
-def _commit(writer: Any, nb: Notebook, files: dict[str, Signature], generation: int) -> None:
+def _commit(
+    writer: Any, nb: Notebook, files: dict[str, Signature], generation: int, dirs: dict[str, int]
+) -> None:
     """Commit, with the manifest written first for the generation the commit makes.
 
     If kb dies between the two, the manifest names a generation the index does
     not have, so the next sync rebuilds instead of trusting either half.
     """
-    _save_manifest(nb.index_dir, nb.root, files, generation + 1)
+    _save_manifest(nb.index_dir, nb.root, files, generation + 1, dirs)
     try:
         writer.commit()
     except BaseException:
@@ -302,14 +361,15 @@ def sync_index(
     """
     start = time.perf_counter()
     stats = IndexStats()
-    if not rebuild and _sync_once(nb, stats, progress, procs, dry=True):
+    count = None if rebuild else fresh_count(nb)
+    if count is not None:
+        stats.total = count
         stats.seconds = time.perf_counter() - start
         return stats
     with _SyncLock(nb.index_dir, wait, on_wait):
         if rebuild:
             stats.rebuilt, stats.reason = True, "asked"
-            disk = scan(nb.root)
-            _full_rebuild(nb, disk, stats, progress, procs)
+            _full_rebuild(nb, *scan(nb.root), stats, progress, procs)
         else:
             _sync_once(nb, stats, progress, procs, dry=False)
     stats.seconds = time.perf_counter() - start
@@ -325,20 +385,24 @@ def _sync_once(
     """
     manifest = _load_manifest(nb.index_dir, nb.root)
     ix = None if manifest is None else _open_index(nb.index_dir, manifest.get("generation"))
-    disk = scan(nb.root)
+    disk, dirs = scan(nb.root)
     stats.total = len(disk)
     if ix is None or manifest is None:
         if dry:
             return False
         stats.rebuilt = True
         stats.reason = "new" if not nb.index_dir.exists() else "stale"
-        _full_rebuild(nb, disk, stats, progress, procs)
+        _full_rebuild(nb, disk, dirs, stats, progress, procs)
         return False
     old: dict[str, Signature] = manifest["files"]
     added = sorted(disk.keys() - old.keys())
     removed = sorted(old.keys() - disk.keys())
     changed = sorted(k for k in disk.keys() & old.keys() if disk[k] != tuple(old[k]))
     if not (added or removed or changed):
+        if manifest.get("dirs") != dirs:
+            # Only folder mtimes moved (a hidden file, a non-note): record them so
+            # the quick check passes again. Same generation: no Whoosh commit.
+            _save_manifest(nb.index_dir, nb.root, old, manifest["generation"], dirs)  # type: ignore[arg-type]
         return True
     if dry:
         return False
@@ -349,10 +413,10 @@ def _sync_once(
             for rel in removed + changed:
                 writer.delete_by_term("path", rel, searcher=searcher)
         todo = added + changed
-        done = _index_notes(writer, nb.root, todo, stats, progress, len(todo))
+        done = _index_notes(writer, nb.root, todo, disk, stats, progress, len(todo))
         files = {k: tuple(v) for k, v in old.items() if k not in removed and k not in changed}
         files.update(done)
-        _commit(writer, nb, files, generation)  # type: ignore[arg-type]
+        _commit(writer, nb, files, generation, dirs)  # type: ignore[arg-type]
     except BaseException:
         writer.cancel()
         raise
@@ -365,6 +429,7 @@ def _sync_once(
 def _full_rebuild(
     nb: Notebook,
     disk: dict[str, Signature],
+    dirs: dict[str, int],
     stats: IndexStats,
     progress: Progress | None,
     procs: int | None,
@@ -377,8 +442,8 @@ def _full_rebuild(
     generation = ix.latest_generation()
     writer = _writer(ix, procs=procs)
     try:
-        done = _index_notes(writer, nb.root, paths, stats, progress, len(paths))
-        _commit(writer, nb, done, generation)
+        done = _index_notes(writer, nb.root, paths, disk, stats, progress, len(paths))
+        _commit(writer, nb, done, generation, dirs)
     except BaseException:
         writer.cancel()
         raise
@@ -386,12 +451,15 @@ def _full_rebuild(
     stats.total = len(done)
 
 
-def open_index(nb: Notebook, sync: bool = True) -> tuple[Index, IndexStats | None]:
+def open_index(
+    nb: Notebook, sync: bool = True, on_wait: Callable[[], None] | None = None
+) -> tuple[Index, IndexStats | None]:
     """The notebook's index, synced with the files first unless ``sync`` is False."""
-    stats = sync_index(nb) if sync else None
+    stats = sync_index(nb, on_wait=on_wait) if sync else None
     ix = _open_index(nb.index_dir)
-    if ix is None:  # deleted or damaged between sync and open: heal once
-        stats = sync_index(nb, rebuild=True)
+    if ix is None:  # damaged (the quick check trusts the manifest) or deleted: heal once
+        stats = sync_index(nb, rebuild=True, on_wait=on_wait)
+        stats.reason = "damaged"
         ix = _open_index(nb.index_dir)
         assert ix is not None
     return ix, stats
@@ -421,12 +489,18 @@ class IndexInfo:
 
 def index_info(nb: Notebook) -> IndexInfo:
     """How the index compares with the files, without changing anything."""
-    disk = scan(nb.root)
+    disk, _ = scan(nb.root)
     manifest = _load_manifest(nb.index_dir, nb.root)
     old = {k: tuple(v) for k, v in (manifest or {}).get("files", {}).items()}
+
+    def same(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+        # A size of -1 marks a racily-clean file (see RACY_NS): kb will read it again
+        # to be sure, but as far as anyone can see it is indexed as it is.
+        return a == b or (a[0], a[2], a[3]) == (b[0], b[2], b[3]) and -1 in (a[1], b[1])
+
     pending = {
         "added": len(disk.keys() - old.keys()),
-        "changed": sum(1 for k in disk.keys() & old.keys() if disk[k] != old[k]),
+        "changed": sum(1 for k in disk.keys() & old.keys() if not same(disk[k], old[k])),
         "removed": len(old.keys() - disk.keys()),
     }
     fresh = manifest is not None and not any(pending.values())

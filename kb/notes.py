@@ -277,18 +277,22 @@ def read_body(root: Path, relpath: str) -> str:
     return text[m.end() :] if m else text
 
 
-def iter_note_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
+def iter_note_files(root: Path, dirs: dict[str, int] | None = None) -> Iterator[tuple[str, os.stat_result]]:
     """``(relpath, stat)`` of every note below ``root``; hidden folders and files skipped.
 
     Symlinked folders are not followed (no loops); a symlinked file counts only if
-    it points inside the notebook.
+    it points inside the notebook. If ``dirs`` is given, it receives the mtime (ns)
+    of every folder walked, read before the folder is listed.
     """
     root_real = os.path.realpath(root)
     stack = [""]
     while stack:
         rel_dir = stack.pop()
+        path = os.path.join(root, rel_dir) if rel_dir else str(root)
         try:
-            it = os.scandir(os.path.join(root, rel_dir) if rel_dir else root)
+            if dirs is not None:
+                dirs[rel_dir] = os.stat(path).st_mtime_ns
+            it = os.scandir(path)
         except OSError:
             continue
         with it:
@@ -521,8 +525,9 @@ def trash_file(root: Path, relpath: str, when: dt.datetime | None = None) -> Pat
     dst = root / TRASH_DIR / relpath
     if dst.exists() or dst.is_symlink():
         stamp = (when or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-        stem = slug_of(relpath)
-        suffix = relpath[len(stem) :]
+        # not slug_of: that gives NFC, and the name on disk may be NFD (macOS)
+        suffix = relpath[-len(NOTE_SUFFIX) :] if relpath.lower().endswith(NOTE_SUFFIX) else ""
+        stem = relpath[: len(relpath) - len(suffix)]
         n = 1
         while True:
             extra = f"-{n}" if n > 1 else ""

@@ -273,7 +273,7 @@ class _Builder:
         )
 
     def clause_query(self, clause: Clause) -> Any:
-        from whoosh.query import And, NullQuery, Or, Term
+        from whoosh.query import NullQuery, Or, Term
 
         fields = (clause.fieldname,) if clause.fieldname else TEXT_FIELDS
         if clause.kind == "tag":

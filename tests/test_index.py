@@ -7,6 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from kb.config import Notebook
 from kb.index import index_info, open_index, stored_notes, sync_index
 
@@ -279,3 +281,102 @@ def test_changes_wait_for_the_lock_then_time_out(nb: Notebook, notebook_dir: Pat
         holder.wait()
     # The holder died (like kill -9): no stale lock, the next sync goes through.
     assert sync_index(nb, wait=1.0).added == 1
+
+
+def _settled(nb: Notebook) -> None:
+    """Sync, then again once the files are past the racy window: the quick check must pass."""
+    import time
+
+    from kb.index import RACY_NS, fresh_count
+
+    sync_index(nb)
+    time.sleep(RACY_NS / 1e9 + 0.01)
+    sync_index(nb)
+    assert fresh_count(nb) == len(_docs(nb))
+
+
+def _edit_keeping_size_and_mtime(path: Path) -> None:
+    st = path.stat()
+    data = path.read_bytes()
+    path.write_bytes(data[:-2] + (b"XY" if data[-2:] != b"XY" else b"ZW"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "edit_same_size_same_mtime",
+        "replace_same_size_same_mtime",
+        "append",
+        "add_top",
+        "add_in_subfolder",
+        "add_in_new_subfolder",
+        "delete",
+        "rename",
+        "replace_by_symlink",
+    ],
+)
+def test_quick_check_never_misses_a_change(nb: Notebook, notebook_dir: Path, change: str) -> None:
+    from kb.index import fresh_count
+
+    _settled(nb)
+    sa = notebook_dir / "k8s" / "serviceaccount.md"
+    if change == "edit_same_size_same_mtime":
+        _edit_keeping_size_and_mtime(sa)
+    elif change == "replace_same_size_same_mtime":
+        st = sa.stat()
+        tmp = sa.with_name(".swap")
+        tmp.write_bytes(sa.read_bytes().replace(b"build-robot", b"xuild-robot"))
+        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(tmp, sa)
+    elif change == "append":
+        with open(sa, "a") as fh:
+            fh.write("x")
+    elif change == "add_top":
+        (notebook_dir / "new.md").write_text("new")
+    elif change == "add_in_subfolder":
+        (notebook_dir / "k8s" / "new.md").write_text("new")
+    elif change == "add_in_new_subfolder":
+        (notebook_dir / "k8s" / "deep").mkdir()
+        (notebook_dir / "k8s" / "deep" / "new.md").write_text("new")
+    elif change == "delete":
+        sa.unlink()
+    elif change == "rename":
+        sa.rename(notebook_dir / "k8s" / "sa.md")
+    elif change == "replace_by_symlink":
+        sa.unlink()
+        sa.symlink_to(notebook_dir / "rag.md")
+    assert fresh_count(nb) is None
+    stats = sync_index(nb)
+    assert stats.changed
+
+
+def test_quick_check_tolerates_non_notes_then_settles(nb: Notebook, notebook_dir: Path) -> None:
+    import time
+
+    from kb.index import RACY_NS, fresh_count
+
+    _settled(nb)
+    (notebook_dir / "image.png").write_bytes(b"png")
+    assert fresh_count(nb) is None  # a folder changed: look closer
+    assert not sync_index(nb).changed  # ...and nothing to index
+    time.sleep(RACY_NS / 1e9 + 0.01)
+    sync_index(nb)
+    assert fresh_count(nb) == 8  # the new folder mtime is recorded
+
+
+def test_racily_clean_file_is_read_again(nb: Notebook, notebook_dir: Path) -> None:
+    from kb.index import RACY_NS
+
+    sync_index(nb)
+    path = notebook_dir / "rag.md"
+    path.write_text("# 첫 판\n")
+    assert sync_index(nb).updated == 1  # just written: recorded as racy
+    st = path.stat()
+    path.write_text("# 둘 판\n")  # same size, possibly the same timestamp tick
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    import time
+
+    time.sleep(RACY_NS / 1e9 + 0.01)
+    assert sync_index(nb).updated == 1
+    assert _docs(nb)["rag.md"]["title"] == "둘 판"
