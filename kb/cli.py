@@ -121,6 +121,45 @@ def _open(ctx: typer.Context) -> Any:
     return ix
 
 
+def _completion_docs(ctx: typer.Context) -> list[dict[str, Any]]:
+    """Stored notes for shell completion, from the index as it is: never syncs or builds
+    one (a missing or damaged index gives no completions) and never raises."""
+    try:
+        from .config import find_notebook
+        from .index import _open_index, stored_notes
+
+        nb = find_notebook(ctx.find_root().params.get("dir"))
+        ix = _open_index(nb.index_dir)
+        return stored_notes(ix) if ix is not None else []
+    except Exception:
+        return []
+
+
+def _complete_slugs(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Slugs starting with what was typed, with titles as help (Typer keeps only prefixes)."""
+    docs = sorted(_completion_docs(ctx), key=lambda d: d["slug"])
+    return [(d["slug"], d.get("title") or "") for d in docs if d["slug"].startswith(incomplete)]
+
+
+def _complete_tags(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Tags starting with what was typed, the most used first."""
+    from collections import Counter
+
+    counts = Counter(t for d in _completion_docs(ctx) for t in {t.lower() for t in d["tags"]})
+    return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if t.startswith(incomplete)]
+
+
+def _sync_after_write(nb: Notebook) -> None:
+    """Re-index after kb changed files; a busy index is not an error (the next command syncs)."""
+    from .errors import IndexLocked
+    from .index import sync_index
+
+    try:
+        sync_index(nb, wait=5.0)
+    except IndexLocked:
+        _stderr().print("index busy; the next kb command will bring it up to date", style="yellow")
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"kb {__version__}")
@@ -156,7 +195,10 @@ def search(
     ],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many hits.")] = 10,
     tag: Annotated[
-        Optional[list[str]], typer.Option("--tag", "-t", help="Only notes with this tag (repeatable).")
+        Optional[list[str]],
+        typer.Option(
+            "--tag", "-t", help="Only notes with this tag (repeatable).", autocompletion=_complete_tags
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
@@ -178,17 +220,24 @@ def search(
 @app.command()
 def show(
     ctx: typer.Context,
-    slug: Annotated[str, typer.Argument(help="Slug, unique slug prefix, or title.")],
+    slug: Annotated[
+        str, typer.Argument(help="Slug, unique slug prefix, or title.", autocompletion=_complete_slugs)
+    ],
     raw: Annotated[bool, typer.Option("--raw", help="Print the file as it is.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    no_pager: Annotated[
+        bool, typer.Option("--no-pager", help="Never page (kb pages long notes only on a terminal).")
+    ] = False,
 ) -> None:
-    """Show one note, rendered."""
+    """Show one note, rendered, with the notes that link to it."""
     from .index import stored_notes
+    from .links import LinkGraph
     from .notes import read_note
     from .search import resolve_slug
 
     nb = _notebook(ctx)
-    doc = resolve_slug(stored_notes(_open(ctx)), slug)
+    docs = stored_notes(_open(ctx))
+    doc = resolve_slug(docs, slug)
     try:
         note = read_note(nb.root, doc["path"])
     except OSError as exc:
@@ -208,6 +257,7 @@ def show(
                 "tags": note.tags,
                 "date": note.date.isoformat() if note.date else None,
                 "links": note.links,
+                "backlinks": [link.source for link in LinkGraph(docs).backlinks(doc["slug"])],
                 "body": note.body,
                 "warnings": note.warnings,
             }
@@ -215,14 +265,49 @@ def show(
         return
     from . import render
 
-    _print(render.note_view(note, str(nb.root / note.path)))
+    graph = LinkGraph(docs)
+    backlinks = [(link.source, graph.title(link.source)) for link in graph.backlinks(doc["slug"])]
+
+    def title_of(target: str) -> str | None:
+        found = graph.resolve(target, doc["slug"]).slug
+        return graph.title(found) if found else None
+
+    view = render.note_view(
+        note,
+        str(nb.root / note.path),
+        backlinks=backlinks,
+        title_of=title_of,
+        code_theme=os.environ.get("KB_CODE_THEME") or "monokai",
+    )
+    _print_paged(view, pager=not no_pager)
+
+
+def _print_paged(renderable: RenderableType, pager: bool = True) -> None:
+    """Print, through the pager when stdout is a terminal and the text is taller than it."""
+    console = _stdout()
+    if not (pager and console.is_terminal):
+        console.print(renderable)
+        return
+    lines = console.render_lines(renderable, console.options, pad=False)
+    if len(lines) <= console.height:
+        console.print(renderable)
+        return
+    if not (os.environ.get("MANPAGER") or os.environ.get("PAGER")):
+        os.environ.setdefault("LESS", "FRX")  # like git: raw colours, quit if short, keep the screen
+    command = os.environ.get("MANPAGER") or os.environ.get("PAGER") or "less"
+    styles = "less" in command and ("-R" in command or "r" in os.environ.get("LESS", "").lower())
+    with console.pager(styles=styles):
+        console.print(renderable)
 
 
 @app.command()
 def add(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="Title of the new note.")],
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="A tag (repeatable).")] = None,
+    tag: Annotated[
+        Optional[list[str]],
+        typer.Option("--tag", "-t", help="A tag (repeatable).", autocompletion=_complete_tags),
+    ] = None,
     body: Annotated[
         Optional[str], typer.Option("--body", "-b", help="The note's text (else stdin, else $EDITOR).")
     ] = None,
@@ -271,7 +356,7 @@ def _read_body(title: str) -> str:
         os.unlink(tmp)
 
 
-def run_editor(path: str) -> None:
+def run_editor(path: str, on_failure: str = "nothing was saved") -> None:
     """Open ``path`` in $VISUAL / $EDITOR (with arguments, like ``code -w``), else vi."""
     import shlex
     import subprocess
@@ -286,13 +371,15 @@ def run_editor(path: str) -> None:
     except OSError as exc:
         raise EditorFailed(f"cannot start editor {argv[0]!r}: {exc.strerror}; set $EDITOR") from None
     if code != 0:
-        raise EditorFailed(f"editor {argv[0]!r} exited with status {code}; nothing was saved")
+        raise EditorFailed(f"editor {argv[0]!r} exited with status {code}; {on_failure}")
 
 
 @app.command()
 def tags(
     ctx: typer.Context,
-    tag: Annotated[Optional[str], typer.Argument(help="List the notes with this tag.")] = None,
+    tag: Annotated[
+        Optional[str], typer.Argument(help="List the notes with this tag.", autocompletion=_complete_tags)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Tags with their note counts, or the notes of one tag."""
@@ -342,11 +429,25 @@ def _list_out(rows: list[dict[str, Any]], as_json: bool) -> None:
 def notes_list(
     ctx: typer.Context,
     tag: Annotated[
-        Optional[list[str]], typer.Option("--tag", "-t", help="Only notes with this tag (repeatable).")
+        Optional[list[str]],
+        typer.Option(
+            "--tag", "-t", help="Only notes with this tag (repeatable).", autocompletion=_complete_tags
+        ),
     ] = None,
     sort: Annotated[str, typer.Option("--sort", "-s", help="date, title or modified.")] = "date",
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="At most this many.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    since: Annotated[
+        Optional[str],
+        typer.Option("--since", help="Only notes dated since: 12h, 7d, 2w, 1m, 1y ago, or a date."),
+    ] = None,
+    before: Annotated[
+        Optional[str], typer.Option("--before", help="Only notes dated before: a date, or 7d etc. ago.")
+    ] = None,
+    orphans: Annotated[bool, typer.Option("--orphans", help="Only notes with no links in or out.")] = False,
+    broken_links: Annotated[
+        bool, typer.Option("--broken-links", help="List the broken links of the notes instead of the notes.")
+    ] = False,
 ) -> None:
     """List notes with title, tags and date (newest first)."""
     import datetime as dt
@@ -355,10 +456,33 @@ def notes_list(
 
     if sort not in ("date", "title", "modified"):
         raise typer.BadParameter("use date, title or modified", param_hint="--sort")
-    rows = stored_notes(_open(ctx))
+    all_rows = stored_notes(_open(ctx))
+    rows = all_rows
     for t in tag or []:
         wanted = t.lstrip("#").lower()
         rows = [r for r in rows if wanted in {x.lower() for x in r["tags"]}]
+    for option, value, keep in (
+        ("--since", since, lambda d, cut: d >= cut),
+        ("--before", before, lambda d, cut: d < cut),
+    ):
+        if value is not None:
+            from .notes import parse_when
+
+            try:
+                cut = parse_when(value)
+            except (ValueError, OverflowError) as exc:
+                raise typer.BadParameter(str(exc), param_hint=option) from None
+            rows = [r for r in rows if r.get("date") is not None and keep(r["date"], cut)]
+    if orphans or broken_links:
+        from .links import LinkGraph
+
+        graph = LinkGraph(all_rows)
+        if orphans:
+            lonely = set(graph.orphans())
+            rows = [r for r in rows if r["slug"] in lonely]
+        if broken_links:
+            _broken_out(graph, sorted(r["slug"] for r in rows), as_json)
+            return
     if sort == "title":
         rows.sort(key=lambda r: (r.get("title") or "").casefold())
     elif sort == "modified":
@@ -423,6 +547,252 @@ def info(
     from . import render
 
     _print(render.info_view(data))
+
+
+def _broken_out(graph: Any, sources: list[str], as_json: bool) -> None:
+    broken = [link for slug in sources for link in graph.outgoing(slug) if link.broken]
+    if as_json:
+        _print_json([{"source": b.source, "target": b.target, "reason": b.reason} for b in broken])
+        return
+    from . import render
+
+    rows = []
+    for b in broken:
+        hint = graph.suggest(b.target) if b.reason == "no such note" else []
+        rows.append((b.source, b.target, b.reason + (f"; did you mean {', '.join(hint)}?" if hint else "")))
+    _print(render.broken_links_table(rows))
+
+
+def _say(markup: str) -> None:
+    """One message line (Rich markup, user text escaped by the caller), never wrapped."""
+    _stdout().print(markup, soft_wrap=True)
+
+
+_SLUG_ARG = typer.Argument(help="Slug, unique slug prefix, or title.", autocompletion=_complete_slugs)
+
+
+@app.command()
+def edit(ctx: typer.Context, slug: Annotated[str, _SLUG_ARG]) -> None:
+    """Open a note in $VISUAL or $EDITOR (else vi) and re-index it when the editor exits."""
+    from .index import signature, stored_notes
+    from .search import resolve_slug
+
+    nb = _notebook(ctx)
+    doc = resolve_slug(stored_notes(_open(ctx)), slug)
+    path = nb.root / doc["path"]
+    before = signature(os.stat(path))
+    try:
+        run_editor(str(path), on_failure="the note is re-indexed as it is on disk")
+    except EditorFailed:
+        _sync_after_write(nb)  # the editor may have saved before failing; cheap if not
+        raise
+    _sync_after_write(nb)
+    from rich.markup import escape
+
+    name = escape(doc["slug"])
+    if not path.exists():
+        _say(f"[yellow]{name} is gone[/] (moved or deleted in the editor); the index knows")
+    elif signature(os.stat(path)) != before:
+        _say(f"[green]Saved[/] [bold]{name}[/]")
+    else:
+        _say(f"No changes to [bold]{name}[/]")
+
+
+@app.command("links")
+def note_links(
+    ctx: typer.Context,
+    slug: Annotated[str, _SLUG_ARG],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Links from a note (broken ones marked) and the notes that link to it."""
+    from .index import stored_notes
+    from .links import LinkGraph
+    from .search import resolve_slug
+
+    docs = stored_notes(_open(ctx))
+    doc = resolve_slug(docs, slug)
+    graph = LinkGraph(docs)
+    outgoing = graph.outgoing(doc["slug"])
+    backlinks = graph.backlinks(doc["slug"])
+    if as_json:
+        _print_json(
+            {
+                "slug": doc["slug"],
+                "title": graph.title(doc["slug"]),
+                "outgoing": [
+                    {**link.to_dict(), "title": graph.title(link.slug) if link.slug else None}
+                    for link in outgoing
+                ],
+                "backlinks": [{"slug": link.source, "title": graph.title(link.source)} for link in backlinks],
+            }
+        )
+        return
+    from . import render
+
+    rows = []
+    for link in outgoing:
+        reason = link.reason
+        hint = graph.suggest(link.target) if link.broken and reason == "no such note" else []
+        if hint:
+            reason += f"; did you mean {', '.join(hint)}?"
+        rows.append((link.target, link.slug, graph.title(link.slug) if link.slug else "", reason))
+    back = [(link.source, graph.title(link.source)) for link in backlinks]
+    _stdout().print(render.links_view(doc["slug"], graph.title(doc["slug"]), rows, back), soft_wrap=True)
+
+
+@app.command()
+def rename(
+    ctx: typer.Context,
+    slug: Annotated[str, _SLUG_ARG],
+    new: Annotated[
+        str, typer.Argument(help="The new slug, a path inside the notebook (ending in / keeps the name).")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the changes as a unified diff; change nothing.")
+    ] = False,
+) -> None:
+    """Rename or move a note and rewrite every link to it (also `kb mv`); never overwrites."""
+    from .errors import BadSlug, NoteExists
+    from .index import stored_notes
+    from .links import apply_rename, plan_rename
+    from .notes import note_path, slug_of
+    from .search import resolve_slug
+
+    nb = _notebook(ctx)
+    docs = stored_notes(_open(ctx))
+    doc = resolve_slug(docs, slug)
+    target = new.strip()
+    if target.endswith("/"):
+        target += doc["slug"].rsplit("/", 1)[-1]
+    path = note_path(nb.root, target)
+    new_slug = slug_of(path.relative_to(nb.root).as_posix())
+    if new_slug == doc["slug"]:
+        raise BadSlug(f"{doc['slug']} already has that name")
+    old_path = nb.root / doc["path"]
+    if (path.exists() or path.is_symlink()) and not (path.exists() and os.path.samefile(path, old_path)):
+        raise NoteExists(f"{new_slug} already exists; kb never overwrites a note (pick another name)")
+    plan = plan_rename(nb.root, docs, doc["slug"], new_slug)
+    err = _stderr()
+    from rich.markup import escape
+
+    files = len(plan.linking_files)
+    links_n = sum(c.links for c in plan.linking_files)
+    summary = f"{links_n} link{'s' if links_n != 1 else ''} in {files} other note{'s' if files != 1 else ''}"
+    if plan.changes[0].links:
+        summary += f" and {plan.changes[0].links} in the note itself"
+    if dry_run:
+        from . import render
+
+        out = _stdout()
+        for change in plan.changes:
+            if change.before != change.after or change.moved:
+                out.print(render.diff_view(change.diff()), soft_wrap=True, end="")
+        for path_, msg in plan.warnings:
+            err.print(f"[yellow]warning:[/] {escape(path_)}: {escape(msg)}", soft_wrap=True)
+        err.print(
+            f"dry run: would move {escape(doc['slug'])} -> {escape(new_slug)} and rewrite {summary}",
+            soft_wrap=True,
+        )
+        return
+    warnings = plan.warnings + apply_rename(nb.root, plan)
+    _sync_after_write(nb)
+    for path_, msg in warnings:
+        err.print(f"[yellow]warning:[/] {escape(path_)}: {escape(msg)}", soft_wrap=True)
+    head = f"[green]Renamed[/] [bold]{escape(doc['slug'])}[/] -> [bold]{escape(new_slug)}[/]"
+    lines = [f"{head}; rewrote {summary}"]
+    lines += [f"  {escape(c.path)} ({c.links})" for c in plan.linking_files]
+    _say("\n".join(lines))
+
+
+app.command("mv", help="Same as `kb rename`: move a note and rewrite every link to it.")(rename)
+
+
+def _notes_link(n: int, adverb: str = "") -> str:
+    return f"{n} note {adverb}links" if n == 1 else f"{n} notes {adverb}link"
+
+
+@app.command("rm")
+def remove(
+    ctx: typer.Context,
+    slug: Annotated[str, _SLUG_ARG],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Move a note to .trash/ in the notebook (asks first); links to it become broken."""
+    from rich.markup import escape
+
+    from .index import stored_notes
+    from .links import LinkGraph
+    from .notes import trash_file
+    from .search import resolve_slug
+
+    nb = _notebook(ctx)
+    docs = stored_notes(_open(ctx))
+    doc = resolve_slug(docs, slug)
+    graph = LinkGraph(docs)
+    linking = [link.source for link in graph.backlinks(doc["slug"])]
+    if not yes:
+        extra = f" {_notes_link(len(linking))} to it." if linking else ""
+        typer.confirm(f"Move {doc['slug']} ({graph.title(doc['slug'])}) to .trash/?{extra}", abort=True)
+    dest = trash_file(nb.root, doc["path"])
+    _sync_after_write(nb)
+    msg = f"[green]Moved[/] [bold]{escape(doc['slug'])}[/] to {escape(dest.relative_to(nb.root).as_posix())}"
+    if linking:
+        shown = ", ".join(linking[:5]) + (" ..." if len(linking) > 5 else "")
+        msg += f"\n{_notes_link(len(linking), 'still ')} to it: {escape(shown)}"
+        msg += " (see `kb list --broken-links`)"
+    _say(msg)
+
+
+@app.command()
+def recent(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many notes.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """The most recently modified notes, newest first."""
+    import datetime as dt
+
+    from .index import stored_notes
+
+    rows = sorted(stored_notes(_open(ctx)), key=lambda r: (-(r.get("mtime") or 0.0), r["slug"]))[:limit]
+    if as_json:
+        _print_json(
+            [
+                {
+                    "slug": r["slug"],
+                    "title": r.get("title"),
+                    "path": r["path"],
+                    "tags": r["tags"],
+                    "modified": dt.datetime.fromtimestamp(r.get("mtime") or 0.0).isoformat(
+                        timespec="seconds"
+                    ),
+                }
+                for r in rows
+            ]
+        )
+        return
+    from . import render
+
+    _print(render.recent_table(rows))
+
+
+@app.command("stats")
+def notebook_stats(
+    ctx: typer.Context,
+    top: Annotated[int, typer.Option("--top", min=0, help="How many of the largest notes to list.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Notes, words, tags, links (and broken ones), Korean vs English share, largest notes."""
+    from .index import stored_notes
+    from .stats import compute_stats
+
+    data = compute_stats(_notebook(ctx).root, stored_notes(_open(ctx)), top=top)
+    if as_json:
+        _print_json(data.to_dict())
+        return
+    from . import render
+
+    _print(render.stats_view(data))
 
 
 def run() -> None:

@@ -43,3 +43,7 @@ class IndexLocked(KbError):
 
 class EditorFailed(KbError):
     """The editor could not be started or exited with an error."""
+
+
+class NoteChanged(KbError):
+    """A note changed on disk while kb was working on it; nothing was written."""

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .errors import KbError
+from .errors import NoteChanged
 from .notes import (
     _FENCE_RE,
     _FM_EMPTY_RE,
@@ -425,15 +425,24 @@ def rewrite_links(
             res = before.resolve(written, slug_before)
         if res.slug is None:
             continue
-        expected = new_slug if res.slug == old_slug else res.slug
+        to_moved = res.slug == old_slug
+        expected = new_slug if to_moved else res.slug
         if occ.kind == "md":
             now = md_target(written, src_after)
-            if now is not None and after.resolve(now, slug_after).slug == expected:
+            if to_moved or slug_before != slug_after:
+                # Links to or from the moved note must name the file exactly, relative to their note.
+                if now == expected:
+                    continue
+            elif now is not None and after.resolve(now, slug_after).slug == expected:
                 continue
             doc = after.notes[expected]
             replacement = _md_href(written, src_after, str(doc.get("path") or expected + NOTE_SUFFIX))
         else:
-            if after.resolve(written, slug_after).slug == expected:
+            # A link that names the moved note by its path takes the new path, in the same
+            # style; a [[Title]] link, or a link to another note, changes only if it would
+            # otherwise stop naming the same note.
+            restyle = to_moved and res.rule != "title"
+            if not restyle and after.resolve(written, slug_after).slug == expected:
                 continue
             replacement = next(
                 (
@@ -443,6 +452,8 @@ def rewrite_links(
                 ),
                 "",
             )
+            if replacement == written:
+                continue
             if not replacement or _WIKI_UNSAFE.search(replacement):
                 warnings.append(
                     f"link [[{written}]] left as it is: {expected!r} cannot be written as a wiki-link"
@@ -469,7 +480,8 @@ def plan_rename(root: Path, docs: list[dict[str, Any]], old_slug: str, new_slug:
     before = LinkGraph(docs)
     old_doc = before.notes[old_slug]
     old_path = str(old_doc["path"])
-    ext = old_path[len(slug_of(old_path)) :] or NOTE_SUFFIX
+    # the path may be NFD (macOS) while the slug is NFC: take the suffix from the path's end
+    ext = old_path[-len(NOTE_SUFFIX) :] if old_path.lower().endswith(NOTE_SUFFIX) else NOTE_SUFFIX
     new_path = new_slug + ext
     plan = RenamePlan(old_slug, new_slug, old_path, new_path)
 
@@ -518,7 +530,7 @@ def apply_rename(root: Path, plan: RenamePlan) -> list[tuple[str, str]]:
     moved = plan.changes[0]
     src, dst = root / moved.old_path, root / moved.path
     if src.read_bytes() != moved.before:
-        raise KbError(f"{moved.old_path} changed while kb was planning the rename; run it again")
+        raise NoteChanged(f"{moved.old_path} changed while kb was planning the rename; run it again")
     move_file(src, dst, None if moved.after == moved.before else moved.after)
     remove_empty_dirs(src.parent, root)
     for change in plan.changes[1:]:

@@ -184,3 +184,116 @@ def candidates(message: str, names: list[str]) -> str:
     if not names:
         return message
     return f"{message}; did you mean: {', '.join(names)}?"
+
+
+# --------------------------------------------------------------------------- links, recent, stats, diffs
+
+
+def _backlinks_section(backlinks: list[tuple[str, str]]) -> RenderableType:
+    head = Text(f"Linked from ({len(backlinks)})", style="bold")
+    lines = [head]
+    for slug, title in backlinks:
+        lines.append(Text.assemble("  ← ", (slug, "green"), f"  {title}" if title != slug else ""))
+    return Group(Text(""), *lines)
+
+
+def links_view(
+    slug: str,
+    title: str,
+    outgoing: list[tuple[str, str | None, str, str]],
+    backlinks: list[tuple[str, str]],
+) -> RenderableType:
+    """``outgoing`` holds ``(target as written, slug or None, title, reason)``."""
+    parts: list[RenderableType] = [Text.assemble((title, "bold"), "  ", (slug, "green"))]
+    broken = sum(1 for _, s, _, _ in outgoing if s is None)
+    head = f"Links to ({len(outgoing)}{f', {broken} broken' if broken else ''})"
+    parts.append(Text(head, style="bold"))
+    if not outgoing:
+        parts.append(Text("  none", style="dim"))
+    for target, to, to_title, reason in outgoing:
+        if to is None:
+            parts.append(Text.assemble("  ✗ ", (target, "bold red"), (f"  broken: {reason}", "red")))
+        else:
+            parts.append(Text.assemble("  → ", (to, "green"), f"  {to_title}" if to_title != to else ""))
+    parts.append(Text(f"Linked from ({len(backlinks)})", style="bold"))
+    if not backlinks:
+        parts.append(Text("  none", style="dim"))
+    for src, src_title in backlinks:
+        parts.append(Text.assemble("  ← ", (src, "green"), f"  {src_title}" if src_title != src else ""))
+    return Group(*parts)
+
+
+def broken_links_table(rows: list[tuple[str, str, str]]) -> RenderableType:
+    """``rows`` holds ``(source slug, target as written, reason)``."""
+    if not rows:
+        return Text("No broken links.")
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("note", style="green", overflow="fold")
+    table.add_column("links to", style="bold red", overflow="fold")
+    table.add_column("why", style="dim", overflow="fold")
+    for source, target, reason in rows:
+        table.add_row(Text(source), Text(f"[[{target}]]"), Text(reason))
+    sources = len({r[0] for r in rows})
+    table.caption = f"{len(rows)} broken link{'s' if len(rows) != 1 else ''} in {sources} note" + (
+        "s" if sources != 1 else ""
+    )
+    return table
+
+
+def recent_table(rows: list[dict[str, Any]]) -> RenderableType:
+    if not rows:
+        return Text("No notes.")
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("modified", style="dim", no_wrap=True)
+    table.add_column("slug", style="green", no_wrap=True)
+    table.add_column("title")
+    for r in rows:
+        when = dt.datetime.fromtimestamp(r.get("mtime") or 0.0)
+        table.add_row(when.strftime("%Y-%m-%d %H:%M"), Text(r["slug"]), Text(r.get("title") or ""))
+    return table
+
+
+def stats_view(stats: Any) -> RenderableType:
+    """A :class:`kb.stats.NotebookStats` as a small report."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(justify="right")
+    grid.add_column(style="dim")
+    grid.add_row("notes", f"{stats.notes:,}", "")
+    grid.add_row("words", f"{stats.words:,}", "")
+    grid.add_row("tags", f"{stats.tags:,}", "")
+    grid.add_row("links", f"{stats.links:,}", f"{stats.broken_links:,} broken" if stats.links else "")
+    grid.add_row("orphans", f"{stats.orphans:,}", "no links in or out")
+    grid.add_row(
+        "Korean / English",
+        f"{stats.korean_share:.0%} / {stats.english_share:.0%}",
+        f"{stats.hangul:,} Hangul syllables, {stats.latin:,} Latin letters (code left out)",
+    )
+    parts: list[RenderableType] = [grid]
+    if stats.largest:
+        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, title_justify="left")
+        table.add_column("largest notes", style="green", no_wrap=True)
+        table.add_column("title")
+        table.add_column("words", justify="right")
+        for n in stats.largest:
+            table.add_row(Text(n.slug), Text(n.title), f"{n.words:,}")
+        parts += [Text(""), table]
+    return Group(*parts)
+
+
+def diff_view(diff: str) -> RenderableType:
+    """A unified diff, coloured by line on a terminal."""
+    text = Text()
+    for line in diff.splitlines(keepends=True):
+        if line.startswith(("+++", "---", "rename ")):
+            style = "bold"
+        elif line.startswith("@@"):
+            style = "cyan"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        else:
+            style = ""
+        text.append(line, style=style)
+    return text
