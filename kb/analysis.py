@@ -34,8 +34,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-
-from whoosh.analysis import Token, Tokenizer
+from typing import Any
 
 #: Stored in the index; a different value makes kb rebuild it.
 ANALYZER_VERSION = "ko-1"
@@ -375,43 +374,106 @@ def analyze(text: str) -> list[str]:
     return [t for t, _, _, _ in iter_terms(unicodedata.normalize("NFC", text))]
 
 
-class KoreanTokenizer(Tokenizer):
-    """Whoosh tokenizer around :func:`iter_terms` (index mode; query mode skips parts)."""
+def prepare_whoosh_import() -> None:
+    """Spare Whoosh's import of ``urllib.request`` (~20 ms: http.client, email, ssl).
 
-    def __eq__(self, other: object) -> bool:
-        return other.__class__ is self.__class__
+    ``whoosh.compat`` imports it only to re-export ``urlretrieve``, which kb never
+    calls. Until someone really uses it, ``urllib.request`` is a placeholder whose
+    first attribute access imports the real module, so nothing else can tell.
+    Call before the first ``import whoosh``.
+    """
+    import sys
 
-    def __hash__(self) -> int:
-        return hash(self.__class__.__name__)
+    if "urllib.request" in sys.modules or "whoosh" in sys.modules:
+        return
+    import types
+    import urllib
 
-    def __call__(  # type: ignore[override]
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: object,
-    ) -> Iterator[Token]:
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for term, pos, start, end in iter_terms(value, split_parts=(mode != "query")):
-            t.text = term
-            t.boost = 1.0
-            t.stopped = False
-            if keeporiginal:
-                t.original = value[start:end]
-            if positions:
-                t.pos = start_pos + pos
-            if chars:
-                t.startchar = start_char + start
-                t.endchar = start_char + end
-            yield t
+    def real() -> types.ModuleType:
+        import importlib
+
+        if sys.modules.get("urllib.request") is placeholder:
+            del sys.modules["urllib.request"]
+        module = importlib.import_module("urllib.request")
+        urllib.request = module  # type: ignore[attr-defined]
+        return module
+
+    def urlretrieve(*args: Any, **kwargs: Any) -> Any:
+        return real().urlretrieve(*args, **kwargs)
+
+    def __getattr__(name: str) -> Any:
+        if name.startswith("__"):  # the import system probes __path__ and friends
+            raise AttributeError(name)
+        return getattr(real(), name)
+
+    placeholder = types.ModuleType("urllib.request", "placeholder until first use (kb.analysis)")
+    placeholder.urlretrieve = urlretrieve  # type: ignore[attr-defined]
+    placeholder.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules["urllib.request"] = placeholder
+    urllib.request = placeholder  # type: ignore[attr-defined]
 
 
-def korean_analyzer() -> KoreanTokenizer:
+def _tokenizer_class() -> type:
+    """Build the Whoosh tokenizer class on first use, so importing this module does not
+    import Whoosh (``kb --help`` and the freshness check never need it)."""
+    global _TOKENIZER
+    if _TOKENIZER is not None:
+        return _TOKENIZER
+    prepare_whoosh_import()
+    from whoosh.analysis import Token, Tokenizer
+
+    class KoreanTokenizer(Tokenizer):  # type: ignore[misc]
+        """Whoosh tokenizer around :func:`iter_terms` (index mode; query mode skips parts)."""
+
+        def __eq__(self, other: object) -> bool:
+            return other.__class__ is self.__class__
+
+        def __hash__(self) -> int:
+            return hash(self.__class__.__name__)
+
+        def __call__(  # type: ignore[override]
+            self,
+            value: str,
+            positions: bool = False,
+            chars: bool = False,
+            keeporiginal: bool = False,
+            removestops: bool = True,
+            start_pos: int = 0,
+            start_char: int = 0,
+            tokenize: bool = True,
+            mode: str = "",
+            **kwargs: object,
+        ) -> Iterator[Any]:
+            t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+            for term, pos, start, end in iter_terms(value, split_parts=(mode != "query")):
+                t.text = term
+                t.boost = 1.0
+                t.stopped = False
+                if keeporiginal:
+                    t.original = value[start:end]
+                if positions:
+                    t.pos = start_pos + pos
+                if chars:
+                    t.startchar = start_char + start
+                    t.endchar = start_char + end
+                yield t
+
+    KoreanTokenizer.__module__ = __name__
+    KoreanTokenizer.__qualname__ = "KoreanTokenizer"
+    _TOKENIZER = KoreanTokenizer
+    return KoreanTokenizer
+
+
+_TOKENIZER: type | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # The index's pickled schema names kb.analysis.KoreanTokenizer.
+    if name == "KoreanTokenizer":
+        return _tokenizer_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def korean_analyzer() -> Any:
     """The analyzer of every text field in kb's index (see the module table)."""
-    return KoreanTokenizer()
+    return _tokenizer_class()()

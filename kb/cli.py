@@ -111,13 +111,20 @@ def _open(ctx: typer.Context) -> Any:
     from .index import open_index
 
     nb = _notebook(ctx)
-    ix, stats = open_index(nb)
-    if stats and stats.warnings:
+
+    def waiting() -> None:
+        _stderr().print("waiting for another kb process to finish updating the index...", style="dim")
+
+    ix, stats = open_index(nb, on_wait=waiting)
+    if stats and (stats.warnings or stats.rebuilt):
         from rich.markup import escape
 
         err = _stderr()
         for path, msg in stats.warnings:
             err.print(f"[yellow]warning:[/] {escape(path)}: {escape(msg)}", soft_wrap=True)
+        if stats.rebuilt and stats.reason in ("stale", "damaged"):
+            err.print(f"the index was out of date or damaged; rebuilt it ({stats.total} notes, "
+                      f"{stats.seconds:.1f} s)", style="yellow")
     return ix
 
 
@@ -334,7 +341,7 @@ def add(
     write_new_note(path, render_new_note(title, tags, body))
     rel = path.relative_to(nb.root).as_posix()
     try:
-        sync_index(nb)
+        sync_index(nb, wait=5.0)
     except IndexLocked:
         _stderr().print("index busy; the note is saved and the next kb command will index it", style="yellow")
     _print(f"[green]Created[/] [bold]{rel[:-3]}[/]  ({path})")

@@ -33,8 +33,16 @@ def search_results(result: SearchResult) -> RenderableType:
     parts: list[RenderableType] = []
     if result.notice:
         parts.append(Text(result.notice, style="yellow"))
+    if result.suggestions:
+        line = Text("Did you mean: ")
+        for i, s in enumerate(result.suggestions):
+            if i:
+                line.append(", ")
+            line.append(s, style="bold green")
+        line.append("?")
+        parts.append(line)
     if not result.hits:
-        parts.append(Text(f"No notes match {result.query!r}.", style="bold"))
+        parts.insert(0, Text(f"No notes match {result.query!r}.", style="bold"))
         return Group(*parts)
     for i, hit in enumerate(result.hits, 1):
         head = Text()

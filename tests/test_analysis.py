@@ -83,3 +83,24 @@ def test_positions_and_chars() -> None:
 def test_strip_suffix_never_empties_a_word() -> None:
     for word in ["이", "가", "를", "에서", "하다", "된다", "이다"]:
         assert strip_suffix(word), word
+
+
+def test_urllib_request_still_works_after_kb_imports_whoosh() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from kb.analysis import prepare_whoosh_import\n"
+        "prepare_whoosh_import()\n"
+        "import whoosh.index\n"
+        "assert 'http.client' not in sys.modules\n"
+        "import urllib.request\n"
+        "assert callable(urllib.request.urlopen)\n"
+        "from urllib.request import Request\n"
+        "assert Request('http://example.invalid').host == 'example.invalid'\n"
+        "assert 'http.client' in sys.modules\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr

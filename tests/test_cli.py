@@ -317,3 +317,14 @@ def test_usage_error_exit_code(runner: CliRunner) -> None:
 def test_version(runner: CliRunner) -> None:
     r = run(runner, "--version")
     assert r.exit_code == 0 and r.stdout.startswith("kb ")
+
+
+def test_damaged_index_says_it_rebuilds(runner: CliRunner, tmp_path: Path) -> None:
+    assert run(runner, "index").exit_code == 0
+    for f in (tmp_path / "index").iterdir():
+        if f.name.startswith("MAIN_") or f.suffix == ".toc":
+            f.write_bytes(b"\x00" * 10)
+    r = run(runner, "search", "파드", "--json")
+    assert r.exit_code == 0
+    assert "rebuilt it (8 notes" in r.stderr
+    assert len(json.loads(r.stdout)) == 3

@@ -380,3 +380,20 @@ def test_racily_clean_file_is_read_again(nb: Notebook, notebook_dir: Path) -> No
     time.sleep(RACY_NS / 1e9 + 0.01)
     assert sync_index(nb).updated == 1
     assert _docs(nb)["rag.md"]["title"] == "둘 판"
+
+
+def test_forked_probe_gives_the_same_answers(nb: Notebook, notebook_dir: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import kb.index as index_mod
+    from kb.index import FreshnessProbe
+
+    monkeypatch.setattr(index_mod, "PROBE_MIN_MANIFEST_BYTES", 0)
+    _settled(nb)
+    probe = FreshnessProbe(nb)
+    assert probe.pid  # really forked
+    assert probe.result() == 8
+    (notebook_dir / "k8s" / "rbac.md").write_text("바뀐 내용")
+    probe = FreshnessProbe(nb)
+    assert probe.pid and probe.result() is None
+    ix, stats = open_index(nb)  # the stale answer leads to a sync
+    assert stats is not None and stats.updated == 1
