@@ -225,6 +225,11 @@ def test_nfd_file_names(nb: Notebook, notebook_dir: Path) -> None:
 
     name = unicodedata.normalize("NFD", "맥에서 쓴 노트.md")
     (notebook_dir / name).write_text("# 맥 노트\n\n정족수를 채웠다 단풍잎을\n")
+    import time
+
+    from kb.index import RACY_NS
+
+    time.sleep(RACY_NS / 1e9 + 0.01)  # settled, so a second sync has nothing to re-read
     assert sync_index(nb).added == 9
     hits = search(nb, "단풍잎").hits
     assert [h.slug for h in hits] == ["맥에서 쓴 노트"]  # NFC for people
