@@ -28,7 +28,7 @@ from .notes import Note, iter_note_files, nfc, read_note, slug_of
 if TYPE_CHECKING:
     from whoosh.index import Index
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: frontmatter fields (meta)
 MANIFEST = "manifest.bin"
 #: Text fields searched by a plain word, with their weight against the body.
 FIELD_BOOSTS = {"title": 4.0, "aliases": 3.0, "tagtext": 2.5, "pathtext": 2.0, "body": 1.0}
@@ -91,6 +91,9 @@ def make_schema() -> Any:
         date=DATETIME(stored=True),
         mtime=STORED(),
         links=STORED(),
+        # Other frontmatter fields, as key=term keywords: `category:개념` finds
+        # `category: 핵심 개념` (terms analyzed like the body, particles stripped).
+        meta=KEYWORD(lowercase=False, scorable=False),
     )
 
 
@@ -98,6 +101,28 @@ def signature(st: os.stat_result) -> Signature:
     # ctime changes on every write and rename, so a same-size, same-second
     # replacement is still seen.
     return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
+#: Frontmatter keys with a field of their own; every other scalar goes to ``meta``.
+_OWN_KEYS = {"title", "tags", "tag", "aliases", "alias"}
+
+
+def meta_terms(meta: dict[str, Any]) -> list[str]:
+    """``{"category": "핵심 개념을"}`` -> ``["category=핵심", "category=개념"]``."""
+    from .analysis import analyze
+
+    out: list[str] = []
+    for key, value in meta.items():
+        k = nfc(str(key)).strip().lower()
+        if not k or k in _OWN_KEYS or any(c.isspace() or c == "=" for c in k):
+            continue
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, (dict, list)) or v is None:
+                continue
+            for term in analyze(str(v))[:50]:
+                out.append(f"{k}={term}")
+    return out
 
 
 def note_document(note: Note) -> dict[str, Any]:
@@ -118,6 +143,7 @@ def note_document(note: Note) -> dict[str, Any]:
         "date": date,
         "mtime": note.mtime,
         "links": note.links,
+        "meta": " ".join(meta_terms(note.meta)),
     }
 
 

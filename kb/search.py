@@ -90,7 +90,7 @@ class SearchResult:
 class Clause:
     """One parsed piece of a query."""
 
-    kind: str  # "word", "phrase", "prefix", "tag"
+    kind: str  # "word", "phrase", "prefix", "tag", "meta" (a frontmatter field)
     text: str
     fieldname: str | None = None
     negated: bool = False
@@ -144,6 +144,9 @@ def _parse_word(raw: str) -> Clause | None:
     raw = raw.strip("()[]{}")
     name, sep, value = raw.partition(":")
     field_name = _FIELD_ALIASES.get(name.lower()) if sep else None
+    if sep and not field_name and value.strip('"') and name and name.isprintable():
+        # Any other frontmatter field: `category:개념`, `status:draft`.
+        return Clause("meta", value.strip('"'), fieldname=name.lower(), negated=negated)
     if field_name:
         value = value.strip('"')
         if not value:
@@ -272,10 +275,29 @@ class _Builder:
             or [And([Term(f, t) for t in terms]) for f in fields]
         )
 
+    def meta_query(self, clause: Clause) -> Any:
+        """``key:value`` on a frontmatter field; an unknown key is searched as plain words."""
+        from whoosh.query import And, NullQuery
+
+        key = clause.fieldname or ""
+        known = next(iter(self.reader.expand_prefix("meta", key + "=")), None) is not None
+        if not known:
+            plain = Clause("word", f"{key}:{clause.text}", negated=clause.negated)
+            return self.clause_query(plain)
+        terms = query_terms(clause.text)
+        if not terms:
+            return NullQuery
+        subs = [self.term_query(f"{key}={t}", ("meta",)) for t in terms]
+        if any(q is NullQuery for q in subs):
+            return NullQuery
+        return subs[0] if len(subs) == 1 else And(subs)
+
     def clause_query(self, clause: Clause) -> Any:
         from whoosh.query import NullQuery, Or, Term
 
         fields = (clause.fieldname,) if clause.fieldname else TEXT_FIELDS
+        if clause.kind == "meta":
+            return self.meta_query(clause)
         if clause.kind == "tag":
             q: Any = Term("tags", clause.text)
         elif clause.kind == "phrase":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -181,3 +182,19 @@ def test_related_notes(nb: Notebook) -> None:
     paths_ = [h.path for h in hits]
     assert "k8s/serviceaccount.md" not in paths_
     assert paths_[0] == "k8s/rbac.md"  # shares 서비스어카운트, 파드, 토큰, serviceaccount
+
+
+def test_frontmatter_fields_are_searchable(nb: Notebook, notebook_dir: Path) -> None:
+    (notebook_dir / "concept.md").write_text(
+        "---\ntitle: 개념 노트\ncategory: 핵심 개념을\nstatus: draft\nlevel: 3\nauthors: [kim, lee]\n---\n본문\n"
+    )
+    assert paths(nb, "category:개념") == ["concept.md"]
+    assert paths(nb, "category:핵심개념") == []  # the field holds 핵심 and 개념, not a compound
+    assert paths(nb, "status:draft") == ["concept.md"]
+    assert paths(nb, "level:3") == ["concept.md"]
+    assert paths(nb, "authors:lee") == ["concept.md"]
+    assert paths(nb, "status:done") == []
+    assert "concept.md" not in paths(nb, "파드 OR 본문 -status:draft")
+    # A key no note has is not a field: the text is searched as words (both must match).
+    assert paths(nb, "nosuchkey:파드") == []
+    assert set(paths(nb, "airflow:파드")) == {"airflow.md"}
