@@ -243,7 +243,8 @@ def show(
     from .search import resolve_slug
 
     nb = _notebook(ctx)
-    docs = stored_notes(_open(ctx))
+    ix = _open(ctx)
+    docs = stored_notes(ix)
     doc = resolve_slug(docs, slug)
     try:
         note = read_note(nb.root, doc["path"])
@@ -279,14 +280,47 @@ def show(
         found = graph.resolve(target, doc["slug"]).slug
         return graph.title(found) if found else None
 
+    from .search import related as find_related
+
+    similar = [(h.slug, h.title) for h in find_related(nb, doc["path"], limit=5, ix=ix)]
     view = render.note_view(
         note,
         str(nb.root / note.path),
         backlinks=backlinks,
         title_of=title_of,
         code_theme=os.environ.get("KB_CODE_THEME") or "monokai",
+        related=similar,
     )
     _print_paged(view, pager=not no_pager)
+
+
+@app.command("related")
+def related_notes(
+    ctx: typer.Context,
+    slug: Annotated[
+        str, typer.Argument(help="Slug, unique slug prefix, or title.", autocompletion=_complete_slugs)
+    ],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many notes.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Notes most like this one (shared distinctive words), best first."""
+    from .index import stored_notes
+    from .search import related as find_related
+    from .search import resolve_slug
+
+    nb = _notebook(ctx)
+    ix = _open(ctx)
+    doc = resolve_slug(stored_notes(ix), slug)
+    try:
+        hits = find_related(nb, doc["path"], limit=limit, ix=ix)
+    except OSError as exc:
+        raise NoteNotFound(f"cannot read {doc['path']}: {exc.strerror or exc}") from None
+    if as_json:
+        _print_json([h.to_dict() for h in hits])
+        return
+    from . import render
+
+    _print(render.related_view(doc["slug"], doc.get("title") or doc["slug"], hits))
 
 
 def _print_paged(renderable: RenderableType, pager: bool = True) -> None:
@@ -666,7 +700,8 @@ def rename(
     from .search import resolve_slug
 
     nb = _notebook(ctx)
-    docs = stored_notes(_open(ctx))
+    ix = _open(ctx)
+    docs = stored_notes(ix)
     doc = resolve_slug(docs, slug)
     target = new.strip()
     if target.endswith("/"):
@@ -733,7 +768,8 @@ def remove(
     from .search import resolve_slug
 
     nb = _notebook(ctx)
-    docs = stored_notes(_open(ctx))
+    ix = _open(ctx)
+    docs = stored_notes(ix)
     doc = resolve_slug(docs, slug)
     graph = LinkGraph(docs)
     linking = [link.source for link in graph.backlinks(doc["slug"])]

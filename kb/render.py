@@ -107,6 +107,7 @@ def note_view(
     backlinks: list[tuple[str, str]] | None = None,
     title_of: Callable[[str], str | None] | None = None,
     code_theme: str = "monokai",
+    related: list[tuple[str, str]] | None = None,
 ) -> RenderableType:
     from rich.markdown import Markdown
     from rich.panel import Panel
@@ -123,6 +124,8 @@ def note_view(
     parts: list[RenderableType] = [title, body]
     if backlinks:
         parts.append(_backlinks_section(backlinks))
+    if related:
+        parts.append(_related_section(related))
     for w in note.warnings:
         parts.insert(1, Text(f"warning: {w}", style="yellow"))
     return Group(*parts)
@@ -203,6 +206,27 @@ def _backlinks_section(backlinks: list[tuple[str, str]]) -> RenderableType:
     for slug, title in backlinks:
         lines.append(Text.assemble("  ← ", (slug, "green"), f"  {title}" if title != slug else ""))
     return Group(Text(""), *lines)
+
+
+def _related_section(related: list[tuple[str, str]]) -> RenderableType:
+    lines = [Text("Related", style="bold")]
+    for slug, title in related:
+        lines.append(Text.assemble("  ~ ", (slug, "green"), f"  {title}" if title != slug else ""))
+    return Group(Text(""), *lines)
+
+
+def related_view(slug: str, title: str, hits: list[Any]) -> RenderableType:
+    if not hits:
+        return Text(f"No notes are like {slug} yet.")
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False,
+                  title=Text.assemble("Notes like ", (title, "bold"), "  ", (slug, "green")),
+                  title_justify="left")
+    table.add_column("slug", style="green", no_wrap=True)
+    table.add_column("title")
+    table.add_column("score", justify="right", style="dim")
+    for h in hits:
+        table.add_row(Text(h.slug), Text(h.title), f"{h.score:.1f}")
+    return table
 
 
 def links_view(

@@ -46,6 +46,8 @@ PHRASE_BOOST = 1.5
 #: Most terms one Hangul prefix expands to (the most frequent are kept).
 MAX_EXPANSIONS = 64
 SNIPPET_CHARS = 180
+#: A related note scores at least this share of the most related one.
+RELATED_MIN_SHARE = 0.2
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _FIELD_ALIASES = {"tag": "tag", "tags": "tag", "title": "title", "body": "body", "path": "pathtext"}
 
@@ -653,4 +655,7 @@ def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None) -> list[Hit
                 tags=[t for t in (r.get("tags") or "").split(",") if t], score=float(r.score or 0.0))
             for r in (results or []) if r["path"] != path
         ]
-    return hits[:limit]
+    # Only notes with a real share of the best match: a long tail of one shared
+    # common word is not "related".
+    best = hits[0].score if hits else 0.0
+    return [h for h in hits if h.score >= RELATED_MIN_SHARE * best][:limit]

@@ -328,3 +328,16 @@ def test_damaged_index_says_it_rebuilds(runner: CliRunner, tmp_path: Path) -> No
     assert r.exit_code == 0
     assert "rebuilt it (8 notes" in r.stderr
     assert len(json.loads(r.stdout)) == 3
+
+
+def test_related_command_and_show_lists_related(runner: CliRunner, bundled: Path) -> None:
+    r = run(runner, "related", "k8s/serviceaccount", "--json")
+    assert r.exit_code == 0, r.output
+    slugs = [h["slug"] for h in json.loads(r.stdout)]
+    assert "k8s/serviceaccount" not in slugs
+    assert set(slugs[:3]) <= {"k8s/rbac", "k8s/cka-rbac-questions", "k8s/pod-basics"}
+    r = run(runner, "related", "rag")
+    assert r.exit_code == 0 and "Notes like" in r.stdout and "vector-database" in r.stdout
+    r = run(runner, "show", "rag", "--no-pager")
+    assert "Related" in r.stdout and "vector-database" in r.stdout.split("Related", 1)[1]
+    assert run(runner, "related", "nope-nothing").exit_code == 1

@@ -304,8 +304,9 @@ def test_completion_never_builds_or_syncs_the_index(runner: CliRunner, nb: Path,
 
 def test_show_lists_backlinks(runner: CliRunner, nb: Path) -> None:
     r = ok(runner, "show", "k8s/rbac")
-    tail = [line.rstrip() for line in r.stdout.splitlines()][-3:]
-    assert tail == ["Linked from (2)", "  ← home  Home", "  ← k8s/serviceaccount  ServiceAccount"]
+    lines = [line.rstrip() for line in r.stdout.splitlines()]
+    at = lines.index("Linked from (2)")  # then the related notes may follow
+    assert lines[at : at + 3] == ["Linked from (2)", "  ← home  Home", "  ← k8s/serviceaccount  ServiceAccount"]
     data = json.loads(ok(runner, "show", "k8s/rbac", "--json").stdout)
     assert data["backlinks"] == ["home", "k8s/serviceaccount"]
     assert "Linked from" not in ok(runner, "show", "lonely").stdout
