@@ -306,7 +306,8 @@ def test_show_lists_backlinks(runner: CliRunner, nb: Path) -> None:
     r = ok(runner, "show", "k8s/rbac")
     lines = [line.rstrip() for line in r.stdout.splitlines()]
     at = lines.index("Linked from (2)")  # then the related notes may follow
-    assert lines[at : at + 3] == ["Linked from (2)", "  ← home  Home", "  ← k8s/serviceaccount  ServiceAccount"]
+    expected = ["Linked from (2)", "  ← home  Home", "  ← k8s/serviceaccount  ServiceAccount"]
+    assert lines[at : at + 3] == expected
     data = json.loads(ok(runner, "show", "k8s/rbac", "--json").stdout)
     assert data["backlinks"] == ["home", "k8s/serviceaccount"]
     assert "Linked from" not in ok(runner, "show", "lonely").stdout

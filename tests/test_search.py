@@ -186,7 +186,8 @@ def test_related_notes(nb: Notebook) -> None:
 
 def test_frontmatter_fields_are_searchable(nb: Notebook, notebook_dir: Path) -> None:
     (notebook_dir / "concept.md").write_text(
-        "---\ntitle: 개념 노트\ncategory: 핵심 개념을\nstatus: draft\nlevel: 3\nauthors: [kim, lee]\n---\n본문\n"
+        "---\ntitle: 개념 노트\ncategory: 핵심 개념을\nstatus: draft\n"
+        "level: 3\nauthors: [kim, lee]\n---\n본문\n"
     )
     assert paths(nb, "category:개념") == ["concept.md"]
     assert paths(nb, "category:핵심개념") == []  # the field holds 핵심 and 개념, not a compound
