@@ -317,6 +317,46 @@ def split_identifier(word: str) -> list[str]:
     return parts if len(parts) > 1 else []
 
 
+_Entry = tuple[tuple[tuple[str, int, int, int], ...], int]
+#: Per-word analysis, cached: words repeat (Zipf), so most are analyzed once per process.
+_CACHE: dict[bool, dict[str, _Entry]] = {True: {}, False: {}}
+_CACHE_MAX = 200_000
+
+
+def _analyze_word(word: str, split_parts: bool) -> _Entry:
+    """Terms of one regex word as ``(term, position offset, start, end)`` and positions used."""
+    if word.isascii():
+        runs: list[tuple[str, int]] = [(word, 0)]
+    else:
+        runs = [(r.group(), r.start()) for r in _SCRIPT_RUN_RE.finditer(word)]
+    out: list[tuple[str, int, int, int]] = []
+    pos = 0
+    prev_latin = False
+    for run, start in runs:
+        end = start + len(run)
+        if _IS_HANGUL_RE.match(run):
+            if prev_latin and run in _SUFFIX_SET:
+                # API를, Airflow의, deploy한다: the particle belongs to the Latin word.
+                prev_latin = False
+                continue
+            stem = strip_suffix(run)
+            if len(stem) <= MAX_TOKEN_CHARS:
+                out.append((stem, pos, start, end))
+                pos += 1
+            prev_latin = False
+            continue
+        prev_latin = True
+        run = run.strip("'’_-.")
+        if not run or len(run) > MAX_TOKEN_CHARS:
+            continue
+        out.append((run.lower(), pos, start, end))
+        parts = split_identifier(run) if split_parts else []
+        for i, part in enumerate(parts):
+            out.append((part, pos + i, start, end))
+        pos += len(parts) or 1
+    return tuple(out), pos
+
+
 def iter_terms(text: str, split_parts: bool = True) -> Iterator[tuple[str, int, int, int]]:
     """Yield ``(term, position, startchar, endchar)`` for a (NFC) text.
 
@@ -324,43 +364,20 @@ def iter_terms(text: str, split_parts: bool = True) -> Iterator[tuple[str, int, 
     so a phrase across an identifier still lines up.
     """
     pos = 0
-    is_hangul = _IS_HANGUL_RE.match
+    cache = _CACHE[split_parts]
     for m in _WORD_RE.finditer(text):
         word = m.group()
-        base = m.start()
-        if word.isascii():
-            runs: list[tuple[str, int]] = [(word, base)]
-        else:
-            runs = [(r.group(), base + r.start()) for r in _SCRIPT_RUN_RE.finditer(word)]
-        prev_latin = False
-        for run, start in runs:
-            end = start + len(run)
-            if is_hangul(run):
-                if prev_latin and run in _SUFFIX_SET:
-                    # API를, Airflow의, deploy한다: the particle belongs to the Latin word.
-                    prev_latin = False
-                    continue
-                stem = strip_suffix(run)
-                if len(stem) <= MAX_TOKEN_CHARS:
-                    yield stem, pos, start, end
-                    pos += 1
-                prev_latin = False
-                continue
-            prev_latin = True
-            run = run.strip("'’_-.")
-            if not run or len(run) > MAX_TOKEN_CHARS:
-                continue
-            lowered = run.lower()
-            yield lowered, pos, start, end
-            if split_parts:
-                parts = split_identifier(run)
-                if parts:
-                    p = pos
-                    for part in parts:
-                        yield part, p, start, end
-                        p += 1
-                    pos = p - 1
-            pos += 1
+        entry = cache.get(word)
+        if entry is None:
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            entry = cache[word] = _analyze_word(word, split_parts)
+        terms, used = entry
+        if terms:
+            base = m.start()
+            for term, offset, start, end in terms:
+                yield term, pos + offset, base + start, base + end
+        pos += used
 
 
 def query_terms(text: str) -> list[str]:
