@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .analysis import ANALYZER_VERSION, prepare_whoosh_import
 from .config import Notebook
 from .errors import IndexLocked
-from .notes import Note, iter_note_files, nfc, read_note, slug_of
+from .notes import Listing, Note, iter_note_files, nfc, read_note, slug_of
 
 if TYPE_CHECKING:
     from whoosh.index import Index
@@ -243,12 +243,18 @@ def _writer(ix: Index, procs: int = 1, timeout: float = 10.0) -> Any:
 RACY_NS = 20_000_000
 
 
-def scan(root: Path) -> tuple[dict[str, Signature], dict[str, int]]:
-    """Signatures of every note file below ``root``, and the mtimes of its folders."""
+def scan(root: Path, manifest: dict[str, Any] | None = None) -> tuple[dict[str, Signature], dict[str, int]]:
+    """Signatures of every note file below ``root``, and the mtimes of its folders.
+
+    With a manifest, folders whose mtime has not moved are not listed again.
+    """
     dirs: dict[str, int] = {}
     start = time.time_ns()
     files: dict[str, Signature] = {}
-    for rel, st in iter_note_files(root, dirs):
+    known = None
+    if manifest is not None and isinstance(manifest.get("dirs"), dict):
+        known = Listing(manifest["dirs"], list(manifest["files"]))
+    for rel, st in iter_note_files(root, dirs, known):
         sig = signature(st)
         if start - max(st.st_mtime_ns, st.st_ctime_ns) <= RACY_NS:
             sig = (sig[0], -1, sig[2], sig[3])
@@ -414,7 +420,7 @@ def _sync_once(
     """
     manifest = _load_manifest(nb.index_dir, nb.root)
     ix = None if manifest is None else _open_index(nb.index_dir, manifest.get("generation"))
-    disk, dirs = scan(nb.root)
+    disk, dirs = scan(nb.root, manifest)
     stats.total = len(disk)
     if ix is None or manifest is None:
         if dry:

@@ -277,21 +277,58 @@ def read_body(root: Path, relpath: str) -> str:
     return text[m.end() :] if m else text
 
 
-def iter_note_files(root: Path, dirs: dict[str, int] | None = None) -> Iterator[tuple[str, os.stat_result]]:
+class Listing:
+    """What a previous walk saw: folder mtimes, and each folder's notes and subfolders.
+
+    A folder whose mtime has not moved still holds the same names, so a walk can
+    reuse its listing and only ``stat`` its notes (no ``scandir``).
+    """
+
+    def __init__(self, dir_mtimes: dict[str, int], files: Iterator[str] | list[str]) -> None:
+        self.mtimes = dir_mtimes
+        self.files: dict[str, list[str]] = {d: [] for d in dir_mtimes}
+        self.subdirs: dict[str, list[str]] = {d: [] for d in dir_mtimes}
+        for d in dir_mtimes:
+            if d:
+                parent = d.rpartition("/")[0]
+                if parent in self.subdirs:
+                    self.subdirs[parent].append(d)
+        for rel in files:
+            parent = rel.rpartition("/")[0]
+            if parent in self.files:
+                self.files[parent].append(rel)
+
+
+def iter_note_files(
+    root: Path, dirs: dict[str, int] | None = None, known: Listing | None = None
+) -> Iterator[tuple[str, os.stat_result]]:
     """``(relpath, stat)`` of every note below ``root``; hidden folders and files skipped.
 
     Symlinked folders are not followed (no loops); a symlinked file counts only if
     it points inside the notebook. If ``dirs`` is given, it receives the mtime (ns)
-    of every folder walked, read before the folder is listed.
+    of every folder walked, read before the folder is listed. With ``known``, a
+    folder whose mtime matches it is not listed again (see :class:`Listing`).
     """
     root_real = os.path.realpath(root)
     stack = [""]
+    prefix = str(root) + os.sep
     while stack:
         rel_dir = stack.pop()
-        path = os.path.join(root, rel_dir) if rel_dir else str(root)
+        path = prefix + rel_dir if rel_dir else str(root)
         try:
+            mtime = os.stat(path).st_mtime_ns
             if dirs is not None:
-                dirs[rel_dir] = os.stat(path).st_mtime_ns
+                dirs[rel_dir] = mtime
+            if known is not None and known.mtimes.get(rel_dir, -1) == mtime != -1:
+                stack.extend(known.subdirs.get(rel_dir, ()))
+                for rel in known.files.get(rel_dir, ()):
+                    try:
+                        st = os.stat(prefix + rel)
+                    except OSError:
+                        continue
+                    if stat_mod.S_ISREG(st.st_mode):
+                        yield rel, st
+                continue
             it = os.scandir(path)
         except OSError:
             continue

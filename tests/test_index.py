@@ -402,3 +402,27 @@ def test_forked_probe_gives_the_same_answers(nb: Notebook, notebook_dir: Path,
     assert probe.pid and probe.result() is None
     ix, stats = open_index(nb)  # the stale answer leads to a sync
     assert stats is not None and stats.updated == 1
+
+
+@pytest.mark.parametrize("change", ["add_in_subfolder", "add_in_new_subfolder", "delete", "rename", "append"])
+def test_listing_reuse_gives_the_same_scan(nb: Notebook, notebook_dir: Path, change: str) -> None:
+    import marshal
+
+    from kb.index import scan
+
+    _settled(nb)
+    manifest = marshal.loads((nb.index_dir / "manifest.bin").read_bytes())
+    sa = notebook_dir / "k8s" / "serviceaccount.md"
+    if change == "add_in_subfolder":
+        (notebook_dir / "k8s" / "new.md").write_text("new")
+    elif change == "add_in_new_subfolder":
+        (notebook_dir / "k8s" / "deep" / "deeper").mkdir(parents=True)
+        (notebook_dir / "k8s" / "deep" / "deeper" / "new.md").write_text("new")
+    elif change == "delete":
+        sa.unlink()
+    elif change == "rename":
+        sa.rename(notebook_dir / "moved.md")
+    elif change == "append":
+        with open(sa, "a") as fh:
+            fh.write("x")
+    assert scan(nb.root, manifest) == scan(nb.root)
