@@ -401,7 +401,10 @@ def prepare_whoosh_import() -> None:
     """
     import sys
 
-    if "urllib.request" in sys.modules or "whoosh" in sys.modules:
+    if "whoosh" in sys.modules:
+        return
+    _placeholder("whoosh.lang.morph_en", ["variations"])
+    if "urllib.request" in sys.modules:
         return
     import types
     import urllib
@@ -428,6 +431,39 @@ def prepare_whoosh_import() -> None:
     placeholder.__getattr__ = __getattr__  # type: ignore[method-assign]
     sys.modules["urllib.request"] = placeholder
     urllib.request = placeholder  # type: ignore[attr-defined]
+
+
+def _placeholder(name: str, functions: list[str]) -> None:
+    """Put a stand-in for module ``name`` in ``sys.modules`` whose ``functions`` import
+    the real module on first call (``whoosh.query.terms`` imports
+    ``whoosh.lang.morph_en.variations``, ~15 ms of regex compiling, for a query
+    type kb never builds)."""
+    import importlib
+    import sys
+    import types
+
+    if name in sys.modules:
+        return
+    stand_in = types.ModuleType(name, f"placeholder until first use (kb.analysis): {name}")
+
+    def real() -> types.ModuleType:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+        return importlib.import_module(name)
+
+    for fn in functions:
+        def call(*args: Any, _fn: str = fn, **kwargs: Any) -> Any:
+            return getattr(real(), _fn)(*args, **kwargs)
+
+        setattr(stand_in, fn, call)
+
+    def __getattr__(attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(real(), attr)
+
+    stand_in.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules[name] = stand_in
 
 
 def _tokenizer_class() -> type:

@@ -104,3 +104,22 @@ def test_urllib_request_still_works_after_kb_imports_whoosh() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_whoosh_variations_still_work_behind_the_placeholder() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from kb.analysis import prepare_whoosh_import\n"
+        "prepare_whoosh_import()\n"
+        "import whoosh.query\n"
+        "assert 'whoosh.lang.morph_en' not in sys.modules or "
+        "'placeholder' in (sys.modules['whoosh.lang.morph_en'].__doc__ or '')\n"
+        "from whoosh.lang.morph_en import variations\n"
+        "assert 'rendering' in variations('render')\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
