@@ -106,16 +106,17 @@ def _notebook(ctx: typer.Context) -> Notebook:
     return obj["nb"]
 
 
+def _say_waiting() -> None:
+    _stderr().print("waiting for another kb process to finish updating the index...", style="dim")
+
+
 def _open(ctx: typer.Context) -> Any:
     """The synced index; sync warnings go to stderr once, when a file is (re)indexed."""
     from .index import open_index
 
     nb = _notebook(ctx)
 
-    def waiting() -> None:
-        _stderr().print("waiting for another kb process to finish updating the index...", style="dim")
-
-    ix, stats = open_index(nb, on_wait=waiting)
+    ix, stats = open_index(nb, on_wait=_say_waiting)
     if stats and (stats.warnings or stats.rebuilt):
         from rich.markup import escape
 
@@ -562,9 +563,11 @@ def index(
             def progress(i: int, total: int, path: str) -> None:
                 bar.update(task, completed=i, total=total, description=path[-50:])
 
-            stats = sync_index(nb, rebuild=rebuild, progress=progress)
+            stats = sync_index(nb, rebuild=rebuild, progress=progress, check_first=False,
+                               on_wait=_say_waiting)
     else:
-        stats = sync_index(nb, rebuild=rebuild)
+        # check_first=False: `kb index` walks anyway, so the quick check would be paid twice.
+        stats = sync_index(nb, rebuild=rebuild, check_first=False, on_wait=_say_waiting)
     if as_json:
         _print_json(stats.to_dict())
         return

@@ -10,6 +10,7 @@ plus warnings, so one messy file never stops the index.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 import stat as stat_mod
@@ -94,7 +95,7 @@ def decode_bytes(data: bytes) -> tuple[str, list[str]]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if b"\x00" in data[:8192]:
-        return "", ["looks binary (NUL bytes); not indexed"]
+        return "", ["looks binary (NUL bytes); its text is not indexed"]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -141,10 +142,19 @@ def _get(meta: dict[str, Any], *names: str) -> Any:
     return None
 
 
+#: Most items kb takes from one frontmatter list. YAML aliases can nest a list in
+#: itself: ten short lines can stand for billions of items.
+MAX_LIST_ITEMS = 1000
+
+
 def _flatten(value: Any) -> Iterator[Any]:
+    yield from itertools.islice(_flatten_all(value), MAX_LIST_ITEMS)
+
+
+def _flatten_all(value: Any) -> Iterator[Any]:
     if isinstance(value, (list, tuple, set)):
         for item in value:
-            yield from _flatten(item)
+            yield from _flatten_all(item)
     elif value is not None:
         yield value
 
@@ -221,6 +231,8 @@ def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> No
     meta, body, fm_warnings = split_frontmatter(text)
     warnings += fm_warnings
     title_value = _get(meta, "title")
+    if isinstance(title_value, (list, tuple, set)):  # `title: [a, b]`: its words, not a repr
+        title_value = " ".join(str(v) for v in itertools.islice(_flatten(title_value), 50))
     title = nfc(str(title_value)).strip() if title_value is not None else ""
     prose = strip_code(body)
     if not title:
@@ -257,8 +269,9 @@ def read_note(root: Path, relpath: str) -> Note:
         st = os.fstat(fh.fileno())
     warnings: list[str] = []
     if len(data) > MAX_NOTE_BYTES:
-        data = data[:MAX_NOTE_BYTES]
-        warnings.append(f"larger than {MAX_NOTE_BYTES // 1_000_000} MB; only the start is indexed")
+        data = _cut_at_char(data[:MAX_NOTE_BYTES])
+        cap = f"{MAX_NOTE_BYTES / 1e6:g} MB" if MAX_NOTE_BYTES % 100_000 == 0 else f"{MAX_NOTE_BYTES:,} bytes"
+        warnings.append(f"larger than {cap}; only the first {cap} are indexed")
     text, dec_warnings = decode_bytes(data)
     note = parse_text(relpath, text, warnings + dec_warnings)
     note.mtime = st.st_mtime
@@ -268,10 +281,25 @@ def read_note(root: Path, relpath: str) -> Note:
     return note
 
 
+def _cut_at_char(data: bytes) -> bytes:
+    """``data`` cut short without splitting a UTF-8 character at its end (a split
+    character would make the whole note look like it is not UTF-8)."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            return data
+        if byte >= 0xC0:  # the lead byte of the last character: is it whole?
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return data if back >= need else data[:-back]
+    return data
+
+
 def read_body(root: Path, relpath: str) -> str:
     """The text of a note after its frontmatter block, without parsing the YAML (for snippets)."""
     with open(root / relpath, "rb") as fh:
-        data = fh.read(MAX_NOTE_BYTES)
+        data = fh.read(MAX_NOTE_BYTES + 1)
+    if len(data) > MAX_NOTE_BYTES:
+        data = _cut_at_char(data[:MAX_NOTE_BYTES])
     text, _ = decode_bytes(data)
     m = _FM_RE.match(text) or _FM_EMPTY_RE.match(text)
     return text[m.end() :] if m else text
@@ -365,8 +393,12 @@ _WINDOWS_RESERVED = {
     *(f"com{i}" for i in range(1, 10)),
     *(f"lpt{i}" for i in range(1, 10)),
 }
-_SLUG_BAD_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"\\|?*]')
+# Surrogates: bytes of the command line that are not UTF-8 (Python keeps them that way).
+_SLUG_BAD_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"\\|?*\ud800-\udfff]')
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 MAX_COMPONENT_BYTES = 200
+#: A whole slug; well below PATH_MAX (4096), the notebook's own path comes on top.
+MAX_SLUG_BYTES = 1000
 
 
 def slugify(title: str) -> str:
@@ -388,7 +420,9 @@ def validate_slug(slug: str) -> str:
     if slug.startswith("/") or re.match(r"^[A-Za-z]:", slug):
         raise BadSlug(f"'{slug}' is an absolute path; a slug is a path inside the notebook")
     if _SLUG_BAD_CHARS.search(slug):
-        raise BadSlug(f"'{slug!r}' contains characters a file name cannot hold")
+        raise BadSlug(f"{slug!r} contains characters a file name cannot hold")
+    if len(slug.encode()) > MAX_SLUG_BYTES:
+        raise BadSlug(f"'{slug[:40]}...' is longer than {MAX_SLUG_BYTES} bytes; choose a shorter slug")
     for part in slug.split("/"):
         if part in ("", ".", ".."):
             raise BadSlug(f"'{slug}' is not a plain path inside the notebook (no '..' or '//')")
@@ -418,6 +452,14 @@ def render_new_note(title: str, tags: list[str], body: str, when: dt.datetime | 
     """Text of a new note: YAML frontmatter (title, tags, date) and the body."""
     import frontmatter
 
+    def text(value: str) -> str:
+        # Bytes that were not UTF-8 (arguments, stdin) arrive as surrogates, which no
+        # file can hold: decode them as a note file would be (CP949, else replaced).
+        if not _SURROGATE_RE.search(value):
+            return value
+        return decode_bytes(value.encode("utf-8", "surrogateescape"))[0]
+
+    title, tags, body = text(title), [text(t) for t in tags], text(body)
     when = when or dt.datetime.now().astimezone()
     post = frontmatter.Post(
         body.rstrip("\n") + "\n" if body.strip() else "",
@@ -448,9 +490,18 @@ def write_new_note(path: Path, text: str) -> None:
             ) from None
         except OSError:
             # Filesystems without hard links: exclusive create, then atomic rename.
-            fd2 = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                fd2 = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                raise NoteExists(
+                    f"{path.name} already exists; kb never overwrites a note (pick another --slug)"
+                ) from None
             os.close(fd2)
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except BaseException:  # Ctrl-C included: no empty placeholder left as a "note"
+                os.unlink(path)
+                raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -46,6 +46,10 @@ PHRASE_BOOST = 1.5
 #: Most terms one Hangul prefix expands to (the most frequent are kept).
 MAX_EXPANSIONS = 64
 SNIPPET_CHARS = 180
+#: A longer query is cut, with a notice: a pasted page must not take seconds, nor
+#: build a query deep enough to exhaust Python's recursion limit in Whoosh.
+MAX_QUERY_WORDS = 32
+MAX_QUERY_CHARS = 500
 #: A related note scores at least this share of the most related one.
 RELATED_MIN_SHARE = 0.2
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -392,9 +396,13 @@ def search(
 
     if ix is None:
         ix, _ = open_index(nb)
-    clauses = parse_query(query)
+    clauses = parse_query(query[:MAX_QUERY_CHARS])
     tag_filter = [Term("tags", t.lower().lstrip("#")) for t in tags if t.strip()]
     notice = ""
+    if len(query) > MAX_QUERY_CHARS or sum(1 + len(c.alternatives) for c in clauses) > MAX_QUERY_WORDS:
+        clauses = _first_words(clauses)
+        notice = (f"the query is long; only its first {MAX_QUERY_WORDS} words "
+                  f"(at most {MAX_QUERY_CHARS} characters) were searched")
     with ix.searcher() as searcher:
         builder = _Builder(searcher, AliasTable(load_groups(nb.root)))
         if not any(not c.negated for c in clauses) and not tag_filter:
@@ -431,6 +439,19 @@ def search(
     for hit in hits:
         _add_snippet(nb, hit, builder.terms)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions)
+
+
+def _first_words(clauses: list[Clause]) -> list[Clause]:
+    """The first ``MAX_QUERY_WORDS`` clauses of a query, OR-ed alternatives counted."""
+    kept: list[Clause] = []
+    room = MAX_QUERY_WORDS
+    for clause in clauses:
+        if room <= 0:
+            break
+        clause.alternatives = clause.alternatives[: room - 1]
+        room -= 1 + len(clause.alternatives)
+        kept.append(clause)
+    return kept
 
 
 def did_you_mean(searcher: Searcher, clauses: list[Clause], limit: int = 3) -> list[str]:
