@@ -362,8 +362,10 @@ def add(
     from .index import sync_index
     from .notes import note_path, parse_tags, render_new_note, slugify, write_new_note
 
+    from .notes import strip_controls
+
     nb = _notebook(ctx)
-    title = title.strip()
+    title = strip_controls(title).strip()  # no terminal escapes into a note's title
     if not title:
         raise BadSlug("the title is empty")
     the_slug = slug if slug is not None else slugify(title)
@@ -384,7 +386,14 @@ def add(
 
 def _read_body(title: str) -> str:
     if not sys.stdin.isatty():
-        return sys.stdin.read()
+        # Bytes, decoded like a note file (UTF-8, else CP949, else replaced): a
+        # non-UTF-8 pipe under a strict locale is not a traceback.
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is None:
+            return sys.stdin.read()
+        from .notes import decode_bytes
+
+        return decode_bytes(buffer.read())[0]
     if not sys.stdout.isatty():
         return ""
     import tempfile

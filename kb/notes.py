@@ -78,8 +78,17 @@ class Note:
 
 def slug_of(relpath: str) -> str:
     """``k8s/rbac.md`` -> ``k8s/rbac`` (NFC, however the file system spells the name)."""
-    relpath = nfc(relpath)
+    relpath = strip_controls(nfc(relpath), "?")
     return relpath[: -len(NOTE_SUFFIX)] if relpath.lower().endswith(NOTE_SUFFIX) else relpath
+
+
+# C0 controls but tab and newline, DEL, C1: an ESC in a note must not reach the terminal.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str, replacement: str = "") -> str:
+    """Text without terminal control characters (kept only by ``kb show --raw``)."""
+    return _CONTROL_RE.sub(replacement, text) if _CONTROL_RE.search(text) else text
 
 
 def nfc(text: str) -> str:
@@ -165,7 +174,7 @@ def parse_tags(value: Any) -> list[str]:
     for item in _flatten(value):
         if isinstance(item, dict):
             continue
-        text = nfc(str(item))
+        text = strip_controls(nfc(str(item)))
         pieces = text.split(",") if "," in text else text.split()
         for piece in pieces:
             tag = piece.strip().lstrip("#").strip()
@@ -226,20 +235,20 @@ def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> No
     """A :class:`Note` from already-decoded text."""
     # relpath stays as the file system spells it (macOS writes Hangul names in NFD):
     # it is the note's identity in the index and how the file is opened.
-    text = nfc(text)
+    text = strip_controls(nfc(text))
     warnings = list(warnings or [])
     meta, body, fm_warnings = split_frontmatter(text)
     warnings += fm_warnings
     title_value = _get(meta, "title")
     if isinstance(title_value, (list, tuple, set)):  # `title: [a, b]`: its words, not a repr
         title_value = " ".join(str(v) for v in itertools.islice(_flatten(title_value), 50))
-    title = nfc(str(title_value)).strip() if title_value is not None else ""
+    title = strip_controls(nfc(str(title_value))).strip() if title_value is not None else ""
     prose = strip_code(body)
     if not title:
         # Headings outside fenced code; inline code in a heading is part of the title.
         m = _HEADING_RE.search(_FENCE_RE.sub(" ", body))
         title = _ANCHOR_RE.sub("", m.group(1).replace("`", "")).strip() if m else ""
-        title = title or nfc(Path(relpath).stem)
+        title = title or strip_controls(nfc(Path(relpath).stem), "?")
     tags = parse_tags(_get(meta, "tags", "tag"))
     seen = {t.lower() for t in tags}
     for m in _HASHTAG_RE.finditer(prose):
@@ -247,7 +256,7 @@ def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> No
         if tag and tag.lower() not in seen:
             seen.add(tag.lower())
             tags.append(tag)
-    aliases = [nfc(str(a)) for a in _flatten(_get(meta, "aliases", "alias")) if not isinstance(a, dict)]
+    aliases = [strip_controls(nfc(str(a))) for a in _flatten(_get(meta, "aliases", "alias")) if not isinstance(a, dict)]
     return Note(
         path=relpath,
         title=title,
@@ -302,7 +311,7 @@ def read_body(root: Path, relpath: str) -> str:
         data = _cut_at_char(data[:MAX_NOTE_BYTES])
     text, _ = decode_bytes(data)
     m = _FM_RE.match(text) or _FM_EMPTY_RE.match(text)
-    return text[m.end() :] if m else text
+    return strip_controls(text[m.end() :] if m else text)
 
 
 class Listing:

@@ -341,3 +341,20 @@ def test_related_command_and_show_lists_related(runner: CliRunner, bundled: Path
     r = run(runner, "show", "rag", "--no-pager")
     assert "Related" in r.stdout and "vector-database" in r.stdout.split("Related", 1)[1]
     assert run(runner, "related", "nope-nothing").exit_code == 1
+
+
+def test_terminal_escapes_in_notes_never_reach_the_terminal(runner: CliRunner, notebook_dir: Path) -> None:
+    (notebook_dir / "evil.md").write_text(
+        "---\ntitle: \"bad \\e]0;pwned\\a \\e[31mred\"\n---\n# x\n\n정족수를 \x1b[2J 지운다\n"
+    )
+    for args in (["search", "정족수"], ["show", "evil"], ["list"]):
+        r = run(runner, *args)
+        assert r.exit_code == 0, r.output
+        assert "\x1b" not in r.stdout and "\x07" not in r.stdout, args
+    assert "\x1b" in run(runner, "show", "evil", "--raw").stdout  # --raw is the file as it is
+
+
+def test_add_body_from_non_utf8_stdin(runner: CliRunner, notebook_dir: Path) -> None:
+    r = runner.invoke(app, ["add", "cp949 본문", "--slug", "cp"], input="교착상태에서".encode("cp949"))
+    assert r.exit_code == 0, r.output
+    assert "교착상태에서" in (notebook_dir / "cp.md").read_text()
