@@ -360,9 +360,7 @@ def add(
     """Add a new note with frontmatter; it is searchable at once."""
     from .errors import BadSlug, IndexLocked
     from .index import sync_index
-    from .notes import note_path, parse_tags, render_new_note, slugify, write_new_note
-
-    from .notes import strip_controls
+    from .notes import note_path, parse_tags, render_new_note, slugify, strip_controls, write_new_note
 
     nb = _notebook(ctx)
     title = strip_controls(title).strip()  # no terminal escapes into a note's title
