@@ -256,7 +256,11 @@ def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> No
         if tag and tag.lower() not in seen:
             seen.add(tag.lower())
             tags.append(tag)
-    aliases = [strip_controls(nfc(str(a))) for a in _flatten(_get(meta, "aliases", "alias")) if not isinstance(a, dict)]
+    aliases = [
+        strip_controls(nfc(str(a)))
+        for a in _flatten(_get(meta, "aliases", "alias"))
+        if not isinstance(a, dict)
+    ]
     return Note(
         path=relpath,
         title=title,
