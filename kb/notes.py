@@ -485,39 +485,32 @@ def render_new_note(title: str, tags: list[str], body: str, when: dt.datetime | 
 
 def write_new_note(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically; never overwrite an existing file."""
+    message = f"{path.name} already exists; kb never overwrites a note (pick another --slug)"
     if path.exists() or path.is_symlink():
-        raise NoteExists(f"{path.name} already exists; kb never overwrites a note (pick another --slug)")
+        raise NoteExists(message)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=path.parent)
+    # mkstemp makes 0600; a note is an ordinary file.
+    tmp = _fsynced_temp(path.parent, text.encode("utf-8"), 0o644)
     try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a note is an ordinary file
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)  # atomic and fails if the name exists: no clobbering
-        except FileExistsError:
-            raise NoteExists(
-                f"{path.name} already exists; kb never overwrites a note (pick another --slug)"
-            ) from None
-        except OSError:
-            # Filesystems without hard links: exclusive create, then atomic rename.
-            try:
-                fd2 = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                raise NoteExists(
-                    f"{path.name} already exists; kb never overwrites a note (pick another --slug)"
-                ) from None
-            os.close(fd2)
-            try:
-                os.replace(tmp, path)
-            except BaseException:  # Ctrl-C included: no empty placeholder left as a "note"
-                os.unlink(path)
-                raise
+        _move_no_clobber(tmp, path, message)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _fsynced_temp(folder: Path, data: bytes, mode: int) -> str:
+    """A temporary file in ``folder`` holding ``data``, on disk (fsynced), with ``mode``."""
+    fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=folder)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:  # Ctrl-C included: no temp file left behind
+        os.unlink(tmp)
+        raise
+    return tmp
 
 
 # --------------------------------------------------------------------------- moving and rewriting files
@@ -529,34 +522,33 @@ def replace_file_atomic(path: Path, data: bytes) -> None:
     A temporary file in the same folder, fsynced, then ``os.replace``: a reader sees
     the old bytes or the new ones, never half. The file keeps its permission bits.
     """
-    mode = stat_mod.S_IMODE(os.stat(path).st_mode)
-    fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=path.parent)
+    tmp = _fsynced_temp(path.parent, data, stat_mod.S_IMODE(os.stat(path).st_mode))
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def _move_no_clobber(src: str, dst: Path) -> None:
+def _move_no_clobber(src: str, dst: Path, message: str | None = None) -> None:
     """Move ``src`` to the name ``dst``, failing with :class:`NoteExists` if ``dst`` exists."""
+    message = message or f"{dst.name} already exists; kb never overwrites a note"
     try:
         os.link(src, dst)  # atomic, and refuses an existing name
     except FileExistsError:
-        raise NoteExists(f"{dst.name} already exists; kb never overwrites a note") from None
+        raise NoteExists(message) from None
     except OSError:
         # No hard links here (some network and FAT filesystems): reserve the name, then replace.
         try:
             fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
-            raise NoteExists(f"{dst.name} already exists; kb never overwrites a note") from None
+            raise NoteExists(message) from None
         os.close(fd)
-        os.replace(src, dst)
+        try:
+            os.replace(src, dst)
+        except BaseException:  # Ctrl-C included: no empty placeholder left as a note
+            os.unlink(dst)
+            raise
         return
     os.unlink(src)
 
@@ -578,14 +570,8 @@ def move_file(src: Path, dst: Path, data: bytes | None = None) -> None:
         else:
             _move_no_clobber(str(src), dst)
         return
-    mode = stat_mod.S_IMODE(os.stat(src).st_mode)
-    fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=dst.parent)
+    tmp = _fsynced_temp(dst.parent, data, stat_mod.S_IMODE(os.stat(src).st_mode))
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         if same:  # only the letter case changes: new bytes in place, then the new name
             os.replace(tmp, src)
             os.rename(src, dst)
