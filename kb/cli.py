@@ -31,12 +31,39 @@ __version__ = "0.1.0"
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
+#: Commands that only read the notes and the index: safe to run again after a rebuild.
+_READ_ONLY = {"search", "show", "tags", "list", "links", "related", "recent", "stats", "info"}
+
+
+def _from_whoosh(exc: BaseException) -> bool:
+    """True if the exception was raised inside Whoosh (reading a damaged index)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if f"{os.sep}whoosh{os.sep}" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 class KbGroup(TyperGroup):
     """Translates domain errors into one line on stderr and an exit code."""
 
     def invoke(self, ctx: Any) -> Any:
+        saved = [*ctx._protected_args, *ctx.args]  # to run a read-only command again
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except Exception as exc:
+                if not (saved and saved[0] in _READ_ONLY and _from_whoosh(exc)):
+                    raise
+                # Damage no cheap check can see (same-size garbage in an index file)
+                # shows up only when Whoosh reads it: rebuild, then answer once more.
+                from .index import sync_index
+
+                _stderr().print("the index could not be read; rebuilding it", style="yellow")
+                sync_index(_notebook(ctx), rebuild=True, on_wait=_say_waiting)
+                ctx._protected_args, ctx.args = saved[:1], saved[1:]
+                return super().invoke(ctx)
         except KbError as exc:
             _error(str(exc))
             raise typer.Exit(exc.exit_code) from None

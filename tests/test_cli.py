@@ -358,3 +358,15 @@ def test_add_body_from_non_utf8_stdin(runner: CliRunner, notebook_dir: Path) -> 
     r = runner.invoke(app, ["add", "cp949 본문", "--slug", "cp"], input="교착상태에서".encode("cp949"))
     assert r.exit_code == 0, r.output
     assert "교착상태에서" in (notebook_dir / "cp.md").read_text()
+
+
+def test_same_size_garbage_in_an_index_file_is_healed(runner: CliRunner, tmp_path: Path) -> None:
+    assert run(runner, "index").exit_code == 0
+    postings = [f for f in (tmp_path / "index").iterdir() if f.suffix == ".pst"]
+    assert postings
+    for f in postings:  # same size, so the manifest's size check cannot see it
+        f.write_bytes(bytes(range(256)) * (f.stat().st_size // 256) + b"\x00" * (f.stat().st_size % 256))
+    r = run(runner, "search", "파드", "--json")
+    assert r.exit_code == 0, r.output
+    assert "rebuilding" in r.stderr
+    assert {h["path"] for h in json.loads(r.stdout)} == {"airflow.md", "k8s/rbac.md", "k8s/serviceaccount.md"}
