@@ -597,11 +597,9 @@ def index(
             def progress(i: int, total: int, path: str) -> None:
                 bar.update(task, completed=i, total=total, description=path[-50:])
 
-            stats = sync_index(nb, rebuild=rebuild, progress=progress, check_first=False,
-                               on_wait=_say_waiting)
+            stats = sync_index(nb, rebuild=rebuild, progress=progress, on_wait=_say_waiting)
     else:
-        # check_first=False: `kb index` walks anyway, so the quick check would be paid twice.
-        stats = sync_index(nb, rebuild=rebuild, check_first=False, on_wait=_say_waiting)
+        stats = sync_index(nb, rebuild=rebuild, on_wait=_say_waiting)
     if as_json:
         _print_json(stats.to_dict())
         return
