@@ -133,6 +133,16 @@ def _notebook(ctx: typer.Context) -> Notebook:
     return obj["nb"]
 
 
+def _resolve(ctx: typer.Context, slug: str) -> tuple[Notebook, Any, list[dict[str, Any]], dict[str, Any]]:
+    """The notebook, its synced index, every stored note, and the one ``slug`` names."""
+    from .index import stored_notes
+    from .search import resolve_slug
+
+    ix = _open(ctx)
+    docs = stored_notes(ix)
+    return _notebook(ctx), ix, docs, resolve_slug(docs, slug)
+
+
 def _say_waiting() -> None:
     _stderr().print("waiting for another kb process to finish updating the index...", style="dim")
 
@@ -265,15 +275,10 @@ def show(
     ] = False,
 ) -> None:
     """Show one note, rendered, with the notes that link to it."""
-    from .index import stored_notes
     from .links import LinkGraph
     from .notes import read_note
-    from .search import resolve_slug
 
-    nb = _notebook(ctx)
-    ix = _open(ctx)
-    docs = stored_notes(ix)
-    doc = resolve_slug(docs, slug)
+    nb, ix, docs, doc = _resolve(ctx, slug)
     try:
         note = read_note(nb.root, doc["path"])
     except OSError as exc:
@@ -332,13 +337,9 @@ def related_notes(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Notes most like this one (shared distinctive words), best first."""
-    from .index import stored_notes
     from .search import related as find_related
-    from .search import resolve_slug
 
-    nb = _notebook(ctx)
-    ix = _open(ctx)
-    doc = resolve_slug(stored_notes(ix), slug)
+    nb, ix, _, doc = _resolve(ctx, slug)
     try:
         hits = find_related(nb, doc["path"], limit=limit, ix=ix)
     except OSError as exc:
@@ -650,11 +651,9 @@ _SLUG_ARG = typer.Argument(help="Slug, unique slug prefix, or title.", autocompl
 @app.command()
 def edit(ctx: typer.Context, slug: Annotated[str, _SLUG_ARG]) -> None:
     """Open a note in $VISUAL or $EDITOR (else vi) and re-index it when the editor exits."""
-    from .index import signature, stored_notes
-    from .search import resolve_slug
+    from .index import signature
 
-    nb = _notebook(ctx)
-    doc = resolve_slug(stored_notes(_open(ctx)), slug)
+    nb, _, _, doc = _resolve(ctx, slug)
     path = nb.root / doc["path"]
     before = signature(os.stat(path))
     try:
@@ -681,12 +680,9 @@ def note_links(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Links from a note (broken ones marked) and the notes that link to it."""
-    from .index import stored_notes
     from .links import LinkGraph
-    from .search import resolve_slug
 
-    docs = stored_notes(_open(ctx))
-    doc = resolve_slug(docs, slug)
+    _, _, docs, doc = _resolve(ctx, slug)
     graph = LinkGraph(docs)
     outgoing = graph.outgoing(doc["slug"])
     backlinks = graph.backlinks(doc["slug"])
@@ -729,15 +725,10 @@ def rename(
 ) -> None:
     """Rename or move a note and rewrite every link to it (also `kb mv`); never overwrites."""
     from .errors import BadSlug, NoteExists
-    from .index import stored_notes
     from .links import apply_rename, plan_rename
     from .notes import note_path, slug_of
-    from .search import resolve_slug
 
-    nb = _notebook(ctx)
-    ix = _open(ctx)
-    docs = stored_notes(ix)
-    doc = resolve_slug(docs, slug)
+    nb, ix, docs, doc = _resolve(ctx, slug)
     target = new.strip()
     if target.endswith("/"):
         target += doc["slug"].rsplit("/", 1)[-1]
@@ -797,15 +788,10 @@ def remove(
     """Move a note to .trash/ in the notebook (asks first); links to it become broken."""
     from rich.markup import escape
 
-    from .index import stored_notes
     from .links import LinkGraph
     from .notes import trash_file
-    from .search import resolve_slug
 
-    nb = _notebook(ctx)
-    ix = _open(ctx)
-    docs = stored_notes(ix)
-    doc = resolve_slug(docs, slug)
+    nb, ix, docs, doc = _resolve(ctx, slug)
     graph = LinkGraph(docs)
     linking = [link.source for link in graph.backlinks(doc["slug"])]
     if not yes:
