@@ -85,10 +85,16 @@ def test_strip_suffix_never_empties_a_word() -> None:
         assert strip_suffix(word), word
 
 
-def test_urllib_request_still_works_after_kb_imports_whoosh() -> None:
+def _prints_ok(code: str) -> None:
+    """Run ``code`` in a fresh interpreter (kb's import tricks act once per process)."""
     import subprocess
     import sys
 
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_urllib_request_still_works_after_kb_imports_whoosh() -> None:
     code = (
         "import sys\n"
         "from kb.analysis import prepare_whoosh_import\n"
@@ -102,14 +108,10 @@ def test_urllib_request_still_works_after_kb_imports_whoosh() -> None:
         "assert 'http.client' in sys.modules\n"
         "print('ok')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "ok", out.stderr
+    _prints_ok(code)
 
 
 def test_whoosh_variations_still_work_behind_the_placeholder() -> None:
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from kb.analysis import prepare_whoosh_import\n"
@@ -121,5 +123,4 @@ def test_whoosh_variations_still_work_behind_the_placeholder() -> None:
         "assert 'rendering' in variations('render')\n"
         "print('ok')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "ok", out.stderr
+    _prints_ok(code)
