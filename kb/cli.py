@@ -598,9 +598,12 @@ def index(
             def progress(i: int, total: int, path: str) -> None:
                 bar.update(task, completed=i, total=total, description=path[-50:])
 
-            stats = sync_index(nb, rebuild=rebuild, progress=progress, on_wait=_say_waiting)
+            stats = sync_index(nb, rebuild=rebuild, progress=progress, on_wait=_say_waiting,
+                               check_first=False)
     else:
-        stats = sync_index(nb, rebuild=rebuild, on_wait=_say_waiting)
+        # No quick check first: the walk that follows is itself as cheap (it reuses the
+        # manifest's listing), so the check would be paid twice when something changed.
+        stats = sync_index(nb, rebuild=rebuild, on_wait=_say_waiting, check_first=False)
     if as_json:
         _print_json(stats.to_dict())
         return

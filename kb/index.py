@@ -14,6 +14,7 @@ from __future__ import annotations
 import marshal
 import os
 import shutil
+import stat as stat_mod
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .analysis import ANALYZER_VERSION, prepare_whoosh_import
 from .config import Notebook
 from .errors import IndexLocked
-from .notes import Listing, Note, iter_note_files, nfc, read_note, slug_of
+from .notes import Listing, Note, list_dir, nfc, read_note, slug_of
 
 if TYPE_CHECKING:
     from whoosh.index import Index
@@ -277,22 +278,45 @@ RACY_NS = 20_000_000
 def scan(root: Path, manifest: dict[str, Any] | None = None) -> tuple[dict[str, Signature], dict[str, int]]:
     """Signatures of every note file below ``root``, and the mtimes of its folders.
 
-    With a manifest, folders whose mtime has not moved are not listed again.
+    With a manifest, a folder whose mtime has not moved still holds the same names:
+    it is not listed again, only its notes are stat'ed (the hot loop of every sync).
+    A file or folder changed within :data:`RACY_NS` is recorded as unknown.
     """
-    dirs: dict[str, int] = {}
     start = time.time_ns()
+    racy_after = start - RACY_NS
     files: dict[str, Signature] = {}
+    dirs: dict[str, int] = {}
     known = None
     if manifest is not None and isinstance(manifest.get("dirs"), dict):
         known = Listing(manifest["dirs"], list(manifest["files"]))
-    for rel, st in iter_note_files(root, dirs, known):
-        sig = signature(st)
-        if start - max(st.st_mtime_ns, st.st_ctime_ns) <= RACY_NS:
-            sig = (sig[0], -1, sig[2], sig[3])
-        files[rel] = sig
-    for d, mtime in dirs.items():
-        if start - mtime <= RACY_NS:
-            dirs[d] = -1
+    root_real = os.path.realpath(root)
+    prefix = str(root) + os.sep
+    stat = os.stat
+    is_reg = stat_mod.S_ISREG
+    stack = [""]
+    while stack:
+        d = stack.pop()
+        try:
+            mtime = stat(prefix + d if d else str(root)).st_mtime_ns
+        except OSError:
+            continue
+        dirs[d] = -1 if mtime >= racy_after else mtime
+        if known is not None and known.mtimes.get(d, -1) == mtime != -1:
+            stack.extend(known.subdirs[d])
+            for rel in known.files[d]:
+                try:
+                    st = stat(prefix + rel)
+                except OSError:
+                    continue
+                if is_reg(st.st_mode):
+                    m, c = st.st_mtime_ns, st.st_ctime_ns
+                    files[rel] = (m, -1 if m >= racy_after or c >= racy_after else st.st_size, st.st_ino, c)
+            continue
+        notes, subdirs = list_dir(root, d, root_real)
+        stack.extend(subdirs)
+        for rel, st in notes:
+            m, c = st.st_mtime_ns, st.st_ctime_ns
+            files[rel] = (m, -1 if m >= racy_after or c >= racy_after else st.st_size, st.st_ino, c)
     return files, dirs
 
 

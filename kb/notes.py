@@ -340,60 +340,63 @@ class Listing:
                 self.files[parent].append(rel)
 
 
-def iter_note_files(
-    root: Path, dirs: dict[str, int] | None = None, known: Listing | None = None
-) -> Iterator[tuple[str, os.stat_result]]:
-    """``(relpath, stat)`` of every note below ``root``; hidden folders and files skipped.
+def list_dir(
+    root: Path, rel_dir: str, root_real: str | None = None
+) -> tuple[list[tuple[str, os.stat_result]], list[str]]:
+    """The notes (with their stat) and the subfolders of one folder of the notebook.
 
-    Symlinked folders are not followed (no loops); a symlinked file counts only if
-    it points inside the notebook. If ``dirs`` is given, it receives the mtime (ns)
-    of every folder walked, read before the folder is listed. With ``known``, a
-    folder whose mtime matches it is not listed again (see :class:`Listing`).
+    Hidden names are skipped; symlinked folders are not followed (no loops); a
+    symlinked file counts only if it points inside the notebook.
+    """
+    root_real = root_real or os.path.realpath(root)
+    notes: list[tuple[str, os.stat_result]] = []
+    subdirs: list[str] = []
+    try:
+        it = os.scandir(os.path.join(root, rel_dir) if rel_dir else root)
+    except OSError:
+        return notes, subdirs
+    with it:
+        for entry in it:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subdirs.append(rel)
+                    continue
+                if not name.lower().endswith(NOTE_SUFFIX):
+                    continue
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if not target.startswith(root_real + os.sep):
+                        continue
+                st = entry.stat()
+            except OSError:
+                continue
+            if stat_mod.S_ISREG(st.st_mode):
+                notes.append((rel, st))
+    return notes, subdirs
+
+
+def iter_note_files(root: Path, dirs: dict[str, int] | None = None) -> Iterator[tuple[str, os.stat_result]]:
+    """``(relpath, stat)`` of every note below ``root`` (see :func:`list_dir` for the rules).
+
+    If ``dirs`` is given, it receives the mtime (ns) of every folder walked, read
+    before the folder is listed.
     """
     root_real = os.path.realpath(root)
     stack = [""]
-    prefix = str(root) + os.sep
     while stack:
         rel_dir = stack.pop()
-        path = prefix + rel_dir if rel_dir else str(root)
-        try:
-            mtime = os.stat(path).st_mtime_ns
-            if dirs is not None:
-                dirs[rel_dir] = mtime
-            if known is not None and known.mtimes.get(rel_dir, -1) == mtime != -1:
-                stack.extend(known.subdirs.get(rel_dir, ()))
-                for rel in known.files.get(rel_dir, ()):
-                    try:
-                        st = os.stat(prefix + rel)
-                    except OSError:
-                        continue
-                    if stat_mod.S_ISREG(st.st_mode):
-                        yield rel, st
+        if dirs is not None:
+            try:
+                dirs[rel_dir] = os.stat(os.path.join(root, rel_dir) if rel_dir else root).st_mtime_ns
+            except OSError:
                 continue
-            it = os.scandir(path)
-        except OSError:
-            continue
-        with it:
-            for entry in it:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                rel = f"{rel_dir}/{name}" if rel_dir else name
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(rel)
-                        continue
-                    if not name.lower().endswith(NOTE_SUFFIX):
-                        continue
-                    if entry.is_symlink():
-                        target = os.path.realpath(entry.path)
-                        if not target.startswith(root_real + os.sep):
-                            continue
-                    st = entry.stat()
-                except OSError:
-                    continue
-                if stat_mod.S_ISREG(st.st_mode):
-                    yield rel, st
+        notes, subdirs = list_dir(root, rel_dir, root_real)
+        stack.extend(subdirs)
+        yield from notes
 
 
 # --------------------------------------------------------------------------- slugs and writing
