@@ -260,11 +260,12 @@ def _writer(ix: Index, procs: int = 1, timeout: float = 10.0) -> Any:
         # compound=False: Whoosh 2.7 copies a whole compound segment into memory
         # (BytesIO over the mmap) every time it opens one, ~250 ms and ~150 MB on
         # a 3,900-note notebook; separate files are read on demand.
-        # limitmb=256 per writer: fewer flushed runs to merge (1x rebuild 27 s -> 20 s);
-        # peak 424 MB for the largest process on a 39,000-note notebook (target 500).
+        # limitmb=192 per writer: fewer flushed runs to merge than Whoosh's 128 (1x rebuild
+        # ~27 s -> ~15.7 s here); peak 376 MB for the largest process on a 39,000-note
+        # notebook (256 was 15.0 s but peaked at 424-479 MB, too close to the 500 MB budget).
         if procs > 1:
-            return ix.writer(procs=procs, limitmb=256, multisegment=True, timeout=timeout, compound=False)
-        return ix.writer(limitmb=256, timeout=timeout, compound=False)
+            return ix.writer(procs=procs, limitmb=192, multisegment=True, timeout=timeout, compound=False)
+        return ix.writer(limitmb=192, timeout=timeout, compound=False)
     except LockError:
         raise IndexLocked("another kb process is updating the index; try again in a moment") from None
 
