@@ -256,6 +256,8 @@ def search(
         _print_json([h.to_dict() for h in result.hits])
         if result.notice:
             _stderr().print(result.notice, style="yellow")
+        if result.suggestions:  # stdout stays pure JSON; the hint goes to stderr
+            _stderr().print(f"did you mean: {', '.join(result.suggestions)}?", style="yellow")
         return
     from . import render
 

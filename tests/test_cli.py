@@ -370,3 +370,9 @@ def test_same_size_garbage_in_an_index_file_is_healed(runner: CliRunner, tmp_pat
     assert r.exit_code == 0, r.output
     assert "rebuilding" in r.stderr
     assert {h["path"] for h in json.loads(r.stdout)} == {"airflow.md", "k8s/rbac.md", "k8s/serviceaccount.md"}
+
+
+def test_json_search_keeps_stdout_pure_and_hints_on_stderr(runner: CliRunner) -> None:
+    r = run(runner, "search", "쿠버네티즈", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout) == []
+    assert "did you mean: 쿠버네티스" in r.stderr
