@@ -288,6 +288,14 @@ def test_changes_wait_for_the_lock_then_time_out(nb: Notebook, notebook_dir: Pat
     assert sync_index(nb, wait=1.0).added == 1
 
 
+def _past_racy_window() -> None:
+    import time
+
+    from kb.index import RACY_NS
+
+    time.sleep(RACY_NS / 1e9 + 0.01)
+
+
 def _settled(nb: Notebook) -> None:
     """Sync, then again once the files are past the racy window: the quick check must pass."""
     import time
@@ -425,4 +433,40 @@ def test_listing_reuse_gives_the_same_scan(nb: Notebook, notebook_dir: Path, cha
     elif change == "append":
         with open(sa, "a") as fh:
             fh.write("x")
+    _past_racy_window()  # else two scans a few ms apart may judge a new file differently
     assert scan(nb.root, manifest) == scan(nb.root)
+
+
+@pytest.mark.parametrize("change", ["none", "append", "delete", "add_in_subfolder"])
+def test_two_process_stat_gives_the_same_scan(nb: Notebook, notebook_dir: Path, change: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import marshal
+
+    import kb.index as index_mod
+    from kb.index import scan
+
+    _settled(nb)
+    manifest = marshal.loads((nb.index_dir / "manifest.bin").read_bytes())
+    sa = notebook_dir / "k8s" / "serviceaccount.md"
+    if change == "append":
+        with open(sa, "a") as fh:
+            fh.write("x")
+    elif change == "delete":
+        sa.unlink()
+    elif change == "add_in_subfolder":
+        (notebook_dir / "k8s" / "new.md").write_text("new")
+    _past_racy_window()  # else two scans a few ms apart may judge a new file differently
+    serial = scan(nb.root, manifest)
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(index_mod, "PARALLEL_STAT_MIN", 1)
+    monkeypatch.setattr(index_mod.os, "fork", counting_fork)
+    assert scan(nb.root, manifest) == serial
+    assert forks  # the child really did half of it
