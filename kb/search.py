@@ -420,7 +420,8 @@ def search(
             any_results = _run(searcher, q_any, tag_filter, limit)
             if any_results is not None and len(any_results):
                 results = any_results
-                notice = "no note has every word; showing notes with any of them"
+                fallback = "no note has every word; showing notes with any of them"
+                notice = f"{notice}; {fallback}" if notice else fallback
                 suggestions = did_you_mean(searcher, clauses)
         if results is None or len(results) == 0:
             return SearchResult(query, [], 0, notice=notice, terms=builder.terms,
