@@ -279,11 +279,6 @@ _MAX_SUFFIX = max(len(s) for s in _SUFFIXES)
 _SUFFIX_SET = frozenset(_SUFFIXES)
 
 
-def is_suffix(text: str) -> bool:
-    """True if ``text`` is a particle or ending kb strips (``를``, ``에서는``, ``된다``)."""
-    return text in _SUFFIX_SET
-
-
 def strip_suffix(word: str) -> str:
     """The stem of a Hangul word: the longest known particle/ending removed.
 

@@ -796,11 +796,16 @@ def index_info(nb: Notebook) -> IndexInfo:
     return IndexInfo(nb.root, nb.index_dir, nb.source, len(disk), len(old), fresh, pending)
 
 
+def stored_tags(stored: Any) -> list[str]:
+    """The tags of a note as the index stores them (one comma-separated string)."""
+    return [t for t in (stored.get("tags") or "").split(",") if t]
+
+
 def stored_notes(ix: Index) -> list[dict[str, Any]]:
     """Stored fields of every indexed note, with ``slug`` added."""
     with ix.searcher() as s:
         docs = [dict(d) for d in s.all_stored_fields()]
     for d in docs:
         d["slug"] = slug_of(d["path"])
-        d["tags"] = [t for t in (d.get("tags") or "").split(",") if t]
+        d["tags"] = stored_tags(d)
     return docs

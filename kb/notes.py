@@ -379,22 +379,15 @@ def list_dir(
     return notes, subdirs
 
 
-def iter_note_files(root: Path, dirs: dict[str, int] | None = None) -> Iterator[tuple[str, os.stat_result]]:
+def iter_note_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
     """``(relpath, stat)`` of every note below ``root`` (see :func:`list_dir` for the rules).
 
-    If ``dirs`` is given, it receives the mtime (ns) of every folder walked, read
-    before the folder is listed.
+    kb's own sync walks with :func:`kb.index.scan`, which reuses the previous listing.
     """
     root_real = os.path.realpath(root)
     stack = [""]
     while stack:
-        rel_dir = stack.pop()
-        if dirs is not None:
-            try:
-                dirs[rel_dir] = os.stat(os.path.join(root, rel_dir) if rel_dir else root).st_mtime_ns
-            except OSError:
-                continue
-        notes, subdirs = list_dir(root, rel_dir, root_real)
+        notes, subdirs = list_dir(root, stack.pop(), root_real)
         stack.extend(subdirs)
         yield from notes
 

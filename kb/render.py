@@ -191,12 +191,6 @@ def info_view(info: IndexInfo) -> RenderableType:
     return grid
 
 
-def candidates(message: str, names: list[str]) -> str:
-    if not names:
-        return message
-    return f"{message}; did you mean: {', '.join(names)}?"
-
-
 # --------------------------------------------------------------------------- links, recent, stats, diffs
 
 

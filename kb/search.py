@@ -68,6 +68,15 @@ class Hit:
     snippet: str = ""
     highlights: list[tuple[int, int]] = field(default_factory=list)
 
+    @classmethod
+    def from_result(cls, r: Any) -> Hit:
+        """A hit from one Whoosh result (its stored fields and score)."""
+        from .index import stored_tags
+
+        slug = slug_of(r["path"])
+        return cls(slug=slug, path=r["path"], title=r.get("title") or slug, tags=stored_tags(r),
+                   score=float(r.score or 0.0))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "slug": self.slug,
@@ -427,16 +436,7 @@ def search(
             return SearchResult(query, [], 0, notice=notice, terms=builder.terms,
                                 suggestions=did_you_mean(searcher, clauses))
         total = len(results)
-        hits = [
-            Hit(
-                slug=slug_of(r["path"]),
-                path=r["path"],
-                title=r.get("title") or slug_of(r["path"]),
-                tags=[t for t in (r.get("tags") or "").split(",") if t],
-                score=float(r.score or 0.0),
-            )
-            for r in results[:limit]
-        ]
+        hits = [Hit.from_result(r) for r in results[:limit]]
     for hit in hits:
         _add_snippet(nb, hit, builder.terms)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions)
@@ -677,11 +677,7 @@ def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None) -> list[Hit
         q = Or([Term("body", t, boost=w) for t, w in key_terms]
                + [Term("title", t, boost=w) for t, w in key_terms])
         results = _run(searcher, q, [], limit + 1)
-        hits = [
-            Hit(slug=slug_of(r["path"]), path=r["path"], title=r.get("title") or slug_of(r["path"]),
-                tags=[t for t in (r.get("tags") or "").split(",") if t], score=float(r.score or 0.0))
-            for r in (results or []) if r["path"] != path
-        ]
+        hits = [Hit.from_result(r) for r in (results or []) if r["path"] != path]
     # Only notes with a real share of the best match: a long tail of one shared
     # common word is not "related".
     best = hits[0].score if hits else 0.0
