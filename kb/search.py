@@ -599,12 +599,28 @@ def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> tupl
     return prefix + snippet + suffix, mapped
 
 
+_MD_HEADING_RE = re.compile(r"^#{1,6}[ \t]+", re.M)
+_MD_EMPHASIS_RE = re.compile(r"\*\*|__")
+_MD_WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n]+)(?:\|([^\[\]\n]*))?\]\]")
+
+
+def snippet_text(body: str, title: str) -> str:
+    """A note's text as a snippet shows it: without a first heading that repeats the title,
+    heading marks, bold marks, and with ``[[target|label]]`` read as its label."""
+    text = body.strip()
+    first, _, rest = text.partition("\n")
+    if first.lstrip("#").strip() == title.strip() and first.startswith("#"):
+        text = rest.strip()
+    text = _MD_WIKILINK_RE.sub(lambda m: (m.group(2) or m.group(1)).strip(), text)
+    return _MD_EMPHASIS_RE.sub("", _MD_HEADING_RE.sub("", text))
+
+
 def _add_snippet(nb: Notebook, hit: Hit, terms: set[str]) -> None:
     try:
         body = read_body(nb.root, hit.path)
     except OSError:
         return
-    hit.snippet, hit.highlights = make_snippet(body.strip(), terms)
+    hit.snippet, hit.highlights = make_snippet(snippet_text(body, hit.title), terms)
 
 
 # --------------------------------------------------------------------------- slugs
