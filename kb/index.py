@@ -276,12 +276,17 @@ def _writer(ix: Index, procs: int = 1, timeout: float = 10.0) -> Any:
 RACY_NS = 20_000_000
 
 
-def scan(root: Path, manifest: dict[str, Any] | None = None) -> tuple[dict[str, Signature], dict[str, int]]:
+def scan(
+    root: Path, manifest: dict[str, Any] | None = None, dirty: set[str] | None = None
+) -> tuple[dict[str, Signature], dict[str, int]]:
     """Signatures of every note file below ``root``, and the mtimes of its folders.
 
     With a manifest, a folder whose mtime has not moved still holds the same names:
     it is not listed again, only its notes are stat'ed (the hot loop of every sync).
     A file or folder changed within :data:`RACY_NS` is recorded as unknown.
+    ``dirty``: the folders a watcher saw change since the manifest's scan (see
+    :mod:`kb.watch`); every other folder and its notes are taken from the manifest
+    as they are, without a ``stat``, unless recorded as unknown.
     """
     start = time.time_ns()
     racy_after = start - RACY_NS
@@ -295,8 +300,19 @@ def scan(root: Path, manifest: dict[str, Any] | None = None) -> tuple[dict[str, 
     stat = os.stat
     stack = [""]
     pending: list[str] = []
+    old_files = manifest["files"] if known is not None and dirty is not None else {}
     while stack:
         d = stack.pop()
+        if old_files and d not in dirty and known.mtimes.get(d, -1) != -1:  # type: ignore[union-attr,operator]
+            dirs[d] = known.mtimes[d]  # type: ignore[union-attr]
+            stack.extend(known.subdirs[d])  # type: ignore[union-attr]
+            for rel in known.files[d]:  # type: ignore[union-attr]
+                sig = old_files[rel]
+                if sig[1] == -1:
+                    pending.append(rel)  # racily clean: look again
+                else:
+                    files[rel] = sig
+            continue
         try:
             mtime = stat(prefix + d if d else str(root)).st_mtime_ns
         except OSError:
@@ -389,13 +405,23 @@ a note added, removed or renamed changes its folder's mtime; an edit changes
     the file's signature. So kb stats the folders and the known files only (no
     listing), and needs neither Whoosh nor a lock. None means "look closer".
     """
+    answer = None
+    if _watch_wanted(nb):
+        from . import watch
+
+        state = watch.load_state(nb.index_dir)
+        answer = watch.ask(nb.root, nb.index_dir, state["token"] if state else None)
+        if answer is None:
+            watch.start(nb.root, nb.index_dir)  # for the next command; this one checks in full
+        elif state is not None and answer.dirs is not None:
+            # The watcher vouches for every folder it did not name: no stat of each note.
+            current = _generation_current(nb.index_dir, state.get("generation"))
+            return int(state["count"]) if current and answer.fresh(nb.root, state) else None
     manifest = _load_manifest(nb.index_dir, nb.root)
     if manifest is None or not isinstance(manifest.get("dirs"), dict):
         return None
     gen = manifest.get("generation")
-    if not os.path.exists(nb.index_dir / f"_MAIN_{gen}.toc") or os.path.exists(
-        nb.index_dir / f"_MAIN_{gen + 1}.toc"
-    ):
+    if not _generation_current(nb.index_dir, gen):
         return None
     root = str(nb.root)
     prefix = root + os.sep
@@ -410,7 +436,61 @@ a note added, removed or renamed changes its folder's mtime; an edit changes
                 return None
     except OSError:
         return None
+    if answer is not None:  # the scan this manifest records is good as of the token
+        from . import watch
+
+        links = {rel: manifest["files"].get(rel) for rel in answer.links}
+        watch.save_state(nb.index_dir, answer.token, gen, len(manifest["files"]), links)
     return len(manifest["files"])
+
+
+def _generation_current(index_dir: Path, gen: Any) -> bool:
+    """The index has the generation ``gen`` and no newer one (a commit not yet recorded)."""
+    if not isinstance(gen, int):
+        return False
+    return os.path.exists(index_dir / f"_MAIN_{gen}.toc") and not os.path.exists(
+        index_dir / f"_MAIN_{gen + 1}.toc"
+    )
+
+
+def _watch_wanted(nb: Notebook) -> bool:
+    """Whether this notebook is watched (see :mod:`kb.watch`): big enough, Linux, not turned off."""
+    flag = os.environ.get("KB_WATCH", "")
+    if flag == "0":
+        return False
+    from . import watch
+
+    try:
+        size = os.path.getsize(nb.index_dir / MANIFEST)
+    except OSError:
+        return False
+    return watch.enabled(size)
+
+
+def _watch_before_scan(nb: Notebook, manifest: dict[str, Any] | None) -> tuple[Any, set[str] | None]:
+    """The watcher's token before a scan, and the folders it saw change since the
+    manifest's scan (None: it cannot tell, scan them all)."""
+    if manifest is None or not _watch_wanted(nb):
+        return None, None
+    from . import watch
+
+    state = watch.load_state(nb.index_dir)
+    answer = watch.ask(nb.root, nb.index_dir, state["token"] if state else None)
+    if answer is None or state is None or state.get("generation") != manifest.get("generation"):
+        return answer, None
+    return answer, answer.dirty_dirs()
+
+
+def _watch_after_scan(
+    nb: Notebook, answer: Any, files: dict[str, Signature], dirs: dict[str, int], generation: int
+) -> None:
+    """Record the token the scan began after, for the manifest just written."""
+    if answer is None:
+        return
+    from . import watch
+
+    links = {rel: files.get(rel) for rel in answer.links}
+    watch.save_state(nb.index_dir, answer.token, generation, len(files), links)
 
 
 def _index_notes(
@@ -598,7 +678,8 @@ def _sync_once(
     """
     manifest = _load_manifest(nb.index_dir, nb.root)
     ix = None if manifest is None else _open_index(nb.index_dir, manifest.get("generation"))
-    disk, dirs = scan(nb.root, manifest)
+    answer, dirty = (None, None) if ix is None else _watch_before_scan(nb, manifest)
+    disk, dirs = scan(nb.root, manifest, dirty)
     stats.total = len(disk)
     if ix is None or manifest is None:
         if dry:
@@ -618,6 +699,8 @@ def _sync_once(
             _save_manifest(  # type: ignore[arg-type]
                 nb.index_dir, nb.root, old, manifest["generation"], dirs, manifest.get("sizes")
             )
+        if not dry:
+            _watch_after_scan(nb, answer, old, dirs, manifest["generation"])
         return True
     if dry:
         return False
@@ -636,6 +719,7 @@ def _sync_once(
     except BaseException:
         writer.cancel()
         raise
+    _watch_after_scan(nb, answer, files, dirs, generation + 1)  # type: ignore[arg-type]
     stats.added = sum(1 for k in added if k in done)
     stats.updated = sum(1 for k in changed if k in done)
     stats.removed = len(removed) + sum(1 for k in changed if k not in done)
@@ -691,7 +775,8 @@ class FreshnessProbe:
             big = os.path.getsize(nb.index_dir / MANIFEST) >= PROBE_MIN_MANIFEST_BYTES
         except OSError:
             big = False
-        if big and hasattr(os, "fork"):
+        # With a watcher's state the check is one question over a socket: no fork.
+        if big and hasattr(os, "fork") and not (nb.index_dir / "watch.state").exists():
             self._fork()
 
     def _fork(self) -> None:

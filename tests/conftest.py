@@ -30,6 +30,8 @@ def notebook_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("KB_DEBUG", raising=False)
     monkeypatch.setenv("COLUMNS", "200")
+    # No background watcher unless a test asks for one (tests/test_watch.py).
+    monkeypatch.setenv("KB_WATCH", "0")
     return root
 
 

@@ -1,0 +1,337 @@
+"""The watcher (kb/watch.py): the quick check through it never misses a change.
+
+Each test runs a real watcher process (inotify) on its own copy of the fixture
+notebook, then changes the files behind kb's back and checks three things: the
+quick check says "stale" without reading the manifest, the sync that follows
+(which scans only the folders the watcher named) picks the change up, and the
+index then equals one rebuilt from scratch.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from test_index import _terms
+
+from kb import index as kbindex
+from kb import watch
+from kb.config import Notebook
+from kb.index import fresh_count, sync_index
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux-only")
+
+
+class _FullCheck(Exception):
+    pass
+
+
+def _quick(nb: Notebook, monkeypatch: pytest.MonkeyPatch) -> int | None | str:
+    """fresh_count through the watcher alone: "full" if it had to read the manifest."""
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise _FullCheck
+
+    with monkeypatch.context() as m:
+        m.setattr(kbindex, "_load_manifest", boom)
+        try:
+            return fresh_count(nb)
+        except _FullCheck:
+            return "full"
+
+
+def _wait_for_watcher(index_dir: Path, seconds: float = 15.0) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        info = watch.status(index_dir)
+        if info is not None:
+            return info
+        time.sleep(0.05)
+    raise AssertionError("the watcher did not start")
+
+
+@pytest.fixture
+def watched(nb: Notebook, monkeypatch: pytest.MonkeyPatch) -> Iterator[Notebook]:
+    monkeypatch.setenv("KB_WATCH", "1")
+    monkeypatch.setenv("KB_WATCH_IDLE", "60")
+    (nb.root / "linked.md").symlink_to(".hidden/target.md")  # a note whose file is in an unwatched folder
+    (nb.root / ".hidden").mkdir(exist_ok=True)
+    (nb.root / ".hidden" / "target.md").write_text("# Linked\n\nlinkword original\n", encoding="utf-8")
+    time.sleep(0.03)
+    sync_index(nb)
+    try:
+        assert fresh_count(nb) is not None  # full check; starts the watcher for next time
+        _wait_for_watcher(nb.index_dir)
+        assert fresh_count(nb) is not None  # full check again, now recording the watcher's token
+        assert (nb.index_dir / watch.STATE).exists()
+        yield nb
+    finally:
+        watch.stop(nb.index_dir)
+
+
+def _keep_mtime(path: Path, change: Callable[[], None]) -> None:
+    st = path.stat()
+    change()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _same_size_edit(path: Path, old: str, new: str) -> None:
+    assert len(old.encode()) == len(new.encode())
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+
+    def write() -> None:
+        with open(path, "r+", encoding="utf-8") as fh:
+            fh.write(text.replace(old, new))
+
+    _keep_mtime(path, write)
+
+
+def _edit_in_place(root: Path) -> str:
+    _same_size_edit(root / "airflow.md", "Airflow", "Qirflow")
+    return "qirflow"
+
+
+def _add_in_subfolder(root: Path) -> str:
+    (root / "k8s" / "fresh.md").write_text("# Fresh\n\nzebrafish notes\n", encoding="utf-8")
+    return "zebrafish"
+
+
+def _add_in_new_nested_folders(root: Path) -> str:
+    deep = root / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    (deep / "deep.md").write_text("# Deep\n\nnarwhal notes\n", encoding="utf-8")
+    return "narwhal"
+
+
+def _delete(root: Path) -> str:
+    (root / "rag.md").unlink()
+    return ""
+
+
+def _rename_note(root: Path) -> str:
+    (root / "rag.md").rename(root / "k8s" / "rag-moved.md")
+    return ""
+
+
+def _rename_folder(root: Path) -> str:
+    (root / "k8s").rename(root / "kube")
+    return ""
+
+
+def _replace_same_size(root: Path) -> str:
+    target = root / "airflow.md"
+    text = target.read_text(encoding="utf-8").replace("Airflow", "Birflow")
+    tmp = root / ".airflow.md.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    st = target.stat()
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(tmp, target)
+    return "birflow"
+
+
+def _edit_symlink_target(root: Path) -> str:
+    _same_size_edit(root / ".hidden" / "target.md", "original", "modified")
+    return "modified"
+
+
+CHANGES = [
+    _edit_in_place,
+    _add_in_subfolder,
+    _add_in_new_nested_folders,
+    _delete,
+    _rename_note,
+    _rename_folder,
+    _replace_same_size,
+    _edit_symlink_target,
+]
+
+
+def _search_paths(nb: Notebook, word: str) -> set[str]:
+    from kb.search import search
+
+    return {h.path for h in search(nb, word, limit=50).hits}
+
+
+def _rebuilt_terms(nb: Notebook, tmp_path: Path) -> dict[str, list[str]]:
+    fresh = Notebook(root=nb.root, index_dir=tmp_path / "rebuilt-index", source="test")
+    sync_index(fresh, rebuild=True)
+    return _terms(fresh)
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=[c.__name__.strip("_") for c in CHANGES])
+def test_watcher_sees_every_change(
+    watched: Notebook, change: Callable[[Path], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    nb = watched
+    count = _quick(nb, monkeypatch)
+    assert isinstance(count, int)  # nothing changed: answered without the manifest
+    word = change(nb.root)
+    assert _quick(nb, monkeypatch) is None  # the watcher saw it: stale
+    stats = sync_index(nb)
+    assert stats.changed
+    if word:
+        assert _search_paths(nb, word)
+    assert _terms(nb) == _rebuilt_terms(nb, tmp_path)
+    if change is _edit_symlink_target:
+        # The watcher cannot see that file: a symlinked note read within the racy window
+        # is checked again (and settles) by the next sync, as without a watcher.
+        time.sleep(0.03)
+        sync_index(nb)
+    after = _quick(nb, monkeypatch)
+    assert isinstance(after, int) and after == stats.total  # and quick again
+
+
+def test_symlinked_note_follows_its_target(watched: Notebook, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "linked.md" in _search_paths(watched, "linkword")
+    _edit_symlink_target(watched.root)
+    assert _quick(watched, monkeypatch) is None
+    sync_index(watched)
+    assert "linked.md" in _search_paths(watched, "modified")
+
+
+def test_change_right_after_a_sync(watched: Notebook, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A note written again within the timestamp tick of the scan that read it."""
+    nb = watched
+    note = nb.root / "k8s" / "racy.md"
+    note.write_text("# Racy\n\nfirst version\n", encoding="utf-8")
+    sync_index(nb)
+    assert _search_paths(nb, "first")
+    _keep_mtime(note, lambda: note.write_text("# Racy\n\nfinal version\n", encoding="utf-8"))
+    assert _quick(nb, monkeypatch) is None
+    sync_index(nb)
+    assert "k8s/racy.md" in _search_paths(nb, "final")
+    assert "k8s/racy.md" not in _search_paths(nb, "first")
+
+
+def test_non_notes_and_hidden_files_do_not_make_it_stale(
+    watched: Notebook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nb = watched
+    (nb.root / "readme.txt").write_text("changed", encoding="utf-8")
+    (nb.root / ".swap.md").write_text("editor swap", encoding="utf-8")
+    (nb.root / "k8s" / "draft.md~").write_text("backup", encoding="utf-8")
+    assert isinstance(_quick(nb, monkeypatch), int)
+
+
+def test_a_new_watcher_means_a_full_check(watched: Notebook, monkeypatch: pytest.MonkeyPatch) -> None:
+    nb = watched
+    assert isinstance(_quick(nb, monkeypatch), int)
+    assert watch.stop(nb.index_dir)
+    deadline = time.monotonic() + 10
+    while watch.status(nb.index_dir) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _edit_in_place(nb.root)  # while no watcher runs
+    assert _quick(nb, monkeypatch) == "full"  # no watcher: the full check (which starts one)
+    _wait_for_watcher(nb.index_dir)
+    assert _quick(nb, monkeypatch) == "full"  # a token of the old watcher means nothing to the new one
+    sync_index(nb)
+    assert _search_paths(nb, "qirflow")
+    assert isinstance(_quick(nb, monkeypatch), int)
+
+
+def test_index_rewritten_by_kb_without_the_watcher(
+    watched: Notebook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another kb (KB_WATCH=0) syncs a change: the state no longer describes the manifest."""
+    nb = watched
+    monkeypatch.setenv("KB_WATCH", "0")
+    _edit_in_place(nb.root)
+    sync_index(nb)
+    time.sleep(0.03)
+    sync_index(nb)  # settles the note read within the racy window
+    monkeypatch.setenv("KB_WATCH", "1")
+    assert watch.load_state(nb.index_dir) is None
+    assert fresh_count(nb) is not None  # the full check, which records a new state
+    assert isinstance(_quick(nb, monkeypatch), int)
+    assert _search_paths(nb, "qirflow")
+
+
+def test_watcher_answers_only_for_its_notebook(watched: Notebook, tmp_path: Path) -> None:
+    state = watch.load_state(watched.index_dir)
+    assert state is not None
+    mine = watch.ask(watched.root, watched.index_dir, state["token"])
+    assert mine is not None and mine.dirs == []
+    other = watch.ask(tmp_path / "elsewhere", watched.index_dir, state["token"])
+    assert other is not None and other.dirs is None
+
+
+def test_watcher_exits_when_the_notebook_goes(watched: Notebook, tmp_path: Path) -> None:
+    shutil.move(str(watched.root), str(tmp_path / "moved-away"))
+    deadline = time.monotonic() + 10
+    while watch.status(watched.index_dir) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert watch.status(watched.index_dir) is None
+
+
+# ----------------------------------------------------------- bookkeeping, with fake events
+
+
+class FakeInotify:
+    def __init__(self) -> None:
+        self.fd = -1
+        self.next = 0
+        self.watched: dict[str, int] = {}
+
+    def add(self, path: str) -> int:
+        if not os.path.isdir(path):
+            raise OSError(20, "not a folder", path)
+        self.next += 1
+        self.watched[path] = self.next
+        return self.next
+
+    def remove(self, wd: int) -> None:
+        self.watched = {p: w for p, w in self.watched.items() if w != wd}
+
+    def read(self) -> list:
+        return []
+
+
+def _tree(root: Path) -> Path:
+    root = root / "tree"
+    for rel in ("a/b", "c", ".git/objects"):
+        (root / rel).mkdir(parents=True)
+    (root / "a" / "b" / "x.md").write_text("x")
+    return root
+
+
+def test_watcher_walks_like_kb(tmp_path: Path) -> None:
+    tmp_path = _tree(tmp_path)
+    w = watch.Watcher(tmp_path, FakeInotify())
+    assert set(w.dir_wd) == {"", "a", "a/b", "c"}  # hidden folders are not watched
+
+
+def test_overflow_makes_every_old_token_unknown(tmp_path: Path) -> None:
+    tmp_path = _tree(tmp_path)
+    w = watch.Watcher(tmp_path, FakeInotify())
+    token = w.token
+    assert w.answer(token)["dirs"] == []
+    w.handle([(w.dir_wd["a"], watch.IN_MODIFY, "x.md")])
+    assert w.answer(token)["dirs"] == ["a"]
+    w.handle([(-1, watch.IN_Q_OVERFLOW, "")])
+    assert w.answer(token)["dirs"] is None
+    assert w.answer(w.token)["dirs"] == []
+
+
+def test_folder_events(tmp_path: Path) -> None:
+    tmp_path = _tree(tmp_path)
+    w = watch.Watcher(tmp_path, FakeInotify())
+    token = w.token
+    (tmp_path / "c" / "new" / "deeper").mkdir(parents=True)
+    w.handle([(w.dir_wd["c"], watch.IN_CREATE | watch.IN_ISDIR, "new")])
+    assert set(w.answer(token)["dirs"]) == {"c", "c/new", "c/new/deeper"}
+    assert "c/new/deeper" in w.dir_wd
+    token = w.token
+    w.handle([(w.dir_wd[""], watch.IN_MOVED_FROM | watch.IN_ISDIR, "a")])
+    assert set(w.answer(token)["dirs"]) == {"", "a"}
+    assert "a/b" not in w.dir_wd
+    token = w.token
+    w.handle([(w.dir_wd["c"], watch.IN_MODIFY, "notes.txt"), (w.dir_wd["c"], watch.IN_CREATE, ".x.md")])
+    assert w.answer(token)["dirs"] == []  # neither a note nor a folder
+    w.handle([(w.dir_wd[""], watch.IN_DELETE_SELF, "")])
+    assert w.gone
