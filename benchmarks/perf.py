@@ -593,12 +593,13 @@ def search_rows(
     runs: int,
     word: str,
     rg: str | None,
+    mode: str = "",
 ) -> list[Row]:
     """`kb search WORD` on a fresh index, interleaved with `rg -li WORD DIR`."""
     jobs = [kb_job("kb", kb, notebook, ["search", word], env)]
     if rg:
         jobs.append(Job("rg", [rg, "-li", word, str(notebook)], dict(os.environ)))
-    progress(f"timing kb search {word!r} on {scale}x" + (" against rg -li" if rg else ""))
+    progress(f"timing kb search {word!r} on {scale}x{mode}" + (" against rg -li" if rg else ""))
     results = measure(jobs, runs)
     kb_m, rg_m = results["kb"], results.get("rg")
     reference = rg_m.median if rg_m else None
@@ -608,7 +609,7 @@ def search_rows(
     hits = json_hit_note(kb, notebook, env, word)
     rows = [
         row_from(
-            f"kb search {word}",
+            f"kb search {word}{mode}",
             f"{scale}x",
             kb_m,
             reference=reference,
@@ -635,29 +636,35 @@ def json_hit_note(kb: list[str], notebook: Path, env: dict[str, str], word: str)
 
 
 def sync_rows(
-    kb: list[str], notebook: Path, scale: int, env: dict[str, str], runs: int, help_row: Row
+    kb: list[str],
+    notebook: Path,
+    scale: int,
+    env: dict[str, str],
+    runs: int,
+    help_row: Row,
+    mode: str = "",
 ) -> list[Row]:
     """`kb index` with nothing changed (the freshness check) and after one note changed."""
-    progress(f"timing kb index (nothing changed) on {scale}x")
+    progress(f"timing kb index (nothing changed) on {scale}x{mode}")
     unchanged = measure([kb_job("kb", kb, notebook, ["index"], env)], runs)["kb"]
     rows = [
         row_from(
-            "kb index, nothing changed",
+            f"kb index, nothing changed{mode}",
             f"{scale}x",
             unchanged,
             note="whole process: start-up + open index + freshness check",
         )
     ]
     if scale >= 10:
-        rows.append(freshness_row(unchanged, help_row, scale))
+        rows.append(freshness_row(unchanged, help_row, scale, mode))
     note = note_to_change(notebook)
-    progress(f"timing kb index after changing {note.relative_to(notebook)} on {scale}x")
+    progress(f"timing kb index after changing {note.relative_to(notebook)} on {scale}x{mode}")
     changed = measure(
         [kb_job("kb", kb, notebook, ["index"], env)], runs, before_each=lambda: change_note(note)
     )["kb"]
     rows.append(
         row_from(
-            "kb index, one note changed",
+            f"kb index, one note changed{mode}",
             f"{scale}x",
             changed,
             target=Target("time", 0.400) if scale >= 10 else None,
@@ -666,13 +673,13 @@ def sync_rows(
     return rows
 
 
-def freshness_row(unchanged: Measurement, help_row: Row, scale: int) -> Row:
+def freshness_row(unchanged: Measurement, help_row: Row, scale: int, mode: str = "") -> Row:
     """Freshness check alone ~ `kb index` (nothing to do) minus `kb --help` (bare start-up).
 
     An upper bound: the difference also holds opening the index (importing Whoosh), which a
     search pays anyway.
     """
-    what = "freshness check = index - --help"
+    what = f"freshness check = index - --help{mode}"
     error = unchanged.error or help_row.error
     if error or unchanged.median is None or help_row.median is None or help_row.minimum is None:
         return Row(
@@ -892,10 +899,46 @@ def run_benchmark(
     startup = startup_rows(kb, python, kb_env(workdir / "index-probe"), args.runs)
     help_row = next(r for r in startup if r.what == "kb --help")
     for scale, notebook in notebooks.items():
-        env = kb_env(workdir / f"index-{scale}x")
-        rows += search_rows(kb, notebook, scale, env, args.runs, args.word, rg)
-        rows += sync_rows(kb, notebook, scale, env, args.runs, help_row)
+        index_dir = workdir / f"index-{scale}x"
+        env = kb_env(index_dir)
+        # Without the watcher: every command checks every note's stat itself.
+        alone = {**env, "KB_WATCH": "0"}
+        rows += search_rows(kb, notebook, scale, alone, args.runs, args.word, rg, NO_WATCHER)
+        rows += sync_rows(kb, notebook, scale, alone, args.runs, help_row, NO_WATCHER)
+        # With it (kb's default above ~2,000 notes): one question to the watcher instead.
+        watched = {**env, "KB_WATCH": "1"}
+        if start_watcher(kb, python, notebook, index_dir, watched):
+            try:
+                rows += search_rows(kb, notebook, scale, watched, args.runs, args.word, rg, WATCHER)
+                rows += sync_rows(kb, notebook, scale, watched, args.runs, help_row, WATCHER)
+            finally:
+                stop_watcher(python, index_dir, watched)
+        else:
+            failed = "the watcher did not start"
+            rows.append(Row(f"kb search {args.word}{WATCHER}", f"{scale}x", error=failed))
     return rows + startup, meta
+
+
+NO_WATCHER = " (no watcher)"
+WATCHER = " (watcher)"
+
+
+def start_watcher(kb: list[str], python: str, notebook: Path, index_dir: Path, env: dict[str, str]) -> bool:
+    """Run `kb index` until kb has started its watcher and recorded its first token."""
+    progress(f"starting the watcher for {notebook.name}")
+    state = index_dir / "watch.state"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        run_once(kb_job("kb", kb, notebook, ["index"], env))
+        if state.exists():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def stop_watcher(python: str, index_dir: Path, env: dict[str, str]) -> None:
+    code = "import sys; from pathlib import Path; from kb import watch; watch.stop(Path(sys.argv[1]))"
+    subprocess.run([python, "-c", code, str(index_dir)], env=env, check=False, timeout=30)
 
 
 if __name__ == "__main__":

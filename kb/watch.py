@@ -28,6 +28,7 @@ notebook folder goes away, or when told to (:func:`stop`).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -181,12 +182,44 @@ def status(index_dir: Path) -> dict[str, Any] | None:
     return _talk(index_dir, {"v": PROTOCOL, "status": True})
 
 
-def start(root: Path, index_dir: Path) -> None:
-    """Start a watcher in the background (it exits at once if one already runs)."""
-    import subprocess
+#: After a watcher refused to run (see :data:`OFF`), kb does not try again for this long.
+RETRY_AFTER = 3600.0
+OFF = "watch.off"
+
+
+def running(index_dir: Path) -> bool:
+    """A watcher holds the lock of this index (it may still be walking the folders)."""
+    import fcntl
 
     try:
-        os.statvfs(root)  # cheap existence check; the watcher itself refuses remote file systems
+        fd = os.open(index_dir / LOCK, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # also drops the shared lock, if it was granted
+    return False
+
+
+def start(root: Path, index_dir: Path) -> bool:
+    """Start a watcher in the background, unless one runs or one recently could not."""
+    try:
+        if time.time() - os.path.getmtime(index_dir / OFF) < RETRY_AFTER:
+            return False
+    except OSError:
+        pass
+    if running(index_dir):
+        return False
+    import subprocess
+
+    env = dict(os.environ)
+    # The watcher imports kb.watch from the same place as this kb, installed or not.
+    here = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
         subprocess.Popen(
             [sys.executable, "-m", "kb.watch", str(root), str(index_dir)],
             stdin=subprocess.DEVNULL,
@@ -195,9 +228,20 @@ def start(root: Path, index_dir: Path) -> None:
             close_fds=True,
             start_new_session=True,
             cwd="/",
+            env=env,
         )
     except OSError:
+        return False
+    return True
+
+
+def _refuse(index_dir: Path, why: str) -> int:
+    """Leave a note that this notebook cannot be watched here; kb checks in full meanwhile."""
+    try:
+        (index_dir / OFF).write_text(why + "\n", encoding="utf-8")
+    except OSError:
         pass
+    return 1
 
 
 # ----------------------------------------------------------------------- the state file
@@ -293,6 +337,11 @@ class _Inotify:
                 pos += 16 + length
 
 
+class CannotWatch(OSError):
+    """A folder kb walks could not be watched (e.g. the inotify watch limit): the watcher
+    can no longer vouch for the whole notebook and must stop."""
+
+
 class Watcher:
     """The folder bookkeeping, apart from the socket (tested on its own)."""
 
@@ -307,6 +356,7 @@ class Watcher:
         self.dir_wd: dict[str, int] = {}
         self.links: dict[str, set[str]] = {}  # folder -> its symlinked notes
         self.gone = False
+        self.failed: str | None = None
         self.walk("")
 
     @property
@@ -324,8 +374,10 @@ class Watcher:
             d = stack.pop()
             try:
                 wd = self.ino.add(self._path(d))
-            except OSError:
-                continue  # vanished, or not a folder any more: its parent's event covers it
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EACCES, errno.ELOOP):
+                    continue  # vanished, not a folder any more, or unreadable for kb too
+                raise CannotWatch(f"cannot watch {self._path(d)}: {exc.strerror}") from exc
             old = self.wd_dir.get(wd)
             if old is not None and old != d:
                 self.dir_wd.pop(old, None)
@@ -378,7 +430,10 @@ class Watcher:
         self.links.clear()
         self.changed.clear()
         self.epoch += 1
-        self.walk("")
+        try:
+            self.walk("")
+        except CannotWatch as exc:
+            self.gone, self.failed = True, str(exc)
 
     def handle(self, events: list[tuple[int, int, str]]) -> None:
         if not events:
@@ -410,8 +465,14 @@ class Watcher:
                 if mask & (IN_MOVED_FROM | IN_DELETE):
                     self._forget(rel)
                     self.changed[rel] = seq
-                if mask & (IN_CREATE | IN_MOVED_TO):
-                    for sub in self.walk(rel):
+                if mask & (IN_CREATE | IN_MOVED_TO) or (mask & IN_ATTRIB and rel not in self.dir_wd):
+                    # (IN_ATTRIB: a folder kb could not read may have become readable)
+                    try:
+                        subs = self.walk(rel)
+                    except CannotWatch as exc:
+                        self.gone, self.failed = True, str(exc)
+                        return
+                    for sub in subs:
                         self.changed[sub] = seq
             elif name.lower().endswith(NOTE_SUFFIX):
                 self.changed[d] = seq
@@ -460,7 +521,7 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
         except ValueError:
             idle = IDLE_SECONDS
     if _remote(root):
-        return 1
+        return _refuse(index_dir, "a network or FUSE file system: inotify may miss changes made elsewhere")
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         lock_fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -471,8 +532,8 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
     os.write(lock_fd, str(os.getpid()).encode())
     try:
         watcher = Watcher(root)
-    except OSError:
-        return 1
+    except OSError as exc:
+        return _refuse(index_dir, str(exc))
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         server.bind(_address(index_dir))
@@ -499,6 +560,8 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
         finally:
             conn.close()
     server.close()
+    if watcher.failed:
+        return _refuse(index_dir, watcher.failed)
     return 0
 
 
@@ -528,7 +591,7 @@ def _serve_one(conn: socket.socket, watcher: Watcher, root: Path, index_dir: Pat
         conn.sendall(json.dumps(info).encode())
         return True
     watcher.handle(watcher.ino.read())  # everything that happened before the question
-    if request.get("root") != str(root):
+    if watcher.gone or request.get("root") != str(root):
         reply = {"token": watcher.token, "dirs": None, "links": []}
     else:
         reply = watcher.answer(request.get("since"))

@@ -224,7 +224,7 @@ def test_a_new_watcher_means_a_full_check(watched: Notebook, monkeypatch: pytest
     assert isinstance(_quick(nb, monkeypatch), int)
     assert watch.stop(nb.index_dir)
     deadline = time.monotonic() + 10
-    while watch.status(nb.index_dir) is not None and time.monotonic() < deadline:
+    while watch.running(nb.index_dir) and time.monotonic() < deadline:
         time.sleep(0.05)
     _edit_in_place(nb.root)  # while no watcher runs
     assert _quick(nb, monkeypatch) == "full"  # no watcher: the full check (which starts one)
@@ -335,3 +335,39 @@ def test_folder_events(tmp_path: Path) -> None:
     assert w.answer(token)["dirs"] == []  # neither a note nor a folder
     w.handle([(w.dir_wd[""], watch.IN_DELETE_SELF, "")])
     assert w.gone
+
+
+def test_a_folder_that_cannot_be_watched_stops_the_watcher(tmp_path: Path) -> None:
+    """Hitting the inotify watch limit must not leave a folder silently unwatched."""
+    import errno
+
+    class Full(FakeInotify):
+        limit = 3
+
+        def add(self, path: str) -> int:
+            if len(self.watched) >= self.limit:
+                raise OSError(errno.ENOSPC, "No space left on device", path)
+            return super().add(path)
+
+    root = _tree(tmp_path)
+    with pytest.raises(watch.CannotWatch):
+        watch.Watcher(root, Full())
+    Full.limit = 4
+    w = watch.Watcher(root, Full())
+    (root / "c" / "new").mkdir()
+    w.handle([(w.dir_wd["c"], watch.IN_CREATE | watch.IN_ISDIR, "new")])
+    assert w.gone and w.failed and "cannot watch" in w.failed
+
+
+def test_no_new_watcher_while_one_runs_or_after_a_refusal(watched: Notebook) -> None:
+    assert watch.running(watched.index_dir)
+    assert not watch.start(watched.root, watched.index_dir)
+    watch.stop(watched.index_dir)
+    deadline = time.monotonic() + 10
+    while watch.running(watched.index_dir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not watch.running(watched.index_dir)
+    (watched.index_dir / watch.OFF).write_text("test: cannot watch here\n")
+    assert not watch.start(watched.root, watched.index_dir)  # refused recently: not again
+    assert fresh_count(watched) is not None  # the full check, as without a watcher
+    assert not watch.running(watched.index_dir)
