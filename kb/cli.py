@@ -6,9 +6,8 @@ stderr and exit 1, in one place (:class:`KbGroup`). Heavy modules (Whoosh, Rich)
 are imported inside the commands, so ``kb --help`` stays fast.
 """
 
-from __future__ import annotations
-
-import json
+# No ``from __future__ import annotations`` here: Typer would eval() every command's
+# string annotations on each run (~8 ms of start-up); tests/test_startup.py checks.
 import os
 import sys
 from pathlib import Path
@@ -98,13 +97,13 @@ app = typer.Typer(
 )
 
 
-def _stdout() -> Console:
+def _stdout() -> "Console":
     from rich.console import Console
 
     return Console(highlight=False)
 
 
-def _stderr() -> Console:
+def _stderr() -> "Console":
     from rich.console import Console
 
     return Console(stderr=True, highlight=False)
@@ -116,15 +115,17 @@ def _error(message: str) -> None:
     _stderr().print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)
 
 
-def _print(renderable: RenderableType) -> None:
+def _print(renderable: "RenderableType") -> None:
     _stdout().print(renderable)
 
 
 def _print_json(data: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def _notebook(ctx: typer.Context) -> Notebook:
+def _notebook(ctx: typer.Context) -> "Notebook":
     from .config import find_notebook
 
     obj = ctx.ensure_object(dict)
@@ -133,7 +134,7 @@ def _notebook(ctx: typer.Context) -> Notebook:
     return obj["nb"]
 
 
-def _resolve(ctx: typer.Context, slug: str) -> tuple[Notebook, Any, list[dict[str, Any]], dict[str, Any]]:
+def _resolve(ctx: typer.Context, slug: str) -> "tuple[Notebook, Any, list[dict[str, Any]], dict[str, Any]]":
     """The notebook, its synced index, every stored note, and the one ``slug`` names."""
     from .index import stored_notes
     from .search import resolve_slug
@@ -194,7 +195,7 @@ def _complete_tags(ctx: typer.Context, incomplete: str) -> list[str]:
     return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if t.startswith(incomplete)]
 
 
-def _sync_after_write(nb: Notebook) -> None:
+def _sync_after_write(nb: "Notebook") -> None:
     """Re-index after kb changed files; a busy index is not an error (the next command syncs)."""
     from .errors import IndexLocked
     from .index import sync_index
@@ -354,7 +355,7 @@ def related_notes(
     _print(render.related_view(doc["slug"], doc.get("title") or doc["slug"], hits))
 
 
-def _print_paged(renderable: RenderableType, pager: bool = True) -> None:
+def _print_paged(renderable: "RenderableType", pager: bool = True) -> None:
     """Print, through the pager when stdout is a terminal and the text is taller than it."""
     console = _stdout()
     if not (pager and console.is_terminal):
@@ -852,10 +853,13 @@ def notebook_stats(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Notes, words, tags, links (and broken ones), Korean vs English share, largest notes."""
-    from .index import stored_notes
+    from .catalog import keep_counts, notes_and_counts
     from .stats import compute_stats
 
-    data = compute_stats(_notebook(ctx).root, stored_notes(_open(ctx)), top=top)
+    ix = _open(ctx)
+    docs, counts = notes_and_counts(ix)
+    data = compute_stats(_notebook(ctx).root, docs, top=top, counts=counts)
+    keep_counts(ix, counts)  # those it read files for (an index from before the catalog): next time none
     if as_json:
         _print_json(data.to_dict())
         return

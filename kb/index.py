@@ -529,7 +529,7 @@ def _index_notes(
         doc = note_document(note)
         writer.add_document(**doc)
         if rows is not None:
-            rows[rel] = catalog.row_of(doc, catalog.file_counts(root, rel))
+            rows[rel] = catalog.row_of(doc, catalog.file_counts(root, rel))  # (row, counts)
         done[rel] = sigs[rel]
     return done
 
@@ -540,7 +540,7 @@ def _commit(
     files: dict[str, Signature],
     generation: int,
     dirs: dict[str, int],
-    rows: dict[str, Any] | None = None,
+    save_catalog: Callable[[int], None] | None = None,
 ) -> None:
     """Commit, with the manifest (and the notes catalog) written first for the generation
     the commit makes.
@@ -552,10 +552,10 @@ def _commit(
     from . import catalog
 
     _save_manifest(nb.index_dir, nb.root, files, generation + 1, dirs)
-    if rows is None:
+    if save_catalog is None:
         catalog.drop(nb.index_dir)
     else:
-        catalog.save(nb.index_dir, generation + 1, rows)
+        save_catalog(generation + 1)
     try:
         writer.commit()
     except BaseException:
@@ -733,10 +733,7 @@ def _sync_once(
     generation = ix.latest_generation()
     from . import catalog
 
-    # The catalog of the generation being changed; one made before kb had catalogs is read from Whoosh.
-    rows = catalog.load(nb.index_dir, generation)
-    if rows is None:
-        rows = catalog.read_whoosh(ix)[1]
+    update = catalog.Update(nb.index_dir, generation, ix)
     writer = _writer(ix)
     try:
         with writer.searcher() as searcher:  # one searcher for all deletions
@@ -748,8 +745,9 @@ def _sync_once(
         _forget_dirs_of(dirs, [p for p in todo if p not in done])
         files = {k: tuple(v) for k, v in old.items() if k not in removed and k not in changed}
         files.update(done)
-        rows = catalog.patch(rows, removed, changed, new)
-        _commit(writer, nb, files, generation, dirs, rows)  # type: ignore[arg-type]
+        _commit(  # type: ignore[arg-type]
+            writer, nb, files, generation, dirs, lambda gen: update.save(gen, removed, changed, new)
+        )
     except BaseException:
         writer.cancel()
         raise
@@ -775,11 +773,13 @@ def _full_rebuild(
         procs = min(2, os.cpu_count() or 1) if len(paths) > 500 else 1
     generation = ix.latest_generation()
     writer = _writer(ix, procs=procs)
+    from . import catalog
+
     rows: dict[str, Any] = {}  # in path order, like paths
     try:
         done = _index_notes(writer, nb.root, paths, disk, stats, progress, len(paths), rows)
         _forget_dirs_of(dirs, [p for p in paths if p not in done])
-        _commit(writer, nb, done, generation, dirs, rows)
+        _commit(writer, nb, done, generation, dirs, lambda gen: catalog.save_indexed(nb.index_dir, gen, rows))
     except BaseException:
         _stop_subwriters(writer)
         writer.cancel()
@@ -811,7 +811,8 @@ class FreshnessProbe:
         except OSError:
             big = False
         # With a watcher's state the check is one question over a socket: no fork.
-        if big and hasattr(os, "fork") and not (nb.index_dir / "watch.state").exists():
+        watched = (nb.index_dir / "watch.state").exists() and _watch_wanted(nb)
+        if big and hasattr(os, "fork") and not watched:
             self._fork()
 
     def _fork(self) -> None:

@@ -37,7 +37,6 @@ _HEADING_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
 _HASHTAG_RE = re.compile(r"(?<![\w#&/=:{])#([^\W\d_][\w\-/]*)")
 _WIKILINK_RE = re.compile(r"\[\[([^\[\]|#\n]+)(?:#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
 _MDLINK_RE = re.compile(r"\[([^\]\n]*)\]\(([^)\s]+\.md)(?:#[^)\s]*)?(?:\s+\"[^\"]*\")?\)")
-_HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S %z",
     "%Y-%m-%d %H:%M:%S%z",
@@ -110,7 +109,8 @@ def decode_bytes(data: bytes) -> tuple[str, list[str]]:
     except UnicodeDecodeError as exc:
         try:
             text = data.decode("cp949")
-            if not _HANGUL_RE.search(text):
+            # compiled only here: a class over the Hangul block costs ~1 ms at every start
+            if not re.search(r"[\uac00-\ud7a3]", text):
                 raise UnicodeDecodeError("cp949", data, 0, 1, "no Hangul")
             warnings.append("not UTF-8; decoded as CP949/EUC-KR")
         except UnicodeDecodeError:
@@ -403,8 +403,9 @@ _WINDOWS_RESERVED = {
     *(f"lpt{i}" for i in range(1, 10)),
 }
 # Surrogates: bytes of the command line that are not UTF-8 (Python keeps them that way).
-_SLUG_BAD_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"\\|?*\ud800-\udfff]')
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+# Patterns, compiled on first use by re's cache: only add/rename need them (~0.5 ms).
+_SLUG_BAD_CHARS = r'[\x00-\x1f\x7f<>:"\\|?*\ud800-\udfff]'
+_SURROGATES = "[\ud800-\udfff]"
 MAX_COMPONENT_BYTES = 200
 #: A whole slug; well below PATH_MAX (4096), the notebook's own path comes on top.
 MAX_SLUG_BYTES = 1000
@@ -428,7 +429,7 @@ def validate_slug(slug: str) -> str:
         raise BadSlug("the slug is empty; give a title with letters or a --slug")
     if slug.startswith("/") or re.match(r"^[A-Za-z]:", slug):
         raise BadSlug(f"'{slug}' is an absolute path; a slug is a path inside the notebook")
-    if _SLUG_BAD_CHARS.search(slug):
+    if re.search(_SLUG_BAD_CHARS, slug):
         raise BadSlug(f"{slug!r} contains characters a file name cannot hold")
     if len(slug.encode()) > MAX_SLUG_BYTES:
         raise BadSlug(f"'{slug[:40]}...' is longer than {MAX_SLUG_BYTES} bytes; choose a shorter slug")
@@ -464,7 +465,7 @@ def render_new_note(title: str, tags: list[str], body: str, when: dt.datetime | 
     def text(value: str) -> str:
         # Bytes that were not UTF-8 (arguments, stdin) arrive as surrogates, which no
         # file can hold: decode them as a note file would be (CP949, else replaced).
-        if not _SURROGATE_RE.search(value):
+        if not re.search(_SURROGATES, value):
             return value
         return decode_bytes(value.encode("utf-8", "surrogateescape"))[0]
 

@@ -52,8 +52,13 @@ MAX_QUERY_WORDS = 32
 MAX_QUERY_CHARS = 500
 #: A related note scores at least this share of the most related one.
 RELATED_MIN_SHARE = 0.2
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _FIELD_ALIASES = {"tag": "tag", "tags": "tag", "title": "title", "body": "body", "path": "pathtext"}
+
+
+def _starts_hangul(text: str) -> bool:
+    """Whether ``text`` starts with a Hangul syllable (a comparison: a regex class over
+    the Hangul block takes ~1 ms to compile, at every start)."""
+    return "\uac00" <= text[:1] <= "\ud7a3"
 
 
 @dataclass
@@ -205,7 +210,7 @@ class _Builder:
         base = NullQuery if any(p is NullQuery for p in parts) else (
             parts[0] if len(parts) == 1 else And(parts))
         alts: list[Any] = [] if base is NullQuery else [base]
-        if len(terms) == 1 and _HANGUL.match(terms[0]) and len(terms[0]) >= 3:
+        if len(terms) == 1 and _starts_hangul(terms[0]) and len(terms[0]) >= 3:
             # 퀵정렬 typed for notes that write 퀵 정렬: split where both halves are words.
             t = terms[0]
             for i in range(1, len(t)):
@@ -237,7 +242,7 @@ class _Builder:
         reader = self.reader
         if (fieldname, term) in reader:
             out.append((term, 1.0))
-        if _HANGUL.match(term):
+        if _starts_hangul(term):
             extra = []
             for btext in reader.expand_prefix(fieldname, term):
                 t = btext.decode("utf-8") if isinstance(btext, bytes) else btext
@@ -355,7 +360,7 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
         q_i = builder.clause_query(positive[i])
         a = _plain_terms(positive[i])
         b = _plain_terms(positive[i + 1]) if i + 1 < len(positive) else None
-        if a and b and len(a) == 1 and len(b) == 1 and _HANGUL.match(a[0]) and _HANGUL.match(b[0]):
+        if a and b and len(a) == 1 and len(b) == 1 and _starts_hangul(a[0]) and _starts_hangul(b[0]):
             # 교착 상태 typed for notes that write 교착상태: the two words as one, too.
             joined = a[0] + b[0]
             if builder.has_term(joined, TEXT_FIELDS):
@@ -488,18 +493,31 @@ def did_you_mean(searcher: Searcher, clauses: list[Clause], limit: int = 3) -> l
 
 
 def _run(searcher: Searcher, q: Any, tag_filter: list[Any], limit: int) -> Any:
+    """The best ``limit`` hits (``len()``: all matches), scored by :mod:`kb.scoring`;
+    ``KB_WHOOSH_COLLECTOR=1`` uses Whoosh's collector instead (same ranking, slower)."""
+    import os
+
     from whoosh import collectors
     from whoosh.query import And, NullQuery
 
     if q is NullQuery:
         return None
+    flt = None
+    if tag_filter:
+        flt = tag_filter[0] if len(tag_filter) == 1 else And(tag_filter)
+    if not os.environ.get("KB_WHOOSH_COLLECTOR"):
+        from .scoring import top_docs
+
+        try:
+            return top_docs(searcher, q, limit, allow=flt)
+        except (AttributeError, TypeError, ImportError):  # another Whoosh inside: its own way
+            pass
     # Whoosh's TopCollector prunes with the matchers' max_quality() estimates
     # (replace() every 10 hits, block quality skipping); with field boosts and
     # weighted expansions those estimates are wrong and a true top hit can drop
     # out when a limit is set. No pruning: every match is scored.
     collector: Any = collectors.TopCollector(max(limit, 1), usequality=False, replace=0)
-    if tag_filter:
-        flt = tag_filter[0] if len(tag_filter) == 1 else And(tag_filter)
+    if flt is not None:
         collector = collectors.FilterCollector(collector, allow=flt)
     searcher.search_with_collector(q, collector)
     return collector.results()
@@ -525,7 +543,7 @@ def _occurrences(text: str, terms: set[str]) -> list[tuple[int, int, str]]:
         n = 0
         while i >= 0 and n < 1000:
             # Prefer word starts: an occurrence inside a longer word counts once per word.
-            if i == 0 or not low[i - 1].isalnum() or _HANGUL.match(t):
+            if i == 0 or not low[i - 1].isalnum() or _starts_hangul(t):
                 out.append((i, i + len(t), t))
                 n += 1
             i = low.find(t, i + len(t))

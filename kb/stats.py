@@ -1,8 +1,9 @@
 """Numbers about a notebook: notes, words, tags, links, Korean vs English, largest notes.
 
-Built from the index's stored fields (which notes, their tags and links) plus one
-read of each file for its words. Frontmatter is cut with a regular expression, not
-parsed as YAML, so this stays quick on a thousand notes.
+Built from the index's stored fields (which notes, their tags and links) plus the
+counts of each file (words, letters, bytes). The index's catalog keeps those counts
+(``kb.catalog``, computed when a note is indexed); a note without them is read here.
+Frontmatter is cut with a regular expression, not parsed as YAML.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 from .links import LinkGraph
 from .notes import _FM_RE, decode_bytes, strip_code
 
-_HANGUL_SYLLABLE = re.compile(r"[\uac00-\ud7a3]")
-_LATIN_LETTER = re.compile(r"[A-Za-z]")
+# Runs, not single letters: the same count with a match per word instead of per letter.
+_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+_LATIN_RUN = re.compile(r"[A-Za-z]+")
 
 
 @dataclass
@@ -76,8 +78,30 @@ def body_of(text: str) -> str:
     return text[m.end() :] if m else text
 
 
-def compute_stats(root: Path, docs: list[Mapping[str, Any]], top: int = 5) -> NotebookStats:
-    """Statistics of the indexed notes ``docs`` (from ``index.stored_notes``) under ``root``."""
+def count_bytes(data: bytes) -> tuple[int, int, int, int]:
+    """``(words, Hangul syllables, Latin letters, bytes)`` of a note file's content:
+    words in the whole body, letters in its prose (code left out)."""
+    text, _ = decode_bytes(data)
+    body = body_of(text)
+    prose = strip_code(body)
+    hangul = sum(map(len, _HANGUL_RUN.findall(prose)))
+    latin = sum(map(len, _LATIN_RUN.findall(prose)))
+    return len(body.split()), hangul, latin, len(data)
+
+
+def compute_stats(
+    root: Path,
+    docs: list[Mapping[str, Any]],
+    top: int = 5,
+    counts: dict[str, tuple[int, int, int, int]] | None = None,
+) -> NotebookStats:
+    """Statistics of the indexed notes ``docs`` (from ``index.stored_notes``) under ``root``.
+
+    ``counts`` holds what :func:`count_bytes` gives for a note's path, where known
+    (``catalog.note_counts``); other notes are read, and their counts added to it.
+    """
+    if counts is None:
+        counts = {}
     stats = NotebookStats(notes=len(docs))
     stats.tags = len({t.lower() for d in docs for t in d.get("tags") or []})
     graph = LinkGraph(docs)
@@ -88,18 +112,18 @@ def compute_stats(root: Path, docs: list[Mapping[str, Any]], top: int = 5) -> No
     stats.orphans = len(graph.orphans())
     sizes: list[NoteSize] = []
     for slug, doc in graph.notes.items():
-        try:
-            data = (root / str(doc["path"])).read_bytes()
-        except OSError:
-            continue
-        text, _ = decode_bytes(data)
-        body = body_of(text)
-        words = len(body.split())
-        prose = strip_code(body)
+        path = str(doc["path"])
+        known = counts.get(path)
+        if known is None:
+            try:
+                known = counts[path] = count_bytes((root / path).read_bytes())
+            except OSError:
+                continue
+        words, hangul, latin, size = known
         stats.words += words
-        stats.hangul += len(_HANGUL_SYLLABLE.findall(prose))
-        stats.latin += len(_LATIN_LETTER.findall(prose))
-        sizes.append(NoteSize(slug, str(doc.get("title") or slug), words, len(data)))
+        stats.hangul += hangul
+        stats.latin += latin
+        sizes.append(NoteSize(slug, str(doc.get("title") or slug), words, size))
     sizes.sort(key=lambda n: (-n.words, n.slug))
     stats.largest = sizes[:top]
     return stats
