@@ -385,15 +385,25 @@ def stored_notes(ix: Index) -> list[dict[str, Any]]:
     return notes_of(rows_of(ix)[0])
 
 
+class KnownCounts(dict):  # type: ignore[type-arg]
+    """Counts by path, remembering how many came from the catalog (see :func:`keep_counts`)."""
+
+    loaded = 0
+
+
 def notes_and_counts(ix: Index) -> tuple[list[dict[str, Any]], dict[str, Counts]]:
     """:func:`stored_notes` and the counts known for ``kb stats`` (by path), in one read."""
     rows, counts = rows_of(ix, counts=True)
-    return notes_of(rows), counts
+    known = KnownCounts(counts)
+    known.loaded = len(known)
+    return notes_of(rows), known
 
 
 def keep_counts(ix: Index, counts: dict[str, Counts]) -> None:
     """Record counts ``kb stats`` had to read the files for (an index built before the
     catalog had them), so the next time it reads none."""
+    if isinstance(counts, KnownCounts) and len(counts) == counts.loaded:
+        return  # nothing was read: the catalog had them all
     index_dir = _index_dir(ix)
     generation = _generation(ix)
     loaded = load(index_dir, generation, counts=True) if index_dir is not None else None

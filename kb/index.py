@@ -15,6 +15,7 @@ import marshal
 import os
 import shutil
 import stat as stat_mod
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -884,6 +885,7 @@ class IndexInfo:
     notes_indexed: int
     fresh: bool
     pending: dict[str, int]
+    watcher: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -894,6 +896,7 @@ class IndexInfo:
             "indexed": self.notes_indexed,
             "fresh": self.fresh,
             "pending": self.pending,
+            "watcher": self.watcher,
         }
 
 
@@ -914,7 +917,28 @@ def index_info(nb: Notebook) -> IndexInfo:
         "removed": len(old.keys() - disk.keys()),
     }
     fresh = manifest is not None and not any(pending.values())
-    return IndexInfo(nb.root, nb.index_dir, nb.source, len(disk), len(old), fresh, pending)
+    return IndexInfo(nb.root, nb.index_dir, nb.source, len(disk), len(old), fresh, pending, _watcher_info(nb))
+
+
+def _watcher_info(nb: Notebook) -> str:
+    """One line on the watcher (see :mod:`kb.watch`) for ``kb info``."""
+    from . import watch
+
+    status = watch.status(nb.index_dir)
+    if status and status.get("root") == str(nb.root):
+        return f"running (pid {status.get('pid')}, {status.get('folders')} folders watched)"
+    if os.environ.get("KB_WATCH") == "0":
+        return "off (KB_WATCH=0)"
+    try:
+        why = (nb.index_dir / watch.OFF).read_text(encoding="utf-8").strip()
+        return f"cannot run here: {why}"
+    except OSError:
+        pass
+    if not sys.platform.startswith("linux"):
+        return "not available (Linux only)"
+    if not _watch_wanted(nb):
+        return "not needed (under ~2,000 notes; KB_WATCH=1 starts it)"
+    return "not running (the next command starts it)"
 
 
 def stored_tags(stored: Any) -> list[str]:

@@ -311,6 +311,8 @@ def info_view(info: IndexInfo) -> RenderableType:
             style="yellow",
         )
     grid.add_row("index state", fresh)
+    if info.watcher:
+        grid.add_row("watcher", info.watcher)
     return grid
 
 

@@ -371,3 +371,22 @@ def test_no_new_watcher_while_one_runs_or_after_a_refusal(watched: Notebook) -> 
     assert not watch.start(watched.root, watched.index_dir)  # refused recently: not again
     assert fresh_count(watched) is not None  # the full check, as without a watcher
     assert not watch.running(watched.index_dir)
+
+
+def test_info_shows_the_watcher(watched: Notebook, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from kb.cli import app
+
+    out = CliRunner().invoke(app, ["info", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["watcher"].startswith("running (pid ")
+    monkeypatch.setenv("KB_WATCH", "0")
+    watch.stop(watched.index_dir)
+    deadline = time.monotonic() + 10
+    while watch.status(watched.index_dir) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    out = CliRunner().invoke(app, ["info", "--json"])
+    assert json.loads(out.stdout)["watcher"] == "off (KB_WATCH=0)"
