@@ -567,6 +567,13 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
 
 def _serve_one(conn: socket.socket, watcher: Watcher, root: Path, index_dir: Path) -> bool:
     """Answer one question; False means: exit."""
+    import struct
+
+    # An abstract socket has no file permissions: only this user's kb gets answers
+    # (folder names are nobody else's business) or may stop the watcher.
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    if struct.unpack("3i", creds)[1] != os.getuid():
+        return True
     conn.settimeout(2.0)
     data = b""
     while not data.endswith(b"\n"):
