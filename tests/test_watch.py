@@ -390,3 +390,40 @@ def test_info_shows_the_watcher(watched: Notebook, monkeypatch: pytest.MonkeyPat
         time.sleep(0.05)
     out = CliRunner().invoke(app, ["info", "--json"])
     assert json.loads(out.stdout)["watcher"] == "off (KB_WATCH=0)"
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")
+def test_another_user_gets_no_answer(watched: Notebook) -> None:
+    import json
+    import socket
+
+    address = watch._address(watched.index_dir)
+    request = json.dumps({"v": watch.PROTOCOL, "status": True}).encode() + b"\n"
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child becomes nobody and asks root's watcher
+        code = 1
+        try:
+            os.close(r)
+            os.setuid(65534)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5)
+            s.connect(address)
+            try:
+                s.sendall(request)
+                answer = s.recv(65536)
+            except OSError:  # the watcher hung up on us
+                answer = b""
+            os.write(w, b"answer:" + answer)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    got = b""
+    while chunk := os.read(r, 65536):
+        got += chunk
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert got == b"answer:"  # connected, asked, and was told nothing
+    assert watch.status(watched.index_dir) is not None  # the watcher still serves its own user
