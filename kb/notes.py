@@ -351,10 +351,31 @@ def list_dir(
     root_real = root_real or os.path.realpath(root)
     notes: list[tuple[str, os.stat_result]] = []
     subdirs: list[str] = []
+    for rel, entry, is_dir in folder_entries(root, rel_dir):
+        if is_dir:
+            subdirs.append(rel)
+            continue
+        try:
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if not target.startswith(root_real + os.sep):
+                    continue
+            st = entry.stat()
+        except OSError:
+            continue
+        if stat_mod.S_ISREG(st.st_mode):
+            notes.append((rel, st))
+    return notes, subdirs
+
+
+def folder_entries(root: Path | str, rel_dir: str) -> Iterator[tuple[str, os.DirEntry[str], bool]]:
+    """``(relpath, entry, is_folder)`` for what kb walks in one folder: subfolders (not
+    through symlinks) and files named like notes; hidden names are skipped. The sync
+    (:func:`list_dir`) and the watcher (:mod:`kb.watch`) share these rules."""
     try:
         it = os.scandir(os.path.join(root, rel_dir) if rel_dir else root)
     except OSError:
-        return notes, subdirs
+        return
     with it:
         for entry in it:
             name = entry.name
@@ -363,20 +384,11 @@ def list_dir(
             rel = f"{rel_dir}/{name}" if rel_dir else name
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    subdirs.append(rel)
-                    continue
-                if not name.lower().endswith(NOTE_SUFFIX):
-                    continue
-                if entry.is_symlink():
-                    target = os.path.realpath(entry.path)
-                    if not target.startswith(root_real + os.sep):
-                        continue
-                st = entry.stat()
+                    yield rel, entry, True
+                elif name.lower().endswith(NOTE_SUFFIX):
+                    yield rel, entry, False
             except OSError:
                 continue
-            if stat_mod.S_ISREG(st.st_mode):
-                notes.append((rel, st))
-    return notes, subdirs
 
 
 def iter_note_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:

@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .notes import NOTE_SUFFIX
+
 PROTOCOL = 1
 STATE = "watch.state"
 LOCK = "watch.pid"
@@ -45,7 +47,6 @@ AUTO_MIN_MANIFEST_BYTES = 200_000
 IDLE_SECONDS = 1800.0
 #: How long a client waits for an answer before it does the full check instead.
 ASK_TIMEOUT = 0.5
-NOTE_SUFFIX = ".md"
 
 # inotify(7)
 IN_MODIFY = 0x2
@@ -388,23 +389,18 @@ class Watcher:
         return seen
 
     def _list(self, d: str) -> list[str]:
+        from .notes import folder_entries  # the same rules as kb's own walk
+
         subdirs, links = [], set()
-        try:
-            with os.scandir(self._path(d)) as it:
-                for entry in it:
-                    name = entry.name
-                    if name.startswith("."):
-                        continue
-                    rel = f"{d}/{name}" if d else name
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            subdirs.append(rel)
-                        elif entry.is_symlink() and name.lower().endswith(NOTE_SUFFIX):
-                            links.add(rel)
-                    except OSError:
-                        continue
-        except OSError:
-            pass
+        for rel, entry, is_dir in folder_entries(self.root, d):
+            if is_dir:
+                subdirs.append(rel)
+                continue
+            try:
+                if entry.is_symlink():
+                    links.add(rel)
+            except OSError:
+                continue
         if links:
             self.links[d] = links
         else:
