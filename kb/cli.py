@@ -301,7 +301,7 @@ def show(
                 "tags": note.tags,
                 "date": note.date.isoformat() if note.date else None,
                 "links": note.links,
-                "backlinks": [link.source for link in LinkGraph(docs).backlinks(doc["slug"])],
+                "backlinks": [link.source for link in LinkGraph(docs).backlinks_of(doc["slug"])],
                 "body": note.body,
                 "warnings": note.warnings,
             }
@@ -310,7 +310,7 @@ def show(
     from . import render
 
     graph = LinkGraph(docs)
-    backlinks = [(link.source, graph.title(link.source)) for link in graph.backlinks(doc["slug"])]
+    backlinks = [(link.source, graph.title(link.source)) for link in graph.backlinks_of(doc["slug"])]
 
     def title_of(target: str) -> str | None:
         found = graph.resolve(target, doc["slug"]).slug
@@ -690,8 +690,8 @@ def note_links(
 
     _, _, docs, doc = _resolve(ctx, slug)
     graph = LinkGraph(docs)
-    outgoing = graph.outgoing(doc["slug"])
-    backlinks = graph.backlinks(doc["slug"])
+    outgoing = graph.outgoing_of(doc["slug"])
+    backlinks = graph.backlinks_of(doc["slug"])
     if as_json:
         _print_json(
             {
@@ -799,7 +799,7 @@ def remove(
 
     nb, ix, docs, doc = _resolve(ctx, slug)
     graph = LinkGraph(docs)
-    linking = [link.source for link in graph.backlinks(doc["slug"])]
+    linking = [link.source for link in graph.backlinks_of(doc["slug"])]
     if not yes:
         extra = f" {_notes_link(len(linking))} to it." if linking else ""
         typer.confirm(f"Move {doc['slug']} ({graph.title(doc['slug'])}) to .trash/?{extra}", abort=True)

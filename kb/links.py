@@ -107,26 +107,101 @@ def _split_target(target: str) -> tuple[str, bool]:
 
 
 class LinkGraph:
-    """The links of a notebook, resolved once; built from the index's stored fields."""
+    """The links of a notebook, resolved once; built from the index's stored fields.
+
+    :meth:`outgoing`, :meth:`backlinks`, :meth:`broken` and :meth:`orphans` resolve every
+    link of every note once. :meth:`outgoing_of` and :meth:`backlinks_of` give the same
+    answer for one note without that: on a notebook of tens of thousands of notes they
+    resolve only the links that could name it.
+    """
+
+    #: After this many passes over the notes for missing keys, build the whole maps instead.
+    _MAX_PASSES = 4
 
     def __init__(self, notes: Iterable[Mapping[str, Any]]) -> None:
         self.notes: dict[str, Mapping[str, Any]] = {}
         for doc in notes:
             slug = doc.get("slug") or slug_of(doc["path"])
             self.notes[slug] = doc
+        # What rules 3-5 look up: casefolded slug, title, path suffix -> slugs. Until
+        # _fill_maps() they hold only the keys a link asked about (see _load_keys), each
+        # with all of its slugs, so a lookup gives the same list either way.
         self._nocase: dict[str, list[str]] = {}
         self._titles: dict[str, list[str]] = {}
         self._suffixes: dict[str, list[str]] = {}
+        self._complete = False
+        self._passes = 0
+        # each note's slug, casefolded slug, its last part and title key, for _load_keys
+        self._keys: list[tuple[str, str, str, str | None]] | None = None
+        self._links: dict[str, list[Link]] | None = None
+        self._by_name: dict[str, list[str]] | None = None  # file name -> slugs, for suggest()
+        self._suggested: dict[str, list[str]] = {}
+        self._back: dict[str, list[Link]] | None = None
+
+    def _fill_maps(self) -> None:
+        """Every key of the lookup maps, for resolving links of many notes."""
+        if self._complete:
+            return
+        nocase: dict[str, list[str]] = {}
+        titles: dict[str, list[str]] = {}
+        suffixes: dict[str, list[str]] = {}
         for slug, doc in self.notes.items():
-            self._nocase.setdefault(slug.casefold(), []).append(slug)
+            nocase.setdefault(slug.casefold(), []).append(slug)
             title = (doc.get("title") or "").strip()
             if title:
-                self._titles.setdefault(nfc(title).casefold(), []).append(slug)
+                titles.setdefault(nfc(title).casefold(), []).append(slug)
             parts = slug.casefold().split("/")
             for i in range(1, len(parts)):
-                self._suffixes.setdefault("/".join(parts[i:]), []).append(slug)
-        self._links: dict[str, list[Link]] | None = None
-        self._back: dict[str, list[Link]] | None = None
+                suffixes.setdefault("/".join(parts[i:]), []).append(slug)
+        self._nocase, self._titles, self._suffixes = nocase, titles, suffixes
+        self._complete = True
+
+    def _load(self, targets: Iterable[str]) -> None:
+        """Make sure the lookup maps hold the keys the link ``targets`` ask about."""
+        if self._complete:
+            return
+        paths: set[str] = set()
+        titles: set[str] = set()
+        for target in targets:
+            want, rooted = _split_target(target)
+            folded = want.casefold()
+            if folded not in self._nocase:
+                paths.add(folded)
+            if not rooted:
+                key = nfc(target.strip()).casefold()
+                if key not in self._titles:
+                    titles.add(key)
+        self._load_keys(paths, titles)
+
+    def _load_keys(self, paths: set[str], titles: set[str]) -> None:
+        """Add casefolded paths (rules 3 and 5) and title keys to the maps, in one pass over the notes."""
+        if self._complete or not (paths or titles):
+            return
+        self._passes += 1
+        if self._passes > self._MAX_PASSES:
+            self._fill_maps()
+            return
+        nocase = {key: self._nocase.setdefault(key, []) for key in paths}
+        by_title = {key: self._titles.setdefault(key, []) for key in titles}
+        # a path suffix ends with the slug's last part: only those keys need the endswith test
+        by_last: dict[str, list[tuple[str, list[str]]]] = {}
+        for key in paths:
+            by_last.setdefault(key.rsplit("/", 1)[-1], []).append((key, self._suffixes.setdefault(key, [])))
+        if self._keys is None:
+            self._keys = []
+            for slug, doc in self.notes.items():
+                folded = slug.casefold()
+                title = (doc.get("title") or "").strip()
+                title_key = nfc(title).casefold() if title else None
+                self._keys.append((slug, folded, folded.rsplit("/", 1)[-1], title_key))
+        for slug, folded, last, title_key in self._keys:
+            if folded in nocase:
+                nocase[folded].append(slug)
+            for key, found in by_last.get(last, ()):
+                if folded.endswith("/" + key):
+                    found.append(slug)
+            if title_key is not None and title_key in by_title:
+                by_title[title_key].append(slug)
 
     # ------------------------------------------------------------------ resolving
 
@@ -151,9 +226,17 @@ class LinkGraph:
                     return Resolution(slug, "nearby", prefix=prefix + "/")
         ambiguous: list[str] = []
         folded = want.casefold()
+        title_key = "" if rooted else nfc(target.strip()).casefold()
+        if not self._complete and (
+            folded not in self._nocase or (not rooted and title_key not in self._titles)
+        ):
+            # a link the maps were not loaded for: load it with the rest of its note's links,
+            # which are likely to be asked next (``kb show`` labels every link of the note)
+            doc = self.notes.get(source or "")
+            self._load([target, *((doc.get("links") or []) if doc else [])])
         for rule, found in (
             ("nocase", self._nocase.get(folded, [])),
-            ("title", [] if rooted else self._titles.get(nfc(target.strip()).casefold(), [])),
+            ("title", [] if rooted else self._titles.get(title_key, [])),
             ("suffix", self._suffixes.get(folded, [])),
         ):
             if len(found) == 1:
@@ -168,13 +251,30 @@ class LinkGraph:
         return Resolution(None, reason="no such note")
 
     def suggest(self, target: str) -> list[str]:
-        """Slugs close to a broken target, for a hint."""
+        """Slugs close to a broken target, for a hint.
+
+        The file name is compared first, then whole slugs among the notes with a close
+        name: ``difflib`` over every slug took ~1 s a broken link on 38,580 notes (their
+        long shared folder prefixes defeat its quick bounds). Memoized per target.
+        """
+        cached = self._suggested.get(target)
+        if cached is not None:
+            return cached
         want, _ = _split_target(target)
-        return difflib.get_close_matches(want, list(self.notes), n=3, cutoff=0.6)
+        if self._by_name is None:
+            self._by_name = {}
+            for slug in self.notes:
+                self._by_name.setdefault(slug.rpartition("/")[2], []).append(slug)
+        names = difflib.get_close_matches(want.rpartition("/")[2], list(self._by_name), n=10, cutoff=0.6)
+        candidates = [slug for name in names for slug in self._by_name[name]]
+        found = difflib.get_close_matches(want, candidates, n=3, cutoff=0.6)
+        self._suggested[target] = found
+        return found
 
     # ------------------------------------------------------------------ the graph
 
     def _build(self) -> None:
+        self._fill_maps()
         links: dict[str, list[Link]] = {}
         back: dict[str, list[Link]] = {}
         for slug, doc in self.notes.items():
@@ -203,6 +303,55 @@ class LinkGraph:
         seen: dict[str, Link] = {}
         for link in self._back.get(slug, []):
             seen.setdefault(link.source, link)
+        return [seen[s] for s in sorted(seen)]
+
+    def outgoing_of(self, slug: str) -> list[Link]:
+        """:meth:`outgoing` for one note, without resolving the links of every note."""
+        if self._links is not None:
+            return self.outgoing(slug)
+        doc = self.notes.get(slug)
+        targets = list(doc.get("links") or []) if doc else []
+        self._load(targets)
+        out = []
+        for target in targets:
+            res = self.resolve(target, slug)
+            out.append(Link(slug, target, res.slug, res.reason))
+        return out
+
+    def backlinks_of(self, slug: str) -> list[Link]:
+        """:meth:`backlinks` for one note, resolving only the links that could name it.
+
+        A link names ``slug`` only if its path, ignoring case, is ``slug`` or the end of it
+        after a ``/`` (rules 1, 2, 3, 5), or it is the note's title (rule 4); the rest are
+        left unresolved.
+        """
+        if self._back is not None:
+            return self.backlinks(slug)
+        if slug not in self.notes:
+            return []
+        parts = slug.casefold().split("/")
+        ends = {"/".join(parts[i:]) for i in range(len(parts))}
+        title = (self.notes[slug].get("title") or "").strip()
+        title_key = nfc(title).casefold() if title else None
+        keys: dict[str, tuple[str, str | None]] = {}
+        maybe: list[tuple[str, str]] = []
+        for source, doc in self.notes.items():
+            if source == slug:
+                continue
+            for target in doc.get("links") or []:
+                key = keys.get(target)
+                if key is None:
+                    want, rooted = _split_target(target)
+                    key = keys[target] = (want.casefold(), None if rooted else nfc(target.strip()).casefold())
+                if key[0] in ends or (title_key is not None and key[1] == title_key):
+                    maybe.append((source, target))
+        self._load(target for _, target in maybe)
+        seen: dict[str, Link] = {}
+        for source, target in maybe:
+            if source not in seen:
+                res = self.resolve(target, source)
+                if res.slug == slug:
+                    seen[source] = Link(source, target, res.slug, res.reason)
         return [seen[s] for s in sorted(seen)]
 
     def broken(self) -> list[Link]:
@@ -489,6 +638,8 @@ def plan_rename(root: Path, docs: list[dict[str, Any]], old_slug: str, new_slug:
     moved_text, _ = decode_bytes(moved_bytes)
     new_doc = dict(old_doc, slug=new_slug, path=new_path, title=parse_text(new_path, moved_text).title)
     after = LinkGraph([new_doc if d is old_doc else d for d in before.notes.values()])
+    before._fill_maps()  # every note's links get resolved, in both graphs
+    after._fill_maps()
 
     for slug in [old_slug] + sorted(s for s in before.notes if s != old_slug):
         path = str(before.notes[slug]["path"])
