@@ -481,6 +481,8 @@ def _watch_before_scan(nb: Notebook, manifest: dict[str, Any] | None) -> tuple[A
 
     state = watch.load_state(nb.index_dir)
     answer = watch.ask(nb.root, nb.index_dir, state["token"] if state else None)
+    if answer is None:
+        watch.start(nb.root, nb.index_dir)  # for the next command (`kb index` comes here first)
     if answer is None or state is None or state.get("generation") != manifest.get("generation"):
         return answer, None
     return answer, answer.dirty_dirs()

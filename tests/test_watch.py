@@ -427,3 +427,17 @@ def test_another_user_gets_no_answer(watched: Notebook) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     assert got == b"answer:"  # connected, asked, and was told nothing
     assert watch.status(watched.index_dir) is not None  # the watcher still serves its own user
+
+
+def test_kb_index_starts_the_watcher(nb: Notebook, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kb index` (a sync without the quick check) starts it too, not only searches."""
+    monkeypatch.setenv("KB_WATCH", "1")
+    monkeypatch.setenv("KB_WATCH_IDLE", "60")
+    sync_index(nb)  # builds the index: no manifest yet, so no watcher
+    try:
+        sync_index(nb, check_first=False)
+        _wait_for_watcher(nb.index_dir)
+        sync_index(nb, check_first=False)  # records the watcher's token
+        assert isinstance(_quick(nb, monkeypatch), int)
+    finally:
+        watch.stop(nb.index_dir)
