@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 2  # 2: frontmatter fields (meta)
 MANIFEST = "manifest.bin"
+SIZES = "sizes.bin"
 #: Text fields searched by a plain word, with their weight against the body.
 FIELD_BOOSTS = {"title": 4.0, "aliases": 3.0, "tagtext": 2.5, "pathtext": 2.0, "body": 1.0}
 TEXT_FIELDS = tuple(FIELD_BOOSTS)
@@ -168,10 +169,34 @@ def _load_manifest(index_dir: Path, root: Path | None = None) -> dict[str, Any] 
         or (root is not None and data.get("notebook") != str(root))
     ):
         return None
-    sizes = data.get("sizes")
+    sizes = data.get("sizes") or _load_sizes(index_dir, data.get("generation"))
     if isinstance(sizes, dict) and not _sizes_match(index_dir, sizes):
         return None  # an index file was truncated, emptied, replaced or deleted
     return data
+
+
+def _load_sizes(index_dir: Path, generation: Any) -> dict[str, int] | None:
+    """The index file sizes recorded after the commit of ``generation`` (``sizes.bin``),
+    or None before that commit is done (nothing to check yet)."""
+    try:
+        with open(index_dir / SIZES, "rb") as fh:
+            data = marshal.loads(fh.read())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    if not isinstance(data, dict) or data.get("generation") != generation:
+        return None
+    sizes = data.get("sizes")
+    return sizes if isinstance(sizes, dict) else None
+
+
+def _save_sizes(index_dir: Path, generation: int) -> None:
+    """Record the sizes of Whoosh's files after a commit, so an index file that is later
+    truncated, emptied or deleted is noticed before it is read (:func:`_load_manifest`).
+    A file of its own: rewriting the manifest for it cost ~25 ms a sync on 38,580 notes."""
+    tmp = index_dir / (SIZES + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(marshal.dumps({"generation": generation, "sizes": _index_file_sizes(index_dir)}))
+    os.replace(tmp, index_dir / SIZES)
 
 
 def _index_file_sizes(index_dir: Path) -> dict[str, int]:
@@ -418,7 +443,11 @@ def fresh_count(nb: Notebook, full: bool = True) -> int | None:
             watch.start(nb.root, nb.index_dir)  # for the next command; this one checks in full
         elif state is not None and answer.dirs is not None:
             # The watcher vouches for every folder it did not name: no stat of each note.
-            current = _generation_current(nb.index_dir, state.get("generation"))
+            gen = state.get("generation")
+            sizes = _load_sizes(nb.index_dir, gen)
+            current = _generation_current(nb.index_dir, gen) and (
+                sizes is None or _sizes_match(nb.index_dir, sizes)
+            )
             return int(state["count"]) if current and answer.fresh(nb.root, state) else None
     if not full:
         return None
@@ -565,9 +594,7 @@ def _commit(
         _drop_manifest(nb.index_dir)
         catalog.drop(nb.index_dir)
         raise
-    # The new generation's files exist now: record their sizes, so an index file that is
-    # later truncated, emptied or deleted is noticed before it is read (_load_manifest).
-    _save_manifest(nb.index_dir, nb.root, files, generation + 1, dirs, _index_file_sizes(nb.index_dir))
+    _save_sizes(nb.index_dir, generation + 1)  # the new generation's files exist now
 
 
 def _forget_dirs_of(dirs: dict[str, int], unread: Iterable[str]) -> None:

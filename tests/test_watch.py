@@ -441,3 +441,18 @@ def test_kb_index_starts_the_watcher(nb: Notebook, monkeypatch: pytest.MonkeyPat
         assert isinstance(_quick(nb, monkeypatch), int)
     finally:
         watch.stop(nb.index_dir)
+
+
+def test_a_damaged_index_file_is_noticed_with_the_watcher(
+    watched: Notebook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watcher knows the notes, not the index: its sizes are still checked."""
+    from kb.index import open_index
+
+    assert isinstance(_quick(watched, monkeypatch), int)
+    postings = sorted(watched.index_dir.glob("MAIN_*.pst"))[0]
+    with open(postings, "r+b") as fh:
+        fh.truncate(postings.stat().st_size // 2)
+    assert _quick(watched, monkeypatch) is None
+    ix, _ = open_index(watched)  # rebuilt, not an error
+    assert _search_paths(watched, "airflow")
