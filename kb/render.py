@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.padding import Padding
-from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
@@ -111,6 +110,7 @@ def note_view(
 ) -> RenderableType:
     from rich.markdown import Markdown
     from rich.panel import Panel
+    from rich.table import Table
 
     header = Table.grid(padding=(0, 2))
     header.add_column(style="dim")
@@ -217,6 +217,8 @@ class PlainTable:
 
 
     def _rich_widths(self, console: Any, options: Any, width_of: Callable[[str], int]) -> list[int]:
+        from rich.table import Table
+
         """Column widths shrunk to the console by Rich itself, on a table of the few rows
         that decide them: per column, the widest cell and the cell with the longest word
         (Rich's widths depend only on those maxima)."""
@@ -245,6 +247,8 @@ def _fit(line: str, width: int, justify: str, cell_len: Callable[[str], int]) ->
 
 
 def tag_counts(counts: list[tuple[str, int]]) -> RenderableType:
+    from rich.table import Table
+
     if not counts:
         return Text("No tags yet.")
     if len(counts) >= PLAIN_TABLE_ROWS:
@@ -260,6 +264,8 @@ def tag_counts(counts: list[tuple[str, int]]) -> RenderableType:
 
 
 def notes_table(rows: list[dict[str, Any]], caption: str | None = None) -> RenderableType:
+    from rich.table import Table
+
     if not rows:
         return Text("No notes.")
     cells = [
@@ -294,6 +300,8 @@ def index_stats(stats: IndexStats, show_warnings: bool = True) -> RenderableType
 
 
 def info_view(info: IndexInfo) -> RenderableType:
+    from rich.table import Table
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
@@ -335,6 +343,8 @@ def _related_section(related: list[tuple[str, str]]) -> RenderableType:
 
 
 def related_view(slug: str, title: str, hits: list[Any]) -> RenderableType:
+    from rich.table import Table
+
     if not hits:
         return Text(f"No notes are like {slug} yet.")
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False,
@@ -375,6 +385,8 @@ def links_view(
 
 
 def broken_links_table(rows: list[tuple[str, str, str]]) -> RenderableType:
+    from rich.table import Table
+
     """``rows`` holds ``(source slug, target as written, reason)``."""
     if not rows:
         return Text("No broken links.")
@@ -392,6 +404,8 @@ def broken_links_table(rows: list[tuple[str, str, str]]) -> RenderableType:
 
 
 def recent_table(rows: list[dict[str, Any]]) -> RenderableType:
+    from rich.table import Table
+
     if not rows:
         return Text("No notes.")
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
@@ -405,6 +419,8 @@ def recent_table(rows: list[dict[str, Any]]) -> RenderableType:
 
 
 def stats_view(stats: Any) -> RenderableType:
+    from rich.table import Table
+
     """A :class:`kb.stats.NotebookStats` as a small report."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")

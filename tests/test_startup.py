@@ -128,6 +128,8 @@ def test_search_loads_only_what_it_needs(tmp_path: Path) -> None:
     assert "kb.render" in modules
     # json only for --json output (tests run without a watcher: KB_WATCH=0)
     assert _loaded(modules, ["json"]) == []
+    # search results need no table (rich.table pulls in fractions and decimal: ~5 ms)
+    assert _loaded(modules, ["rich.table"]) == []
 
 
 def test_command_annotations_are_not_strings() -> None:
