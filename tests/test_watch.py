@@ -24,7 +24,19 @@ from kb import watch
 from kb.config import Notebook
 from kb.index import fresh_count, sync_index
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux-only")
+
+def _inotify_works() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        ino = watch._Inotify()
+    except OSError:
+        return False
+    os.close(ino.fd)
+    return True
+
+
+pytestmark = pytest.mark.skipif(not _inotify_works(), reason="needs Linux inotify")
 
 
 class _FullCheck(Exception):
