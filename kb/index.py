@@ -451,6 +451,13 @@ def fresh_count(nb: Notebook, full: bool = True) -> int | None:
             return int(state["count"]) if current and answer.fresh(nb.root, state) else None
     if not full:
         return None
+    # Which manifest is checked, taken before reading it: if another kb replaces it
+    # meanwhile, the state saved below names this one and is simply not used.
+    ident = None
+    if answer is not None:
+        from . import watch
+
+        ident = watch.manifest_identity(nb.index_dir)
     manifest = _load_manifest(nb.index_dir, nb.root)
     if manifest is None or not isinstance(manifest.get("dirs"), dict):
         return None
@@ -474,7 +481,7 @@ def fresh_count(nb: Notebook, full: bool = True) -> int | None:
         from . import watch
 
         links = {rel: manifest["files"].get(rel) for rel in answer.links}
-        watch.save_state(nb.index_dir, answer.token, gen, len(manifest["files"]), links)
+        watch.save_state(nb.index_dir, answer.token, gen, len(manifest["files"]), links, manifest=ident)
     return len(manifest["files"])
 
 

@@ -261,25 +261,42 @@ def load_state(index_dir: Path) -> dict[str, Any] | None:
     return state
 
 
+def manifest_identity(index_dir: Path) -> list[int] | None:
+    """Which manifest is on disk (it is always replaced, never rewritten in place)."""
+    try:
+        st = os.stat(index_dir / "manifest.bin")
+    except OSError:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
 def save_state(
-    index_dir: Path, token: str, generation: int, count: int, links: dict[str, Any] | None = None
+    index_dir: Path,
+    token: str,
+    generation: int,
+    count: int,
+    links: dict[str, Any] | None = None,
+    manifest: list[int] | None = None,
 ) -> None:
-    """Record that the manifest now on disk was written by a scan that began after ``token``.
+    """Record that the manifest ``manifest`` (default: the one on disk) was written by,
+    or checked against the files by, a scan that began after ``token``.
 
     Entries the scan marked unknown (changed within the timestamp tick) need no
     special care here: any later change to them is an event after ``token``.
     """
     path = index_dir / STATE
     try:
-        st = os.stat(index_dir / "manifest.bin")
+        ident = manifest or manifest_identity(index_dir)
+        if ident is None:
+            return
         data = {
             "token": token,
             "generation": generation,
             "count": count,
             "links": {rel: None if sig is None else list(sig) for rel, sig in (links or {}).items()},
-            "manifest": [st.st_ino, st.st_size, st.st_mtime_ns],
+            "manifest": ident,
         }
-        tmp = index_dir / (STATE + ".tmp")
+        tmp = index_dir / f"{STATE}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(data))
         os.replace(tmp, path)
     except OSError:

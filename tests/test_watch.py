@@ -468,3 +468,31 @@ def test_a_damaged_index_file_is_noticed_with_the_watcher(
     assert _quick(watched, monkeypatch) is None
     ix, _ = open_index(watched)  # rebuilt, not an error
     assert _search_paths(watched, "airflow")
+
+
+def test_a_check_raced_by_another_sync_records_nothing_usable(
+    watched: Notebook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The full check saves the state for the manifest it read, not for one another kb
+    wrote meanwhile (whose scan may predate the token)."""
+    nb = watched
+    real_load = kbindex._load_manifest
+    old_ident = watch.manifest_identity(nb.index_dir)
+
+    def load_then_race(*args: object, **kwargs: object):
+        data = real_load(*args, **kwargs)
+        # another kb replaces the manifest right after this one was read
+        (nb.index_dir / "manifest.bin").write_bytes((nb.index_dir / "manifest.bin").read_bytes())
+        os.replace(nb.index_dir / "manifest.bin", nb.index_dir / "manifest.tmp")
+        os.replace(nb.index_dir / "manifest.tmp", nb.index_dir / "manifest.bin")
+        return data
+
+    watch.drop_state(nb.index_dir)
+    monkeypatch.setattr(kbindex, "_load_manifest", load_then_race)
+    assert fresh_count(nb) is not None
+    monkeypatch.setattr(kbindex, "_load_manifest", real_load)
+    state_file = nb.index_dir / watch.STATE
+    import json
+
+    assert json.loads(state_file.read_text())["manifest"] == old_ident
+    assert watch.load_state(nb.index_dir) is None  # names a manifest no longer on disk
