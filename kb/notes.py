@@ -208,9 +208,9 @@ def strip_code(body: str) -> str:
     return _INLINE_CODE_RE.sub(" ", _FENCE_RE.sub(" ", body))
 
 
-def parse_links(body: str, relpath: str) -> list[str]:
-    """Link targets: ``[[slug]]``/``[[Title]]`` as written; ``[x](other.md)`` resolved to a slug."""
-    prose = strip_code(body)
+def parse_links(prose: str, relpath: str) -> list[str]:
+    """Link targets in ``prose`` (a body after :func:`strip_code`): ``[[slug]]``/``[[Title]]``
+    as written; ``[x](other.md)`` resolved to a slug."""
     out: list[str] = []
     for m in _WIKILINK_RE.finditer(prose):
         target = m.group(1).strip()
@@ -243,10 +243,11 @@ def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> No
     if isinstance(title_value, (list, tuple, set)):  # `title: [a, b]`: its words, not a repr
         title_value = " ".join(str(v) for v in itertools.islice(_flatten(title_value), 50))
     title = strip_controls(nfc(str(title_value))).strip() if title_value is not None else ""
-    prose = strip_code(body)
+    fenceless = _FENCE_RE.sub(" ", body)
+    prose = _INLINE_CODE_RE.sub(" ", fenceless)  # strip_code(body), its first half kept
     if not title:
         # Headings outside fenced code; inline code in a heading is part of the title.
-        m = _HEADING_RE.search(_FENCE_RE.sub(" ", body))
+        m = _HEADING_RE.search(fenceless)
         title = _ANCHOR_RE.sub("", m.group(1).replace("`", "")).strip() if m else ""
         title = title or strip_controls(nfc(Path(relpath).stem), "?")
     tags = parse_tags(_get(meta, "tags", "tag"))
@@ -267,7 +268,7 @@ def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> No
         body=body,
         tags=tags,
         date=parse_date(_get(meta, "date", "created")),
-        links=parse_links(body, relpath),
+        links=parse_links(prose, relpath),
         aliases=aliases,
         meta=meta,
         warnings=warnings,
