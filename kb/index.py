@@ -435,13 +435,8 @@ def fresh_count(nb: Notebook, full: bool = True) -> int | None:
     if not full and not (nb.index_dir / "watch.state").exists():
         return None
     if _watch_wanted(nb):
-        from . import watch
-
-        state = watch.load_state(nb.index_dir)
-        answer = watch.ask(nb.root, nb.index_dir, state["token"] if state else None)
-        if answer is None:
-            watch.start(nb.root, nb.index_dir)  # for the next command; this one checks in full
-        elif state is not None and answer.dirs is not None:
+        state, answer = _ask_watcher(nb)
+        if answer is not None and state is not None and answer.dirs is not None:
             # The watcher vouches for every folder it did not name: no stat of each note.
             gen = state.get("generation")
             sizes = _load_sizes(nb.index_dir, gen)
@@ -508,25 +503,30 @@ def _watch_wanted(nb: Notebook) -> bool:
     return watch.enabled(size)
 
 
-def _watch_before_scan(nb: Notebook, manifest: dict[str, Any] | None) -> tuple[Any, set[str] | None]:
-    """The watcher's token before a scan, and the folders it saw change since the
-    manifest's scan (None: it cannot tell, scan them all)."""
-    if manifest is None or not _watch_wanted(nb):
-        return None, None
+def _ask_watcher(nb: Notebook) -> tuple[dict[str, Any] | None, Any]:
+    """The saved watcher state, and the watcher's answer for its token; with no watcher
+    answering, one is started for the next command (this one checks without it)."""
     from . import watch
 
     state = watch.load_state(nb.index_dir)
     answer = watch.ask(nb.root, nb.index_dir, state["token"] if state else None)
     if answer is None:
-        watch.start(nb.root, nb.index_dir)  # for the next command (`kb index` comes here first)
+        watch.start(nb.root, nb.index_dir)
+    return state, answer
+
+
+def _watch_before_scan(nb: Notebook, manifest: dict[str, Any] | None) -> tuple[Any, set[str] | None]:
+    """The watcher's token before a scan, and the folders it saw change since the
+    manifest's scan (None: it cannot tell, scan them all)."""
+    if manifest is None or not _watch_wanted(nb):
+        return None, None
+    state, answer = _ask_watcher(nb)
     if answer is None or state is None or state.get("generation") != manifest.get("generation"):
         return answer, None
     return answer, answer.dirty_dirs()
 
 
-def _watch_after_scan(
-    nb: Notebook, answer: Any, files: dict[str, Signature], dirs: dict[str, int], generation: int
-) -> None:
+def _watch_after_scan(nb: Notebook, answer: Any, files: dict[str, Signature], generation: int) -> None:
     """Record the token the scan began after, for the manifest just written."""
     if answer is None:
         return
@@ -763,7 +763,7 @@ def _sync_once(
                 nb.index_dir, nb.root, old, manifest["generation"], dirs, manifest.get("sizes")
             )
         if not dry:
-            _watch_after_scan(nb, answer, old, dirs, manifest["generation"])
+            _watch_after_scan(nb, answer, old, manifest["generation"])
         return True
     if dry:
         return False
@@ -788,7 +788,7 @@ def _sync_once(
     except BaseException:
         writer.cancel()
         raise
-    _watch_after_scan(nb, answer, files, dirs, generation + 1)  # type: ignore[arg-type]
+    _watch_after_scan(nb, answer, files, generation + 1)  # type: ignore[arg-type]
     stats.added = sum(1 for k in added if k in done)
     stats.updated = sum(1 for k in changed if k in done)
     stats.removed = len(removed) + sum(1 for k in changed if k not in done)
