@@ -96,7 +96,13 @@ def _term(seg: _Segment, field: str, text: Any, boost: float) -> dict[int, float
             m._i = m._blocklength
             m._next_block()
         return out
-    while m.is_active():  # other scorers (unscorable keyword fields): Whoosh's own
+    return _matched(m, boost)  # other scorers (unscorable keyword fields): Whoosh's own
+
+
+def _matched(m: Any, boost: float = 1.0) -> dict[int, float]:
+    """Every document a Whoosh matcher matches, with its score (times ``boost``)."""
+    out: dict[int, float] = {}
+    while m.is_active():
         s = m.score()
         out[m.id()] = s * boost if boost != 1.0 else s
         m.next()
@@ -109,12 +115,7 @@ def _boosted(scores: dict[int, float], boost: float) -> dict[int, float]:
 
 def _generic(seg: _Segment, q: Any) -> dict[int, float]:
     """Whoosh's own matcher for this node (phrases and anything else)."""
-    m = q.matcher(seg.sub, seg.sub.context())
-    out: dict[int, float] = {}
-    while m.is_active():
-        out[m.id()] = m.score()
-        m.next()
-    return out
+    return _matched(q.matcher(seg.sub, seg.sub.context()))
 
 
 def evaluate(seg: _Segment, q: Any) -> dict[int, float]:
