@@ -59,6 +59,8 @@ Row = tuple[Any, ...]
 def row_of(doc: dict[str, Any], counts: Counts | None = None) -> tuple[Row, Counts | None]:
     """The row (and counts) of a note, from its Whoosh document (``index.note_document``)
     or from its stored fields."""
+    from .index import stored_tags
+
     path = doc["path"]
     slug = slug_of(path)
     date = doc.get("date")
@@ -66,7 +68,7 @@ def row_of(doc: dict[str, Any], counts: Counts | None = None) -> tuple[Row, Coun
     row = (
         None if slug == path[:-3] else slug,
         doc.get("title"),
-        [t for t in (doc.get("tags") or "").split(",") if t],  # as index.stored_tags splits them
+        stored_tags(doc),
         None if date is None else date.isoformat(),
         doc.get("mtime"),
         None if links is None else list(links),
