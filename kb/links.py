@@ -106,6 +106,12 @@ def _split_target(target: str) -> tuple[str, bool]:
     return text, rooted
 
 
+def _title_key(doc: Mapping[str, Any]) -> str | None:
+    """How a ``[[Title]]`` link names this note (rule 4), or None for a note without a title."""
+    title = (doc.get("title") or "").strip()
+    return nfc(title).casefold() if title else None
+
+
 class LinkGraph:
     """The links of a notebook, resolved once; built from the index's stored fields.
 
@@ -147,9 +153,9 @@ class LinkGraph:
         suffixes: dict[str, list[str]] = {}
         for slug, doc in self.notes.items():
             nocase.setdefault(slug.casefold(), []).append(slug)
-            title = (doc.get("title") or "").strip()
-            if title:
-                titles.setdefault(nfc(title).casefold(), []).append(slug)
+            title_key = _title_key(doc)
+            if title_key is not None:
+                titles.setdefault(title_key, []).append(slug)
             parts = slug.casefold().split("/")
             for i in range(1, len(parts)):
                 suffixes.setdefault("/".join(parts[i:]), []).append(slug)
@@ -191,9 +197,7 @@ class LinkGraph:
             self._keys = []
             for slug, doc in self.notes.items():
                 folded = slug.casefold()
-                title = (doc.get("title") or "").strip()
-                title_key = nfc(title).casefold() if title else None
-                self._keys.append((slug, folded, folded.rsplit("/", 1)[-1], title_key))
+                self._keys.append((slug, folded, folded.rsplit("/", 1)[-1], _title_key(doc)))
         for slug, folded, last, title_key in self._keys:
             if folded in nocase:
                 nocase[folded].append(slug)
@@ -331,8 +335,7 @@ class LinkGraph:
             return []
         parts = slug.casefold().split("/")
         ends = {"/".join(parts[i:]) for i in range(len(parts))}
-        title = (self.notes[slug].get("title") or "").strip()
-        title_key = nfc(title).casefold() if title else None
+        title_key = _title_key(self.notes[slug])
         keys: dict[str, tuple[str, str | None]] = {}
         maybe: list[tuple[str, str]] = []
         for source, doc in self.notes.items():
