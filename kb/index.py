@@ -489,18 +489,22 @@ def _generation_current(index_dir: Path, gen: Any) -> bool:
     )
 
 
-def _watch_wanted(nb: Notebook) -> bool:
-    """Whether this notebook is watched (see :mod:`kb.watch`): big enough, Linux, not turned off."""
-    flag = os.environ.get("KB_WATCH", "")
-    if flag == "0":
-        return False
-    from . import watch
+#: From this manifest size (~2,000 notes) kb uses, and starts, a watcher (see :mod:`kb.watch`):
+#: where a stat of every note starts to cost, as for :class:`FreshnessProbe`.
+WATCH_MIN_MANIFEST_BYTES = 200_000
 
+
+def _watch_wanted(nb: Notebook) -> bool:
+    """Whether this notebook is watched: Linux, big enough (or ``KB_WATCH=1``), not
+    ``KB_WATCH=0``. Decided without importing :mod:`kb.watch` (socket, json)."""
+    flag = os.environ.get("KB_WATCH", "")
+    if flag == "0" or not sys.platform.startswith("linux"):
+        return False
     try:
         size = os.path.getsize(nb.index_dir / MANIFEST)
     except OSError:
         return False
-    return watch.enabled(size)
+    return flag == "1" or size >= WATCH_MIN_MANIFEST_BYTES
 
 
 def _ask_watcher(nb: Notebook) -> tuple[dict[str, Any] | None, Any]:

@@ -20,7 +20,7 @@ a change that the full check would see, with two exceptions inotify shares with
 every watcher: writes through ``mmap`` and changes made by another machine on a
 network file system (kb starts no watcher on NFS/SMB/FUSE mounts for that reason).
 
-kb starts the watcher itself for notebooks above :data:`AUTO_MIN_MANIFEST_BYTES`
+kb starts the watcher itself for notebooks above ``index.WATCH_MIN_MANIFEST_BYTES``
 (``KB_WATCH=0`` turns that off, ``KB_WATCH=1`` forces it on for any size). It exits
 after :data:`IDLE_SECONDS` without a question (``KB_WATCH_IDLE``), when the
 notebook folder goes away, or when told to (:func:`stop`).
@@ -42,8 +42,6 @@ from .notes import NOTE_SUFFIX
 PROTOCOL = 1
 STATE = "watch.state"
 LOCK = "watch.pid"
-#: From about 2,000 notes on (the manifest's size), kb starts a watcher by itself.
-AUTO_MIN_MANIFEST_BYTES = 200_000
 IDLE_SECONDS = 1800.0
 #: How long a client waits for an answer before it does the full check instead.
 ASK_TIMEOUT = 0.5
@@ -76,14 +74,6 @@ _REMOTE_FS = {0x6969, 0xFF534D42, 0xFE534D42, 0x517B, 0x65735546, 0x564C, 0x6B41
 
 
 # --------------------------------------------------------------------------- client side
-
-
-def enabled(manifest_bytes: int) -> bool:
-    """Whether kb should use (and start) a watcher for a notebook of this size."""
-    flag = os.environ.get("KB_WATCH", "")
-    if flag == "0" or not sys.platform.startswith("linux"):
-        return False
-    return flag == "1" or manifest_bytes >= AUTO_MIN_MANIFEST_BYTES
 
 
 def _address(index_dir: Path) -> bytes:

@@ -132,6 +132,14 @@ def test_search_loads_only_what_it_needs(tmp_path: Path) -> None:
     assert _loaded(modules, ["rich.table"]) == []
 
 
+def test_small_notebook_search_loads_no_watcher_client(tmp_path: Path, monkeypatch) -> None:
+    """kb's default (KB_WATCH unset): a notebook far below the watcher's size never
+    imports kb.watch (socket, json) just to learn that it needs none."""
+    monkeypatch.delenv("KB_WATCH")
+    modules, _ = _warm_search(tmp_path, "rag")
+    assert _loaded(modules, ["kb.watch", "socket"]) == []
+
+
 def test_command_annotations_are_not_strings() -> None:
     # Typer reads every command's signature on every run; string annotations (from
     # ``from __future__ import annotations`` in kb/cli.py) make it eval() each (~8 ms).
