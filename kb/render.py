@@ -56,7 +56,7 @@ def search_results(result: SearchResult) -> RenderableType:
             snip = Text(hit.snippet)
             for s, e in hit.highlights:
                 snip.stylize("bold reverse yellow", s, e)
-            parts.append(Padding(snip, (0, 0, 0, 4)))
+            parts.append(Padding(snip, (0, 0, 0, 4), expand=False))  # no trailing blanks
     shown = len(result.hits)
     more = f" (showing {shown})" if result.total > shown else ""
     parts.append(Text(f"{result.total} note{'s' if result.total != 1 else ''}{more}", style="dim"))
