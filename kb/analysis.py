@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from typing import Any
 
 #: Stored in the index; a different value makes kb rebuild it.
-ANALYZER_VERSION = "ko-1"
+ANALYZER_VERSION = "ko-2"  # 2: c#/c++/.net terms, question endings
 
 #: Tokens longer than this are not words (hashes, base64, minified code).
 MAX_TOKEN_CHARS = 48
@@ -129,6 +129,12 @@ def _josa() -> set[str]:
         "이죠",
         "죠",
         "이나마",
+        "인가요",
+        "인가",
+        "일까요",
+        "일까",
+        "인지",
+        "인지요",
     ]
     out = set(base)
     # Particles that stack: 에서는, 으로도, 까지만, 만을; not every pair is Korean (로를).
@@ -213,6 +219,17 @@ def _verb_endings() -> set[str]:
             "해요",
             "했습니다",
             "할수",
+            # questions: 확인하나요, 설치할까요, 사용하는지
+            "하나요",
+            "했나요",
+            "할까요",
+            "하죠",
+            "하는지요",
+            "한가요",
+            "하는가",
+            "하려나",
+            "하는법",
+            "하는방법",
         ],
         "되": [
             "되다",
@@ -248,6 +265,13 @@ def _verb_endings() -> set[str]:
             "됐습니다",
             "될까",
             "되면서",
+            "되나요",
+            "됐나요",
+            "되었나요",
+            "될까요",
+            "되려면",
+            "되죠",
+            "되는가",
         ],
         "시키": [
             "시키다",
@@ -372,14 +396,62 @@ def _analyze_word(word: str, split_parts: bool) -> _Entry:
     return tuple(out), pos
 
 
+# Names that end or start with a symbol: C#, F#, C++, g++, .NET, .env: a word followed
+# by # or + / ++ (and no more word characters), or a dot before a word at a word start.
+# Found with str.find and checked by hand: a regex scan of every note for them cost
+# ~6% of the analysis, this ~1%.
+_DOT_PREFIX_RE = re.compile(r"\.[A-Za-z][A-Za-z0-9]*")
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_NOT_BEFORE_NAME = _NAME_CHARS | frozenset("_.#+-")
+_NOT_AFTER_SYMBOL = _NAME_CHARS | frozenset("_#+")
+_BEFORE_DOT = frozenset(" \t\n\r([{<\"'`*,;:/|")
+
+
+def _symbol_terms(text: str) -> dict[int, tuple[str, int]]:
+    """Offset of a word -> ``(symbol term, end of the term)`` for names like ``C#``,
+    ``C++`` and ``.NET`` (-> ``c#``, ``c++``, ``.net``)."""
+    out: dict[int, tuple[str, int]] = {}
+    n = len(text)
+    for sym in "#+":
+        i = text.find(sym)
+        while i > 0:
+            end = i + 1
+            if text[i - 1] in _NAME_CHARS:
+                if sym == "+" and end < n and text[end] == "+":
+                    end += 1
+                if end == n or text[end] not in _NOT_AFTER_SYMBOL:
+                    start = i - 1
+                    while start > 0 and text[start - 1] in _NAME_CHARS:
+                        start -= 1
+                    if (start == 0 or text[start - 1] not in _NOT_BEFORE_NAME) and text[start].isalpha():
+                        out[start] = (text[start:end].lower(), end)
+            i = text.find(sym, end)
+    if "." in text:
+        for m in _DOT_PREFIX_RE.finditer(text):
+            start = m.start()
+            if start == 0 or text[start - 1] in _BEFORE_DOT:
+                out[start + 1] = (m.group().lower(), m.end())
+    return out
+
+
 def iter_terms(text: str, split_parts: bool = True) -> Iterator[tuple[str, int, int, int]]:
     """Yield ``(term, position, startchar, endchar)`` for a (NFC) text.
 
     Parts of an identifier share the identifier's first position and follow it,
-    so a phrase across an identifier still lines up.
+    so a phrase across an identifier still lines up. A name with a symbol (``C#``,
+    ``C++``, ``.NET``) is a term of its own at the position of its word; the query
+    searches for it alone (``C#`` is not ``c``), the index has both.
     """
     pos = 0
     cache = _CACHE[split_parts]
+    symbols = _symbol_terms(text)
+    # Offsets where a symbol name or the particle after one starts, in order: the loop
+    # compares one integer per word and looks closer only there.
+    stops = sorted(symbols)
+    stops.append(1 << 62)
+    next_stop = stops[0]
+    k = 0
+    particle_at = -1
     for m in _WORD_RE.finditer(text):
         word = m.group()
         entry = cache.get(word)
@@ -388,11 +460,46 @@ def iter_terms(text: str, split_parts: bool = True) -> Iterator[tuple[str, int, 
                 cache.clear()
             entry = cache[word] = _analyze_word(word, split_parts)
         terms, used = entry
+        base = m.start()
+        if base >= next_stop:
+            while stops[k] <= base:
+                k += 1
+            next_stop = stops[k]
+            if base == particle_at and word in _SUFFIX_SET:
+                continue  # C#을, C++를: the particle belongs to the name
+            symbol = symbols.get(base)
+            if symbol is not None and terms:
+                term, end = symbol
+                particle_at = end
+                next_stop = min(next_stop, end)
+                yield term, pos, base - (term[0] == "."), end
+                if not split_parts and len(terms) == 1:
+                    pos += used
+                    continue
         if terms:
-            base = m.start()
             for term, offset, start, end in terms:
                 yield term, pos + offset, base + start, base + end
         pos += used
+
+
+def is_hangul_word(term: str) -> bool:
+    """Only Hangul syllables (``쿠버네티스``; not ``ㅋㅂ``, not ``k8s``)."""
+    return all("\uac00" <= c <= "\ud7a3" for c in term)
+
+
+def unique_terms(text: str) -> set[str]:
+    """The distinct index terms of a text, cheaper than :func:`iter_terms` when only the
+    vocabulary matters (each distinct word analyzed once; symbol names left out)."""
+    out: set[str] = set()
+    cache = _CACHE[True]
+    for word in set(_WORD_RE.findall(text)):
+        entry = cache.get(word)
+        if entry is None:
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            entry = cache[word] = _analyze_word(word, True)
+        out.update(t for t, _, _, _ in entry[0])
+    return out
 
 
 def query_terms(text: str) -> list[str]:

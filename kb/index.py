@@ -549,12 +549,14 @@ def _index_notes(
     progress: Progress | None,
     total: int,
     rows: dict[str, Any] | None = None,
+    learner: Any = None,
 ) -> dict[str, Signature]:
     """Add ``paths`` to the writer; returns their scan signatures (unreadable files left out).
 
     The signature is the one seen *before* reading: a file that changes while kb
     reads it no longer matches, so the next check indexes it again. ``rows`` gets
-    each indexed note's catalog row (:mod:`kb.catalog`).
+    each indexed note's catalog row (:mod:`kb.catalog`); ``learner`` (a
+    :class:`kb.vocab.Learner`) sees each note's text.
     """
     from . import catalog
 
@@ -571,6 +573,8 @@ def _index_notes(
             stats.warnings.append((rel, w))
         doc = note_document(note)
         writer.add_document(**doc)
+        if learner is not None:
+            learner.note(rel, note.title, note.body)
         if rows is not None:
             rows[rel] = catalog.row_of(doc, catalog.file_counts(root, rel))  # (row, counts)
         done[rel] = sigs[rel]
@@ -772,17 +776,18 @@ def _sync_once(
     if dry:
         return False
     generation = ix.latest_generation()
-    from . import catalog
+    from . import catalog, vocab
 
     update = catalog.Update(nb.index_dir, generation, ix)
+    todo = added + changed
+    learner = vocab.Learner(ix.reader() if len(todo) <= vocab.CHECK_NEW_TERMS_MAX else None)
     writer = _writer(ix)
     try:
         with writer.searcher() as searcher:  # one searcher for all deletions
             for rel in removed + changed:
                 writer.delete_by_term("path", rel, searcher=searcher)
-        todo = added + changed
         new: dict[str, Any] = {}
-        done = _index_notes(writer, nb.root, todo, disk, stats, progress, len(todo), new)
+        done = _index_notes(writer, nb.root, todo, disk, stats, progress, len(todo), new, learner)
         _forget_dirs_of(dirs, [p for p in todo if p not in done])
         files = {k: tuple(v) for k, v in old.items() if k not in removed and k not in changed}
         files.update(done)
@@ -792,6 +797,9 @@ def _sync_once(
     except BaseException:
         writer.cancel()
         raise
+    finally:
+        learner.close()
+    vocab.save_updated(nb.index_dir, ix, learner, removed)
     _watch_after_scan(nb, answer, files, generation + 1)  # type: ignore[arg-type]
     stats.added = sum(1 for k in added if k in done)
     stats.updated = sum(1 for k in changed if k in done)
@@ -814,17 +822,19 @@ def _full_rebuild(
         procs = min(2, os.cpu_count() or 1) if len(paths) > 500 else 1
     generation = ix.latest_generation()
     writer = _writer(ix, procs=procs)
-    from . import catalog
+    from . import catalog, vocab
 
     rows: dict[str, Any] = {}  # in path order, like paths
+    learner = vocab.Learner()
     try:
-        done = _index_notes(writer, nb.root, paths, disk, stats, progress, len(paths), rows)
+        done = _index_notes(writer, nb.root, paths, disk, stats, progress, len(paths), rows, learner)
         _forget_dirs_of(dirs, [p for p in paths if p not in done])
         _commit(writer, nb, done, generation, dirs, lambda gen: catalog.save_indexed(nb.index_dir, gen, rows))
     except BaseException:
         _stop_subwriters(writer)
         writer.cancel()
         raise
+    vocab.save_rebuilt(nb.index_dir, ix, learner)
     stats.added = len(done)
     stats.total = len(done)
 

@@ -118,6 +118,88 @@ def _generic(seg: _Segment, q: Any) -> dict[int, float]:
     return _matched(q.matcher(seg.sub, seg.sub.context()))
 
 
+#: How steeply a note missing some of a query's words is ranked down (see :class:`SoftAnd`).
+COORD_POWER = 2.0
+
+
+def soft_and_class() -> type:
+    """:class:`SoftAnd`, defined on first use so that importing this module imports no Whoosh."""
+    global _SOFT_AND
+    if _SOFT_AND is None:
+        from whoosh.query import Or
+
+        class SoftAnd(Or):  # type: ignore[misc]
+            """The words of a longer query, softly ANDed: a note matches with enough of
+            them and its summed score is scaled by the share of the words' weight it holds,
+            squared (a word's weight is its idf: missing ``어떻게`` costs little, missing
+            ``파드`` a lot). Notes holding less than ``min_share`` of the weight are left
+            out. ``complete`` counts, after a search, the notes that hold every word."""
+
+            JOINT = " SOFTAND "
+
+            def __init__(self, subqueries: list[Any], weights: list[float], min_share: float = 0.0,
+                         boost: float = 1.0) -> None:
+                Or.__init__(self, subqueries, boost=boost)
+                self.weights = list(weights)
+                self.min_share = min_share
+                self.complete = 0
+
+            def __eq__(self, other: object) -> bool:
+                return (type(other) is type(self) and self.subqueries == other.subqueries  # type: ignore[attr-defined]
+                        and self.weights == other.weights and self.min_share == other.min_share)  # type: ignore[attr-defined]
+
+            __hash__ = Or.__hash__
+
+            def normalize(self) -> Any:
+                return self
+
+            def combine(self, parts: list[dict[int, float]]) -> dict[int, float]:
+                total = sum(self.weights) or 1.0
+                held: dict[int, float] = {}
+                acc: dict[int, float] = {}
+                for part, w in zip(parts, self.weights, strict=True):
+                    for d, sc in part.items():
+                        old = acc.get(d)
+                        acc[d] = sc if old is None else old + sc
+                        held[d] = held.get(d, 0.0) + w
+                out: dict[int, float] = {}
+                boost = self.boost
+                for d, sc in acc.items():
+                    share = held[d] / total
+                    if share + 1e-9 < self.min_share:
+                        continue
+                    if share >= 1 - 1e-9:
+                        self.complete += 1
+                    sc = sc * share**COORD_POWER
+                    out[d] = sc * boost if boost != 1.0 else sc
+                return out
+
+            def matcher(self, searcher: Any, context: Any = None) -> Any:
+                """Whoosh's way (``KB_WHOOSH_COLLECTOR=1``): every sub-query's own matcher,
+                combined as above."""
+                from whoosh.matching import ListMatcher, NullMatcher
+
+                parts = [_matched(sub.matcher(searcher, context)) for sub in self.subqueries]
+                out = self.combine(parts)
+                if not out:
+                    return NullMatcher()
+                ids = sorted(out)
+                return ListMatcher(ids, [out[d] for d in ids])
+
+        SoftAnd.__module__ = __name__
+        _SOFT_AND = SoftAnd
+    return _SOFT_AND
+
+
+_SOFT_AND: type | None = None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SoftAnd":
+        return soft_and_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def evaluate(seg: _Segment, q: Any) -> dict[int, float]:
     """Segment-local document number -> score, for every document ``q`` matches."""
     from whoosh import query as Q
@@ -125,6 +207,8 @@ def evaluate(seg: _Segment, q: Any) -> dict[int, float]:
     kind = type(q)
     if kind is Q.Term:
         return _term(seg, q.fieldname, q.text, q.boost)
+    if kind is _SOFT_AND:
+        return q.combine([evaluate(seg, sub) for sub in q.subqueries])
     if kind is Q.Or and not q.minmatch and not q.scale:
         acc: dict[int, float] = {}
         for sub in q.subqueries:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aliases import AliasTable, load_groups
 from .analysis import iter_terms, query_terms
+from .expand import WordPlan
 from .index import TEXT_FIELDS
 from .notes import read_body, slug_of
 
@@ -94,6 +95,33 @@ class Hit:
 
 
 @dataclass
+class ExplainedHit:
+    """A top hit and the indexed terms of the query it holds, as ``(field, term)``."""
+
+    slug: str
+    score: float
+    matched: list[tuple[str, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"slug": self.slug, "score": round(self.score, 4),
+                "matched": [{"field": f, "term": t} for f, t in self.matched]}
+
+
+@dataclass
+class Explanation:
+    """How kb understood a query (``kb search --explain``): each word with what else it
+    searched for, how the words were combined, and the terms each top hit matched."""
+
+    words: list[WordPlan]
+    combined: str
+    hits: list[ExplainedHit] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"words": [w.to_dict() for w in self.words], "combined": self.combined,
+                "hits": [h.to_dict() for h in self.hits]}
+
+
+@dataclass
 class SearchResult:
     query: str
     hits: list[Hit]
@@ -101,6 +129,7 @@ class SearchResult:
     notice: str = ""
     terms: set[str] = field(default_factory=set)
     suggestions: list[str] = field(default_factory=list)
+    explanation: Explanation | None = None
 
 
 # --------------------------------------------------------------------------- parsing
@@ -188,8 +217,11 @@ def _parse_word(raw: str) -> Clause | None:
 class _Builder:
     """Turns clauses into Whoosh queries against one searcher's lexicon."""
 
-    def __init__(self, searcher: Searcher, aliases: AliasTable | None = None) -> None:
+    def __init__(self, searcher: Searcher, aliases: AliasTable | None = None, vocab: Any = None,
+                 expand: bool = True) -> None:
         from whoosh.query import Or
+
+        from .expand import Expander
 
         # Whoosh preloads every posting of an OR into arrays on small segments
         # (PreloadedOr); the plain union tree gives the same scores ~15% faster here.
@@ -198,18 +230,65 @@ class _Builder:
         self.aliases = aliases
         self.terms: set[str] = set()  # every concrete term the query can match (for snippets)
         self._expansions: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        #: How each plain query word was understood (``kb search --explain``), by its text.
+        self.plans: dict[str, WordPlan] = {}
+        self.units: dict[tuple[int, ...], Any] = {}  # see _units
+        self.expander = Expander(self.reader, vocab, TEXT_FIELDS) if expand else None
+
+    def word_weight(self, clause: Clause) -> float:
+        """A word's weight in a soft AND: the idf of its rarest typed term (or of the form
+        searched in its place), so common words (``어떻게``, ``사용``) weigh little."""
+        from .expand import bm25_idf
+
+        plan = self.plans.get(clause.text)
+        n = self.expander.n if self.expander is not None else max(1, self.reader.doc_count())
+        if plan is None or self.expander is None:
+            terms = query_terms(clause.text)
+            dfs = [max(self.reader.doc_frequency(f, t) for f in ("title", "body")) for t in terms]
+        elif plan.found:
+            dfs = [self.expander.df(t) for t in plan.terms]
+        else:
+            dfs = [self.expander.df(t) for t in plan.correction.split()] or [0]
+        df = min(dfs) if dfs else 0
+        return bm25_idf(df, n) if df else bm25_idf(1, n)
+
+    def explanation(self, q: Any) -> Explanation:
+        """The plans of the query's words and how they were combined, for ``--explain``."""
+        soft = _soft_node(q)
+        if soft is not None:
+            combined = ("notes holding at least half of the words' weight, ranked by how much of it "
+                        "they hold (a word's weight is its rarity)")
+            if not soft.min_share:
+                combined = "notes with any of the words, ranked by how much of the words' weight they hold"
+            words = ", ".join(f"{t} {w:.1f}" for t, w in zip(
+                [p.text for p in self.plans.values()], soft.weights, strict=False))
+            combined += f": {words}" if words else ""
+        else:
+            combined = "every word must match"
+        return Explanation(list(self.plans.values()), combined)
 
     def has_term(self, term: str, fields: Iterable[str] = ("title", "body")) -> bool:
         return any((f, term) in self.reader for f in fields)
 
-    def word_query(self, terms: list[str], fields: tuple[str, ...]) -> Any:
-        """One query word (already analyzed): its terms, compound splits, and aliases."""
+    def word_query(self, terms: list[str], fields: tuple[str, ...], text: str | None = None) -> Any:
+        """One query word (already analyzed): its terms, compound splits, aliases, and the
+        variants :mod:`kb.expand` plans for it (``text``: the word as typed)."""
         from whoosh.query import And, NullQuery, Or, Phrase
+
+        from .expand import Variant, WordPlan
 
         parts = [self.term_query(t, fields) for t in terms]
         base = NullQuery if any(p is NullQuery for p in parts) else (
             parts[0] if len(parts) == 1 else And(parts))
         alts: list[Any] = [] if base is NullQuery else [base]
+        plan = WordPlan(text or " ".join(terms), tuple(terms))
+        if self.expander is not None and text is not None:
+            plan = self.expander.plan(text, terms)
+        if text is not None:
+            self.plans.setdefault(text, plan)
+        if len(terms) > 1 and base is not NullQuery and all(t.isascii() for t in terms):
+            # Arc::clone, v-bind:class: the parts as written, side by side, rank first.
+            alts.extend(Phrase(f, list(terms), boost=PHRASE_BOOST) for f in ("title", "body"))
         if len(terms) == 1 and _starts_hangul(terms[0]) and len(terms[0]) >= 3:
             # 퀵정렬 typed for notes that write 퀵 정렬: split where both halves are words.
             t = terms[0]
@@ -220,18 +299,44 @@ class _Builder:
                         if f in ("title", "body"):
                             alts.append(Phrase(f, [a, b], boost=COMPOUND_WEIGHT))
                     self.terms.update((a, b))
+                    plan.variants.append(Variant((a, b), COMPOUND_WEIGHT, "split"))
+        seen = {plan.terms}
         if self.aliases is not None and fields == TEXT_FIELDS:
             for alias in self.aliases.aliases(tuple(terms)):
                 sub = [self.term_query(t, fields, weight=ALIAS_WEIGHT) for t in alias]
                 if all(q is not NullQuery for q in sub):
+                    seen.add(alias)
+                    plan.variants.append(Variant(alias, ALIAS_WEIGHT, "alias"))
                     if len(sub) == 1:
                         alts.append(sub[0])
                     else:
                         alts.extend(Phrase(f, list(alias), boost=ALIAS_WEIGHT)
                                     for f in ("title", "body"))
+        for v in list(plan.variants):
+            if v.kind in ("split", "alias"):
+                continue
+            if v.terms in seen:
+                plan.variants.remove(v)
+                continue
+            seen.add(v.terms)
+            node = self.variant_query(v.terms, fields, v.weight)
+            if node is not NullQuery:
+                alts.append(node)
         if not alts:
             return NullQuery
         return alts[0] if len(alts) == 1 else Or(alts)
+
+    def variant_query(self, terms: tuple[str, ...], fields: tuple[str, ...], weight: float) -> Any:
+        """Another form of a query word: one term, or the terms as a phrase."""
+        from whoosh.query import NullQuery, Or, Phrase
+
+        if len(terms) == 1:
+            return self.term_query(terms[0], fields, weight=weight)
+        self.terms.update(terms)
+        phrases = [Phrase(f, list(terms), boost=weight) for f in ("title", "body") if f in fields]
+        if not phrases:
+            return NullQuery
+        return phrases[0] if len(phrases) == 1 else Or(phrases)
 
     def expand(self, fieldname: str, term: str) -> list[tuple[str, float]]:
         """``(indexed term, weight)`` pairs a query term matches in a field."""
@@ -331,7 +436,7 @@ class _Builder:
             q = self.prefix_query(clause.text, fields)
         else:
             terms = query_terms(clause.text)
-            q = self.word_query(terms, fields) if terms else NullQuery
+            q = self.word_query(terms, fields, clause.text) if terms else NullQuery
         if clause.alternatives:
             alts = [q, *(self.clause_query(a) for a in clause.alternatives)]
             q = (
@@ -349,12 +454,24 @@ def _plain_terms(clause: Clause) -> list[str] | None:
     return query_terms(clause.text) or None
 
 
-def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
-    from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Phrase
+#: From this many words on, a query is softly ANDed (:class:`kb.scoring.SoftAnd`): a note
+#: may miss a word, and ranks lower the more (and the rarer) words it misses. Shorter
+#: queries need every word, and fall back to any word when no note has them all.
+SOFT_MIN_WORDS = 3
+#: Share of a soft query's word weight a note must hold to match at all.
+SOFT_MIN_SHARE = 0.5
 
-    positive = [c for c in clauses if not c.negated]
-    negative = [c for c in clauses if c.negated]
-    pos_q: list[Any] = []
+
+def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, bool]]:
+    """The positive clauses as ``(query, weight, plain word)``, two Hangul words that the
+    notes also write as one word (``교착 상태``/``교착상태``) taken together."""
+    from whoosh.query import And, NullQuery, Or
+
+    key = tuple(id(c) for c in positive)
+    cached = builder.units.get(key)
+    if cached is not None:
+        return cached
+    units: list[tuple[Any, float, bool]] = []
     i = 0
     while i < len(positive):
         q_i = builder.clause_query(positive[i])
@@ -367,14 +484,36 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
                 q_j = builder.clause_query(positive[i + 1])
                 both = NullQuery if NullQuery in (q_i, q_j) else And([q_i, q_j])
                 whole = builder.word_query([joined], TEXT_FIELDS)
-                pos_q.append(Or([x for x in (both, whole) if x is not NullQuery]))
+                weight = max(builder.word_weight(positive[i]), builder.word_weight(positive[i + 1]))
+                units.append((Or([x for x in (both, whole) if x is not NullQuery]), weight, True))
                 i += 2
                 continue
-        pos_q.append(q_i)
+        units.append((q_i, builder.word_weight(positive[i]), bool(a)))
         i += 1
-    if any_word:
-        live = [q for q in pos_q if q is not NullQuery]
-        q: Any = Or(live, scale=0.9) if live else NullQuery
+    builder.units[key] = units
+    return units
+
+
+def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
+    from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Phrase
+
+    from .scoring import soft_and_class
+
+    positive = [c for c in clauses if not c.negated]
+    negative = [c for c in clauses if c.negated]
+    units = _units(builder, positive)
+    pos_q = [u[0] for u in units]
+    live = [u for u in units if u[0] is not NullQuery]
+    soft = len(units) >= SOFT_MIN_WORDS and all(u[2] for u in units)
+    q: Any
+    if any_word or (soft and live):
+        if len(live) == 1:
+            q = live[0][0]
+        elif live:
+            min_share = 0.0 if any_word else SOFT_MIN_SHARE
+            q = soft_and_class()([u[0] for u in live], [u[1] for u in live], min_share=min_share)
+        else:
+            q = NullQuery
     else:
         q = (
             NullQuery
@@ -393,6 +532,18 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
     return q
 
 
+def _soft_node(q: Any) -> Any:
+    """The :class:`kb.scoring.SoftAnd` at the top of a query (under a phrase boost or a
+    negation), or None."""
+    from whoosh.query import AndMaybe, AndNot
+
+    from .scoring import soft_and_class
+
+    while isinstance(q, (AndMaybe, AndNot)):
+        q = q.a
+    return q if isinstance(q, soft_and_class()) else None
+
+
 # --------------------------------------------------------------------------- search
 
 
@@ -402,8 +553,10 @@ def search(
     limit: int = 10,
     tags: Iterable[str] = (),
     ix: Any = None,
+    explain: bool = False,
 ) -> SearchResult:
-    """Ranked hits for ``query`` in the notebook (the index is synced first)."""
+    """Ranked hits for ``query`` in the notebook (the index is synced first); with
+    ``explain``, how kb understood the query (:class:`Explanation`)."""
     from whoosh.query import Term
 
     from .index import open_index
@@ -417,8 +570,10 @@ def search(
         clauses = _first_words(clauses)
         notice = (f"the query is long; only its first {MAX_QUERY_WORDS} words "
                   f"(at most {MAX_QUERY_CHARS} characters) were searched")
+    from .vocab import Vocab
+
     with ix.searcher() as searcher:
-        builder = _Builder(searcher, AliasTable(load_groups(nb.root)))
+        builder = _Builder(searcher, AliasTable(load_groups(nb.root)), Vocab(nb.index_dir))
         if not any(not c.negated for c in clauses) and not tag_filter:
             return SearchResult(query, [], 0, notice="the query has no words to search for")
         q = _combine(builder, clauses, any_word=False)
@@ -427,24 +582,35 @@ def search(
 
             q = Every()
         results = _run(searcher, q, tag_filter, limit)
-        suggestions: list[str] = []
+        corrected = _corrected_query(builder, clauses)
+        if corrected:
+            fixed = f"showing results for {corrected}"
+            notice = f"{notice}; {fixed}" if notice else fixed
         positives = [c for c in clauses if not c.negated and c.kind != "tag"]
-        if results is None or (len(results) == 0 and len(positives) > 1):
+        soft = _soft_node(q)
+        if results is not None and len(results) and soft is not None and not soft.complete:
+            partial = "no note has every word; showing notes with most of them"
+            notice = f"{notice}; {partial}" if notice else partial
+        elif results is None or (len(results) == 0 and len(positives) > 1):
             q_any = _combine(builder, clauses, any_word=True)
             any_results = _run(searcher, q_any, tag_filter, limit)
             if any_results is not None and len(any_results):
-                results = any_results
+                results, q = any_results, q_any
                 fallback = "no note has every word; showing notes with any of them"
                 notice = f"{notice}; {fallback}" if notice else fallback
-                suggestions = did_you_mean(searcher, clauses)
+        suggestions = did_you_mean(builder, clauses)
+        explained = builder.explanation(q) if explain else None
         if results is None or len(results) == 0:
             return SearchResult(query, [], 0, notice=notice, terms=builder.terms,
-                                suggestions=did_you_mean(searcher, clauses))
+                                suggestions=suggestions, explanation=explained)
         total = len(results)
         hits = [Hit.from_result(r) for r in results[:limit]]
+        if explained is not None:
+            explained.hits = _matched_terms(searcher, builder, results[:limit])
     for hit in hits:
         _add_snippet(nb, hit, builder.terms)
-    return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions)
+    return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
+                        explanation=explained)
 
 
 def _first_words(clauses: list[Clause]) -> list[Clause]:
@@ -460,24 +626,51 @@ def _first_words(clauses: list[Clause]) -> list[Clause]:
     return kept
 
 
-def did_you_mean(searcher: Searcher, clauses: list[Clause], limit: int = 3) -> list[str]:
-    """Queries with each unknown word replaced by the closest indexed term (typos, 받침 slips)."""
+def _matched_terms(searcher: Searcher, builder: _Builder, results: Any) -> list[ExplainedHit]:
+    """For each hit, which of the query's indexed terms it holds (title first)."""
     reader = searcher.reader()
+    wanted = {r.docnum: r for r in results}
+    held: dict[int, list[tuple[str, str]]] = {d: [] for d in wanted}
+    order = {f: i for i, f in enumerate(TEXT_FIELDS)}
+    pairs = sorted({(f, t) for f in TEXT_FIELDS for t in builder.terms if (f, t) in reader},
+                   key=lambda p: (order[p[0]], p[1]))
+    for f, t in pairs:
+        for d in reader.postings(f, t).all_ids():
+            if d in held:
+                held[d].append((f, t))
+    return [ExplainedHit(slug_of(r["path"]), float(r.score or 0.0), held[r.docnum]) for r in results]
+
+
+def _corrected_query(builder: _Builder, clauses: list[Clause]) -> str:
+    """The query with each word that matched nothing replaced by the form searched in its
+    place (``리엑트 훅`` -> ``리액트 훅``), or "" when no word was replaced."""
+    words = []
+    changed = False
+    for clause in clauses:
+        plan = builder.plans.get(clause.text) if clause.kind == "word" and not clause.negated else None
+        if plan is not None and plan.correction:
+            words.append(plan.correction)
+            changed = True
+        else:
+            words.append(("-" if clause.negated else "") + (f'"{clause.text}"' if clause.kind == "phrase"
+                                                          else clause.text))
+    return " ".join(words) if changed else ""
+
+
+def did_you_mean(builder: _Builder, clauses: list[Clause], limit: int = 3) -> list[str]:
+    """Queries with a word that matched nothing (and was not corrected) replaced by a
+    close word of the notes. Nothing when every word matched: a query that found its
+    notes needs no suggestion."""
+    if builder.expander is None:
+        return []
     fixes: dict[str, list[str]] = {}
     for clause in clauses:
-        if clause.negated or clause.kind not in ("word", "prefix"):
+        plan = builder.plans.get(clause.text)
+        if clause.negated or plan is None or plan.found or plan.correction or len(plan.terms) != 1:
             continue
-        for term in query_terms(clause.text):
-            if any((f, term) in reader for f in TEXT_FIELDS) or len(term) < 2:
-                continue
-            found: list[str] = []
-            for f in ("title", "body"):
-                maxdist = 1 if len(term) <= 4 else 2
-                for s in searcher.corrector(f).suggest(term, limit=limit, maxdist=maxdist, prefix=1):
-                    if s not in found:
-                        found.append(s)
-            if found:
-                fixes[clause.text] = found[:limit]
+        found = builder.expander.suggest(plan.terms[0], limit)
+        if found:
+            fixes[clause.text] = found
     if not fixes:
         return []
     out = []

@@ -1,0 +1,401 @@
+"""What else a query word may have meant: spellings the notes use instead of the typed one.
+
+For each plain query word, a :class:`WordPlan`: the analyzed terms as typed, then the
+variants kb also searches, each with a weight below the typed word's and a kind that
+says where it came from:
+
+==============  =================================================================
+kind            example
+==============  =================================================================
+``stem``        ``parsing`` -> ``parse``, ``parsed`` (the same English stem)
+``gloss``       ``ingress`` -> ``인그레스``: a note wrote ``인그레스(Ingress)``
+``sound``       ``레플리카셋`` -> ``replicaset``: the same word in the other script
+``typo``        ``메세지`` -> ``메시지``: one slip away and far more common in the notes
+``fix``         ``리엑트`` -> ``리액트``, ``kuberentes`` -> ``kubernetes``: the typed word
+                matches nothing, the fix is searched instead (and kb says so)
+``layout``      ``znqjspxltm`` -> ``쿠버네티스``: typed with the keyboard in the other mode
+``initials``    ``ㅋㅂㄴㅌㅅ`` -> ``쿠버네티스``; ``쿠버네ㅌ`` -> ``쿠버네티스``
+``shorter``     ``확인하나요`` -> ``확인``: the longest start of an unknown word the notes have
+==============  =================================================================
+
+Every candidate comes from the notebook itself (its lexicon, and the tables of
+:mod:`kb.vocab`), never from a list of words, and is searched only if the index has it.
+An expansion never scores more than the typed word would: its weight is scaled down by
+how much rarer it is (a rare term's BM25 idf is higher).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .analysis import is_hangul_word, query_terms
+from .english import letters_key, light_stem
+from .jamo import (
+    choseong,
+    choseong_variants,
+    hangul_sound_shape,
+    is_choseong_only,
+    latin_sound_keys,
+    latin_sound_shapes,
+    partial_tail,
+    sound_keys,
+    to_hangul_layout,
+    to_latin_layout,
+    typo_distance,
+)
+
+STEM_WEIGHT = 0.7
+GLOSS_WEIGHT = 0.8
+SOUND_WEIGHT = 0.5
+TYPO_WEIGHT = 0.6
+SHORTER_WEIGHT = 0.8
+#: A variant must be this many times more common than the typed word to count as
+#: its likelier spelling (``메세지`` 26 notes, ``메시지`` 359).
+TYPO_MIN_RATIO = 4.0
+#: ...and the typed word this rare (share of notes).
+TYPO_MAX_SHARE = 0.01
+MAX_STEMS = 12
+MAX_SOUNDS = 3
+MAX_INITIALS = 6
+#: Fields whose lexicon the variants are checked against.
+LEXICON_FIELDS = ("title", "body")
+
+
+@dataclass
+class Variant:
+    """One other form searched for a query word."""
+
+    terms: tuple[str, ...]
+    weight: float
+    kind: str
+    why: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"terms": list(self.terms), "weight": round(self.weight, 3), "kind": self.kind,
+                "why": self.why}
+
+
+@dataclass
+class WordPlan:
+    """A query word as kb understood it: its terms, and what else it searches for."""
+
+    text: str
+    terms: tuple[str, ...]
+    found: bool = True  # the typed terms are in the index
+    variants: list[Variant] = field(default_factory=list)
+    #: The form searched instead of the typed one, which matched nothing ("showing results for").
+    correction: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "word": self.text,
+            "terms": list(self.terms),
+            "found": self.found,
+            "correction": self.correction,
+            "variants": [v.to_dict() for v in self.variants],
+        }
+
+
+def bm25_idf(df: int, n: int) -> float:
+    """Whoosh's BM25 idf."""
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+class Expander:
+    """Plans the variants of query words against one index reader (and its vocab tables)."""
+
+    def __init__(self, reader: Any, vocab: Any, fields: tuple[str, ...]) -> None:
+        self.reader = reader
+        self.vocab = vocab
+        self.fields = fields
+        self.n = max(1, reader.doc_count())
+        self._df: dict[str, int] = {}
+
+    # ----------------------------------------------------------------- lexicon
+
+    def df(self, term: str) -> int:
+        """Notes with ``term`` in a title or body (the larger of the two counts)."""
+        got = self._df.get(term)
+        if got is None:
+            reader = self.reader
+            got = 0
+            for f in LEXICON_FIELDS:
+                if (f, term) in reader:
+                    got = max(got, reader.doc_frequency(f, term))
+            if not got and any((f, term) in reader for f in self.fields if f not in LEXICON_FIELDS):
+                got = 1
+            self._df[term] = got
+        return got
+
+    def _capped(self, weight: float, typed_df: int, df: int) -> float:
+        if typed_df > 0 and df < typed_df:
+            return weight * bm25_idf(typed_df, self.n) / bm25_idf(df, self.n)
+        return weight
+
+    # ----------------------------------------------------------------- planning
+
+    def plan(self, text: str, terms: list[str]) -> WordPlan:
+        terms_t = tuple(terms)
+        plan = WordPlan(text, terms_t)
+        dfs = [self.df(t) for t in terms]
+        plan.found = all(dfs)
+        typed_df = min(dfs) if dfs else 0
+        if len(terms) != 1:
+            self._glosses(plan, " ".join(terms), typed_df)
+            return plan
+        term = terms[0]
+        if term.isascii():
+            self._latin(plan, term, typed_df)
+        elif is_hangul_word(term):
+            self._hangul(plan, term, typed_df)
+        elif is_choseong_only(term):
+            self._initials(plan, term)
+        else:
+            tail = partial_tail(term)
+            if tail is not None:
+                self._partial(plan, *tail)
+        return plan
+
+    def _add(self, plan: WordPlan, terms: tuple[str, ...], weight: float, kind: str, why: str = "") -> bool:
+        if terms == plan.terms or any(v.terms == terms for v in plan.variants):
+            return False
+        plan.variants.append(Variant(terms, weight, kind, why))
+        return True
+
+    def _correct(self, plan: WordPlan, terms: tuple[str, ...], kind: str, why: str) -> None:
+        """The typed word matches nothing: search ``terms`` in its place, at full weight."""
+        plan.correction = " ".join(terms)
+        self._add(plan, terms, 1.0, kind, why)
+
+    def _latin(self, plan: WordPlan, term: str, typed_df: int) -> None:
+        if not typed_df:
+            reading = self._layout_reading(plan.text, to_hangul_layout)
+            if reading:
+                self._correct(plan, reading, "layout", "typed in English mode")
+                return
+            fix = self._latin_typo(term, 0)
+            if fix:
+                self._correct(plan, (fix[0],), "fix", f"{fix[1]:g} letter from {term}")
+                term = fix[0]
+                typed_df = self.df(term)
+        elif typed_df <= TYPO_MAX_SHARE * self.n:
+            fix = self._latin_typo(term, typed_df)
+            if fix:
+                self._add(plan, (fix[0],), TYPO_WEIGHT, "typo", f"{self.df(fix[0])} notes against {typed_df}")
+        self._stems(plan, term, typed_df)
+        self._glosses(plan, term, typed_df)
+        self._sounds(plan, term, typed_df)
+
+    def _hangul(self, plan: WordPlan, term: str, typed_df: int) -> None:
+        if not typed_df and not self._has_prefix(term):
+            fix = self._hangul_typo(term, 0)
+            if fix:
+                self._correct(plan, (fix[0],), "fix", f"{fix[1]:g} from {term}")
+                term, typed_df = fix[0], self.df(fix[0])
+            else:
+                reading = self._layout_reading(plan.text, to_latin_layout)
+                if reading:
+                    self._correct(plan, reading, "layout", "typed in Korean mode")
+                    return
+                shorter = self._shorter(term)
+                if shorter:
+                    self._correct(plan, (shorter,), "shorter", f"the start of {term}")
+                    term, typed_df = shorter, self.df(shorter)
+                else:
+                    return
+        elif typed_df <= TYPO_MAX_SHARE * self.n:
+            fix = self._hangul_typo(term, typed_df)
+            if fix:
+                self._add(plan, (fix[0],), TYPO_WEIGHT, "typo", f"{self.df(fix[0])} notes against {typed_df}")
+        self._glosses(plan, term, typed_df)
+        self._sounds(plan, term, typed_df)
+
+    # ----------------------------------------------------------------- the mechanisms
+
+    def _has_prefix(self, term: str) -> bool:
+        return any(next(iter(self.reader.expand_prefix(f, term)), None) is not None for f in LEXICON_FIELDS)
+
+    def _stems(self, plan: WordPlan, term: str, typed_df: int) -> None:
+        if self.vocab is None or len(term) < 3:
+            return
+        found = []
+        for other in self.vocab.by_stem(light_stem(term)):
+            if other != term:
+                df = self.df(other)
+                if df:
+                    found.append((df, other))
+        found.sort(reverse=True)
+        for df, other in found[:MAX_STEMS]:
+            self._add(plan, (other,), self._capped(STEM_WEIGHT, typed_df, df), "stem", light_stem(term))
+
+    def _glosses(self, plan: WordPlan, side: str, typed_df: int) -> None:
+        if self.vocab is None:
+            return
+        for other, share in self.vocab.glosses(side):
+            terms = tuple(other.split())
+            dfs = [self.df(t) for t in terms]
+            if all(dfs):
+                weight = self._capped(GLOSS_WEIGHT * share, typed_df, min(dfs))
+                self._add(plan, terms, weight, "gloss", f"glossed {side}({other})")
+
+    def _sounds(self, plan: WordPlan, term: str, typed_df: int) -> None:
+        """The same word in the other script, by its consonants and syllable shape."""
+        if self.vocab is None:
+            return
+        latin = term.isascii()
+        if latin:
+            shapes = latin_sound_shapes(term)
+            keys = latin_sound_keys(term)
+        else:
+            shape = hangul_sound_shape(term)
+            shapes = {shape} if shape else set()
+            keys = sound_keys(term)
+        # Short skeletons (정의 ~ json, 파드 ~ path) say little: three consonants or more.
+        keys = {k for k in keys if len(k) >= 3}
+        if not keys:
+            return
+        found = []
+        for key in keys:
+            for other in self.vocab.by_sound(key):
+                if other.isascii() == latin or other in plan.terms:
+                    continue
+                other_shapes = latin_sound_shapes(other) if not latin else {hangul_sound_shape(other)}
+                if shapes & other_shapes:
+                    df = self.df(other)
+                    if df:
+                        found.append((df, other))
+        found.sort(reverse=True)
+        for df, other in found[:MAX_SOUNDS]:
+            self._add(plan, (other,), self._capped(SOUND_WEIGHT, typed_df, df), "sound", "sounds alike")
+
+    def _best(self, term: str, candidates: list[str], max_dist: float,
+              min_df: int) -> tuple[str, float] | None:
+        best: tuple[float, int, str] | None = None
+        for cand in set(candidates):
+            if cand == term or abs(len(cand) - len(term)) > 2:
+                continue
+            d = typo_distance(term, cand)
+            if d > max_dist:
+                continue
+            df = self.df(cand)
+            if df < min_df:
+                continue
+            key = (d, -df, cand)
+            if best is None or key < best:
+                best = key
+        return (best[2], best[0]) if best else None
+
+    def _hangul_typo(self, term: str, typed_df: int) -> tuple[str, float] | None:
+        """The closest Hangul term by jamo (ㅐ/ㅔ, 받침 and other slips cheaper), looked
+        up by the word's initials and the initials a slip would change."""
+        if self.vocab is None or len(term) < 2:
+            return None
+        max_dist = 0.5 if len(term) <= 3 else 1.0
+        candidates: list[str] = []
+        for key in choseong_variants(choseong(term)):
+            candidates.extend(t for _, t in self.vocab.by_initials(key))
+        min_df = max(1, int(TYPO_MIN_RATIO * typed_df)) if typed_df else 1
+        return self._best(term, candidates, max_dist, min_df)
+
+    def _latin_typo(self, term: str, typed_df: int) -> tuple[str, float] | None:
+        """The closest English term one letter away (two swapped letters count as one),
+        looked up by its sorted letters (swaps), with a letter more or less, and by sound."""
+        if self.vocab is None or len(term) < 4 or not term.isalpha():
+            return None
+        key = letters_key(term)
+        candidates = list(self.vocab.by_letters(key))
+        for i in range(len(key)):
+            if i == 0 or key[i] != key[i - 1]:
+                candidates.extend(self.vocab.by_letters(key[:i] + key[i + 1:]))
+        for k in latin_sound_keys(term):
+            candidates.extend(self.vocab.by_sound(k))
+        candidates = [c for c in candidates if c.isascii()]
+        min_df = max(1, int(TYPO_MIN_RATIO * typed_df)) if typed_df else 1
+        return self._best(term, candidates, 1.0, min_df)
+
+    def suggest(self, term: str, limit: int = 3) -> list[str]:
+        """Close words of the notes for a word that matched nothing (for "did you mean"):
+        looser than a correction, and only for words long enough to be mistyped."""
+        if self.vocab is None:
+            return []
+        if term.isascii():
+            if len(term) < 4 or not term.isalpha():
+                return []
+            key = letters_key(term)
+            cands = list(self.vocab.by_letters(key))
+            for i in range(len(key)):
+                cands.extend(self.vocab.by_letters(key[:i] + key[i + 1:]))
+            for k in latin_sound_keys(term):
+                cands.extend(self.vocab.by_sound(k))
+            cands = [c for c in cands if c.isascii()]
+            max_dist = 2.0 if len(term) >= 6 else 1.0
+        elif is_hangul_word(term) and len(term) >= 2:
+            cands = [t for key in choseong_variants(choseong(term)) for _, t in self.vocab.by_initials(key)]
+            max_dist = 1.5
+        else:
+            return []
+        scored = []
+        for cand in set(cands):
+            if cand != term and abs(len(cand) - len(term)) <= 2:
+                d = typo_distance(term, cand)
+                if d <= max_dist and self.df(cand):
+                    scored.append((d, -self.df(cand), cand))
+        return [c for _, _, c in sorted(scored)[:limit]]
+
+    def _layout_reading(self, text: str, convert: Any) -> tuple[str, ...] | None:
+        """The word typed with the keyboard in the other mode, if the notes have it."""
+        word = text.strip()
+        if len(word) < 2:
+            return None
+        other = convert(word)
+        if not other:
+            return None
+        terms = tuple(query_terms(other))
+        if terms and all(self.df(t) for t in terms):
+            if other.isascii() or all(is_hangul_word(t) for t in terms):
+                return terms
+        return None
+
+    def _shorter(self, term: str) -> str | None:
+        """The longest start (two syllables or more) of an unknown Hangul word that the
+        notes have: an ending the particle table does not know (``확인하나요`` -> ``확인``)."""
+        for k in range(len(term) - 1, 1, -1):
+            if self.df(term[:k]):
+                return term[:k]
+        return None
+
+    def _initials(self, plan: WordPlan, initials: str) -> None:
+        """``ㅋㅂㄴㅌㅅ``: the notes' words with these initials, the most common first;
+        words that only start with them if none has exactly these."""
+        if self.vocab is None:
+            return
+        found = [(self.df(t), t) for _, t in self.vocab.by_initials(initials)]
+        kind = "initials"
+        if not any(df for df, _ in found):
+            found = [(self.df(t), t) for _, t in self.vocab.by_initials(initials, whole=False, limit=200)]
+        found = sorted((x for x in found if x[0]), reverse=True)[:MAX_INITIALS]
+        if not found:
+            return
+        top = found[0][0]
+        plan.correction = found[0][1]
+        for df, t in found:
+            self._add(plan, (t,), max(0.3, df / top), kind, f"{choseong(t)}")
+
+    def _partial(self, plan: WordPlan, head: str, initial: str) -> None:
+        """``쿠버네ㅌ``: words that start with ``쿠버네`` and go on with a syllable starting with ㅌ."""
+        found: dict[str, int] = {}
+        for f in LEXICON_FIELDS:
+            for btext in self.reader.expand_prefix(f, head):
+                t = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                if len(t) > len(head) and choseong(t[len(head)]) == initial:
+                    found[t] = self.df(t)
+                if len(found) >= 200:
+                    break
+        best = sorted(((df, t) for t, df in found.items() if df), reverse=True)[:MAX_INITIALS]
+        if best:
+            plan.correction = best[0][1]
+            top = best[0][0]
+            for df, t in best:
+                self._add(plan, (t,), max(0.3, df / top), "initials", f"{head}{initial}")

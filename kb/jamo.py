@@ -1,0 +1,406 @@
+"""Hangul at the level of its letters (jamo): 초성 keys, typo distance, keyboard layouts, sound keys.
+
+A Hangul syllable is an initial consonant, a vowel and an optional final consonant
+(``각`` = ㄱ ㅏ ㄱ), encoded arithmetically from U+AC00. Working on those letters
+instead of whole syllables is what lets kb see that ``리엑트`` and ``리액트`` differ by
+one vowel, that ``ㅋㅂㄴㅌㅅ`` is the initials of ``쿠버네티스``, that ``znqjspxltm`` is
+``쿠버네티스`` typed with the keyboard in English mode, and that ``레플리카셋`` sounds
+like ``replicaset``. Pure functions, no tables to load, no Whoosh.
+
+==========================  =====================================
+call                         result
+==========================  =====================================
+``choseong("쿠버네티스")``     ``"ㅋㅂㄴㅌㅅ"``
+``typo_distance("리엑트", "리액트")``  ``0.5`` (ㅔ/ㅐ is a cheap slip)
+``to_hangul_layout("znqjspxltm")``  ``"쿠버네티스"``
+``to_latin_layout("ㅏㅕㅠㄷㅊ시")``  ``"kubectl"``
+``sound_keys("replicaset")``   ``{"LPLKST"}``, as ``sound_keys("레플리카셋")``
+==========================  =====================================
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+_BASE = 0xAC00
+_LAST = 0xD7A3
+CHO = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+JUNG = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
+JONG = ("", "ㄱ", "ㄲ", "ㄳ", "ㄴ", "ㄵ", "ㄶ", "ㄷ", "ㄹ", "ㄺ", "ㄻ", "ㄼ", "ㄽ", "ㄾ", "ㄿ", "ㅀ",
+        "ㅁ", "ㅂ", "ㅄ", "ㅅ", "ㅆ", "ㅇ", "ㅈ", "ㅊ", "ㅋ", "ㅌ", "ㅍ", "ㅎ")
+_CONSONANTS = frozenset("ㄱㄲㄳㄴㄵㄶㄷㄸㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅃㅄㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ")
+
+
+def is_syllable(ch: str) -> bool:
+    return _BASE <= ord(ch) <= _LAST
+
+
+def split_syllable(ch: str) -> tuple[str, str, str]:
+    """``"각"`` -> ``("ㄱ", "ㅏ", "ㄱ")``; a lone jamo is returned as its own part."""
+    code = ord(ch) - _BASE
+    if not 0 <= code <= _LAST - _BASE:
+        return (ch, "", "") if ch in _CONSONANTS else ("", ch, "")
+    return CHO[code // 588], JUNG[(code // 28) % 21], JONG[code % 28]
+
+
+def join_syllable(cho: str, jung: str, jong: str = "") -> str:
+    return chr(_BASE + (CHO.index(cho) * 21 + JUNG.index(jung)) * 28 + JONG.index(jong))
+
+
+def choseong(word: str) -> str:
+    """The initial consonants of a word (``쿠버네티스`` -> ``ㅋㅂㄴㅌㅅ``); other characters kept."""
+    return "".join(CHO[(ord(c) - _BASE) // 588] if is_syllable(c) else c for c in word)
+
+
+def is_choseong_only(word: str) -> bool:
+    """A word typed as initials only: ``ㅋㅂㄴㅌㅅ`` (two consonants or more)."""
+    return len(word) >= 2 and all(c in _CONSONANTS for c in word)
+
+
+def partial_tail(word: str) -> tuple[str, str] | None:
+    """``쿠버네ㅌ`` (a last syllable half typed) -> ``("쿠버네", "ㅌ")``, else None."""
+    if len(word) >= 2 and word[-1] in _CONSONANTS and all(is_syllable(c) for c in word[:-1]):
+        return word[:-1], word[-1]
+    return None
+
+
+# --------------------------------------------------------------------------- typo distance
+
+# Letters Korean typists confuse, as groups; a substitution inside a group is cheap.
+_VOWEL_GROUPS = ("ㅐㅔㅒㅖ", "ㅓㅕㅗ", "ㅜㅠㅡ", "ㅣㅔㅢ", "ㅏㅑㅓ", "ㅗㅛ", "ㅘㅏ", "ㅝㅓ", "ㅞㅙㅚㅔ")
+_CONSONANT_GROUPS = ("ㅅㅈㅆㅉㅊ", "ㄱㅋㄲ", "ㄷㅌㄸ", "ㅂㅍㅃ", "ㄴㄹ")
+_CHEAP = frozenset(
+    (a, b) for group in _VOWEL_GROUPS + _CONSONANT_GROUPS for a in group for b in group if a != b
+)
+#: A confusion from the tables above; a 받침 dropped or doubled; any other letter.
+CHEAP_EDIT = 0.5
+FINAL_EDIT = 0.5
+OTHER_EDIT = 1.0
+
+
+def _letters(word: str) -> list[str]:
+    """Jamo of a word, each tagged with its slot (``i``/``v``/``f``) so an initial ㄱ and
+    a final ㄱ are different letters; a non-Hangul character stands for itself."""
+    out: list[str] = []
+    for ch in word:
+        if is_syllable(ch):
+            cho, jung, jong = split_syllable(ch)
+            out.append("i" + cho)
+            out.append("v" + jung)
+            if jong:
+                out.append("f" + jong)
+        else:
+            out.append("x" + ch)
+    return out
+
+
+def _sub_cost(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    if a[0] == b[0] and (a[1:], b[1:]) in _CHEAP:
+        return CHEAP_EDIT
+    if a[0] == "f" and b[0] == "f":
+        return CHEAP_EDIT  # one 받침 for another
+    return OTHER_EDIT
+
+
+def _indel_cost(a: str) -> float:
+    return FINAL_EDIT if a[0] == "f" else OTHER_EDIT
+
+
+@lru_cache(maxsize=4096)
+def typo_distance(a: str, b: str) -> float:
+    """Weighted Damerau-Levenshtein distance between two words over their jamo.
+
+    Typists' confusions (ㅐ/ㅔ, ㅓ/ㅕ/ㅗ, ㅅ/ㅈ, ㄱ/ㅋ...) and a dropped or added 받침 cost
+    0.5, any other letter 1, two neighbouring letters swapped 1; Latin letters count as
+    letters too, so ``kuberentes`` is 1 from ``kubernetes``.
+    """
+    x, y = _letters(a), _letters(b)
+    n, m = len(x), len(y)
+    prev2: list[float] = []
+    prev = [0.0] * (m + 1)
+    for j in range(1, m + 1):
+        prev[j] = prev[j - 1] + _indel_cost(y[j - 1])
+    for i in range(1, n + 1):
+        cur = [prev[0] + _indel_cost(x[i - 1])] + [0.0] * m
+        for j in range(1, m + 1):
+            best = min(
+                prev[j] + _indel_cost(x[i - 1]),
+                cur[j - 1] + _indel_cost(y[j - 1]),
+                prev[j - 1] + _sub_cost(x[i - 1], y[j - 1]),
+            )
+            if i > 1 and j > 1 and x[i - 1] == y[j - 2] and x[i - 2] == y[j - 1] and x[i - 1] != x[i - 2]:
+                best = min(best, prev2[j - 2] + OTHER_EDIT)
+            cur[j] = best
+        prev2, prev = prev, cur
+    return prev[m]
+
+
+#: Initials a typist may hit for one another: ``쿠버네티즈`` has the 초성 of ``쿠버네티스``
+#: once ㅈ may stand for ㅅ. Used to look up typo candidates by their 초성.
+_INITIAL_ALTS = {c: g for g in _CONSONANT_GROUPS[:4] for c in g}
+
+
+def choseong_variants(key: str, limit: int = 16) -> list[str]:
+    """``key`` and the 초성 keys one confusable initial away (``ㅋㅂㄴㅌㅈ`` -> ``ㅋㅂㄴㅌㅅ``...)."""
+    out = [key]
+    for i, c in enumerate(key):
+        for alt in _INITIAL_ALTS.get(c, ""):
+            if alt != c:
+                out.append(key[:i] + alt + key[i + 1:])
+                if len(out) >= limit:
+                    return out
+    return out
+
+
+# --------------------------------------------------------------------------- keyboard layout
+
+#: The standard Korean keyboard (두벌식): the jamo on each key of an English keyboard.
+_DUBEOLSIK = {
+    "q": "ㅂ", "w": "ㅈ", "e": "ㄷ", "r": "ㄱ", "t": "ㅅ", "y": "ㅛ", "u": "ㅕ", "i": "ㅑ", "o": "ㅐ",
+    "p": "ㅔ",
+    "a": "ㅁ", "s": "ㄴ", "d": "ㅇ", "f": "ㄹ", "g": "ㅎ", "h": "ㅗ", "j": "ㅓ", "k": "ㅏ", "l": "ㅣ",
+    "z": "ㅋ", "x": "ㅌ", "c": "ㅊ", "v": "ㅍ", "b": "ㅠ", "n": "ㅜ", "m": "ㅡ",
+    "Q": "ㅃ", "W": "ㅉ", "E": "ㄸ", "R": "ㄲ", "T": "ㅆ", "O": "ㅒ", "P": "ㅖ",
+}
+_KEY_OF = {jamo: key for key, jamo in _DUBEOLSIK.items() if key.islower()}
+_KEY_OF.update({"ㅃ": "q", "ㅉ": "w", "ㄸ": "e", "ㄲ": "r", "ㅆ": "t", "ㅒ": "o", "ㅖ": "p"})
+_VOWEL_PAIRS = {("ㅗ", "ㅏ"): "ㅘ", ("ㅗ", "ㅐ"): "ㅙ", ("ㅗ", "ㅣ"): "ㅚ", ("ㅜ", "ㅓ"): "ㅝ",
+                ("ㅜ", "ㅔ"): "ㅞ", ("ㅜ", "ㅣ"): "ㅟ", ("ㅡ", "ㅣ"): "ㅢ"}
+_FINAL_PAIRS = {("ㄱ", "ㅅ"): "ㄳ", ("ㄴ", "ㅈ"): "ㄵ", ("ㄴ", "ㅎ"): "ㄶ", ("ㄹ", "ㄱ"): "ㄺ",
+                ("ㄹ", "ㅁ"): "ㄻ", ("ㄹ", "ㅂ"): "ㄼ", ("ㄹ", "ㅅ"): "ㄽ", ("ㄹ", "ㅌ"): "ㄾ",
+                ("ㄹ", "ㅍ"): "ㄿ", ("ㄹ", "ㅎ"): "ㅀ", ("ㅂ", "ㅅ"): "ㅄ"}
+_SPLIT_VOWEL = {v: a + b for (a, b), v in _VOWEL_PAIRS.items()}
+_SPLIT_FINAL = {v: a + b for (a, b), v in _FINAL_PAIRS.items()}
+
+
+def to_hangul_layout(text: str) -> str | None:
+    """What ``text`` types with the keyboard in Korean mode (``dkssud`` -> ``안녕``),
+    composed into syllables as an input method does; None if a key is not a letter."""
+    jamo = []
+    for ch in text:
+        j = _DUBEOLSIK.get(ch) or _DUBEOLSIK.get(ch.lower())
+        if j is None:
+            return None
+        jamo.append(j)
+    return compose(jamo)
+
+
+def compose(jamo: list[str]) -> str:
+    """Jamo keystrokes composed into syllables (the 두벌식 input automaton)."""
+    out: list[str] = []
+    cho = jung = jong = ""
+
+    def flush() -> None:
+        nonlocal cho, jung, jong
+        if cho and jung:
+            out.append(join_syllable(cho, jung, jong))
+        else:
+            out.extend(x for x in (cho, jung) if x)
+        cho = jung = jong = ""
+
+    for j in jamo:
+        vowel = j in JUNG
+        if not vowel:
+            if cho and jung:
+                if not jong and j in JONG:
+                    jong = j
+                    continue
+                if jong and (jong, j) in _FINAL_PAIRS:
+                    jong = _FINAL_PAIRS[(jong, j)]
+                    continue
+            flush()
+            cho = j if j in CHO else ""
+            if not cho:
+                out.append(j)
+            continue
+        if jong:  # the final consonant (or the last of a pair) starts the next syllable
+            if jong in _SPLIT_FINAL:
+                first, second = _SPLIT_FINAL[jong]
+                jong = first
+                flush()
+                cho = second
+            else:
+                moved = jong
+                jong = ""
+                flush()
+                cho = moved
+            jung = j
+            continue
+        if cho and jung and (jung, j) in _VOWEL_PAIRS:
+            jung = _VOWEL_PAIRS[(jung, j)]
+            continue
+        if cho and not jung:
+            jung = j
+            continue
+        flush()
+        out.append(j)
+    flush()
+    return "".join(out)
+
+
+def to_latin_layout(text: str) -> str | None:
+    """The keys that type ``text`` on a Korean keyboard, read in English mode
+    (``ㅏㅕㅠㄷㅊ시`` -> ``kubectl``); None if a character is not Hangul."""
+    keys: list[str] = []
+    for ch in text:
+        if is_syllable(ch):
+            cho, jung, jong = split_syllable(ch)
+            parts = [cho, *_SPLIT_VOWEL.get(jung, jung), *_SPLIT_FINAL.get(jong, jong)]
+        else:
+            parts = list(_SPLIT_VOWEL.get(ch) or _SPLIT_FINAL.get(ch) or ch)
+        for p in parts:
+            key = _KEY_OF.get(p)
+            if key is None:
+                return None
+            keys.append(key)
+    return "".join(keys)
+
+
+# --------------------------------------------------------------------------- sound keys
+
+# A coarse consonant skeleton both scripts map to: vowels, h, w and y are dropped, and
+# consonants fall into the classes Korean loanword spelling merges (b/p/f/v -> ㅂ/ㅍ,
+# s/z/j/sh/ch -> ㅅ/ㅈ/ㅊ, ...).
+_CHO_CLASS = {"ㄱ": "K", "ㄲ": "K", "ㅋ": "K", "ㄴ": "N", "ㄷ": "T", "ㄸ": "T", "ㅌ": "T", "ㄹ": "L",
+              "ㅁ": "M", "ㅂ": "P", "ㅃ": "P", "ㅍ": "P", "ㅅ": "S", "ㅆ": "S", "ㅈ": "S", "ㅉ": "S",
+              "ㅊ": "S", "ㅇ": "", "ㅎ": ""}
+_JONG_CLASS = {"": "", "ㄱ": "K", "ㄲ": "K", "ㄳ": "KS", "ㄴ": "N", "ㄵ": "NS", "ㄶ": "N", "ㄷ": "T",
+               "ㄹ": "L", "ㄺ": "LK", "ㄻ": "LM", "ㄼ": "LP", "ㄽ": "LS", "ㄾ": "LT", "ㄿ": "LP",
+               "ㅀ": "L", "ㅁ": "M", "ㅂ": "P", "ㅄ": "PS", "ㅅ": "T", "ㅆ": "T", "ㅇ": "N", "ㅈ": "T",
+               "ㅊ": "T", "ㅋ": "K", "ㅌ": "T", "ㅍ": "P", "ㅎ": ""}
+_LATIN_CLASS = {"b": "P", "p": "P", "f": "P", "v": "P", "d": "T", "t": "T", "s": "S", "z": "S",
+                "j": "S", "k": "K", "q": "K", "g": "K", "c": "K", "m": "M", "n": "N", "l": "L",
+                "r": "L", "x": "KS"}
+_VOWELS = frozenset("aeiouy")
+#: Most alternative keys one English spelling gets (``th`` is ㅅ or ㄷ, ``ch`` ㅊ or ㅋ...).
+MAX_SOUND_KEYS = 4
+
+
+def _squeeze(key: str) -> str:
+    out = []
+    for c in key:
+        if not out or out[-1] != c:
+            out.append(c)
+    return "".join(out)
+
+
+def hangul_sound_shape(word: str) -> str:
+    """Consonant classes and vowels (``V``) of a Hangul word as a loanword: ``레플리카셋``
+    -> ``LVPLVKVSVT``; ㅡ, the vowel Korean adds between English consonants, counts as none."""
+    out = []
+    for ch in word:
+        if not is_syllable(ch):
+            return ""
+        cho, jung, jong = split_syllable(ch)
+        out.append(_CHO_CLASS[cho])
+        if jung != "ㅡ":
+            out.append("V")
+        out.append(_JONG_CLASS[jong])
+    return _squeeze("".join(out))
+
+
+def hangul_sound_key(word: str) -> str:
+    """Consonant skeleton of a Hangul word as a loanword (``레플리카셋`` -> ``LPLKST``)."""
+    return _squeeze(hangul_sound_shape(word).replace("V", ""))
+
+
+def latin_sound_keys(word: str) -> set[str]:
+    """Consonant skeletons of an English word as Korean would spell it (a few when the
+    spelling is ambiguous): ``kubernetes`` -> ``{"KPNTS"}``."""
+    return {k for k in (_squeeze(s.replace("V", "")) for s in latin_sound_shapes(word)) if k}
+
+
+_SPELLINGS = (("ph", "f"), ("ck", "k"), ("qu", "k"), ("wh", "w"), ("gh", ""), ("tch", "ch"),
+              ("sch", "sk"), ("tion", "shn"), ("sion", "shn"), ("ture", "chr"), ("ce", "se"),
+              ("ci", "si"), ("cy", "sy"))
+_PLAIN = {c: ("V",) for c in "aeiouy"} | {"h": ("",), "w": ("",)} | {
+    c: (k,) for c, k in _LATIN_CLASS.items() if c not in "rcgdnst"}
+
+
+def latin_sound_shapes(word: str) -> set[str]:
+    """:func:`hangul_sound_shape` for an English word, a few when its spelling is ambiguous."""
+    w = word.lower()
+    if not w.isalpha() or not w.isascii():
+        return set()
+    for a, b in _SPELLINGS:
+        if a in w:
+            w = w.replace(a, b)
+    if len(w) > 3 and w[-1] == "e" and w[-2] not in _VOWELS:
+        w = w[:-1]  # silent e
+    keys = [""]
+    i, n = 0, len(w)
+    plain = _PLAIN
+    while i < n:
+        c = w[i]
+        choices = plain.get(c)
+        step = 1
+        if choices is None:
+            nxt = w[i + 1] if i + 1 < n else ""
+            if c == "r":
+                # Korean drops an r that no vowel follows (server -> 서버, docker -> 도커).
+                choices = ("L",) if nxt in _VOWELS and nxt else ("",)
+            elif c == "n" and nxt == "g":
+                # -ng is ㅇ; before a vowel or l/r the g is heard too (ingress -> 인그레스).
+                after = w[i + 2] if i + 2 < n else ""
+                choices = ("NK", "N") if after and (after in _VOWELS or after in "lr") else ("N",)
+                step = 2
+            elif c == "n":
+                choices = ("N",)
+            elif c in "sc" and nxt == "h":
+                choices = ("S", "K") if c == "c" else ("S",)
+                step = 2
+            elif c == "t" and nxt == "h":
+                choices = ("S", "T")
+                step = 2
+            elif c == "t":
+                choices = ("T",)
+            elif c == "s":
+                choices = ("S",)
+            elif c == "c":
+                choices = ("K",)
+            elif c == "g":
+                choices = ("K", "S") if nxt and nxt in "eiy" else ("K",)
+            elif c == "d":
+                choices = ("T", "S") if nxt == "u" else ("T",)
+            else:
+                choices = ("",)
+        if len(choices) == 1:
+            ch = choices[0]
+            keys = [k + ch for k in keys] if len(keys) > 1 else [keys[0] + ch]
+        else:
+            keys = [k + ch for k in keys for ch in choices][:MAX_SOUND_KEYS]
+        i += step
+    if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
+        keys += [k[:-1] for k in keys if k.endswith("S")]  # a plural: Korean writes the singular
+    return {k for k in (_squeeze(k) for k in keys) if k.strip("V")}
+
+
+def sound_keys(term: str) -> set[str]:
+    """The sound keys of an index term in either script (empty for anything else)."""
+    if term.isascii():
+        return latin_sound_keys(term)
+    key = hangul_sound_key(term)
+    return {key} if key else set()
+
+
+def romanize(word: str) -> str:
+    """A rough Latin spelling of a Hangul loanword (``레플리카셋`` -> ``replikaset``),
+    for judging how close it sounds to an English word."""
+    vowels = {"ㅏ": "a", "ㅐ": "e", "ㅑ": "ya", "ㅒ": "ye", "ㅓ": "o", "ㅔ": "e", "ㅕ": "yo", "ㅖ": "ye",
+              "ㅗ": "o", "ㅘ": "wa", "ㅙ": "we", "ㅚ": "we", "ㅛ": "yo", "ㅜ": "u", "ㅝ": "wo", "ㅞ": "we",
+              "ㅟ": "wi", "ㅠ": "yu", "ㅡ": "", "ㅢ": "ui", "ㅣ": "i"}
+    initials = {"ㄱ": "g", "ㄲ": "k", "ㄴ": "n", "ㄷ": "d", "ㄸ": "t", "ㄹ": "r", "ㅁ": "m", "ㅂ": "b",
+                "ㅃ": "p", "ㅅ": "s", "ㅆ": "s", "ㅇ": "", "ㅈ": "j", "ㅉ": "j", "ㅊ": "ch", "ㅋ": "k",
+                "ㅌ": "t", "ㅍ": "p", "ㅎ": "h"}
+    finals = {"ㄱ": "k", "ㄴ": "n", "ㄹ": "l", "ㅁ": "m", "ㅂ": "p", "ㅅ": "t", "ㅇ": "ng", "ㄷ": "t",
+              "ㅌ": "t", "ㅍ": "p", "ㅋ": "k", "ㅆ": "t", "ㅈ": "t", "ㅊ": "t"}
+    out = []
+    for ch in word:
+        if not is_syllable(ch):
+            out.append(ch)
+            continue
+        cho, jung, jong = split_syllable(ch)
+        out.append(initials[cho] + vowels[jung] + finals.get(jong, ""))
+    return "".join(out)
