@@ -19,7 +19,8 @@ column (``check``) are checked by kind:
 * ``code``: ``check`` lists code fragments (`` | ``-separated) that must occur,
   case-sensitively, inside a fenced code block or an inline code span of
   every relevant note.
-* ``english``: no ``check`` column needed.  Every query word must share its
+* ``english``: no ``check`` column needed.  Every query word (function
+  words such as "to", "over" aside) must share its
   Porter stem with some word of every relevant note, and at least one query
   word, as typed, must be absent from it as a whole word: the words differ
   only by inflection.
@@ -47,6 +48,10 @@ HEADER = ("kind", "query", "relevant")
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
 _INLINE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 _WORD = re.compile(r"[A-Za-z]+")
+# Function words an English analyzer drops: not checked in ``english`` rows.
+_STOP = frozenset(
+    "a an and are as at be by for from how in into is of on or over the to with between".split()
+)
 
 
 def nfc_lower(text: str) -> str:
@@ -113,7 +118,7 @@ def check_row(kind: str, query: str, paths: list[str], check: str, corpus: Corpu
                     problems.append(f"{fragment!r} not in the code of {p}")
     elif kind == "english":
         stem = _stem_fn()
-        words = [w.lower() for w in _WORD.findall(query)]
+        words = [w.lower() for w in _WORD.findall(query) if w.lower() not in _STOP]
         for p in paths:
             note_words = {w.lower() for w in _WORD.findall(corpus.text(p))}
             note_stems = {stem(w) for w in note_words}
