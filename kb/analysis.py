@@ -300,6 +300,28 @@ _MAX_SUFFIX = max(len(s) for s in _SUFFIXES)
 _SUFFIX_SET = frozenset(_SUFFIXES)
 
 
+#: Words that ask rather than name: in a question typed into a search box they carry no
+#: topic (``파드가 재시작되면 어떻게 확인하나요``). A closed class of Korean grammar, like
+#: the particles: interrogatives, and the endings of a predicate that asks or wants.
+QUESTION_WORDS = frozenset(
+    "어떻게 어떡해 왜 왜요 무엇 무엇이 무엇을 무엇인가요 무엇인가 뭐 뭐가 뭐야 뭔가요 뭔지 뭘 뭘까 뭘까요 "
+    "어디 어디서 어디에 언제 누가 누구 어느 어떤 무슨 얼마나 몇 어째서 "
+    "how why what when where which who whom whose".split()
+)
+_PREDICATE_ENDINGS = tuple(
+    "나요 까요 가요 려면 으려면 는지 은지 을지 을까 는가 은가 는데 던데 어요 아요 해요 세요 니까 습니까 "
+    "ㅂ니까 나여 냐고 는걸 을래 ㄹ래 려고 으려고 고파 싶어 싶다 싶은데".split()
+)
+
+
+def is_question_word(term: str) -> bool:
+    """An interrogative (``어떻게``, ``왜``, ``how``) or a predicate that ends like a question or
+    a wish (``바뀌나요``, ``되돌리려면``, ``다른가요``): no topic of its own."""
+    if term in QUESTION_WORDS:
+        return True
+    return len(term) >= 3 and "\uac00" <= term[0] <= "\ud7a3" and term.endswith(_PREDICATE_ENDINGS)
+
+
 def strip_suffix(word: str) -> str:
     """The stem of a Hangul word: the longest known particle/ending removed.
 

@@ -247,14 +247,24 @@ def search(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Show how kb read the query: each word's terms, the other "
+                     "forms it searched (aliases, glosses, typos...) with their weights, and what "
+                     "each hit matched."),
+    ] = False,
 ) -> None:
     """Search the notes, best first, with highlighted snippets."""
     from .search import search as run_search
 
     ix = _open(ctx)
-    result = run_search(_notebook(ctx), " ".join(query), limit=limit, tags=tag or (), ix=ix)
+    result = run_search(_notebook(ctx), " ".join(query), limit=limit, tags=tag or (), ix=ix, explain=explain)
     if as_json:
-        _print_json([h.to_dict() for h in result.hits])
+        hits = [h.to_dict() for h in result.hits]
+        if explain and result.explanation is not None:
+            _print_json({"query": result.query, "explain": result.explanation.to_dict(), "hits": hits})
+        else:
+            _print_json(hits)
         if result.notice:
             _stderr().print(result.notice, style="yellow")
         if result.suggestions:  # stdout stays pure JSON; the hint goes to stderr
@@ -262,6 +272,8 @@ def search(
         return
     from . import render
 
+    if explain:
+        _print(render.explain_view(result))
     _print(render.search_results(result))
 
 

@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import is_hangul_word, query_terms
+from .analysis import is_hangul_word, is_question_word, query_terms
 from .english import letters_key, light_stem
 from .jamo import (
     choseong,
@@ -41,9 +41,11 @@ from .jamo import (
     latin_sound_shapes,
     partial_tail,
     sound_keys,
+    syllable_distance,
     to_hangul_layout,
     to_latin_layout,
     typo_distance,
+    vowels_agree,
 )
 
 STEM_WEIGHT = 0.7
@@ -84,6 +86,8 @@ class WordPlan:
     text: str
     terms: tuple[str, ...]
     found: bool = True  # the typed terms are in the index
+    #: An interrogative or a predicate that asks (``어떻게``, ``바뀌나요``): no topic, weighs little.
+    question: bool = False
     variants: list[Variant] = field(default_factory=list)
     #: The form searched instead of the typed one, which matched nothing ("showing results for").
     correction: str = ""
@@ -93,6 +97,7 @@ class WordPlan:
             "word": self.text,
             "terms": list(self.terms),
             "found": self.found,
+            "question": self.question,
             "correction": self.correction,
             "variants": [v.to_dict() for v in self.variants],
         }
@@ -146,6 +151,9 @@ class Expander:
             self._glosses(plan, " ".join(terms), typed_df)
             return plan
         term = terms[0]
+        if is_question_word(term):
+            plan.question = True
+            return plan
         if term.isascii():
             self._latin(plan, term, typed_df)
         elif is_hangul_word(term):
@@ -262,7 +270,8 @@ class Expander:
                 if other.isascii() == latin or other in plan.terms:
                     continue
                 other_shapes = latin_sound_shapes(other) if not latin else {hangul_sound_shape(other)}
-                if shapes & other_shapes:
+                agree = vowels_agree(other, term) if latin else vowels_agree(term, other)
+                if shapes & other_shapes and agree:
                     df = self.df(other)
                     if df:
                         found.append((df, other))
@@ -273,10 +282,14 @@ class Expander:
     def _best(self, term: str, candidates: list[str], max_dist: float,
               min_df: int) -> tuple[str, float] | None:
         best: tuple[float, int, str] | None = None
+        hangul = is_hangul_word(term)
         for cand in set(candidates):
             if cand == term or abs(len(cand) - len(term)) > 2:
                 continue
-            d = typo_distance(term, cand)
+            if hangul and len(cand) == len(term):
+                d = syllable_distance(term, cand, max_dist)
+            else:
+                d = typo_distance(term, cand)
             if d > max_dist:
                 continue
             df = self.df(cand)

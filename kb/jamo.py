@@ -67,7 +67,7 @@ def partial_tail(word: str) -> tuple[str, str] | None:
 # --------------------------------------------------------------------------- typo distance
 
 # Letters Korean typists confuse, as groups; a substitution inside a group is cheap.
-_VOWEL_GROUPS = ("ㅐㅔㅒㅖ", "ㅓㅕㅗ", "ㅜㅠㅡ", "ㅣㅔㅢ", "ㅏㅑㅓ", "ㅗㅛ", "ㅘㅏ", "ㅝㅓ", "ㅞㅙㅚㅔ")
+_VOWEL_GROUPS = ("ㅐㅔㅒㅖ", "ㅓㅕㅗ", "ㅜㅠㅡ", "ㅣㅔㅢㅟ", "ㅏㅑㅓ", "ㅗㅛ", "ㅘㅏ", "ㅝㅓ", "ㅞㅙㅚㅔㅖ")
 _CONSONANT_GROUPS = ("ㅅㅈㅆㅉㅊ", "ㄱㅋㄲ", "ㄷㅌㄸ", "ㅂㅍㅃ", "ㄴㄹ")
 _CHEAP = frozenset(
     (a, b) for group in _VOWEL_GROUPS + _CONSONANT_GROUPS for a in group for b in group if a != b
@@ -135,6 +135,29 @@ def typo_distance(a: str, b: str) -> float:
             cur[j] = best
         prev2, prev = prev, cur
     return prev[m]
+
+
+def syllable_distance(a: str, b: str, limit: float = 9.0) -> float:
+    """:func:`typo_distance` for two Hangul words of the same length, syllable by syllable
+    (no letters shifted between syllables): the quick check for candidates that share
+    their initials. Stops counting past ``limit``."""
+    total = 0.0
+    for x, y in zip(a, b, strict=True):
+        if x == y:
+            continue
+        if not (is_syllable(x) and is_syllable(y)):
+            return OTHER_EDIT + total
+        c1, v1, f1 = split_syllable(x)
+        c2, v2, f2 = split_syllable(y)
+        if c1 != c2:
+            total += CHEAP_EDIT if (c1, c2) in _CHEAP else OTHER_EDIT
+        if v1 != v2:
+            total += CHEAP_EDIT if (v1, v2) in _CHEAP else OTHER_EDIT
+        if f1 != f2:
+            total += FINAL_EDIT
+        if total > limit:
+            return total
+    return total
 
 
 #: Initials a typist may hit for one another: ``쿠버네티즈`` has the 초성 of ``쿠버네티스``
@@ -313,8 +336,34 @@ def latin_sound_keys(word: str) -> set[str]:
 
 
 _SPELLINGS = (("ph", "f"), ("ck", "k"), ("qu", "k"), ("wh", "w"), ("gh", ""), ("tch", "ch"),
-              ("sch", "sk"), ("tion", "shn"), ("sion", "shn"), ("ture", "chr"), ("ce", "se"),
-              ("ci", "si"), ("cy", "sy"))
+              ("sch", "sk"), ("tion", "shon"), ("sion", "shon"), ("ture", "chr"), ("dge", "ji"),
+              ("ce", "se"), ("ci", "si"), ("cy", "sy"))
+
+
+def _respell(word: str) -> list[str]:
+    """An English word spelled closer to how Korean writes it: ``ph`` -> ``f``, a silent
+    final e dropped, ``-ge``/``-sh``/``-ch`` at the end given the vowel Korean adds
+    (image -> 이미지, cache -> 캐시); and a second spelling without a silent e inside a
+    compound (pipeline -> pipline, 파이프라인)."""
+    w = word
+    for a, b in _SPELLINGS:
+        if a in w:
+            w = w.replace(a, b)
+    if w.endswith("ge"):
+        w = w[:-2] + "ji"
+    elif len(w) > 3 and w[-1] == "e" and w[-2] not in _VOWELS:
+        w = w[:-1]  # silent e
+    if w.endswith(("sh", "ch")):
+        w += "i"
+    out = [w]
+    n = len(w)
+    for i in range(2, n - 2):
+        # pipe|line, name|space, byte|code: a vowel, a consonant, e, a consonant, a vowel
+        if (w[i] == "e" and w[i - 1] not in _VOWELS and w[i - 2] in _VOWELS and w[i + 1] not in _VOWELS
+                and w[i - 1] != w[i + 1] and (w[i + 2] in _VOWELS or i + 3 < n and w[i + 3] in _VOWELS)):
+            out.append(w[:i] + w[i + 1:])
+            break
+    return out
 _PLAIN = {c: ("V",) for c in "aeiouy"} | {"h": ("",), "w": ("",)} | {
     c: (k,) for c, k in _LATIN_CLASS.items() if c not in "rcgdnst"}
 
@@ -324,11 +373,13 @@ def latin_sound_shapes(word: str) -> set[str]:
     w = word.lower()
     if not w.isalpha() or not w.isascii():
         return set()
-    for a, b in _SPELLINGS:
-        if a in w:
-            w = w.replace(a, b)
-    if len(w) > 3 and w[-1] == "e" and w[-2] not in _VOWELS:
-        w = w[:-1]  # silent e
+    out: set[str] = set()
+    for spelling in _respell(w):
+        out |= _latin_shapes(spelling)
+    return out
+
+
+def _latin_shapes(w: str) -> set[str]:
     keys = [""]
     i, n = 0, len(w)
     plain = _PLAIN
@@ -375,6 +426,75 @@ def latin_sound_shapes(word: str) -> set[str]:
     if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
         keys += [k[:-1] for k in keys if k.endswith("S")]  # a plural: Korean writes the singular
     return {k for k in (_squeeze(k) for k in keys) if k.strip("V")}
+
+
+_VOWEL_CORE = {"ㅑ": "ㅏ", "ㅒ": "ㅐ", "ㅕ": "ㅓ", "ㅖ": "ㅔ", "ㅛ": "ㅗ", "ㅠ": "ㅜ", "ㅘ": "ㅏ", "ㅙ": "ㅐ",
+               "ㅚ": "ㅔ", "ㅝ": "ㅓ", "ㅞ": "ㅔ", "ㅟ": "ㅣ", "ㅢ": "ㅣ"}
+# How the English vowels a Korean vowel writes in loanwords begin (ㅓ stands for nearly any).
+_VOWEL_LETTERS = {
+    "ㅏ": ("a", "o", "u", "i", "y"),
+    "ㅐ": ("a", "e"),
+    "ㅔ": ("e", "a"),
+    "ㅓ": ("a", "e", "i", "o", "u", "y"),
+    "ㅗ": ("o", "au", "aw"),
+    "ㅜ": ("u", "o", "ew", "eu"),
+    "ㅣ": ("i", "y", "e", "a"),
+}
+
+
+def hangul_vowel_slots(word: str) -> list[str]:
+    """The first vowel of each vowel stretch of :func:`hangul_sound_shape` (``미들웨어``
+    -> ``["ㅣ", "ㅔ"]``), as its simple core (ㅞ -> ㅔ)."""
+    slots: list[str] = []
+    open_slot = False
+    for ch in word:
+        if not is_syllable(ch):
+            return []
+        cho, jung, jong = split_syllable(ch)
+        if _CHO_CLASS[cho]:
+            open_slot = False
+        if jung != "ㅡ":
+            if not open_slot:
+                slots.append(_VOWEL_CORE.get(jung, jung))
+            open_slot = True
+        if _JONG_CLASS[jong]:
+            open_slot = False
+    return slots
+
+
+def latin_vowel_slots(word: str) -> list[list[str]]:
+    """The vowel stretches of an English word as :func:`latin_sound_shapes` reads it
+    (``middleware`` -> ``[["i", "ea"]]``), one list per spelling."""
+    return [_latin_slots(w) for w in _respell(word.lower())]
+
+
+def _latin_slots(w: str) -> list[str]:
+    slots: list[str] = []
+    stretch = ""
+    n = len(w)
+    for i, c in enumerate(w):
+        if c in _VOWELS:
+            stretch += c
+        elif c in "hw" or (c == "r" and not (i + 1 < n and w[i + 1] in _VOWELS)):
+            continue
+        elif stretch:
+            slots.append(stretch)
+            stretch = ""
+    if stretch:
+        slots.append(stretch)
+    # a y gliding into a vowel (ya, yo) is read by the vowel
+    return [x[1:] if len(x) > 1 and x[0] == "y" else x for x in slots]
+
+
+def vowels_agree(hangul: str, latin: str) -> bool:
+    """Whether each vowel of a Hangul loanword can spell the matching vowel of an English
+    word (``받나요``/``partner`` no: ㅏ+ㅛ is not e; ``업로드``/``upload`` yes)."""
+    a = hangul_vowel_slots(hangul)
+    for b in latin_vowel_slots(latin):
+        if len(a) == len(b) and all(y.startswith(_VOWEL_LETTERS.get(x, ("",)))
+                                    for x, y in zip(a, b, strict=True)):
+            return True
+    return False
 
 
 def sound_keys(term: str) -> set[str]:

@@ -63,6 +63,57 @@ def search_results(result: SearchResult) -> RenderableType:
     return Group(*parts)
 
 
+_KIND_LABEL = {
+    "alias": "alias",
+    "split": "as two words",
+    "stem": "same stem",
+    "gloss": "glossed",
+    "sound": "sounds alike",
+    "typo": "likelier spelling",
+    "fix": "typo fixed",
+    "layout": "keyboard layout",
+    "initials": "initials",
+    "shorter": "shorter form",
+}
+
+
+def explain_view(result: SearchResult) -> RenderableType:
+    """``kb search --explain``: each query word with what kb searched for it (and the
+    weights), how the words were combined, and the terms each top hit matched."""
+    exp = result.explanation
+    parts: list[RenderableType] = [Text(f"Query: {result.query}", style="bold")]
+    if exp is None:
+        return Group(*parts)
+    for plan in exp.words:
+        line = Text("  ")
+        line.append(plan.text, style="bold")
+        typed = " ".join(plan.terms)
+        line.append(f"  {typed}" if typed != plan.text else "")
+        line.append(" 1.00" if plan.found else " (not in the notes)", style="dim")
+        parts.append(line)
+        for v in plan.variants:
+            row = Text("    -> ")
+            row.append(" ".join(v.terms), style="green")
+            row.append(f" {v.weight:.2f} {_KIND_LABEL.get(v.kind, v.kind)}", style="dim")
+            if v.why:
+                row.append(f" ({v.why})", style="dim")
+            parts.append(row)
+        if plan.correction:
+            parts.append(Text(f"    searched as {plan.correction}", style="yellow"))
+    parts.append(Text(f"Combined: {exp.combined}", style="dim"))
+    for i, hit in enumerate(exp.hits, 1):
+        head = Text(f"{i:>2}. ", style="dim")
+        head.append(hit.slug, style="green")
+        head.append(f"  {hit.score:.2f}", style="dim")
+        parts.append(head)
+        by_field: dict[str, list[str]] = {}
+        for f, t in hit.matched:
+            by_field.setdefault(f, []).append(t)
+        for f, terms in by_field.items():
+            parts.append(Text(f"    {f}: {', '.join(terms)}", style="dim"))
+    return Group(*parts)
+
+
 def _fmt_date(value: dt.datetime | None) -> str:
     if value is None:
         return ""

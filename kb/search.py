@@ -42,6 +42,8 @@ PREFIX_WEIGHT = 0.5
 #: Weight of an alias (쿠버네티스 for k8s) and of a compound split (퀵 정렬 for 퀵정렬).
 ALIAS_WEIGHT = 0.8
 COMPOUND_WEIGHT = 0.9
+#: Fields where the other forms of a word (:mod:`kb.expand`) are searched.
+VARIANT_FIELDS = ("title", "body", "pathtext", "tagtext")
 #: Extra weight of notes where the query's words stand together as a phrase.
 PHRASE_BOOST = 1.5
 #: Most terms one Hangul prefix expands to (the most frequent are kept).
@@ -250,7 +252,8 @@ class _Builder:
         else:
             dfs = [self.expander.df(t) for t in plan.correction.split()] or [0]
         df = min(dfs) if dfs else 0
-        return bm25_idf(df, n) if df else bm25_idf(1, n)
+        weight = bm25_idf(df, n) if df else bm25_idf(1, n)
+        return weight * QUESTION_WEIGHT if plan is not None and plan.question else weight
 
     def explanation(self, q: Any) -> Explanation:
         """The plans of the query's words and how they were combined, for ``--explain``."""
@@ -327,12 +330,17 @@ class _Builder:
         return alts[0] if len(alts) == 1 else Or(alts)
 
     def variant_query(self, terms: tuple[str, ...], fields: tuple[str, ...], weight: float) -> Any:
-        """Another form of a query word: one term, or the terms as a phrase."""
-        from whoosh.query import NullQuery, Or, Phrase
+        """Another form of a query word: one term, or the terms as a phrase; searched in the
+        title and the body only, as it is (no prefix expansion: it is a guess already)."""
+        from whoosh.query import NullQuery, Or, Phrase, Term
 
-        if len(terms) == 1:
-            return self.term_query(terms[0], fields, weight=weight)
         self.terms.update(terms)
+        if len(terms) == 1:
+            subs = [Term(f, terms[0], boost=weight) for f in VARIANT_FIELDS
+                    if f in fields and (f, terms[0]) in self.reader]
+            if not subs:
+                return NullQuery
+            return subs[0] if len(subs) == 1 else Or(subs)
         phrases = [Phrase(f, list(terms), boost=weight) for f in ("title", "body") if f in fields]
         if not phrases:
             return NullQuery
@@ -460,10 +468,12 @@ def _plain_terms(clause: Clause) -> list[str] | None:
 SOFT_MIN_WORDS = 3
 #: Share of a soft query's word weight a note must hold to match at all.
 SOFT_MIN_SHARE = 0.5
+#: A question word's weight in a soft query against its rarity (``어떻게``, ``바뀌나요``).
+QUESTION_WEIGHT = 0.1
 
 
-def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, bool]]:
-    """The positive clauses as ``(query, weight, plain word)``, two Hangul words that the
+def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, bool, bool]]:
+    """The positive clauses as ``(query, weight, plain word, question word)``, two Hangul words that the
     notes also write as one word (``교착 상태``/``교착상태``) taken together."""
     from whoosh.query import And, NullQuery, Or
 
@@ -471,7 +481,7 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
     cached = builder.units.get(key)
     if cached is not None:
         return cached
-    units: list[tuple[Any, float, bool]] = []
+    units: list[tuple[Any, float, bool, bool]] = []
     i = 0
     while i < len(positive):
         q_i = builder.clause_query(positive[i])
@@ -485,10 +495,11 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
                 both = NullQuery if NullQuery in (q_i, q_j) else And([q_i, q_j])
                 whole = builder.word_query([joined], TEXT_FIELDS)
                 weight = max(builder.word_weight(positive[i]), builder.word_weight(positive[i + 1]))
-                units.append((Or([x for x in (both, whole) if x is not NullQuery]), weight, True))
+                units.append((Or([x for x in (both, whole) if x is not NullQuery]), weight, True, False))
                 i += 2
                 continue
-        units.append((q_i, builder.word_weight(positive[i]), bool(a)))
+        plan = builder.plans.get(positive[i].text)
+        units.append((q_i, builder.word_weight(positive[i]), bool(a), bool(plan and plan.question)))
         i += 1
     builder.units[key] = units
     return units
@@ -504,7 +515,8 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
     units = _units(builder, positive)
     pos_q = [u[0] for u in units]
     live = [u for u in units if u[0] is not NullQuery]
-    soft = len(units) >= SOFT_MIN_WORDS and all(u[2] for u in units)
+    soft = (len(units) >= SOFT_MIN_WORDS or len(units) == 2 and any(u[3] for u in units)) and all(
+        u[2] for u in units)
     q: Any
     if any_word or (soft and live):
         if len(live) == 1:
