@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import is_hangul_word, is_question_word, query_terms
+from .analysis import analyze, is_hangul_word, is_question_word, query_terms
 from .english import letters_key, light_stem
 from .jamo import (
     choseong,
@@ -53,6 +53,7 @@ GLOSS_WEIGHT = 0.8
 SOUND_WEIGHT = 0.5
 TYPO_WEIGHT = 0.6
 SHORTER_WEIGHT = 0.8
+PARTS_WEIGHT = 0.8
 #: A variant must be this many times more common than the typed word to count as
 #: its likelier spelling (``메세지`` 26 notes, ``메시지`` 359).
 TYPO_MIN_RATIO = 4.0
@@ -178,6 +179,13 @@ class Expander:
         self._add(plan, terms, 1.0, kind, why)
 
     def _latin(self, plan: WordPlan, term: str, typed_df: int) -> None:
+        parts = tuple(analyze(plan.text)[1:]) if not term.isalpha() or not plan.text.islower() else ()
+        if len(parts) > 1 and all(self.df(p) for p in parts):
+            # TFLiteConverter.from_saved_model, also written inside a longer name in the
+            # notes (tf.lite.TFLiteConverter.from_saved_model): its parts in a row.
+            self._add(plan, parts, PARTS_WEIGHT if typed_df else 1.0, "parts", "inside a longer name")
+            if not typed_df:
+                return
         if not typed_df:
             reading = self._layout_reading(plan.text, to_hangul_layout)
             if reading:

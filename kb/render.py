@@ -74,6 +74,7 @@ _KIND_LABEL = {
     "layout": "keyboard layout",
     "initials": "initials",
     "shorter": "shorter form",
+    "parts": "its parts in a row",
 }
 
 

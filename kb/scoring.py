@@ -120,6 +120,18 @@ def _generic(seg: _Segment, q: Any) -> dict[int, float]:
 
 #: How steeply a note missing some of a query's words is ranked down (see :class:`SoftAnd`).
 COORD_POWER = 2.0
+#: How much more a note whose title (or path, tags, aliases) holds all of a soft query's
+#: words scores than one whose body alone holds them; in between by their weight.
+TITLE_BONUS = 1.0
+
+
+#: A soft query (a question) prefers a focused note to a long one that mentions everything:
+#: a note ``k`` times longer than the average scores ``k ** -LONG_NOTE_POWER`` times less.
+LONG_NOTE_POWER = 0.25
+
+
+def _long_note_factor(length: float, avg: float) -> float:
+    return 1.0 if length <= avg else (avg / length) ** LONG_NOTE_POWER
 
 
 def soft_and_class() -> type:
@@ -138,11 +150,14 @@ def soft_and_class() -> type:
             JOINT = " SOFTAND "
 
             def __init__(self, subqueries: list[Any], weights: list[float], min_share: float = 0.0,
-                         boost: float = 1.0) -> None:
+                         boost: float = 1.0, titles: list[Any] | None = None) -> None:
                 Or.__init__(self, subqueries, boost=boost)
                 self.weights = list(weights)
                 self.min_share = min_share
                 self.complete = 0
+                #: Per word, the part of its query on titles and paths (or None): a note whose
+                #: title holds the words ranks higher (see TITLE_BONUS).
+                self.titles = list(titles) if titles is not None else [None] * len(subqueries)
 
             def __eq__(self, other: object) -> bool:
                 return (type(other) is type(self) and self.subqueries == other.subqueries  # type: ignore[attr-defined]
@@ -153,15 +168,20 @@ def soft_and_class() -> type:
             def normalize(self) -> Any:
                 return self
 
-            def combine(self, parts: list[dict[int, float]]) -> dict[int, float]:
+            def combine(self, parts: list[dict[int, float]], titles: list[Any],
+                        long_factor: Any = None) -> dict[int, float]:
                 total = sum(self.weights) or 1.0
                 held: dict[int, float] = {}
+                in_title: dict[int, float] = {}
                 acc: dict[int, float] = {}
-                for part, w in zip(parts, self.weights, strict=True):
+                for part, title, w in zip(parts, titles, self.weights, strict=True):
                     for d, sc in part.items():
                         old = acc.get(d)
                         acc[d] = sc if old is None else old + sc
                         held[d] = held.get(d, 0.0) + w
+                    for d in title:
+                        if d in part:
+                            in_title[d] = in_title.get(d, 0.0) + w
                 out: dict[int, float] = {}
                 boost = self.boost
                 for d, sc in acc.items():
@@ -170,7 +190,9 @@ def soft_and_class() -> type:
                         continue
                     if share >= 1 - 1e-9:
                         self.complete += 1
-                    sc = sc * share**COORD_POWER
+                    sc = sc * share**COORD_POWER * (1.0 + TITLE_BONUS * in_title.get(d, 0.0) / total)
+                    if long_factor is not None:
+                        sc *= long_factor(d)
                     out[d] = sc * boost if boost != 1.0 else sc
                 return out
 
@@ -180,7 +202,12 @@ def soft_and_class() -> type:
                 from whoosh.matching import ListMatcher, NullMatcher
 
                 parts = [_matched(sub.matcher(searcher, context)) for sub in self.subqueries]
-                out = self.combine(parts)
+                titles = [set() if t is None else set(_matched(t.matcher(searcher, context)))
+                          for t in self.titles]
+                avg = searcher.avg_field_length("body") or 1.0
+                reader = searcher.reader()
+                out = self.combine(parts, titles,
+                                   lambda d: _long_note_factor(reader.doc_field_length(d, "body", 0), avg))
                 if not out:
                     return NullMatcher()
                 ids = sorted(out)
@@ -208,7 +235,13 @@ def evaluate(seg: _Segment, q: Any) -> dict[int, float]:
     if kind is Q.Term:
         return _term(seg, q.fieldname, q.text, q.boost)
     if kind is _SOFT_AND:
-        return q.combine([evaluate(seg, sub) for sub in q.subqueries])
+        lengths = seg.lengths("body")
+        n = len(lengths)
+        b2l = _byte_to_length()
+        avg = seg.top.avg_field_length("body") or 1.0
+        return q.combine([evaluate(seg, sub) for sub in q.subqueries],
+                         [() if t is None else evaluate(seg, t).keys() for t in q.titles],
+                         lambda d: _long_note_factor(b2l[lengths[d]] if d < n else 0, avg))
     if kind is Q.Or and not q.minmatch and not q.scale:
         acc: dict[int, float] = {}
         for sub in q.subqueries:

@@ -46,6 +46,8 @@ COMPOUND_WEIGHT = 0.9
 VARIANT_FIELDS = ("title", "body", "pathtext", "tagtext")
 #: Extra weight of notes where the query's words stand together as a phrase.
 PHRASE_BOOST = 1.5
+#: ...and, in a longer query, where two neighbouring words do.
+PAIR_BOOST = 0.5
 #: Most terms one Hangul prefix expands to (the most frequent are kept).
 MAX_EXPANSIONS = 64
 SNIPPET_CHARS = 180
@@ -190,7 +192,7 @@ def parse_query(text: str) -> list[Clause]:
 
 def _parse_word(raw: str) -> Clause | None:
     negated = False
-    if raw.startswith("-") and len(raw) > 1:
+    if raw.startswith("-") and len(raw) > 1 and raw[1] != "-":  # --dry-run is code, not a negation
         negated, raw = True, raw[1:]
     raw = raw.strip("()[]{}")
     name, sep, value = raw.partition(":")
@@ -234,7 +236,7 @@ class _Builder:
         self._expansions: dict[tuple[str, str], list[tuple[str, float]]] = {}
         #: How each plain query word was understood (``kb search --explain``), by its text.
         self.plans: dict[str, WordPlan] = {}
-        self.units: dict[tuple[int, ...], Any] = {}  # see _units
+        self.units: dict[tuple[str, ...], Any] = {}  # see _units
         self.expander = Expander(self.reader, vocab, TEXT_FIELDS) if expand else None
 
     def word_weight(self, clause: Clause) -> float:
@@ -253,7 +255,9 @@ class _Builder:
             dfs = [self.expander.df(t) for t in plan.correction.split()] or [0]
         df = min(dfs) if dfs else 0
         weight = bm25_idf(df, n) if df else bm25_idf(1, n)
-        return weight * QUESTION_WEIGHT if plan is not None and plan.question else weight
+        if plan is not None and plan.question:
+            return weight * QUESTION_WEIGHT
+        return weight
 
     def explanation(self, q: Any) -> Explanation:
         """The plans of the query's words and how they were combined, for ``--explain``."""
@@ -355,7 +359,7 @@ class _Builder:
         reader = self.reader
         if (fieldname, term) in reader:
             out.append((term, 1.0))
-        if _starts_hangul(term):
+        if _starts_hangul(term) and len(term) >= 2:  # 수 -> 수가, 수도, 수렴...: noise, not endings
             extra = []
             for btext in reader.expand_prefix(fieldname, term):
                 t = btext.decode("utf-8") if isinstance(btext, bytes) else btext
@@ -444,7 +448,10 @@ class _Builder:
             q = self.prefix_query(clause.text, fields)
         else:
             terms = query_terms(clause.text)
-            q = self.word_query(terms, fields, clause.text) if terms else NullQuery
+            # An excluded word is excluded as written (and its aliases): a guessed form
+            # must not silently drop notes.
+            text = None if clause.negated else clause.text
+            q = self.word_query(terms, fields, text) if terms else NullQuery
         if clause.alternatives:
             alts = [q, *(self.clause_query(a) for a in clause.alternatives)]
             q = (
@@ -477,7 +484,7 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
     notes also write as one word (``교착 상태``/``교착상태``) taken together."""
     from whoosh.query import And, NullQuery, Or
 
-    key = tuple(id(c) for c in positive)
+    key = tuple(repr(c) for c in positive)
     cached = builder.units.get(key)
     if cached is not None:
         return cached
@@ -523,7 +530,9 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
             q = live[0][0]
         elif live:
             min_share = 0.0 if any_word else SOFT_MIN_SHARE
-            q = soft_and_class()([u[0] for u in live], [u[1] for u in live], min_share=min_share)
+            titles = [_field_part(u[0], TITLE_FIELDS) for u in live]
+            q = soft_and_class()([u[0] for u in live], [u[1] for u in live], min_share=min_share,
+                                 titles=titles)
         else:
             q = NullQuery
     else:
@@ -533,15 +542,40 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
             else (pos_q[0] if len(pos_q) == 1 else And(pos_q))
         )
     words = [_plain_terms(c) for c in positive]
+    together: list[Any] = []
     if q is not NullQuery and len(words) > 1 and all(w and len(w) == 1 for w in words):
         # Notes where the words stand together (as typed) rank higher.
         seq = [w[0] for w in words if w]
-        q = AndMaybe(q, Or([Phrase("title", seq, boost=PHRASE_BOOST),
-                            Phrase("body", seq, slop=2, boost=PHRASE_BOOST)]))
+        together += [Phrase("title", seq, boost=PHRASE_BOOST),
+                     Phrase("body", seq, slop=2, boost=PHRASE_BOOST)]
+    if q is not NullQuery and soft and len(units) == len(positive) > 2:
+        # ...and, in a question, where two neighbouring words of it do (미세 조정, GPU 메모리).
+        for i in range(len(positive) - 1):
+            a, b = words[i], words[i + 1]
+            if a and b and not units[i][3] and not units[i + 1][3]:
+                together.append(Phrase("body", [*a, *b], slop=1, boost=PAIR_BOOST))
+                together.append(Phrase("title", [*a, *b], boost=PAIR_BOOST))
+    if together:
+        q = AndMaybe(q, together[0] if len(together) == 1 else Or(together))
     neg = [n for n in (builder.clause_query(c) for c in negative) if n is not NullQuery]
     if neg and q is not NullQuery:
         q = AndNot(q, neg[0] if len(neg) == 1 else Or(neg))
     return q
+
+
+#: Where a word of a soft query counts as being in the note's title (see kb.scoring.TITLE_BONUS).
+TITLE_FIELDS = frozenset(("title", "pathtext", "aliases", "tagtext"))
+
+
+def _field_part(q: Any, fields: frozenset[str]) -> Any:
+    """The leaves of a word's query (terms, phrases) on ``fields``, OR-ed; None if none."""
+    from whoosh.query import Or
+
+    leaves = [x for x in q.leaves() if getattr(x, "fieldname", None) in fields] if q.is_leaf() is False else (
+        [q] if getattr(q, "fieldname", None) in fields else [])
+    if not leaves:
+        return None
+    return leaves[0] if len(leaves) == 1 else Or(leaves)
 
 
 def _soft_node(q: Any) -> Any:
