@@ -35,17 +35,16 @@ from .english import letters_key, light_stem
 from .jamo import (
     choseong,
     choseong_variants,
-    hangul_sound_shape,
+    hangul_sound_key,
     is_choseong_only,
+    latin_lookup_keys,
     latin_sound_keys,
-    latin_sound_shapes,
     partial_tail,
-    sound_keys,
+    sounds_like,
     syllable_distance,
     to_hangul_layout,
     to_latin_layout,
     typo_distance,
-    vowels_agree,
 )
 
 STEM_WEIGHT = 0.7
@@ -165,6 +164,10 @@ class Expander:
             tail = partial_tail(term)
             if tail is not None:
                 self._partial(plan, *tail)
+            elif not typed_df:
+                reading = self._layout_reading(plan.text, to_latin_layout)  # ㅏㅕㅠㄷㅊ시
+                if reading:
+                    self._correct(plan, reading, "layout", "typed in Korean mode")
         return plan
 
     def _add(self, plan: WordPlan, terms: tuple[str, ...], weight: float, kind: str, why: str = "") -> bool:
@@ -186,6 +189,10 @@ class Expander:
             self._add(plan, parts, PARTS_WEIGHT if typed_df else 1.0, "parts", "inside a longer name")
             if not typed_df:
                 return
+        if not typed_df and self._stems(plan, term, 0):
+            # files, configs: not in the notes as typed, but their stem is (file, config)
+            self._glosses(plan, term, 0)
+            return
         if not typed_df:
             reading = self._layout_reading(plan.text, to_hangul_layout)
             if reading:
@@ -205,7 +212,7 @@ class Expander:
         self._sounds(plan, term, typed_df)
 
     def _hangul(self, plan: WordPlan, term: str, typed_df: int) -> None:
-        if not typed_df and not self._has_prefix(term):
+        if not typed_df and not self._has_prefix(term) and not self._splits(term):
             fix = self._hangul_typo(term, 0)
             if fix:
                 self._correct(plan, (fix[0],), "fix", f"{fix[1]:g} from {term}")
@@ -230,12 +237,17 @@ class Expander:
 
     # ----------------------------------------------------------------- the mechanisms
 
+    def _splits(self, term: str) -> bool:
+        """Whether the notes write the word as two (메시지큐 -> 메시지 큐; searched by the caller)."""
+        return len(term) >= 3 and any(self.df(term[:i]) and self.df(term[i:]) for i in range(1, len(term)))
+
     def _has_prefix(self, term: str) -> bool:
         return any(next(iter(self.reader.expand_prefix(f, term)), None) is not None for f in LEXICON_FIELDS)
 
-    def _stems(self, plan: WordPlan, term: str, typed_df: int) -> None:
-        if self.vocab is None or len(term) < 3:
-            return
+    def _stems(self, plan: WordPlan, term: str, typed_df: int) -> int:
+        """English words with the same stem (``parsing`` -> ``parse``, ``parsed``); how many."""
+        if self.vocab is None or len(term) < 3 or (plan.variants and plan.variants[-1].kind == "stem"):
+            return 0
         found = []
         for other in self.vocab.by_stem(light_stem(term)):
             if other != term:
@@ -245,6 +257,7 @@ class Expander:
         found.sort(reverse=True)
         for df, other in found[:MAX_STEMS]:
             self._add(plan, (other,), self._capped(STEM_WEIGHT, typed_df, df), "stem", light_stem(term))
+        return len(found)
 
     def _glosses(self, plan: WordPlan, side: str, typed_df: int) -> None:
         if self.vocab is None:
@@ -257,34 +270,34 @@ class Expander:
                 self._add(plan, terms, weight, "gloss", f"glossed {side}({other})")
 
     def _sounds(self, plan: WordPlan, term: str, typed_df: int) -> None:
-        """The same word in the other script, by its consonants and syllable shape."""
+        """The same word in the other script, by its consonants, syllable shape and vowels
+        (:func:`kb.jamo.sounds_like`)."""
         if self.vocab is None:
             return
         latin = term.isascii()
         if latin:
-            shapes = latin_sound_shapes(term)
-            keys = latin_sound_keys(term)
+            keys = latin_lookup_keys(term)
+            forms = [term]
         else:
-            shape = hangul_sound_shape(term)
-            shapes = {shape} if shape else set()
-            keys = sound_keys(term)
+            # 그라파나 is analyzed as 그라파 (나 read as a particle): try the word as typed too.
+            forms = [term]
+            typed = plan.text.strip()
+            if typed != term and is_hangul_word(typed) and typed.startswith(term):
+                forms.append(typed)
+            keys = {hangul_sound_key(f) for f in forms}
         # Short skeletons (정의 ~ json, 파드 ~ path) say little: three consonants or more.
         keys = {k for k in keys if len(k) >= 3}
-        if not keys:
-            return
-        found = []
+        found: dict[str, int] = {}
         for key in keys:
             for other in self.vocab.by_sound(key):
-                if other.isascii() == latin or other in plan.terms:
+                if other.isascii() == latin or other in plan.terms or other in found:
                     continue
-                other_shapes = latin_sound_shapes(other) if not latin else {hangul_sound_shape(other)}
-                agree = vowels_agree(other, term) if latin else vowels_agree(term, other)
-                if shapes & other_shapes and agree:
+                if any(sounds_like(other, f) if latin else sounds_like(f, other) for f in forms):
                     df = self.df(other)
                     if df:
-                        found.append((df, other))
-        found.sort(reverse=True)
-        for df, other in found[:MAX_SOUNDS]:
+                        found[other] = df
+        best = sorted(((df, t) for t, df in found.items()), reverse=True)[:MAX_SOUNDS]
+        for df, other in best:
             self._add(plan, (other,), self._capped(SOUND_WEIGHT, typed_df, df), "sound", "sounds alike")
 
     def _best(self, term: str, candidates: list[str], max_dist: float,

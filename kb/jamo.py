@@ -486,15 +486,48 @@ def _latin_slots(w: str) -> list[str]:
     return [x[1:] if len(x) > 1 and x[0] == "y" else x for x in slots]
 
 
+def _slots_agree(a: list[str], b: list[str]) -> bool:
+    return len(a) == len(b) and all(
+        y.startswith(_VOWEL_LETTERS.get(x, ("",))) for x, y in zip(a, b, strict=True))
+
+
+def sounds_like(hangul: str, latin: str) -> bool:
+    """Whether a Hangul word is the English word written in Hangul: the same consonant
+    classes and syllable shape, and vowels that can spell each other (``레플리카셋`` /
+    ``replicaset`` yes, ``받나요``/``partner`` no). A last syllable the analyzer took for a
+    particle may be missing from the Hangul (``그라파나`` is indexed as ``그라파``)."""
+    shape = hangul_sound_shape(hangul)
+    if not shape:
+        return False
+    vowels = hangul_vowel_slots(hangul)
+    for spelling in _respell(latin.lower()):
+        slots = _latin_slots(spelling)
+        for other in _latin_shapes(spelling):
+            if other == shape and _slots_agree(vowels, slots):
+                return True
+            if (other[:-2] == shape and other.endswith("V") and other[-2] in "KTLMN"
+                    and _slots_agree(vowels, slots[:-1])):
+                return True
+    return False
+
+
+def latin_lookup_keys(latin: str) -> set[str]:
+    """The sound keys under which :func:`sounds_like` candidates of an English word are
+    filed, the key without a last consonant too (그라파나 indexed as 그라파)."""
+    out = set()
+    for spelling in _respell(latin.lower()):
+        for shape in _latin_shapes(spelling):
+            out.add(_squeeze(shape.replace("V", "")))
+            if shape.endswith("V") and len(shape) >= 3 and shape[-2] in "KTLMN":
+                out.add(_squeeze(shape[:-2].replace("V", "")))
+    return {k for k in out if k}
+
+
 def vowels_agree(hangul: str, latin: str) -> bool:
     """Whether each vowel of a Hangul loanword can spell the matching vowel of an English
     word (``받나요``/``partner`` no: ㅏ+ㅛ is not e; ``업로드``/``upload`` yes)."""
     a = hangul_vowel_slots(hangul)
-    for b in latin_vowel_slots(latin):
-        if len(a) == len(b) and all(y.startswith(_VOWEL_LETTERS.get(x, ("",)))
-                                    for x, y in zip(a, b, strict=True)):
-            return True
-    return False
+    return any(_slots_agree(a, b) for b in latin_vowel_slots(latin))
 
 
 def sound_keys(term: str) -> set[str]:

@@ -150,10 +150,13 @@ def soft_and_class() -> type:
             JOINT = " SOFTAND "
 
             def __init__(self, subqueries: list[Any], weights: list[float], min_share: float = 0.0,
-                         boost: float = 1.0, titles: list[Any] | None = None) -> None:
+                         boost: float = 1.0, titles: list[Any] | None = None,
+                         needed: list[bool] | None = None) -> None:
                 Or.__init__(self, subqueries, boost=boost)
                 self.weights = list(weights)
                 self.min_share = min_share
+                #: Which words a note must hold to count as ``complete`` (not question words).
+                self.needed = list(needed) if needed is not None else [True] * len(subqueries)
                 self.complete = 0
                 #: Per word, the part of its query on titles and paths (or None): a note whose
                 #: title holds the words ranks higher (see TITLE_BONUS).
@@ -174,21 +177,25 @@ def soft_and_class() -> type:
                 held: dict[int, float] = {}
                 in_title: dict[int, float] = {}
                 acc: dict[int, float] = {}
-                for part, title, w in zip(parts, titles, self.weights, strict=True):
+                needs: dict[int, int] = {}
+                for part, title, w, need in zip(parts, titles, self.weights, self.needed, strict=True):
                     for d, sc in part.items():
                         old = acc.get(d)
                         acc[d] = sc if old is None else old + sc
                         held[d] = held.get(d, 0.0) + w
+                        if need:
+                            needs[d] = needs.get(d, 0) + 1
                     for d in title:
                         if d in part:
                             in_title[d] = in_title.get(d, 0.0) + w
                 out: dict[int, float] = {}
                 boost = self.boost
+                n_needed = sum(self.needed)
                 for d, sc in acc.items():
                     share = held[d] / total
                     if share + 1e-9 < self.min_share:
                         continue
-                    if share >= 1 - 1e-9:
+                    if needs.get(d, 0) == n_needed:
                         self.complete += 1
                     sc = sc * share**COORD_POWER * (1.0 + TITLE_BONUS * in_title.get(d, 0.0) / total)
                     if long_factor is not None:

@@ -532,7 +532,7 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
             min_share = 0.0 if any_word else SOFT_MIN_SHARE
             titles = [_field_part(u[0], TITLE_FIELDS) for u in live]
             q = soft_and_class()([u[0] for u in live], [u[1] for u in live], min_share=min_share,
-                                 titles=titles)
+                                 titles=titles, needed=[not u[3] for u in live])
         else:
             q = NullQuery
     else:
@@ -712,8 +712,9 @@ def did_you_mean(builder: _Builder, clauses: list[Clause], limit: int = 3) -> li
     fixes: dict[str, list[str]] = {}
     for clause in clauses:
         plan = builder.plans.get(clause.text)
-        if clause.negated or plan is None or plan.found or plan.correction or len(plan.terms) != 1:
-            continue
+        if (clause.negated or plan is None or plan.found or plan.correction or plan.variants
+                or plan.question or len(plan.terms) != 1):
+            continue  # matched as typed or in another form, or asks rather than names
         found = builder.expander.suggest(plan.terms[0], limit)
         if found:
             fixes[clause.text] = found

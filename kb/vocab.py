@@ -33,7 +33,8 @@ from typing import Any
 
 from .analysis import is_hangul_word, query_terms, unique_terms
 from .english import letters_key, light_stem
-from .jamo import choseong, hangul_sound_key, hangul_sound_shape, latin_sound_keys, latin_sound_shapes
+from .jamo import choseong, hangul_sound_key, latin_sound_keys
+from .jamo import sounds_like as _sounds_like
 
 VOCAB = "vocab.tbl"
 VOCAB_DELTA = "vocab.delta"
@@ -217,8 +218,7 @@ def extract_glosses(text: str) -> list[Gloss]:
 def sounds_alike(hangul: str, latin: str) -> bool:
     """Whether a Hangul word is the English word written in Hangul (same consonants and
     syllable shape, see :mod:`kb.jamo`): ``인그레스``/``ingress`` yes, ``상태``/``deadlock`` no."""
-    shape = hangul_sound_shape(hangul.replace(" ", ""))
-    return bool(shape) and shape in latin_sound_shapes(latin.replace(" ", ""))
+    return _sounds_like(hangul.replace(" ", ""), latin.replace(" ", ""))
 
 
 def gloss_lines(per_note: dict[str, list[Gloss]]) -> list[str]:

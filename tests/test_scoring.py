@@ -31,6 +31,8 @@ SHAPES = [
     "tag:algorithm",
     "없는단어 정렬",
     "-정렬",
+    "파드 스케줄링 정렬 교착 상태",  # a longer query: softly ANDed (kb.scoring.SoftAnd)
+    "정렬은 어떻게 하나요",  # a question: question words weigh little
 ]
 
 
