@@ -211,7 +211,8 @@ def soft_and_class() -> type:
                 parts = [_matched(sub.matcher(searcher, context)) for sub in self.subqueries]
                 titles = [set() if t is None else set(_matched(t.matcher(searcher, context)))
                           for t in self.titles]
-                avg = searcher.avg_field_length("body") or 1.0
+                top = searcher.get_parent() if searcher.has_parent() else searcher
+                avg = top.avg_field_length("body") or 1.0
                 reader = searcher.reader()
                 out = self.combine(parts, titles,
                                    lambda d: _long_note_factor(reader.doc_field_length(d, "body", 0), avg))
