@@ -50,6 +50,8 @@ from .jamo import (
 STEM_WEIGHT = 0.7
 GLOSS_WEIGHT = 0.8
 SOUND_WEIGHT = 0.5
+#: ...for a word the notes do not have at all: the other script is all there is.
+ABSENT_SOUND_WEIGHT = 0.8
 TYPO_WEIGHT = 0.6
 SHORTER_WEIGHT = 0.8
 PARTS_WEIGHT = 0.8
@@ -203,6 +205,9 @@ class Expander:
                 self._correct(plan, (fix[0],), "fix", f"{fix[1]:g} letter from {term}")
                 term = fix[0]
                 typed_df = self.df(term)
+            elif self._sounds(plan, term, 0, min_key=2):
+                self._glosses(plan, term, 0)
+                return
         elif typed_df <= TYPO_MAX_SHARE * self.n:
             fix = self._latin_typo(term, typed_df)
             if fix:
@@ -222,6 +227,8 @@ class Expander:
                 if reading:
                     self._correct(plan, reading, "layout", "typed in Korean mode")
                     return
+                if self._sounds(plan, term, 0, min_key=2):
+                    return  # 넉스트 -> nuxt, 앵귤러 -> angular: the notes write it in English
                 shorter = self._shorter(term)
                 if shorter:
                     self._correct(plan, (shorter,), "shorter", f"the start of {term}")
@@ -269,11 +276,13 @@ class Expander:
                 weight = self._capped(GLOSS_WEIGHT * share, typed_df, min(dfs))
                 self._add(plan, terms, weight, "gloss", f"glossed {side}({other})")
 
-    def _sounds(self, plan: WordPlan, term: str, typed_df: int) -> None:
+    def _sounds(self, plan: WordPlan, term: str, typed_df: int, min_key: int = 3) -> int:
         """The same word in the other script, by its consonants, syllable shape and vowels
-        (:func:`kb.jamo.sounds_like`)."""
+        (:func:`kb.jamo.sounds_like`); how many. Short skeletons (정의 ~ json, 파드 ~ path)
+        say little: three consonant classes at least, unless the word is not in the notes
+        at all (``min_key``)."""
         if self.vocab is None:
-            return
+            return 0
         latin = term.isascii()
         if latin:
             keys = latin_lookup_keys(term)
@@ -285,8 +294,7 @@ class Expander:
             if typed != term and is_hangul_word(typed) and typed.startswith(term):
                 forms.append(typed)
             keys = {hangul_sound_key(f) for f in forms}
-        # Short skeletons (정의 ~ json, 파드 ~ path) say little: three consonants or more.
-        keys = {k for k in keys if len(k) >= 3}
+        keys = {k for k in keys if len(k) >= min_key}
         found: dict[str, int] = {}
         for key in keys:
             for other in self.vocab.by_sound(key):
@@ -297,8 +305,10 @@ class Expander:
                     if df:
                         found[other] = df
         best = sorted(((df, t) for t, df in found.items()), reverse=True)[:MAX_SOUNDS]
+        weight = SOUND_WEIGHT if typed_df else ABSENT_SOUND_WEIGHT
         for df, other in best:
-            self._add(plan, (other,), self._capped(SOUND_WEIGHT, typed_df, df), "sound", "sounds alike")
+            self._add(plan, (other,), self._capped(weight, typed_df, df), "sound", "sounds alike")
+        return len(best)
 
     def _best(self, term: str, candidates: list[str], max_dist: float,
               min_df: int) -> tuple[str, float] | None:

@@ -405,8 +405,6 @@ def _latin_shapes(w: str) -> set[str]:
             elif c == "t" and nxt == "h":
                 choices = ("S", "T")
                 step = 2
-            elif c == "t":
-                choices = ("T",)
             elif c == "s":
                 choices = ("S",)
             elif c == "c":
@@ -415,6 +413,8 @@ def _latin_shapes(w: str) -> set[str]:
                 choices = ("K", "S") if nxt and nxt in "eiy" else ("K",)
             elif c == "d":
                 choices = ("T", "S") if nxt == "u" else ("T",)
+            elif c == "t":
+                choices = ("T", "S") if nxt == "u" else ("T",)  # virtual -> 버추얼
             else:
                 choices = ("",)
         if len(choices) == 1:

@@ -28,6 +28,7 @@ import mmap
 import os
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -165,12 +166,19 @@ def _lexicon_lines(ix: Any) -> set[str]:
 
 # --------------------------------------------------------------------------- glosses
 
-# A parenthesis of up to 40 characters on one line; what precedes it is read separately.
-_PAREN_RE = re.compile(r"\(([^()\n]{1,40})\)")
-_HANGUL_TAIL_RE = re.compile(r"([가-힣]+)(?: ([가-힣]+))? ?$")
-_LATIN_TAIL_RE = re.compile(r"([A-Za-z][A-Za-z0-9_.+#-]*) ?$")
-_LATIN_GLOSS_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.+# -]*")
-_HANGUL_GLOSS_RE = re.compile(r"[가-힣]+(?: [가-힣]+){0,2}")
+@lru_cache(maxsize=1)
+def _gloss_patterns() -> tuple[re.Pattern[str], ...]:
+    """The regexes of :func:`extract_glosses`, compiled on first use: a class over the
+    Hangul block costs ~1 ms to compile, which a search (that imports this module for
+    :class:`Vocab`) should not pay."""
+    return (
+        # A parenthesis of up to 40 characters on one line; what precedes it is read separately.
+        re.compile(r"\(([^()\n]{1,40})\)"),
+        re.compile(r"([가-힣]+)(?: ([가-힣]+))? ?$"),
+        re.compile(r"([A-Za-z][A-Za-z0-9_.+#-]*) ?$"),
+        re.compile(r"[A-Za-z][A-Za-z0-9_.+# -]*"),
+        re.compile(r"[가-힣]+(?: [가-힣]+){0,2}"),
+    )
 #: Glosses taken from one note (a table of thousands is a dictionary, not glosses).
 MAX_GLOSSES_PER_NOTE = 400
 
@@ -188,22 +196,23 @@ def extract_glosses(text: str) -> list[Gloss]:
     >>> extract_glosses("교착 상태(deadlock)를 피한다")
     [('상태', 'deadlock'), ('교착 상태', 'deadlock')]
     """
+    paren_re, hangul_tail_re, latin_tail_re, latin_gloss_re, hangul_gloss_re = _gloss_patterns()
     out: list[Gloss] = []
     seen: set[Gloss] = set()
-    for m in _PAREN_RE.finditer(text):
+    for m in paren_re.finditer(text):
         inner = m.group(1).strip()
         before = text[max(0, m.start() - 40) : m.start()]
         pairs: list[Gloss] = []
-        if _LATIN_GLOSS_RE.fullmatch(inner) and len(inner.split()) <= 4:
-            tail = _HANGUL_TAIL_RE.search(before)
+        if latin_gloss_re.fullmatch(inner) and len(inner.split()) <= 4:
+            tail = hangul_tail_re.search(before)
             if tail:
                 latin = _side(inner)
                 last = _side(tail.group(2) or tail.group(1))
                 pairs.append((last, latin))
                 if tail.group(2):
                     pairs.append((_side(tail.group(1) + " " + tail.group(2)), latin))
-        elif _HANGUL_GLOSS_RE.fullmatch(inner):
-            tail = _LATIN_TAIL_RE.search(before)
+        elif hangul_gloss_re.fullmatch(inner):
+            tail = latin_tail_re.search(before)
             if tail:
                 pairs.append((_side(inner), _side(tail.group(1))))
         for a, b in pairs:
