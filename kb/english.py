@@ -3,7 +3,7 @@
 kb keeps English words whole in the index (``useEffect``, ``max_active_runs`` and
 ``parsing`` are indexed as written); what it stems is the lookup: at index time every
 English term is filed under its stem (:mod:`kb.vocab`), and a query word finds the
-terms filed under its own. The stemmer only folds inflections and ``-ation``/``-tion``,
+terms filed under its own. The stemmer folds inflections and a few suffixes that derive one word from another,
 and is consistent rather than linguistic (``parse``, ``parses``, ``parsed`` and
 ``parsing`` all give ``pars``); Whoosh's Porter stemmer does more but costs ~30 us a
 word, this ~2 us.
@@ -21,6 +21,13 @@ word                     stem
 from __future__ import annotations
 
 _VOWELS = frozenset("aeiouy")
+# Suffixes that make one word of another (configuration/configure, recursion/recursive,
+# loosely/loose, persistence/persist): (suffix, what it leaves, shortest word it applies to).
+_DERIVATIONS = (
+    ("ability", "", 9), ("ibility", "", 9), ("ation", "", 9), ("ition", "", 8), ("tion", "t", 7),
+    ("sion", "s", 7), ("ence", "", 8), ("ance", "", 8), ("ment", "", 8), ("able", "", 8),
+    ("ible", "", 8), ("ity", "", 7), ("ive", "", 7), ("ly", "", 6),
+)
 _NO_UNDOUBLE = frozenset("lsz")
 
 
@@ -52,10 +59,10 @@ def light_stem(word: str) -> str:
                     if len(w) > 3 and w[-1] == w[-2] and w[-1] not in _VOWELS | _NO_UNDOUBLE:
                         w = w[:-1]
                 break
-    if w.endswith("ation") and len(w) >= 9:
-        w = w[:-5]
-    elif w.endswith("tion") and len(w) >= 7:
-        w = w[:-3]
+    for suffix, keep, min_len in _DERIVATIONS:
+        if w.endswith(suffix) and len(w) >= min_len:
+            w = w[: len(w) - len(suffix)] + keep
+            break
     if len(w) > 3 and w.endswith("e"):
         w = w[:-1]
     if len(w) > 3 and w.endswith("y"):

@@ -373,7 +373,7 @@ def test_same_size_garbage_in_an_index_file_is_healed(runner: CliRunner, tmp_pat
 
 
 def test_json_search_keeps_stdout_pure_and_hints_on_stderr(runner: CliRunner) -> None:
-    r = run(runner, "search", "토킨", "--json")  # two letters off 토큰: suggested, not searched
+    r = run(runner, "search", "토콘", "--json")  # a vowel off 토큰: suggested, not searched
     assert r.exit_code == 0 and json.loads(r.stdout) == []
     assert "did you mean: 토큰" in r.stderr
     r = run(runner, "search", "쿠버네티즈", "--json")  # one slip: searched as fixed, and said so
