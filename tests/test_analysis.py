@@ -28,6 +28,14 @@ INDEX_TABLE = [
     ("교착상태에서", ["교착상태"]),
     ("", []),
     ("!!! --- ...", []),
+    # names with a symbol are terms of their own, beside their word
+    ("C#과 F#", ["c#", "c", "f#", "f"]),
+    ("C++를 배운다", ["c++", "c", "배운다"]),
+    (".NET 런타임", [".net", "net", "런타임"]),
+    ("ASP.NET Node.js", ["asp.net", "asp", "net", "node.js", "node", "js"]),
+    ("a+b c++17 foo#bar x.md", ["a", "b", "c", "17", "foo", "bar", "x.md", "x", "md"]),
+    # question endings
+    ("확인하나요 설치할까요 되나요", ["확인", "설치", "되나요"]),
 ]
 
 
@@ -44,7 +52,22 @@ QUERY_TABLE = [
     ("api", ["api"]),
     ("서비스어카운트", ["서비스어카운트"]),
     ("을", ["을"]),  # a lone particle stays a (rare) word, not an empty query
+    ("C#", ["c#"]),  # not "c": every note with a C in it
+    ("C++", ["c++"]),
+    (".NET", [".net"]),
+    ("C#은", ["c#"]),
 ]
+
+
+@pytest.mark.parametrize(
+    ("word", "asks"),
+    [("어떻게", True), ("왜", True), ("바뀌나요", True), ("되돌리려면", True), ("다른가요", True),
+     ("how", True), ("파드", False), ("쿠버네티스", False), ("하나", False), ("요청", False)],
+)
+def test_question_words(word: str, asks: bool) -> None:
+    from kb.analysis import is_question_word
+
+    assert is_question_word(word) is asks
 
 
 @pytest.mark.parametrize(("text", "tokens"), QUERY_TABLE)

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kb.cli import app
@@ -201,3 +203,11 @@ def test_an_index_from_before_is_rebuilt_with_the_tables(tmp_path: Path) -> None
     assert stats.rebuilt
     assert (nb.index_dir / "vocab.tbl").exists() and (nb.index_dir / "gloss.tbl").exists()
     assert search(nb, "C#").hits[0].path == "csharp.md"
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ㅋㅂㄴㅏㅕ쿠버네티스리엑트znqjxC#+.:-_ ?어떻게 parsing")), max_size=24))
+def test_every_expansion_is_total(fresh: tuple[Notebook, object], text: str) -> None:
+    nb, ix = fresh
+    result = search(nb, text, ix=ix, explain=True)
+    assert isinstance(result.hits, list) and (result.explanation is not None or not result.hits)
