@@ -184,7 +184,8 @@ class Expander:
         self._add(plan, terms, 1.0, kind, why)
 
     def _latin(self, plan: WordPlan, term: str, typed_df: int) -> None:
-        parts = tuple(analyze(plan.text)[1:]) if not term.isalpha() or not plan.text.islower() else ()
+        joined = not typed_df or any(c in plan.text for c in "._-:/")  # not useEffect: written whole
+        parts = tuple(analyze(plan.text)[1:]) if joined and plan.text != term else ()
         if len(parts) > 1 and all(self.df(p) for p in parts):
             # TFLiteConverter.from_saved_model, also written inside a longer name in the
             # notes (tf.lite.TFLiteConverter.from_saved_model): its parts in a row.
@@ -389,17 +390,18 @@ class Expander:
         return [c for _, _, c in sorted(scored)[:limit]]
 
     def _layout_reading(self, text: str, convert: Any) -> tuple[str, ...] | None:
-        """The word typed with the keyboard in the other mode, if the notes have it."""
+        """The word typed with the keyboard in the other mode, if the notes have it. Four
+        keys at least, and in Hangul whole syllables, two or more: a short acronym reads
+        as some Korean word by chance (``CKA`` -> ``참``)."""
         word = text.strip()
-        if len(word) < 2:
-            return None
         other = convert(word)
-        if not other:
+        if not other or len(other if other.isascii() else word) < 4:
+            return None
+        if not other.isascii() and (len(other) < 2 or not is_hangul_word(other)):
             return None
         terms = tuple(query_terms(other))
         if terms and all(self.df(t) for t in terms):
-            if other.isascii() or all(is_hangul_word(t) for t in terms):
-                return terms
+            return terms
         return None
 
     def _shorter(self, term: str) -> str | None:

@@ -496,19 +496,36 @@ def sounds_like(hangul: str, latin: str) -> bool:
     classes and syllable shape, and vowels that can spell each other (``레플리카셋`` /
     ``replicaset`` yes, ``받나요``/``partner`` no). A last syllable the analyzer took for a
     particle may be missing from the Hangul (``그라파나`` is indexed as ``그라파``)."""
-    shape = hangul_sound_shape(hangul)
-    if not shape:
-        return False
-    vowels = hangul_vowel_slots(hangul)
-    for spelling in _respell(latin.lower()):
-        slots = _latin_slots(spelling)
-        for other in _latin_shapes(spelling):
-            if other == shape and _slots_agree(vowels, slots):
-                return True
-            if (other[:-2] == shape and other.endswith("V") and other[-2] in "KTLMN"
-                    and _slots_agree(vowels, slots[:-1])):
-                return True
-    return False
+    return latin_sound(latin).matches(hangul)
+
+
+class LatinSound:
+    """An English word's shapes and vowels, worked out once for :func:`sounds_like`."""
+
+    def __init__(self, latin: str) -> None:
+        # (shape, vowel stretches) per spelling and shape; the shape without its last
+        # consonant and vowel too, for a Hangul word whose last syllable was cut.
+        self.whole: dict[str, list[list[str]]] = {}
+        self.cut: dict[str, list[list[str]]] = {}
+        for spelling in _respell(latin.lower()):
+            slots = _latin_slots(spelling)
+            for shape in _latin_shapes(spelling):
+                self.whole.setdefault(shape, []).append(slots)
+                if shape.endswith("V") and len(shape) >= 3 and shape[-2] in "KTLMN":
+                    self.cut.setdefault(shape[:-2], []).append(slots[:-1])
+
+    def matches(self, hangul: str) -> bool:
+        shape = hangul_sound_shape(hangul)
+        if not shape or (shape not in self.whole and shape not in self.cut):
+            return False
+        vowels = hangul_vowel_slots(hangul)
+        return any(_slots_agree(vowels, s) for s in self.whole.get(shape, ())) or any(
+            _slots_agree(vowels, s) for s in self.cut.get(shape, ()))
+
+
+@lru_cache(maxsize=256)
+def latin_sound(latin: str) -> LatinSound:
+    return LatinSound(latin)
 
 
 def latin_lookup_keys(latin: str) -> set[str]:
