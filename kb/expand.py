@@ -240,6 +240,12 @@ class Expander:
             fix = self._hangul_typo(term, typed_df)
             if fix:
                 self._add(plan, (fix[0],), TYPO_WEIGHT, "typo", f"{self.df(fix[0])} notes against {typed_df}")
+        elif len(term) >= 3:
+            # Loanwords are spelled two ways in common use (디렉토리/디렉터리, 메세지/메시지):
+            # the other spelling, one slip away, if the notes use it too.
+            fix = self._hangul_typo(term, typed_df, max(2, typed_df // 4), 0.5)
+            if fix:
+                self._capped_add(plan, fix[0], TYPO_WEIGHT, typed_df, "typo", "another spelling")
         self._glosses(plan, term, typed_df)
         self._sounds(plan, term, typed_df)
 
@@ -332,17 +338,25 @@ class Expander:
                 best = key
         return (best[2], best[0]) if best else None
 
-    def _hangul_typo(self, term: str, typed_df: int) -> tuple[str, float] | None:
+    def _hangul_typo(self, term: str, typed_df: int, min_df: int | None = None,
+                     max_dist: float | None = None) -> tuple[str, float] | None:
         """The closest Hangul term by jamo (ㅐ/ㅔ, 받침 and other slips cheaper), looked
-        up by the word's initials and the initials a slip would change."""
+        up by the word's initials and the initials a slip would change; far more common
+        than the typed word unless ``min_df`` says otherwise."""
         if self.vocab is None or len(term) < 2:
             return None
-        max_dist = 0.5 if len(term) <= 3 else 1.0
+        if max_dist is None:
+            max_dist = 0.5 if len(term) <= 3 else 1.0
         candidates: list[str] = []
         for key in choseong_variants(choseong(term)):
             candidates.extend(t for _, t in self.vocab.by_initials(key))
-        min_df = max(1, int(TYPO_MIN_RATIO * typed_df)) if typed_df else 1
+        if min_df is None:
+            min_df = max(1, int(TYPO_MIN_RATIO * typed_df)) if typed_df else 1
         return self._best(term, candidates, max_dist, min_df)
+
+    def _capped_add(self, plan: WordPlan, term: str, weight: float, typed_df: int, kind: str,
+                    why: str) -> None:
+        self._add(plan, (term,), self._capped(weight, typed_df, self.df(term)), kind, why)
 
     def _latin_typo(self, term: str, typed_df: int) -> tuple[str, float] | None:
         """The closest English term one letter away (two swapped letters count as one),
