@@ -309,7 +309,13 @@ class _Builder:
                     plan.variants.append(Variant((a, b), COMPOUND_WEIGHT, "split"))
         seen = {plan.terms}
         if self.aliases is not None and fields == TEXT_FIELDS:
-            for alias in self.aliases.aliases(tuple(terms)):
+            # the aliases of the word, or of the form searched in its place (ㅋㅂㄴㅌㅅ -> 쿠버네티스)
+            corrected = tuple(plan.correction.split())
+            aliases = self.aliases.aliases(tuple(terms)) + (
+                self.aliases.aliases(corrected) if corrected and corrected != tuple(terms) else [])
+            for alias in aliases:
+                if alias in seen:
+                    continue
                 sub = [self.term_query(t, fields, weight=ALIAS_WEIGHT) for t in alias]
                 if all(q is not NullQuery for q in sub):
                     seen.add(alias)
