@@ -23,10 +23,13 @@ input                      tokens (index mode)
 ``max_active_runs``          ``max_active_runs``, ``max``, ``active``, ``runs``
 ``서비스어카운트를``          ``서비스어카운트``
 ``정의``                     ``정의``
+``C#과 .NET``                ``c#``, ``c``, ``.net``, ``net``
+``확인하나요``                ``확인``
 =========================  ===========================================
 
 In query mode identifiers are not split into parts: ``CeleryExecutor`` searches
-for the whole identifier, ``executor`` finds it through its part.
+for the whole identifier, ``executor`` finds it through its part; likewise ``C#``
+searches for ``c#`` alone, not for every note with a C in it.
 """
 
 from __future__ import annotations
