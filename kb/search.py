@@ -296,10 +296,13 @@ class _Builder:
         if len(terms) > 1 and base is not NullQuery and all(t.isascii() for t in terms):
             # Arc::clone, v-bind:class: the parts as written, side by side, rank first.
             alts.extend(Phrase(f, list(terms), boost=PHRASE_BOOST) for f in ("title", "body"))
-        if len(terms) == 1 and _starts_hangul(terms[0]) and len(terms[0]) >= 3:
-            # 퀵정렬 typed for notes that write 퀵 정렬: split where both halves are words.
+        # 퀵정렬 typed for notes that write 퀵 정렬 (loadbalancer for load balancer, when the
+        # notes lack it whole): split where both halves are words.
+        latin_split = len(terms) == 1 and terms[0].isalpha() and terms[0].isascii() and not plan.found
+        if len(terms) == 1 and (_starts_hangul(terms[0]) or latin_split) and len(terms[0]) >= 3:
             t = terms[0]
-            for i in range(1, len(t)):
+            shortest = 3 if latin_split else 1
+            for i in range(shortest, len(t) - shortest + 1):
                 a, b = t[:i], t[i:]
                 if self.has_term(a) and self.has_term(b):
                     for f in fields:
@@ -500,8 +503,10 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
         q_i = builder.clause_query(positive[i])
         a = _plain_terms(positive[i])
         b = _plain_terms(positive[i + 1]) if i + 1 < len(positive) else None
-        if a and b and len(a) == 1 and len(b) == 1 and _starts_hangul(a[0]) and _starts_hangul(b[0]):
-            # 교착 상태 typed for notes that write 교착상태: the two words as one, too.
+        if a and b and len(a) == 1 and len(b) == 1 and (
+                _starts_hangul(a[0]) and _starts_hangul(b[0]) or a[0].isalpha() and b[0].isalpha()):
+            # 교착 상태 typed for notes that write 교착상태 (data base, database): the two
+            # words as one, too.
             joined = a[0] + b[0]
             if builder.has_term(joined, TEXT_FIELDS):
                 q_j = builder.clause_query(positive[i + 1])
