@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from .errors import EditorFailed, KbError, NoteNotFound
+from .errors import BadQuery, EditorFailed, KbError, NoteNotFound
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -233,8 +233,8 @@ def _resolve_at(
 ) -> "tuple[Notebook, Any, list[dict[str, Any]], dict[str, Any], int | None]":
     """:func:`_resolve`, and the line of the match when ``slug`` is a hit's number.
 
-    A number is hit N of the last search unless a note has that slug, file name or
-    title; a number beyond the hits (or with no search yet) is read as a slug."""
+    A number is hit N of the last search unless it is a note's slug; a number beyond
+    the hits (or with no search yet) is read as a slug."""
     from .index import stored_notes
     from .search import resolve_slug
 
@@ -377,6 +377,8 @@ def search(
 
     ix = _open(ctx)
     result = run_search(_notebook(ctx), " ".join(query), limit=limit, tags=tag or (), ix=ix)
+    if result.no_words:
+        raise BadQuery(f"{result.notice} (try `kb search WORD`; `-word` only excludes)")
     if as_json:
         _print_json([h.to_dict() for h in result.hits])
         if result.notice:
@@ -396,21 +398,22 @@ def search(
 
 
 #: The last search's hits, in the index folder: ``kb show 2`` opens the second.
-LAST_SEARCH = "last-search.json"
+LAST_SEARCH = "last-search.bin"
 
 
 def _remember_hits(nb: "Notebook", query: str, hits: list[Any]) -> None:
-    """Keep the hits' slugs and lines for `kb show N` (private to the user; best effort)."""
-    import json
+    """Keep the hits' slugs and lines for `kb show N`, readable only by the user (best effort).
+    marshal, not json: the plain search path imports no json (tests/test_startup.py)."""
+    import marshal
 
-    data = {"root": str(nb.root), "query": query, "hits": [[h.slug, h.line] for h in hits]}
+    data = {"root": str(nb.root), "query": query, "hits": [(h.slug, h.line or 0) for h in hits]}
     tmp = nb.index_dir / f"{LAST_SEARCH}.{os.getpid()}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(marshal.dumps(data))
         os.replace(tmp, nb.index_dir / LAST_SEARCH)
-    except OSError:
+    except (OSError, ValueError):
         try:
             os.unlink(tmp)
         except OSError:
@@ -419,16 +422,16 @@ def _remember_hits(nb: "Notebook", query: str, hits: list[Any]) -> None:
 
 def _last_hits(nb: "Notebook") -> "tuple[str, list[tuple[str, int | None]]] | None":
     """The query and hits of the last search in this notebook, None if there was none."""
-    import json
+    import marshal
 
     try:
-        with open(nb.index_dir / LAST_SEARCH, encoding="utf-8") as fh:
-            data = json.load(fh)
+        with open(nb.index_dir / LAST_SEARCH, "rb") as fh:
+            data = marshal.loads(fh.read(1 << 20))
         if data.get("root") != str(nb.root):
             return None
-        return str(data.get("query", "")), [(str(slug), line if isinstance(line, int) else None)
-                                              for slug, line in data["hits"]]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return str(data["query"]), [(str(slug), line if isinstance(line, int) and line > 0 else None)
+                                     for slug, line in data["hits"]]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, EOFError):
         return None
 
 
@@ -436,14 +439,13 @@ def _numbered(
     nb: "Notebook", docs: list[dict[str, Any]], text: str
 ) -> "tuple[dict[str, Any], int | None] | None":
     """Note and line of hit ``text`` of the last search; None if ``text`` is not a number
-    or names a note itself (a note `1.md` or titled "1" wins over hit 1). Raises
-    :class:`NoteNotFound` for a number with no such hit."""
+    or is a note's slug (a note `1.md` wins over hit 1). Raises :class:`NoteNotFound`
+    for a number with no such hit."""
     want = text.strip()
     if not want.isdigit() or not want.isascii():
         return None
-    if any(d["slug"] == want or d["slug"].rpartition("/")[2] == want or (d.get("title") or "").strip() == want
-           for d in docs):
-        return None
+    if any(d["slug"] == want for d in docs):
+        return None  # a note `1.md` at the top of the notebook (not `chapter1/1.md`: one of many)
     last = _last_hits(nb)
     if last is None:
         raise NoteNotFound(f"no note '{text}', and no search to number its hits yet: "

@@ -211,26 +211,37 @@ class RowTable:
         return "".join("\t".join(row).rstrip(" ") + "\n" for row in self.rows)
 
     def widths(self, max_width: int) -> list[int]:
-        """Each column's width in cells at ``max_width``; 0 leaves a column out."""
+        """Each column's width in cells at ``max_width``; 0 leaves a column out.
+
+        Columns that may be cut first share the room up to the width of nine cells in
+        ten (a few very long titles or tag lists do not take it all), then what is left
+        up to their widest cell."""
         from rich.cells import cell_len
 
-        natural = []
+        natural, typical = [], []
         for i, col in enumerate(self.columns):
-            widest = max((cell_len(r[i]) for r in self.rows), default=0)
-            natural.append(max(widest, cell_len(col.header)) if widest else 0)  # empty: left out
-        widths = list(natural)
+            sizes = sorted(cell_len(r[i]) for r in self.rows)
+            head = cell_len(col.header)
+            natural.append(max(sizes[-1], head) if sizes and sizes[-1] else 0)  # all empty: left out
+            typical.append(max(sizes[(len(sizes) - 1) * 9 // 10], head) if natural[-1] else 0)
         while True:
             shown = [i for i, w in enumerate(natural) if w]
             room = max_width - GAP * (len(shown) - 1) - sum(natural[i] for i in shown
                                                               if self.columns[i].cut == "none")
             flexible = [i for i in shown if self.columns[i].cut != "none"]
-            widths = _share(room, [(i, natural[i], self.columns[i].weight) for i in flexible], widths)
+            weight = {i: self.columns[i].weight for i in flexible}
+            widths = {i: natural[i] for i in shown}
+            widths.update(_share(room, {i: typical[i] for i in flexible}, weight))
+            more = _share(room - sum(widths[i] for i in flexible),
+                          {i: natural[i] - widths[i] for i in flexible}, weight)
+            for i, extra in more.items():
+                widths[i] += extra
             squeezed = [i for i in flexible if widths[i] < min(natural[i], 4)]
             if not squeezed or len(flexible) == 1:
-                return [widths[i] if natural[i] else 0 for i in range(len(natural))]
+                return [widths.get(i, 0) for i in range(len(natural))]
             # Too narrow to show anything useful: leave the least weighty column out.
             drop = min(squeezed, key=lambda i: (self.columns[i].weight, -i))
-            natural[drop] = widths[drop] = 0
+            natural[drop] = typical[drop] = 0
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
         from rich.cells import cell_len
@@ -238,14 +249,16 @@ class RowTable:
 
         widths = self.widths(options.max_width)
         shown = [i for i, w in enumerate(widths) if w]
-        last = shown[-1] if shown else -1
         styles = [console.get_style(c.style) if c.style else None for c in self.columns]
         bold = console.get_style("bold")
         gap = Segment(" " * GAP)
         new_line = Segment.line()
 
         def line(cells: tuple[str, ...], header: bool) -> Any:
+            end = max((i for i in shown if cells[i]), default=-1)  # no blanks after the last cell
             for n, i in enumerate(shown):
+                if i > end:
+                    break
                 col, width = self.columns[i], widths[i]
                 text = cells[i]
                 size = cell_len(text)
@@ -260,7 +273,7 @@ class RowTable:
                     yield Segment(text, bold if header else styles[i])
                 else:
                     yield Segment(text, bold if header else styles[i])
-                    if i != last:
+                    if i != end:
                         yield Segment(pad)
             yield new_line
 
@@ -272,27 +285,27 @@ class RowTable:
             yield new_line
 
 
-def _share(room: int, wants: list[tuple[int, int, float]], widths: list[int]) -> list[int]:
-    """``room`` cells shared among ``(column, cells it needs, weight)``: each gets its
-    weighted share, none more than it needs; what one does not need goes to the others."""
-    widths = list(widths)
-    left = list(wants)
+def _share(room: int, needs: dict[int, int], weights: dict[int, float]) -> dict[int, int]:
+    """``room`` cells shared among columns by ``weights``, none getting more than it
+    ``needs``: what one does not need goes to the others."""
+    given: dict[int, int] = {}
+    left = [i for i in needs if needs[i] > 0]
     room = max(room, 0)
     while left:
-        total = sum(w for _, _, w in left) or 1.0
-        content = [(i, need, w) for i, need, w in left if need <= room * w / total]
+        total = sum(weights[i] for i in left) or 1.0
+        content = [i for i in left if needs[i] <= room * weights[i] / total]
         if not content:
             break
-        for i, need, _ in content:
-            widths[i] = need
-            room -= need
-        left = [x for x in left if x not in content]
-    total = sum(w for _, _, w in left) or 1.0
-    given = 0
-    for k, (i, _, w) in enumerate(left):
-        widths[i] = room - given if k == len(left) - 1 else int(room * w / total)
-        given += widths[i]
-    return widths
+        for i in content:
+            given[i] = needs[i]
+            room -= needs[i]
+        left = [i for i in left if i not in content]
+    total = sum(weights[i] for i in left) or 1.0
+    shared = 0
+    for k, i in enumerate(left):
+        given[i] = room - shared if k == len(left) - 1 else int(room * weights[i] / total)
+        shared += given[i]
+    return {i: given.get(i, 0) for i in needs}
 
 
 def _one_line(text: str) -> str:
@@ -353,8 +366,8 @@ def tag_counts(counts: list[tuple[str, int]]) -> RenderableType:
 def notes_table(rows: list[dict[str, Any]], caption: str | None = None) -> RenderableType:
     if not rows:
         return Text("No notes.")
-    columns = [Column("slug", "green", cut="middle", weight=1.0), Column("title", weight=2.0),
-               Column("tags", "cyan", weight=0.7), Column("date", "dim", cut="none")]
+    columns = [Column("slug", "green", cut="middle", weight=1.5), Column("title", weight=2.0),
+               Column("tags", "cyan", weight=0.5), Column("date", "dim", cut="none")]
     cells = [
         (r["slug"], r.get("title") or "", " ".join(r.get("tags") or []), _fmt_date(r.get("date")))
         for r in rows

@@ -104,6 +104,11 @@ class SearchResult:
     notice: str = ""
     terms: set[str] = field(default_factory=set)
     suggestions: list[str] = field(default_factory=list)
+    #: Nothing to search for (``''``, only ``-word``\ s): a bad query, not "nothing found".
+    no_words: bool = False
+
+
+NO_WORDS = "the query has no words to search for"
 
 
 # --------------------------------------------------------------------------- parsing
@@ -421,9 +426,7 @@ def search(
         notice = (f"the query is long; only its first {MAX_QUERY_WORDS} words "
                   f"(at most {MAX_QUERY_CHARS} characters) were searched")
     if not any(not c.negated for c in clauses) and not tag_filter:
-        from .errors import BadQuery
-
-        raise BadQuery("the query has no words to search for")
+        return SearchResult(query, [], 0, notice=NO_WORDS, no_words=True)
     with ix.searcher() as searcher:
         builder = _Builder(searcher, AliasTable(load_groups(nb.root)))
         unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),

@@ -219,6 +219,34 @@ def test_list_at_100_columns_keeps_the_title_behind_a_90_character_slug() -> Non
         assert lines[1].index("트리") == lines[2].index("짧은")  # columns line up
 
 
+@pytest.mark.parametrize("width", [40, 60, 80, 100, 200])
+def test_rows_fit_the_width_and_are_cut_with_an_ellipsis(width: int) -> None:
+    import datetime as dt
+    import random
+
+    from rich.cells import cell_len
+
+    from kb import render
+
+    rnd = random.Random(width)
+    words = ["파드", "생성된다", "kubernetes", "rbac", "아주긴한국어제목입니다", "[draft]", "a-b", "노트"]
+    rows = [{"slug": "/".join(rnd.choice(words) for _ in range(rnd.randint(1, 8))) + str(i),
+             "title": " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 9))),
+             "tags": rnd.sample(words, rnd.randint(0, 3)), "date": dt.datetime(2024, 1, 1 + i % 28)}
+            for i in range(60)]
+    lines = _render(render.notes_table(rows), width).splitlines()
+    assert len(lines) == 61
+    for line, row in zip(lines[1:], rows, strict=True):
+        assert cell_len(line) <= width and line == line.rstrip()
+        assert line.endswith(row["date"].strftime("%Y-%m-%d"))  # a date is never cut
+        slug = line.split("  ", 1)[0].strip()
+        if "…" in slug:  # cut in the middle: a start and an end of the slug
+            head, tail = slug.split("…")
+            assert row["slug"].startswith(head) and row["slug"].endswith(tail)
+        else:
+            assert slug == row["slug"]
+
+
 def test_related_keeps_its_scores() -> None:
     from kb import render
     from kb.search import Hit
