@@ -373,12 +373,14 @@ def search(
 
     Every word that is not one of these options is part of the query, `-word` too.
     Exit status: 0 found, 1 nothing found, 2 a query with nothing to search for."""
+    from .search import NO_WORDS, has_words
     from .search import search as run_search
 
+    text = " ".join(query)
+    if not has_words(text, tag or ()):  # before the index is opened (or built)
+        raise BadQuery(f"{NO_WORDS} (`-word` only excludes)")
     ix = _open(ctx)
-    result = run_search(_notebook(ctx), " ".join(query), limit=limit, tags=tag or (), ix=ix)
-    if result.no_words:
-        raise BadQuery(f"{result.notice} (try `kb search WORD`; `-word` only excludes)")
+    result = run_search(_notebook(ctx), text, limit=limit, tags=tag or (), ix=ix)
     if as_json:
         _print_json([h.to_dict() for h in result.hits])
         if result.notice:

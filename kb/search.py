@@ -461,6 +461,12 @@ def search(
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions)
 
 
+def has_words(query: str, tags: Iterable[str] = ()) -> bool:
+    """Whether a query has something to look for (a word that is not excluded, or a tag):
+    the CLI's test for a bad query, made before it opens the index."""
+    return any(t.strip() for t in tags) or any(not c.negated for c in parse_query(query[:MAX_QUERY_CHARS]))
+
+
 def _unknown_tags(searcher: Searcher, tags: Iterable[str]) -> list[str]:
     """The tags of a filter that no note has (the filter can only find nothing)."""
     reader = searcher.reader()
@@ -657,6 +663,8 @@ _AUTOLINK_RE = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]*)>")
 _HTML_COMMENT_RE = re.compile(r"<!--.*?-->")
 _HTML_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(\s[^<>\n]*)?/?>")
 _MD_EMPHASIS_RE = re.compile(r"\*\*|__|~~|`+")
+#: ``*강조*는`` but not ``2*3*4``: a star next to a Latin letter or digit is no emphasis mark here.
+_MD_ITALIC_RE = re.compile(r"(?<![A-Za-z0-9*])\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![A-Za-z0-9*])")
 _MD_WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n]+)(?:\|([^\[\]\n]*))?\]\]")
 #: HTML's own element names: ``<span>`` is markup, ``List<String>`` in prose is not.
 _HTML_ELEMENTS = frozenset(
@@ -687,23 +695,27 @@ def _inline_text(line: str) -> str:
         import html
 
         line = html.unescape(line)
-    return _MD_EMPHASIS_RE.sub("", line)
+    line = _MD_EMPHASIS_RE.sub("", line)
+    return _MD_ITALIC_RE.sub(r"\1", line) if "*" in line else line
 
 
 def snippet_lines(body: str, title: str) -> tuple[str, list[tuple[int, int]]]:
     """A note's text as a snippet shows it, and where its lines came from.
 
-    Readable text, not Markdown: no heading, quote or list marks, no code fences, table
-    rows as ``a · b · c``, links as their text, no HTML; a first heading that repeats the
-    title is left out, and so are lines left empty. Returns the text (lines joined by
-    ``\\n``) and, for each line of it, ``(offset in the text, line of the body from 0)``.
+    Readable text, not Markdown: no heading, quote or list marks (a heading ends in ``:``),
+    no code fences, table rows as ``a · b · c / d · e · f``, links as their text, no HTML;
+    a first heading that repeats the title is left out, and so are lines left empty.
+    Returns the text (lines joined by ``\\n``) and, for each line of it, ``(offset in
+    the text, line of the body from 0)``.
     """
     out: list[str] = []
     where: list[tuple[int, int]] = []
     offset = 0
     fence = ""
     first = True
+    row = was_row = False
     for number, raw in enumerate(body[:SNIPPET_SCAN_CHARS].split("\n")):
+        was_row, row = row, False
         m = _FENCE_LINE_RE.match(raw)
         if fence:
             closes = m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence)
@@ -715,6 +727,7 @@ def snippet_lines(body: str, title: str) -> tuple[str, list[tuple[int, int]]]:
             fence = m.group(1)
             continue
         elif _RULE_RE.match(raw) or ("-" in raw and _TABLE_RULE_RE.match(raw)):
+            row = was_row  # a table's |---| line: the rows around it are one table
             continue
         else:
             marks = _BLOCK_MARKS_RE.match(raw)
@@ -726,11 +739,16 @@ def snippet_lines(body: str, title: str) -> tuple[str, list[tuple[int, int]]]:
             if cells.startswith("|") or (cells.endswith("|") and cells.count("|") >= 2):
                 line = " · ".join(c for c in (_inline_text(c).strip() for c in
                                               _CELL_SPLIT_RE.split(cells.strip("|"))) if c)
+                row = bool(line)
+                if row and was_row:
+                    line = "/ " + line  # rows apart: `a · b / c · d`
             else:
                 line = _inline_text(line).strip()
             if first and line and heading and line == title.strip():
                 first = False
                 continue
+            if heading and line and line[-1] not in ".:!?)…":
+                line += ":"  # `설치: pip install ...`, not `설치 pip install ...`
         if not line:
             continue
         first = False

@@ -302,7 +302,7 @@ title: 표 노트
 |---|:---:|---|
 | 비용 | 낮음<br>빠름 | 높음 |
 
-> > 인용된 **파이프라인** 설명과 [링크](https://x.y/z) 그리고 <span style="color:red">빨강</span>
+> > 인용된 **파이프라인** *설명과* [링크](https://x.y/z) 그리고 <span style="color:red">빨강</span>
 
 ```python
 pipeline = build()  # 파이프라인 코드
@@ -314,10 +314,9 @@ def test_snippets_are_readable_text() -> None:
     from kb.search import snippet_lines
 
     text, _ = snippet_lines(MARKUP.split("---\n", 2)[2], "표 노트")
-    for mark in ("|", "```", "> >", "<br>", "#####", "<span", "](", "**", "---"):
+    for mark in ("|", "```", "> >", "<br>", "#####", "<span", "](", "*", "---"):
         assert mark not in text, mark
-    assert "구분 · Prompting · Fine-tuning" in text
-    assert "비용 · 낮음 빠름 · 높음" in text
+    assert "비교:\n구분 · Prompting · Fine-tuning\n/ 비용 · 낮음 빠름 · 높음\n" in text
     assert "인용된 파이프라인 설명과 링크 그리고 빨강" in text
     assert "pipeline = build()" in text
 

@@ -746,6 +746,7 @@ def _answered(r) -> None:
     else:
         assert r.exit_code == 2 and r.stdout == "", r.output
         assert r.stderr.startswith("Error: the query has no words") and r.stderr.count("\n") == 1
+        # (said before the index is opened: no sync warnings either)
 
 
 def test_long_query_says_it_was_cut(runner: CliRunner) -> None:
