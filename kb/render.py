@@ -359,8 +359,9 @@ def _take_end(text: str, width: int) -> str:
 def tag_counts(counts: list[tuple[str, int]]) -> RenderableType:
     if not counts:
         return Text("No tags yet.")
-    return RowTable([Column("tag", "cyan"), Column("notes", justify="right", cut="none")],
-                    [(tag, str(n)) for tag, n in counts])
+    # the count first, as `uniq -c` has it: a long tag does not push the counts off to the right
+    return RowTable([Column("notes", justify="right", cut="none"), Column("tag", "cyan")],
+                    [(str(n), tag) for tag, n in counts])
 
 
 def notes_table(rows: list[dict[str, Any]], caption: str | None = None) -> RenderableType:

@@ -268,7 +268,7 @@ def test_piped_list_is_tab_separated_without_padding(runner: CliRunner, mini: Pa
     grep = [line for line in lines if "RAG" in line]
     assert len(grep) == sum("RAG" in (d["title"] or "") for d in data) == 3
     r = run(runner, "tags")
-    assert r.stdout.splitlines() == ["k8s\t2", "llm\t2"]
+    assert r.stdout.splitlines() == ["2\tk8s", "2\tllm"]  # as `uniq -c`: count, then tag
 
 
 def test_piped_search_has_no_trailing_blanks(runner: CliRunner, bundled: Path) -> None:
