@@ -104,7 +104,7 @@ class SearchResult:
     notice: str = ""
     terms: set[str] = field(default_factory=set)
     suggestions: list[str] = field(default_factory=list)
-    #: Nothing to search for (``''``, only ``-word``\ s): a bad query, not "nothing found".
+    #: Nothing to search for (``''``, only excluded words): a bad query, not "nothing found".
     no_words: bool = False
 
 
@@ -656,7 +656,6 @@ _FENCE_LINE_RE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
 _RULE_RE = re.compile(r"[ \t]{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _TABLE_RULE_RE = re.compile(r"[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$")
 _BLOCK_MARKS_RE = re.compile(r"[ \t]*(?:>[ \t]*)*(?:#{1,6}(?:[ \t]+|$)|[-*+][ \t]+(?:\[[ xX]\][ \t]+)?)?")
-_HEADING_END_RE = re.compile(r"(?:[ \t]+#+)?(?:[ \t]*\{#[^{}\n]*\})?[ \t]*$")
 _CELL_SPLIT_RE = re.compile(r"(?<!\\)\|")
 _MD_LINK_RE = re.compile(r"!?\[([^\[\]\n]*)\]\([^()\n]*\)")
 _AUTOLINK_RE = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]*)>")
@@ -682,6 +681,17 @@ def _html_tag(m: re.Match[str]) -> str:
     return m.group(0)
 
 
+def _heading_text(line: str) -> str:
+    """A heading's text without closing hashes or an ``{#anchor}`` (string ops: linear)."""
+    line = line.rstrip()
+    if line.endswith("}") and "{#" in line:
+        line = line[: line.rfind("{#")].rstrip()
+    bare = line.rstrip("#")
+    if bare != line and (not bare or bare[-1] in " \t"):
+        line = bare.rstrip()
+    return line
+
+
 def _inline_text(line: str) -> str:
     """One line of Markdown without its inline markup: links read as their text."""
     if "[[" in line:
@@ -689,7 +699,10 @@ def _inline_text(line: str) -> str:
     if "](" in line:
         line = _MD_LINK_RE.sub(r"\1", line)
     if "<" in line:
-        line = _HTML_COMMENT_RE.sub("", _AUTOLINK_RE.sub(r"\1", line))
+        line = _AUTOLINK_RE.sub(r"\1", line)
+        close = line.rfind("-->")
+        if close >= 0:  # no `<!--` after the last `-->` is scanned to the end of the line
+            line = _HTML_COMMENT_RE.sub("", line[: close + 3]) + line[close + 3 :]
         line = _HTML_TAG_RE.sub(_html_tag, line)
     if "&" in line:
         import html
@@ -734,7 +747,7 @@ def snippet_lines(body: str, title: str) -> tuple[str, list[tuple[int, int]]]:
             line = raw[marks.end():] if marks else raw
             heading = bool(marks and "#" in marks.group(0))
             if heading:
-                line = _HEADING_END_RE.sub("", line)
+                line = _heading_text(line)
             cells = line.strip()
             if cells.startswith("|") or (cells.endswith("|") and cells.count("|") >= 2):
                 line = " · ".join(c for c in (_inline_text(c).strip() for c in
