@@ -554,21 +554,22 @@ def related_notes(
 def _print_paged(renderable: "RenderableType", pager: bool = True) -> None:
     """Print, through the pager when stdout is a terminal and the text is taller than it."""
     console = _stdout()
+    crop = getattr(renderable, "crop", True)  # a list lays out its lines to fit already
     if not (pager and console.is_terminal):
-        console.print(renderable)
+        console.print(renderable, crop=crop)
         return
     height = getattr(renderable, "height", None)  # a list knows it without being laid out
     if height is None:
         height = len(console.render_lines(renderable, console.options, pad=False))
     if height <= console.height:
-        console.print(renderable)
+        console.print(renderable, crop=crop)
         return
     if not (os.environ.get("MANPAGER") or os.environ.get("PAGER")):
         os.environ.setdefault("LESS", "FRX")  # like git: raw colours, quit if short, keep the screen
     command = os.environ.get("MANPAGER") or os.environ.get("PAGER") or "less"
     styles = "less" in command and ("-R" in command or "r" in os.environ.get("LESS", "").lower())
     with console.pager(styles=styles):
-        console.print(renderable)
+        console.print(renderable, crop=crop)
 
 
 @app.command()
