@@ -662,8 +662,11 @@ _AUTOLINK_RE = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]*)>")
 _HTML_COMMENT_RE = re.compile(r"<!--.*?-->")
 _HTML_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(\s[^<>\n]*)?/?>")
 _MD_EMPHASIS_RE = re.compile(r"\*\*|__|~~|`+")
-#: ``*강조*는`` but not ``2*3*4``: a star next to a Latin letter or digit is no emphasis mark here.
-_MD_ITALIC_RE = re.compile(r"(?<![A-Za-z0-9*])\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![A-Za-z0-9*])")
+#: ``*강조*는``, ``_강조_`` but not ``2*3*4`` or ``max_active_runs``: a mark next to a Latin
+#: letter or digit is no emphasis here.
+_MD_ITALIC_RE = re.compile(r"(?<![A-Za-z0-9*])\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![A-Za-z0-9*])"
+                           r"|(?<![A-Za-z0-9_])_(?=[^\s_])([^_\n]*?[^\s_])_(?![A-Za-z0-9_])")
+_NUMBERED_HEADING_RE = re.compile(r"(\d{1,9}[.)][ \t]+)#{1,6}(?:[ \t]+|$)")
 _MD_WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n]+)(?:\|([^\[\]\n]*))?\]\]")
 #: HTML's own element names: ``<span>`` is markup, ``List<String>`` in prose is not.
 _HTML_ELEMENTS = frozenset(
@@ -709,7 +712,9 @@ def _inline_text(line: str) -> str:
 
         line = html.unescape(line)
     line = _MD_EMPHASIS_RE.sub("", line)
-    return _MD_ITALIC_RE.sub(r"\1", line) if "*" in line else line
+    if "*" in line or "_" in line:
+        line = _MD_ITALIC_RE.sub(lambda m: m.group(1) or m.group(2), line)
+    return line
 
 
 def snippet_lines(body: str, title: str) -> tuple[str, list[tuple[int, int]]]:
@@ -746,6 +751,8 @@ def snippet_lines(body: str, title: str) -> tuple[str, list[tuple[int, int]]]:
             marks = _BLOCK_MARKS_RE.match(raw)
             line = raw[marks.end():] if marks else raw
             heading = bool(marks and "#" in marks.group(0))
+            if line[:1].isdigit() and "#" in line:
+                line = _NUMBERED_HEADING_RE.sub(r"\1", line, count=1)  # `1. ##### 상호 배제`
             if heading:
                 line = _heading_text(line)
             cells = line.strip()
