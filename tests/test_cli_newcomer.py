@@ -319,6 +319,8 @@ def test_snippets_are_readable_text() -> None:
     assert "비교:\n구분 · Prompting · Fine-tuning\n/ 비용 · 낮음 빠름 · 높음\n" in text
     assert "인용된 파이프라인 설명과 링크 그리고 빨강" in text
     assert "pipeline = build()" in text
+    text, _ = snippet_lines("1. ##### 상호 배제\n_발생 조건_: *4가지*, max_active_runs, 2*3*4", "x")
+    assert text == "1. 상호 배제\n발생 조건: 4가지, max_active_runs, 2*3*4"
 
 
 def test_snippet_line_numbers_survive_the_cleaning(runner: CliRunner, mini: Path) -> None:
