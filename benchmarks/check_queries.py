@@ -28,6 +28,13 @@ column (``check``) are checked by kind:
 
 Also printed, for information: rows whose QUERYFORM is in kb's built-in alias
 table (a hand-written pair, not something kb has to learn).
+
+``--ablate`` (slow: indexes the corpus with kb in-process) prints, for every
+cross-script and typo row, the rank of the first relevant note for the query
+as typed, with each QUERYFORM replaced by its NOTEFORM (``fixed``: is the row
+answerable when the words match?) and with each QUERYFORM removed
+(``removed``: do the other words alone already find the note?).  A good row
+has ``fixed`` near 1 and ``removed`` well below it.
 """
 
 from __future__ import annotations
@@ -170,9 +177,47 @@ def check_file(path: Path, corpus: Corpus, aliases: set[str]) -> tuple[int, int,
     return rows, failures, kinds
 
 
+def ablate(files: list[Path], corpus: Path) -> None:
+    """Rank of each cross-script/typo row as typed, fixed and with its form removed (kb)."""
+    from _baselines import KbLibSystem
+
+    rows = []
+    for path in files:
+        for line in path.read_text("utf-8").splitlines():
+            parts = [p.strip() for p in line.split("\t")]
+            if len(parts) == 4 and parts[0] in ("cross-script", "typo") and not line.startswith("#"):
+                rows.append(parts)
+    system = KbLibSystem()
+    system.index(corpus)
+
+    def rank(query: str, relevant: set[str]) -> str:
+        if not query.strip():
+            return "n/a"
+        hits = system.search(query, 10)
+        return next((str(i) for i, p in enumerate(hits, start=1) if p in relevant), "-")
+
+    try:
+        print("kind\ttyped\tfixed\tremoved\tquery")
+        for kind, query, relevant, check in rows:
+            paths = {norm_path(p.strip()) for p in relevant.split(" | ")}
+            fixed = removed = query
+            for pair in check.split(" | "):
+                qform, _, nform = (s.strip() for s in pair.partition("=>"))
+                pattern = re.compile(re.escape(qform), re.IGNORECASE)
+                fixed = pattern.sub(lambda _m, n=nform: n, fixed)
+                removed = pattern.sub(" ", removed)
+            removed = " ".join(removed.split())
+            print(f"{kind}\t{rank(query, paths)}\t{rank(fixed, paths)}\t{rank(removed, paths)}\t{query}")
+    finally:
+        system.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument(
+        "--ablate", action="store_true", help="rank cross-script/typo rows with kb, fixed and removed"
+    )
     parser.add_argument("files", nargs="*", type=Path, default=list(DEFAULT_FILES))
     args = parser.parse_args(argv)
     corpus = Corpus(args.corpus)
@@ -183,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         counts = ", ".join(f"{k} {n}" for k, n in kinds.items())
         print(f"{path.name}: {rows} rows ({counts}); {failures} failing")
         bad += failures
+    if args.ablate:
+        ablate(args.files, args.corpus)
     return 1 if bad else 0
 
 

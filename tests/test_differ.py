@@ -142,7 +142,8 @@ def test_questions_rank_the_answer_first(fresh: tuple[Notebook, object]) -> None
     assert plan["어떻게"].question and not plan["파드가"].question
 
 
-def test_explain_shows_what_was_searched(fresh: tuple[Notebook, object], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explain_shows_what_was_searched(fresh: tuple[Notebook, object],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     nb, _ = fresh
     monkeypatch.setenv("KB_DIR", str(nb.root))
     monkeypatch.setenv("KB_INDEX_DIR", str(nb.index_dir))
@@ -206,7 +207,8 @@ def test_an_index_from_before_is_rebuilt_with_the_tables(tmp_path: Path) -> None
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ㅋㅂㄴㅏㅕ쿠버네티스리엑트znqjxC#+.:-_ ?어떻게 parsing")), max_size=24))
+@given(st.text(alphabet=st.sampled_from(list("ㅋㅂㄴㅏㅕ쿠버네티스리엑트znqjxC#+.:-_ ?어떻게 parsing")),
+               max_size=24))
 def test_every_expansion_is_total(fresh: tuple[Notebook, object], text: str) -> None:
     nb, ix = fresh
     result = search(nb, text, ix=ix, explain=True)

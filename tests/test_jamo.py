@@ -53,7 +53,8 @@ def test_typo_distance(typed: str, meant: str, distance: float) -> None:
 
 @pytest.mark.parametrize(
     ("keys", "hangul"),
-    [("znqjspxltm", "쿠버네티스"), ("dkssudgktpdy", "안녕하세요"), ("rhkgkrwk", "과학자"), ("rhkdgkrwk", "광학자"), ("dlfrdj", "읽어")],
+    [("znqjspxltm", "쿠버네티스"), ("dkssudgktpdy", "안녕하세요"), ("rhkgkrwk", "과학자"),
+     ("rhkdgkrwk", "광학자"), ("dlfrdj", "읽어")],
 )
 def test_keys_typed_in_korean_mode(keys: str, hangul: str) -> None:
     assert to_hangul_layout(keys) == hangul
