@@ -49,7 +49,7 @@ from .jamo import (
 
 STEM_WEIGHT = 0.7
 GLOSS_WEIGHT = 0.8
-SOUND_WEIGHT = 0.5
+SOUND_WEIGHT = 0.8
 #: ...for a word the notes do not have at all: the other script is all there is.
 ABSENT_SOUND_WEIGHT = 0.8
 TYPO_WEIGHT = 0.6
@@ -215,7 +215,12 @@ class Expander:
                 self._add(plan, (fix[0],), TYPO_WEIGHT, "typo", f"{self.df(fix[0])} notes against {typed_df}")
         self._stems(plan, term, typed_df)
         self._glosses(plan, term, typed_df)
-        self._sounds(plan, term, typed_df)
+        self._sounds(plan, term, typed_df, self._min_key(typed_df))
+
+    def _min_key(self, typed_df: int) -> int:
+        """Consonant classes a sound key needs to be trusted: two for a rare word (사이퍼 ~
+        cipher, 레이스 ~ race), three for a common one (정의 is not json, 파드 not path)."""
+        return 2 if typed_df <= TYPO_MAX_SHARE * self.n else 3
 
     def _hangul(self, plan: WordPlan, term: str, typed_df: int) -> None:
         if not typed_df and not self._has_prefix(term) and not self._splits(term):
@@ -247,7 +252,7 @@ class Expander:
             if fix:
                 self._capped_add(plan, fix[0], TYPO_WEIGHT, typed_df, "typo", "another spelling")
         self._glosses(plan, term, typed_df)
-        self._sounds(plan, term, typed_df)
+        self._sounds(plan, term, typed_df, self._min_key(typed_df))
 
     # ----------------------------------------------------------------- the mechanisms
 

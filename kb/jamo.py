@@ -351,6 +351,8 @@ def _respell(word: str) -> list[str]:
             w = w.replace(a, b)
     if w.endswith("ge"):
         w = w[:-2] + "ji"
+    elif len(w) > 4 and w.endswith("ed") and w[-3] not in _VOWELS and w[-3] not in "td":
+        w = w[:-2] + "d"  # interned -> 인턴드: no vowel in -ed
     elif len(w) > 3 and w[-1] == "e" and w[-2] not in _VOWELS:
         w = w[:-1]  # silent e
     if w.endswith(("sh", "ch")):
