@@ -60,6 +60,10 @@ PARTS_WEIGHT = 0.8
 TYPO_MIN_RATIO = 4.0
 #: ...and the typed word this rare (share of notes).
 TYPO_MAX_SHARE = 0.01
+#: Most notes a term may be in for :meth:`Expander._together` to read its postings.
+MAX_TOGETHER = 5000
+#: How many times more often than chance two spellings must share notes to be linked.
+TOGETHER_LIFT = 2.0
 MAX_STEMS = 12
 MAX_SOUNDS = 3
 MAX_INITIALS = 6
@@ -241,18 +245,22 @@ class Expander:
                     term, typed_df = shorter, self.df(shorter)
                 else:
                     return
+        elif len(term) < 3:
+            pass  # two syllables: real words one letter apart abound (교착/교차, 상태/상대)
         elif typed_df <= TYPO_MAX_SHARE * self.n:
             fix = self._hangul_typo(term, typed_df)
             if fix:
                 self._add(plan, (fix[0],), TYPO_WEIGHT, "typo", f"{self.df(fix[0])} notes against {typed_df}")
-        elif len(term) >= 3:
+        else:
             # Loanwords are spelled two ways in common use (디렉토리/디렉터리, 메세지/메시지):
             # the other spelling, one slip away, if the notes use it too.
             fix = self._hangul_typo(term, typed_df, max(2, typed_df // 4), 0.5)
             if fix:
                 self._capped_add(plan, fix[0], TYPO_WEIGHT, typed_df, "typo", "another spelling")
         self._glosses(plan, term, typed_df)
-        self._sounds(plan, term, typed_df, self._min_key(typed_df))
+        # A two-syllable word of the notes is most often not a loanword (상태 is not santa):
+        # its English look-alike must turn up beside it in some note.
+        self._sounds(plan, term, typed_df, self._min_key(typed_df), together=len(term) < 3)
 
     # ----------------------------------------------------------------- the mechanisms
 
@@ -288,7 +296,23 @@ class Expander:
                 weight = self._capped(GLOSS_WEIGHT * share, typed_df, min(dfs))
                 self._add(plan, terms, weight, "gloss", f"glossed {side}({other})")
 
-    def _sounds(self, plan: WordPlan, term: str, typed_df: int, min_key: int = 3) -> int:
+    def _together(self, a: str, b: str) -> bool:
+        """Whether the two terms turn up in the same notes far more often than chance would
+        have it (폴링 and polling do; 상태 and sunday, both common, only by chance). A term in
+        more than MAX_TOGETHER notes is not read."""
+        reader = self.reader
+        df_a, df_b = self.df(a), self.df(b)
+        if min(df_a, df_b) == 0 or max(df_a, df_b) > MAX_TOGETHER:
+            return False
+        try:
+            docs = set(reader.postings("body", a).all_ids())
+            both = sum(1 for d in reader.postings("body", b).all_ids() if d in docs)
+        except Exception:  # a term in the title only: no body postings
+            return False
+        return both > 0 and both * self.n >= TOGETHER_LIFT * df_a * df_b
+
+    def _sounds(self, plan: WordPlan, term: str, typed_df: int, min_key: int = 3,
+                together: bool = False) -> int:
         """The same word in the other script, by its consonants, syllable shape and vowels
         (:func:`kb.jamo.sounds_like`); how many. Short skeletons (정의 ~ json, 파드 ~ path)
         say little: three consonant classes at least, unless the word is not in the notes
@@ -314,7 +338,7 @@ class Expander:
                     continue
                 if any(sounds_like(other, f) if latin else sounds_like(f, other) for f in forms):
                     df = self.df(other)
-                    if df:
+                    if df and (not together or self._together(term, other)):
                         found[other] = df
         best = sorted(((df, t) for t, df in found.items()), reverse=True)[:MAX_SOUNDS]
         weight = SOUND_WEIGHT if typed_df else ABSENT_SOUND_WEIGHT

@@ -125,6 +125,8 @@ def explain_view(result: SearchResult) -> RenderableType:
         typed = " ".join(plan.terms)
         line.append(f"  {typed}" if typed != plan.text else "")
         line.append(" 1.00" if plan.found else " (not in the notes)", style="dim")
+        if plan.question:
+            line.append("  question word: weighs little", style="dim")
         parts.append(line)
         for v in plan.variants:
             row = Text("    -> ")

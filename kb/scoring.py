@@ -158,6 +158,7 @@ def soft_and_class() -> type:
                 #: Which words a note must hold to count as ``complete`` (not question words).
                 self.needed = list(needed) if needed is not None else [True] * len(subqueries)
                 self.complete = 0
+                self.labels: list[str] = []  # the words, for kb search --explain
                 #: Per word, the part of its query on titles and paths (or None): a note whose
                 #: title holds the words ranks higher (see TITLE_BONUS).
                 self.titles = list(titles) if titles is not None else [None] * len(subqueries)

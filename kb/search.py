@@ -275,8 +275,7 @@ class _Builder:
                         "they hold (a word's weight is its rarity)")
             if not soft.min_share:
                 combined = "notes with any of the words, ranked by how much of the words' weight they hold"
-            words = ", ".join(f"{t} {w:.1f}" for t, w in zip(
-                [p.text for p in self.plans.values()], soft.weights, strict=False))
+            words = ", ".join(f"{t} {w:.1f}" for t, w in zip(soft.labels, soft.weights, strict=False))
             combined += f": {words}" if words else ""
         else:
             combined = "every word must match"
@@ -496,16 +495,16 @@ SOFT_MIN_SHARE = 0.5
 QUESTION_WEIGHT = 0.1
 
 
-def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, bool, bool]]:
-    """The positive clauses as ``(query, weight, plain word, question word)``, two Hangul words that the
-    notes also write as one word (``교착 상태``/``교착상태``) taken together."""
+def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, bool, bool, str]]:
+    """The positive clauses as ``(query, weight, plain word, question word, text)``; two words
+    the notes also write as one (``교착 상태``/``교착상태``) are one unit."""
     from whoosh.query import And, NullQuery, Or
 
     key = tuple(repr(c) for c in positive)
     cached = builder.units.get(key)
     if cached is not None:
         return cached
-    units: list[tuple[Any, float, bool, bool]] = []
+    units: list[tuple[Any, float, bool, bool, str]] = []
     i = 0
     while i < len(positive):
         q_i = builder.clause_query(positive[i])
@@ -521,11 +520,13 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
                 both = NullQuery if NullQuery in (q_i, q_j) else And([q_i, q_j])
                 whole = builder.word_query([joined], TEXT_FIELDS)
                 weight = max(builder.word_weight(positive[i]), builder.word_weight(positive[i + 1]))
-                units.append((Or([x for x in (both, whole) if x is not NullQuery]), weight, True, False))
+                units.append((Or([x for x in (both, whole) if x is not NullQuery]), weight, True, False,
+                              f"{positive[i].text} {positive[i + 1].text}"))
                 i += 2
                 continue
         plan = builder.plans.get(positive[i].text)
-        units.append((q_i, builder.word_weight(positive[i]), bool(a), bool(plan and plan.question)))
+        units.append((q_i, builder.word_weight(positive[i]), bool(a), bool(plan and plan.question),
+                      positive[i].text))
         i += 1
     builder.units[key] = units
     return units
@@ -552,6 +553,7 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
             titles = [_field_part(u[0], TITLE_FIELDS) for u in live]
             q = soft_and_class()([u[0] for u in live], [u[1] for u in live], min_share=min_share,
                                  titles=titles, needed=[not u[3] for u in live])
+            q.labels = [u[4] for u in live]
         else:
             q = NullQuery
     else:
