@@ -525,8 +525,10 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
                 i += 2
                 continue
         plan = builder.plans.get(positive[i].text)
-        units.append((q_i, builder.word_weight(positive[i]), bool(a), bool(plan and plan.question),
-                      positive[i].text))
+        question = bool(plan and plan.question)
+        if question and q_i is not NullQuery:
+            q_i = q_i.with_boost(q_i.boost * QUESTION_WEIGHT)  # 바뀌나요 in an FAQ says nothing
+        units.append((q_i, builder.word_weight(positive[i]), bool(a), question, positive[i].text))
         i += 1
     builder.units[key] = units
     return units
