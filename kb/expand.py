@@ -47,7 +47,8 @@ from .jamo import (
     typo_distance,
 )
 
-STEM_WEIGHT = 0.7
+#: An inflection is nearly the word itself (parse/parsing), a little below it all the same.
+STEM_WEIGHT = 0.9
 GLOSS_WEIGHT = 0.8
 SOUND_WEIGHT = 0.8
 #: ...for a word the notes do not have at all: the other script is all there is.
