@@ -40,6 +40,7 @@ from .jamo import (
     latin_lookup_keys,
     latin_sound_keys,
     partial_tail,
+    romanize,
     sounds_like,
     syllable_distance,
     to_hangul_layout,
@@ -220,12 +221,7 @@ class Expander:
                 self._add(plan, (fix[0],), TYPO_WEIGHT, "typo", f"{self.df(fix[0])} notes against {typed_df}")
         self._stems(plan, term, typed_df)
         self._glosses(plan, term, typed_df)
-        self._sounds(plan, term, typed_df, self._min_key(typed_df))
-
-    def _min_key(self, typed_df: int) -> int:
-        """Consonant classes a sound key needs to be trusted: two for a rare word (사이퍼 ~
-        cipher, 레이스 ~ race), three for a common one (정의 is not json, 파드 not path)."""
-        return 2 if typed_df <= TYPO_MAX_SHARE * self.n else 3
+        self._sounds(plan, term, typed_df)
 
     def _hangul(self, plan: WordPlan, term: str, typed_df: int) -> None:
         if not typed_df and not self._has_prefix(term) and not self._splits(term):
@@ -261,7 +257,7 @@ class Expander:
         self._glosses(plan, term, typed_df)
         # A two-syllable word of the notes is most often not a loanword (상태 is not santa):
         # its English look-alike must turn up beside it in some note.
-        self._sounds(plan, term, typed_df, self._min_key(typed_df), together=len(term) < 3)
+        self._sounds(plan, term, typed_df, together=len(term) < 3)
 
     # ----------------------------------------------------------------- the mechanisms
 
@@ -312,12 +308,13 @@ class Expander:
             return False
         return both > 0 and both * self.n >= TOGETHER_LIFT * df_a * df_b
 
-    def _sounds(self, plan: WordPlan, term: str, typed_df: int, min_key: int = 3,
+    def _sounds(self, plan: WordPlan, term: str, typed_df: int, min_key: int = 2,
                 together: bool = False) -> int:
         """The same word in the other script, by its consonants, syllable shape and vowels
-        (:func:`kb.jamo.sounds_like`); how many. Short skeletons (정의 ~ json, 파드 ~ path)
-        say little: three consonant classes at least, unless the word is not in the notes
-        at all (``min_key``)."""
+        (:func:`kb.jamo.sounds_like`); how many. A short skeleton says little (정의 ~ json,
+        스위트 ~ set): with fewer than three consonant classes (or ``together``) the two
+        spellings must also share notes more often than chance (:meth:`_together`),
+        unless the word is not in the notes at all."""
         if self.vocab is None:
             return 0
         latin = term.isascii()
@@ -339,9 +336,17 @@ class Expander:
                     continue
                 if any(sounds_like(other, f) if latin else sounds_like(f, other) for f in forms):
                     df = self.df(other)
-                    if df and (not together or self._together(term, other)):
+                    check = together or (typed_df and len(key) < 3)
+                    if df and (not check or self._together(term, other)):
                         found[other] = df
-        best = sorted(((df, t) for t, df in found.items()), reverse=True)[:MAX_SOUNDS]
+        # The closest in length first (스위트 is suite, not set), then the most common.
+        size = len(romanize(term)) if latin is False else len(term)
+
+        def closeness(item: tuple[str, int]) -> tuple[int, int]:
+            other, df = item
+            return abs((len(other) if latin is False else len(romanize(other))) - size), -df
+
+        best = [(df, t) for t, df in sorted(found.items(), key=closeness)[:MAX_SOUNDS]]
         weight = SOUND_WEIGHT if typed_df else ABSENT_SOUND_WEIGHT
         for df, other in best:
             self._add(plan, (other,), self._capped(weight, typed_df, df), "sound", "sounds alike")

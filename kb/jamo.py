@@ -431,7 +431,7 @@ def _latin_shapes(w: str) -> set[str]:
 
 
 _VOWEL_CORE = {"ㅑ": "ㅏ", "ㅒ": "ㅐ", "ㅕ": "ㅓ", "ㅖ": "ㅔ", "ㅛ": "ㅗ", "ㅠ": "ㅜ", "ㅘ": "ㅏ", "ㅙ": "ㅐ",
-               "ㅚ": "ㅔ", "ㅝ": "ㅓ", "ㅞ": "ㅔ", "ㅟ": "ㅣ", "ㅢ": "ㅣ"}
+               "ㅚ": "ㅔ", "ㅝ": "ㅓ", "ㅞ": "ㅔ", "ㅢ": "ㅣ"}
 # How the English vowels a Korean vowel writes in loanwords begin (ㅓ stands for nearly any).
 _VOWEL_LETTERS = {
     "ㅏ": ("a", "o", "u", "i", "y"),
@@ -441,6 +441,7 @@ _VOWEL_LETTERS = {
     "ㅗ": ("o", "au", "aw"),
     "ㅜ": ("u", "o", "ew", "eu"),
     "ㅣ": ("i", "y", "e", "a"),
+    "ㅟ": ("u", "i", "e"),  # suite, sweet (the w is not a vowel letter here)
 }
 
 
@@ -501,6 +502,54 @@ def sounds_like(hangul: str, latin: str) -> bool:
     return latin_sound(latin).matches(hangul)
 
 
+# Which Hangul sibilant an English spelling can be: ㅅ (S) or ㅈ/ㅊ (J); None: it may be
+# no sibilant at all (ch as in cache, th as in the).
+_SIBILANT_UNITS = {"sh": {"S"}, "ch": {"J", "S", None}, "th": {"S", None}, "du": {"J", None}, "tu": {"J", None},
+                   "j": {"J"}, "z": {"J"}, "s": {"S", "J"}, "x": {"S"}}
+
+
+def _latin_sibilants(w: str) -> list[set[str | None]]:
+    out: list[set[str | None]] = []
+    i, n = 0, len(w)
+    while i < n:
+        pair = w[i:i + 2]
+        if pair in _SIBILANT_UNITS:
+            out.append(_SIBILANT_UNITS[pair])
+            i += 2
+            continue
+        if w[i] == "g" and i + 1 < n and w[i + 1] in "eiy":
+            out.append({"J", None})
+        elif w[i] in _SIBILANT_UNITS:
+            out.append(_SIBILANT_UNITS[w[i]])
+        i += 1
+    return out
+
+
+def _hangul_sibilants(word: str) -> list[str]:
+    out = []
+    for ch in word:
+        if is_syllable(ch):
+            cho, _, jong = split_syllable(ch)
+            if cho in "ㅅㅆ":
+                out.append("S")
+            elif cho in "ㅈㅉㅊ":
+                out.append("J")
+            if jong in ("ㄳ", "ㄵ", "ㄽ", "ㅄ"):
+                out.append("S")
+    return out
+
+
+def _sibilants_agree(hangul: list[str], latin: list[set[str | None]]) -> bool:
+    """ㅅ is never j or z, ㅈ/ㅊ never sh (사이퍼 is not java): the sibilants in order."""
+    i = 0
+    for allowed in latin:
+        if i < len(hangul) and hangul[i] in allowed:
+            i += 1
+        elif None not in allowed and i < len(hangul):
+            return False
+    return i == len(hangul)
+
+
 class LatinSound:
     """An English word's shapes and vowels, worked out once for :func:`sounds_like`."""
 
@@ -509,6 +558,7 @@ class LatinSound:
         # consonant and vowel too, for a Hangul word whose last syllable was cut.
         self.whole: dict[str, list[list[str]]] = {}
         self.cut: dict[str, list[list[str]]] = {}
+        self.sibilants = [_latin_sibilants(w) for w in _respell(latin.lower())]
         for spelling in _respell(latin.lower()):
             slots = _latin_slots(spelling)
             for shape in _latin_shapes(spelling):
@@ -519,6 +569,9 @@ class LatinSound:
     def matches(self, hangul: str) -> bool:
         shape = hangul_sound_shape(hangul)
         if not shape or (shape not in self.whole and shape not in self.cut):
+            return False
+        sibilants = _hangul_sibilants(hangul)
+        if not any(_sibilants_agree(sibilants, x) for x in self.sibilants) and shape in self.whole:
             return False
         vowels = hangul_vowel_slots(hangul)
         return any(_slots_agree(vowels, s) for s in self.whole.get(shape, ())) or any(

@@ -90,6 +90,9 @@ def test_layouts_round_trip(keys: str) -> None:
         ("미들웨어", "model", False),
         ("컨테이너", "continue", False),
         ("정의", "json", False),
+        ("사이퍼", "cipher", True),
+        ("사이퍼", "java", False),  # ㅅ is never j
+        ("스위트", "suite", True),
     ],
 )
 def test_loanwords_by_sound(hangul: str, latin: str, alike: bool) -> None:
