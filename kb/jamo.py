@@ -504,8 +504,8 @@ def sounds_like(hangul: str, latin: str) -> bool:
 
 # Which Hangul sibilant an English spelling can be: ㅅ (S) or ㅈ/ㅊ (J); None: it may be
 # no sibilant at all (ch as in cache, th as in the).
-_SIBILANT_UNITS = {"sh": {"S"}, "ch": {"J", "S", None}, "th": {"S", None}, "du": {"J", None}, "tu": {"J", None},
-                   "j": {"J"}, "z": {"J"}, "s": {"S", "J"}, "x": {"S"}}
+_SIBILANT_UNITS = {"sh": {"S"}, "ch": {"J", "S", None}, "th": {"S", None}, "du": {"J", None},
+                   "tu": {"J", None}, "j": {"J"}, "z": {"J"}, "s": {"S", "J"}, "x": {"S"}}
 
 
 def _latin_sibilants(w: str) -> list[set[str | None]]:
