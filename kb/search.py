@@ -656,7 +656,10 @@ def search(
             from whoosh.query import Every
 
             q = Every()
-        results = _run(searcher, q, tag_filter, limit)
+        literal = _code_literal(query, clauses)
+        results = _run(searcher, q, tag_filter, max(limit, LITERAL_POOL) if literal else limit)
+        if literal and results is not None and len(results):
+            results = _literal_first(nb, results, literal, limit)
         corrected = _corrected_query(builder, clauses)
         if corrected:
             fixed = f"showing results for {corrected}"
@@ -726,6 +729,42 @@ def _matched_terms(searcher: Searcher, builder: _Builder, results: Any) -> list[
             if d in held:
                 held[d].append((f, t))
     return [ExplainedHit(slug_of(r["path"]), float(r.score or 0.0), held[r.docnum]) for r in results]
+
+
+#: A code query (``helm upgrade --install``, ``docker compose up``) looks for its text as
+#: written among this many best hits, and puts the notes that hold it first.
+LITERAL_POOL = 20
+_CODE_MARKS = frozenset("-.:_@/=()#+<>[]{}$")
+
+
+def _code_literal(query: str, clauses: list[Clause]) -> str:
+    """The query as a literal to look for, if it is code: plain words only, all ASCII, with a
+    symbol of code in it (``--install``, ``import.meta.glob``, ``notifyAll()``); else ""."""
+    text = " ".join(query.split())
+    if (not text.isascii() or len(text) < 4 or '"' in text
+            or any(c.kind != "word" or c.negated or c.fieldname or c.alternatives for c in clauses)):
+        return ""
+    return text.lower() if any(c in _CODE_MARKS for c in text) else ""
+
+
+def _literal_first(nb: Notebook, results: Any, literal: str, limit: int) -> Any:
+    """The hits whose text holds ``literal`` (case aside) first, each group in its order."""
+    from .scoring import Results
+
+    top = list(results[: max(limit, LITERAL_POOL)])
+    holding, rest = [], []
+    for r in top:
+        try:
+            with open(nb.root / r["path"], "rb") as fh:
+                text = fh.read(MAX_LITERAL_BYTES).decode("utf-8", "replace").lower()
+        except OSError:
+            text = ""
+        (holding if literal in text else rest).append(r)
+    return Results((holding + rest)[:limit], len(results))
+
+
+#: Bytes of a note read when looking for a code query as written.
+MAX_LITERAL_BYTES = 2_000_000
 
 
 def _corrected_query(builder: _Builder, clauses: list[Clause]) -> str:

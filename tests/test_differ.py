@@ -119,6 +119,13 @@ def test_code_is_matched_as_written(fresh: tuple[Notebook, object]) -> None:
     assert first(fresh, "v-bind:class") == "vue-binding.md"
 
 
+def test_code_as_written_comes_first(fresh: tuple[Notebook, object]) -> None:
+    # logs-cheatsheet.md has kubectl and logs more often and in its title, but not the command.
+    nb, ix = fresh
+    paths = [h.path for h in search(nb, "kubectl logs --previous", ix=ix).hits]
+    assert paths[0] == "troubleshooting.md" and "logs-cheatsheet.md" in paths
+
+
 def test_english_inflections_meet(fresh: tuple[Notebook, object]) -> None:
     assert first(fresh, "parsing files") == "settings-loader.md"  # the note says: parse a file
     nb, ix = fresh
