@@ -56,11 +56,12 @@ class KbGroup(TyperGroup):
                 if not (saved and saved[0] in _READ_ONLY and _from_whoosh(exc)):
                     raise
                 # Damage no cheap check can see (same-size garbage in an index file)
-                # shows up only when Whoosh reads it: rebuild, then answer once more.
-                from .index import sync_index
+                # shows up only when Whoosh reads it: rebuild (unless another kb just
+                # committed a new generation), then answer once more.
+                from .index import read_failed
 
-                _stderr().print("the index could not be read; rebuilding it", style="yellow")
-                sync_index(_notebook(ctx), rebuild=True, on_wait=_say_waiting)
+                with _BuildProgress() as progress:
+                    read_failed(_notebook(ctx), on_wait=_say_waiting, progress=progress)
                 ctx._protected_args, ctx.args = saved[:1], saved[1:]
                 return super().invoke(ctx)
         except KbError as exc:
@@ -148,22 +149,80 @@ def _say_waiting() -> None:
     _stderr().print("waiting for another kb process to finish updating the index...", style="dim")
 
 
+class _BuildProgress:
+    """Tells the user what a sync does, on stderr: when a full build starts, a bar on a
+    terminal and one line otherwise; ``every_sync`` (``kb index``): a bar for any sync,
+    naming the steps after the notes. An ``index.Progress`` (duck-typed: cli.py imports
+    no core module at start-up); a context manager that ends the bar."""
+
+    def __init__(self, every_sync: bool = False) -> None:
+        self.every_sync = every_sync
+        self.terminal = sys.stderr.isatty()
+        self.bar: Any = None
+        self.task: Any = None
+        self.built = ""
+        self.start = 0.0
+
+    def building(self, why: str, total: int) -> None:
+        from .index import BUILD_REASONS
+
+        self.built = f"{BUILD_REASONS.get(why, 'building the index')}: {total} notes"
+        if self.terminal:
+            self._bar(self.built.partition(":")[0])
+        elif not self.every_sync:
+            sys.stderr.write(f"kb: {self.built}...\n")
+            sys.stderr.flush()
+        import time
+
+        self.start = time.perf_counter()
+
+    def note(self, done: int, total: int, path: str) -> None:
+        if self.terminal and (self.bar is not None or self.every_sync):
+            self._bar("indexing").update(self.task, completed=done, total=total, description=path[-50:])
+
+    def step(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, description=f"[bold]{name}...")
+
+    def _bar(self, title: str) -> Any:
+        if self.bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.bar = Progress(TextColumn(title), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("[dim]{task.description}"), console=_stderr(), transient=True)
+            self.task = self.bar.add_task("", total=None)
+            self.bar.start()
+        return self.bar
+
+    def __enter__(self) -> "_BuildProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            if self.built and not self.every_sync and exc[0] is None:
+                import time
+
+                took = time.perf_counter() - self.start
+                _stderr().print(f"{self.built}, done in {took:.1f} s", style="dim")
+
+
 def _open(ctx: typer.Context) -> Any:
-    """The synced index; sync warnings go to stderr once, when a file is (re)indexed."""
+    """The synced index; sync warnings go to stderr once, when a file is (re)indexed, and so
+    does a notice about the answers (a rebuild is running)."""
     from .index import open_index
 
     nb = _notebook(ctx)
-
-    ix, stats = open_index(nb, on_wait=_say_waiting)
-    if stats and (stats.warnings or stats.rebuilt):
+    with _BuildProgress() as progress:
+        ix, stats = open_index(nb, on_wait=_say_waiting, progress=progress)
+    if stats and (stats.warnings or stats.notice):
         from rich.markup import escape
 
         err = _stderr()
         for path, msg in stats.warnings:
             err.print(f"[yellow]warning:[/] {escape(path)}: {escape(msg)}", soft_wrap=True)
-        if stats.rebuilt and stats.reason in ("stale", "damaged"):
-            err.print(f"the index was out of date or damaged; rebuilt it ({stats.total} notes, "
-                      f"{stats.seconds:.1f} s)", style="yellow")
+        if stats.notice:
+            err.print(stats.notice, style="yellow", soft_wrap=True)
     return ix
 
 
@@ -172,10 +231,10 @@ def _completion_docs(ctx: typer.Context) -> list[dict[str, Any]]:
     one (a missing or damaged index gives no completions) and never raises."""
     try:
         from .config import find_notebook
-        from .index import _open_index, stored_notes
+        from .index import _previous_index, stored_notes
 
         nb = find_notebook(ctx.find_root().params.get("dir"))
-        ix = _open_index(nb.index_dir)
+        ix = _previous_index(nb)  # only this notebook's index, as it is
         return stored_notes(ix) if ix is not None else []
     except Exception:
         return []
@@ -201,7 +260,8 @@ def _sync_after_write(nb: "Notebook") -> None:
     from .index import sync_index
 
     try:
-        sync_index(nb, wait=5.0)
+        with _BuildProgress() as progress:
+            sync_index(nb, wait=5.0, progress=progress)
     except IndexLocked:
         _stderr().print("index busy; the next kb command will bring it up to date", style="yellow")
 
@@ -407,7 +467,8 @@ def add(
     write_new_note(path, render_new_note(title, tags, body))
     rel = path.relative_to(nb.root).as_posix()
     try:
-        sync_index(nb, wait=5.0)
+        with _BuildProgress() as progress:
+            sync_index(nb, wait=5.0, progress=progress)
     except IndexLocked:
         _stderr().print("index busy; the note is saved and the next kb command will index it", style="yellow")
     _print(f"[green]Created[/] [bold]{rel[:-3]}[/]  ({path})")
@@ -584,29 +645,10 @@ def index(
     from .index import sync_index
 
     nb = _notebook(ctx)
-    err = _stderr()
-    if err.is_terminal and not as_json:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        with Progress(
-            TextColumn("indexing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("[dim]{task.description}"),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("", total=None)
-
-            def progress(i: int, total: int, path: str) -> None:
-                bar.update(task, completed=i, total=total, description=path[-50:])
-
-            stats = sync_index(nb, rebuild=rebuild, progress=progress, on_wait=_say_waiting,
-                               check_first=False)
-    else:
-        # No quick check first: the walk that follows is itself as cheap (it reuses the
-        # manifest's listing), so the check would be paid twice when something changed.
-        stats = sync_index(nb, rebuild=rebuild, on_wait=_say_waiting, check_first=False)
+    # No quick check first: the walk that follows is itself as cheap (it reuses the
+    # manifest's listing), so the check would be paid twice when something changed.
+    with _BuildProgress(every_sync=not as_json) as progress:
+        stats = sync_index(nb, rebuild=rebuild, progress=progress, on_wait=_say_waiting, check_first=False)
     if as_json:
         _print_json(stats.to_dict())
         return

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kb.cli import app
+from kb.index import lock_path
 
 FOUND_FOR_파드 = ["airflow", "k8s/rbac", "k8s/serviceaccount"]
 
@@ -459,7 +460,7 @@ def test_ctrl_c_during_a_sync_leaves_a_usable_index(
 
 
 def _hold_lock(index_dir: Path) -> subprocess.Popen:
-    lock = index_dir.with_name(index_dir.name + ".lock")
+    lock = lock_path(index_dir)
     code = (
         "import fcntl, os, sys, time\n"
         f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from kb.index import lock_path
+
 pytestmark = pytest.mark.slow
 
 CORPUS = Path(__file__).parents[2] / "shared" / "corpus"
@@ -64,7 +66,7 @@ def kb_at(when: float, env: dict[str, str], *args: str) -> subprocess.Popen:
 def lock_is_free(index_dir: Path) -> bool:
     import fcntl
 
-    fd = os.open(index_dir.with_name(index_dir.name + ".lock"), os.O_RDWR | os.O_CREAT)
+    fd = os.open(lock_path(index_dir), os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return True
