@@ -271,7 +271,8 @@ def test_watcher_answers_only_for_its_notebook(watched: Notebook, tmp_path: Path
     assert mine is not None and mine.dirs == []
     # No token at all for another notebook's question (it could be saved as that one's state).
     assert watch.ask(tmp_path / "elsewhere", watched.index_dir, state["token"]) is None
-    raw = watch._talk(watched.index_dir, {"v": watch.PROTOCOL, "root": str(tmp_path / "elsewhere"), "since": None})
+    question = {"v": watch.PROTOCOL, "root": str(tmp_path / "elsewhere"), "since": None}
+    raw = watch._talk(watched.index_dir, question)
     assert raw is not None and raw.get("token") is None
 
 
