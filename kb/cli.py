@@ -166,7 +166,7 @@ class _BuildProgress:
     def building(self, why: str, total: int) -> None:
         from .index import BUILD_REASONS
 
-        self.built = f"{BUILD_REASONS.get(why, 'building the index')}: {total} notes"
+        self.built = f"{BUILD_REASONS.get(why, 'building the index')}: {total} note{'' if total == 1 else 's'}"
         if self.terminal:
             self._bar(self.built.partition(":")[0])
         elif not self.every_sync:
