@@ -153,36 +153,55 @@ class _BuildProgress:
     """Tells the user what a sync does, on stderr: when a full build starts, a bar on a
     terminal and one line otherwise; ``every_sync`` (``kb index``): a bar for any sync,
     naming the steps after the notes. An ``index.Progress`` (duck-typed: cli.py imports
-    no core module at start-up); a context manager that ends the bar."""
+    no core module at start-up); a context manager that ends the bar.
+
+    A first build (or one asked for) of fewer than :attr:`QUIET_NOTES` notes is said
+    only once it has lasted :attr:`QUIET_SECONDS`: a small notebook's takes a blink.
+    """
+
+    QUIET_NOTES = 200
+    QUIET_SECONDS = 0.3
 
     def __init__(self, every_sync: bool = False) -> None:
+        import time
+
+        self.clock = time.perf_counter
         self.every_sync = every_sync
         self.terminal = sys.stderr.isatty()
         self.bar: Any = None
         self.task: Any = None
         self.built = ""
+        self.told = False
         self.start = 0.0
 
     def building(self, why: str, total: int) -> None:
         from .index import BUILD_REASONS
 
-        self.built = f"{BUILD_REASONS.get(why, 'building the index')}: {total} note{'' if total == 1 else 's'}"
+        self.start = self.clock()
+        notes = f"{total} note{'' if total == 1 else 's'}"
+        self.built = f"{BUILD_REASONS.get(why, 'building the index')}: {notes}"
+        if total >= self.QUIET_NOTES or why not in ("new", "asked"):
+            self._tell()
+
+    def note(self, done: int, total: int, path: str) -> None:
+        if self.built and not self.told and self.clock() - self.start >= self.QUIET_SECONDS:
+            self._tell()
+        if self.bar is not None or (self.terminal and self.every_sync):
+            self._bar("indexing").update(self.task, completed=done, total=total, description=path[-50:])
+
+    def step(self, name: str) -> None:
+        if self.built and not self.told and self.clock() - self.start >= self.QUIET_SECONDS:
+            self._tell()
+        if self.bar is not None:
+            self.bar.update(self.task, description=f"[bold]{name}...")
+
+    def _tell(self) -> None:
+        self.told = True
         if self.terminal:
             self._bar(self.built.partition(":")[0])
         elif not self.every_sync:
             sys.stderr.write(f"kb: {self.built}...\n")
             sys.stderr.flush()
-        import time
-
-        self.start = time.perf_counter()
-
-    def note(self, done: int, total: int, path: str) -> None:
-        if self.terminal and (self.bar is not None or self.every_sync):
-            self._bar("indexing").update(self.task, completed=done, total=total, description=path[-50:])
-
-    def step(self, name: str) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, description=f"[bold]{name}...")
 
     def _bar(self, title: str) -> Any:
         if self.bar is None:
@@ -200,11 +219,8 @@ class _BuildProgress:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
-            if self.built and not self.every_sync and exc[0] is None:
-                import time
-
-                took = time.perf_counter() - self.start
-                _stderr().print(f"{self.built}, done in {took:.1f} s", style="dim")
+            if self.told and not self.every_sync and exc[0] is None:
+                _stderr().print(f"{self.built}, done in {self.clock() - self.start:.1f} s", style="dim")
 
 
 def _open(ctx: typer.Context) -> Any:

@@ -74,7 +74,7 @@ def _checked(path: Path, source: str) -> Notebook:
         raise NotebookMissing(f"notebook {path} is not a folder (from {source})")
     root = path.resolve()
     index_dir = index_dir_for(root)
-    prepare_index_dir(index_dir, root)
+    prepare_index_dir(index_dir, root, create=False)  # created by the first sync that writes
     return Notebook(root=root, index_dir=index_dir, source=source)
 
 
@@ -123,14 +123,17 @@ def is_kb_name(name: str) -> bool:
     return _KB_NAME_RE.fullmatch(name) is not None
 
 
-def prepare_index_dir(index_dir: Path, root: Path) -> None:
+def prepare_index_dir(index_dir: Path, root: Path, create: bool = True) -> None:
     """Make sure ``index_dir`` is a folder kb may write and delete in (creating it if
-    missing), or raise :class:`UnsafeIndexDir` saying why in one line. ~20 us when it is
-    kb's already. See the module docstring for the rules."""
+    missing, unless not ``create``: nothing to read there then), or raise
+    :class:`UnsafeIndexDir` saying why in one line. ~20 us when it is kb's already. See
+    the module docstring for the rules."""
     _check_apart(index_dir, root)
     try:
         fd = _open_dir(index_dir)
     except FileNotFoundError:
+        if not create:
+            return
         _make_dirs(index_dir)
         fd = _open_dir(index_dir)
     try:

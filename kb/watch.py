@@ -555,7 +555,7 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
         except ValueError:
             idle = IDLE_SECONDS
     try:
-        prepare_index_dir(index_dir, root)  # writes nowhere but in a folder of kb's
+        prepare_index_dir(index_dir, root, create=False)  # writes nowhere but in a folder of kb's
     except KbError:
         return 1
     if _remote(root):
