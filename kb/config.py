@@ -149,13 +149,15 @@ def prepare_index_dir(index_dir: Path, root: Path, create: bool = True) -> None:
 
 def _check_apart(index_dir: Path, root: Path) -> None:
     """The index folder is neither the notebook, nor inside it, nor around it."""
-    real = Path(os.path.realpath(index_dir.parent)) / index_dir.name
+    folder = str(index_dir)
+    real = os.path.join(os.path.realpath(os.path.dirname(folder)), os.path.basename(folder))
+    notebook = str(root)
     where = None
-    if real == root:
+    if real == notebook:
         where = "is the notebook itself"
-    elif root in real.parents:
+    elif real.startswith(notebook.rstrip(os.sep) + os.sep):
         where = "is inside the notebook"
-    elif real in root.parents:
+    elif notebook.startswith(real.rstrip(os.sep) + os.sep):
         where = "contains the notebook"
     if where:
         raise UnsafeIndexDir(

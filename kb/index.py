@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .analysis import ANALYZER_VERSION, prepare_whoosh_import
 from .config import STAMP, Notebook, is_kb_name, prepare_index_dir, private_files
@@ -52,9 +52,9 @@ LOCK = "sync.lock"
 Signature = tuple[int, int, int, int]
 
 
-class Progress:
-    """What a sync tells the user while it works. The CLI shows it (a bar on a terminal,
-    one line otherwise); this base class says nothing."""
+class Progress(Protocol):
+    """What a sync tells the user while it works (the CLI shows it: a bar on a terminal,
+    one line otherwise)."""
 
     def building(self, why: str, total: int) -> None:
         """A full build of ``total`` notes begins; ``why`` is a key of :data:`BUILD_REASONS`."""
