@@ -887,7 +887,11 @@ def _why_rebuild(nb: Notebook) -> str:
         with open(nb.index_dir / MANIFEST, "rb") as fh:
             data = marshal.loads(fh.read())
     except FileNotFoundError:
-        return "new"
+        try:  # a committed index without its manifest (not an interrupted first build)
+            whoosh = any(n.startswith("_MAIN_") and n != "_MAIN_0.toc" for n in os.listdir(nb.index_dir))
+        except OSError:
+            whoosh = False
+        return "damaged" if whoosh else "new"
     except (OSError, ValueError, EOFError, TypeError):
         return "damaged"
     if not isinstance(data, dict):
@@ -907,54 +911,41 @@ def _full_rebuild(
     progress: Progress | None,
     procs: int | None,
 ) -> None:
-    """Index every note anew. Asked for on a sound index of this notebook, the new index
-    is written beside it and replaces it at the commit, other kb processes answering
-    from it meanwhile (:func:`rebuild_running`); otherwise kb's files go first."""
+    """Index every note anew, into a generation that holds nothing else. Asked for on a
+    sound index of this notebook, the new index is written beside it and replaces it at
+    the commit, other kb processes answering from it meanwhile (:func:`rebuild_running`);
+    otherwise kb's files go first."""
     paths = sorted(disk)
     if progress:
         progress.building(stats.reason, len(paths))
-    ix = _previous_index(nb) if stats.reason == "asked" else None
-    beside = ix is not None
-    if ix is None:
-        ix = _create_index(nb.index_dir)
-    else:
+    previous = _previous_index(nb) if stats.reason == "asked" else None
+    if previous is not None:
+        ix = previous
         _write_marker(nb.index_dir)
-    try:
-        _build_into(ix, nb, paths, disk, dirs, stats, progress, procs)
-    finally:
-        if beside:
-            _drop_marker(nb.index_dir)
-
-
-def _build_into(
-    ix: Index,
-    nb: Notebook,
-    paths: list[str],
-    disk: dict[str, Signature],
-    dirs: dict[str, int],
-    stats: IndexStats,
-    progress: Progress | None,
-    procs: int | None,
-) -> None:
-    """Write every note into a new generation of ``ix`` that holds nothing else."""
+    else:
+        ix = _create_index(nb.index_dir)
     if procs is None:
         procs = min(2, os.cpu_count() or 1) if len(paths) > 500 else 1
     generation = ix.latest_generation()
-    writer = _writer(ix, procs=procs)
     from . import catalog
 
     rows: dict[str, Any] = {}  # in path order, like paths
     try:
-        done = _index_notes(writer, nb.root, paths, disk, stats, progress, len(paths), rows)
-        _forget_dirs_of(dirs, [p for p in paths if p not in done])
-        _commit(
-            writer, nb, done, generation, dirs,
-            lambda gen: catalog.save_indexed(nb.index_dir, nb.root, gen, rows), progress, clear=True,
-        )
-    except BaseException:
-        _stop_subwriters(writer)
-        writer.cancel()
-        raise
+        writer = _writer(ix, procs=procs)
+        try:
+            done = _index_notes(writer, nb.root, paths, disk, stats, progress, len(paths), rows)
+            _forget_dirs_of(dirs, [p for p in paths if p not in done])
+            _commit(
+                writer, nb, done, generation, dirs,
+                lambda gen: catalog.save_indexed(nb.index_dir, nb.root, gen, rows), progress, clear=True,
+            )
+        except BaseException:
+            _stop_subwriters(writer)
+            writer.cancel()
+            raise
+    finally:
+        if previous is not None:
+            _drop_marker(nb.index_dir)
     stats.added = len(done)
     stats.total = len(done)
     stats.generation = generation + 1
@@ -984,12 +975,15 @@ def rebuild_running(index_dir: Path) -> bool:
     """True while another kb process rebuilds this index beside the previous one: its
     marker is there and it holds the sync lock (a killed rebuild leaves a marker, not
     the lock). Costs one ``stat`` when no rebuild runs."""
-    if not os.path.exists(index_dir / REBUILDING):
-        return False
+    return os.path.exists(index_dir / REBUILDING) and lock_held(lock_path(index_dir))
+
+
+def lock_held(path: Path) -> bool:
+    """Some process holds an exclusive ``flock`` on the file ``path`` (without waiting)."""
     import fcntl
 
     try:
-        fd = os.open(lock_path(index_dir), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return False
     try:

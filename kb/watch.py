@@ -185,19 +185,9 @@ OFF = "watch.off"
 
 def running(index_dir: Path) -> bool:
     """A watcher holds the lock of this index (it may still be walking the folders)."""
-    import fcntl
+    from .index import lock_held
 
-    try:
-        fd = os.open(index_dir / LOCK, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # also drops the shared lock, if it was granted
-    return False
+    return lock_held(index_dir / LOCK)
 
 
 def start(root: Path, index_dir: Path) -> bool:

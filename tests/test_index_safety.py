@@ -389,7 +389,7 @@ def _wait_for(predicate, seconds: float) -> bool:
         if predicate():
             return True
         time.sleep(0.02)
-    return False
+    return predicate()
 
 
 def test_a_search_during_a_rebuild_answers_from_the_previous_index(tmp_path: Path) -> None:
@@ -507,3 +507,21 @@ def test_an_evil_pickle_is_a_pickle_that_runs(tmp_path: Path) -> None:
     with pytest.raises(Exception):  # noqa: B017 - whatever Whoosh makes of a file object
         windex.open_dir(str(folder))
     assert marker.exists()
+
+
+def test_a_read_error_after_another_kb_committed_is_not_damage(nb: Notebook) -> None:
+    """Whoosh fails on a file of the generation this process opened because another kb
+    committed a newer one meanwhile (and deleted it): run again, no rebuild."""
+    from kb.index import open_index, read_failed
+
+    sync_index(nb)
+    open_index(nb)  # this process opened generation 1
+    (nb.root / "new.md").write_text("# New\n")
+    time.sleep(0.03)
+    assert sync_index(nb).added == 1  # another kb's commit: generation 2
+    before = (nb.index_dir / "manifest.bin").read_bytes()
+    read_failed(nb)
+    assert (nb.index_dir / "manifest.bin").read_bytes() == before  # not rebuilt
+    open_index(nb)  # now it has generation 2: a read error there is damage
+    read_failed(nb)
+    assert (nb.index_dir / "manifest.bin").read_bytes() != before  # rebuilt

@@ -374,9 +374,9 @@ def test_damaged_index_file_is_noticed_and_rebuilt(
     r = run(runner, "search", "파드", "--json")
     no_trace(r)
     assert sorted(slugs(r)) == FOUND_FOR_파드
-    assert "rebuilt it (8 notes" in flat(r.stderr)
+    assert "rebuilding the index (it was damaged): 8 notes" in flat(r.stderr)
     r = run(runner, "search", "파드", "--json")
-    assert sorted(slugs(r)) == FOUND_FOR_파드 and "rebuilt" not in r.stderr
+    assert sorted(slugs(r)) == FOUND_FOR_파드 and "rebuilding" not in r.stderr
     data = json.loads(run(runner, "show", "k8s/rbac", "--json").stdout)
     assert data["title"] == "쿠버네티스 RBAC"
 
@@ -397,7 +397,7 @@ def test_index_from_an_older_version_is_rebuilt(runner: CliRunner, tmp_path: Pat
     manifest.write_bytes(marshal.dumps(data))
     r = run(runner, "search", "파드", "--json")
     assert sorted(slugs(r)) == FOUND_FOR_파드
-    assert "rebuilt it (8 notes" in flat(r.stderr)
+    assert "rebuilding the index (made by another version of kb): 8 notes" in flat(r.stderr)
     assert marshal.loads(manifest.read_bytes())[key] != old
 
 

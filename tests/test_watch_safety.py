@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_index_safety import _wait_for as _wait
 from test_watch import FakeInotify, _inotify_works
 
 from kb import watch
@@ -32,15 +33,6 @@ def kb(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "kb", *args], env=env, capture_output=True, text=True, timeout=120,
         preexec_fn=lambda: os.umask(0o022),
     )
-
-
-def _wait(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def _stop_watcher(index_dir: Path) -> None:
