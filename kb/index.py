@@ -701,7 +701,14 @@ def _stop_subwriters(writer: Any) -> None:
         if task.is_alive():
             task.terminate()
     for task in tasks:
-        task.join(5)
+        if task.pid is not None:  # started (a Ctrl-C can come before all are)
+            task.join(5)
+    for name in ("jobqueue", "resultqueue"):
+        queue = getattr(writer, name, None)
+        if queue is not None:
+            # Nobody reads it any more: exiting must not wait for its feeder thread
+            # to flush jobs into the pipe (a hang at exit after Ctrl-C otherwise).
+            queue.cancel_join_thread()
 
 
 def _after_fork_in_child() -> None:

@@ -240,7 +240,7 @@ def test_ctrl_c_in_the_terminal_during_a_multiprocess_rebuild(tmp_path: Path) ->
         assert victim.poll() is None and helpers
         os.killpg(victim.pid, signal.SIGINT)
         _, err = victim.communicate(timeout=20)
-        assert victim.returncode == 130 and "interrupted" in err
+        assert victim.returncode == 130 and "interrupted" in err, err
         assert "Traceback" not in err, err
         assert wait_for(lambda: not any(alive(p) for p in helpers), 3.0), "orphaned sub-writers"
     finally:
