@@ -63,7 +63,7 @@ class Progress(Protocol):
         """``done`` of ``total`` notes read; ``path`` is the last one."""
 
     def step(self, name: str) -> None:
-        """The step after the notes that runs now ("committing", ...)."""
+        """The step after the notes that runs now ("writing the index", ...)."""
 
 
 #: Why a sync builds the whole index, as a user reads it.
@@ -667,7 +667,8 @@ def _commit(
     generation and is not used for another.
     """
     if progress:
-        progress.step("committing")
+        # With sub-writers, "all notes read" is not "all indexed": they finish here.
+        progress.step("writing the index")
     if clear:
         from whoosh.writing import CLEAR
 

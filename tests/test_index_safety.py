@@ -478,7 +478,7 @@ def test_kb_index_names_the_steps_after_the_notes(nb: Notebook, procs: int) -> N
     assert rec.events == [
         ("building", "asked", 8),
         ("notes", 8),
-        ("step", "committing"),
+        ("step", "writing the index"),
         ("step", "writing the notes catalog"),
     ]
 
