@@ -284,13 +284,6 @@ def _save_manifest(
     os.replace(tmp, index_dir / MANIFEST)
 
 
-def _drop_manifest(index_dir: Path) -> None:
-    try:
-        os.unlink(index_dir / MANIFEST)
-    except FileNotFoundError:
-        pass
-
-
 # --------------------------------------------------------------------------- open / sync
 
 
