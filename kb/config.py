@@ -112,7 +112,7 @@ STAMP_TEXT = (
 #: temporary names of atomic writes. A folder holding only such names and a manifest of
 #: kb's is a kb index from before :data:`STAMP`; on a rebuild kb deletes only these.
 _KB_NAME_RE = re.compile(
-    r"(?:CACHEDIR\.TAG|manifest\.bin|sizes\.bin|notes\.bin|notes\.delta|sync\.lock|rebuilding"
+    r"(?:CACHEDIR\.TAG|manifest\.bin|sizes\.bin|notes\.bin|notes\.delta|last-search\.bin|sync\.lock|rebuilding"
     r"|watch\.(?:state|pid|off)|MAIN_WRITELOCK|MAIN\.tmp|_MAIN_\d+\.toc(?:\.[\d.]+)?"
     r"|MAIN_[0-9a-z]+\.[\w.]+)(?:\.\d+)?(?:\.tmp)?"
 )
