@@ -1196,6 +1196,8 @@ def _watcher_info(nb: Notebook) -> str:
     status = watch.status(nb.index_dir)
     if status and status.get("root") == str(nb.root):
         return f"running (pid {status.get('pid')}, {status.get('folders')} folders watched)"
+    if status:
+        return f"none for this notebook: the index folder's watcher watches {status.get('root')}"
     if os.environ.get("KB_WATCH") == "0":
         return "off (KB_WATCH=0)"
     try:
