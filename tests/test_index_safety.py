@@ -527,3 +527,24 @@ def test_a_read_error_after_another_kb_committed_is_not_damage(nb: Notebook) -> 
     open_index(nb)  # now it has generation 2: a read error there is damage
     read_failed(nb)
     assert (nb.index_dir / "manifest.bin").read_bytes() != before  # rebuilt
+
+
+def test_a_rebuild_beside_the_previous_index_yields_the_cpu_to_searches(
+    nb: Notebook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its sub-writers run at a lower priority (searches are answered meanwhile); a first
+    build's do not (the user waits for it), nor does the process calling it."""
+    log = tmp_path / "nice.log"
+
+    def nice(increment: int) -> int:
+        with open(log, "a") as fh:
+            fh.write(f"{os.getpid()} {increment}\n")
+        return increment
+
+    monkeypatch.setattr(os, "nice", nice)
+    sync_index(nb, rebuild=True, procs=2)  # a first build
+    assert not log.exists()
+    sync_index(nb, rebuild=True, procs=2)  # beside the previous index
+    calls = [line.split() for line in log.read_text().splitlines()]
+    assert len(calls) == 2 and all(n == "10" for _, n in calls), calls
+    assert str(os.getpid()) not in {pid for pid, _ in calls}
