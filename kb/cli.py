@@ -142,7 +142,25 @@ def _notebook(ctx: typer.Context) -> "Notebook":
     obj = ctx.ensure_object(dict)
     if "nb" not in obj:
         obj["nb"] = find_notebook(obj.get("dir"))
+        _finish_rename(obj["nb"].root)
     return obj["nb"]
+
+
+def _finish_rename(root: Path) -> None:
+    """Finish a rename a killed kb left half-done (one ``stat`` when there is none)."""
+    from .journal import JOURNAL_DIR, JOURNAL_NAME
+
+    if not os.path.lexists(root / JOURNAL_DIR / JOURNAL_NAME):
+        return
+    from .journal import finish_interrupted
+
+    outcome = finish_interrupted(root)
+    if outcome is None:
+        return
+    err = _stderr()
+    for path, msg in outcome.warnings:
+        err.print(f"[yellow]warning:[/] {_shown(path)}: {_shown(msg)}", soft_wrap=True)
+    err.print(_shown(outcome.summary()), style="yellow", soft_wrap=True)
 
 
 def _resolve(ctx: typer.Context, slug: str) -> "tuple[Notebook, Any, list[dict[str, Any]], dict[str, Any]]":

@@ -717,9 +717,10 @@ def write_new_note(path: Path, text: str) -> None:
             os.unlink(tmp)
 
 
-def _fsynced_temp(folder: Path, data: bytes, mode: int) -> str:
-    """A temporary file in ``folder`` holding ``data``, on disk (fsynced), with ``mode``."""
-    fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=folder)
+def _fsynced_temp(folder: Path, data: bytes, mode: int, prefix: str = ".kb-") -> str:
+    """A temporary file in ``folder`` holding ``data``, on disk (fsynced), with ``mode``.
+    (A rename names its temporary files ``.kb-<token>-...``: see :mod:`kb.journal`.)"""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
@@ -735,18 +736,38 @@ def _fsynced_temp(folder: Path, data: bytes, mode: int) -> str:
 # --------------------------------------------------------------------------- moving and rewriting files
 
 
-def replace_file_atomic(path: Path, data: bytes) -> None:
+def replace_file_atomic(
+    path: Path, data: bytes, expected: bytes | None = None, tmp_prefix: str = ".kb-"
+) -> bool:
     """Replace the contents of an existing file with ``data`` atomically.
 
     A temporary file in the same folder, fsynced, then ``os.replace``: a reader sees
     the old bytes or the new ones, never half. The file keeps its permission bits.
+    With ``expected``, the file is replaced only if it still holds exactly those
+    bytes just before the replace (checked after the temporary file is written, the
+    slow part): a save made meanwhile is kept, and the result is False.
     """
-    tmp = _fsynced_temp(path.parent, data, stat_mod.S_IMODE(os.stat(path).st_mode))
+    st = os.stat(path)
+    tmp = _fsynced_temp(path.parent, data, stat_mod.S_IMODE(st.st_mode), tmp_prefix)
     try:
+        if expected is not None and not _holds(path, expected, st):
+            return False
         os.replace(tmp, path)
+        return True
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _holds(path: Path, expected: bytes, before: os.stat_result) -> bool:
+    """``path`` is still the file ``before`` was taken of and holds ``expected``."""
+    with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        same = (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == (
+            before.st_ino, before.st_dev, before.st_size, before.st_mtime_ns, before.st_ctime_ns
+        )
+        # same-size saves within the clock's tick keep the stat: compare the bytes too
+        return same and fh.read(len(expected) + 1) == expected
 
 
 def _move_no_clobber(src: str, dst: Path, message: str | None = None) -> None:
@@ -772,7 +793,7 @@ def _move_no_clobber(src: str, dst: Path, message: str | None = None) -> None:
     os.unlink(src)
 
 
-def move_file(src: Path, dst: Path, data: bytes | None = None) -> None:
+def move_file(src: Path, dst: Path, data: bytes | None = None, tmp_prefix: str = ".kb-") -> None:
     """Move ``src`` to ``dst`` without ever overwriting ``dst``; with ``data``, the moved
     file holds those bytes from the moment it appears under the new name.
 
@@ -789,7 +810,7 @@ def move_file(src: Path, dst: Path, data: bytes | None = None) -> None:
         else:
             _move_no_clobber(str(src), dst)
         return
-    tmp = _fsynced_temp(dst.parent, data, stat_mod.S_IMODE(os.stat(src).st_mode))
+    tmp = _fsynced_temp(dst.parent, data, stat_mod.S_IMODE(os.stat(src).st_mode), tmp_prefix)
     try:
         if same:  # only the letter case changes: new bytes in place, then the new name
             os.replace(tmp, src)
