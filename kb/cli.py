@@ -285,7 +285,7 @@ def search(
         if result.notice:
             _stderr().print(result.notice, style="yellow")
         if result.suggestions:  # stdout stays pure JSON; the hint goes to stderr
-            _stderr().print(f"did you mean: {', '.join(result.suggestions)}?", style="yellow")
+            _stderr().print(f"did you mean: {_shown(', '.join(result.suggestions))}?", style="yellow")
         return
     from . import render
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import BadSlug, NoteExists
+from .errors import BadSlug, KbError, NoteExists
 
 NOTE_SUFFIX = ".md"
 #: Bytes of a file kb reads; the rest of a larger file is not indexed (with a warning).
@@ -849,7 +849,8 @@ def trash_file(root: Path, relpath: str, when: dt.datetime | None = None) -> Pat
     (``rbac.20240301-101500.md``); nothing in the trash is ever overwritten.
     """
     src = root / relpath
-    dst = root / TRASH_DIR / relpath
+    folder = _trash_folder(root, relpath.rpartition("/")[0])
+    dst = folder / relpath.rpartition("/")[2]
     if dst.exists() or dst.is_symlink():
         stamp = (when or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
         # not slug_of: that gives NFC, and the name on disk may be NFD (macOS)
@@ -862,13 +863,31 @@ def trash_file(root: Path, relpath: str, when: dt.datetime | None = None) -> Pat
             if not (dst.exists() or dst.is_symlink()):
                 break
             n += 1
-    dst.parent.mkdir(parents=True, exist_ok=True)
     try:
         move_file(src, dst)
     except NoteExists:  # lost a race with another kb rm: try the next free name
         return trash_file(root, relpath, (when or dt.datetime.now()) + dt.timedelta(seconds=1))
     remove_empty_dirs(src.parent, root)
     return dst
+
+
+def _trash_folder(root: Path, rel_dir: str) -> Path:
+    """``.trash/<rel_dir>`` in the notebook, made where missing. A symlink on the way
+    (``.trash`` -> elsewhere) is refused: ``kb rm`` moves notes only inside the notebook."""
+    folder = root
+    for part in [TRASH_DIR, *(p for p in rel_dir.split("/") if p)]:
+        folder = folder / part
+        try:
+            os.mkdir(folder)
+            continue
+        except FileExistsError:
+            pass
+        if folder.is_symlink() or not folder.is_dir():
+            what = "a symbolic link" if folder.is_symlink() else "not a folder"
+            shown = folder.relative_to(root).as_posix()
+            raise KbError(f"{shown} in the notebook is {what}; kb moves notes to the trash only inside "
+                          "the notebook (make it a plain folder)")
+    return folder
 
 
 _AGO_RE = re.compile(r"^\s*(\d+)\s*(h|d|w|m|y)\s*$", re.I)

@@ -98,3 +98,10 @@ def test_a_slug_with_c1_controls_is_refused(notebook_dir: Path) -> None:
     assert r.exit_code == 1
     assert "characters a file name cannot hold" in r.stderr
     assert not list(notebook_dir.glob("a*b.md"))
+
+
+def test_a_did_you_mean_with_markup_in_the_query_is_printed(notebook_dir: Path) -> None:
+    """The suggestion repeats the query: `[/x]` in it made a Rich MarkupError (exit 1)."""
+    r = run("search", "--json", "a[/x]b kubernetis")
+    assert r.exit_code in (0, 1) and "MarkupError" not in r.output, r.output
+    assert "did you mean:" in r.stderr and "a[/x]b kubernetes" in r.stderr
