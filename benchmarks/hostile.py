@@ -292,10 +292,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{growth:>7.1f} {ref * 1000:>8.2f} {x_real:>7}  {'ok' if ok else 'SLOW'}")
 
     # ------------------------------------------------------------------ per note
+    import kb.analysis
     from kb.analysis import iter_terms
     from kb.notes import parse_text
-
-    import kb.analysis
 
     def index_note(body: str) -> None:
         # as in a fresh kb process: the analyzer's per-word cache starts empty
