@@ -188,10 +188,10 @@ def split_frontmatter(text: str) -> tuple[dict[str, Any], str, list[str]]:
         return {}, body, []
     if not isinstance(meta, dict):
         return {}, body, [f"frontmatter is a {type(meta).__name__}, not a mapping; ignored"]
-    # kb's own fields each get a budget of their own: aliases spent on other keys
-    # must not take the title and tags with them.
-    # Any other field gets at most MAX_LIST_ITEMS values of what is left, so the
-    # anchors a bomb defines first cannot take all of it either.
+    # kb's own fields each get a budget of their own (aliases spent on other keys must
+    # not take the title and tags with them); any other field gets at most
+    # MAX_LIST_ITEMS values of what is left, so the anchors a bomb defines first
+    # cannot take all of it either.
     shared = _Budget()
     out: dict[str, Any] = {}
     cut = len(meta) > MAX_LIST_ITEMS
