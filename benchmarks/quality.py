@@ -3,18 +3,35 @@
 Run from the repository root, with the Python that has kb and Whoosh
 installed (kb is run as ``sys.executable -m kb``), e.g. ``.venv/bin/python``::
 
-    python benchmarks/quality.py [--corpus DIR] [--queries FILE]
-        [--systems kb,grep,fts5,whoosh,recoll] [--verbose] [--json FILE]
+    python benchmarks/quality.py [--corpus DIR] [--set main|differ|all]
+        [--queries FILE] [--systems kb,grep,fts5,whoosh,recoll] [--verbose]
+        [--json FILE]
 
-Defaults: ``--corpus ../shared/corpus``, ``--queries benchmarks/queries.tsv``
-and all five systems.  Each system indexes the corpus once, then runs every
-query; the top 10 paths are compared with the relevant ones and the table
-gives, per query kind (``title``, ``body``) and overall, MRR@10, hit@1 and
-hit@5, then the time to index and the median time of one query.
+Defaults: ``--corpus ../shared/corpus``, ``--set all`` and all five systems.
+Each system indexes the corpus once, then runs every query of the chosen
+sets; the top 10 paths are compared with the relevant ones.
 
-The queries file is UTF-8 TSV with the header ``kind<TAB>query<TAB>relevant``;
-lines starting with ``#`` are comments; ``kind`` is ``title`` or ``body``;
-``relevant`` lists corpus-relative paths separated by `` | ``.
+Two query sets (``--set``; ``--queries FILE`` runs one file instead):
+
+* ``main`` -- ``benchmarks/queries.tsv``: ``title`` (topic words a person
+  types to reopen a note) and ``body`` (rare words remembered from inside
+  it), the note's own words.  Its table gives, per kind and overall, MRR@10,
+  hit@1 and hit@5, then the time to index and the median time of one query.
+* ``differ`` -- ``benchmarks/queries_differ.tsv``: queries whose words differ
+  from the note's (issue 10): ``cross-script`` (English word for a note that
+  only writes the Hangul loanword, or the reverse), ``typo`` (a Korean typo or
+  spelling variant, an English letter swap), ``question`` (a natural question
+  as typed in a search box), ``code`` (code or a command remembered from a
+  code block) and ``english`` (English queries for English notes whose words
+  differ only by inflection).  Its tables give MRR@10, hit@1 and hit@5 with a
+  row per kind and a column per system, plus ``4 kinds`` (cross-script, typo,
+  question, code together) and ``all``.
+
+A queries file is UTF-8 TSV with the header ``kind<TAB>query<TAB>relevant``
+and an optional fourth column ``check`` (what ``check_queries.py``
+verifies; ignored here); lines starting with ``#`` are comments; ``relevant``
+lists corpus-relative paths separated by `` | ``: a query scores by the
+first of them in the top 10.
 
 Systems (see ``_baselines.py``):
 
@@ -57,11 +74,18 @@ from _baselines import (
 )
 
 K = 10  # results looked at per query
-KINDS = ("title", "body")
+MAIN_KINDS = ("title", "body")
+DIFFER_KINDS = ("cross-script", "typo", "question", "code", "english")
+# The issue's "all 60": the four kinds where the query's words are not the note's.
+DIFFER_CORE = ("cross-script", "typo", "question", "code")
+KINDS = MAIN_KINDS + DIFFER_KINDS
 HEADER = ("kind", "query", "relevant")
 # The corpus sits beside the repository: <repo>/../shared/corpus.
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
-DEFAULT_QUERIES = Path(__file__).resolve().with_name("queries.tsv")
+SETS = {
+    "main": Path(__file__).resolve().with_name("queries.tsv"),
+    "differ": Path(__file__).resolve().with_name("queries_differ.tsv"),
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +93,7 @@ class Query:
     kind: str
     text: str
     relevant: frozenset[str]
+    set: str = "main"
 
 
 @dataclass
@@ -107,28 +132,28 @@ class Run:
 # --------------------------------------------------------------------------
 
 
-def parse_query_line(line: str, where: str) -> Query:
+def parse_query_line(line: str, where: str, set_name: str = "main") -> Query:
     parts = line.split("\t")
-    if len(parts) != 3:
-        raise ValueError(f"{where}: expected 3 tab-separated fields, got {len(parts)}")
-    kind, text, relevant = (p.strip() for p in parts)
+    if len(parts) not in (3, 4):
+        raise ValueError(f"{where}: expected 3 or 4 tab-separated fields, got {len(parts)}")
+    kind, text, relevant = (p.strip() for p in parts[:3])
     if kind not in KINDS:
         raise ValueError(f"{where}: kind must be one of {KINDS}, not {kind!r}")
     paths = frozenset(norm_path(p.strip()) for p in relevant.split(" | ") if p.strip())
     if not text or not paths:
         raise ValueError(f"{where}: empty query or relevant list")
-    return Query(kind, text, paths)
+    return Query(kind, text, paths, set_name)
 
 
-def load_queries(path: Path) -> list[Query]:
+def load_queries(path: Path, set_name: str = "main") -> list[Query]:
     queries: list[Query] = []
     for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
         line = line.rstrip("\r")
         if not line.strip() or line.startswith("#"):
             continue
-        if tuple(p.strip() for p in line.split("\t")) == HEADER:
+        if tuple(p.strip() for p in line.split("\t"))[:3] == HEADER:
             continue
-        queries.append(parse_query_line(line, f"{path}:{number}"))
+        queries.append(parse_query_line(line, f"{path}:{number}", set_name))
     return queries
 
 
@@ -210,8 +235,16 @@ def score(outcomes: list[Outcome]) -> Scores:
     )
 
 
-def scores_by_group(run: Run) -> dict[str, Scores]:
-    groups = {kind: score([o for o in run.outcomes if o.query.kind == kind]) for kind in KINDS}
+def kinds_of(queries: list[Query]) -> tuple[str, ...]:
+    """The kinds present in ``queries``, in the order of ``KINDS``."""
+    present = {q.kind for q in queries}
+    return tuple(k for k in KINDS if k in present)
+
+
+def scores_by_group(run: Run, kinds: tuple[str, ...] = KINDS) -> dict[str, Scores]:
+    groups = {kind: score([o for o in run.outcomes if o.query.kind == kind]) for kind in kinds}
+    if len(kinds) > 2 and set(DIFFER_CORE) <= set(kinds):
+        groups["4 kinds"] = score([o for o in run.outcomes if o.query.kind in DIFFER_CORE])
     groups["all"] = score(run.outcomes)
     return groups
 
@@ -228,12 +261,13 @@ def format_table(rows: list[list[str]], header_rows: int) -> str:
 
 
 def report_table(runs: list[Run], queries: list[Query]) -> str:
-    groups = (*KINDS, "all")
-    counts = {k: sum(1 for q in queries if q.kind == k) for k in KINDS}
+    """One row per system: MRR@10, hit@1, hit@5 per kind and overall, then times."""
+    kinds = kinds_of(queries)
+    counts = {k: sum(1 for q in queries if q.kind == k) for k in kinds}
     counts["all"] = len(queries)
     top = ["system"]
     sub = [""]
-    for group in groups:
+    for group in (*kinds, "all"):
         top += [f"{group} (n={counts[group]})", "", ""]
         sub += ["MRR@10", "hit@1", "hit@5"]
     top += ["index", "query"]
@@ -241,11 +275,35 @@ def report_table(runs: list[Run], queries: list[Query]) -> str:
     rows = [top, sub]
     for run in runs:
         row = [run.name]
-        for s in scores_by_group(run).values():
+        for s in scores_by_group(run, kinds).values():
             row += [f"{s.mrr:.3f}", f"{s.hit1:.3f}", f"{s.hit5:.3f}"]
         row += [f"{run.index_seconds:.1f}", f"{run.median_query_ms:.1f}"]
         rows.append(row)
     return format_table(rows, header_rows=2)
+
+
+METRICS = (("MRR@10", "mrr"), ("hit@1", "hit1"), ("hit@5", "hit5"))
+
+
+def report_kind_tables(runs: list[Run], queries: list[Query]) -> str:
+    """As the issue prints it: a row per kind, a column per system; one table
+    per metric, then each system's median query time."""
+    kinds = kinds_of(queries)
+    tables = []
+    by_run = [scores_by_group(run, kinds) for run in runs]
+    for label, attr in METRICS:
+        rows = [[label, "n", *(run.name for run in runs)]]
+        for group, first in by_run[0].items():
+            rows.append([group, str(first.n), *(f"{getattr(g[group], attr):.3f}" for g in by_run)])
+        tables.append(format_table(rows, header_rows=1))
+    times = ", ".join(f"{run.name} {run.median_query_ms:.1f}" for run in runs)
+    tables.append(f"median query ms: {times}")
+    return "\n\n".join(tables)
+
+
+def subset(run: Run, name: str) -> Run:
+    """``run`` restricted to the queries of one set."""
+    return Run(run.name, run.index_seconds, [o for o in run.outcomes if o.query.set == name])
 
 
 def report_ranks(runs: list[Run]) -> str:
@@ -270,20 +328,26 @@ def _finite(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def write_json(path: Path, runs: list[Run], corpus: Path, queries_file: Path) -> None:
+def write_json(path: Path, runs: list[Run], corpus: Path, files: dict[str, Path]) -> None:
     data = {
         "corpus": str(corpus),
-        "queries": str(queries_file),
+        "queries": {name: str(file) for name, file in files.items()},
         "k": K,
         "systems": {
             run.name: {
                 "index_seconds": run.index_seconds,
                 "median_query_ms": _finite(run.median_query_ms),
                 "scores": {
-                    g: {k: _finite(v) for k, v in vars(s).items()} for g, s in scores_by_group(run).items()
+                    name: {
+                        g: {k: _finite(v) for k, v in vars(s).items()}
+                        for g, s in scores_by_group(part, kinds_of([o.query for o in part.outcomes])).items()
+                    }
+                    for name in files
+                    for part in [subset(run, name)]
                 },
                 "queries": [
                     {
+                        "set": o.query.set,
                         "kind": o.query.kind,
                         "query": o.query.text,
                         "relevant": sorted(o.query.relevant),
@@ -308,7 +372,13 @@ def write_json(path: Path, runs: list[Run], corpus: Path, queries_file: Path) ->
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES)
+    parser.add_argument(
+        "--set",
+        choices=(*SETS, "all"),
+        default="all",
+        help="which judged set: main (title/body), differ (issue 10's kinds) or all (default)",
+    )
+    parser.add_argument("--queries", type=Path, help="run this queries file instead of --set")
     parser.add_argument(
         "--systems",
         default=",".join(s for s in SYSTEMS if s != "kb-lib"),
@@ -321,25 +391,44 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = [s for s in args.systems if s not in SYSTEMS]
     if unknown:
         parser.error(f"unknown system(s): {', '.join(unknown)}")
+    if args.queries is not None:
+        args.files = {args.queries.stem: args.queries}
+    else:
+        args.files = dict(SETS) if args.set == "all" else {args.set: SETS[args.set]}
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    queries = load_queries(args.queries)
-    if not queries:
-        print(f"error: no queries in {args.queries}", file=sys.stderr)
-        return 2
+    queries: list[Query] = []
+    for name, file in args.files.items():
+        try:
+            found = load_queries(file, name)
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if not found:
+            print(f"error: no queries in {file}", file=sys.stderr)
+            return 2
+        queries += found
     check_relevant(queries, args.corpus)
     runs = run_all(args.systems, args.corpus, queries)
     if args.verbose:
         print(report_ranks(runs))
         print()
-    print(report_table(runs, queries))
-    print(f"\n{len(queries)} queries, top {K}; total run {time.perf_counter() - started:.0f} s")
+    for name, file in args.files.items():
+        part = [q for q in queries if q.set == name]
+        parts = [subset(run, name) for run in runs]
+        print(f"== {name}: {file.name}, {len(part)} queries, top {K}")
+        if set(kinds_of(part)) <= set(MAIN_KINDS):
+            print(report_table(parts, part))
+        else:
+            print(report_kind_tables(parts, part))
+        print()
+    print(f"{len(queries)} queries; total run {time.perf_counter() - started:.0f} s")
     if args.json:
-        write_json(args.json, runs, args.corpus, args.queries)
+        write_json(args.json, runs, args.corpus, args.files)
     return 0
 
 

@@ -105,3 +105,9 @@ def test_a_did_you_mean_with_markup_in_the_query_is_printed(notebook_dir: Path) 
     r = run("search", "--json", "a[/x]b kubernetis")
     assert r.exit_code in (0, 1) and "MarkupError" not in r.output, r.output
     assert "did you mean:" in r.stderr and "a[/x]b kubernetes" in r.stderr
+
+
+def test_a_tag_filter_with_markup_is_named_in_plain_text(notebook_dir: Path) -> None:
+    r = run("search", "--json", "파드", "--tag", "a[/b]")
+    assert "MarkupError" not in r.output, r.output
+    assert "no note has the tag 'a[/b]'" in r.stderr
