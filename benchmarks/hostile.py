@@ -141,11 +141,38 @@ CASES: list[Case] = [
     C("render:_WIKILINK_RE", "finditer", "'[[a|' x n", _wrap("", "[[a|", "")),
     C("search:_TOKEN_RE", "finditer", "'\"' 'a' x n", _wrap('"', "a", "")),
     C("search:_TOKEN_RE", "finditer", "'\"a ' x n", _wrap("", '"a ', "")),
-    C("search:_MD_HEADING_RE", "sub", "'#' x n", _wrap("", "#", "")),
-    C("search:_MD_HEADING_RE", "sub", "'# ' blanks", _wrap("#", " ", "x")),
     C("search:_MD_EMPHASIS_RE", "sub", "'*' x n", _wrap("", "*", "")),
     C("search:_MD_WIKILINK_RE", "sub", "'[[' x n", _wrap("", "[[", "")),
     C("search:_MD_WIKILINK_RE", "sub", "'[[a|' x n", _wrap("", "[[a|", "")),
+    # search: snippets read as plain text, a line at a time
+    C("search:_FENCE_LINE_RE", "match", "'`' x n", _wrap("", "`", "")),
+    C("search:_FENCE_LINE_RE", "match", "blanks '~' x n", _wrap("   ", "~", "x")),
+    C("search:_RULE_RE", "match", "'- ' x n 'x'", _wrap("", "- ", "x")),
+    C("search:_RULE_RE", "match", "'-' blanks 'x'", _wrap("-", " ", "x")),
+    C("search:_TABLE_RULE_RE", "match", "'|---' x n ' x'", _wrap("", "|---", " x")),
+    C("search:_TABLE_RULE_RE", "match", "'|' '-' x n ' x'", _wrap("|", "-", " x")),
+    C("search:_TABLE_RULE_RE", "match", "'| -' x n", _wrap("", "| -", "")),
+    C("search:_BLOCK_MARKS_RE", "match", "'>' x n", _wrap("", ">", "")),
+    C("search:_BLOCK_MARKS_RE", "match", "'> ' x n '#######'", _wrap("", "> ", "#######")),
+    C("search:_CELL_SPLIT_RE", "split", "'\\|' x n", _wrap("", "\\|", "")),
+    C("search:_MD_LINK_RE", "sub", "'[' x n", _wrap("", "[", "")),
+    C("search:_MD_LINK_RE", "sub", "'[a](' x n", _wrap("", "[a](", "")),
+    C("search:_MD_LINK_RE", "sub", "'[a](' 'x' x n", _wrap("[a](", "x", "")),
+    C("search:_AUTOLINK_RE", "sub", "'<http:' x n", _wrap("", "<http:", "")),
+    C("search:_AUTOLINK_RE", "sub", "'<http:' 'a' x n", _wrap("<http:", "a", "")),
+    C("search:_HTML_COMMENT_RE", "sub", "'<!--' x n '-->'", _wrap("", "<!--", "-->")),
+    C("search:_HTML_COMMENT_RE", "sub", "'<!--' 'x' x n '-->'", _wrap("<!--", "x", "-->")),
+    C("search:_HTML_TAG_RE", "sub", "'<a' x n", _wrap("", "<a", "")),
+    C("search:_HTML_TAG_RE", "sub", "'<a' blanks", _wrap("<a", " ", "")),
+    C("search:_HTML_TAG_RE", "sub", "'<' 'a' x n", _wrap("<", "a", "")),
+    C("search:_MD_ITALIC_RE", "sub", "'*a' x n", _wrap("", "*a", "")),
+    C("search:_MD_ITALIC_RE", "sub", "' *a' x n", _wrap("", " *a", "")),
+    C("search:_MD_ITALIC_RE", "sub", "'_a ' x n", _wrap("", "_a ", "")),
+    C("search:_MD_ITALIC_RE", "sub", "'*' 'a ' x n", _wrap("*", "a ", "")),
+    C("search:_NUMBERED_HEADING_RE", "sub", "'1. ' blanks 'x'", _wrap("1. ", " ", "x")),
+    C("search:_NUMBERED_HEADING_RE", "sub", "'1. ' x n", _wrap("", "1. ", "")),
+    C("search:snippet_lines", "call", "'| a ' x n", _wrap("", "| a ", "")),
+    C("search:snippet_lines", "call", "'> ' x n 'x'", _wrap("", "> ", "x")),
     # stats
     C("stats:_HANGUL_RUN", "findall", "'가a' x n", _wrap("", "가a", "")),
     C("stats:_LATIN_RUN", "findall", "'a가' x n", _wrap("", "a가", "")),
@@ -173,7 +200,7 @@ def run_case(case: Case, text: str) -> Any:
     if obj is None:
         raise LookupError(case.target)
     if case.method == "call":
-        if case.target.endswith(("parse_links",)):
+        if case.target.endswith(("parse_links", "snippet_lines")):
             return obj(text, "a.md")
         return obj(text)
     if case.method == "finditer":
