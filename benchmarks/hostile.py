@@ -104,6 +104,8 @@ CASES: list[Case] = [
     C("notes:_HASHTAG_RE", "finditer", "'#' 'a' x n", _wrap("#", "a", "")),
     C("notes:_HASHTAG_RE", "finditer", "'#' x n", _wrap("", "#", "")),
     C("notes:_HASHTAG_RE", "finditer", "' #a' x n", _wrap("", " #a", "")),
+    C("notes:_HASHTAG_HINT_RE", "search", "'>#' x n", _wrap("", ">#", "")),
+    C("notes:_HASHTAG_HINT_RE", "search", "'a#' x n", _wrap("", "a#", "")),
     C("notes:_NOT_TAG_RE", "sub", "'](' x n", _wrap("", "](", "")),
     C("notes:_NOT_TAG_RE", "sub", "'<a' x n", _wrap("", "<a", "")),
     C("notes:_NOT_TAG_RE", "sub", "'<!--' x n", _wrap("", "<!--", "")),

@@ -37,7 +37,12 @@ _HEADING_RE = re.compile(r"^#[ \t]+([^\n]+)", re.M)
 # A hashtag is `#word` where prose puts one: at a line start, after a blank or an
 # opening `(`. Not `x#y`, `C#`, `&#39;`, `url/#part`, `{#id}`, `#123`; hex colours are
 # dropped after the match (:func:`_is_hex_colour`), the places below are masked first.
-_HASHTAG_RE = re.compile(r"(?<![^\s(])#([^\W\d_][\w\-/]*+)")
+# (`#` first, the look-behind after it: a pattern that starts with a look-behind is tried
+# at every character, 20x slower than re's scan for a literal.)
+_HASHTAG_RE = re.compile(r"#(?<![^\s(]#)([^\W\d_][\w\-/]*+)")
+# What can be a hashtag once the places below are masked (a mask ends a `>` before it):
+# a note with none is not masked at all (the mask costs as much as the rest of parsing).
+_HASHTAG_HINT_RE = re.compile(r"#(?<![^\s(>]#)[^\W\d_]")
 # Where a `#` is not a hashtag even after a blank: a link target `](#part)`, a reference
 # definition `[x]: #part`, an HTML tag's attributes (`style="color: #fff"`), a comment,
 # a <style> or <script> block, a wiki-link `[[note#part]]`. Every branch either always
@@ -421,7 +426,7 @@ def _is_hex_colour(word: str) -> bool:
 def hashtags(prose: str) -> list[str]:
     """``#tags`` in ``prose`` (a body after :func:`strip_code`), in order, each once
     (ignoring case), at most :data:`MAX_TAGS`."""
-    if "#" not in prose:
+    if "#" not in prose or not _HASHTAG_HINT_RE.search(prose):
         return []
     out: list[str] = []
     seen: set[str] = set()
