@@ -12,8 +12,9 @@ whole; quadratic code ~16x.
 
 Reference, measured in the same run: the same regex on the same amount of real text
 (the notes of the corpus, concatenated). ``x real`` is hostile time / that time, so a
-slow machine moves both. The target (issue 16): every case under ``--budget-ms`` (50 ms)
-at 200 KB.
+slow machine moves both. The target (issue 16): every regex under ``--budget-ms`` (50 ms)
+at 200 KB; a function (``call``) under that or at most ``--note-ratio`` times its time on
+real text.
 
 The second table is the time budget per note: each hostile input as the body of a note,
 parsed (``notes.parse_text``) and analyzed (``analysis.iter_terms``, what the index
@@ -133,6 +134,7 @@ CASES: list[Case] = [
     C("notes:_AGO_RE", "match", "blanks '1'", _wrap("", " ", "1")),
     C("notes:_AGO_RE", "match", "'1' x n 'x'", _wrap("", "1", "x")),
     C("notes:slugify", "call", "'_-' x n", _wrap("", "_-", "")),
+    C("notes:slugify", "call", "'가' x n (a long title)", _wrap("", "가", "")),
     # links: rewriting links on rename
     C("links:_YAML_UNSAFE", "search", "':' x n", _wrap("", ":", "")),
     C("links:_WIKI_UNSAFE", "search", "'a' x n", _wrap("", "a", "")),
@@ -312,7 +314,10 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(float("inf"))
         full, part, ref = results
         growth = full / part if part and full != float("inf") else float("inf")
-        ok = full * 1000 <= args.budget_ms
+        # a function (not a regex) may cost what real text costs it, a few times over
+        ok = full * 1000 <= args.budget_ms or (
+            case.method == "call" and bool(ref) and full / ref <= args.note_ratio
+        )
         row.update(ms=full * 1000, ms_quarter=part * 1000, growth=growth, ms_real=ref * 1000,
                    x_real=full / ref if ref else None, ok=ok)
         rows.append(row)

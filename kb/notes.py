@@ -649,8 +649,9 @@ def slugify(title: str) -> str:
     """A file-name slug from a title, keeping Hangul: ``쿠버네티스 RBAC 정리`` -> ``쿠버네티스-rbac-정리``."""
     text = nfc(title).lower()
     text = re.sub(r"[^\w]+|_+", "-", text).strip("-")
-    while len(text.encode()) > MAX_COMPONENT_BYTES:
-        text = text[:-1]
+    data = text.encode()
+    if len(data) > MAX_COMPONENT_BYTES:  # the longest prefix that fits (a cut character dropped)
+        text = data[:MAX_COMPONENT_BYTES].decode("utf-8", "ignore")
     return text.strip("-")
 
 
