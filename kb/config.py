@@ -10,7 +10,8 @@ Which notebook, first match wins:
 
 The index is a cache outside the notebook: ``KB_INDEX_DIR`` if set, else
 ``$XDG_CACHE_HOME/kb/<name>-<hash of the notebook's real path>`` (``~/.cache`` when
-``XDG_CACHE_HOME`` is unset). Deleting it is always safe.
+``XDG_CACHE_HOME`` is unset or, as the XDG spec says, not an absolute path: a relative
+one would give one index per working directory). Deleting it is always safe.
 
 The index folder is kb's alone, and kb deletes only what it made. Before anything
 reads it (Whoosh unpickles its table of contents), :func:`prepare_index_dir` checks it:
@@ -90,7 +91,9 @@ def index_dir_for(root: Path) -> Path:
 
 def _cache_root() -> Path:
     """The folder of kb's default index folders."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(cache):  # unset, empty or relative: the XDG spec says ignore it
+        cache = str(Path.home() / ".cache")
     return Path(cache) / "kb"
 
 
