@@ -117,13 +117,13 @@ STAMP_TEXT = (
 _KB_NAME_RE = re.compile(
     r"(?:CACHEDIR\.TAG|manifest\.bin|sizes\.bin|notes\.bin|notes\.delta|last-search\.bin|sync\.lock|rebuilding"
     r"|watch\.(?:state|pid|off)|MAIN_WRITELOCK|MAIN\.tmp|_MAIN_\d+\.toc(?:\.[\d.]+)?"
-    r"|MAIN_[0-9a-z]+\.[\w.]+)(?:\.\d+)?(?:\.tmp)?"
+    r"|MAIN_[0-9a-z]+\.[\w.]+)(?:\.\d+)?(?:\.tmp)?\Z"
 )
 
 
 def is_kb_name(name: str) -> bool:
     """True for the name of a file kb (or Whoosh, for kb) writes in an index folder."""
-    return _KB_NAME_RE.fullmatch(name) is not None
+    return _KB_NAME_RE.match(name) is not None
 
 
 def prepare_index_dir(index_dir: Path, root: Path, create: bool = True) -> None:
