@@ -812,6 +812,7 @@ def sync_index(
         return stats
     prepare_index_dir(nb.index_dir, nb.root)  # (again: it may have been deleted meanwhile)
     with private_files(), _SyncLock(nb.index_dir, wait, on_wait):
+        _drop_marker(nb.index_dir)  # holding the lock: a marker left is a killed rebuild's
         if rebuild:
             stats.rebuilt, stats.reason = True, reason
             _full_rebuild(nb, *scan(nb.root), stats, progress, procs)

@@ -427,6 +427,9 @@ def test_a_killed_rebuild_leaves_the_previous_index_in_use(nb: Notebook) -> None
     assert r.returncode == 0, r.stderr
     assert [h["slug"] for h in json.loads(r.stdout)] == ["broken"]
     assert "building" not in r.stderr and "rebuil" not in r.stderr  # not rebuilt, nor said to be
+    assert (nb.index_dir / "rebuilding").exists()  # the killed one's marker: not believed (no lock)
+    assert kb("index").returncode == 0
+    assert not (nb.index_dir / "rebuilding").exists()  # the next kb holding the lock drops it
 
 
 # ---------------------------------------- issue 15.5: say that the index is being built
