@@ -622,6 +622,7 @@ def _index_notes(
 
     done: dict[str, Signature] = {}
     for i, rel in enumerate(paths, 1):
+        _check_interrupted()
         if progress:
             progress.note(i, total, rel)
         try:
@@ -662,12 +663,14 @@ def _commit(
     if progress:
         # With sub-writers, "all notes read" is not "all indexed": they finish here.
         progress.step("writing the index")
+    _check_interrupted()
     if clear:
         from whoosh.writing import CLEAR
 
         writer.commit(mergetype=CLEAR)
     else:
         writer.commit()
+    _check_interrupted()  # (the commit forks a sub-writer for the last notes): before the manifest
     if progress:
         progress.step("writing the notes catalog")
     save_catalog(generation + 1)
@@ -722,6 +725,7 @@ def _after_fork_in_child() -> None:
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see _before_fork
         if os.uname().sysname == "Linux":
             import ctypes
 
@@ -732,8 +736,39 @@ def _after_fork_in_child() -> None:
         pass
 
 
+def _before_fork() -> None:
+    """While kb holds the sync lock, a forked child starts with Ctrl-C blocked, until
+    :func:`_after_fork_in_child` ignores it: a Ctrl-C sent to the whole group (a
+    terminal does) between the fork and that would raise in the child and print a
+    traceback. The parent gets it right after the fork."""
+    if _SyncLock.held[0] >= 0:
+        import signal
+
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _after_fork_in_parent() -> None:
+    if _SyncLock.held[0] >= 0:
+        import signal
+
+        try:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a Ctrl-C meanwhile: now
+        except KeyboardInterrupt:
+            # Raised in a fork hook it would be printed and lost: raised again by
+            # _check_interrupted, at the next note or step of the sync.
+            _SyncLock.interrupted = True
+
+
+def _check_interrupted() -> None:
+    if _SyncLock.interrupted:
+        _SyncLock.interrupted = False
+        raise KeyboardInterrupt
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+    )
 
 
 def lock_path(index_dir: Path) -> Path:
@@ -750,6 +785,8 @@ class _SyncLock:
     held: tuple[int, int] = (-1, 0)
     #: How much lower the CPU priority of processes forked meanwhile is (see :data:`REBUILD_NICE`).
     child_nice = 0
+    #: A Ctrl-C came while this process forked (see :func:`_after_fork_in_parent`).
+    interrupted = False
 
     def __init__(self, index_dir: Path, wait: float, on_wait: Callable[[], None] | None) -> None:
         self.path = lock_path(index_dir)
@@ -782,6 +819,9 @@ class _SyncLock:
     def __exit__(self, *exc: object) -> None:
         _SyncLock.held = (-1, 0)
         os.close(self.fd)  # closing releases the flock
+        if exc[0] is None:
+            _check_interrupted()  # a Ctrl-C during a fork no check came after
+        _SyncLock.interrupted = False
 
 
 def sync_index(
