@@ -7,13 +7,15 @@ answers "maybe" or "certainly not":
 
 - every note's text is *folded* character by character (ASCII letters lowercased, and
   the four non-ASCII letters Python's ``re.IGNORECASE`` matches with ASCII ones, ``İ ı K ſ``,
-  mapped to them) and cut into words, maximal runs of ``\\w``;
+  mapped to them) and cut into words: maximal runs of ASCII letters, digits and ``_``
+  and of any non-ASCII characters (so ``파드가`` is one word), in UTF-8 bytes;
 - a literal a match must contain (:func:`kb.grep.requirement`) is folded the same way
   and cut at every other cased non-ASCII character (``-i`` may match it with another
-  one) and at every non-word character; what remains are runs of word characters;
+  one) and at every ASCII character that is not a word character; what remains are
+  runs of word characters;
 - if a note contains the literal, each run lies inside one of the note's words
   (folding is per character, so it keeps substrings, and a run of word characters
-  cannot cross a non-word one). So a note none of whose words contains the run
+  cannot cross a character that ends words). So a note none of whose words contains the run
   cannot match, and is not read. Words are looked up by substring, so ``ubect``
   finds ``kubectl``.
 
@@ -31,7 +33,6 @@ from __future__ import annotations
 import marshal
 import mmap
 import os
-import re
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable
@@ -48,29 +49,44 @@ DELTA_MAX = 2000
 
 Signature = tuple[int, int, int, int]
 
-_FOLD = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
-_FOLD.update({0x130: ord("i"), 0x131: ord("i"), 0x212A: ord("k"), 0x17F: ord("s")})
-_WORD_RE = re.compile(r"\w+")
+#: The non-ASCII letters ``re.IGNORECASE`` matches with ASCII ones, as UTF-8 (İ ı K ſ).
+_SPECIAL = ((b"\xc4\xb0", b"i"), (b"\xc4\xb1", b"i"), (b"\xe2\x84\xaa", b"k"), (b"\xc5\xbf", b"s"))
+#: ASCII bytes that are not word characters become spaces; other bytes stay.
+_SPLIT = bytes(b if b >= 128 or chr(b).isalnum() or b == ord("_") else ord(" ") for b in range(256))
 
 
-def fold(text: str) -> str:
-    return text.translate(_FOLD)
+def fold(data: bytes) -> bytes:
+    """ASCII letters lowercased and :data:`_SPECIAL` mapped, character by character."""
+    data = data.lower()  # bytes.lower() touches ASCII only
+    for src, dst in _SPECIAL:
+        if src in data:
+            data = data.replace(src, dst)
+    return data
 
 
-def words_of(text: str) -> set[str]:
-    """The distinct folded words of a text."""
-    return set(_WORD_RE.findall(fold(text)))
+def words_of(data: bytes) -> set[bytes]:
+    """The distinct folded words of a text's UTF-8 bytes: maximal runs of ASCII letters,
+    digits and ``_`` and of any non-ASCII characters."""
+    return set(fold(data).translate(_SPLIT).split())
 
 
 def _breaks(ch: str) -> bool:
-    """A non-ASCII character that may match another one under ``-i`` (or by folding)."""
-    return ord(ch) > 127 and (ch.lower() != ch or ch.upper() != ch or ch.casefold() != ch)
+    """A non-ASCII character that may match another one under ``-i`` (or by folding), or
+    a surrogate no decoded file holds (only U+DC80-U+DCFF stand for undecodable bytes)."""
+    o = ord(ch)
+    if o < 128:
+        return False
+    if 0xD800 <= o <= 0xDFFF:
+        return not 0xDC80 <= o <= 0xDCFF
+    return ch.lower() != ch or ch.upper() != ch or ch.casefold() != ch
 
 
-def runs_of(literal: str) -> list[str]:
+def runs_of(literal: str) -> list[bytes]:
     """The word runs of a literal that a containing note's words must contain (folded)."""
-    pieces = "".join(" " if _breaks(ch) else ch for ch in fold(literal))
-    return [r for r in _WORD_RE.findall(pieces) if len(r) >= 2]
+    if not literal.isascii():
+        literal = "".join(" " if _breaks(ch) else ch for ch in literal)
+    data = fold(literal.encode("utf-8", "surrogateescape")).translate(_SPLIT)
+    return [r for r in data.split() if len(r) >= 2]
 
 
 class Lookup:
@@ -80,13 +96,13 @@ class Lookup:
         self.index_dir = index_dir
         self.paths: list[str] = []
         self.sigs: list[Any] = []
-        self.vocab = "\n"
+        self.vocab = b"\n"
         self.starts: array[int] = array("I")
         self.offsets: array[int] = array("Q")
         self.postings: memoryview | None = None
-        self.delta: dict[str, tuple[Any, str]] = {}
+        self.delta: dict[str, tuple[Any, bytes]] = {}
         self._map: mmap.mmap | None = None
-        self._cache: dict[str, set[int]] = {}
+        self._cache: dict[bytes, set[int]] = {}
         self._load()
 
     def _load(self) -> None:
@@ -106,7 +122,7 @@ class Lookup:
             if len(self.paths) != len(self.sigs) or len(self.offsets) != len(self.starts) + 1:
                 raise ValueError("inconsistent")
         except (OSError, ValueError, EOFError, TypeError, KeyError):
-            self.paths, self.sigs, self.vocab, self.postings = [], [], "\n", None
+            self.paths, self.sigs, self.vocab, self.postings = [], [], b"\n", None
             self.starts, self.offsets = array("I"), array("Q")
         try:
             data = (self.index_dir / DELTA).read_bytes()
@@ -119,7 +135,7 @@ class Lookup:
 
     # ----------------------------------------------------------------- answering
 
-    def _base_ids(self, run: str) -> set[int]:
+    def _base_ids(self, run: bytes) -> set[int]:
         """Ids of the base notes with a word containing ``run``."""
         found = self._cache.get(run)
         if found is not None:
@@ -168,7 +184,7 @@ class Lookup:
         return result
 
     @staticmethod
-    def may_contain(words: str, need: Any) -> bool:
+    def may_contain(words: bytes, need: Any) -> bool:
         """Whether a note with these folded words (``\\n``-joined) may satisfy ``need``."""
         if need is None:
             return True
@@ -212,64 +228,65 @@ def record(
     index_dir: Path,
     lookup: Lookup,
     files: dict[str, Any],
-    learned: dict[str, tuple[Signature, set[str]]],
+    learned: dict[str, tuple[Signature, set[bytes]]],
 ) -> None:
     """Keep the words of the notes a grep read (``learned``: path -> (signature, words)).
 
-    When they, with the base, cover every note and the delta would grow past
-    :data:`DELTA_MAX`, a new base is written; else they join the delta. Entries of
-    notes no longer in ``files`` are dropped. Written atomically; failures are ignored
-    (the index is a cache).
+    With no base yet, or when the delta would grow past :data:`DELTA_MAX` (or a tenth
+    of the notes), a new base is written; else they join the delta. Entries of notes no
+    longer in ``files`` are dropped. Written atomically; a failure is ignored (the
+    index is a cache: a note it has no entry for is read).
     """
     if not learned:
         return
     try:
         delta = {p: e for p, e in lookup.delta.items() if p in files and p not in learned}
-        delta.update({p: (sig, "\n".join(sorted(w))) for p, (sig, w) in learned.items()})
         limit = max(DELTA_MAX, len(files) // 10)
-        if not lookup.paths or len(delta) > limit:
-            if _write_base(index_dir, lookup, files, delta):
-                _write(index_dir / DELTA, _MAGIC + marshal.dumps({}))
-                return
+        if not lookup.paths or len(delta) + len(learned) > limit:
+            notes = _valid_base_notes(lookup, files, learned)
+            for p, (sig, joined) in delta.items():
+                notes[p] = (sig, joined.split(b"\n") if joined else [])
+            notes.update(learned)
+            _write_base_file(index_dir, notes)
+            delta = {}
+        else:
+            delta.update({p: (sig, b"\n".join(w)) for p, (sig, w) in learned.items()})
         _write(index_dir / DELTA, _MAGIC + marshal.dumps(delta))
-    except (OSError, ValueError):
+    except (OSError, ValueError, MemoryError):
         pass
 
 
-def _write_base(
-    index_dir: Path, lookup: Lookup, files: dict[str, Any], delta: dict[str, tuple[Any, str]]
-) -> bool:
-    """A new base from the delta and the still-valid base notes (read back from postings)."""
-    notes: dict[str, tuple[Any, list[str]]] = {}
-    index_of = {p: i for i, p in enumerate(lookup.paths)}
+def _valid_base_notes(
+    lookup: Lookup, files: dict[str, Any], learned: dict[str, Any]
+) -> dict[str, tuple[Any, Iterable[bytes]]]:
+    """The base's notes still current in ``files`` (and not re-learned), words read back
+    from the postings."""
     keep = {
         i: p
-        for p, i in index_of.items()
-        if p in files and p not in delta and tuple(lookup.sigs[i]) == tuple(files[p])
+        for i, p in enumerate(lookup.paths)
+        if p in files and p not in learned and tuple(lookup.sigs[i]) == tuple(files[p])
     }
-    if keep and lookup.postings is not None:
-        forward: dict[int, list[str]] = {i: [] for i in keep}
-        words = lookup.vocab[1:-1].split("\n") if len(lookup.vocab) > 2 else []
-        for wid, word in enumerate(words):
-            for i in lookup.postings[lookup.offsets[wid] : lookup.offsets[wid + 1]]:
-                if i in forward:
-                    forward[i].append(word)
-        for i, p in keep.items():
-            notes[p] = (lookup.sigs[i], forward[i])
-    for p, (sig, joined) in delta.items():
-        notes[p] = (sig, joined.split("\n") if joined else [])
-    if not notes:
-        return False
-    _write_base_file(index_dir, notes)
-    return True
+    if not keep or lookup.postings is None:
+        return {}
+    forward: dict[int, list[bytes]] = {i: [] for i in keep}
+    vocab, starts, offsets, postings = lookup.vocab, lookup.starts, lookup.offsets, lookup.postings
+    for wid in range(len(starts)):
+        end = starts[wid + 1] - 1 if wid + 1 < len(starts) else len(vocab) - 1
+        word = vocab[starts[wid] : end]
+        for i in postings[offsets[wid] : offsets[wid + 1]]:
+            ids = forward.get(i)
+            if ids is not None:
+                ids.append(word)
+    return {p: (lookup.sigs[i], forward[i]) for i, p in keep.items()}
 
 
-def _write_base_file(index_dir: Path, notes: dict[str, tuple[Any, Iterable[str]]]) -> None:
+def _write_base_file(index_dir: Path, notes: dict[str, tuple[Any, Iterable[bytes]]]) -> None:
     paths = sorted(notes)
-    postings_of: dict[str, list[int]] = {}
+    postings_of: dict[bytes, list[int]] = {}
+    get = postings_of.get
     for i, p in enumerate(paths):
         for w in notes[p][1]:
-            ids = postings_of.get(w)
+            ids = get(w)
             if ids is None:
                 postings_of[w] = [i]
             else:
@@ -288,7 +305,7 @@ def _write_base_file(index_dir: Path, notes: dict[str, tuple[Any, Iterable[str]]
         {
             "paths": paths,
             "sigs": [tuple(notes[p][0]) for p in paths],
-            "vocab": "\n" + "\n".join(vocab_words) + "\n" if vocab_words else "\n",
+            "vocab": b"\n" + b"\n".join(vocab_words) + b"\n",
             "starts": starts.tobytes(),
             "offsets": offsets.tobytes(),
         }
@@ -337,7 +354,7 @@ def grep_notebook(
     shown = {p: s for p, s in files.items() if allow(p)} if allow else files
     cand, unknown = lookup.select(shown, pat.need)
     unknown_set = set(unknown)
-    learned: dict[str, tuple[Signature, set[str]]] = {}
+    learned: dict[str, tuple[Signature, set[bytes]]] = {}
     found = 0
     prefix = str(root) + os.sep
     try:
@@ -352,7 +369,7 @@ def grep_notebook(
             if rel in unknown_set:
                 sig = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
                 if tuple(files[rel]) == sig:
-                    learned[rel] = (sig, words_of(text) if text is not None else set())
+                    learned[rel] = (sig, words_of(text.encode("utf-8", "surrogateescape")) if text else set())
             if text is None:
                 continue  # binary, as rg
             matches = match_lines(pat, text)
