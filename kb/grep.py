@@ -111,6 +111,8 @@ def read_text(path: str) -> str | None:
 
 def match_lines(pat: Pattern, text: str) -> list[LineMatch]:
     """Every line of ``text`` the pattern matches, in order, with the spans of its matches."""
+    if not text:
+        return []  # an empty file has no line, not one empty line
     if text.endswith("\n"):
         text = text[:-1]  # no empty last line after the final newline, as rg
     out: list[LineMatch] = []
@@ -118,8 +120,12 @@ def match_lines(pat: Pattern, text: str) -> list[LineMatch]:
     if pat.whole_text:
         line_no, line_start = 1, 0
         current: LineMatch | None = None
+        last_end = -1
         for m in finditer(text):
-            start = m.start()
+            start, end_ = m.span()
+            if start == end_ == last_end:
+                continue  # as Rust's regex (rg): no empty match right after a match
+            last_end = end_
             if start > line_start:  # move to the line holding the match
                 nl = text.rfind("\n", line_start, start)
                 if nl >= 0:
@@ -129,13 +135,23 @@ def match_lines(pat: Pattern, text: str) -> list[LineMatch]:
                 end = text.find("\n", line_start)
                 current = LineMatch(line_no, text[line_start : end if end >= 0 else len(text)])
                 out.append(current)
-            current.spans.append((start - line_start, m.end() - line_start))
+            current.spans.append((start - line_start, end_ - line_start))
         return out
     for i, line in enumerate(text.split("\n"), 1):
-        spans = [m.span() for m in finditer(line)]
+        spans = _spans(finditer(line))
         if spans:
             out.append(LineMatch(i, line, spans))
     return out
+
+
+def _spans(matches: Any) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for m in matches:
+        span = m.span()
+        if span[0] == span[1] and spans and spans[-1][1] == span[0]:
+            continue  # as Rust's regex (rg): no empty match right after a match
+        spans.append(span)
+    return spans
 
 
 def byte_column(line: str, index: int) -> int:
