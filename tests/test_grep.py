@@ -128,6 +128,9 @@ ORACLE_CASES = [
     [r"\bpods?\b"],
     [r"(?i)KUBE"],
     ["--", "-A$"],
+    [r"A\s+kubectl"],  # never across lines
+    [r"[^x]*kubectl describe"],
+    [r"(?s)A.kubectl"],
 ]
 
 
@@ -319,7 +322,25 @@ def test_fold_is_per_character() -> None:
 
 # Patterns from a subset where Python's re and rg's regex agree.
 ATOM = st.sampled_from(
-    ["a", "b", "k", "파", "드", "가", " ", ".", "[ab]", "[가-힣]", r"\d", "kubectl", "pods", "노드", "x"]
+    [
+        "a",
+        "b",
+        "k",
+        "파",
+        "드",
+        "가",
+        " ",
+        ".",
+        "[ab]",
+        "[가-힣]",
+        r"\d",
+        r"\s",
+        "[^a]",
+        "kubectl",
+        "pods",
+        "노드",
+        "x",
+    ]
 )
 
 
