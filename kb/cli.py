@@ -387,8 +387,15 @@ def add(
     slug: Annotated[
         Optional[str], typer.Option("--slug", help="File name without .md (default: from the title).")
     ] = None,
+    template: Annotated[
+        Optional[str], typer.Option("--template", "-T", help="Start from .kb/templates/NAME.md (Jinja2).")
+    ] = None,
+    field: Annotated[
+        Optional[list[str]],
+        typer.Option("--field", "-f", help="A frontmatter field key=value, also {{ key }} (repeatable)."),
+    ] = None,
 ) -> None:
-    """Add a new note with frontmatter; it is searchable at once."""
+    """Add a new note with frontmatter; it is searchable at once (`default.md` template if any)."""
     from .errors import BadSlug, IndexLocked
     from .index import sync_index
     from .notes import note_path, parse_tags, render_new_note, slugify, strip_controls, write_new_note
@@ -402,15 +409,50 @@ def add(
     if path.exists():
         raise KbError(f"{path.relative_to(nb.root)} already exists; kb never overwrites a note (use --slug)")
     tags = parse_tags(tag or [])
-    if body is None:
-        body = _read_body(title)
-    write_new_note(path, render_new_note(title, tags, body))
+    text = _templated(nb.root, template, title, path, tags, field or [], body)
+    if text is None:
+        if body is None:
+            body = _read_body(title)
+        text = render_new_note(title, tags, body)
+    write_new_note(path, text)
     rel = path.relative_to(nb.root).as_posix()
     try:
         sync_index(nb, wait=5.0)
     except IndexLocked:
         _stderr().print("index busy; the note is saved and the next kb command will index it", style="yellow")
     _print(f"[green]Created[/] [bold]{rel[:-3]}[/]  ({path})")
+
+
+def _templated(
+    root: Path, name: Optional[str], title: str, path: Path, tags: list[str], fields: list[str],
+    body: Optional[str],
+) -> Optional[str]:
+    """The new note's text from template ``name`` (else ``default.md`` if there is one), or None."""
+    from .templates import DEFAULT, TemplateError, find_template, parse_fields
+
+    if name is None and fields:
+        name = DEFAULT
+    found = find_template(root, name or DEFAULT)
+    if found is None:
+        if name is not None and name != DEFAULT:
+            raise TemplateError(f"no template '{name}' in {root / '.kb' / 'templates'} (see `kb templates`)")
+        if not fields:
+            return None
+    import datetime as dt
+
+    from .notes import slug_of
+    from .templates import context_of, note_text, render_template
+
+    values = parse_fields(fields)
+    when = dt.datetime.now().astimezone()
+    if body is None:
+        body = _read_body(title) if not sys.stdin.isatty() else ""
+    slug = slug_of(path.relative_to(root).as_posix())
+    context = context_of(title, slug, tags, values, body, when)
+    rendered = render_template(found, context) if found is not None else body
+    if found is not None and body.strip() and "body" not in found.read_text("utf-8", "replace"):
+        rendered = rendered.rstrip("\n") + "\n\n" + body  # a template without {{ body }}
+    return note_text(rendered, title, tags, values, when)
 
 
 def _read_body(title: str) -> str:
@@ -866,6 +908,79 @@ def notebook_stats(
     from . import render
 
     _print(render.stats_view(data))
+
+
+@app.command("today")
+def today_note(
+    ctx: typer.Context,
+    yesterday: Annotated[bool, typer.Option("--yesterday", help="Yesterday's note instead.")] = False,
+    date: Annotated[Optional[str], typer.Option("--date", help="The note of this day (YYYY-MM-DD).")] = None,
+    no_edit: Annotated[
+        bool, typer.Option("--no-edit", help="Create it if needed and print its path; no editor.")
+    ] = False,
+) -> None:
+    """Open today's daily note (daily/YYYY-MM-DD.md), made from the `daily` template if new."""
+    import datetime as dt
+
+    from rich.markup import escape
+
+    from .notes import note_path, render_new_note, write_new_note
+    from .templates import (
+        context_of,
+        daily_config,
+        daily_slug,
+        find_template,
+        note_text,
+        parse_day,
+        render_template,
+    )
+
+    if yesterday and date:
+        raise typer.BadParameter("give --yesterday or --date, not both", param_hint="--date")
+    nb = _notebook(ctx)
+    conf = daily_config(nb.root)
+    now = dt.datetime.now().astimezone()
+    day = parse_day(date) if date else now.date() - dt.timedelta(days=1 if yesterday else 0)
+    slug = daily_slug(conf, day)
+    path = note_path(nb.root, slug)
+    if not path.exists():
+        when = dt.datetime.combine(day, now.time()).astimezone()
+        title = day.isoformat()
+        template = find_template(nb.root, conf.template)
+        if template is not None:
+            rendered = render_template(template, context_of(title, slug, [], {}, "", when))
+            text = note_text(rendered, title, [], {}, when)
+        else:
+            text = render_new_note(title, [], f"# {title}\n", when)
+        write_new_note(path, text)
+        _sync_after_write(nb)
+        _stderr().print(f"[green]Created[/] [bold]{escape(slug)}[/]", soft_wrap=True)
+    if no_edit:
+        sys.stdout.write(f"{path}\n")
+        return
+    run_editor(str(path), on_failure="the note is re-indexed as it is on disk")
+    _sync_after_write(nb)
+
+
+@app.command("templates")
+def list_templates_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """The notebook's note templates (.kb/templates/NAME.md) for `kb add --template NAME`."""
+    from .templates import list_templates, templates_dir
+
+    nb = _notebook(ctx)
+    found = list_templates(nb.root)
+    if as_json:
+        _print_json([{"name": t.name, "path": str(t.path), "first_line": t.first_line} for t in found])
+        return
+    if not found:
+        _stderr().print(f"no templates yet: add NAME.md files to {templates_dir(nb.root)}", markup=False)
+        return
+    width = max(len(t.name) for t in found)
+    for t in found:
+        sys.stdout.write(f"{t.name:<{width}}  {t.first_line}\n")
 
 
 @app.command("grep")
