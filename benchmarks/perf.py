@@ -13,7 +13,8 @@ its own dir per notebook through ``KB_INDEX_DIR``, so no real index is touched.
 
 Rows: ``kb index --rebuild`` (1x timed up to 3 times; 10x once, also giving peak memory);
 ``kb search WORD`` with a fresh index; ``kb grep`` (its first run, which builds its index,
-then a literal word, an alternation and a pattern without a literal, against ``rg -n``); ``kb index`` with nothing changed (the freshness check);
+then a literal word, an alternation and a pattern without a literal, against ``rg -n``);
+``kb index`` with nothing changed (the freshness check);
 ``kb index`` after one note changed; start-up (``python -c pass``, ``kb --help``, and the
 ``-X importtime`` breakdown of ``python -m kb --help``).
 
