@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from .errors import EditorFailed, KbError, NoteNotFound
+from .errors import BadQuery, EditorFailed, KbError, NoteNotFound
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -85,6 +85,71 @@ class KbGroup(TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         return list(self.commands)  # keep the order the commands are defined in
 
+    def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: Any = None) -> None:
+        _quote_bash_completions()
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
+
+def _quote_bash_completions() -> None:
+    """Bash inserts a completion as it is: `my note` would become two words. Escape it
+    as bash's own file-name completion does (`my\\ note`); zsh and fish quote themselves."""
+    import importlib
+    import re
+
+    completion = importlib.import_module(_CLICK_EXCEPTION.__module__.rpartition(".")[0] + ".shell_completion")
+    base = completion.get_completion_class("bash")
+    if base is None or getattr(base, "kb_quoted", False):
+        return
+
+    class QuotedBash(base):  # type: ignore[misc, valid-type]
+        kb_quoted = True
+
+        def format_completion(self, item: Any) -> str:
+            return re.sub(r"([^\w@%+=:,./-])", r"\\\1", super().format_completion(item))
+
+    completion.add_completion_class(QuotedBash, "bash")
+
+
+class QueryCommand(TyperCommand):
+    """A command whose free words are a query: only the command's own options are options.
+
+    ``kb search rag -tutorial`` is the query ``rag -tutorial``, not ``-t utorial``: before
+    Click parses, a word that is not exactly one of the command's option names (or
+    ``--name=value``) goes after ``--``. A word starting with ``--`` that names no option is
+    a usage error, as it is most likely a mistyped option (put it after ``--`` to search it).
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if getattr(param, "param_type_name", "") == "option":
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not (param.is_flag or param.count)
+        options: list[str] = []
+        words: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            i += 1
+            if arg == "--":
+                words += args[i:]
+                break
+            name = arg.partition("=")[0] if arg.startswith("--") else arg
+            if name not in takes_value:
+                if arg.startswith("--") and len(arg) > 2 and not ctx.resilient_parsing:
+                    options.append(arg)  # Click says "No such option" (and suggests one)
+                else:
+                    words.append(arg)
+                continue
+            options.append(arg)
+            if takes_value[name] and name == arg:
+                if i < len(args):
+                    options.append(args[i])
+                    i += 1
+                elif not ctx.resilient_parsing:
+                    ctx.fail(f"Option '{arg}' requires an argument.")
+        return super().parse_args(ctx, [*options, "--", *words])
+
 
 app = typer.Typer(
     cls=KbGroup,
@@ -119,6 +184,26 @@ def _print(renderable: "RenderableType") -> None:
     _stdout().print(renderable)
 
 
+def _emit(view: "RenderableType", page: bool = False) -> None:
+    """Print a view: on a terminal as laid out (through the pager when ``page`` and it is
+    taller than the screen); piped, its plain lines (tab-separated for a table) if it has them."""
+    console = _stdout()
+    if not console.is_terminal and hasattr(view, "plain"):
+        sys.stdout.write(view.plain())
+        return
+    _print_paged(view, pager=page)
+
+
+def _nothing(view: "RenderableType") -> None:
+    """Nothing found: say why on stderr (stdout stays empty, as grep's) and exit 1."""
+    err = _stderr()
+    if hasattr(view, "plain") and not err.is_terminal:
+        sys.stderr.write(view.plain())
+    else:
+        err.print(view, soft_wrap=True, markup=False)
+    raise typer.Exit(1)
+
+
 def _print_json(data: Any) -> None:
     import json
 
@@ -134,14 +219,42 @@ def _notebook(ctx: typer.Context) -> "Notebook":
     return obj["nb"]
 
 
-def _resolve(ctx: typer.Context, slug: str) -> "tuple[Notebook, Any, list[dict[str, Any]], dict[str, Any]]":
-    """The notebook, its synced index, every stored note, and the one ``slug`` names."""
+def _resolve(
+    ctx: typer.Context, slug: str, numbered: bool = False
+) -> "tuple[Notebook, Any, list[dict[str, Any]], dict[str, Any]]":
+    """The notebook, its synced index, every stored note, and the one ``slug`` names
+    (``numbered``: or hit N of the last search, see :func:`_resolve_at`)."""
+    nb, ix, docs, doc, _ = _resolve_at(ctx, slug, numbered)
+    return nb, ix, docs, doc
+
+
+def _resolve_at(
+    ctx: typer.Context, slug: str, numbered: bool = True
+) -> "tuple[Notebook, Any, list[dict[str, Any]], dict[str, Any], int | None]":
+    """:func:`_resolve`, and the line of the match when ``slug`` is a hit's number.
+
+    A number is hit N of the last search unless it is a note's slug; a number beyond
+    the hits (or with no search yet) is read as a slug."""
     from .index import stored_notes
     from .search import resolve_slug
 
     ix = _open(ctx)
     docs = stored_notes(ix)
-    return _notebook(ctx), ix, docs, resolve_slug(docs, slug)
+    nb = _notebook(ctx)
+    hit_error = None
+    if numbered:
+        try:
+            found = _numbered(nb, docs, slug)
+        except NoteNotFound as exc:
+            found, hit_error = None, exc
+        if found is not None:
+            return nb, ix, docs, found[0], found[1]
+    try:
+        return nb, ix, docs, resolve_slug(docs, slug), None
+    except NoteNotFound:
+        if hit_error is not None:
+            raise hit_error from None
+        raise
 
 
 def _say_waiting() -> None:
@@ -195,6 +308,13 @@ def _complete_tags(ctx: typer.Context, incomplete: str) -> list[str]:
     return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if t.startswith(incomplete)]
 
 
+_SLUG_ARG = typer.Argument(help="Slug, unique slug prefix, or title.", autocompletion=_complete_slugs)
+_HIT_ARG = typer.Argument(
+    help="Slug, unique slug prefix, title, or N: hit N of the last `kb search`.",
+    autocompletion=_complete_slugs,
+)
+
+
 def _sync_after_write(nb: "Notebook") -> None:
     """Re-index after kb changed files; a busy index is not an error (the next command syncs)."""
     from .errors import IndexLocked
@@ -233,11 +353,12 @@ def main(
     ctx.ensure_object(dict)["dir"] = dir
 
 
-@app.command()
+@app.command(cls=QueryCommand)
 def search(
     ctx: typer.Context,
     query: Annotated[
-        list[str], typer.Argument(help='Words, "a phrase", prefix*, -not, a OR b, tag:x, title:x.')
+        list[str],
+        typer.Argument(help='Words, "a phrase", prefix*, -not, a OR b, tag:x, title:x (no quoting needed).'),
     ],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many hits.")] = 10,
     tag: Annotated[
@@ -248,29 +369,106 @@ def search(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
-    """Search the notes, best first, with highlighted snippets."""
+    """Search the notes, best first, with highlighted snippets; `kb show N` opens hit N.
+
+    Every word that is not one of these options is part of the query, `-word` too.
+    Exit status: 0 found, 1 nothing found, 2 a query with nothing to search for."""
+    from .search import NO_WORDS, has_words
     from .search import search as run_search
 
+    text = " ".join(query)
+    if not has_words(text, tag or ()):  # before the index is opened (or built)
+        raise BadQuery(f"{NO_WORDS} (`-word` only excludes)")
     ix = _open(ctx)
-    result = run_search(_notebook(ctx), " ".join(query), limit=limit, tags=tag or (), ix=ix)
+    result = run_search(_notebook(ctx), text, limit=limit, tags=tag or (), ix=ix)
     if as_json:
         _print_json([h.to_dict() for h in result.hits])
         if result.notice:
-            _stderr().print(result.notice, style="yellow")
+            _stderr().print(result.notice, style="yellow", soft_wrap=True)
         if result.suggestions:  # stdout stays pure JSON; the hint goes to stderr
             _stderr().print(f"did you mean: {', '.join(result.suggestions)}?", style="yellow")
+        if not result.hits:
+            raise typer.Exit(1)
         return
     from . import render
 
-    _print(render.search_results(result))
+    view = render.search_results(result)
+    if not result.hits:
+        _nothing(view)
+    _remember_hits(_notebook(ctx), result.query, result.hits)
+    _emit(view)
+
+
+#: The last search's hits, in the index folder: ``kb show 2`` opens the second.
+LAST_SEARCH = "last-search.bin"
+
+
+def _remember_hits(nb: "Notebook", query: str, hits: list[Any]) -> None:
+    """Keep the hits' slugs and lines for `kb show N`, readable only by the user (best effort).
+    marshal, not json: the plain search path imports no json (tests/test_startup.py)."""
+    import marshal
+
+    data = {"root": str(nb.root), "query": query, "hits": [(h.slug, h.line or 0) for h in hits]}
+    tmp = nb.index_dir / f"{LAST_SEARCH}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(marshal.dumps(data))
+        os.replace(tmp, nb.index_dir / LAST_SEARCH)
+    except (OSError, ValueError):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _last_hits(nb: "Notebook") -> "tuple[str, list[tuple[str, int | None]]] | None":
+    """The query and hits of the last search in this notebook, None if there was none."""
+    import marshal
+
+    try:
+        with open(nb.index_dir / LAST_SEARCH, "rb") as fh:
+            data = marshal.loads(fh.read(1 << 20))
+        if data.get("root") != str(nb.root):
+            return None
+        return str(data["query"]), [(str(slug), line if isinstance(line, int) and line > 0 else None)
+                                     for slug, line in data["hits"]]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, EOFError):
+        return None
+
+
+def _numbered(
+    nb: "Notebook", docs: list[dict[str, Any]], text: str
+) -> "tuple[dict[str, Any], int | None] | None":
+    """Note and line of hit ``text`` of the last search; None if ``text`` is not a number
+    or is a note's slug (a note `1.md` wins over hit 1). Raises :class:`NoteNotFound`
+    for a number with no such hit."""
+    want = text.strip()
+    if not want.isdigit() or not want.isascii():
+        return None
+    if any(d["slug"] == want for d in docs):
+        return None  # a note `1.md` at the top of the notebook (not `chapter1/1.md`: one of many)
+    last = _last_hits(nb)
+    if last is None:
+        raise NoteNotFound(f"no note '{text}', and no search to number its hits yet: "
+                           "run `kb search ...`, then `kb show 1`")
+    query, hits = last
+    n = int(want)
+    if not 1 <= n <= len(hits):
+        raise NoteNotFound(f"the last search ({query}) had {len(hits)} hit{'s' if len(hits) != 1 else ''}; "
+                           f"there is no hit {n}")
+    slug, line = hits[n - 1]
+    doc = next((d for d in docs if d["slug"] == slug), None)
+    if doc is None:
+        raise NoteNotFound(f"hit {n} of the last search, {slug}, is gone (moved or deleted since); "
+                           "search again")
+    return doc, line
 
 
 @app.command()
 def show(
     ctx: typer.Context,
-    slug: Annotated[
-        str, typer.Argument(help="Slug, unique slug prefix, or title.", autocompletion=_complete_slugs)
-    ],
+    slug: Annotated[str, _HIT_ARG],
     raw: Annotated[bool, typer.Option("--raw", help="Print the file as it is.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
     no_pager: Annotated[
@@ -281,7 +479,7 @@ def show(
     from .links import LinkGraph
     from .notes import read_note
 
-    nb, ix, docs, doc = _resolve(ctx, slug)
+    nb, ix, docs, doc = _resolve(ctx, slug, numbered=True)
     try:
         note = read_note(nb.root, doc["path"])
     except OSError as exc:
@@ -333,16 +531,14 @@ def show(
 @app.command("related")
 def related_notes(
     ctx: typer.Context,
-    slug: Annotated[
-        str, typer.Argument(help="Slug, unique slug prefix, or title.", autocompletion=_complete_slugs)
-    ],
+    slug: Annotated[str, _HIT_ARG],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many notes.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Notes most like this one (shared distinctive words), best first."""
     from .search import related as find_related
 
-    nb, ix, _, doc = _resolve(ctx, slug)
+    nb, ix, _, doc = _resolve(ctx, slug, numbered=True)
     try:
         hits = find_related(nb, doc["path"], limit=limit, ix=ix)
     except OSError as exc:
@@ -352,25 +548,28 @@ def related_notes(
         return
     from . import render
 
-    _print(render.related_view(doc["slug"], doc.get("title") or doc["slug"], hits))
+    _emit(render.related_view(doc["slug"], doc.get("title") or doc["slug"], hits))
 
 
 def _print_paged(renderable: "RenderableType", pager: bool = True) -> None:
     """Print, through the pager when stdout is a terminal and the text is taller than it."""
     console = _stdout()
+    crop = getattr(renderable, "crop", True)  # a list lays out its lines to fit already
     if not (pager and console.is_terminal):
-        console.print(renderable)
+        console.print(renderable, crop=crop)
         return
-    lines = console.render_lines(renderable, console.options, pad=False)
-    if len(lines) <= console.height:
-        console.print(renderable)
+    height = getattr(renderable, "height", None)  # a list knows it without being laid out
+    if height is None:
+        height = len(console.render_lines(renderable, console.options, pad=False))
+    if height <= console.height:
+        console.print(renderable, crop=crop)
         return
     if not (os.environ.get("MANPAGER") or os.environ.get("PAGER")):
         os.environ.setdefault("LESS", "FRX")  # like git: raw colours, quit if short, keep the screen
     command = os.environ.get("MANPAGER") or os.environ.get("PAGER") or "less"
     styles = "less" in command and ("-R" in command or "r" in os.environ.get("LESS", "").lower())
     with console.pager(styles=styles):
-        console.print(renderable)
+        console.print(renderable, crop=crop)
 
 
 @app.command()
@@ -455,8 +654,16 @@ def _templated(
     return note_text(rendered, title, tags, values, when)
 
 
-def _read_body(title: str) -> str:
+def _body_source() -> str:
+    """Where `kb add` takes the text from: "stdin" (piped in), "editor", or "none" (no terminal)."""
     if not sys.stdin.isatty():
+        return "stdin"
+    return "editor" if sys.stdout.isatty() else "none"
+
+
+def _read_body(title: str) -> str:
+    source = _body_source()
+    if source == "stdin":
         # Bytes, decoded like a note file (UTF-8, else CP949, else replaced): a
         # non-UTF-8 pipe under a strict locale is not a traceback.
         buffer = getattr(sys.stdin, "buffer", None)
@@ -465,7 +672,7 @@ def _read_body(title: str) -> str:
         from .notes import decode_bytes
 
         return decode_bytes(buffer.read())[0]
-    if not sys.stdout.isatty():
+    if source == "none":
         return ""
     import tempfile
 
@@ -473,12 +680,40 @@ def _read_body(title: str) -> str:
     os.close(fd)
     try:
         run_editor(tmp)
-        return Path(tmp).read_text(encoding="utf-8", errors="replace")
+        text = Path(tmp).read_text(encoding="utf-8", errors="replace")
     finally:
         os.unlink(tmp)
+    if not text.strip():
+        # as git does for an empty commit message: the editor was the way to say "no"
+        raise KbError("nothing written; no note created")
+    return text
 
 
-def run_editor(path: str, on_failure: str = "nothing was saved") -> None:
+#: How to open an editor at a line: ``+N path`` (vi and most terminal editors),
+#: ``path:N`` or VS Code's ``-g path:N``; the editor is named by its command's file name.
+_PLUS_LINE = frozenset("vi vim nvim gvim mvim view nano pico rnano emacs emacsclient micro kak joe jed mg "
+                       "ne vis gedit mousepad pluma xed".split())
+_COLON_LINE = frozenset("hx helix subl sublime_text zed".split())
+_GOTO_LINE = frozenset("code code-insiders codium vscodium cursor windsurf".split())
+
+
+def editor_argv(argv: list[str], path: str, line: int | None) -> list[str]:
+    """The editor command for ``path``, at ``line`` when the editor is known to take one."""
+    if line is None or not argv:
+        return [*argv, path]
+    name = os.path.basename(argv[0]).lower().removesuffix(".exe")
+    if name in _PLUS_LINE:
+        return [*argv, f"+{line}", path]
+    if name in _COLON_LINE:
+        return [*argv, f"{path}:{line}"]
+    if name in _GOTO_LINE:
+        return [*argv, "-g", f"{path}:{line}"]
+    _stderr().print(f"(kb does not know how to open {name} at a line; opening the note at its top)",
+                    style="dim", soft_wrap=True)
+    return [*argv, path]
+
+
+def run_editor(path: str, on_failure: str = "nothing was saved", line: int | None = None) -> None:
     """Open ``path`` in $VISUAL / $EDITOR (with arguments, like ``code -w``), else vi."""
     import shlex
     import subprocess
@@ -488,12 +723,17 @@ def run_editor(path: str, on_failure: str = "nothing was saved") -> None:
         argv = shlex.split(editor)
     except ValueError:
         raise EditorFailed(f"cannot parse the editor command {editor!r}; fix $EDITOR") from None
+    if not argv:
+        argv = ["vi"]
     try:
-        code = subprocess.call([*argv, path])
+        code = subprocess.call(editor_argv(argv, path, line))
     except OSError as exc:
         raise EditorFailed(f"cannot start editor {argv[0]!r}: {exc.strerror}; set $EDITOR") from None
     if code != 0:
         raise EditorFailed(f"editor {argv[0]!r} exited with status {code}; {on_failure}")
+
+
+_NO_PAGER = typer.Option("--no-pager", help="Never page (kb pages long lists only on a terminal).")
 
 
 @app.command()
@@ -503,8 +743,9 @@ def tags(
         Optional[str], typer.Argument(help="List the notes with this tag.", autocompletion=_complete_tags)
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    no_pager: Annotated[bool, _NO_PAGER] = False,
 ) -> None:
-    """Tags with their note counts, or the notes of one tag."""
+    """Tags with their note counts, or the notes of one tag (exit 1: none)."""
     from collections import Counter
 
     from .index import stored_notes
@@ -513,21 +754,26 @@ def tags(
     if tag is not None:
         wanted = tag.lstrip("#").lower()
         rows = sorted((d for d in docs if wanted in {t.lower() for t in d["tags"]}), key=lambda d: d["slug"])
-        if not rows:
-            raise KbError(f"no note has the tag '{tag}'; run `kb tags` to see them all")
-        _list_out(rows, as_json)
+        why = f"no note has the tag '{tag}'; run `kb tags` to see them all"
+        _list_out(rows, as_json, page=not no_pager, why=why)
         return
     counts = Counter(t for d in docs for t in {t.lower() for t in d["tags"]})
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     if as_json:
         _print_json([{"tag": t, "count": n} for t, n in ordered])
+        if not ordered:
+            raise typer.Exit(1)
         return
     from . import render
 
-    _print(render.tag_counts(ordered))
+    view = render.tag_counts(ordered)
+    if not ordered:
+        _nothing(view)
+    _emit(view, page=not no_pager)
 
 
-def _list_out(rows: list[dict[str, Any]], as_json: bool) -> None:
+def _list_out(rows: list[dict[str, Any]], as_json: bool, page: bool = True, why: str = "No notes.") -> None:
+    """Print notes as a list (or JSON); none: ``why`` on stderr and exit 1."""
     if as_json:
         _print_json(
             [
@@ -541,10 +787,14 @@ def _list_out(rows: list[dict[str, Any]], as_json: bool) -> None:
                 for r in rows
             ]
         )
+        if not rows:
+            raise typer.Exit(1)
         return
+    if not rows:
+        _nothing(why)
     from . import render
 
-    _print(render.notes_table(rows))
+    _emit(render.notes_table(rows), page=page)
 
 
 @app.command("list")
@@ -570,8 +820,9 @@ def notes_list(
     broken_links: Annotated[
         bool, typer.Option("--broken-links", help="List the broken links of the notes instead of the notes.")
     ] = False,
+    no_pager: Annotated[bool, _NO_PAGER] = False,
 ) -> None:
-    """List notes with title, tags and date (newest first)."""
+    """List notes with title, tags and date (newest first; exit 1: none)."""
     import datetime as dt
 
     from .index import stored_notes
@@ -580,9 +831,12 @@ def notes_list(
         raise typer.BadParameter("use date, title or modified", param_hint="--sort")
     all_rows = stored_notes(_open(ctx))
     rows = all_rows
+    why = "No notes."
     for t in tag or []:
         wanted = t.lstrip("#").lower()
         rows = [r for r in rows if wanted in {x.lower() for x in r["tags"]}]
+        if not any(wanted in {x.lower() for x in r["tags"]} for r in all_rows):
+            why = f"no note has the tag '{t}'; run `kb tags` to see them all"
     for option, value, keep in (
         ("--since", since, lambda d, cut: d >= cut),
         ("--before", before, lambda d, cut: d < cut),
@@ -603,7 +857,7 @@ def notes_list(
             lonely = set(graph.orphans())
             rows = [r for r in rows if r["slug"] in lonely]
         if broken_links:
-            _broken_out(graph, sorted(r["slug"] for r in rows), as_json)
+            _broken_out(graph, sorted(r["slug"] for r in rows), as_json, page=not no_pager)
             return
     if sort == "title":
         rows.sort(key=lambda r: (r.get("title") or "").casefold())
@@ -613,7 +867,7 @@ def notes_list(
         rows.sort(key=lambda r: r.get("date") or dt.datetime.min, reverse=True)
     if limit:
         rows = rows[:limit]
-    _list_out(rows, as_json)
+    _list_out(rows, as_json, page=not no_pager, why=why)
 
 
 @app.command()
@@ -674,10 +928,12 @@ def info(
     _print(render.info_view(data))
 
 
-def _broken_out(graph: Any, sources: list[str], as_json: bool) -> None:
+def _broken_out(graph: Any, sources: list[str], as_json: bool, page: bool = True) -> None:
     broken = [link for slug in sources for link in graph.outgoing(slug) if link.broken]
     if as_json:
         _print_json([{"source": b.source, "target": b.target, "reason": b.reason} for b in broken])
+        if not broken:
+            raise typer.Exit(1)
         return
     from . import render
 
@@ -685,7 +941,10 @@ def _broken_out(graph: Any, sources: list[str], as_json: bool) -> None:
     for b in broken:
         hint = graph.suggest(b.target) if b.reason == "no such note" else []
         rows.append((b.source, b.target, b.reason + (f"; did you mean {', '.join(hint)}?" if hint else "")))
-    _print(render.broken_links_table(rows))
+    view = render.broken_links_table(rows)
+    if not rows:
+        _nothing(view)
+    _emit(view, page=page)
 
 
 def _say(markup: str) -> None:
@@ -693,19 +952,38 @@ def _say(markup: str) -> None:
     _stdout().print(markup, soft_wrap=True)
 
 
-_SLUG_ARG = typer.Argument(help="Slug, unique slug prefix, or title.", autocompletion=_complete_slugs)
-
-
 @app.command()
-def edit(ctx: typer.Context, slug: Annotated[str, _SLUG_ARG]) -> None:
+def edit(
+    ctx: typer.Context,
+    slug: Annotated[
+        str,
+        typer.Argument(help="Slug, unique slug prefix, title, N (hit N of the last `kb search`, opened at "
+                            "its match) or path:line as search shows it.", autocompletion=_complete_slugs),
+    ],
+    at: Annotated[
+        Optional[str], typer.Argument(help="+N: open at line N (as vi does).", show_default=False)
+    ] = None,
+    line: Annotated[Optional[int], typer.Option("--line", "-l", min=1, help="Open at this line.")] = None,
+) -> None:
     """Open a note in $VISUAL or $EDITOR (else vi) and re-index it when the editor exits."""
     from .index import signature
 
-    nb, _, _, doc = _resolve(ctx, slug)
+    if at is not None:
+        if not (at.startswith("+") and at[1:].isdigit() and at[1:].isascii() and int(at[1:]) >= 1):
+            raise typer.BadParameter(f"expected +N (a line number), not {at!r}", param_hint="'+N'")
+        line = int(at[1:])
+    try:
+        nb, _, _, doc, hit_line = _resolve_at(ctx, slug)
+    except NoteNotFound:
+        path_part, sep, number = slug.rpartition(":")  # `kb edit k8s/rbac.md:12`, as search prints it
+        if not (sep and path_part and number.isdigit() and number.isascii()):
+            raise
+        nb, _, _, doc, hit_line = _resolve_at(ctx, path_part, numbered=False)
+        hit_line = int(number) or None
     path = nb.root / doc["path"]
     before = signature(os.stat(path))
     try:
-        run_editor(str(path), on_failure="the note is re-indexed as it is on disk")
+        run_editor(str(path), on_failure="the note is re-indexed as it is on disk", line=line or hit_line)
     except EditorFailed:
         _sync_after_write(nb)  # the editor may have saved before failing; cheap if not
         raise
@@ -724,13 +1002,13 @@ def edit(ctx: typer.Context, slug: Annotated[str, _SLUG_ARG]) -> None:
 @app.command("links")
 def note_links(
     ctx: typer.Context,
-    slug: Annotated[str, _SLUG_ARG],
+    slug: Annotated[str, _HIT_ARG],
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Links from a note (broken ones marked) and the notes that link to it."""
     from .links import LinkGraph
 
-    _, _, docs, doc = _resolve(ctx, slug)
+    _, _, docs, doc = _resolve(ctx, slug, numbered=True)
     graph = LinkGraph(docs)
     outgoing = graph.outgoing_of(doc["slug"])
     backlinks = graph.backlinks_of(doc["slug"])

@@ -17,6 +17,12 @@ class NotebookMissing(KbError):
     """The notebook folder does not exist or is not a folder."""
 
 
+class BadQuery(KbError):
+    """A query with nothing to search for (exit 2, as grep for a bad pattern)."""
+
+    exit_code = 2
+
+
 class NoteNotFound(KbError):
     """No note matches a slug; carries the closest candidates."""
 

@@ -310,13 +310,20 @@ def _cut_at_char(data: bytes) -> bytes:
 
 def read_body(root: Path, relpath: str) -> str:
     """The text of a note after its frontmatter block, without parsing the YAML (for snippets)."""
+    return read_body_at(root, relpath)[0]
+
+
+def read_body_at(root: Path, relpath: str) -> tuple[str, int]:
+    """:func:`read_body`, and how many lines of the file come before it (the frontmatter's)."""
     with open(root / relpath, "rb") as fh:
         data = fh.read(MAX_NOTE_BYTES + 1)
     if len(data) > MAX_NOTE_BYTES:
         data = _cut_at_char(data[:MAX_NOTE_BYTES])
     text, _ = decode_bytes(data)
     m = _FM_RE.match(text) or _FM_EMPTY_RE.match(text)
-    return strip_controls(text[m.end() :] if m else text)
+    if not m:
+        return strip_controls(text), 0
+    return strip_controls(text[m.end() :]), text.count("\n", 0, m.end())
 
 
 class Listing:

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
-from rich.padding import Padding
 from rich.text import Text
 
 if TYPE_CHECKING:
@@ -29,38 +28,73 @@ def _tags_text(tags: Iterable[str]) -> Text:
 
 
 def search_results(result: SearchResult) -> RenderableType:
-    parts: list[RenderableType] = []
-    if result.notice:
-        parts.append(Text(result.notice, style="yellow"))
-    if result.suggestions:
-        line = Text("Did you mean: ")
-        for i, s in enumerate(result.suggestions):
-            if i:
-                line.append(", ")
-            line.append(s, style="bold green")
-        line.append("?")
-        parts.append(line)
-    if not result.hits:
-        parts.insert(0, Text(f"No notes match {result.query!r}.", style="bold"))
-        return Group(*parts)
-    for i, hit in enumerate(result.hits, 1):
-        head = Text()
-        head.append(f"{i:>2}. ", style="dim")
-        head.append(hit.title, style="bold")
-        head.append(f"  {hit.slug}", style="green")
-        if hit.tags:
-            head.append("  ")
-            head.append_text(_tags_text(hit.tags))
-        parts.append(head)
-        if hit.snippet:
-            snip = Text(hit.snippet)
-            for s, e in hit.highlights:
-                snip.stylize("bold reverse yellow", s, e)
-            parts.append(Padding(snip, (0, 0, 0, 4), expand=False))  # no trailing blanks
-    shown = len(result.hits)
-    more = f" (showing {shown})" if result.total > shown else ""
-    parts.append(Text(f"{result.total} note{'s' if result.total != 1 else ''}{more}", style="dim"))
-    return Group(*parts)
+    """Numbered hits (title, ``path:line``, tags) with their snippets; or why there are none.
+
+    Piped (:meth:`SearchView.plain`), the same lines without colour, wrapping or padding."""
+    return SearchView(result)
+
+
+class SearchView:
+    """The view of a :class:`SearchResult` (see :func:`search_results`)."""
+
+    def __init__(self, result: SearchResult) -> None:
+        self.result = result
+
+    def _lines(self) -> list[tuple[Text, bool]]:
+        """``(line, is a snippet)`` pairs: a snippet is indented and wrapped on a terminal."""
+        result = self.result
+        lines: list[tuple[Text, bool]] = []
+        if not result.hits:
+            lines.append((Text(f"No notes match {result.query!r}.", style="bold"), False))
+        if result.notice:
+            lines.append((Text(result.notice, style="yellow"), False))
+        if result.suggestions:
+            line = Text("Did you mean: ")
+            for i, s in enumerate(result.suggestions):
+                if i:
+                    line.append(", ")
+                line.append(s, style="bold green")
+            line.append("?")
+            lines.append((line, False))
+        if not result.hits:
+            return lines
+        for i, hit in enumerate(result.hits, 1):
+            head = Text()
+            head.append(f"{i:>2}. ", style="dim")
+            head.append(hit.title, style="bold")
+            head.append(f"  {hit.path}" + (f":{hit.line}" if hit.line else ""), style="green")
+            if hit.tags:
+                head.append("  ")
+                head.append_text(_tags_text(hit.tags))
+            lines.append((head, False))
+            if hit.snippet:
+                snip = Text(hit.snippet)
+                for s, e in hit.highlights:
+                    snip.stylize("bold reverse yellow", s, e)
+                lines.append((snip, True))
+        shown = len(result.hits)
+        more = f" (showing {shown})" if result.total > shown else ""
+        total = f"{result.total} note{'s' if result.total != 1 else ''}{more}"
+        lines.append((Text(total, style="dim"), False))
+        return lines
+
+    def plain(self) -> str:
+        lines = self._lines()
+        return "".join(("    " if snippet else "") + line.plain.rstrip() + "\n" for line, snippet in lines)
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.segment import Segment
+
+        indent = Segment("    ")
+        for line, snippet in self._lines():
+            if not snippet:
+                yield line
+                continue
+            for part in line.wrap(console, max(options.max_width - 4, 10)):
+                part.rstrip()
+                yield indent
+                yield from part.render(console)
+                yield Segment.line()
 
 
 def _fmt_date(value: dt.datetime | None) -> str:
@@ -131,159 +165,227 @@ def note_view(
     return Group(*parts)
 
 
-#: From this many rows on, a list is laid out by :class:`PlainTable`, not Rich's ``Table``.
-PLAIN_TABLE_ROWS = 200
-
-
 class Column:
-    """A column of a :class:`PlainTable`: what ``Table.add_column`` would be given."""
+    """A column of a :class:`RowTable`.
 
-    def __init__(self, header: str, style: str = "", justify: str = "left", no_wrap: bool = False) -> None:
-        self.header, self.style, self.justify, self.no_wrap = header, style, justify, no_wrap
-
-
-class PlainTable:
-    """Rows of plain text laid out as ``Table(box=None, show_header=True,
-    header_style="bold", pad_edge=False)`` lays them out, for long lists.
-
-    Rich measures and renders each cell through its general machinery (~0.6 ms a row:
-    24 s for 38,580 notes); here a cell costs one ``cell_len`` (double-width Hangul
-    counted as Rich counts it) unless it is too wide for its column, when Rich's own
-    ``Text.wrap`` wraps it. Column widths too wide for the console are shrunk by Rich
-    itself, so the output is the same text as the ``Table``'s.
+    ``cut`` says how a cell too wide for the column is shortened: ``"end"`` (``긴 제…``),
+    ``"middle"`` (``vue-ko/src/…/step-9/description``: a slug keeps its end) or
+    ``"none"`` (dates, numbers: never cut). Columns that may be cut share the width
+    left by the others in proportion to ``weight``, none getting more than it needs.
     """
 
-    def __init__(self, columns: list[Column], rows: list[tuple[str, ...]]) -> None:
+    def __init__(self, header: str, style: str = "", justify: str = "left", cut: str = "end",
+                 weight: float = 1.0) -> None:
+        self.header, self.style, self.justify, self.cut, self.weight = header, style, justify, cut, weight
+
+
+#: Blanks between two columns.
+GAP = 2
+
+
+class RowTable:
+    """A list as one line a row, columns two blanks apart, never wrapped.
+
+    On a terminal a row that is too wide is shortened cell by cell (see :class:`Column`),
+    so the title of a note survives a long slug; no line ends in blanks. Piped,
+    :meth:`plain` gives the rows as tab-separated lines without a header, for
+    ``grep``, ``cut`` and ``sort``. A cell costs one ``cell_len`` (double-width
+    Hangul counted as the terminal counts it) unless it has to be cut: 38,580 rows take
+    ~1 s, where Rich's ``Table`` took 24 s.
+    """
+
+    def __init__(
+        self, columns: list[Column], rows: list[tuple[str, ...]], caption: str | None = None
+    ) -> None:
         self.columns = columns
-        self.rows = rows
+        self.rows = [tuple(_one_line(c) for c in row) for row in rows]
+        self.caption = caption
+        self._sizes: list[list[int]] | None = None  # cell widths, column by column
+
+    #: Every line fits the width it was laid out for: the console need not crop it again
+    #: (``console.print(table, crop=table.crop)``: half the time of a long list).
+    crop = False
+
+    def sizes(self) -> list[list[int]]:
+        """Each cell's width in terminal cells, column by column (computed once)."""
+        if self._sizes is None:
+            from rich.cells import cell_len
+
+            self._sizes = [[cell_len(r[i]) for r in self.rows] for i in range(len(self.columns))]
+        return self._sizes
+
+    @property
+    def height(self) -> int:
+        """Lines on a terminal (for the pager's "taller than the screen?")."""
+        return 1 + len(self.rows) + (1 if self.caption else 0)
+
+    def plain(self) -> str:
+        """Tab-separated lines, one a row, no header (what ``kb list | grep`` sees)."""
+        return "".join("\t".join(row).rstrip(" ") + "\n" for row in self.rows)
+
+    def widths(self, max_width: int) -> list[int]:
+        """Each column's width in cells at ``max_width``; 0 leaves a column out.
+
+        Columns that may be cut first share the room up to the width of nine cells in
+        ten (a few very long titles or tag lists do not take it all), then what is left
+        up to their widest cell."""
+        from rich.cells import cell_len
+
+        natural, typical = [], []
+        for i, col in enumerate(self.columns):
+            sizes = sorted(self.sizes()[i])
+            head = cell_len(col.header)
+            natural.append(max(sizes[-1], head) if sizes and sizes[-1] else 0)  # all empty: left out
+            typical.append(max(sizes[(len(sizes) - 1) * 9 // 10], head) if natural[-1] else 0)
+        while True:
+            shown = [i for i, w in enumerate(natural) if w]
+            room = max_width - GAP * (len(shown) - 1) - sum(natural[i] for i in shown
+                                                              if self.columns[i].cut == "none")
+            flexible = [i for i in shown if self.columns[i].cut != "none"]
+            weight = {i: self.columns[i].weight for i in flexible}
+            widths = {i: natural[i] for i in shown}
+            widths.update(_share(room, {i: typical[i] for i in flexible}, weight))
+            more = _share(room - sum(widths[i] for i in flexible),
+                          {i: natural[i] - widths[i] for i in flexible}, weight)
+            for i, extra in more.items():
+                widths[i] += extra
+            squeezed = [i for i in flexible if widths[i] < min(natural[i], 4)]
+            if not squeezed or len(flexible) == 1:
+                return [widths.get(i, 0) for i in range(len(natural))]
+            # Too narrow to show anything useful: leave the least weighty column out.
+            drop = min(squeezed, key=lambda i: (self.columns[i].weight, -i))
+            natural[drop] = typical[drop] = 0
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
         from rich.cells import cell_len
         from rich.segment import Segment
 
-        cols = self.columns
-        n = len(cols)
-        # Cell padding (0, 1) without the outer edges: what Rich adds to each column.
-        pads = [(0 if i == 0 else 1, 0 if i == n - 1 else 1) for i in range(n)]
-
-        def width_of(text: str) -> int:
-            return max(map(cell_len, text.split("\n"))) if "\n" in text else cell_len(text)
-
-        widths = []
-        for i, col in enumerate(cols):
-            widest = max(width_of(col.header), max((width_of(r[i]) for r in self.rows), default=0))
-            widths.append((widest or 1) + sum(pads[i]))
-        if sum(widths) > options.max_width:
-            widths = self._rich_widths(console, options, width_of)
-        inner = [w - sum(p) for w, p in zip(widths, pads, strict=True)]  # < 1: the cell shows nothing
-        styles = [console.get_style(c.style) if c.style else None for c in cols]
+        widths = self.widths(options.max_width)
+        shown = [i for i, w in enumerate(widths) if w]
+        styles = [console.get_style(c.style) if c.style else None for c in self.columns]
         bold = console.get_style("bold")
         new_line = Segment.line()
+        gap = " " * GAP
 
-        wrapped: dict[tuple[int, str], list[str]] = {}  # the same title or tags recur: wrap once
+        def line(cells: tuple[str, ...], sizes: list[int], header: bool) -> Any:
+            end = max((i for i in shown if cells[i]), default=-1)  # no blanks after the last cell
+            for n, i in enumerate(shown):
+                if i > end:
+                    break
+                col, width = self.columns[i], widths[i]
+                text, size = cells[i], sizes[i]
+                if size > width:
+                    text = _cut(text, width, col.cut)
+                    size = cell_len(text)
+                pad = " " * (width - size)
+                lead = gap if n else ""
+                if col.justify == "right":
+                    text = pad + text
+                elif i != end:
+                    text += pad
+                # one segment a cell, the gap before it included: Rich's cost is per segment
+                yield Segment(lead + text, bold if header else styles[i])
+            yield new_line
 
-        def cell_lines(text: str, i: int) -> list[str]:
-            width = inner[i]
-            if width < 1:
-                return []  # Rich renders nothing into no space
-            size = cell_len(text)
-            if size <= width and "\n" not in text:
-                gap = " " * (width - size)
-                return [gap + text if cols[i].justify == "right" else text + gap]
-            found = wrapped.get((i, text))
-            if found is None:
-                col = cols[i]
-                lines = Text(text).wrap(console, width, justify=col.justify, overflow="ellipsis",
-                                        no_wrap=col.no_wrap)
-                found = [_fit(line.plain, width, col.justify, cell_len) for line in lines]
-                wrapped[(i, text)] = found
-            return found
-
-        def row_segments(cells: tuple[str, ...], header: bool) -> Any:
-            parts = [cell_lines(text, i) for i, text in enumerate(cells)]
-            height = max(1, *map(len, parts))
-            for k in range(height):
-                for i, p in enumerate(parts):
-                    if k < len(p):
-                        left, right = pads[i]
-                        yield Segment(" " * left + p[k] + " " * right, bold if header else styles[i])
-                    elif widths[i]:
-                        yield Segment(" " * widths[i], bold if header else styles[i])
-                yield new_line
-
-        yield from row_segments(tuple(c.header for c in cols), True)
-        for cells in self.rows:
-            yield from row_segments(cells, False)
+        yield from line(tuple(c.header for c in self.columns),
+                        [cell_len(c.header) for c in self.columns], True)
+        columns = self.sizes()
+        for k, row in enumerate(self.rows):
+            yield from line(row, [column[k] for column in columns], False)
+        if self.caption:
+            yield Segment(self.caption, console.get_style("dim"))
+            yield new_line
 
 
-    def _rich_widths(self, console: Any, options: Any, width_of: Callable[[str], int]) -> list[int]:
-        from rich.table import Table
+def _share(room: int, needs: dict[int, int], weights: dict[int, float]) -> dict[int, int]:
+    """``room`` cells shared among columns by ``weights``, none getting more than it
+    ``needs``: what one does not need goes to the others."""
+    given: dict[int, int] = {}
+    left = [i for i in needs if needs[i] > 0]
+    room = max(room, 0)
+    while left:
+        total = sum(weights[i] for i in left) or 1.0
+        content = [i for i in left if needs[i] <= room * weights[i] / total]
+        if not content:
+            break
+        for i in content:
+            given[i] = needs[i]
+            room -= needs[i]
+        left = [i for i in left if i not in content]
+    total = sum(weights[i] for i in left) or 1.0
+    shared = 0
+    for k, i in enumerate(left):
+        given[i] = room - shared if k == len(left) - 1 else int(room * weights[i] / total)
+        shared += given[i]
+    return {i: given.get(i, 0) for i in needs}
 
-        """Column widths shrunk to the console by Rich itself, on a table of the few rows
-        that decide them: per column, the widest cell and the cell with the longest word
-        (Rich's widths depend only on those maxima)."""
-        from rich.cells import cell_len
 
-        picks = set()
-        for i, col in enumerate(self.columns):
-            if self.rows:
-                picks.add(max(range(len(self.rows)), key=lambda k: width_of(self.rows[k][i])))
-                if not col.no_wrap:
-                    picks.add(max(range(len(self.rows)),
-                                  key=lambda k: max(map(cell_len, self.rows[k][i].split()), default=0)))
-        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-        for col in self.columns:
-            justify: Any = col.justify
-            table.add_column(col.header, style=col.style, justify=justify, no_wrap=col.no_wrap)
-        for k in sorted(picks):
-            table.add_row(*(Text(c) for c in self.rows[k]))
-        return table._calculate_column_widths(console, options)
+def _one_line(text: str) -> str:
+    """A cell as one line: no tab or line break (they would break the columns and TSV)."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        return " ".join(text.split())
+    return text
 
 
-def _fit(line: str, width: int, justify: str, cell_len: Callable[[str], int]) -> str:
-    """A wrapped line padded to ``width`` cells, on the side ``justify`` says."""
-    gap = " " * max(width - cell_len(line), 0)
-    return gap + line if justify == "right" else line + gap
+def _cut(text: str, width: int, how: str) -> str:
+    """``text`` shortened to ``width`` cells with an ellipsis: at its end, or in its middle
+    keeping the end twice as long as the start (``"none"``: as it is)."""
+    if how == "none" or width <= 0:
+        return text if how == "none" else ""
+    if width == 1:
+        return "…"
+    if how == "middle":
+        head = _take(text, (width - 1) // 3)
+        tail = _take_end(text, width - 1 - _cells(head))
+        return head + "…" + tail
+    return _take(text, width - 1) + "…"
+
+
+def _cells(text: str) -> int:
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def _take(text: str, width: int) -> str:
+    """The longest start of ``text`` at most ``width`` cells wide."""
+    if text.isascii():
+        return text[:width]
+    from rich.cells import get_character_cell_size
+
+    used = 0
+    for k, ch in enumerate(text):
+        used += get_character_cell_size(ch)
+        if used > width:
+            return text[:k]
+    return text
+
+
+def _take_end(text: str, width: int) -> str:
+    """The longest end of ``text`` at most ``width`` cells wide."""
+    if width <= 0:
+        return ""
+    return _take(text[::-1], width)[::-1]
 
 
 def tag_counts(counts: list[tuple[str, int]]) -> RenderableType:
-    from rich.table import Table
-
     if not counts:
         return Text("No tags yet.")
-    if len(counts) >= PLAIN_TABLE_ROWS:
-        return PlainTable(
-            [Column("tag", "cyan"), Column("notes", justify="right")], [(tag, str(n)) for tag, n in counts]
-        )
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    table.add_column("tag", style="cyan")
-    table.add_column("notes", justify="right")
-    for tag, n in counts:
-        table.add_row(Text(tag), str(n))
-    return table
+    # the count first, as `uniq -c` has it: a long tag does not push the counts off to the right
+    return RowTable([Column("notes", justify="right", cut="none"), Column("tag", "cyan")],
+                    [(str(n), tag) for tag, n in counts])
 
 
 def notes_table(rows: list[dict[str, Any]], caption: str | None = None) -> RenderableType:
-    from rich.table import Table
-
     if not rows:
         return Text("No notes.")
+    columns = [Column("slug", "green", cut="middle", weight=1.5), Column("title", weight=2.0),
+               Column("tags", "cyan", weight=0.5), Column("date", "dim", cut="none")]
     cells = [
         (r["slug"], r.get("title") or "", " ".join(r.get("tags") or []), _fmt_date(r.get("date")))
         for r in rows
     ]
-    if len(rows) >= PLAIN_TABLE_ROWS and caption is None:
-        columns = [Column("slug", "green", no_wrap=True), Column("title"), Column("tags", "cyan"),
-                   Column("date", "dim", no_wrap=True)]
-        return PlainTable(columns, cells)
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, caption=caption)
-    table.add_column("slug", style="green", no_wrap=True)
-    table.add_column("title")
-    table.add_column("tags", style="cyan")
-    table.add_column("date", style="dim", no_wrap=True)
-    for row in cells:
-        table.add_row(*(Text(c) for c in row))  # Text: a title such as "[draft] x" is not markup
-    return table
+    return RowTable(columns, cells, caption=caption)
 
 
 def index_stats(stats: IndexStats, show_warnings: bool = True) -> RenderableType:
@@ -343,19 +445,30 @@ def _related_section(related: list[tuple[str, str]]) -> RenderableType:
 
 
 def related_view(slug: str, title: str, hits: list[Any]) -> RenderableType:
-    from rich.table import Table
-
     if not hits:
         return Text(f"No notes are like {slug} yet.")
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False,
-                  title=Text.assemble("Notes like ", (title, "bold"), "  ", (slug, "green")),
-                  title_justify="left")
-    table.add_column("slug", style="green", no_wrap=True)
-    table.add_column("title")
-    table.add_column("score", justify="right", style="dim")
-    for h in hits:
-        table.add_row(Text(h.slug), Text(h.title), f"{h.score:.1f}")
-    return table
+    table = RowTable([Column("slug", "green", cut="middle"), Column("title", weight=2.0),
+                      Column("score", "dim", justify="right", cut="none")],
+                     [(h.slug, h.title, f"{h.score:.1f}") for h in hits])
+    return _Titled(Text.assemble("Notes like ", (title, "bold"), "  ", (slug, "green")), table)
+
+
+class _Titled:
+    """A line above a :class:`RowTable`; piped, only the table's rows."""
+
+    def __init__(self, head: Text, table: RowTable) -> None:
+        self.head, self.table = head, table
+
+    @property
+    def height(self) -> int:
+        return 1 + self.table.height
+
+    def plain(self) -> str:
+        return self.table.plain()
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield self.head
+        yield self.table
 
 
 def links_view(
@@ -385,37 +498,24 @@ def links_view(
 
 
 def broken_links_table(rows: list[tuple[str, str, str]]) -> RenderableType:
-    from rich.table import Table
-
     """``rows`` holds ``(source slug, target as written, reason)``."""
     if not rows:
         return Text("No broken links.")
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    table.add_column("note", style="green", overflow="fold")
-    table.add_column("links to", style="bold red", overflow="fold")
-    table.add_column("why", style="dim", overflow="fold")
-    for source, target, reason in rows:
-        table.add_row(Text(source), Text(f"[[{target}]]"), Text(reason))
     sources = len({r[0] for r in rows})
-    table.caption = f"{len(rows)} broken link{'s' if len(rows) != 1 else ''} in {sources} note" + (
-        "s" if sources != 1 else ""
-    )
-    return table
+    caption = f"{len(rows)} broken link{'s' if len(rows) != 1 else ''} in {sources} note" + (
+        "s" if sources != 1 else "")
+    return RowTable([Column("note", "green", cut="middle"), Column("links to", "bold red", cut="middle"),
+                     Column("why", "dim", weight=2.0)],
+                    [(source, f"[[{target}]]", reason) for source, target, reason in rows], caption=caption)
 
 
 def recent_table(rows: list[dict[str, Any]]) -> RenderableType:
-    from rich.table import Table
-
     if not rows:
         return Text("No notes.")
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    table.add_column("modified", style="dim", no_wrap=True)
-    table.add_column("slug", style="green", no_wrap=True)
-    table.add_column("title")
-    for r in rows:
-        when = dt.datetime.fromtimestamp(r.get("mtime") or 0.0)
-        table.add_row(when.strftime("%Y-%m-%d %H:%M"), Text(r["slug"]), Text(r.get("title") or ""))
-    return table
+    cells = [(dt.datetime.fromtimestamp(r.get("mtime") or 0.0).strftime("%Y-%m-%d %H:%M"), r["slug"],
+              r.get("title") or "") for r in rows]
+    return RowTable([Column("modified", "dim", cut="none"), Column("slug", "green", cut="middle"),
+                     Column("title", weight=2.0)], cells)
 
 
 def stats_view(stats: Any) -> RenderableType:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .aliases import AliasTable, load_groups
 from .analysis import iter_terms, query_terms
 from .index import TEXT_FIELDS
-from .notes import read_body, slug_of
+from .notes import read_body_at, slug_of
 
 if TYPE_CHECKING:
     from whoosh.searching import Searcher
@@ -72,6 +72,8 @@ class Hit:
     score: float
     snippet: str = ""
     highlights: list[tuple[int, int]] = field(default_factory=list)
+    #: The line of the file (frontmatter counted, from 1) where the snippet's first match is.
+    line: int | None = None
 
     @classmethod
     def from_result(cls, r: Any) -> Hit:
@@ -90,6 +92,7 @@ class Hit:
             "tags": self.tags,
             "score": round(self.score, 4),
             "snippet": self.snippet,
+            "line": self.line,
         }
 
 
@@ -101,6 +104,11 @@ class SearchResult:
     notice: str = ""
     terms: set[str] = field(default_factory=set)
     suggestions: list[str] = field(default_factory=list)
+    #: Nothing to search for (``''``, only excluded words): a bad query, not "nothing found".
+    no_words: bool = False
+
+
+NO_WORDS = "the query has no words to search for"
 
 
 # --------------------------------------------------------------------------- parsing
@@ -417,10 +425,16 @@ def search(
         clauses = _first_words(clauses)
         notice = (f"the query is long; only its first {MAX_QUERY_WORDS} words "
                   f"(at most {MAX_QUERY_CHARS} characters) were searched")
+    if not any(not c.negated for c in clauses) and not tag_filter:
+        return SearchResult(query, [], 0, notice=NO_WORDS, no_words=True)
     with ix.searcher() as searcher:
         builder = _Builder(searcher, AliasTable(load_groups(nb.root)))
-        if not any(not c.negated for c in clauses) and not tag_filter:
-            return SearchResult(query, [], 0, notice="the query has no words to search for")
+        unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),
+                                           *(c.text for c in clauses if c.kind == "tag" and not c.negated)])
+        if unknown:
+            names = ", ".join(f"'{t}'" for t in unknown)
+            why = f"no note has the tag {names}; run `kb tags` to see them all"
+            return SearchResult(query, [], 0, notice=why)
         q = _combine(builder, clauses, any_word=False)
         if not [c for c in clauses if not c.negated]:
             from whoosh.query import Every
@@ -445,6 +459,18 @@ def search(
     for hit in hits:
         _add_snippet(nb, hit, builder.terms)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions)
+
+
+def has_words(query: str, tags: Iterable[str] = ()) -> bool:
+    """Whether a query has something to look for (a word that is not excluded, or a tag):
+    the CLI's test for a bad query, made before it opens the index."""
+    return any(t.strip() for t in tags) or any(not c.negated for c in parse_query(query[:MAX_QUERY_CHARS]))
+
+
+def _unknown_tags(searcher: Searcher, tags: Iterable[str]) -> list[str]:
+    """The tags of a filter that no note has (the filter can only find nothing)."""
+    reader = searcher.reader()
+    return [t for t in dict.fromkeys(tags) if ("tags", t) not in reader]
 
 
 def _first_words(clauses: list[Clause]) -> list[Clause]:
@@ -556,6 +582,12 @@ def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> tupl
 
     Whitespace is folded to single spaces; spans index into the returned string.
     """
+    snippet, spans, _ = _snippet(text, terms, width)
+    return snippet, spans
+
+
+def _snippet(text: str, terms: set[str], width: int) -> tuple[str, list[tuple[int, int]], int | None]:
+    """:func:`make_snippet`, and the offset in ``text`` of the snippet's first match (None: no match)."""
     occurrences = _occurrences(text, terms)
     if not occurrences:
         start, end = 0, min(len(text), width)
@@ -588,6 +620,7 @@ def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> tupl
                 end = sp
     # Exact spans: analyze only the window, so highlights are whole surface words.
     spans = sorted({(start + a, start + b) for t, _, a, b in iter_terms(text[start:end]) if t in terms})
+    first_match = spans[0][0] if spans else (occurrences[0][0] if occurrences else None)
     # Fold whitespace, keeping span offsets in step.
     out: list[str] = []
     mapped: list[tuple[int, int]] = []
@@ -614,31 +647,156 @@ def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> tupl
     suffix = "…" if end < len(text) else ""
     shift = len(prefix)
     mapped = [(s + shift, min(e, len(snippet)) + shift) for s, e in mapped if s < len(snippet)]
-    return prefix + snippet + suffix, mapped
+    return prefix + snippet + suffix, mapped, first_match
 
 
-_MD_HEADING_RE = re.compile(r"^#{1,6}[ \t]+", re.M)
-_MD_EMPHASIS_RE = re.compile(r"\*\*|__")
+# Markdown read as plain text, a line at a time: every pattern is bounded by the
+# characters it cannot contain, so a hostile line costs linear time.
+_FENCE_LINE_RE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
+_RULE_RE = re.compile(r"[ \t]{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+_TABLE_RULE_RE = re.compile(r"[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$")
+_BLOCK_MARKS_RE = re.compile(r"[ \t]*(?:>[ \t]*)*(?:#{1,6}(?:[ \t]+|$)|[-*+][ \t]+(?:\[[ xX]\][ \t]+)?)?")
+_CELL_SPLIT_RE = re.compile(r"(?<!\\)\|")
+_MD_LINK_RE = re.compile(r"!?\[([^\[\]\n]*)\]\([^()\n]*\)")
+_AUTOLINK_RE = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]*)>")
+_HTML_COMMENT_RE = re.compile(r"<!--.*?-->")
+_HTML_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(\s[^<>\n]*)?/?>")
+_MD_EMPHASIS_RE = re.compile(r"\*\*|__|~~|`+")
+#: ``*강조*는``, ``_강조_`` but not ``2*3*4`` or ``max_active_runs``: a mark next to a Latin
+#: letter or digit is no emphasis here.
+_MD_ITALIC_RE = re.compile(r"(?<![A-Za-z0-9*])\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![A-Za-z0-9*])"
+                           r"|(?<![A-Za-z0-9_])_(?=[^\s_])([^_\n]*?[^\s_])_(?![A-Za-z0-9_])")
+_NUMBERED_HEADING_RE = re.compile(r"(\d{1,9}[.)][ \t]+)#{1,6}(?:[ \t]+|$)")
 _MD_WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n]+)(?:\|([^\[\]\n]*))?\]\]")
+#: HTML's own element names: ``<span>`` is markup, ``List<String>`` in prose is not.
+_HTML_ELEMENTS = frozenset(
+    "a abbr b big blockquote br center cite code col colgroup dd del details dfn div dl dt em "
+    "figcaption figure font h1 h2 h3 h4 h5 h6 hr i iframe img input ins kbd label li mark ol p "
+    "picture pre q s samp section small source span strike strong style sub summary sup svg table "
+    "tbody td tfoot th thead tr tt u ul var video wbr".split()
+)
+
+
+def _html_tag(m: re.Match[str]) -> str:
+    name = m.group(2).lower()
+    if name in _HTML_ELEMENTS or (m.group(3) and "=" in m.group(3) and not m.group(1)):
+        return " " if name in ("br", "p", "div", "td", "th", "li", "tr", "hr") else ""
+    return m.group(0)
+
+
+def _heading_text(line: str) -> str:
+    """A heading's text without closing hashes or an ``{#anchor}`` (string ops: linear)."""
+    line = line.rstrip()
+    if line.endswith("}") and "{#" in line:
+        line = line[: line.rfind("{#")].rstrip()
+    bare = line.rstrip("#")
+    if bare != line and (not bare or bare[-1] in " \t"):
+        line = bare.rstrip()
+    return line
+
+
+def _inline_text(line: str) -> str:
+    """One line of Markdown without its inline markup: links read as their text."""
+    if "[[" in line:
+        line = _MD_WIKILINK_RE.sub(lambda m: (m.group(2) or m.group(1)).strip(), line)
+    if "](" in line:
+        line = _MD_LINK_RE.sub(r"\1", line)
+    if "<" in line:
+        line = _AUTOLINK_RE.sub(r"\1", line)
+        close = line.rfind("-->")
+        if close >= 0:  # no `<!--` after the last `-->` is scanned to the end of the line
+            line = _HTML_COMMENT_RE.sub("", line[: close + 3]) + line[close + 3 :]
+        line = _HTML_TAG_RE.sub(_html_tag, line)
+    if "&" in line:
+        import html
+
+        line = html.unescape(line)
+    line = _MD_EMPHASIS_RE.sub("", line)
+    if "*" in line or "_" in line:
+        line = _MD_ITALIC_RE.sub(lambda m: m.group(1) or m.group(2), line)
+    return line
+
+
+def snippet_lines(body: str, title: str) -> tuple[str, list[tuple[int, int]]]:
+    """A note's text as a snippet shows it, and where its lines came from.
+
+    Readable text, not Markdown: no heading, quote or list marks (a heading ends in ``:``),
+    no code fences, table rows as ``a · b · c / d · e · f``, links as their text, no HTML;
+    a first heading that repeats the title is left out, and so are lines left empty.
+    Returns the text (lines joined by ``\\n``) and, for each line of it, ``(offset in
+    the text, line of the body from 0)``.
+    """
+    out: list[str] = []
+    where: list[tuple[int, int]] = []
+    offset = 0
+    fence = ""
+    first = True
+    row = was_row = False
+    for number, raw in enumerate(body[:SNIPPET_SCAN_CHARS].split("\n")):
+        was_row, row = row, False
+        m = _FENCE_LINE_RE.match(raw)
+        if fence:
+            closes = m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence)
+            if closes and not raw[m.end() :].strip():
+                fence = ""
+                continue
+            line = raw.strip()  # code: as it is
+        elif m:
+            fence = m.group(1)
+            continue
+        elif _RULE_RE.match(raw) or ("-" in raw and _TABLE_RULE_RE.match(raw)):
+            row = was_row  # a table's |---| line: the rows around it are one table
+            continue
+        else:
+            marks = _BLOCK_MARKS_RE.match(raw)
+            line = raw[marks.end():] if marks else raw
+            heading = bool(marks and "#" in marks.group(0))
+            if line[:1].isdigit() and "#" in line:
+                line = _NUMBERED_HEADING_RE.sub(r"\1", line, count=1)  # `1. ##### 상호 배제`
+            if heading:
+                line = _heading_text(line)
+            cells = line.strip()
+            if cells.startswith("|") or (cells.endswith("|") and cells.count("|") >= 2):
+                line = " · ".join(c for c in (_inline_text(c).strip() for c in
+                                              _CELL_SPLIT_RE.split(cells.strip("|"))) if c)
+                row = bool(line)
+                if row and was_row:
+                    line = "/ " + line  # rows apart: `a · b / c · d`
+            else:
+                line = _inline_text(line).strip()
+            if first and line and heading and line == title.strip():
+                first = False
+                continue
+            if heading and line and line[-1] not in ".:!?)…":
+                line += ":"  # `설치: pip install ...`, not `설치 pip install ...`
+        if not line:
+            continue
+        first = False
+        where.append((offset, number))
+        out.append(line)
+        offset += len(line) + 1
+    return "\n".join(out), where
 
 
 def snippet_text(body: str, title: str) -> str:
-    """A note's text as a snippet shows it: without a first heading that repeats the title,
-    heading marks, bold marks, and with ``[[target|label]]`` read as its label."""
-    text = body.strip()
-    first, _, rest = text.partition("\n")
-    if first.lstrip("#").strip() == title.strip() and first.startswith("#"):
-        text = rest.strip()
-    text = _MD_WIKILINK_RE.sub(lambda m: (m.group(2) or m.group(1)).strip(), text)
-    return _MD_EMPHASIS_RE.sub("", _MD_HEADING_RE.sub("", text))
+    """A note's text as a snippet shows it (see :func:`snippet_lines`)."""
+    return snippet_lines(body, title)[0]
 
 
 def _add_snippet(nb: Notebook, hit: Hit, terms: set[str]) -> None:
+    import bisect
+
     try:
-        body = read_body(nb.root, hit.path)
+        body, body_line = read_body_at(nb.root, hit.path)
     except OSError:
         return
-    hit.snippet, hit.highlights = make_snippet(snippet_text(body, hit.title), terms)
+    text, where = snippet_lines(body, hit.title)
+    hit.snippet, hit.highlights, first = _snippet(text, terms, SNIPPET_CHARS)
+    if first is None or not where:
+        hit.line = body_line + 1
+    else:
+        k = bisect.bisect_right(where, (first, 1 << 62)) - 1
+        hit.line = body_line + where[max(k, 0)][1] + 1
 
 
 # --------------------------------------------------------------------------- slugs

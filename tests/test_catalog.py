@@ -216,29 +216,16 @@ def _rows(n: int, seed: int) -> list[dict]:
     ]
 
 
-@pytest.mark.parametrize("width", [20, 40, 60, 80, 200])
-def test_long_lists_render_as_rich_tables_do(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    for seed in range(40):
-        rows = _rows(1 + seed % 12, seed)
-        counts = [(r["slug"], i * 37) for i, r in enumerate(rows)]
-        monkeypatch.setattr(render, "PLAIN_TABLE_ROWS", 10**9)
-        table = _print(render.notes_table(rows), width), _print(render.tag_counts(counts), width)
-        monkeypatch.setattr(render, "PLAIN_TABLE_ROWS", 1)
-        assert isinstance(render.notes_table(rows), render.PlainTable)
-        plain = _print(render.notes_table(rows), width), _print(render.tag_counts(counts), width)
-        assert plain == table
-
-
 def test_many_rows_are_aligned() -> None:
-    rows = _rows(render.PLAIN_TABLE_ROWS + 50, 7)
+    rows = _rows(250, 7)
     out = _print(render.notes_table(rows), 250).splitlines()
     from rich.cells import cell_len
 
     assert len(out) == len(rows) + 1
-    assert len({cell_len(line) for line in out}) == 1  # every line padded to the table's width
+    assert all(line == line.rstrip() and cell_len(line) <= 250 for line in out)  # no padding
     from rich.cells import set_cell_size
 
     title_at = out[0].index("title")
     for line, r in zip(out[1:], rows, strict=True):
-        assert line.startswith(r["slug"] + " ")
+        assert line.startswith(r["slug"] + " ") or line == r["slug"]  # nothing after it: no blanks
         assert line[len(set_cell_size(line, title_at)) :].startswith(r["title"])  # the title column lines up

@@ -380,7 +380,10 @@ def set_mtimes(root: Path, newest: dict[str, float]) -> None:
 
 
 def slugs(runner: CliRunner, *args: str) -> list[str]:
-    return [n["slug"] for n in json.loads(ok(runner, *args, "--json").stdout)]
+    r = run(runner, *args, "--json")
+    found = [n["slug"] for n in json.loads(r.stdout)]
+    assert r.exit_code == (0 if found else 1), (r.stdout, r.stderr)  # as grep: 1 when none
+    return found
 
 
 def test_list_since_and_before(runner: CliRunner, nb: Path) -> None:
@@ -406,12 +409,13 @@ def test_list_since_bad_value_is_a_usage_error(runner: CliRunner, nb: Path) -> N
 def test_list_orphans_and_broken_links(runner: CliRunner, nb: Path) -> None:
     assert slugs(runner, "list", "--orphans", "--sort", "title") == ["lonely", "team-a/notes", "team-b/notes"]
     r = ok(runner, "list", "--broken-links")
-    rows = [line.split() for line in r.stdout.splitlines()]
-    assert rows[0] == ["note", "links", "to", "why"]
-    assert rows[1][:4] == ["home", "[[nowhere]]", "no", "such"]
-    assert rows[2] == ["home", "[[notes]]", "ambiguous:", "team-a/notes,", "team-b/notes"]
-    assert rows[3][:2] == ["wiki/index", "[[/missing/page]]"]
-    assert r.stdout.rstrip().endswith("3 broken links in 2 notes")
+    rows = [line.split("\t") for line in r.stdout.splitlines()]  # piped: tab-separated, no header
+    assert len(rows) == 3
+    assert rows[0][:2] == ["home", "[[nowhere]]"] and rows[0][2].startswith("no such note")
+    assert rows[1] == ["home", "[[notes]]", "ambiguous: team-a/notes, team-b/notes"]
+    assert rows[2][:2] == ["wiki/index", "[[/missing/page]]"]
+    r = run(runner, "list", "--broken-links", env={"FORCE_COLOR": "1", "COLUMNS": "120"})
+    assert "3 broken links in 2 notes" in r.stdout  # on a terminal: a table with its caption
     broken = json.loads(ok(runner, "list", "--broken-links", "--tag", "start", "--json").stdout)
     assert broken == [
         {"source": "home", "target": "nowhere", "reason": "no such note"},

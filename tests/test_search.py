@@ -205,5 +205,5 @@ def test_snippet_text_reads_like_prose() -> None:
     from kb.search import snippet_text
 
     body = "# RAG 정리\n\nRAG는 **검색**을 쓴다. [[vector-database|벡터 DB]]와 [[rag]] 참고.\n## 평가\n지표"
-    assert snippet_text(body, "RAG 정리") == "RAG는 검색을 쓴다. 벡터 DB와 rag 참고.\n평가\n지표"
-    assert snippet_text("# 다른 제목\n본문", "RAG 정리") == "다른 제목\n본문"
+    assert snippet_text(body, "RAG 정리") == "RAG는 검색을 쓴다. 벡터 DB와 rag 참고.\n평가:\n지표"
+    assert snippet_text("# 다른 제목\n본문", "RAG 정리") == "다른 제목:\n본문"
