@@ -35,7 +35,6 @@ import mmap
 import os
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -228,9 +227,10 @@ def record(
     index_dir: Path,
     lookup: Lookup,
     files: dict[str, Any],
-    learned: dict[str, tuple[Signature, set[bytes]]],
+    learned: dict[str, tuple[Signature, bytes]],
 ) -> None:
-    """Keep the words of the notes a grep read (``learned``: path -> (signature, words)).
+    """Keep the words of the notes a grep read (``learned``: path -> (signature, its
+    distinct words joined by ``\\n``: one object a note keeps memory down on big notebooks)).
 
     With no base yet, or when the delta would grow past :data:`DELTA_MAX` (or a tenth
     of the notes), a new base is written; else they join the delta. Entries of notes no
@@ -244,21 +244,18 @@ def record(
         limit = max(DELTA_MAX, len(files) // 10)
         if not lookup.paths or len(delta) + len(learned) > limit:
             notes = _valid_base_notes(lookup, files, learned)
-            for p, (sig, joined) in delta.items():
-                notes[p] = (sig, joined.split(b"\n") if joined else [])
+            notes.update(delta)
             notes.update(learned)
             _write_base_file(index_dir, notes)
             delta = {}
         else:
-            delta.update({p: (sig, b"\n".join(w)) for p, (sig, w) in learned.items()})
+            delta.update(learned)
         _write(index_dir / DELTA, _MAGIC + marshal.dumps(delta))
     except (OSError, ValueError, MemoryError):
         pass
 
 
-def _valid_base_notes(
-    lookup: Lookup, files: dict[str, Any], learned: dict[str, Any]
-) -> dict[str, tuple[Any, Iterable[bytes]]]:
+def _valid_base_notes(lookup: Lookup, files: dict[str, Any], learned: dict[str, Any]) -> dict[str, Any]:
     """The base's notes still current in ``files`` (and not re-learned), words read back
     from the postings."""
     keep = {
@@ -280,12 +277,16 @@ def _valid_base_notes(
     return {p: (lookup.sigs[i], forward[i]) for i, p in keep.items()}
 
 
-def _write_base_file(index_dir: Path, notes: dict[str, tuple[Any, Iterable[bytes]]]) -> None:
+def _write_base_file(index_dir: Path, notes: dict[str, tuple[Any, Any]]) -> None:
+    """``notes``: path -> (signature, words as a list or ``\\n``-joined bytes)."""
     paths = sorted(notes)
     postings_of: dict[bytes, list[int]] = {}
     get = postings_of.get
     for i, p in enumerate(paths):
-        for w in notes[p][1]:
+        words = notes[p][1]
+        if isinstance(words, bytes):
+            words = words.split(b"\n") if words else ()
+        for w in words:
             ids = get(w)
             if ids is None:
                 postings_of[w] = [i]
@@ -354,7 +355,7 @@ def grep_notebook(
     shown = {p: s for p, s in files.items() if allow(p)} if allow else files
     cand, unknown = lookup.select(shown, pat.need)
     unknown_set = set(unknown)
-    learned: dict[str, tuple[Signature, set[bytes]]] = {}
+    learned: dict[str, tuple[Signature, bytes]] = {}
     found = 0
     prefix = str(root) + os.sep
     try:
@@ -369,7 +370,8 @@ def grep_notebook(
             if rel in unknown_set:
                 sig = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
                 if tuple(files[rel]) == sig:
-                    learned[rel] = (sig, words_of(text.encode("utf-8", "surrogateescape")) if text else set())
+                    words = words_of(text.encode("utf-8", "surrogateescape")) if text else ()
+                    learned[rel] = (sig, b"\n".join(words))
             if text is None:
                 continue  # binary, as rg
             matches = match_lines(pat, text)

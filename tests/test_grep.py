@@ -409,3 +409,17 @@ def requirement_of(pattern: str, flags: list[str]):
 
     source = re.escape(pattern) if "-F" in flags else pattern
     return requirement(sre_parse.parse(source, re.I if "-i" in flags else 0))
+
+
+@needs_rg
+def test_delta_folded_into_a_new_base_stays_exact(gnb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kb.grepindex
+
+    monkeypatch.setattr(kb.grepindex, "DELTA_MAX", 0)  # every grep that learns writes a new base
+    assert kb_vim("kubectl") == rg(gnb, "--", "kubectl")
+    for i, rel in enumerate(["k8s/rbac.md", "airflow.md", "new/one.md"]):
+        (gnb / rel).parent.mkdir(exist_ok=True)
+        (gnb / rel).write_text(f"rewritten {i} kubectl zebra{i}\n", encoding="utf-8")
+        time.sleep(0.03)
+        for pattern in ("kubectl", f"zebra{i}", "zebra", "rolebinding", "Executor"):
+            assert kb_vim(pattern) == rg(gnb, "--", pattern), (rel, pattern)
