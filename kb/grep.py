@@ -309,7 +309,7 @@ def with_context(
     """Blocks of ``(line, text, spans or None for a context line)``, as rg groups them
     (blocks whose lines touch are merged; rg prints ``--`` between blocks)."""
     if not (before or after):
-        return [[(m.line, m.text, m.spans)] for m in matches]
+        return [[(m.line, m.text, m.spans) for m in matches]]
     lines = (text[:-1] if text.endswith("\n") else text).split("\n")
     by_line = {m.line: m for m in matches}
     blocks: list[list[tuple[int, str, list[tuple[int, int]] | None]]] = []

@@ -577,7 +577,8 @@ def grep_view(
     for n, (slug, title, blocks) in enumerate(groups):
         if n:
             parts.append(Text(""))
-        head = Text(strip_controls(title), style="bold")
+        head = Text()
+        head.append(strip_controls(title), style="bold")
         head.append(f"  {slug}", style="green")
         parts.append(head)
         width = len(str(max(line for block in blocks for line, _, _ in block)))
@@ -585,7 +586,8 @@ def grep_view(
             if b:
                 parts.append(Text("--", style="dim"))
             for line, raw, spans in block:
-                row = Text(f"{line:>{width}}", style="cyan" if spans is not None else "dim")
+                row = Text()
+                row.append(f"{line:>{width}}", style="cyan" if spans is not None else "dim")
                 row.append(": " if spans is not None else "- ", style="dim")
                 # one character for one: the spans stay in place
                 body = Text(re.sub("[\ud800-\udfff]", "\ufffd", strip_controls(raw, " ")))
