@@ -177,7 +177,18 @@ def _stderr() -> "Console":
 def _error(message: str) -> None:
     from rich.markup import escape
 
-    _stderr().print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)
+    from .notes import strip_controls
+
+    _stderr().print(f"[bold red]Error:[/] {escape(strip_controls(message, '?'))}", soft_wrap=True)
+
+
+def _shown(text: object) -> str:
+    """User text (a path, a slug) for a Rich markup message: no markup, no terminal controls."""
+    from rich.markup import escape
+
+    from .notes import strip_controls
+
+    return escape(strip_controls(str(text), "?"))
 
 
 def _print(renderable: "RenderableType") -> None:
@@ -216,7 +227,25 @@ def _notebook(ctx: typer.Context) -> "Notebook":
     obj = ctx.ensure_object(dict)
     if "nb" not in obj:
         obj["nb"] = find_notebook(obj.get("dir"))
+        _finish_rename(obj["nb"].root)
     return obj["nb"]
+
+
+def _finish_rename(root: Path) -> None:
+    """Finish a rename a killed kb left half-done (one ``stat`` when there is none)."""
+    from .journal import JOURNAL_DIR, JOURNAL_NAME
+
+    if not os.path.lexists(root / JOURNAL_DIR / JOURNAL_NAME):
+        return
+    from .journal import finish_interrupted
+
+    outcome = finish_interrupted(root)
+    if outcome is None:
+        return
+    err = _stderr()
+    for path, msg in outcome.warnings:
+        err.print(f"[yellow]warning:[/] {_shown(path)}: {_shown(msg)}", soft_wrap=True)
+    err.print(_shown(outcome.summary()), style="yellow", soft_wrap=True)
 
 
 def _resolve(
@@ -269,11 +298,9 @@ def _open(ctx: typer.Context) -> Any:
 
     ix, stats = open_index(nb, on_wait=_say_waiting)
     if stats and (stats.warnings or stats.rebuilt):
-        from rich.markup import escape
-
         err = _stderr()
         for path, msg in stats.warnings:
-            err.print(f"[yellow]warning:[/] {escape(path)}: {escape(msg)}", soft_wrap=True)
+            err.print(f"[yellow]warning:[/] {_shown(path)}: {_shown(msg)}", soft_wrap=True)
         if stats.rebuilt and stats.reason in ("stale", "damaged"):
             err.print(f"the index was out of date or damaged; rebuilt it ({stats.total} notes, "
                       f"{stats.seconds:.1f} s)", style="yellow")
@@ -384,9 +411,9 @@ def search(
     if as_json:
         _print_json([h.to_dict() for h in result.hits])
         if result.notice:
-            _stderr().print(result.notice, style="yellow", soft_wrap=True)
+            _stderr().print(result.notice, style="yellow", soft_wrap=True, markup=False)  # names a tag
         if result.suggestions:  # stdout stays pure JSON; the hint goes to stderr
-            _stderr().print(f"did you mean: {', '.join(result.suggestions)}?", style="yellow")
+            _stderr().print(f"did you mean: {_shown(', '.join(result.suggestions))}?", style="yellow")
         if not result.hits:
             raise typer.Exit(1)
         return
@@ -619,7 +646,7 @@ def add(
         sync_index(nb, wait=5.0)
     except IndexLocked:
         _stderr().print("index busy; the note is saved and the next kb command will index it", style="yellow")
-    _print(f"[green]Created[/] [bold]{rel[:-3]}[/]  ({path})")
+    _print(f"[green]Created[/] [bold]{_shown(rel[:-3])}[/]  ({_shown(path)})")
 
 
 def _templated(
@@ -708,7 +735,7 @@ def editor_argv(argv: list[str], path: str, line: int | None) -> list[str]:
         return [*argv, f"{path}:{line}"]
     if name in _GOTO_LINE:
         return [*argv, "-g", f"{path}:{line}"]
-    _stderr().print(f"(kb does not know how to open {name} at a line; opening the note at its top)",
+    _stderr().print(f"(kb does not know how to open {_shown(name)} at a line; opening the note at its top)",
                     style="dim", soft_wrap=True)
     return [*argv, path]
 
@@ -1067,8 +1094,6 @@ def rename(
         raise NoteExists(f"{new_slug} already exists; kb never overwrites a note (pick another name)")
     plan = plan_rename(nb.root, docs, doc["slug"], new_slug)
     err = _stderr()
-    from rich.markup import escape
-
     files = len(plan.linking_files)
     links_n = sum(c.links for c in plan.linking_files)
     summary = f"{links_n} link{'s' if links_n != 1 else ''} in {files} other note{'s' if files != 1 else ''}"
@@ -1082,19 +1107,19 @@ def rename(
             if change.before != change.after or change.moved:
                 out.print(render.diff_view(change.diff()), soft_wrap=True, end="")
         for path_, msg in plan.warnings:
-            err.print(f"[yellow]warning:[/] {escape(path_)}: {escape(msg)}", soft_wrap=True)
+            err.print(f"[yellow]warning:[/] {_shown(path_)}: {_shown(msg)}", soft_wrap=True)
         err.print(
-            f"dry run: would move {escape(doc['slug'])} -> {escape(new_slug)} and rewrite {summary}",
+            f"dry run: would move {_shown(doc['slug'])} -> {_shown(new_slug)} and rewrite {summary}",
             soft_wrap=True,
         )
         return
     warnings = plan.warnings + apply_rename(nb.root, plan)
     _sync_after_write(nb)
     for path_, msg in warnings:
-        err.print(f"[yellow]warning:[/] {escape(path_)}: {escape(msg)}", soft_wrap=True)
-    head = f"[green]Renamed[/] [bold]{escape(doc['slug'])}[/] -> [bold]{escape(new_slug)}[/]"
+        err.print(f"[yellow]warning:[/] {_shown(path_)}: {_shown(msg)}", soft_wrap=True)
+    head = f"[green]Renamed[/] [bold]{_shown(doc['slug'])}[/] -> [bold]{_shown(new_slug)}[/]"
     lines = [f"{head}; rewrote {summary}"]
-    lines += [f"  {escape(c.path)} ({c.links})" for c in plan.linking_files]
+    lines += [f"  {_shown(c.path)} ({c.links})" for c in plan.linking_files]
     _say("\n".join(lines))
 
 
@@ -1112,8 +1137,6 @@ def remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Move a note to .trash/ in the notebook (asks first); links to it become broken."""
-    from rich.markup import escape
-
     from .links import LinkGraph
     from .notes import trash_file
 
@@ -1125,10 +1148,10 @@ def remove(
         typer.confirm(f"Move {doc['slug']} ({graph.title(doc['slug'])}) to .trash/?{extra}", abort=True)
     dest = trash_file(nb.root, doc["path"])
     _sync_after_write(nb)
-    msg = f"[green]Moved[/] [bold]{escape(doc['slug'])}[/] to {escape(dest.relative_to(nb.root).as_posix())}"
+    msg = f"[green]Moved[/] [bold]{_shown(doc['slug'])}[/] to {_shown(dest.relative_to(nb.root).as_posix())}"
     if linking:
         shown = ", ".join(linking[:5]) + (" ..." if len(linking) > 5 else "")
-        msg += f"\n{_notes_link(len(linking), 'still ')} to it: {escape(shown)}"
+        msg += f"\n{_notes_link(len(linking), 'still ')} to it: {_shown(shown)}"
         msg += " (see `kb list --broken-links`)"
     _say(msg)
 

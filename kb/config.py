@@ -10,7 +10,8 @@ Which notebook, first match wins:
 
 The index is a cache outside the notebook: ``KB_INDEX_DIR`` if set, else
 ``$XDG_CACHE_HOME/kb/<name>-<hash of the notebook's real path>`` (``~/.cache`` when
-``XDG_CACHE_HOME`` is unset). Deleting it is always safe.
+``XDG_CACHE_HOME`` is unset or, as the XDG spec says, not an absolute path: a relative
+one would give one index per working directory). Deleting it is always safe.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ def index_dir_for(root: Path) -> Path:
     override = os.environ.get("KB_INDEX_DIR")
     if override:
         return Path(override).expanduser().resolve()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(cache):  # unset, empty or relative: the XDG spec says ignore it
+        cache = str(Path.home() / ".cache")
     digest = hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:12]
     return Path(cache) / "kb" / f"{root.name or 'root'}-{digest}"
