@@ -689,8 +689,15 @@ def add(
     slug: Annotated[
         Optional[str], typer.Option("--slug", help="File name without .md (default: from the title).")
     ] = None,
+    template: Annotated[
+        Optional[str], typer.Option("--template", "-T", help="Start from .kb/templates/NAME.md (Jinja2).")
+    ] = None,
+    field: Annotated[
+        Optional[list[str]],
+        typer.Option("--field", "-f", help="A frontmatter field key=value, also {{ key }} (repeatable)."),
+    ] = None,
 ) -> None:
-    """Add a new note with frontmatter; it is searchable at once."""
+    """Add a new note with frontmatter; it is searchable at once (`default.md` template if any)."""
     from .errors import BadSlug, IndexLocked
     from .index import sync_index
     from .notes import note_path, parse_tags, render_new_note, slugify, strip_controls, write_new_note
@@ -704,9 +711,12 @@ def add(
     if path.exists():
         raise KbError(f"{path.relative_to(nb.root)} already exists; kb never overwrites a note (use --slug)")
     tags = parse_tags(tag or [])
-    if body is None:
-        body = _read_body(title)
-    write_new_note(path, render_new_note(title, tags, body))
+    text = _templated(nb.root, template, title, path, tags, field or [], body)
+    if text is None:
+        if body is None:
+            body = _read_body(title)
+        text = render_new_note(title, tags, body)
+    write_new_note(path, text)
     rel = path.relative_to(nb.root).as_posix()
     try:
         with _BuildProgress() as progress:
@@ -714,6 +724,38 @@ def add(
     except IndexLocked:
         _stderr().print("index busy; the note is saved and the next kb command will index it", style="yellow")
     _print(f"[green]Created[/] [bold]{_shown(rel[:-3])}[/]  ({_shown(path)})")
+
+
+def _templated(
+    root: Path, name: Optional[str], title: str, path: Path, tags: list[str], fields: list[str],
+    body: Optional[str],
+) -> Optional[str]:
+    """The new note's text from template ``name`` (else ``default.md`` if there is one), or None."""
+    from .templates import DEFAULT, TemplateError, find_template, parse_fields
+
+    if name is None and fields:
+        name = DEFAULT
+    found = find_template(root, name or DEFAULT)
+    if found is None:
+        if name is not None and name != DEFAULT:
+            raise TemplateError(f"no template '{name}' in {root / '.kb' / 'templates'} (see `kb templates`)")
+        if not fields:
+            return None
+    import datetime as dt
+
+    from .notes import slug_of
+    from .templates import context_of, note_text, render_template
+
+    values = parse_fields(fields)
+    when = dt.datetime.now().astimezone()
+    if body is None:
+        body = _read_body(title) if not sys.stdin.isatty() else ""
+    slug = slug_of(path.relative_to(root).as_posix())
+    context = context_of(title, slug, tags, values, body, when)
+    rendered = render_template(found, context) if found is not None else body
+    if found is not None and body.strip() and "body" not in found.read_text("utf-8", "replace"):
+        rendered = rendered.rstrip("\n") + "\n\n" + body  # a template without {{ body }}
+    return note_text(rendered, title, tags, values, when)
 
 
 def _body_source() -> str:
@@ -1225,6 +1267,304 @@ def notebook_stats(
     from . import render
 
     _print(render.stats_view(data))
+
+
+@app.command("today")
+def today_note(
+    ctx: typer.Context,
+    yesterday: Annotated[bool, typer.Option("--yesterday", help="Yesterday's note instead.")] = False,
+    date: Annotated[Optional[str], typer.Option("--date", help="The note of this day (YYYY-MM-DD).")] = None,
+    no_edit: Annotated[
+        bool, typer.Option("--no-edit", help="Create it if needed and print its path; no editor.")
+    ] = False,
+) -> None:
+    """Open today's daily note (daily/YYYY-MM-DD.md), made from the `daily` template if new."""
+    import datetime as dt
+
+    from rich.markup import escape
+
+    from .notes import note_path, render_new_note, write_new_note
+    from .templates import (
+        context_of,
+        daily_config,
+        daily_slug,
+        find_template,
+        note_text,
+        parse_day,
+        render_template,
+    )
+
+    if yesterday and date:
+        raise typer.BadParameter("give --yesterday or --date, not both", param_hint="--date")
+    nb = _notebook(ctx)
+    conf = daily_config(nb.root)
+    now = dt.datetime.now().astimezone()
+    day = parse_day(date) if date else now.date() - dt.timedelta(days=1 if yesterday else 0)
+    slug = daily_slug(conf, day)
+    path = note_path(nb.root, slug)
+    if not path.exists():
+        when = dt.datetime.combine(day, now.time()).astimezone()
+        title = day.isoformat()
+        template = find_template(nb.root, conf.template)
+        if template is not None:
+            rendered = render_template(template, context_of(title, slug, [], {}, "", when))
+            text = note_text(rendered, title, [], {}, when)
+        else:
+            text = render_new_note(title, [], f"# {title}\n", when)
+        write_new_note(path, text)
+        _sync_after_write(nb)
+        _stderr().print(f"[green]Created[/] [bold]{escape(slug)}[/]", soft_wrap=True)
+    if no_edit:
+        sys.stdout.write(f"{path}\n")
+        return
+    run_editor(str(path), on_failure="the note is re-indexed as it is on disk")
+    _sync_after_write(nb)
+
+
+@app.command("templates")
+def list_templates_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """The notebook's note templates (.kb/templates/NAME.md) for `kb add --template NAME`."""
+    from .templates import list_templates, templates_dir
+
+    nb = _notebook(ctx)
+    found = list_templates(nb.root)
+    if as_json:
+        _print_json([{"name": t.name, "path": str(t.path), "first_line": t.first_line} for t in found])
+        return
+    if not found:
+        _stderr().print(f"no templates yet: add NAME.md files to {templates_dir(nb.root)}", markup=False)
+        return
+    width = max(len(t.name) for t in found)
+    for t in found:
+        sys.stdout.write(f"{t.name:<{width}}  {t.first_line}\n")
+
+
+@app.command("grep")
+def grep_notes(
+    ctx: typer.Context,
+    pattern: Annotated[
+        str,
+        typer.Argument(
+            help="A Python regular expression (-F: a plain string); `--` first if it starts with -."
+        ),
+    ],
+    fixed: Annotated[
+        bool, typer.Option("--fixed-strings", "-F", help="The pattern is a plain string.")
+    ] = False,
+    ignore_case: Annotated[bool, typer.Option("--ignore-case", "-i", help="Ignore case.")] = False,
+    word: Annotated[
+        bool, typer.Option("--word-regexp", "-w", help="Only matches that are whole words.")
+    ] = False,
+    context: Annotated[
+        Optional[int], typer.Option("--context", "-C", min=0, help="Lines around each match.")
+    ] = None,
+    after: Annotated[
+        Optional[int], typer.Option("--after-context", "-A", min=0, help="Lines after each match.")
+    ] = None,
+    before: Annotated[
+        Optional[int], typer.Option("--before-context", "-B", min=0, help="Lines before each match.")
+    ] = None,
+    files_only: Annotated[
+        bool, typer.Option("--files-with-matches", "-l", help="Only the paths of matching notes.")
+    ] = False,
+    count: Annotated[
+        bool, typer.Option("--count", "-c", help="The number of matching lines per note.")
+    ] = False,
+    tag: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--tag", "-t", help="Only notes with this tag (repeatable).", autocompletion=_complete_tags
+        ),
+    ] = None,
+    path_glob: Annotated[
+        Optional[str], typer.Option("--path", help="Only notes whose path matches this glob (k8s/*).")
+    ] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many notes.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON Lines: one object per matching line.")
+    ] = False,
+    vimgrep: Annotated[
+        bool, typer.Option("--vimgrep", help="path:line:column:text per match (quickfix).")
+    ] = False,
+    no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page.")] = False,
+) -> None:
+    """The lines of the notes that match a regular expression, as ripgrep finds them
+    (exit 0: found, 1: nothing, 2: an error)."""
+    try:
+        found = _grep(
+            ctx,
+            pattern,
+            fixed,
+            ignore_case,
+            word,
+            context,
+            after,
+            before,
+            files_only,
+            count,
+            tag,
+            path_glob,
+            limit,
+            as_json,
+            vimgrep,
+            no_pager,
+        )
+    except KbError as exc:
+        exc.exit_code = 2  # as grep and rg: 1 means "nothing found"
+        raise
+    if not found:
+        raise typer.Exit(1)
+
+
+def _grep(
+    ctx: typer.Context,
+    pattern: str,
+    fixed: bool,
+    ignore_case: bool,
+    word: bool,
+    context: Optional[int],
+    after: Optional[int],
+    before: Optional[int],
+    files_only: bool,
+    count: bool,
+    tag: Optional[list[str]],
+    path_glob: Optional[str],
+    limit: Optional[int],
+    as_json: bool,
+    vimgrep: bool,
+    no_pager: bool,
+) -> bool:
+    from .grep import compile_pattern
+    from .grepindex import grep_notebook
+    from .index import indexed_files, sync_index
+
+    pat = compile_pattern(pattern, fixed=fixed, ignore_case=ignore_case, word=word)
+    nb = _notebook(ctx)
+    stats = sync_index(nb, on_wait=_say_waiting)
+    for path, msg in stats.warnings:
+        _stderr().print(f"warning: {path}: {msg}", style="yellow", soft_wrap=True, markup=False)
+    files = indexed_files(nb)
+    terminal = sys.stdout.isatty() and not (as_json or vimgrep or files_only or count)
+    rows: dict[str, Any] = {}
+    if tag or terminal:
+        from .index import stored_notes
+
+        rows = {r["path"]: r for r in stored_notes(_open(ctx))}
+    allow = _grep_filter(rows, tag, path_glob)
+    hits = grep_notebook(nb.root, nb.index_dir, files, pat, allow=allow, limit=limit)
+    b = before if before is not None else context or 0
+    a = after if after is not None else context or 0
+    if terminal:
+        return _grep_terminal(hits, rows, b, a, no_pager)
+    return _grep_plain(nb.root, hits, b, a, files_only, count, as_json, vimgrep)
+
+
+def _grep_filter(rows: dict[str, Any], tag: Optional[list[str]], path_glob: Optional[str]) -> Any:
+    """The ``allow(relpath)`` of --tag (every tag given) and --path, or None."""
+    if not (tag or path_glob):
+        return None
+    import fnmatch
+
+    wanted = {t.lstrip("#").lower() for t in tag or []}
+    ok_tags = {p for p, r in rows.items() if wanted <= {x.lower() for x in r["tags"]}} if wanted else None
+    glob = path_glob.strip("/") if path_glob else None
+
+    def allow(rel: str) -> bool:
+        if ok_tags is not None and rel not in ok_tags:
+            return False
+        if glob is None:
+            return True
+        slug = rel[:-3] if rel.lower().endswith(".md") else rel
+        return any(fnmatch.fnmatchcase(x, glob) or fnmatch.fnmatchcase(x, glob + "/*") for x in (rel, slug))
+
+    return allow
+
+
+def _shown_path(root: Path, rel: str) -> str:
+    """A note's path as editors and shells can open it from here: relative to the current
+    folder when the note is below it, else absolute."""
+    full = os.path.join(root, rel)
+    try:
+        shown = os.path.relpath(full)
+    except ValueError:
+        return full
+    return full if shown.startswith("..") else shown
+
+
+def _grep_plain(
+    root: Path,
+    hits: Any,
+    before: int,
+    after: int,
+    files_only: bool,
+    count: bool,
+    as_json: bool,
+    vimgrep: bool,
+) -> bool:
+    """Plain lines for pipes, rg's formats: ``path:line:text``, ``-l``, ``-c``, ``--vimgrep``, JSON Lines."""
+    import json
+
+    from .grep import byte_column, byte_offset, with_context
+    from .notes import slug_of
+
+    out = sys.stdout.buffer
+    found = False
+
+    def emit(line: str) -> None:
+        out.write(line.encode("utf-8", "surrogateescape") + b"\n")
+
+    for rel, text, matches in hits:
+        found = True
+        shown = _shown_path(root, rel)
+        if files_only:
+            emit(shown)
+        elif count:
+            emit(f"{shown}:{len(matches)}")
+        elif as_json:
+            for m in matches:
+                data = {
+                    "slug": slug_of(rel),
+                    "path": rel,
+                    "line": m.line,
+                    "column": byte_column(m.text, m.spans[0][0]),
+                    "text": m.text,
+                    "submatches": [
+                        {"start": byte_offset(m.text, s), "end": byte_offset(m.text, e), "text": m.text[s:e]}
+                        for s, e in m.spans
+                    ],
+                }
+                emit(json.dumps(data, ensure_ascii=False))
+        elif vimgrep:
+            for m in matches:
+                for s, _ in m.spans:
+                    emit(f"{shown}:{m.line}:{byte_column(m.text, s)}:{m.text}")
+        else:
+            for i, block in enumerate(with_context(text, matches, before, after)):
+                if i and (before or after):
+                    emit("--")
+                for n, line, spans in block:
+                    sep = ":" if spans is not None else "-"
+                    emit(f"{shown}{sep}{n}{sep}{line}")
+        out.flush()
+    return found
+
+
+def _grep_terminal(hits: Any, rows: dict[str, Any], before: int, after: int, no_pager: bool) -> bool:
+    from . import render
+    from .grep import with_context
+    from .notes import slug_of
+
+    groups = []
+    for rel, text, matches in hits:
+        slug = slug_of(rel)
+        title = (rows.get(rel) or {}).get("title") or slug
+        groups.append((slug, title, with_context(text, matches, before, after)))
+    if groups:
+        _print_paged(render.grep_view(groups), pager=not no_pager)
+    return bool(groups)
 
 
 def run() -> None:

@@ -1268,6 +1268,13 @@ def _watcher_info(nb: Notebook) -> str:
     return "not running (the next command starts it)"
 
 
+def indexed_files(nb: Notebook) -> dict[str, Signature] | None:
+    """Path -> file signature of every note as the last sync saw them (None: no usable
+    manifest). ``kb grep`` trusts its own word index for a note only under the same signature."""
+    manifest = _load_manifest(nb.index_dir, nb.root)
+    return None if manifest is None else manifest["files"]
+
+
 def stored_tags(stored: Any) -> list[str]:
     """The tags of a note as the index stores them (one comma-separated string)."""
     return [t for t in (stored.get("tags") or "").split(",") if t]

@@ -576,3 +576,35 @@ def diff_view(diff: str) -> RenderableType:
             style = ""
         text.append(line, style=style)
     return text
+
+
+def grep_view(
+    groups: list[tuple[str, str, list[list[tuple[int, str, list[tuple[int, int]] | None]]]]],
+) -> RenderableType:
+    """``kb grep`` on a terminal: per note a heading (title, slug), then ``LINE: text`` with
+    the matches highlighted; context lines as ``LINE- text``, blocks apart by ``--``."""
+    from .notes import strip_controls
+
+    parts: list[RenderableType] = []
+    for n, (slug, title, blocks) in enumerate(groups):
+        if n:
+            parts.append(Text(""))
+        head = Text()
+        head.append(strip_controls(title), style="bold")
+        head.append(f"  {slug}", style="green")
+        parts.append(head)
+        width = len(str(max(line for block in blocks for line, _, _ in block)))
+        for b, block in enumerate(blocks):
+            if b:
+                parts.append(Text("--", style="dim"))
+            for line, raw, spans in block:
+                row = Text()
+                row.append(f"{line:>{width}}", style="cyan" if spans is not None else "dim")
+                row.append(": " if spans is not None else "- ", style="dim")
+                # one character for one: the spans stay in place
+                body = Text(re.sub("[\ud800-\udfff]", "\ufffd", strip_controls(raw, " ")))
+                for start, end in spans or ():
+                    body.stylize("bold red", start, end)
+                row.append(body)
+                parts.append(row)
+    return Group(*parts)
