@@ -115,9 +115,10 @@ STAMP_TEXT = (
 #: temporary names of atomic writes. A folder holding only such names and a manifest of
 #: kb's is a kb index from before :data:`STAMP`; on a rebuild kb deletes only these.
 _KB_NAME_RE = re.compile(
-    r"(?:CACHEDIR\.TAG|manifest\.bin|sizes\.bin|notes\.bin|notes\.delta|last-search\.bin|sync\.lock|rebuilding"
-    r"|watch\.(?:state|pid|off)|MAIN_WRITELOCK|MAIN\.tmp|_MAIN_\d+\.toc(?:\.[\d.]+)?"
-    r"|MAIN_[0-9a-z]+\.[\w.]+)(?:\.\d+)?(?:\.tmp)?\Z"
+    r"(?:CACHEDIR\.TAG|manifest\.bin|sizes\.bin|notes\.bin|notes\.delta|grep\.bin|grep\.delta"
+    r"|last-search\.bin|sync\.lock|rebuilding|watch\.(?:state|pid|off)|MAIN_WRITELOCK|MAIN\.tmp"
+    r"|_MAIN_\d+\.toc(?:\.[\d.]+)?|MAIN_[0-9a-z]+\.[\w.]+)"
+    r"(?:\.\d+|\.[a-z0-9_]{8}(?=\.tmp))?(?:\.tmp)?\Z"  # temporary names: .tmp, .<pid>.tmp, mkstemp's
 )
 
 

@@ -175,11 +175,14 @@ def test_kb_names_cover_every_file_kb_writes(nb: Notebook) -> None:
     sync_index(nb, rebuild=True, procs=2)
     watch.save_state(nb.index_dir, nb.root, "token", 1, 8)
     assert CliRunner().invoke(app, ["search", "정족수"]).exit_code == 0  # remembers its hits there
+    assert CliRunner().invoke(app, ["grep", "정족수"]).exit_code == 0  # keeps its word index there
     names = os.listdir(nb.index_dir)
-    assert "last-search.bin" in names
+    assert {"last-search.bin", "grep.bin"} <= set(names)
     assert [n for n in names if not is_kb_name(n)] == []
-    for name in ("README", "notes.md", "manifest.bin.bak", ".git", "MAIN_"):
-        assert not is_kb_name(name)
+    for name in ("grep.bin.1234.tmp", "grep.bin.k3_x9abc.tmp", "watch.state.77.tmp", "_MAIN_3.toc.17.5"):
+        assert is_kb_name(name), name
+    for name in ("README", "notes.md", "manifest.bin.bak", "grep.bin.abcdefgh", ".git", "MAIN_"):
+        assert not is_kb_name(name), name
 
 
 # ---------------------------------------- Medium 1: an index folder in a shared place
