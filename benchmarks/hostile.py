@@ -180,10 +180,6 @@ CASES: list[Case] = [
     # stats
     C("stats:_HANGUL_RUN", "findall", "'가a' x n", _wrap("", "가a", "")),
     C("stats:_LATIN_RUN", "findall", "'a가' x n", _wrap("", "a가", "")),
-    # config: names of entries of an index folder (at most 255 bytes each, but bounded anyway)
-    C("config:_KB_NAME_RE", "match", "'MAIN_a.' '1.' x n '!'", _wrap("MAIN_a.", "1.", "!")),
-    C("config:_KB_NAME_RE", "match", "'_MAIN_1.toc.' '1.' x n '!'", _wrap("_MAIN_1.toc.", "1.", "!")),
-    C("config:_KB_NAME_RE", "match", "'MAIN_a.' '.1' x n '.tm'", _wrap("MAIN_a.", ".1", ".tm")),
 ]
 
 

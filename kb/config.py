@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -111,20 +110,43 @@ STAMP_TEXT = (
     b"# kb writes and deletes only its own files here.\n"
 )
 
-#: Every name kb (or Whoosh, for kb) gives an entry of an index folder, with the
-#: temporary names of atomic writes. A folder holding only such names and a manifest of
-#: kb's is a kb index from before :data:`STAMP`; on a rebuild kb deletes only these.
-_KB_NAME_RE = re.compile(
-    r"(?:CACHEDIR\.TAG|manifest\.bin|sizes\.bin|notes\.bin|notes\.delta|grep\.bin|grep\.delta"
-    r"|last-search\.bin|sync\.lock|rebuilding|watch\.(?:state|pid|off)|MAIN_WRITELOCK|MAIN\.tmp"
-    r"|_MAIN_\d+\.toc(?:\.[\d.]+)?|MAIN_[0-9a-z]+\.[\w.]+)"
-    r"(?:\.\d+|\.[a-z0-9_]{8}(?=\.tmp))?(?:\.tmp)?\Z"  # temporary names: .tmp, .<pid>.tmp, mkstemp's
-)
+#: Every name kb (or Whoosh, for kb) gives an entry of an index folder, but those of
+#: Whoosh's segments and tables of contents and the temporary names of atomic writes
+#: (see :func:`is_kb_name`). A folder holding only such names and a manifest of kb's is
+#: a kb index from before :data:`STAMP`; on a rebuild kb deletes only these.
+_KB_FILES = frozenset({
+    "CACHEDIR.TAG", "manifest.bin", "sizes.bin", "notes.bin", "notes.delta", "grep.bin", "grep.delta",
+    "last-search.bin", "sync.lock", "rebuilding", "watch.state", "watch.pid", "watch.off",
+    "MAIN_WRITELOCK", "MAIN.tmp",
+})
+_LOWER_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+_MKSTEMP = _LOWER_ALNUM | {"_"}
 
 
 def is_kb_name(name: str) -> bool:
-    """True for the name of a file kb (or Whoosh, for kb) writes in an index folder."""
-    return _KB_NAME_RE.match(name) is not None
+    """True for the name of a file kb (or Whoosh, for kb) writes in an index folder:
+    :data:`_KB_FILES`, with ``.tmp``, ``.<pid>.tmp`` or mkstemp's ``.<8 chars>.tmp`` after
+    it; Whoosh's ``_MAIN_<generation>.toc`` (and its ``.<time>`` while written) and
+    ``MAIN_<segment>.<ext>``. String tests, no regex: linear in the name."""
+    if name in _KB_FILES:
+        return True
+    if name.endswith(".tmp"):
+        base = name[:-4]
+        if base in _KB_FILES:
+            return True
+        stem, _, extra = base.rpartition(".")
+        if stem in _KB_FILES and (extra.isdigit() or (len(extra) == 8 and set(extra) <= _MKSTEMP)):
+            return True
+    if name.startswith("_MAIN_"):
+        generation, _, rest = name[6:].partition(".")
+        written = rest[4:].replace(".", "")
+        return generation.isdigit() and (rest == "toc" or (rest[:4] == "toc." and written.isdigit()))
+    if name.startswith("MAIN_"):
+        segment, _, ext = name[5:].partition(".")
+        return bool(segment) and set(segment) <= _LOWER_ALNUM and bool(ext) and (
+            ext.replace(".", "").replace("_", "").isalnum()
+        )
+    return False
 
 
 def prepare_index_dir(index_dir: Path, root: Path, create: bool = True) -> None:
