@@ -12,7 +12,9 @@ Notebooks are built in a temp dir from the corpus: ``1x`` is a copy of its ``.md
 its own dir per notebook through ``KB_INDEX_DIR``, so no real index is touched.
 
 Rows: ``kb index --rebuild`` (1x timed up to 3 times; 10x once, also giving peak memory);
-``kb search WORD`` with a fresh index; ``kb index`` with nothing changed (the freshness check);
+``kb search WORD`` with a fresh index; ``kb grep`` (its first run, which builds its index,
+then a literal word, an alternation and a pattern without a literal, against ``rg -n``);
+``kb index`` with nothing changed (the freshness check);
 ``kb index`` after one note changed; start-up (``python -c pass``, ``kb --help``, and the
 ``-X importtime`` breakdown of ``python -m kb --help``).
 
@@ -626,6 +628,71 @@ def search_rows(
     return rows
 
 
+#: `kb grep` rows: (label, pattern, target ratio to `rg -n` at 10x). A literal word; the
+#: issue's alternation; a pattern with no literal (every note is read).
+GREP_PATTERNS = [
+    ("literal word", "kubectl", 1.0),
+    ("alternation", "kubectl (get|describe) pods?", 1.0),
+    ("no literal", r"[0-9]{2}:[0-9]{2}:[0-9]{2}", 3.0),
+]
+
+
+def grep_rows(
+    kb: list[str],
+    notebook: Path,
+    scale: int,
+    env: dict[str, str],
+    runs: int,
+    rg: str | None,
+    index_dir: Path,
+    mode: str = "",
+) -> list[Row]:
+    """`kb grep PATTERN` (plain lines to a pipe) interleaved with `rg -n PATTERN DIR`.
+
+    First, once: a grep with no grep index (`grep.bin` removed), which reads every note
+    and builds it; then the timed runs, with the index as the first grep left it.
+    """
+    rows: list[Row] = []
+    for name in ("grep.bin", "grep.delta"):
+        (index_dir / name).unlink(missing_ok=True)
+    progress(f"timing the first kb grep (builds grep.bin) on {scale}x{mode}")
+    first = run_once(kb_job("kb", kb, notebook, ["grep", "-c", "kubectl"], env))
+    rows.append(
+        Row(
+            f"kb grep, first run (builds grep.bin){mode}",
+            f"{scale}x",
+            first.seconds,
+            first.seconds,
+            error=first.error,
+            note="reads every note once",
+        )
+    )
+    for label, pattern, ratio in GREP_PATTERNS:
+        jobs = [kb_job("kb", kb, notebook, ["grep", "--", pattern], env)]
+        if rg:
+            jobs.append(Job("rg", [rg, "-n", "--", pattern, str(notebook)], dict(os.environ)))
+        progress(f"timing kb grep {pattern!r} on {scale}x{mode}" + (" against rg -n" if rg else ""))
+        results = measure(jobs, runs)
+        kb_m, rg_m = results["kb"], results.get("rg")
+        reference = rg_m.median if rg_m else None
+        kb_lines = len(kb_m.last_stdout.splitlines())
+        rows.append(
+            row_from(
+                f"kb grep {label}: {pattern}{mode}",
+                f"{scale}x",
+                kb_m,
+                reference=reference,
+                reference_name="rg -n" if reference else "",
+                target=Target("ratio", ratio, "rg -n") if scale >= 10 and reference else None,
+                note=f"{kb_lines} lines",
+            )
+        )
+        if rg_m:
+            rg_lines = len(rg_m.last_stdout.splitlines())
+            rows.append(row_from(f"rg -n {pattern} (reference)", f"{scale}x", rg_m, note=f"{rg_lines} lines"))
+    return rows
+
+
 def json_hit_note(kb: list[str], notebook: Path, env: dict[str, str], word: str) -> str:
     """One untimed `kb search --json` to show the search finds something."""
     run = run_once(kb_job("kb-json", kb, notebook, ["search", word, "--json"], env))
@@ -904,12 +971,14 @@ def run_benchmark(
         # Without the watcher: every command checks every note's stat itself.
         alone = {**env, "KB_WATCH": "0"}
         rows += search_rows(kb, notebook, scale, alone, args.runs, args.word, rg, NO_WATCHER)
+        rows += grep_rows(kb, notebook, scale, alone, args.runs, rg, index_dir, NO_WATCHER)
         rows += sync_rows(kb, notebook, scale, alone, args.runs, help_row, NO_WATCHER)
         # With it (kb's default above ~2,000 notes): one question to the watcher instead.
         watched = {**env, "KB_WATCH": "1"}
         if start_watcher(kb, python, notebook, index_dir, watched):
             try:
                 rows += search_rows(kb, notebook, scale, watched, args.runs, args.word, rg, WATCHER)
+                rows += grep_rows(kb, notebook, scale, watched, args.runs, rg, index_dir, WATCHER)
                 rows += sync_rows(kb, notebook, scale, watched, args.runs, help_row, WATCHER)
             finally:
                 stop_watcher(python, index_dir, watched)

@@ -46,8 +46,10 @@ ANALYZER_VERSION = "ko-2"  # 2: c#/c++/.net terms, question endings
 MAX_TOKEN_CHARS = 48
 
 # A word: letters/digits joined by _ - . ' (so pod-reader, max_active_runs and
-# v1.2 stay together and are then split into parts).
-_WORD_RE = re.compile(r"[^\W_]+(?:['’_\-.]*[^\W_]+)*|_+[^\W_]+(?:[_\-.]*[^\W_]+)*")
+# v1.2 stay together and are then split into parts). Linear on any text: the
+# quantifiers are possessive (letters and joiners never overlap, so nothing is lost),
+# and a word starts only at the first `_` of a run, not at each one again.
+_WORD_RE = re.compile(r"[^\W_]++(?:['’_\-.]*+[^\W_]++)*+|(?<!_)_++[^\W_]++(?:[_\-.]*+[^\W_]++)*+")
 _PART_SPLIT_RE = re.compile(r"['’_\-.]+")
 # camelCase and HTTPServer boundaries; digits stay with their letters (k8s, ec2, gpt4).
 _CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z0-9]+")

@@ -9,19 +9,21 @@ each file (words, Hangul, Latin, bytes), so that command reads no file either.
 Two files beside Whoosh's, both marshal:
 
 ``notes.bin``
-    A header line ``kb-notes <version> <generation> <token>`` and the rows of that
-    index generation; the counts are a nested marshal blob, decoded only by ``kb stats``.
+    A header line ``kb-notes <version> <generation> <token> <notebook key>`` and the
+    rows of that index generation; the counts are a nested marshal blob, decoded only
+    by ``kb stats``. The notebook key is a hash of the notebook's path (:func:`_key`).
 ``notes.delta``
     What the syncs since then changed (rows, counts, removed paths), stamped with the
-    generation it brings the catalog to and the token of the ``notes.bin`` it applies
-    to. A sync rewrites this small file only; past :data:`COMPACT_AT` rows it writes a
-    whole new ``notes.bin`` instead.
+    notebook, the generation it brings the catalog to and the token of the ``notes.bin``
+    it applies to. A sync rewrites this small file only; past :data:`COMPACT_AT` rows it
+    writes a whole new ``notes.bin`` instead.
 
-Both are written by the sync that commits to Whoosh, before the commit (like the
-manifest, see ``index._commit``), and trusted only while the index is at the
-generation they name. Anything else (missing, damaged, another version, another
-generation, a delta for another ``notes.bin``) means: read Whoosh's stored fields
-as before. The catalog can make kb slower, never wrong. An index built before the
+Both are written by the sync that commits to Whoosh, right after the commit (before
+the manifest, see ``index._commit``), and trusted only for the notebook the index was
+opened for (``index._open_index`` records it on the index object) while the index is
+at the generation they name. Anything else (missing, damaged, another version, another
+notebook, another generation, a delta for another ``notes.bin``) means: read Whoosh's
+stored fields as before. The catalog can make kb slower, never wrong. An index built before the
 catalog existed gets one from its stored fields on first use, without counts;
 ``kb stats`` then reads those files once and keeps their counts.
 """
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
 CATALOG = "notes.bin"
 DELTA = "notes.delta"
 #: Bump when the layout changes: files of another version are simply not trusted.
-CATALOG_VERSION = 1
+CATALOG_VERSION = 2  # 2: the notebook key
 #: A delta with more rows than this is folded into a new ``notes.bin``.
 COMPACT_AT = 2000
 
@@ -129,10 +131,20 @@ def drop(index_dir: Path) -> None:
             pass
 
 
-def save(index_dir: Path, generation: int, rows: dict[str, Row], counts: dict[str, Counts]) -> None:
-    """Write a whole catalog for ``generation`` (rows in path order); on failure leave none."""
+def _key(root: Path) -> str:
+    """The notebook key of a ``notes.bin`` header: a hash of the notebook's path."""
+    import hashlib
+
+    return hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def save(
+    index_dir: Path, root: Path, generation: int, rows: dict[str, Row], counts: dict[str, Counts]
+) -> None:
+    """Write a whole catalog of ``root``'s index at ``generation`` (rows in path order);
+    on failure leave none."""
     token = os.urandom(8).hex()
-    head = f"kb-notes {CATALOG_VERSION} {generation} {token}\n".encode()
+    head = f"kb-notes {CATALOG_VERSION} {generation} {token} {_key(root)}\n".encode()
     body = marshal.dumps({"notes": rows, "counts": marshal.dumps(counts)})
     try:
         _write(index_dir / CATALOG, head + body)
@@ -143,19 +155,24 @@ def save(index_dir: Path, generation: int, rows: dict[str, Row], counts: dict[st
         drop(index_dir)
 
 
-def save_indexed(index_dir: Path, generation: int, indexed: dict[str, tuple[Row, Counts | None]]) -> None:
+def save_indexed(
+    index_dir: Path, root: Path, generation: int, indexed: dict[str, tuple[Row, Counts | None]]
+) -> None:
     """:func:`save` for the rows and counts a full rebuild collected (in path order)."""
     rows = {rel: row for rel, (row, _) in indexed.items()}
-    save(index_dir, generation, rows, {rel: c for rel, (_, c) in indexed.items() if c is not None})
+    save(index_dir, root, generation, rows, {rel: c for rel, (_, c) in indexed.items() if c is not None})
 
 
-def _header(data: bytes) -> tuple[int, str, int] | None:
-    """``(generation, token, offset of the rows)`` of a ``notes.bin``'s bytes."""
+def _header(data: bytes, root: Path) -> tuple[int, str, int] | None:
+    """``(generation, token, offset of the rows)`` of a ``notes.bin``'s bytes, if it is
+    the catalog of ``root``'s index."""
     end = data.find(b"\n", 0, 100)
     parts = data[:end].split() if end > 0 else []
-    if len(parts) != 4 or parts[0] != b"kb-notes" or parts[1] != str(CATALOG_VERSION).encode():
+    if len(parts) != 5 or parts[0] != b"kb-notes" or parts[1] != str(CATALOG_VERSION).encode():
         return None
     try:
+        if parts[4].decode("ascii") != _key(root):
+            return None
         return int(parts[2]), parts[3].decode("ascii"), end + 1
     except (ValueError, UnicodeDecodeError):
         return None
@@ -179,39 +196,49 @@ def _read_delta(index_dir: Path) -> dict[str, Any] | None:
     return data if ok else None
 
 
-def _chain(index_dir: Path, generation: int, head: bytes) -> tuple[str, dict[str, Any] | None] | None:
+def _chain(
+    index_dir: Path, root: Path, generation: int, head: bytes
+) -> tuple[str, dict[str, Any] | None] | None:
     """The token of ``notes.bin`` (from its first bytes ``head``) and the delta to apply
-    to it, if together they describe ``generation``; else None."""
-    header = _header(head)
+    to it, if together they describe ``generation`` of ``root``'s index; else None."""
+    header = _header(head, root)
     if header is None:
         return None
     base_generation, token, _ = header
     delta = _read_delta(index_dir)
-    if delta is not None and delta["base"] == token and delta["generation"] == generation:
+    if (
+        delta is not None
+        and delta["base"] == token
+        and delta["generation"] == generation
+        and delta.get("notebook") == str(root)
+    ):
         return token, delta
     if base_generation == generation:
         return token, None
     return None
 
 
-def load(index_dir: Path, generation: int | None, counts: bool = False) -> tuple[dict[str, Row], Any] | None:
-    """``(rows, counts)`` if the catalog describes ``generation`` of the index, else None.
+def load(
+    index_dir: Path, root: Path | None, generation: int | None, counts: bool = False
+) -> tuple[dict[str, Row], Any] | None:
+    """``(rows, counts)`` if the catalog describes ``generation`` of ``root``'s index,
+    else None.
 
     ``counts`` is None unless asked for (decoding them is a third of the work).
     """
-    if generation is None:
+    if generation is None or root is None:
         return None
     try:
         with open(index_dir / CATALOG, "rb") as fh:
             data = fh.read()
     except OSError:
         return None
-    chain = _chain(index_dir, generation, data[:100])
+    chain = _chain(index_dir, root, generation, data[:100])
     if chain is None:
         return None
     _, delta = chain
     try:
-        body = marshal.loads(memoryview(data)[_header(data)[2] :])  # type: ignore[index]
+        body = marshal.loads(memoryview(data)[_header(data, root)[2] :])  # type: ignore[index]
         rows, blob = body["notes"], body["counts"]
         counted = marshal.loads(blob) if counts else None
     except (ValueError, EOFError, TypeError, KeyError):
@@ -251,6 +278,12 @@ def _index_dir(ix: Index) -> Path | None:
     return Path(folder) if folder else None
 
 
+def _notebook(ix: Index) -> Path | None:
+    """The notebook kb checked this index belongs to when it opened it (None: unknown,
+    the catalog is then not used)."""
+    return getattr(ix, "kb_notebook", None)
+
+
 # --------------------------------------------------------------------------- writing from a sync
 
 
@@ -262,8 +295,9 @@ class Update:
     lost to a crash) a whole catalog is written, its rows read from Whoosh once.
     """
 
-    def __init__(self, index_dir: Path, generation: int, ix: Index) -> None:
+    def __init__(self, index_dir: Path, root: Path, generation: int, ix: Index) -> None:
         self.index_dir = index_dir
+        self.root = root
         self.rows: dict[str, Row] | None = None
         self.counts: dict[str, Counts] = {}
         self.token = ""
@@ -273,7 +307,7 @@ class Update:
                 head = fh.read(100)
         except OSError:
             head = b""
-        chain = _chain(index_dir, generation, head)
+        chain = _chain(index_dir, root, generation, head)
         if chain is None:
             self.rows = read_whoosh(ix)
         else:
@@ -296,7 +330,7 @@ class Update:
             self.rows.update((rel, row) for rel, (row, _) in new.items())
             rows = dict(sorted(self.rows.items())) if fresh else self.rows
             counts = {rel: c for rel, (_, c) in new.items() if c is not None}
-            save(self.index_dir, generation, rows, counts)
+            save(self.index_dir, self.root, generation, rows, counts)
             return
         delta = self.delta or {"notes": {}, "counts": {}, "removed": []}
         notes, counts, dropped = delta["notes"], delta["counts"], set(delta["removed"])
@@ -311,13 +345,14 @@ class Update:
             if c is not None:
                 counts[rel] = c
         if len(notes) + len(dropped) > COMPACT_AT:
-            loaded = load(self.index_dir, self._base_generation(), counts=True)
+            loaded = load(self.index_dir, self.root, self._base_generation(), counts=True)
             if loaded is not None:
                 changes = {"notes": notes, "counts": counts, "removed": sorted(dropped)}
-                save(self.index_dir, generation, *_apply(loaded[0], loaded[1], changes))
+                save(self.index_dir, self.root, generation, *_apply(loaded[0], loaded[1], changes))
                 return
         data = {
             "version": CATALOG_VERSION,
+            "notebook": str(self.root),
             "base": self.token,
             "generation": generation,
             "notes": notes,
@@ -332,7 +367,7 @@ class Update:
     def _base_generation(self) -> int | None:
         try:
             with open(self.index_dir / CATALOG, "rb") as fh:
-                header = _header(fh.read(100))
+                header = _header(fh.read(100), self.root)
         except OSError:
             return None
         return header[0] if header is not None and header[1] == self.token else None
@@ -351,16 +386,17 @@ def read_whoosh(ix: Index) -> dict[str, Row]:
 def _save_quietly(ix: Index, generation: int, rows: dict[str, Row], counts: dict[str, Counts]) -> None:
     """Save a catalog made outside a sync, if no sync is running and the index is still
     at ``generation``."""
+    from .config import private_files
     from .errors import IndexLocked
     from .index import _SyncLock
 
-    index_dir = _index_dir(ix)
-    if index_dir is None:
+    index_dir, root = _index_dir(ix), _notebook(ix)
+    if index_dir is None or root is None:
         return
     try:
-        with _SyncLock(index_dir, 0.0, None):
+        with private_files(), _SyncLock(index_dir, 0.0, None):
             if _generation(ix) == generation:
-                save(index_dir, generation, rows, counts)
+                save(index_dir, root, generation, rows, counts)
     except (IndexLocked, OSError):
         pass  # busy or read-only: a later command or sync writes one
 
@@ -370,7 +406,7 @@ def rows_of(ix: Index, counts: bool = False) -> tuple[dict[str, Row], dict[str, 
     the index, else from Whoosh (kept as the catalog for next time) with no counts."""
     index_dir = _index_dir(ix)
     generation = _generation(ix)
-    loaded = load(index_dir, generation, counts) if index_dir is not None else None
+    loaded = load(index_dir, _notebook(ix), generation, counts) if index_dir is not None else None
     if loaded is not None:
         return loaded[0], loaded[1] or {}
     with ix.searcher() as s:
@@ -408,7 +444,7 @@ def keep_counts(ix: Index, counts: dict[str, Counts]) -> None:
         return  # nothing was read: the catalog had them all
     index_dir = _index_dir(ix)
     generation = _generation(ix)
-    loaded = load(index_dir, generation, counts=True) if index_dir is not None else None
+    loaded = load(index_dir, _notebook(ix), generation, counts=True) if index_dir is not None else None
     if loaded is None or generation is None:
         return
     rows, known = loaded

@@ -56,11 +56,12 @@ class KbGroup(TyperGroup):
                 if not (saved and saved[0] in _READ_ONLY and _from_whoosh(exc)):
                     raise
                 # Damage no cheap check can see (same-size garbage in an index file)
-                # shows up only when Whoosh reads it: rebuild, then answer once more.
-                from .index import sync_index
+                # shows up only when Whoosh reads it: rebuild (unless another kb just
+                # committed a new generation), then answer once more.
+                from .index import read_failed
 
-                _stderr().print("the index could not be read; rebuilding it", style="yellow")
-                sync_index(_notebook(ctx), rebuild=True, on_wait=_say_waiting)
+                with _BuildProgress() as progress:
+                    read_failed(_notebook(ctx), on_wait=_say_waiting, progress=progress)
                 ctx._protected_args, ctx.args = saved[:1], saved[1:]
                 return super().invoke(ctx)
         except KbError as exc:
@@ -177,7 +178,18 @@ def _stderr() -> "Console":
 def _error(message: str) -> None:
     from rich.markup import escape
 
-    _stderr().print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)
+    from .notes import strip_controls
+
+    _stderr().print(f"[bold red]Error:[/] {escape(strip_controls(message, '?'))}", soft_wrap=True)
+
+
+def _shown(text: object) -> str:
+    """User text (a path, a slug) for a Rich markup message: no markup, no terminal controls."""
+    from rich.markup import escape
+
+    from .notes import strip_controls
+
+    return escape(strip_controls(str(text), "?"))
 
 
 def _print(renderable: "RenderableType") -> None:
@@ -216,7 +228,25 @@ def _notebook(ctx: typer.Context) -> "Notebook":
     obj = ctx.ensure_object(dict)
     if "nb" not in obj:
         obj["nb"] = find_notebook(obj.get("dir"))
+        _finish_rename(obj["nb"].root)
     return obj["nb"]
+
+
+def _finish_rename(root: Path) -> None:
+    """Finish a rename a killed kb left half-done (one ``stat`` when there is none)."""
+    from .journal import JOURNAL_DIR, JOURNAL_NAME
+
+    if not os.path.lexists(root / JOURNAL_DIR / JOURNAL_NAME):
+        return
+    from .journal import finish_interrupted
+
+    outcome = finish_interrupted(root)
+    if outcome is None:
+        return
+    err = _stderr()
+    for path, msg in outcome.warnings:
+        err.print(f"[yellow]warning:[/] {_shown(path)}: {_shown(msg)}", soft_wrap=True)
+    err.print(_shown(outcome.summary()), style="yellow", soft_wrap=True)
 
 
 def _resolve(
@@ -261,22 +291,94 @@ def _say_waiting() -> None:
     _stderr().print("waiting for another kb process to finish updating the index...", style="dim")
 
 
+class _BuildProgress:
+    """Tells the user what a sync does, on stderr: when a full build starts, a bar on a
+    terminal and one line otherwise; ``every_sync`` (``kb index``): a bar for any sync,
+    naming the steps after the notes. An ``index.Progress`` (duck-typed: cli.py imports
+    no core module at start-up); a context manager that ends the bar.
+
+    A first build (or one asked for) of fewer than :attr:`QUIET_NOTES` notes is said
+    only once it has lasted :attr:`QUIET_SECONDS`: a small notebook's takes a blink.
+    """
+
+    QUIET_NOTES = 200
+    QUIET_SECONDS = 0.3
+
+    def __init__(self, every_sync: bool = False) -> None:
+        import time
+
+        self.clock = time.perf_counter
+        self.every_sync = every_sync
+        self.terminal = sys.stderr.isatty()
+        self.bar: Any = None
+        self.task: Any = None
+        self.built = ""
+        self.told = False
+        self.start = 0.0
+
+    def building(self, why: str, total: int) -> None:
+        from .index import BUILD_REASONS
+
+        self.start = self.clock()
+        notes = f"{total} note{'' if total == 1 else 's'}"
+        self.built = f"{BUILD_REASONS.get(why, 'building the index')}: {notes}"
+        if total >= self.QUIET_NOTES or why not in ("new", "asked"):
+            self._tell()
+
+    def note(self, done: int, total: int, path: str) -> None:
+        if self.built and not self.told and self.clock() - self.start >= self.QUIET_SECONDS:
+            self._tell()
+        if self.bar is not None or (self.terminal and self.every_sync):
+            self._bar("indexing").update(self.task, completed=done, total=total, description=path[-50:])
+
+    def step(self, name: str) -> None:
+        if self.built and not self.told and self.clock() - self.start >= self.QUIET_SECONDS:
+            self._tell()
+        if self.bar is not None:
+            self.bar.update(self.task, description=f"[bold]{name}...")
+
+    def _tell(self) -> None:
+        self.told = True
+        if self.terminal:
+            self._bar(self.built.partition(":")[0])
+        elif not self.every_sync:
+            sys.stderr.write(f"kb: {self.built}...\n")
+            sys.stderr.flush()
+
+    def _bar(self, title: str) -> Any:
+        if self.bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.bar = Progress(TextColumn(title), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("[dim]{task.description}"), console=_stderr(), transient=True)
+            self.task = self.bar.add_task("", total=None)
+            self.bar.start()
+        return self.bar
+
+    def __enter__(self) -> "_BuildProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            if self.told and not self.every_sync and exc[0] is None:
+                _stderr().print(f"{self.built}, done in {self.clock() - self.start:.1f} s", style="dim")
+
+
 def _open(ctx: typer.Context) -> Any:
-    """The synced index; sync warnings go to stderr once, when a file is (re)indexed."""
+    """The synced index; sync warnings go to stderr once, when a file is (re)indexed, and so
+    does a notice about the answers (a rebuild is running)."""
     from .index import open_index
 
     nb = _notebook(ctx)
-
-    ix, stats = open_index(nb, on_wait=_say_waiting)
-    if stats and (stats.warnings or stats.rebuilt):
-        from rich.markup import escape
-
+    with _BuildProgress() as progress:
+        ix, stats = open_index(nb, on_wait=_say_waiting, progress=progress)
+    if stats and (stats.warnings or stats.notice):
         err = _stderr()
         for path, msg in stats.warnings:
-            err.print(f"[yellow]warning:[/] {escape(path)}: {escape(msg)}", soft_wrap=True)
-        if stats.rebuilt and stats.reason in ("stale", "damaged"):
-            err.print(f"the index was out of date or damaged; rebuilt it ({stats.total} notes, "
-                      f"{stats.seconds:.1f} s)", style="yellow")
+            err.print(f"[yellow]warning:[/] {_shown(path)}: {_shown(msg)}", soft_wrap=True)
+        if stats.notice:
+            err.print(stats.notice, style="yellow", soft_wrap=True)
     return ix
 
 
@@ -285,10 +387,10 @@ def _completion_docs(ctx: typer.Context) -> list[dict[str, Any]]:
     one (a missing or damaged index gives no completions) and never raises."""
     try:
         from .config import find_notebook
-        from .index import _open_index, stored_notes
+        from .index import _previous_index, stored_notes
 
         nb = find_notebook(ctx.find_root().params.get("dir"))
-        ix = _open_index(nb.index_dir)
+        ix = _previous_index(nb)  # only this notebook's index, as it is
         return stored_notes(ix) if ix is not None else []
     except Exception:
         return []
@@ -321,7 +423,8 @@ def _sync_after_write(nb: "Notebook") -> None:
     from .index import sync_index
 
     try:
-        sync_index(nb, wait=5.0)
+        with _BuildProgress() as progress:
+            sync_index(nb, wait=5.0, progress=progress)
     except IndexLocked:
         _stderr().print("index busy; the next kb command will bring it up to date", style="yellow")
 
@@ -394,9 +497,9 @@ def search(
         else:
             _print_json(hits)
         if result.notice:
-            _stderr().print(result.notice, style="yellow", soft_wrap=True)
+            _stderr().print(result.notice, style="yellow", soft_wrap=True, markup=False)  # names a tag
         if result.suggestions:  # stdout stays pure JSON; the hint goes to stderr
-            _stderr().print(f"did you mean: {', '.join(result.suggestions)}?", style="yellow")
+            _stderr().print(f"did you mean: {_shown(', '.join(result.suggestions))}?", style="yellow")
         if not result.hits:
             raise typer.Exit(1)
         return
@@ -598,8 +701,15 @@ def add(
     slug: Annotated[
         Optional[str], typer.Option("--slug", help="File name without .md (default: from the title).")
     ] = None,
+    template: Annotated[
+        Optional[str], typer.Option("--template", "-T", help="Start from .kb/templates/NAME.md (Jinja2).")
+    ] = None,
+    field: Annotated[
+        Optional[list[str]],
+        typer.Option("--field", "-f", help="A frontmatter field key=value, also {{ key }} (repeatable)."),
+    ] = None,
 ) -> None:
-    """Add a new note with frontmatter; it is searchable at once."""
+    """Add a new note with frontmatter; it is searchable at once (`default.md` template if any)."""
     from .errors import BadSlug, IndexLocked
     from .index import sync_index
     from .notes import note_path, parse_tags, render_new_note, slugify, strip_controls, write_new_note
@@ -613,15 +723,51 @@ def add(
     if path.exists():
         raise KbError(f"{path.relative_to(nb.root)} already exists; kb never overwrites a note (use --slug)")
     tags = parse_tags(tag or [])
-    if body is None:
-        body = _read_body(title)
-    write_new_note(path, render_new_note(title, tags, body))
+    text = _templated(nb.root, template, title, path, tags, field or [], body)
+    if text is None:
+        if body is None:
+            body = _read_body(title)
+        text = render_new_note(title, tags, body)
+    write_new_note(path, text)
     rel = path.relative_to(nb.root).as_posix()
     try:
-        sync_index(nb, wait=5.0)
+        with _BuildProgress() as progress:
+            sync_index(nb, wait=5.0, progress=progress)
     except IndexLocked:
         _stderr().print("index busy; the note is saved and the next kb command will index it", style="yellow")
-    _print(f"[green]Created[/] [bold]{rel[:-3]}[/]  ({path})")
+    _print(f"[green]Created[/] [bold]{_shown(rel[:-3])}[/]  ({_shown(path)})")
+
+
+def _templated(
+    root: Path, name: Optional[str], title: str, path: Path, tags: list[str], fields: list[str],
+    body: Optional[str],
+) -> Optional[str]:
+    """The new note's text from template ``name`` (else ``default.md`` if there is one), or None."""
+    from .templates import DEFAULT, TemplateError, find_template, parse_fields
+
+    if name is None and fields:
+        name = DEFAULT
+    found = find_template(root, name or DEFAULT)
+    if found is None:
+        if name is not None and name != DEFAULT:
+            raise TemplateError(f"no template '{name}' in {root / '.kb' / 'templates'} (see `kb templates`)")
+        if not fields:
+            return None
+    import datetime as dt
+
+    from .notes import slug_of
+    from .templates import context_of, note_text, render_template
+
+    values = parse_fields(fields)
+    when = dt.datetime.now().astimezone()
+    if body is None:
+        body = _read_body(title) if not sys.stdin.isatty() else ""
+    slug = slug_of(path.relative_to(root).as_posix())
+    context = context_of(title, slug, tags, values, body, when)
+    rendered = render_template(found, context) if found is not None else body
+    if found is not None and body.strip() and "body" not in found.read_text("utf-8", "replace"):
+        rendered = rendered.rstrip("\n") + "\n\n" + body  # a template without {{ body }}
+    return note_text(rendered, title, tags, values, when)
 
 
 def _body_source() -> str:
@@ -678,7 +824,7 @@ def editor_argv(argv: list[str], path: str, line: int | None) -> list[str]:
         return [*argv, f"{path}:{line}"]
     if name in _GOTO_LINE:
         return [*argv, "-g", f"{path}:{line}"]
-    _stderr().print(f"(kb does not know how to open {name} at a line; opening the note at its top)",
+    _stderr().print(f"(kb does not know how to open {_shown(name)} at a line; opening the note at its top)",
                     style="dim", soft_wrap=True)
     return [*argv, path]
 
@@ -850,29 +996,10 @@ def index(
     from .index import sync_index
 
     nb = _notebook(ctx)
-    err = _stderr()
-    if err.is_terminal and not as_json:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        with Progress(
-            TextColumn("indexing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("[dim]{task.description}"),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("", total=None)
-
-            def progress(i: int, total: int, path: str) -> None:
-                bar.update(task, completed=i, total=total, description=path[-50:])
-
-            stats = sync_index(nb, rebuild=rebuild, progress=progress, on_wait=_say_waiting,
-                               check_first=False)
-    else:
-        # No quick check first: the walk that follows is itself as cheap (it reuses the
-        # manifest's listing), so the check would be paid twice when something changed.
-        stats = sync_index(nb, rebuild=rebuild, on_wait=_say_waiting, check_first=False)
+    # No quick check first: the walk that follows is itself as cheap (it reuses the
+    # manifest's listing), so the check would be paid twice when something changed.
+    with _BuildProgress(every_sync=not as_json) as progress:
+        stats = sync_index(nb, rebuild=rebuild, progress=progress, on_wait=_say_waiting, check_first=False)
     if as_json:
         _print_json(stats.to_dict())
         return
@@ -1037,8 +1164,6 @@ def rename(
         raise NoteExists(f"{new_slug} already exists; kb never overwrites a note (pick another name)")
     plan = plan_rename(nb.root, docs, doc["slug"], new_slug)
     err = _stderr()
-    from rich.markup import escape
-
     files = len(plan.linking_files)
     links_n = sum(c.links for c in plan.linking_files)
     summary = f"{links_n} link{'s' if links_n != 1 else ''} in {files} other note{'s' if files != 1 else ''}"
@@ -1052,19 +1177,19 @@ def rename(
             if change.before != change.after or change.moved:
                 out.print(render.diff_view(change.diff()), soft_wrap=True, end="")
         for path_, msg in plan.warnings:
-            err.print(f"[yellow]warning:[/] {escape(path_)}: {escape(msg)}", soft_wrap=True)
+            err.print(f"[yellow]warning:[/] {_shown(path_)}: {_shown(msg)}", soft_wrap=True)
         err.print(
-            f"dry run: would move {escape(doc['slug'])} -> {escape(new_slug)} and rewrite {summary}",
+            f"dry run: would move {_shown(doc['slug'])} -> {_shown(new_slug)} and rewrite {summary}",
             soft_wrap=True,
         )
         return
     warnings = plan.warnings + apply_rename(nb.root, plan)
     _sync_after_write(nb)
     for path_, msg in warnings:
-        err.print(f"[yellow]warning:[/] {escape(path_)}: {escape(msg)}", soft_wrap=True)
-    head = f"[green]Renamed[/] [bold]{escape(doc['slug'])}[/] -> [bold]{escape(new_slug)}[/]"
+        err.print(f"[yellow]warning:[/] {_shown(path_)}: {_shown(msg)}", soft_wrap=True)
+    head = f"[green]Renamed[/] [bold]{_shown(doc['slug'])}[/] -> [bold]{_shown(new_slug)}[/]"
     lines = [f"{head}; rewrote {summary}"]
-    lines += [f"  {escape(c.path)} ({c.links})" for c in plan.linking_files]
+    lines += [f"  {_shown(c.path)} ({c.links})" for c in plan.linking_files]
     _say("\n".join(lines))
 
 
@@ -1082,8 +1207,6 @@ def remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Move a note to .trash/ in the notebook (asks first); links to it become broken."""
-    from rich.markup import escape
-
     from .links import LinkGraph
     from .notes import trash_file
 
@@ -1095,10 +1218,10 @@ def remove(
         typer.confirm(f"Move {doc['slug']} ({graph.title(doc['slug'])}) to .trash/?{extra}", abort=True)
     dest = trash_file(nb.root, doc["path"])
     _sync_after_write(nb)
-    msg = f"[green]Moved[/] [bold]{escape(doc['slug'])}[/] to {escape(dest.relative_to(nb.root).as_posix())}"
+    msg = f"[green]Moved[/] [bold]{_shown(doc['slug'])}[/] to {_shown(dest.relative_to(nb.root).as_posix())}"
     if linking:
         shown = ", ".join(linking[:5]) + (" ..." if len(linking) > 5 else "")
-        msg += f"\n{_notes_link(len(linking), 'still ')} to it: {escape(shown)}"
+        msg += f"\n{_notes_link(len(linking), 'still ')} to it: {_shown(shown)}"
         msg += " (see `kb list --broken-links`)"
     _say(msg)
 
@@ -1156,6 +1279,304 @@ def notebook_stats(
     from . import render
 
     _print(render.stats_view(data))
+
+
+@app.command("today")
+def today_note(
+    ctx: typer.Context,
+    yesterday: Annotated[bool, typer.Option("--yesterday", help="Yesterday's note instead.")] = False,
+    date: Annotated[Optional[str], typer.Option("--date", help="The note of this day (YYYY-MM-DD).")] = None,
+    no_edit: Annotated[
+        bool, typer.Option("--no-edit", help="Create it if needed and print its path; no editor.")
+    ] = False,
+) -> None:
+    """Open today's daily note (daily/YYYY-MM-DD.md), made from the `daily` template if new."""
+    import datetime as dt
+
+    from rich.markup import escape
+
+    from .notes import note_path, render_new_note, write_new_note
+    from .templates import (
+        context_of,
+        daily_config,
+        daily_slug,
+        find_template,
+        note_text,
+        parse_day,
+        render_template,
+    )
+
+    if yesterday and date:
+        raise typer.BadParameter("give --yesterday or --date, not both", param_hint="--date")
+    nb = _notebook(ctx)
+    conf = daily_config(nb.root)
+    now = dt.datetime.now().astimezone()
+    day = parse_day(date) if date else now.date() - dt.timedelta(days=1 if yesterday else 0)
+    slug = daily_slug(conf, day)
+    path = note_path(nb.root, slug)
+    if not path.exists():
+        when = dt.datetime.combine(day, now.time()).astimezone()
+        title = day.isoformat()
+        template = find_template(nb.root, conf.template)
+        if template is not None:
+            rendered = render_template(template, context_of(title, slug, [], {}, "", when))
+            text = note_text(rendered, title, [], {}, when)
+        else:
+            text = render_new_note(title, [], f"# {title}\n", when)
+        write_new_note(path, text)
+        _sync_after_write(nb)
+        _stderr().print(f"[green]Created[/] [bold]{escape(slug)}[/]", soft_wrap=True)
+    if no_edit:
+        sys.stdout.write(f"{path}\n")
+        return
+    run_editor(str(path), on_failure="the note is re-indexed as it is on disk")
+    _sync_after_write(nb)
+
+
+@app.command("templates")
+def list_templates_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """The notebook's note templates (.kb/templates/NAME.md) for `kb add --template NAME`."""
+    from .templates import list_templates, templates_dir
+
+    nb = _notebook(ctx)
+    found = list_templates(nb.root)
+    if as_json:
+        _print_json([{"name": t.name, "path": str(t.path), "first_line": t.first_line} for t in found])
+        return
+    if not found:
+        _stderr().print(f"no templates yet: add NAME.md files to {templates_dir(nb.root)}", markup=False)
+        return
+    width = max(len(t.name) for t in found)
+    for t in found:
+        sys.stdout.write(f"{t.name:<{width}}  {t.first_line}\n")
+
+
+@app.command("grep")
+def grep_notes(
+    ctx: typer.Context,
+    pattern: Annotated[
+        str,
+        typer.Argument(
+            help="A Python regular expression (-F: a plain string); `--` first if it starts with -."
+        ),
+    ],
+    fixed: Annotated[
+        bool, typer.Option("--fixed-strings", "-F", help="The pattern is a plain string.")
+    ] = False,
+    ignore_case: Annotated[bool, typer.Option("--ignore-case", "-i", help="Ignore case.")] = False,
+    word: Annotated[
+        bool, typer.Option("--word-regexp", "-w", help="Only matches that are whole words.")
+    ] = False,
+    context: Annotated[
+        Optional[int], typer.Option("--context", "-C", min=0, help="Lines around each match.")
+    ] = None,
+    after: Annotated[
+        Optional[int], typer.Option("--after-context", "-A", min=0, help="Lines after each match.")
+    ] = None,
+    before: Annotated[
+        Optional[int], typer.Option("--before-context", "-B", min=0, help="Lines before each match.")
+    ] = None,
+    files_only: Annotated[
+        bool, typer.Option("--files-with-matches", "-l", help="Only the paths of matching notes.")
+    ] = False,
+    count: Annotated[
+        bool, typer.Option("--count", "-c", help="The number of matching lines per note.")
+    ] = False,
+    tag: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--tag", "-t", help="Only notes with this tag (repeatable).", autocompletion=_complete_tags
+        ),
+    ] = None,
+    path_glob: Annotated[
+        Optional[str], typer.Option("--path", help="Only notes whose path matches this glob (k8s/*).")
+    ] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many notes.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON Lines: one object per matching line.")
+    ] = False,
+    vimgrep: Annotated[
+        bool, typer.Option("--vimgrep", help="path:line:column:text per match (quickfix).")
+    ] = False,
+    no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page.")] = False,
+) -> None:
+    """The lines of the notes that match a regular expression, as ripgrep finds them
+    (exit 0: found, 1: nothing, 2: an error)."""
+    try:
+        found = _grep(
+            ctx,
+            pattern,
+            fixed,
+            ignore_case,
+            word,
+            context,
+            after,
+            before,
+            files_only,
+            count,
+            tag,
+            path_glob,
+            limit,
+            as_json,
+            vimgrep,
+            no_pager,
+        )
+    except KbError as exc:
+        exc.exit_code = 2  # as grep and rg: 1 means "nothing found"
+        raise
+    if not found:
+        raise typer.Exit(1)
+
+
+def _grep(
+    ctx: typer.Context,
+    pattern: str,
+    fixed: bool,
+    ignore_case: bool,
+    word: bool,
+    context: Optional[int],
+    after: Optional[int],
+    before: Optional[int],
+    files_only: bool,
+    count: bool,
+    tag: Optional[list[str]],
+    path_glob: Optional[str],
+    limit: Optional[int],
+    as_json: bool,
+    vimgrep: bool,
+    no_pager: bool,
+) -> bool:
+    from .grep import compile_pattern
+    from .grepindex import grep_notebook
+    from .index import indexed_files, sync_index
+
+    pat = compile_pattern(pattern, fixed=fixed, ignore_case=ignore_case, word=word)
+    nb = _notebook(ctx)
+    stats = sync_index(nb, on_wait=_say_waiting)
+    for path, msg in stats.warnings:
+        _stderr().print(f"warning: {path}: {msg}", style="yellow", soft_wrap=True, markup=False)
+    files = indexed_files(nb)
+    terminal = sys.stdout.isatty() and not (as_json or vimgrep or files_only or count)
+    rows: dict[str, Any] = {}
+    if tag or terminal:
+        from .index import stored_notes
+
+        rows = {r["path"]: r for r in stored_notes(_open(ctx))}
+    allow = _grep_filter(rows, tag, path_glob)
+    hits = grep_notebook(nb.root, nb.index_dir, files, pat, allow=allow, limit=limit)
+    b = before if before is not None else context or 0
+    a = after if after is not None else context or 0
+    if terminal:
+        return _grep_terminal(hits, rows, b, a, no_pager)
+    return _grep_plain(nb.root, hits, b, a, files_only, count, as_json, vimgrep)
+
+
+def _grep_filter(rows: dict[str, Any], tag: Optional[list[str]], path_glob: Optional[str]) -> Any:
+    """The ``allow(relpath)`` of --tag (every tag given) and --path, or None."""
+    if not (tag or path_glob):
+        return None
+    import fnmatch
+
+    wanted = {t.lstrip("#").lower() for t in tag or []}
+    ok_tags = {p for p, r in rows.items() if wanted <= {x.lower() for x in r["tags"]}} if wanted else None
+    glob = path_glob.strip("/") if path_glob else None
+
+    def allow(rel: str) -> bool:
+        if ok_tags is not None and rel not in ok_tags:
+            return False
+        if glob is None:
+            return True
+        slug = rel[:-3] if rel.lower().endswith(".md") else rel
+        return any(fnmatch.fnmatchcase(x, glob) or fnmatch.fnmatchcase(x, glob + "/*") for x in (rel, slug))
+
+    return allow
+
+
+def _shown_path(root: Path, rel: str) -> str:
+    """A note's path as editors and shells can open it from here: relative to the current
+    folder when the note is below it, else absolute."""
+    full = os.path.join(root, rel)
+    try:
+        shown = os.path.relpath(full)
+    except ValueError:
+        return full
+    return full if shown.startswith("..") else shown
+
+
+def _grep_plain(
+    root: Path,
+    hits: Any,
+    before: int,
+    after: int,
+    files_only: bool,
+    count: bool,
+    as_json: bool,
+    vimgrep: bool,
+) -> bool:
+    """Plain lines for pipes, rg's formats: ``path:line:text``, ``-l``, ``-c``, ``--vimgrep``, JSON Lines."""
+    import json
+
+    from .grep import byte_column, byte_offset, with_context
+    from .notes import slug_of
+
+    out = sys.stdout.buffer
+    found = False
+
+    def emit(line: str) -> None:
+        out.write(line.encode("utf-8", "surrogateescape") + b"\n")
+
+    for rel, text, matches in hits:
+        found = True
+        shown = _shown_path(root, rel)
+        if files_only:
+            emit(shown)
+        elif count:
+            emit(f"{shown}:{len(matches)}")
+        elif as_json:
+            for m in matches:
+                data = {
+                    "slug": slug_of(rel),
+                    "path": rel,
+                    "line": m.line,
+                    "column": byte_column(m.text, m.spans[0][0]),
+                    "text": m.text,
+                    "submatches": [
+                        {"start": byte_offset(m.text, s), "end": byte_offset(m.text, e), "text": m.text[s:e]}
+                        for s, e in m.spans
+                    ],
+                }
+                emit(json.dumps(data, ensure_ascii=False))
+        elif vimgrep:
+            for m in matches:
+                for s, _ in m.spans:
+                    emit(f"{shown}:{m.line}:{byte_column(m.text, s)}:{m.text}")
+        else:
+            for i, block in enumerate(with_context(text, matches, before, after)):
+                if i and (before or after):
+                    emit("--")
+                for n, line, spans in block:
+                    sep = ":" if spans is not None else "-"
+                    emit(f"{shown}{sep}{n}{sep}{line}")
+        out.flush()
+    return found
+
+
+def _grep_terminal(hits: Any, rows: dict[str, Any], before: int, after: int, no_pager: bool) -> bool:
+    from . import render
+    from .grep import with_context
+    from .notes import slug_of
+
+    groups = []
+    for rel, text, matches in hits:
+        slug = slug_of(rel)
+        title = (rows.get(rel) or {}).get("title") or slug
+        groups.append((slug, title, with_context(text, matches, before, after)))
+    if groups:
+        _print_paged(render.grep_view(groups), pager=not no_pager)
+    return bool(groups)
 
 
 def run() -> None:

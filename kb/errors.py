@@ -53,3 +53,7 @@ class EditorFailed(KbError):
 
 class NoteChanged(KbError):
     """A note changed on disk while kb was working on it; nothing was written."""
+
+
+class UnsafeIndexDir(KbError):
+    """The index folder is one kb must not write or delete in (not kb's, shared, or the notebook)."""

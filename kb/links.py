@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .errors import NoteChanged
 from .notes import (
     _FENCE_RE,
     _FM_EMPTY_RE,
@@ -41,11 +40,8 @@ from .notes import (
     _WIKILINK_RE,
     NOTE_SUFFIX,
     decode_bytes,
-    move_file,
     nfc,
     parse_text,
-    remove_empty_dirs,
-    replace_file_atomic,
     slug_of,
 )
 
@@ -503,6 +499,8 @@ class FileChange:
     before: bytes
     after: bytes
     links: int = 0
+    #: ``(start, end, new bytes)``: the byte ranges of ``before`` that make ``after``
+    edits: list[tuple[int, int, bytes]] = field(default_factory=list)
 
     @property
     def moved(self) -> bool:
@@ -601,13 +599,15 @@ def rewrite_links(
     before: LinkGraph,
     after: LinkGraph,
     moved: tuple[str, str],
+    edits: list[tuple[int, int, str]] | None = None,
 ) -> tuple[str, int, list[str]]:
     """``text`` with every link that would change meaning after ``moved`` rewritten.
 
     A link keeps naming the note it named: links to the moved note follow it, and the
     moved note's own links are recomputed from its new folder. A link whose meaning
     does not change (``[[Title]]`` when the title stays the same, an unrelated link)
-    is left exactly as written. Returns ``(new text, links changed, warnings)``.
+    is left exactly as written. Returns ``(new text, links changed, warnings)``; each
+    replacement is also added to ``edits`` as ``(start, end, new text)``.
     """
     old_slug, new_slug = moved
     src_before = source_before + NOTE_SUFFIX if not source_before.endswith(NOTE_SUFFIX) else source_before
@@ -667,6 +667,8 @@ def rewrite_links(
                 continue
         pieces.append(text[last : occ.start])
         pieces.append(replacement)
+        if edits is not None:
+            edits.append((occ.start, occ.end, replacement))
         last = occ.end
         changed += 1
     pieces.append(text[last:])
@@ -709,18 +711,34 @@ def plan_rename(root: Path, docs: list[dict[str, Any]], old_slug: str, new_slug:
                 plan.changes.append(FileChange(new_path, old_path, data, data))
             continue
         text, encoding, bom = decoded
+        text_edits: list[tuple[int, int, str]] = []
         new_text, n, warns = rewrite_links(
-            text, path, new_path if is_moved else path, before, after, (old_slug, new_slug)
+            text, path, new_path if is_moved else path, before, after, (old_slug, new_slug), text_edits
         )
         plan.warnings += [(path, w) for w in warns]
         try:
             new_data = bom + new_text.encode(encoding)
+            edits = _byte_edits(text, text_edits, encoding, len(bom))
         except UnicodeEncodeError:
             plan.warnings.append((path, f"the new name cannot be written in {encoding}; links not updated"))
-            new_data, n = data, 0
+            new_data, n, edits = data, 0, []
         if is_moved or n:
-            plan.changes.append(FileChange(new_path if is_moved else path, path, data, new_data, n))
+            plan.changes.append(FileChange(new_path if is_moved else path, path, data, new_data, n, edits))
     return plan
+
+
+def _byte_edits(
+    text: str, edits: list[tuple[int, int, str]], encoding: str, offset: int
+) -> list[tuple[int, int, bytes]]:
+    """``edits`` of ``text`` as byte ranges of its encoding (after a BOM of ``offset`` bytes)."""
+    out: list[tuple[int, int, bytes]] = []
+    char, byte = 0, offset
+    for start, end, new in edits:
+        byte += len(text[char:start].encode(encoding))
+        end_byte = byte + len(text[start:end].encode(encoding))
+        out.append((byte, end_byte, new.encode(encoding)))
+        char, byte = end, end_byte
+    return out
 
 
 def apply_rename(root: Path, plan: RenamePlan) -> list[tuple[str, str]]:
@@ -728,21 +746,9 @@ def apply_rename(root: Path, plan: RenamePlan) -> list[tuple[str, str]]:
 
     The move comes first and never overwrites; if it fails nothing has changed. A
     linking file edited since the plan was made is skipped (with a warning), not merged.
+    It all runs under a journal (:mod:`kb.journal`): if kb is killed half-way, the next
+    kb command finishes the rename.
     """
-    warnings: list[tuple[str, str]] = []
-    moved = plan.changes[0]
-    src, dst = root / moved.old_path, root / moved.path
-    if src.read_bytes() != moved.before:
-        raise NoteChanged(f"{moved.old_path} changed while kb was planning the rename; run it again")
-    move_file(src, dst, None if moved.after == moved.before else moved.after)
-    remove_empty_dirs(src.parent, root)
-    for change in plan.changes[1:]:
-        path = root / change.path
-        try:
-            if path.read_bytes() != change.before:
-                warnings.append((change.path, "changed during the rename; its links were not updated"))
-                continue
-            replace_file_atomic(path, change.after)
-        except OSError as exc:
-            warnings.append((change.path, f"cannot rewrite: {exc.strerror or exc}"))
-    return warnings
+    from .journal import run_rename
+
+    return run_rename(root, plan)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import BadSlug, NoteExists
+from .errors import BadSlug, KbError, NoteExists
 
 NOTE_SUFFIX = ".md"
 #: Bytes of a file kb reads; the rest of a larger file is not indexed (with a warning).
@@ -31,12 +31,40 @@ _FM_RE = re.compile(r"\A---[ \t]*\n(.*?)(?:\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re
 _FM_EMPTY_RE = re.compile(r"\A---[ \t]*\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
 _FENCE_RE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.S | re.M)
 _INLINE_CODE_RE = re.compile(r"`[^`\n]*`")
-_ANCHOR_RE = re.compile(r"\s*\{#[^}]*\}\s*$")  # `## Title {#anchor}` (VitePress, Docusaurus)
-_HEADING_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
-# Not after a word, `&`, `/`, `=`, `:` (URLs, entities) or `{` (heading anchors `{#id}`).
-_HASHTAG_RE = re.compile(r"(?<![\w#&/=:{])#([^\W\d_][\w\-/]*)")
+# A `# heading` line: what follows the `#` and its blanks (trailing ` #` are cut in
+# Python: a lazy `(.+?)[ \t#]*$` tried every end of a long run of blanks, quadratic).
+_HEADING_RE = re.compile(r"^#[ \t]+([^\n]+)", re.M)
+# A hashtag is `#word` where prose puts one: at a line start, after a blank or an
+# opening `(`. Not `x#y`, `C#`, `&#39;`, `url/#part`, `{#id}`, `#123`; hex colours are
+# dropped after the match (:func:`_is_hex_colour`), the places below are masked first.
+# (`#` first, the look-behind after it: a pattern that starts with a look-behind is tried
+# at every character, 20x slower than re's scan for a literal.)
+_HASHTAG_RE = re.compile(r"#(?<![^\s(]#)([^\W\d_][\w\-/]*+)")
+# What can be a hashtag once the places below are masked (a mask ends a `>` before it):
+# a note with none is not masked at all (the mask costs as much as the rest of parsing).
+_HASHTAG_HINT_RE = re.compile(r"#(?<![^\s(>]#)[^\W\d_]")
+# Where a `#` is not a hashtag even after a blank: a link target `](#part)`, a reference
+# definition `[x]: #part`, an HTML tag's attributes (`style="color: #fff"`), a comment,
+# a <style> or <script> block, a wiki-link `[[note#part]]`. Every branch either always
+# matches once it starts or stops at a character that cannot start another, so the
+# whole pass is linear.
+_NOT_TAG_RE = re.compile(
+    r"\]\([^)\n]*+"
+    r"|^[ \t]*+\[[^\]\n]*+\]:[^\n]*+"
+    r"|(?s:<!--.*?(?:-->|\Z))"
+    r"|(?si:<style\b.*?(?:</style\s*+>|\Z))"
+    r"|(?si:<script\b.*?(?:</script\s*+>|\Z))"
+    r"|</?[A-Za-z][^<>]*+>"
+    r"|\[\[[^\]\n]*+",
+    re.M,
+)
 _WIKILINK_RE = re.compile(r"\[\[([^\[\]|#\n]+)(?:#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
-_MDLINK_RE = re.compile(r"\[([^\]\n]*)\]\(([^)\s]+\.md)(?:#[^)\s]*)?(?:\s+\"[^\"]*\")?\)")
+# `[text](other.md#part "title")`. Linear: the text holds no `[` (else each `[` of a run
+# scanned to the same `]`), the path no brackets (else each link inside another link's
+# unclosed path scanned to its end) and no `#` (the fragment, as CommonMark reads it).
+_MDLINK_RE = re.compile(
+    r"\[([^\[\]\n]*+)\]\(([^)\[\]\s#]+\.md)(?:#[^)\[\]\s]*+)?(?:\s++\"[^\"]*+\")?\)"
+)
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S %z",
     "%Y-%m-%d %H:%M:%S%z",
@@ -121,26 +149,149 @@ def decode_bytes(data: bytes) -> tuple[str, list[str]]:
     return nfc(text), warnings
 
 
+#: Characters of a frontmatter block kb parses (real ones are under 2 KB); a longer
+#: block is skipped with a warning, so YAML's cost stays small.
+MAX_FRONTMATTER_CHARS = 100_000
+#: What kb keeps of a title or an alias, of one tag, and of any other frontmatter string.
+MAX_TITLE_CHARS = 500
+MAX_TAG_CHARS = 100
+MAX_VALUE_CHARS = 2_000
+#: Tags (frontmatter and hashtags) and links kb keeps of one note.
+MAX_TAGS = 1_000
+MAX_LINKS = 10_000
+#: Values and characters kb takes from one frontmatter block, however YAML aliases
+#: share them: ten short lines of aliases stand for 9**9 strings.
+_META_VALUES = 10_000
+_META_CHARS = MAX_FRONTMATTER_CHARS
+_META_DEPTH = 32
+_OWN_FIELDS = {"title", "tags", "tag", "aliases", "alias", "date", "created"}
+
+
 def split_frontmatter(text: str) -> tuple[dict[str, Any], str, list[str]]:
-    """``(metadata, body, warnings)``. A block that does not parse leaves ``{}`` and a warning."""
+    """``(metadata, body, warnings)``. A block that does not parse leaves ``{}`` and a warning.
+
+    The metadata is plain bounded data (:func:`_bounded`): strings, numbers, dates, and
+    lists and mappings of them, whatever YAML aliases the block used.
+    """
     m = _FM_RE.match(text)
     if not m:
         m2 = _FM_EMPTY_RE.match(text)
         return ({}, text[m2.end() :], []) if m2 else ({}, text, [])
     body = text[m.end() :]
-    from frontmatter.default_handlers import YAMLHandler
+    if len(m.group(1)) > MAX_FRONTMATTER_CHARS:
+        size = f"{MAX_FRONTMATTER_CHARS // 1000} KB"
+        return {}, body, [f"frontmatter is longer than {size}; indexed without it"]
+    import yaml
 
     try:
-        meta = YAMLHandler().load(m.group(1))
+        meta = yaml.load(m.group(1), Loader=_yaml_loader())
     except Exception as exc:  # yaml raises many types; any of them means "unparsable"
         first = str(exc).strip().splitlines()
         detail = " ".join(line.strip() for line in first[:3]) if first else type(exc).__name__
-        return {}, body, [f"frontmatter is not valid YAML ({detail}); indexed without it"]
+        return {}, body, [f"frontmatter is not valid YAML ({detail[:300]}); indexed without it"]
     if meta is None:
         return {}, body, []
     if not isinstance(meta, dict):
         return {}, body, [f"frontmatter is a {type(meta).__name__}, not a mapping; ignored"]
-    return {str(k): v for k, v in meta.items()}, body, []
+    # kb's own fields each get a budget of their own (aliases spent on other keys must
+    # not take the title and tags with them); any other field gets at most
+    # MAX_LIST_ITEMS values of what is left, so the anchors a bomb defines first
+    # cannot take all of it either.
+    shared = _Budget()
+    out: dict[str, Any] = {}
+    cut = len(meta) > MAX_LIST_ITEMS
+    for key, value in itertools.islice(meta.items(), MAX_LIST_ITEMS):
+        name = str(key)[:MAX_TITLE_CHARS]
+        if name.lower() in _OWN_FIELDS:
+            budget = _Budget()
+            out[name] = _bounded(value, budget)
+        else:
+            budget = _Budget(min(MAX_LIST_ITEMS, shared.values), shared.chars)
+            out[name] = _bounded(value, budget)
+            shared.values -= min(MAX_LIST_ITEMS, shared.values) - max(budget.values, 0)
+            shared.chars = budget.chars
+        cut = cut or budget.cut
+    warnings = ["frontmatter holds too much (YAML aliases?); only its start is used"] if cut else []
+    return out, body, warnings
+
+
+_LOADER: Any = None
+
+
+def _yaml_loader() -> Any:
+    """python-frontmatter's loader (libyaml's when there) that refuses YAML merge keys
+    (``<<: [*a, *a]``) expanding beyond what kb reads: PyYAML copies merged keys while
+    loading, so nested merges grow 9x a level before any of kb's caps can apply."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class Loader(base):  # type: ignore[misc, valid-type]
+            def flatten_mapping(self, node: Any) -> None:
+                total = len(node.value)
+                for key_node, value_node in node.value:
+                    if key_node.tag != "tag:yaml.org,2002:merge":
+                        continue
+                    merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                    for sub in merged:
+                        if isinstance(sub, yaml.MappingNode):
+                            self.flatten_mapping(sub)
+                            total += len(sub.value)
+                        if total > _META_VALUES:
+                            raise yaml.constructor.ConstructorError(
+                                None, None, "merge keys (<<) make too many keys", node.start_mark
+                            )
+                super().flatten_mapping(node)
+
+        _LOADER = Loader
+    return _LOADER
+
+
+class _Budget:
+    """What is left of :data:`_META_VALUES` and :data:`_META_CHARS` while copying a block."""
+
+    def __init__(self, values: int = _META_VALUES, chars: int = _META_CHARS) -> None:
+        self.values = values
+        self.chars = chars
+        self.cut = False
+
+    def text(self, value: str, cap: int) -> str:
+        keep = min(len(value), cap, max(self.chars, 0))
+        self.chars -= keep
+        return value if keep == len(value) else value[:keep]
+
+
+def _bounded(value: Any, budget: _Budget, depth: int = 0) -> Any:
+    """A YAML value as plain data of bounded size: strings cut to :data:`MAX_VALUE_CHARS`,
+    lists and mappings to :data:`MAX_LIST_ITEMS` items and :data:`_META_DEPTH` levels,
+    the whole within ``budget``. An alias is copied each time it is used, but never
+    beyond the budget (a cyclic alias, ``&a [*a]``, stops at the depth limit)."""
+    budget.values -= 1
+    if isinstance(value, str):
+        return budget.text(value, MAX_VALUE_CHARS)
+    if isinstance(value, (bool, int, float, dt.date)) or value is None:
+        return value
+    if isinstance(value, (list, tuple, set, dict)):
+        is_map = isinstance(value, dict)
+        out_map: dict[str, Any] = {}
+        out_list: list[Any] = []
+        if depth >= _META_DEPTH:
+            budget.cut = True
+            return out_map if is_map else out_list
+        items = value.items() if is_map else value
+        for item in items:
+            if budget.values <= 0 or len(out_map) + len(out_list) >= MAX_LIST_ITEMS:
+                budget.cut = True
+                break
+            if is_map:
+                key, sub = item
+                out_map[budget.text(str(key), MAX_TITLE_CHARS)] = _bounded(sub, budget, depth + 1)
+            else:
+                out_list.append(_bounded(item, budget, depth + 1))
+        return out_map if is_map else out_list
+    return budget.text(str(value), MAX_VALUE_CHARS)  # bytes (!!binary) and the like
 
 
 def _get(meta: dict[str, Any], *names: str) -> Any:
@@ -169,16 +320,22 @@ def _flatten_all(value: Any) -> Iterator[Any]:
 
 
 def parse_tags(value: Any) -> list[str]:
-    """Tags from a frontmatter value: a list, or a comma- or space-separated string."""
+    """Tags from a frontmatter value: a list, or a comma- or space-separated string.
+
+    At most :data:`MAX_TAGS`, each cut to :data:`MAX_TAG_CHARS`."""
     out: list[str] = []
+    seen: set[str] = set()
     for item in _flatten(value):
         if isinstance(item, dict):
             continue
         text = strip_controls(nfc(str(item)))
         pieces = text.split(",") if "," in text else text.split()
         for piece in pieces:
-            tag = piece.strip().lstrip("#").strip()
-            if tag and tag.lower() not in (t.lower() for t in out):
+            tag = piece.strip().lstrip("#").strip()[:MAX_TAG_CHARS]
+            if tag and tag.lower() not in seen:
+                if len(out) >= MAX_TAGS:
+                    return out
+                seen.add(tag.lower())
                 out.append(tag)
     return out
 
@@ -210,24 +367,76 @@ def strip_code(body: str) -> str:
 
 def parse_links(prose: str, relpath: str) -> list[str]:
     """Link targets in ``prose`` (a body after :func:`strip_code`): ``[[slug]]``/``[[Title]]``
-    as written; ``[x](other.md)`` resolved to a slug."""
-    out: list[str] = []
+    as written; ``[x](other.md)`` resolved to a slug. Each once, at most :data:`MAX_LINKS`."""
+    out: dict[str, None] = {}  # ordered, and a set for the "seen already" test
     for m in _WIKILINK_RE.finditer(prose):
         target = m.group(1).strip()
         if target and target not in out:
-            out.append(target)
-    base = Path(relpath).parent
+            if len(out) >= MAX_LINKS:
+                return list(out)
+            out[target] = None
+    if "](" not in prose:
+        return list(out)
+    import posixpath
+    from urllib.parse import unquote
+
+    base = posixpath.dirname(relpath.replace(os.sep, "/"))
     for m in _MDLINK_RE.finditer(prose):
         href = m.group(2)
         if "://" in href or href.startswith("/"):
             continue
-        from urllib.parse import unquote
-
-        target = os.path.normpath((base / unquote(href)).as_posix()).replace(os.sep, "/")
+        target = posixpath.normpath(posixpath.join(base, unquote(href) if "%" in href else href))
         if not target.startswith(".."):
             slug = slug_of(target)
             if slug not in out:
-                out.append(slug)
+                if len(out) >= MAX_LINKS:
+                    break
+                out[slug] = None
+    return list(out)
+
+
+def _strip_heading_anchor(title: str) -> str:
+    """``Title {#anchor}`` -> ``Title`` (VitePress, Docusaurus); else ``title`` as it is.
+
+    What ``re.sub(r"\\s*\\{#[^}]*\\}\\s*$", "", title)`` did, up to blanks at the ends,
+    without a regex that tried every start in a long run of blanks."""
+    text = title.rstrip()
+    if not text.endswith("}"):
+        return title
+    start = text.find("{#", text.rfind("}", 0, len(text) - 1) + 1)
+    return text[:start] if 0 <= start <= len(text) - 3 else title
+
+
+def _heading_title(fenceless: str) -> str:
+    """The first ``# heading`` outside fenced code, without its closing ``#``s, inline-code
+    backticks and ``{#anchor}``; ``""`` if there is none."""
+    m = _HEADING_RE.search(fenceless)
+    if not m:
+        return ""
+    line = m.group(1)
+    line = line.rstrip(" \t#") or line[:1]  # as `(.+?)[ \t#]*$` did: `# C#` -> `C`
+    return _strip_heading_anchor(line.replace("`", "")).strip()
+
+
+def _is_hex_colour(word: str) -> bool:
+    """``ecf1e8``, ``fff``, ``fafafa80``: a CSS colour, not a tag."""
+    return len(word) in (3, 4, 6, 8) and all(c in "0123456789abcdefABCDEF" for c in word)
+
+
+def hashtags(prose: str) -> list[str]:
+    """``#tags`` in ``prose`` (a body after :func:`strip_code`), in order, each once
+    (ignoring case), at most :data:`MAX_TAGS`."""
+    if "#" not in prose or not _HASHTAG_HINT_RE.search(prose):
+        return []
+    out: list[str] = []
+    seen: set[str] = set()
+    for m in _HASHTAG_RE.finditer(_NOT_TAG_RE.sub(" ", prose)):
+        tag = m.group(1)[:MAX_TAG_CHARS].rstrip("-/")
+        if tag and not _is_hex_colour(tag) and tag.lower() not in seen:
+            if len(out) >= MAX_TAGS:
+                break
+            seen.add(tag.lower())
+            out.append(tag)
     return out
 
 
@@ -240,25 +449,30 @@ def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> No
     meta, body, fm_warnings = split_frontmatter(text)
     warnings += fm_warnings
     title_value = _get(meta, "title")
-    if isinstance(title_value, (list, tuple, set)):  # `title: [a, b]`: its words, not a repr
-        title_value = " ".join(str(v) for v in itertools.islice(_flatten(title_value), 50))
-    title = strip_controls(nfc(str(title_value))).strip() if title_value is not None else ""
+    if isinstance(title_value, dict):  # `title: {a: b}`: not a title (its str() was a bomb)
+        warnings.append("frontmatter title is a mapping; ignored")
+        title_value = None
+    elif isinstance(title_value, list):  # `title: [a, b]`: its words, not a repr
+        title_value = " ".join(
+            str(v) for v in itertools.islice(_flatten(title_value), 50) if not isinstance(v, dict)
+        )
+    title = strip_controls(nfc(str(title_value)[:MAX_TITLE_CHARS])).strip() if title_value is not None else ""
     fenceless = _FENCE_RE.sub(" ", body)
     prose = _INLINE_CODE_RE.sub(" ", fenceless)  # strip_code(body), its first half kept
     if not title:
         # Headings outside fenced code; inline code in a heading is part of the title.
-        m = _HEADING_RE.search(fenceless)
-        title = _ANCHOR_RE.sub("", m.group(1).replace("`", "")).strip() if m else ""
+        title = _heading_title(fenceless)[:MAX_TITLE_CHARS]
         title = title or strip_controls(nfc(Path(relpath).stem), "?")
     tags = parse_tags(_get(meta, "tags", "tag"))
     seen = {t.lower() for t in tags}
-    for m in _HASHTAG_RE.finditer(prose):
-        tag = m.group(1).rstrip("-/")
-        if tag and tag.lower() not in seen:
+    for tag in hashtags(prose):
+        if len(tags) >= MAX_TAGS:
+            break
+        if tag.lower() not in seen:
             seen.add(tag.lower())
             tags.append(tag)
     aliases = [
-        strip_controls(nfc(str(a)))
+        strip_controls(nfc(str(a)[:MAX_TITLE_CHARS]))
         for a in _flatten(_get(meta, "aliases", "alias"))
         if not isinstance(a, dict)
     ]
@@ -424,7 +638,7 @@ _WINDOWS_RESERVED = {
 }
 # Surrogates: bytes of the command line that are not UTF-8 (Python keeps them that way).
 # Patterns, compiled on first use by re's cache: only add/rename need them (~0.5 ms).
-_SLUG_BAD_CHARS = r'[\x00-\x1f\x7f<>:"\\|?*\ud800-\udfff]'
+_SLUG_BAD_CHARS = r'[\x00-\x1f\x7f-\x9f<>:"\\|?*\ud800-\udfff]'
 _SURROGATES = "[\ud800-\udfff]"
 MAX_COMPONENT_BYTES = 200
 #: A whole slug; well below PATH_MAX (4096), the notebook's own path comes on top.
@@ -435,8 +649,9 @@ def slugify(title: str) -> str:
     """A file-name slug from a title, keeping Hangul: ``쿠버네티스 RBAC 정리`` -> ``쿠버네티스-rbac-정리``."""
     text = nfc(title).lower()
     text = re.sub(r"[^\w]+|_+", "-", text).strip("-")
-    while len(text.encode()) > MAX_COMPONENT_BYTES:
-        text = text[:-1]
+    data = text.encode()
+    if len(data) > MAX_COMPONENT_BYTES:  # the longest prefix that fits (a cut character dropped)
+        text = data[:MAX_COMPONENT_BYTES].decode("utf-8", "ignore")
     return text.strip("-")
 
 
@@ -515,9 +730,10 @@ def write_new_note(path: Path, text: str) -> None:
             os.unlink(tmp)
 
 
-def _fsynced_temp(folder: Path, data: bytes, mode: int) -> str:
-    """A temporary file in ``folder`` holding ``data``, on disk (fsynced), with ``mode``."""
-    fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=folder)
+def _fsynced_temp(folder: Path, data: bytes, mode: int, prefix: str = ".kb-") -> str:
+    """A temporary file in ``folder`` holding ``data``, on disk (fsynced), with ``mode``.
+    (A rename names its temporary files ``.kb-<token>-...``: see :mod:`kb.journal`.)"""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
@@ -533,18 +749,38 @@ def _fsynced_temp(folder: Path, data: bytes, mode: int) -> str:
 # --------------------------------------------------------------------------- moving and rewriting files
 
 
-def replace_file_atomic(path: Path, data: bytes) -> None:
+def replace_file_atomic(
+    path: Path, data: bytes, expected: bytes | None = None, tmp_prefix: str = ".kb-"
+) -> bool:
     """Replace the contents of an existing file with ``data`` atomically.
 
     A temporary file in the same folder, fsynced, then ``os.replace``: a reader sees
     the old bytes or the new ones, never half. The file keeps its permission bits.
+    With ``expected``, the file is replaced only if it still holds exactly those
+    bytes just before the replace (checked after the temporary file is written, the
+    slow part): a save made meanwhile is kept, and the result is False.
     """
-    tmp = _fsynced_temp(path.parent, data, stat_mod.S_IMODE(os.stat(path).st_mode))
+    st = os.stat(path)
+    tmp = _fsynced_temp(path.parent, data, stat_mod.S_IMODE(st.st_mode), tmp_prefix)
     try:
+        if expected is not None and not _holds(path, expected, st):
+            return False
         os.replace(tmp, path)
+        return True
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _holds(path: Path, expected: bytes, before: os.stat_result) -> bool:
+    """``path`` is still the file ``before`` was taken of and holds ``expected``."""
+    with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        same = (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == (
+            before.st_ino, before.st_dev, before.st_size, before.st_mtime_ns, before.st_ctime_ns
+        )
+        # same-size saves within the clock's tick keep the stat: compare the bytes too
+        return same and fh.read(len(expected) + 1) == expected
 
 
 def _move_no_clobber(src: str, dst: Path, message: str | None = None) -> None:
@@ -570,7 +806,7 @@ def _move_no_clobber(src: str, dst: Path, message: str | None = None) -> None:
     os.unlink(src)
 
 
-def move_file(src: Path, dst: Path, data: bytes | None = None) -> None:
+def move_file(src: Path, dst: Path, data: bytes | None = None, tmp_prefix: str = ".kb-") -> None:
     """Move ``src`` to ``dst`` without ever overwriting ``dst``; with ``data``, the moved
     file holds those bytes from the moment it appears under the new name.
 
@@ -587,7 +823,7 @@ def move_file(src: Path, dst: Path, data: bytes | None = None) -> None:
         else:
             _move_no_clobber(str(src), dst)
         return
-    tmp = _fsynced_temp(dst.parent, data, stat_mod.S_IMODE(os.stat(src).st_mode))
+    tmp = _fsynced_temp(dst.parent, data, stat_mod.S_IMODE(os.stat(src).st_mode), tmp_prefix)
     try:
         if same:  # only the letter case changes: new bytes in place, then the new name
             os.replace(tmp, src)
@@ -626,7 +862,8 @@ def trash_file(root: Path, relpath: str, when: dt.datetime | None = None) -> Pat
     (``rbac.20240301-101500.md``); nothing in the trash is ever overwritten.
     """
     src = root / relpath
-    dst = root / TRASH_DIR / relpath
+    folder = _trash_folder(root, relpath.rpartition("/")[0])
+    dst = folder / relpath.rpartition("/")[2]
     if dst.exists() or dst.is_symlink():
         stamp = (when or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
         # not slug_of: that gives NFC, and the name on disk may be NFD (macOS)
@@ -639,13 +876,31 @@ def trash_file(root: Path, relpath: str, when: dt.datetime | None = None) -> Pat
             if not (dst.exists() or dst.is_symlink()):
                 break
             n += 1
-    dst.parent.mkdir(parents=True, exist_ok=True)
     try:
         move_file(src, dst)
     except NoteExists:  # lost a race with another kb rm: try the next free name
         return trash_file(root, relpath, (when or dt.datetime.now()) + dt.timedelta(seconds=1))
     remove_empty_dirs(src.parent, root)
     return dst
+
+
+def _trash_folder(root: Path, rel_dir: str) -> Path:
+    """``.trash/<rel_dir>`` in the notebook, made where missing. A symlink on the way
+    (``.trash`` -> elsewhere) is refused: ``kb rm`` moves notes only inside the notebook."""
+    folder = root
+    for part in [TRASH_DIR, *(p for p in rel_dir.split("/") if p)]:
+        folder = folder / part
+        try:
+            os.mkdir(folder)
+            continue
+        except FileExistsError:
+            pass
+        if folder.is_symlink() or not folder.is_dir():
+            what = "a symbolic link" if folder.is_symlink() else "not a folder"
+            shown = folder.relative_to(root).as_posix()
+            raise KbError(f"{shown} in the notebook is {what}; kb moves notes to the trash only inside "
+                          "the notebook (make it a plain folder)")
+    return folder
 
 
 _AGO_RE = re.compile(r"^\s*(\d+)\s*(h|d|w|m|y)\s*$", re.I)

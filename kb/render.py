@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 _WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n]+)(?:\|([^\[\]\n]*))?\]\]")
 
 
+def safe_path(path: object) -> str:
+    """A file name fit for the terminal: control characters (an ESC could set the
+    clipboard, retitle the window, erase lines) shown as ``?``, as slugs show them."""
+    from .notes import strip_controls
+
+    return strip_controls(str(path), "?")
+
+
 def _tags_text(tags: Iterable[str]) -> Text:
     text = Text()
     for i, tag in enumerate(tags):
@@ -206,7 +214,7 @@ def note_view(
     if note.tags:
         header.add_row("tags", _tags_text(note.tags))
     header.add_row("date", _fmt_date(note.date))
-    header.add_row("path", path_display)
+    header.add_row("path", Text(safe_path(path_display)))  # Text: `[x]` in a folder name is not markup
     title = Panel(header, title=Text(note.title, style="bold"), title_align="left", expand=True)
     body = Markdown(readable_links(note.body.strip(), title_of) or "*empty note*", code_theme=code_theme)
     parts: list[RenderableType] = [title, body]
@@ -446,7 +454,7 @@ def index_stats(stats: IndexStats, show_warnings: bool = True) -> RenderableType
     parts: list[RenderableType] = []
     if show_warnings:
         for path, msg in stats.warnings:
-            parts.append(Text.assemble(("warning: ", "yellow"), (path, "bold"), f": {msg}"))
+            parts.append(Text.assemble(("warning: ", "yellow"), (safe_path(path), "bold"), f": {msg}"))
     line = Text(str(stats))
     extra = f"  ({stats.total} notes, {stats.seconds:.2f} s"
     extra += ", full rebuild)" if stats.rebuilt else ")"
@@ -461,8 +469,8 @@ def info_view(info: IndexInfo) -> RenderableType:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    grid.add_row("notebook", f"{info.notebook}  (from {info.source})")
-    grid.add_row("index", str(info.index_dir))
+    grid.add_row("notebook", Text(f"{safe_path(info.notebook)}  (from {info.source})"))
+    grid.add_row("index", Text(safe_path(info.index_dir)))
     grid.add_row("notes", str(info.notes_on_disk))
     grid.add_row("indexed", str(info.notes_indexed))
     if info.fresh:
@@ -603,9 +611,13 @@ def stats_view(stats: Any) -> RenderableType:
 
 
 def diff_view(diff: str) -> RenderableType:
-    """A unified diff, coloured by line on a terminal."""
+    """A unified diff, coloured by line on a terminal. Control characters in the notes'
+    lines and names are left out (as ``kb show`` leaves them out): a diff of a note must
+    not set the clipboard (OSC 52), retitle the window or erase lines."""
+    from .notes import strip_controls
+
     text = Text()
-    for line in diff.splitlines(keepends=True):
+    for line in strip_controls(diff).splitlines(keepends=True):
         if line.startswith(("+++", "---", "rename ")):
             style = "bold"
         elif line.startswith("@@"):
@@ -618,3 +630,35 @@ def diff_view(diff: str) -> RenderableType:
             style = ""
         text.append(line, style=style)
     return text
+
+
+def grep_view(
+    groups: list[tuple[str, str, list[list[tuple[int, str, list[tuple[int, int]] | None]]]]],
+) -> RenderableType:
+    """``kb grep`` on a terminal: per note a heading (title, slug), then ``LINE: text`` with
+    the matches highlighted; context lines as ``LINE- text``, blocks apart by ``--``."""
+    from .notes import strip_controls
+
+    parts: list[RenderableType] = []
+    for n, (slug, title, blocks) in enumerate(groups):
+        if n:
+            parts.append(Text(""))
+        head = Text()
+        head.append(strip_controls(title), style="bold")
+        head.append(f"  {slug}", style="green")
+        parts.append(head)
+        width = len(str(max(line for block in blocks for line, _, _ in block)))
+        for b, block in enumerate(blocks):
+            if b:
+                parts.append(Text("--", style="dim"))
+            for line, raw, spans in block:
+                row = Text()
+                row.append(f"{line:>{width}}", style="cyan" if spans is not None else "dim")
+                row.append(": " if spans is not None else "- ", style="dim")
+                # one character for one: the spans stay in place
+                body = Text(re.sub("[\ud800-\udfff]", "\ufffd", strip_controls(raw, " ")))
+                for start, end in spans or ():
+                    body.stylize("bold red", start, end)
+                row.append(body)
+                parts.append(row)
+    return Group(*parts)

@@ -11,7 +11,9 @@ the last event about a note or subfolder in it. kb keeps ``watch.state`` next to
 the manifest: the token it got *before* its last scan, and which manifest that scan
 wrote. Events queue in the kernel while the syscall that causes them runs, and the
 watcher reads all queued events before it answers, so an empty answer means that
-nothing happened to a note since that scan.
+nothing happened to a note since that scan. The state names its notebook: one index
+folder shared by two notebooks never lends one's state to the other, and a watcher
+answers only about its own notebook (no token for another).
 
 Whenever the watcher cannot be sure it answers "unknown" and kb does the full
 check: another watcher instance or epoch than the token's (restarted, inotify queue
@@ -104,7 +106,7 @@ def _talk(index_dir: Path, request: dict[str, Any], timeout: float = ASK_TIMEOUT
             chunks.append(chunk)
         answer = json.loads(b"".join(chunks))
         return answer if isinstance(answer, dict) else None
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     finally:
         sock.close()
@@ -155,9 +157,10 @@ class Answer:
 
 
 def ask(root: Path, index_dir: Path, since: str | None) -> Answer | None:
-    """The running watcher's answer about ``root``, or None if there is none."""
+    """The running watcher's answer about ``root``, or None if there is none (or it
+    watches another notebook)."""
     reply = _talk(index_dir, {"v": PROTOCOL, "root": str(root), "since": since})
-    if not reply or not isinstance(reply.get("token"), str):
+    if not reply or not isinstance(reply.get("token"), str) or reply.get("root") != str(root):
         return None
     dirs = reply.get("dirs")
     links = reply.get("links") or []
@@ -182,19 +185,9 @@ OFF = "watch.off"
 
 def running(index_dir: Path) -> bool:
     """A watcher holds the lock of this index (it may still be walking the folders)."""
-    import fcntl
+    from .index import lock_held
 
-    try:
-        fd = os.open(index_dir / LOCK, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # also drops the shared lock, if it was granted
-    return False
+    return lock_held(index_dir / LOCK)
 
 
 def start(root: Path, index_dir: Path) -> bool:
@@ -229,9 +222,12 @@ def start(root: Path, index_dir: Path) -> bool:
 
 
 def _refuse(index_dir: Path, why: str) -> int:
-    """Leave a note that this notebook cannot be watched here; kb checks in full meanwhile."""
+    """Leave a note that this notebook cannot be watched here; kb checks in full meanwhile
+    and starts no watcher for :data:`RETRY_AFTER`."""
     try:
-        (index_dir / OFF).write_text(why + "\n", encoding="utf-8")
+        tmp = index_dir / f"{OFF}.{os.getpid()}.tmp"
+        tmp.write_text(why + "\n", encoding="utf-8")
+        os.replace(tmp, index_dir / OFF)
     except OSError:
         pass
     return 1
@@ -240,15 +236,17 @@ def _refuse(index_dir: Path, why: str) -> int:
 # ----------------------------------------------------------------------- the state file
 
 
-def load_state(index_dir: Path) -> dict[str, Any] | None:
-    """``watch.state`` if it still describes the manifest on disk, else None."""
+def load_state(index_dir: Path, root: Path) -> dict[str, Any] | None:
+    """``watch.state`` if it is ``root``'s and still describes the manifest on disk, else None."""
     try:
         with open(index_dir / STATE, "rb") as fh:
             state = json.loads(fh.read())
         st = os.stat(index_dir / "manifest.bin")
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(state, dict) or state.get("manifest") != [st.st_ino, st.st_size, st.st_mtime_ns]:
+        return None
+    if state.get("root") != str(root):
         return None
     return state
 
@@ -264,14 +262,15 @@ def manifest_identity(index_dir: Path) -> list[int] | None:
 
 def save_state(
     index_dir: Path,
+    root: Path,
     token: str,
     generation: int,
     count: int,
     links: dict[str, Any] | None = None,
     manifest: list[int] | None = None,
 ) -> None:
-    """Record that the manifest ``manifest`` (default: the one on disk) was written by,
-    or checked against the files by, a scan that began after ``token``.
+    """Record that the manifest ``manifest`` (default: the one on disk) of ``root``'s index
+    was written by, or checked against the files by, a scan that began after ``token``.
 
     Entries the scan marked unknown (changed within the timestamp tick) need no
     special care here: any later change to them is an event after ``token``.
@@ -282,14 +281,18 @@ def save_state(
         if ident is None:
             return
         data = {
+            "root": str(root),
             "token": token,
             "generation": generation,
             "count": count,
             "links": {rel: None if sig is None else list(sig) for rel, sig in (links or {}).items()},
             "manifest": ident,
         }
+        from .config import private_files
+
         tmp = index_dir / f"{STATE}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(data))
+        with private_files():
+            tmp.write_text(json.dumps(data))
         os.replace(tmp, path)
     except OSError:
         pass
@@ -352,6 +355,12 @@ class CannotWatch(OSError):
     can no longer vouch for the whole notebook and must stop."""
 
 
+#: The most folders the watcher remembers as changed (deleted ones stay in the map).
+#: Past it the map is emptied and tokens from before are answered "unknown": kb does
+#: the full check once, and the watcher's memory stays bounded (~3 MB).
+MAX_CHANGED = 20_000
+
+
 class Watcher:
     """The folder bookkeeping, apart from the socket (tested on its own)."""
 
@@ -362,6 +371,8 @@ class Watcher:
         self.epoch = 0
         self.seq = 0
         self.changed: dict[str, int] = {}  # folder -> seq of its last relevant event
+        #: Changes up to this sequence number were forgotten (:data:`MAX_CHANGED`).
+        self.horizon = 0
         self.wd_dir: dict[int, str] = {}
         self.dir_wd: dict[str, int] = {}
         self.links: dict[str, set[str]] = {}  # folder -> its symlinked notes
@@ -486,6 +497,9 @@ class Watcher:
         for d in relist:
             if d in self.dir_wd:
                 self._list(d)
+        if len(self.changed) > MAX_CHANGED:
+            self.changed.clear()
+            self.horizon = seq
 
     def answer(self, since: Any) -> dict[str, Any]:
         links = sorted(rel for group in self.links.values() for rel in group)
@@ -495,7 +509,8 @@ class Watcher:
             epoch, _, seq = rest.partition(":")
             if instance == self.instance and epoch == str(self.epoch) and seq.isdigit():
                 after = int(seq)
-                dirs = [d for d, s in self.changed.items() if s > after]
+                if after >= self.horizon:
+                    dirs = [d for d, s in self.changed.items() if s > after]
         return {"token": self.token, "dirs": dirs, "links": links}
 
 
@@ -520,30 +535,40 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
     import fcntl
     import select
 
+    from .config import prepare_index_dir
+    from .errors import KbError
+
+    os.umask(0o077)  # its files are in the index folder: this user's alone
     if idle is None:
         try:
             idle = float(os.environ.get("KB_WATCH_IDLE", IDLE_SECONDS))
         except ValueError:
             idle = IDLE_SECONDS
+    try:
+        prepare_index_dir(index_dir, root, create=False)  # writes nowhere but in a folder of kb's
+    except KbError:
+        return 1
     if _remote(root):
         return _refuse(index_dir, "a network or FUSE file system: inotify may miss changes made elsewhere")
     try:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        lock_fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        lock_fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return 0  # another watcher runs (or cannot run here)
     os.ftruncate(lock_fd, 0)
     os.write(lock_fd, str(os.getpid()).encode())
+    # The socket name before the walk: while this process holds the lock, no watcher of
+    # this user has it, so someone else does. Say so once, or every kb command would
+    # start a watcher that walks the whole notebook only to find the name taken.
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(_address(index_dir))
+    except OSError as exc:
+        return _refuse(index_dir, f"another process holds the watcher's socket name ({exc.strerror})")
     try:
         watcher = Watcher(root)
     except OSError as exc:
         return _refuse(index_dir, str(exc))
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        server.bind(_address(index_dir))
-    except OSError:
-        return 0
     server.listen(16)
     last = time.monotonic()
     while not watcher.gone:
@@ -556,8 +581,13 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
         if server not in ready:
             continue
         conn, _ = server.accept()
-        last = time.monotonic()
         try:
+            # An abstract socket has no file permissions: only this user's kb gets
+            # answers (folder names are nobody else's business), may stop the watcher,
+            # or keeps it alive.
+            if not _same_user(conn):
+                continue
+            last = time.monotonic()
             if not _serve_one(conn, watcher, root, index_dir):
                 break
         except OSError:
@@ -570,15 +600,15 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
     return 0
 
 
-def _serve_one(conn: socket.socket, watcher: Watcher, root: Path, index_dir: Path) -> bool:
-    """Answer one question; False means: exit."""
+def _same_user(conn: socket.socket) -> bool:
     import struct
 
-    # An abstract socket has no file permissions: only this user's kb gets answers
-    # (folder names are nobody else's business) or may stop the watcher.
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    if struct.unpack("3i", creds)[1] != os.getuid():
-        return True
+    return struct.unpack("3i", creds)[1] == os.getuid()
+
+
+def _serve_one(conn: socket.socket, watcher: Watcher, root: Path, index_dir: Path) -> bool:
+    """Answer one question of this user's; False means: exit."""
     conn.settimeout(2.0)
     data = b""
     while not data.endswith(b"\n"):
@@ -590,7 +620,7 @@ def _serve_one(conn: socket.socket, watcher: Watcher, root: Path, index_dir: Pat
             return True
     try:
         request = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested: not a question of kb's
         return True
     if not isinstance(request, dict) or request.get("v") != PROTOCOL:
         conn.sendall(b'{"error": "protocol"}')
@@ -603,10 +633,12 @@ def _serve_one(conn: socket.socket, watcher: Watcher, root: Path, index_dir: Pat
         conn.sendall(json.dumps(info).encode())
         return True
     watcher.handle(watcher.ino.read())  # everything that happened before the question
-    if watcher.gone or request.get("root") != str(root):
-        reply = {"token": watcher.token, "dirs": None, "links": []}
+    if request.get("root") != str(root):
+        reply = {"root": str(root), "token": None}  # no token for another notebook's question
+    elif watcher.gone:
+        reply = {"root": str(root), "token": watcher.token, "dirs": None, "links": []}
     else:
-        reply = watcher.answer(request.get("since"))
+        reply = {"root": str(root), **watcher.answer(request.get("since"))}
     conn.sendall(json.dumps(reply).encode())
     return not watcher.gone
 

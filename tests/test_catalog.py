@@ -32,7 +32,7 @@ def _whoosh_notes(nb: Notebook) -> list[dict]:
 
 def _catalog_notes(nb: Notebook) -> list[dict] | None:
     ix, _ = open_index(nb, sync=False)
-    loaded = catalog.load(nb.index_dir, ix.latest_generation())
+    loaded = catalog.load(nb.index_dir, nb.root, ix.latest_generation())
     return None if loaded is None else catalog.notes_of(loaded[0])
 
 
@@ -142,7 +142,7 @@ def test_an_untrusted_catalog_falls_back_to_whoosh(
         delta.unlink()  # notes.bin alone describes the generation before
     else:
         delta.write_bytes(b"not marshal")
-    assert catalog.load(nb.index_dir, ix.latest_generation()) is None
+    assert catalog.load(nb.index_dir, nb.root, ix.latest_generation()) is None
     _same(stored_notes(ix), _whoosh_notes(nb))
     # ... and the fallback left a trusted catalog behind, equal to Whoosh again.
     _same(_catalog_notes(nb) or [], _whoosh_notes(nb))
@@ -152,12 +152,12 @@ def test_a_catalog_of_another_generation_is_not_used(nb: Notebook) -> None:
     sync_index(nb)
     ix, _ = open_index(nb, sync=False)
     gen = ix.latest_generation()
-    rows = catalog.load(nb.index_dir, gen)
+    rows = catalog.load(nb.index_dir, nb.root, gen)
     assert rows is not None
     fake = dict(rows[0])
     fake["ghost.md"] = (None, "유령", [], None, 0.0, [])
-    catalog.save(nb.index_dir, gen + 1, fake, {})  # as if a sync died before its commit
-    assert catalog.load(nb.index_dir, gen) is None
+    catalog.save(nb.index_dir, nb.root, gen + 1, fake, {})  # as if a sync died before its commit
+    assert catalog.load(nb.index_dir, nb.root, gen) is None
     assert "ghost.md" not in {d["path"] for d in stored_notes(ix)}
 
 

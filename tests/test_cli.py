@@ -328,7 +328,7 @@ def test_damaged_index_says_it_rebuilds(runner: CliRunner, tmp_path: Path) -> No
             f.write_bytes(b"\x00" * 10)
     r = run(runner, "search", "파드", "--json")
     assert r.exit_code == 0
-    assert "rebuilt it (8 notes" in r.stderr
+    assert "rebuilding the index (it was damaged): 8 notes" in r.stderr  # said when it starts
     assert len(json.loads(r.stdout)) == 3
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kb.config import Notebook
-from kb.index import index_info, open_index, stored_notes, sync_index
+from kb.index import index_info, lock_path, open_index, stored_notes, sync_index
 
 
 def _docs(nb: Notebook) -> dict[str, dict]:
@@ -138,7 +138,7 @@ def test_other_analyzer_version_triggers_rebuild(nb: Notebook) -> None:
     data["analyzer"] = "old"
     manifest.write_bytes(marshal.dumps(data))
     stats = sync_index(nb)
-    assert stats.rebuilt and stats.reason == "stale"
+    assert stats.rebuilt and stats.reason == "version"
     assert marshal.loads(manifest.read_bytes())["analyzer"] != "old"
 
 
@@ -245,7 +245,7 @@ def _hold_lock(nb: Notebook):
     import subprocess
     import sys
 
-    lock = nb.index_dir.with_name(nb.index_dir.name + ".lock")
+    lock = lock_path(nb.index_dir)
     code = (
         "import fcntl, os, sys, time\n"
         f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"

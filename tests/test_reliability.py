@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kb.cli import app
+from kb.index import lock_path
 
 FOUND_FOR_파드 = ["airflow", "k8s/rbac", "k8s/serviceaccount"]
 
@@ -106,7 +107,7 @@ BAD_FILES = [
 ALIAS_BOMB = "---\na: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
     f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdef", "bcdefg", strict=True)
 ) + "title: *g\ntags: *g\naliases: *g\n---\nbombbody\n"
-BAD_FILES.append(("alias-bomb.md", ALIAS_BOMB.encode(), None, {"tags": ["x"]}))
+BAD_FILES.append(("alias-bomb.md", ALIAS_BOMB.encode(), "only its start is used", {"tags": ["x"]}))
 
 
 @pytest.mark.parametrize(("name", "data", "warning", "shown"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
@@ -374,9 +375,9 @@ def test_damaged_index_file_is_noticed_and_rebuilt(
     r = run(runner, "search", "파드", "--json")
     no_trace(r)
     assert sorted(slugs(r)) == FOUND_FOR_파드
-    assert "rebuilt it (8 notes" in flat(r.stderr)
+    assert "rebuilding the index (it was damaged): 8 notes" in flat(r.stderr)
     r = run(runner, "search", "파드", "--json")
-    assert sorted(slugs(r)) == FOUND_FOR_파드 and "rebuilt" not in r.stderr
+    assert sorted(slugs(r)) == FOUND_FOR_파드 and "rebuilding" not in r.stderr
     data = json.loads(run(runner, "show", "k8s/rbac", "--json").stdout)
     assert data["title"] == "쿠버네티스 RBAC"
 
@@ -397,7 +398,7 @@ def test_index_from_an_older_version_is_rebuilt(runner: CliRunner, tmp_path: Pat
     manifest.write_bytes(marshal.dumps(data))
     r = run(runner, "search", "파드", "--json")
     assert sorted(slugs(r)) == FOUND_FOR_파드
-    assert "rebuilt it (8 notes" in flat(r.stderr)
+    assert "rebuilding the index (made by another version of kb): 8 notes" in flat(r.stderr)
     assert marshal.loads(manifest.read_bytes())[key] != old
 
 
@@ -460,7 +461,7 @@ def test_ctrl_c_during_a_sync_leaves_a_usable_index(
 
 
 def _hold_lock(index_dir: Path) -> subprocess.Popen:
-    lock = index_dir.with_name(index_dir.name + ".lock")
+    lock = lock_path(index_dir)
     code = (
         "import fcntl, os, sys, time\n"
         f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"

@@ -61,6 +61,10 @@ NOT_AT_IMPORT = [
     "json",
     "hashlib",
     "tempfile",
+    "jinja2",
+    "kb.grep",
+    "kb.grepindex",
+    "kb.templates",
 ]
 #: Never loaded by a search on a fresh index (either output).
 NOT_IN_SEARCH = ["frontmatter", "yaml", "kb.links", "kb.stats", "http.client", "email"]
@@ -138,6 +142,15 @@ def test_small_notebook_search_loads_no_watcher_client(tmp_path: Path, monkeypat
     monkeypatch.delenv("KB_WATCH")
     modules, _ = _warm_search(tmp_path, "rag")
     assert _loaded(modules, ["kb.watch", "socket"]) == []
+
+
+def test_grep_to_a_pipe_loads_no_whoosh_nor_rich(tmp_path: Path) -> None:
+    """``kb grep`` reads the manifest and its own index; Whoosh only for --tag or a terminal."""
+    body = "from kb.cli import run\nrun()"
+    _run(tmp_path, body, "index")
+    modules, _ = _run(tmp_path, body, "grep", "kubectl")
+    assert "kb.grepindex" in modules
+    assert _loaded(modules, ["whoosh", "rich", "kb.render", "jinja2", "frontmatter", "yaml"]) == []
 
 
 def test_command_annotations_are_not_strings() -> None:

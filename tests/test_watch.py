@@ -258,19 +258,22 @@ def test_index_rewritten_by_kb_without_the_watcher(
     time.sleep(0.03)
     sync_index(nb)  # settles the note read within the racy window
     monkeypatch.setenv("KB_WATCH", "1")
-    assert watch.load_state(nb.index_dir) is None
+    assert watch.load_state(nb.index_dir, nb.root) is None
     assert fresh_count(nb) is not None  # the full check, which records a new state
     assert isinstance(_quick(nb, monkeypatch), int)
     assert _search_paths(nb, "qirflow")
 
 
 def test_watcher_answers_only_for_its_notebook(watched: Notebook, tmp_path: Path) -> None:
-    state = watch.load_state(watched.index_dir)
+    state = watch.load_state(watched.index_dir, watched.root)
     assert state is not None
     mine = watch.ask(watched.root, watched.index_dir, state["token"])
     assert mine is not None and mine.dirs == []
-    other = watch.ask(tmp_path / "elsewhere", watched.index_dir, state["token"])
-    assert other is not None and other.dirs is None
+    # No token at all for another notebook's question (it could be saved as that one's state).
+    assert watch.ask(tmp_path / "elsewhere", watched.index_dir, state["token"]) is None
+    question = {"v": watch.PROTOCOL, "root": str(tmp_path / "elsewhere"), "since": None}
+    raw = watch._talk(watched.index_dir, question)
+    assert raw is not None and raw.get("token") is None
 
 
 def test_watcher_exits_when_the_notebook_goes(watched: Notebook, tmp_path: Path) -> None:
@@ -495,4 +498,4 @@ def test_a_check_raced_by_another_sync_records_nothing_usable(
     import json
 
     assert json.loads(state_file.read_text())["manifest"] == old_ident
-    assert watch.load_state(nb.index_dir) is None  # names a manifest no longer on disk
+    assert watch.load_state(nb.index_dir, nb.root) is None  # names a manifest no longer on disk
