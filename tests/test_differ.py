@@ -210,6 +210,10 @@ def test_an_index_from_before_is_rebuilt_with_the_tables(tmp_path: Path) -> None
     stats = sync_index(nb)
     assert stats.rebuilt
     assert (nb.index_dir / "vocab.tbl").exists() and (nb.index_dir / "gloss.tbl").exists()
+    from kb.config import is_kb_name
+
+    # every file in the index folder is one kb knows it wrote (and may delete on a rebuild)
+    assert [p.name for p in nb.index_dir.iterdir() if not is_kb_name(p.name)] == []
     assert search(nb, "C#").hits[0].path == "csharp.md"
 
 
