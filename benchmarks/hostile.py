@@ -85,6 +85,16 @@ CASES: list[Case] = [
     C("analysis:_PART_SPLIT_RE", "split", "\"'\" x n", _wrap("a", "'", "a")),
     C("analysis:_CAMEL_RE", "findall", "'A' x n 'a'", _wrap("", "A", "a")),
     C("analysis:_CAMEL_RE", "findall", "'A0' x n", _wrap("", "A0", "")),
+    C("analysis:_DOT_PREFIX_RE", "finditer", "' .a' x n", _wrap("", " .a", "")),
+    C("analysis:_DOT_PREFIX_RE", "finditer", "'.' 'a' x n", _wrap(".", "a", "")),
+    C("analysis:_symbol_terms", "call", "'a#' x n", _wrap("", "a#", "")),
+    C("analysis:_symbol_terms", "call", "' C++' x n", _wrap("", " C++", "")),
+    C("analysis:_symbol_terms", "call", "'a' x n '#'", _wrap("", "a", "#")),
+    # vocab: glosses read from every note at index time
+    C("vocab:extract_glosses", "call", "'(' x n", _wrap("", "(", "")),
+    C("vocab:extract_glosses", "call", "'가 (a)' x n", _wrap("", "가 (a)", "")),
+    C("vocab:extract_glosses", "call", "'가' x n '(a)'", _wrap("", "가", "(a)")),
+    C("vocab:extract_glosses", "call", "'a(가 가 가 가)' x n", _wrap("", "a(가 가 가 가)", "")),
     # notes: parsing a note
     C("notes:_FM_RE", "match", "'---' then no end", _wrap("---\n", "a\n", "")),
     C("notes:_FM_RE", "match", "'\\n---' + blanks x n", _wrap("---\n", "\n---" + " " * 60 + "x", "")),
