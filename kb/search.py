@@ -633,6 +633,11 @@ def search(
     if ix is None:
         ix, _ = open_index(nb)
     clauses = parse_query(query[:MAX_QUERY_CHARS])
+    # A word typed twice is searched once (each word costs a plan of its other forms).
+    firsts: dict[str, Clause] = {}
+    for clause in clauses:
+        firsts.setdefault(repr(clause), clause)
+    clauses = list(firsts.values())
     tag_filter = [Term("tags", t.lower().lstrip("#")) for t in tags if t.strip()]
     notice = ""
     if len(query) > MAX_QUERY_CHARS or sum(1 + len(c.alternatives) for c in clauses) > MAX_QUERY_WORDS:
