@@ -101,14 +101,13 @@ def test_a_slug_with_c1_controls_is_refused(notebook_dir: Path) -> None:
 
 
 def test_a_did_you_mean_with_markup_in_the_query_is_printed(notebook_dir: Path) -> None:
-    """The correction repeats the query: `[/x]` in it made a Rich MarkupError (exit 1).
-
-    kb now searches the corrected form itself ("showing results for ..."); a plain
-    did-you-mean line repeats it the same way. Either must print the text as typed."""
-    r = run("search", "--json", "a[/x]b kubernetis")
+    """The suggestion repeats the query: `[/x]` in it made a Rich MarkupError (exit 1)."""
+    r = run("search", "--json", "a[/x]b 토콘")  # 토콘: suggested (토큰), not searched as fixed
     assert r.exit_code in (0, 1) and "MarkupError" not in r.output, r.output
-    assert "did you mean:" in r.stderr or "showing results for" in r.stderr
-    assert "a[/x]b kubernetes" in r.stderr
+    assert "did you mean:" in r.stderr and "a[/x]b 토큰" in r.stderr
+    r = run("search", "--json", "a[/x]b kubernetis")  # searched as fixed, and said so
+    assert r.exit_code in (0, 1) and "MarkupError" not in r.output, r.output
+    assert "showing results for a[/x]b kubernetes" in r.stderr
 
 
 def test_a_tag_filter_with_markup_is_named_in_plain_text(notebook_dir: Path) -> None:
