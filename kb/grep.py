@@ -32,6 +32,17 @@ class BadPattern(KbError):
     exit_code = 2
 
 
+class PatternTooSlow(KbError):
+    """Python's ``re`` backtracked past :data:`BUDGET_S` on one file (exit 2)."""
+
+    exit_code = 2
+
+
+#: Seconds Python's ``re`` may spend on one file, plus this much per MB of it.
+BUDGET_S = 2.0
+BUDGET_PER_MB_S = 2.0
+
+
 @dataclass(frozen=True)
 class Pattern:
     """A compiled grep pattern; ``whole_text`` when matching the whole text at once (with
@@ -40,6 +51,8 @@ class Pattern:
     regex: re.Pattern[str]
     whole_text: bool
     need: Any  # a requirement, see :func:`requirement`
+    fast: Any = None  # the same pattern for RE2 (on UTF-8 bytes), when it means the same there
+    folds_dotted_i: bool = False  # -i: Python's re matches İ and ı with i, RE2 does not
 
 
 @dataclass
@@ -75,7 +88,9 @@ def compile_pattern(
         raise BadPattern(_bad(pattern, exc)) from None
     except (RecursionError, OverflowError):
         raise BadPattern("the pattern is too deeply nested") from None
-    return Pattern(regex, whole, requirement(parsed))
+    fast = None if word else _compile_re2(parsed)
+    ic = bool(parsed.state.flags & re.IGNORECASE)
+    return Pattern(regex, whole, requirement(parsed), fast, ic)
 
 
 def _bad(pattern: str, exc: re.error) -> str:
@@ -104,6 +119,106 @@ def file_text(data: bytes) -> str | None:
 def read_text(path: str) -> str | None:
     with open(path, "rb") as fh:
         return file_text(fh.read())
+
+
+_DOTTED_I = (b"\xc4\xb0", b"\xc4\xb1")  # İ ı in UTF-8
+
+
+def search_file(pat: Pattern, data: bytes, name: str = "") -> tuple[str, list[LineMatch]] | None:
+    """``(text, matching lines)`` of a file's bytes, None when nothing matches or the file
+    is binary. RE2 runs over the bytes when it can (see the module's doc); else Python's
+    ``re`` over the text :func:`file_text` gives, within the time budget (``name`` for
+    its message)."""
+    if pat.fast is not None and not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" not in data:
+        raw = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+        if not (pat.folds_dotted_i and (_DOTTED_I[0] in raw or _DOTTED_I[1] in raw)):
+            if raw.isascii():
+                return _re2_lines(pat.fast, raw)
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                pass  # RE2 reads invalid UTF-8 otherwise than Python's surrogates
+            else:
+                return _re2_lines(pat.fast, raw)
+    text = file_text(data)
+    if text is None:
+        return None
+    matches = _budgeted(pat, text, name)
+    return (text, matches) if matches else None
+
+
+def _re2_lines(fast: Any, raw: bytes) -> tuple[str, list[LineMatch]] | None:
+    """RE2 over the whole text (its pattern cannot match a ``\n``), offsets mapped to lines."""
+    if not raw:
+        return None
+    body = raw[:-1] if raw.endswith(b"\n") else raw  # no empty last line, as rg
+    m = fast.search(body)
+    if m is None:
+        return None
+    out: list[LineMatch] = []
+    line_no, counted = 1, 0
+    end = len(body)
+    while m is not None:
+        start = m.start()
+        ls = body.rfind(b"\n", 0, start) + 1
+        le = body.find(b"\n", start)
+        if le < 0:
+            le = end
+        line_no += body.count(b"\n", counted, ls)
+        counted = ls
+        line = body[ls:le]
+        spans: list[tuple[int, int]] = []
+        for mm in fast.finditer(body, ls, le):
+            a, b = mm.span()
+            if a == b and ((a < le and body[a] & 0xC0 == 0x80) or (spans and spans[-1][1] == a)):
+                continue  # inside a character; or empty right after a match (as rg)
+            spans.append((a - ls, b - ls))
+        if line.isascii():
+            text = line.decode("ascii")
+            out.append(LineMatch(line_no, text, spans))
+        else:
+            text = line.decode("utf-8")
+            out.append(LineMatch(line_no, text, [(_chars(line, a), _chars(line, b)) for a, b in spans]))
+        if le >= end:
+            break
+        m = fast.search(body, le + 1)
+    return raw.decode("utf-8"), out
+
+
+def _chars(line: bytes, offset: int) -> int:
+    return len(line[:offset].decode("utf-8"))
+
+
+def _budgeted(pat: Pattern, text: str, name: str) -> list[LineMatch]:
+    """:func:`match_lines` under a time budget (an interval timer: Python's ``re`` checks
+    for signals while it backtracks). Off the main thread, without one."""
+    import signal
+    import threading
+
+    if pat.fast is not None or threading.current_thread() is not threading.main_thread():
+        return match_lines(pat, text)
+    budget = BUDGET_S + BUDGET_PER_MB_S * len(text) / 1e6
+
+    def expired(signum: int, frame: Any) -> None:
+        raise _Expired
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, budget)
+    try:
+        return match_lines(pat, text)
+    except _Expired:
+        where = f" on {name}" if name else ""
+        raise PatternTooSlow(
+            f"the pattern backtracks too much{where} (Python's re took over {budget:.0f} s): "
+            "without back-references, look-arounds, \\b and -w it runs in linear time"
+        ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class _Expired(Exception):
+    pass
 
 
 # --------------------------------------------------------------------------- matching
@@ -241,6 +356,173 @@ def _line_safe(parsed: Any, dotall: bool) -> bool:
         return safe_items(parsed, dotall)
     except RecursionError:
         return False
+
+
+# --------------------------------------------------------------------------- RE2
+
+#: Python's ``\s`` for text: the characters ``str.isspace()`` takes, ``\n`` left out (a
+#: line never holds one).
+_SPACE = (
+    r"\t\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+)
+#: Python's ``\d`` is Unicode's Nd; ``\w`` is ``str.isalnum()`` or ``_``: L and N.
+_CLASS_OF = {"digit": r"\p{Nd}", "word": r"\p{L}\p{N}_", "space": _SPACE}
+
+
+def _compile_re2(parsed: Any) -> Any:
+    """The pattern for RE2 when it means there what it means to Python's ``re`` line by
+    line, else None."""
+    flags = parsed.state.flags
+    if flags & (re.ASCII | re.LOCALE):
+        return None
+    try:
+        body = to_re2(parsed, bool(flags & re.IGNORECASE), bool(flags & re.DOTALL))
+    except RecursionError:
+        return None
+    if body is None:
+        return None
+    try:
+        import re2  # type: ignore[import-not-found,import-untyped]
+    except ImportError:
+        return None
+    try:
+        return re2.compile(("(?m)" + ("(?i)" if flags & re.IGNORECASE else "") + body).encode())
+    except Exception:  # re2.error, or over its limits (repeat counts, memory)
+        return None
+
+
+def to_re2(items: Any, ic: bool, dotall: bool) -> str | None:
+    """RE2 syntax with the meaning the parsed Python pattern has on one line, or None."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    out: list[str] = []
+    for op, av in items:
+        if op is c.LITERAL:
+            if av == _NL:
+                return "[^\\x00-\\x{10ffff}]"  # matches nothing: no line holds a \n
+            if ic and not _caseless_ok(av):
+                return None
+            out.append(_lit(av))
+        elif op is c.NOT_LITERAL:
+            if ic and not _caseless_ok(av):
+                return None
+            out.append(f"[^{_lit(av)}\\n]")
+        elif op is c.ANY:
+            out.append("[^\\n]" if dotall else ".")
+        elif op is c.IN:
+            cls = _class(av, ic)
+            if cls is None:
+                return None
+            out.append(cls)
+        elif op is c.CATEGORY:
+            name, neg = _category(av)
+            if name is None:
+                return None
+            out.append(f"[^{_CLASS_OF[name]}\\n]" if neg else f"[{_CLASS_OF[name]}]")
+        elif op is c.AT:
+            if av in (c.AT_BEGINNING, c.AT_BEGINNING_LINE, c.AT_BEGINNING_STRING):
+                out.append("^")
+            elif av in (c.AT_END, c.AT_END_LINE, c.AT_END_STRING):
+                out.append("$")
+            else:
+                return None  # \b, \B: RE2's are ASCII
+        elif op is c.SUBPATTERN:
+            _, add, remove, sub = av
+            if add or remove:
+                return None
+            inner = to_re2(sub, ic, dotall)
+            if inner is None:
+                return None
+            out.append(f"(?:{inner})")
+        elif op is c.BRANCH:
+            alts = [to_re2(alt, ic, dotall) for alt in av[1]]
+            if any(a is None for a in alts):
+                return None
+            out.append("(?:" + "|".join(alts) + ")")  # type: ignore[arg-type]
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            lo, hi, sub = av
+            if lo > 1000 or (hi is not c.MAXREPEAT and hi > 1000):
+                return None
+            inner = to_re2(sub, ic, dotall)
+            if inner is None:
+                return None
+            count = f"{{{lo},}}" if hi is c.MAXREPEAT else f"{{{lo},{hi}}}"
+            out.append(f"(?:{inner}){count}" + ("?" if op is c.MIN_REPEAT else ""))
+        else:  # look-arounds, back-references, atomic groups, possessive repeats...
+            return None
+    return "".join(out)
+
+
+def _lit(code: int) -> str:
+    ch = chr(code)
+    if ch.isascii() and ch.isalnum():
+        return ch
+    return f"\\x{{{code:x}}}"
+
+
+def _caseless_ok(code: int) -> bool:
+    """Under ``-i``, RE2 and Python match the same characters with this one: an ASCII
+    one (RE2 folds k with K and s with ſ as Python does; files with İ ı go to Python), or
+    one without case."""
+    if code < 128:
+        return True
+    ch = chr(code)
+    return ch.lower() == ch and ch.upper() == ch and ch.casefold() == ch
+
+
+def _category(av: Any) -> tuple[str | None, bool]:
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    return {
+        c.CATEGORY_DIGIT: ("digit", False),
+        c.CATEGORY_UNI_DIGIT: ("digit", False),
+        c.CATEGORY_NOT_DIGIT: ("digit", True),
+        c.CATEGORY_UNI_NOT_DIGIT: ("digit", True),
+        c.CATEGORY_WORD: ("word", False),
+        c.CATEGORY_UNI_WORD: ("word", False),
+        c.CATEGORY_NOT_WORD: ("word", True),
+        c.CATEGORY_UNI_NOT_WORD: ("word", True),
+        c.CATEGORY_SPACE: ("space", False),
+        c.CATEGORY_UNI_SPACE: ("space", False),
+        c.CATEGORY_NOT_SPACE: ("space", True),
+        c.CATEGORY_UNI_NOT_SPACE: ("space", True),
+    }.get(av, (None, False))
+
+
+def _class(items: Any, ic: bool) -> str | None:
+    """A ``[...]`` class for RE2, ``\\n`` out of it (a negated one takes it in)."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    neg = False
+    parts: list[str] = []
+    for op, av in items:
+        if op is c.NEGATE:
+            neg = True
+        elif op is c.LITERAL:
+            if ic and not _caseless_ok(av):
+                return None
+            if av != _NL:
+                parts.append(_lit(av))
+        elif op is c.RANGE:
+            lo, hi = av
+            if ic and hi >= 128:
+                if hi - max(lo, 128) > 70000 or not all(_caseless_ok(x) for x in range(max(lo, 128), hi + 1)):
+                    return None
+            for a, b in ((lo, min(hi, _NL - 1)), (max(lo, _NL + 1), hi)):
+                if a <= b:
+                    parts.append(_lit(a) if a == b else f"{_lit(a)}-{_lit(b)}")
+        elif op is c.CATEGORY:
+            name, negc = _category(av)
+            if name is None or negc:
+                return None  # \D \W \S inside a class: RE2 cannot subtract
+            parts.append(_CLASS_OF[name])
+        else:
+            return None
+    if neg:
+        return "[^" + "".join(parts) + "\\n]"
+    if not parts:
+        return "[^\\x00-\\x{10ffff}]"
+    return "[" + "".join(parts) + "]"
 
 
 # A requirement is None (anything may match), ("lit", text), ("and", [reqs]) or ("or", [reqs]).

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kb.cli import app
-from kb.grep import BadPattern, compile_pattern, file_text, match_lines, requirement
+from kb.grep import BadPattern, compile_pattern, file_text, match_lines, requirement, search_file
 from kb.grepindex import Lookup, fold, runs_of, words_of
 from kb.notes import MAX_NOTE_BYTES
 
@@ -388,13 +388,23 @@ def test_random_patterns_agree_with_rg(
     for n, lines in enumerate(notes):
         (root / f"n{n}.md").write_bytes((sep.join(lines) + sep).encode())
     pat = compile_pattern(pattern, fixed="-F" in flags, ignore_case="-i" in flags, word="-w" in flags)
-    got = []
+    got, python = [], []
     for n in range(len(notes)):
-        text = file_text((root / f"n{n}.md").read_bytes())
+        data = (root / f"n{n}.md").read_bytes()
+        text = file_text(data)
         assert text is not None
-        got.extend(f"n{n}.md:{m.line}:{m.text}" for m in match_lines(pat, text))
+        hit = search_file(pat, data)  # RE2 where it can (see test_re2_takes_the_plain_patterns)
+        got.extend(f"n{n}.md:{m.line}:{m.text}:{m.spans}" for m in (hit[1] if hit else []))
+        python.extend(f"n{n}.md:{m.line}:{m.text}:{m.spans}" for m in match_lines(pat, text))
+    # both engines find the same lines, and the same spans where no match is empty (after
+    # an empty match RE2 goes on one character later, as rg does; Python's re may take a
+    # longer match at the same place)
+    assert sorted(g.rsplit(":", 1)[0] for g in got) == sorted(g.rsplit(":", 1)[0] for g in python)
+    if "(0, 0)" not in str(python) and not re.search(r"\((\d+), \1\)", str(python)):
+        assert sorted(got) == sorted(python)
     # (file, line) pairs and the line: rg's --vimgrep columns of empty matches fall
     # inside UTF-8 characters, which a str cannot say
+    got = [g.rsplit(":", 1)[0] for g in got]
     assert sorted(got) == rg(root, *flags, "--", pattern, mode="-n --no-heading -H")
     # and the literal requirement never rules out a note that matches
     for n in range(len(notes)):
@@ -423,3 +433,83 @@ def test_delta_folded_into_a_new_base_stays_exact(gnb: Path, monkeypatch: pytest
         time.sleep(0.03)
         for pattern in ("kubectl", f"zebra{i}", "zebra", "rolebinding", "Executor"):
             assert kb_vim(pattern) == rg(gnb, "--", pattern), (rel, pattern)
+
+
+def test_re2_takes_the_plain_patterns() -> None:
+    """The patterns of the oracle tests run on RE2 (linear time), the rest on Python's re."""
+    plain = ["kubectl (get|describe) pods?", r"[0-9]{2}:\d+", r"^\s*[^a]+$", "(a+)+$", "파드|노드", ".*"]
+    for pattern in plain:
+        assert compile_pattern(pattern).fast is not None, pattern
+    assert compile_pattern("POD", ignore_case=True).fast is not None
+    for pattern in [r"(a)\1", r"a(?=b)", r"\bpod\b", "(?i:a)b", "x{1001}"]:
+        assert compile_pattern(pattern).fast is None, pattern
+    assert compile_pattern("pod", word=True).fast is None
+    assert compile_pattern("σ", ignore_case=True).fast is None  # ς Σ: Python's and RE2's folds differ
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "İstanbul and ı\n".encode(),  # -i: Python's re takes them for i, RE2 does not
+        b"caf\xe9 latin-1\n",  # invalid UTF-8: Python's surrogates
+        "\ufeffbom\n".encode(),
+        "line\r\nkubectl\r\n".encode("utf-16"),
+    ],
+)
+def test_files_re2_cannot_read_as_python_does_go_to_python(data: bytes) -> None:
+    for pattern, ic in [("i", True), ("[a-z]+", True), ("a", False), (".$", False), ("kubectl.", False)]:
+        pat = compile_pattern(pattern, ignore_case=ic)
+        text = file_text(data)
+        assert text is not None
+        expect = [(m.line, m.text, m.spans) for m in match_lines(pat, text)]
+        hit = search_file(pat, data)
+        assert [(m.line, m.text, m.spans) for m in (hit[1] if hit else [])] == expect, pattern
+
+
+def test_hostile_regex_is_linear_on_re2() -> None:
+    data = b"a" * 200_000 + b"!\n"
+    start = time.perf_counter()
+    assert search_file(compile_pattern("(a+)+$"), data) is None
+    assert search_file(compile_pattern("(a|aa)*b"), data) is None
+    assert time.perf_counter() - start < 2.0  # Python's re: 2**200000 steps
+
+
+def test_hostile_regex_python_only_stops_with_one_line(gnb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kb import grep as engine
+
+    monkeypatch.setattr(engine, "BUDGET_S", 0.3)
+    (gnb / "hostile.md").write_bytes(b"a" * 40 + b"!\n")
+    start = time.perf_counter()
+    code, out, err = kb(r"(a+)+\b$")  # \b: Python's re only
+    assert time.perf_counter() - start < 10
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "hostile.md" in err and "backtracks" in err
+
+
+def test_the_sync_keeps_the_grep_index(gnb: Path, tmp_path: Path) -> None:
+    """After `kb index` the grep index vouches for every note; a changed note is read
+    again by the sync alone (it joins the delta), so no grep reads every note."""
+    from kb.config import find_notebook
+    from kb.index import indexed_files, sync_index
+
+    nb = find_notebook(gnb)
+    sync_index(nb)
+    files = indexed_files(nb)
+    assert files is not None
+    index = tmp_path / "gnb-index"
+    lookup = Lookup(index)
+    assert lookup.select(files, None)[1] == [] and lookup.delta == {}
+    assert sorted(lookup.paths) == sorted(files)
+    time.sleep(0.03)
+    (gnb / "k8s/rbac.md").write_text("now a zebra\n", encoding="utf-8")
+    (gnb / "new.md").write_text("another zebra\n", encoding="utf-8")
+    (gnb / "airflow.md").unlink()
+    time.sleep(0.03)
+    sync_index(nb)
+    files = indexed_files(nb)
+    assert files is not None
+    lookup = Lookup(index)
+    assert sorted(lookup.delta) == ["k8s/rbac.md", "new.md"]
+    cand, unknown = lookup.select(files, compile_pattern("zebra").need)
+    assert unknown == [] and sorted(cand) == ["k8s/rbac.md", "new.md"]
+    assert lookup.select(files, compile_pattern("rolebinding").need) == ([], [])
