@@ -209,7 +209,7 @@ def _budgeted(pat: Pattern, text: str, name: str) -> list[LineMatch]:
     except _Expired:
         where = f" on {name}" if name else ""
         raise PatternTooSlow(
-            f"the pattern backtracks too much{where} (Python's re took over {budget:.0f} s): "
+            f"the pattern backtracks too much{where} (Python's re took over {budget:.1f} s): "
             "without back-references, look-arounds, \\b and -w it runs in linear time"
         ) from None
     finally:

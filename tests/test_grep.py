@@ -478,6 +478,7 @@ def test_hostile_regex_python_only_stops_with_one_line(gnb: Path, monkeypatch: p
     from kb import grep as engine
 
     monkeypatch.setattr(engine, "BUDGET_S", 0.3)
+    kb("-c", "kubectl")  # the first sync's warnings (big.md, binary.md) out of the way
     (gnb / "hostile.md").write_bytes(b"a" * 40 + b"!\n")
     start = time.perf_counter()
     code, out, err = kb(r"(a+)+\b$")  # \b: Python's re only
