@@ -491,7 +491,7 @@ def test_the_sync_keeps_the_grep_index(gnb: Path, tmp_path: Path) -> None:
     """After `kb index` the grep index vouches for every note; a changed note is read
     again by the sync alone (it joins the delta), so no grep reads every note."""
     from kb.config import find_notebook
-    from kb.index import indexed_files, sync_index
+    from kb.index.sync import indexed_files, sync_index
 
     nb = find_notebook(gnb)
     sync_index(nb)

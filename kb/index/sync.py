@@ -682,7 +682,7 @@ def _commit(
     _save_manifest(nb.index_dir, nb.root, files, generation + 1, dirs)
     if progress:
         progress.step("writing the grep index")
-    from . import grepindex
+    from .. import grepindex
 
     grepindex.update(nb.index_dir, nb.root, files, rebuild=clear)  # kb grep's words, for the changed notes
 
