@@ -53,6 +53,7 @@ class Pattern:
     need: Any  # a requirement, see :func:`requirement`
     fast: Any = None  # the same pattern for RE2 (on UTF-8 bytes), when it means the same there
     folds_dotted_i: bool = False  # -i: Python's re matches İ and ı with i, RE2 does not
+    any_char: bool = True  # it can match a character it does not name (., [^...], \W...)
 
 
 @dataclass
@@ -88,9 +89,9 @@ def compile_pattern(
         raise BadPattern(_bad(pattern, exc)) from None
     except (RecursionError, OverflowError):
         raise BadPattern("the pattern is too deeply nested") from None
-    fast = None if word else _compile_re2(parsed)
+    fast, any_char = (None, True) if word else _compile_re2(parsed)
     ic = bool(parsed.state.flags & re.IGNORECASE)
-    return Pattern(regex, whole, requirement(parsed), fast, ic)
+    return Pattern(regex, whole, requirement(parsed), fast, ic, any_char)
 
 
 def _bad(pattern: str, exc: re.error) -> str:
@@ -132,12 +133,14 @@ def search_file(pat: Pattern, data: bytes, name: str = "") -> tuple[str, list[Li
     if pat.fast is not None and not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" not in data:
         raw = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
         if not (pat.folds_dotted_i and (_DOTTED_I[0] in raw or _DOTTED_I[1] in raw)):
-            if raw.isascii():
+            # Invalid UTF-8: Python's re sees one surrogate per bad byte, which RE2 does not
+            # match at all; the same lines unless the pattern can match a surrogate.
+            if not pat.any_char or raw.isascii():
                 return _re2_lines(pat.fast, raw)
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError:
-                pass  # RE2 reads invalid UTF-8 otherwise than Python's surrogates
+                pass
             else:
                 return _re2_lines(pat.fast, raw)
     text = file_text(data)
@@ -177,16 +180,16 @@ def _re2_lines(fast: Any, raw: bytes) -> tuple[str, list[LineMatch]] | None:
             text = line.decode("ascii")
             out.append(LineMatch(line_no, text, spans))
         else:
-            text = line.decode("utf-8")
+            text = line.decode("utf-8", "surrogateescape")
             out.append(LineMatch(line_no, text, [(_chars(line, a), _chars(line, b)) for a, b in spans]))
         if le >= end:
             break
         m = fast.search(body, le + 1)
-    return raw.decode("utf-8"), out
+    return raw.decode("utf-8", "surrogateescape"), out
 
 
 def _chars(line: bytes, offset: int) -> int:
-    return len(line[:offset].decode("utf-8"))
+    return len(line[:offset].decode("utf-8", "surrogateescape"))
 
 
 def _budgeted(pat: Pattern, text: str, name: str) -> list[LineMatch]:
@@ -369,26 +372,28 @@ _SPACE = (
 _CLASS_OF = {"digit": r"\p{Nd}", "word": r"\p{L}\p{N}_", "space": _SPACE}
 
 
-def _compile_re2(parsed: Any) -> Any:
+def _compile_re2(parsed: Any) -> tuple[Any, bool]:
     """The pattern for RE2 when it means there what it means to Python's ``re`` line by
-    line, else None."""
+    line, else None; and whether it can match a character it does not name (a ``.``, a
+    negated class: in the RE2 syntax :func:`to_re2` writes, ``.`` and ``[^`` say so)."""
     flags = parsed.state.flags
     if flags & (re.ASCII | re.LOCALE):
-        return None
+        return None, True
     try:
         body = to_re2(parsed, bool(flags & re.IGNORECASE), bool(flags & re.DOTALL))
     except RecursionError:
-        return None
+        return None, True
     if body is None:
-        return None
+        return None, True
     try:
         import re2  # type: ignore[import-not-found,import-untyped]
     except ImportError:
-        return None
+        return None, True
     try:
-        return re2.compile(("(?m)" + ("(?i)" if flags & re.IGNORECASE else "") + body).encode())
+        fast = re2.compile(("(?m)" + ("(?i)" if flags & re.IGNORECASE else "") + body).encode())
     except Exception:  # re2.error, or over its limits (repeat counts, memory)
-        return None
+        return None, True
+    return fast, "." in body or "[^" in body
 
 
 def to_re2(items: Any, ic: bool, dotall: bool) -> str | None:
@@ -505,6 +510,8 @@ def _class(items: Any, ic: bool) -> str | None:
                 parts.append(_lit(av))
         elif op is c.RANGE:
             lo, hi = av
+            if lo <= 0xDCFF and hi >= 0xDC80:
+                return None  # takes the surrogates that stand for undecodable bytes
             if ic and hi >= 128:
                 if hi - max(lo, 128) > 70000 or not all(_caseless_ok(x) for x in range(max(lo, 128), hi + 1)):
                     return None
