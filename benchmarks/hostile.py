@@ -190,7 +190,14 @@ CASES: list[Case] = [
     # stats
     C("stats:_HANGUL_RUN", "findall", "'가a' x n", _wrap("", "가a", "")),
     C("stats:_LATIN_RUN", "findall", "'a가' x n", _wrap("", "a가", "")),
+    # kb grep: the user's own pattern, run on every note (RE2 where it means the same)
+    C("grep:search_file", "call", "(a+)+$ on 'a' x n '!'", _wrap("", "a", "!")),
+    C("grep:search_file", "call", "(a|aa)*b on 'a' x n", _wrap("", "a", "")),
+    C("grep:search_file", "call", "(x+x+)+y on 'x' x n", _wrap("", "x", "")),
 ]
+
+#: The patterns of the ``grep:search_file`` cases, by the case's ``what``.
+GREP_PATTERNS = {"(a+)+$": "(a+)+$", "(a|aa)*b": "(a|aa)*b", "(x+x+)+y": "(x+x+)+y"}
 
 
 # --------------------------------------------------------------------------- running
@@ -214,6 +221,10 @@ def run_case(case: Case, text: str) -> Any:
     if obj is None:
         raise LookupError(case.target)
     if case.method == "call":
+        if case.target == "grep:search_file":
+            from kb.grep import compile_pattern
+
+            return obj(compile_pattern(GREP_PATTERNS[case.what.split(" on ")[0]]), text.encode())
         if case.target.endswith(("parse_links", "snippet_lines")):
             return obj(text, "a.md")
         return obj(text)
