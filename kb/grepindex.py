@@ -392,7 +392,6 @@ def grep_notebook(
     An index that cannot vouch for many of the notes (none yet: a notebook indexed by an
     older kb) is brought up to date first, as the sync would.
     """
-    from .grep import search_file
     from .notes import iter_note_files
 
     if files is None:
@@ -406,9 +405,31 @@ def grep_notebook(
         lookup = Lookup(index_dir)
         cand, unknown = lookup.select(shown, pat.need)
     lookup.close()
-    found = 0
+    todo = sorted(cand + unknown)
     prefix = str(root) + os.sep
-    for rel in sorted(cand + unknown):
+    found = 0
+    if len(todo) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 and hasattr(os, "fork"):
+        hits = _two_processes(prefix, todo, pat)
+    else:
+        hits = _search_files(prefix, todo, pat)
+    try:
+        for hit in hits:
+            yield hit
+            found += 1
+            if limit and found >= limit:
+                return
+    finally:
+        hits.close()  # type: ignore[attr-defined]
+
+
+#: From this many notes to read, a second process reads the second half of them.
+PARALLEL_MIN = 4000
+
+
+def _search_files(prefix: str, rels: list[str], pat: Any) -> Iterator[tuple[str, str, list[Any]]]:
+    from .grep import search_file
+
+    for rel in rels:
         try:
             with open(prefix + rel, "rb") as fh:
                 data = fh.read()
@@ -417,6 +438,58 @@ def grep_notebook(
         hit = search_file(pat, data, rel)
         if hit is not None:
             yield rel, hit[0], hit[1]
-            found += 1
-            if limit and found >= limit:
-                return
+
+
+def _two_processes(prefix: str, rels: list[str], pat: Any) -> Iterator[tuple[str, str, list[Any]]]:
+    """Both cores: a forked child searches the second half of ``rels`` while this process
+    searches the first, then sends its hits (pickled) through a pipe; the order is kept.
+    The child is killed if the caller stops early (``--limit``, a closed pipe, Ctrl-C)."""
+    import pickle
+    import signal
+
+    from .errors import KbError
+
+    half = len(rels) // 2
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        status = 0
+        try:
+            os.close(rfd)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+            try:
+                out: Any = ("ok", list(_search_files(prefix, rels[half:], pat)))
+            except KbError as exc:
+                out = ("error", exc)
+            with os.fdopen(wfd, "wb") as fh:
+                pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(wfd)
+    done = False
+    try:
+        yield from _search_files(prefix, rels[:half], pat)
+        with os.fdopen(rfd, "rb") as fh:
+            rfd = -1
+            try:
+                kind, value = pickle.load(fh)
+            except (EOFError, pickle.UnpicklingError, ValueError):
+                kind, value = "ok", None
+        _, status = os.waitpid(pid, 0)
+        done = True
+        if kind == "error":
+            raise value
+        if value is None or status != 0:  # the child died: its half, here
+            value = list(_search_files(prefix, rels[half:], pat))
+        yield from value
+    finally:
+        if rfd >= 0:
+            os.close(rfd)
+        if not done:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass

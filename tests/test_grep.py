@@ -514,3 +514,23 @@ def test_the_sync_keeps_the_grep_index(gnb: Path, tmp_path: Path) -> None:
     cand, unknown = lookup.select(files, compile_pattern("zebra").need)
     assert unknown == [] and sorted(cand) == ["k8s/rbac.md", "new.md"]
     assert lookup.select(files, compile_pattern("rolebinding").need) == ([], [])
+
+
+@needs_rg
+def test_two_processes_find_the_same_in_the_same_order(gnb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past PARALLEL_MIN notes to read, a forked child searches the second half."""
+    from kb import grep as engine
+    from kb import grepindex
+
+    monkeypatch.setattr(grepindex, "PARALLEL_MIN", 2)
+    for args in (["kubectl"], ["-i", "k"], [r"[0-9]+"], ["."]):
+        assert kb_vim(*args[:-1], "--", args[-1]) == rg(gnb, *args[:-1], "--", args[-1]), args
+    code, out, _ = kb("-l", ".")
+    assert code == 0 and out.splitlines() == sorted(out.splitlines())  # path order kept
+    assert len(kb("-l", ".", "--limit", "3")[1].splitlines()) == 3
+    # a budget overrun in the child is the same one line, exit 2
+    monkeypatch.setattr(engine, "BUDGET_S", 0.3)
+    kb("-c", "kubectl")
+    (gnb / "zz-hostile.md").write_bytes(b"a" * 40 + b"!\n")  # sorts last: the child's half
+    code, out, err = kb(r"(a+)+\b$")
+    assert code == 2 and "zz-hostile.md" in err and "backtracks" in err
