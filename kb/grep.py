@@ -476,22 +476,14 @@ def _caseless_ok(code: int) -> bool:
 
 
 def _category(av: Any) -> tuple[str | None, bool]:
+    """``(name in _CLASS_OF, negated)`` of a ``\\d \\w \\s`` category (or its negation)."""
     from re import _constants as c  # type: ignore[attr-defined]
 
-    return {
-        c.CATEGORY_DIGIT: ("digit", False),
-        c.CATEGORY_UNI_DIGIT: ("digit", False),
-        c.CATEGORY_NOT_DIGIT: ("digit", True),
-        c.CATEGORY_UNI_NOT_DIGIT: ("digit", True),
-        c.CATEGORY_WORD: ("word", False),
-        c.CATEGORY_UNI_WORD: ("word", False),
-        c.CATEGORY_NOT_WORD: ("word", True),
-        c.CATEGORY_UNI_NOT_WORD: ("word", True),
-        c.CATEGORY_SPACE: ("space", False),
-        c.CATEGORY_UNI_SPACE: ("space", False),
-        c.CATEGORY_NOT_SPACE: ("space", True),
-        c.CATEGORY_UNI_NOT_SPACE: ("space", True),
-    }.get(av, (None, False))
+    for name in ("DIGIT", "WORD", "SPACE"):
+        for neg, infix in ((False, ""), (True, "NOT_")):
+            if av in (getattr(c, f"CATEGORY_{infix}{name}"), getattr(c, f"CATEGORY_UNI_{infix}{name}")):
+                return name.lower(), neg
+    return None, False
 
 
 def _class(items: Any, ic: bool) -> str | None:
