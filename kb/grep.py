@@ -151,41 +151,43 @@ def search_file(pat: Pattern, data: bytes, name: str = "") -> tuple[str, list[Li
 
 
 def _re2_lines(fast: Any, raw: bytes) -> tuple[str, list[LineMatch]] | None:
-    """RE2 over the whole text (its pattern cannot match a ``\n``), offsets mapped to lines."""
+    """RE2 over the whole text (its pattern cannot match a ``\n``), offsets mapped to
+    lines: one pass, one call into RE2 per match."""
     if not raw:
         return None
     body = raw[:-1] if raw.endswith(b"\n") else raw  # no empty last line, as rg
-    m = fast.search(body)
-    if m is None:
-        return None
     out: list[LineMatch] = []
-    line_no, counted = 1, 0
-    end = len(body)
-    while m is not None:
-        start = m.start()
-        ls = body.rfind(b"\n", 0, start) + 1
-        le = body.find(b"\n", start)
-        if le < 0:
-            le = end
-        line_no += body.count(b"\n", counted, ls)
-        counted = ls
-        line = body[ls:le]
-        spans: list[tuple[int, int]] = []
-        for mm in fast.finditer(body, ls, le):
-            a, b = mm.span()
-            if a == b and ((a < le and body[a] & 0xC0 == 0x80) or (spans and spans[-1][1] == a)):
-                continue  # inside a character; or empty right after a match (as rg)
-            spans.append((a - ls, b - ls))
-        if line.isascii():
-            text = line.decode("ascii")
-            out.append(LineMatch(line_no, text, spans))
-        else:
-            text = line.decode("utf-8", "surrogateescape")
-            out.append(LineMatch(line_no, text, [(_chars(line, a), _chars(line, b)) for a, b in spans]))
-        if le >= end:
-            break
-        m = fast.search(body, le + 1)
+    line_no, ls, le = 1, 0, -1  # the current line: number, start, end (-1: none yet)
+    spans: list[tuple[int, int]] = []
+    for m in fast.finditer(body):
+        a, b = m.span()
+        if a > le:  # a match on a later line
+            if spans:
+                out.append(_line_match(body, line_no, ls, le, spans))
+                spans = []
+            nl = body.rfind(b"\n", ls, a)
+            if nl >= 0:
+                line_no += body.count(b"\n", ls, nl + 1)
+                ls = nl + 1
+            le = body.find(b"\n", a)
+            if le < 0:
+                le = len(body)
+        if a == b and ((a < le and body[a] & 0xC0 == 0x80) or (spans and spans[-1][1] == a - ls)):
+            continue  # inside a character; or empty right after a match (as rg)
+        spans.append((a - ls, b - ls))
+    if spans:
+        out.append(_line_match(body, line_no, ls, le, spans))
+    if not out:
+        return None
     return raw.decode("utf-8", "surrogateescape"), out
+
+
+def _line_match(body: bytes, line_no: int, ls: int, le: int, spans: list[tuple[int, int]]) -> LineMatch:
+    line = body[ls:le]
+    if line.isascii():
+        return LineMatch(line_no, line.decode("ascii"), spans)
+    text = line.decode("utf-8", "surrogateescape")
+    return LineMatch(line_no, text, [(_chars(line, a), _chars(line, b)) for a, b in spans])
 
 
 def _chars(line: bytes, offset: int) -> int:

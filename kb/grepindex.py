@@ -431,8 +431,8 @@ def _search_files(prefix: str, rels: list[str], pat: Any) -> Iterator[tuple[str,
 
     for rel in rels:
         try:
-            with open(prefix + rel, "rb") as fh:
-                data = fh.read()
+            with open(prefix + rel, "rb", buffering=0) as fh:
+                data = fh.readall()
         except OSError:
             continue
         hit = search_file(pat, data, rel)
