@@ -680,8 +680,6 @@ def _commit(
     save_catalog(generation + 1)
     _save_sizes(nb.index_dir, nb.root, generation + 1)  # the new generation's files exist now
     _save_manifest(nb.index_dir, nb.root, files, generation + 1, dirs)
-    if progress:
-        progress.step("writing the grep index")
     from .. import grepindex
 
     grepindex.update(nb.index_dir, nb.root, files, rebuild=clear)  # kb grep's words, for the changed notes
