@@ -9,8 +9,17 @@ The engine, apart from the index and the terminal:
   skipped as binary; ``\\r\\n`` is left alone (rg keeps the ``\\r`` in the line, so ``$``
   does not match before it), undecodable bytes kept as surrogates (they match nothing
   but themselves).
-- :func:`match_lines` gives every matching line (number, text, match spans) of one text,
-  lines split at ``\\n`` only, as rg does.
+- :func:`search_file` gives every matching line (number, text, match spans) of a file's
+  bytes, lines split at ``\\n`` only, as rg does. Two engines, one meaning: a pattern
+  whose every part means the same in RE2 (:func:`to_re2`: literals, classes, ``\\d \\w \\s``,
+  ``.``, ``^ $``, groups, alternation, repeats; ``-w`` as the characters around the word
+  taken and the word a group) is run by RE2 (the ``google-re2`` wheel) over the whole
+  file's bytes at once, in linear time, and the offsets are mapped to lines. Anything else
+  (look-arounds, back-references, ``\\b``, inline flags, ``-i`` with non-ASCII letters, a
+  file RE2 would read otherwise: invalid UTF-8 for a pattern with ``.`` or ``[^...]``,
+  ``İ ı`` under ``-i``) is run by Python's ``re`` (:func:`match_lines`) under a time
+  budget per file (:data:`BUDGET_S`): a pattern that backtracks past it stops kb grep
+  with one line (exit 2) instead of running for ever.
 - :func:`requirement` reads the parsed pattern and says which literal pieces every match
   must contain (``kubectl (get|describe) pods?`` needs ``kubectl`` and ``get`` or
   ``describe`` and ``pod``); :mod:`kb.grepindex` uses it to read only the notes that
@@ -20,6 +29,7 @@ The engine, apart from the index and the terminal:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +64,7 @@ class Pattern:
     fast: Any = None  # the same pattern for RE2 (on UTF-8 bytes), when it means the same there
     folds_dotted_i: bool = False  # -i: Python's re matches İ and ı with i, RE2 does not
     any_char: bool = True  # it can match a character it does not name (., [^...], \W...)
+    word: bool = False  # -w: ``fast`` takes the word's edges too; the match is its group 1
 
 
 @dataclass
@@ -89,9 +100,9 @@ def compile_pattern(
         raise BadPattern(_bad(pattern, exc)) from None
     except (RecursionError, OverflowError):
         raise BadPattern("the pattern is too deeply nested") from None
-    fast, any_char = (None, True) if word else _compile_re2(parsed)
+    fast, any_char = _compile_re2(parsed, word)
     ic = bool(parsed.state.flags & re.IGNORECASE)
-    return Pattern(regex, whole, requirement(parsed), fast, ic, any_char)
+    return Pattern(regex, whole, requirement(parsed), fast, ic, any_char, word)
 
 
 def _bad(pattern: str, exc: re.error) -> str:
@@ -136,13 +147,13 @@ def search_file(pat: Pattern, data: bytes, name: str = "") -> tuple[str, list[Li
             # Invalid UTF-8: Python's re sees one surrogate per bad byte, which RE2 does not
             # match at all; the same lines unless the pattern can match a surrogate.
             if not pat.any_char or raw.isascii():
-                return _re2_lines(pat.fast, raw)
+                return _re2_lines(pat, raw)
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError:
                 pass
             else:
-                return _re2_lines(pat.fast, raw)
+                return _re2_lines(pat, raw)
     text = file_text(data)
     if text is None:
         return None
@@ -150,7 +161,7 @@ def search_file(pat: Pattern, data: bytes, name: str = "") -> tuple[str, list[Li
     return (text, matches) if matches else None
 
 
-def _re2_lines(fast: Any, raw: bytes) -> tuple[str, list[LineMatch]] | None:
+def _re2_lines(pat: Pattern, raw: bytes) -> tuple[str, list[LineMatch]] | None:
     """RE2 over the whole text (its pattern cannot match a ``\n``), offsets mapped to
     lines: one pass, one call into RE2 per match."""
     if not raw:
@@ -159,8 +170,7 @@ def _re2_lines(fast: Any, raw: bytes) -> tuple[str, list[LineMatch]] | None:
     out: list[LineMatch] = []
     line_no, ls, le = 1, 0, -1  # the current line: number, start, end (-1: none yet)
     spans: list[tuple[int, int]] = []
-    for m in fast.finditer(body):
-        a, b = m.span()
+    for a, b in _word_spans(pat.fast, body) if pat.word else (m.span() for m in pat.fast.finditer(body)):
         if a > le:  # a match on a later line
             if spans:
                 out.append(_line_match(body, line_no, ls, le, spans))
@@ -180,6 +190,29 @@ def _re2_lines(fast: Any, raw: bytes) -> tuple[str, list[LineMatch]] | None:
     if not out:
         return None
     return raw.decode("utf-8", "surrogateescape"), out
+
+
+def _word_spans(fast: Any, body: bytes) -> Iterator[tuple[int, int]]:
+    """The spans of group 1 (the word) of ``-w``'s RE2 pattern, which takes the characters
+    around the word: the next search starts one character before the previous word's end
+    (its last character may be the next one's edge)."""
+    pos, n = 0, len(body)
+    while pos <= n:
+        m = fast.search(body, pos)
+        if m is None:
+            return
+        a, b = m.span(1)
+        yield a, b
+        if b > a:
+            nxt = fast.search(body, b - 1)
+            if nxt is not None and nxt.start(1) >= b:
+                pos = b - 1
+                continue
+            pos = b
+        else:
+            pos = b + 1
+            while pos < n and body[pos] & 0xC0 == 0x80:
+                pos += 1  # the next character, not the next byte
 
 
 def _line_match(body: bytes, line_no: int, ls: int, le: int, spans: list[tuple[int, int]]) -> LineMatch:
@@ -215,7 +248,7 @@ def _budgeted(pat: Pattern, text: str, name: str) -> list[LineMatch]:
         where = f" on {name}" if name else ""
         raise PatternTooSlow(
             f"the pattern backtracks too much{where} (Python's re took over {budget:.1f} s): "
-            "without back-references, look-arounds, \\b and -w it runs in linear time"
+            "without back-references, look-arounds and \\b it runs in linear time"
         ) from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -374,7 +407,7 @@ _SPACE = (
 _CLASS_OF = {"digit": r"\p{Nd}", "word": r"\p{L}\p{N}_", "space": _SPACE}
 
 
-def _compile_re2(parsed: Any) -> tuple[Any, bool]:
+def _compile_re2(parsed: Any, word: bool = False) -> tuple[Any, bool]:
     """The pattern for RE2 when it means there what it means to Python's ``re`` line by
     line, else None; and whether it can match a character it does not name (a ``.``, a
     negated class: in the RE2 syntax :func:`to_re2` writes, ``.`` and ``[^`` say so)."""
@@ -391,6 +424,9 @@ def _compile_re2(parsed: Any) -> tuple[Any, bool]:
         import re2  # type: ignore[import-not-found,import-untyped]
     except ImportError:
         return None, True
+    if word:  # -w without look-arounds: the characters around taken, the word in group 1
+        edge = f"[^{_CLASS_OF['word']}\\n]"
+        body = f"(?:^|{edge})({body})(?:$|{edge})"
     try:
         fast = re2.compile(("(?m)" + ("(?i)" if flags & re.IGNORECASE else "") + body).encode())
     except Exception:  # re2.error, or over its limits (repeat counts, memory)
