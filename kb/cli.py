@@ -387,10 +387,10 @@ def _completion_docs(ctx: typer.Context) -> list[dict[str, Any]]:
     one (a missing or damaged index gives no completions) and never raises."""
     try:
         from .config import find_notebook
-        from .index.sync import _previous_index, stored_notes
+        from .index.sync import previous_index, stored_notes
 
         nb = find_notebook(ctx.find_root().params.get("dir"))
-        ix = _previous_index(nb)  # only this notebook's index, as it is
+        ix = previous_index(nb)  # only this notebook's index, as it is
         return stored_notes(ix) if ix is not None else []
     except Exception:
         return []
@@ -514,14 +514,12 @@ def search(
     _emit(view)
 
 
-#: The last search's hits, in the index folder: ``kb show 2`` opens the second.
-LAST_SEARCH = "last-search.bin"
-
-
 def _remember_hits(nb: "Notebook", query: str, hits: list[Any]) -> None:
     """Keep the hits' slugs and lines for `kb show N`, readable only by the user (best effort).
     marshal, not json: the plain search path imports no json (tests/test_startup.py)."""
     import marshal
+
+    from .index.manifest import LAST_SEARCH
 
     data = {"root": str(nb.root), "query": query, "hits": [(h.slug, h.line or 0) for h in hits]}
     tmp = nb.index_dir / f"{LAST_SEARCH}.{os.getpid()}.tmp"
@@ -540,6 +538,8 @@ def _remember_hits(nb: "Notebook", query: str, hits: list[Any]) -> None:
 def _last_hits(nb: "Notebook") -> "tuple[str, list[tuple[str, int | None]]] | None":
     """The query and hits of the last search in this notebook, None if there was none."""
     import marshal
+
+    from .index.manifest import LAST_SEARCH
 
     try:
         with open(nb.index_dir / LAST_SEARCH, "rb") as fh:
@@ -1063,7 +1063,7 @@ def edit(
     line: Annotated[Optional[int], typer.Option("--line", "-l", min=1, help="Open at this line.")] = None,
 ) -> None:
     """Open a note in $VISUAL or $EDITOR (else vi) and re-index it when the editor exits."""
-    from .index.sync import signature
+    from .index.manifest import signature
 
     if at is not None:
         if not (at.startswith("+") and at[1:].isdigit() and at[1:].isascii() and int(at[1:]) >= 1):
