@@ -404,7 +404,6 @@ class Watcher:
         return seen
 
     def _list(self, d: str) -> list[str]:
-
         subdirs, links = [], set()
         for rel, entry, is_dir in folder_entries(self.root, d):
             if is_dir:

@@ -15,9 +15,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..analysis import ANALYZER_VERSION
-from .schema import SCHEMA_VERSION
-
 #: Marks the folder as a kb index (a Cache Directory Tag, see :mod:`kb.config`).
 STAMP = "CACHEDIR.TAG"
 #: The manifest of the index (see this module's docstring).
@@ -60,6 +57,16 @@ KB_FILES = frozenset({
 Signature = tuple[int, int, int, int]
 
 
+def versions() -> tuple[int, int]:
+    """The analyzer and schema versions a manifest must record to be trusted."""
+    # Lazily: kb.watch (the resident watcher) imports this module for the file names;
+    # the analyzer's module would cost it ~4 MB and ~100 ms of start-up.
+    from ..analysis import ANALYZER_VERSION
+    from .schema import SCHEMA_VERSION
+
+    return ANALYZER_VERSION, SCHEMA_VERSION
+
+
 def signature(st: os.stat_result) -> Signature:
     # ctime changes on every write and rename, so a same-size, same-second
     # replacement is still seen.
@@ -76,8 +83,7 @@ def load(index_dir: Path, root: Path) -> dict[str, Any] | None:
         return None
     if (
         not isinstance(data, dict)
-        or data.get("analyzer") != ANALYZER_VERSION
-        or data.get("schema") != SCHEMA_VERSION
+        or (data.get("analyzer"), data.get("schema")) != versions()
         or not isinstance(data.get("files"), dict)
         or data.get("notebook") != str(root)
     ):
@@ -143,9 +149,10 @@ def save(
     dirs: dict[str, int],
     sizes: dict[str, int] | None = None,
 ) -> None:
+    analyzer, schema = versions()
     data = {
-        "analyzer": ANALYZER_VERSION,
-        "schema": SCHEMA_VERSION,
+        "analyzer": analyzer,
+        "schema": schema,
         "notebook": str(root),
         "generation": generation,
         "files": files,
@@ -189,6 +196,6 @@ def why_rebuild(index_dir: Path, root: Path) -> str:
         return "damaged"
     if data.get("notebook") != str(root):
         return "other"
-    if (data.get("analyzer"), data.get("schema")) != (ANALYZER_VERSION, SCHEMA_VERSION):
+    if (data.get("analyzer"), data.get("schema")) != versions():
         return "version"
     return "damaged"
