@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from test_index import _terms
+from test_sync import _terms
 
 from kb import watch
 from kb.config import Notebook

@@ -27,6 +27,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -561,6 +562,35 @@ def read_failed(
         if _open_index(nb.index_dir, generation, nb.root) is not None:
             return
     sync_index(nb, rebuild=True, on_wait=on_wait, progress=progress, reason="damaged")
+
+
+def raised_by_whoosh(exc: BaseException) -> bool:
+    """True if the exception was raised inside Whoosh (reading a damaged index)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if f"{os.sep}whoosh{os.sep}" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def repair_after(
+    exc: BaseException,
+    nb: Notebook,
+    on_wait: Callable[[], None] | None = None,
+    progress: Callable[[], AbstractContextManager[Progress | None]] | None = None,
+) -> bool:
+    """Whether a reading of the index that failed with ``exc`` can simply run again, the
+    index made sound meanwhile. Damage no cheap check can see (same-size garbage in an
+    index file) shows up only when Whoosh reads it: such a failure is repaired here
+    (:func:`read_failed`) and True returned; any other failure is not the index's (False).
+    ``progress``: makes the :class:`Progress` a rebuild reports to (entered only then).
+    """
+    if not raised_by_whoosh(exc):
+        return False
+    with progress() if progress is not None else nullcontext() as told:
+        read_failed(nb, on_wait=on_wait, progress=told)
+    return True
 
 
 @dataclass
