@@ -31,11 +31,15 @@ notebook folder goes away, or when told to (:func:`stop`).
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
+import select
 import socket
+import struct
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +86,6 @@ _REMOTE_FS = {0x6969, 0xFF534D42, 0xFE534D42, 0x517B, 0x65735546, 0x564C, 0x6B41
 
 def _address(index_dir: Path) -> bytes:
     """An abstract Unix socket name (no file to leave behind), one per index and user."""
-    import zlib
-
     key = f"{os.getuid()}:{index_dir}".encode("utf-8", "surrogateescape")
     return b"\0kb-watch-%d-%08x" % (PROTOCOL, zlib.crc32(key))
 
@@ -97,8 +99,6 @@ def _talk(index_dir: Path, request: dict[str, Any], timeout: float = ASK_TIMEOUT
         sock.settimeout(timeout)
         sock.connect(_address(index_dir))
         # Only a watcher of this user is believed (anyone may bind an abstract name).
-        import struct
-
         creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         if struct.unpack("3i", creds)[1] != os.getuid():
             return None
@@ -196,7 +196,7 @@ def start(root: Path, index_dir: Path) -> bool:
         pass
     if running(index_dir):
         return False
-    import subprocess
+    import subprocess  # lazily: only to start a watcher (~5 ms)
 
     env = dict(os.environ)
     # The watcher imports kb.watch from the same place as this kb, installed or not.
@@ -305,7 +305,7 @@ def drop_state(index_dir: Path) -> None:
 
 class _Inotify:
     def __init__(self) -> None:
-        import ctypes
+        import ctypes  # lazily: only the watcher process needs it
         import ctypes.util
 
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
@@ -329,8 +329,6 @@ class _Inotify:
         self._rm(self.fd, wd)
 
     def read(self) -> list[tuple[int, int, str]]:
-        import struct
-
         events = []
         while True:
             try:
@@ -510,7 +508,7 @@ class Watcher:
 def _remote(root: Path) -> bool:
     """True on file systems whose changes from elsewhere inotify does not report."""
     try:
-        import ctypes
+        import ctypes  # lazily: only the watcher process needs it
         import ctypes.util
 
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
@@ -525,9 +523,6 @@ def _remote(root: Path) -> bool:
 
 def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
     """Run the watcher until idle, told to quit, or the notebook goes away."""
-    import fcntl
-    import select
-
     os.umask(0o077)  # its files are in the index folder: this user's alone
     if idle is None:
         try:
@@ -591,8 +586,6 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
 
 
 def _same_user(conn: socket.socket) -> bool:
-    import struct
-
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     return struct.unpack("3i", creds)[1] == os.getuid()
 

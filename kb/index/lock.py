@@ -37,7 +37,7 @@ def _after_fork_in_child() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see _before_fork
         if os.uname().sysname == "Linux":
-            import ctypes  # lazily: only a forked sub-writer needs it (~3 ms to import)
+            import ctypes  # lazily: only a forked sub-writer needs it
 
             ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
             if os.getppid() != owner:  # the parent died before that took effect

@@ -234,7 +234,7 @@ def watch_wanted(nb: Notebook) -> bool:
 def ask_watcher(nb: Notebook) -> tuple[dict[str, Any] | None, Any]:
     """The saved watcher state, and the watcher's answer for its token; with no watcher
     answering, one is started for the next command (this one checks without it)."""
-    from .. import watch  # lazily: socket and json, ~4 ms of a search, only when watched
+    from .. import watch  # lazily: socket and json, only for a watched notebook
 
     state = watch.load_state(nb.index_dir, nb.root)
     answer = watch.ask(nb.root, nb.index_dir, state["token"] if state else None)

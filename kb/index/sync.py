@@ -120,7 +120,7 @@ def _open_index(index_dir: Path, generation: int | None = None, root: Path | Non
     ``root``: the notebook it was checked to belong to; the notes catalog is trusted
     only for that notebook (:mod:`kb.index.catalog`)."""
     prepare_whoosh_import()
-    from whoosh import index as windex
+    from whoosh import index as windex  # lazily, as every Whoosh import: start-up
 
     try:
         if not windex.exists_in(str(index_dir)):
@@ -138,7 +138,7 @@ def _open_index(index_dir: Path, generation: int | None = None, root: Path | Non
 def _create_index(index_dir: Path) -> Index:
     """A new, empty index in place of whatever kb had in ``index_dir``."""
     prepare_whoosh_import()
-    from whoosh import index as windex
+    from whoosh import index as windex  # lazily, as every Whoosh import: start-up
 
     _clear_index_files(index_dir)
     return windex.create_in(str(index_dir), make_schema())
@@ -162,7 +162,7 @@ def _clear_index_files(index_dir: Path) -> None:
 
 
 def _writer(ix: Index, procs: int = 1, timeout: float = 10.0) -> Any:
-    from whoosh.index import LockError
+    from whoosh.index import LockError  # lazily: start-up
 
     try:
         # compound=False: Whoosh 2.7 copies a whole compound segment into memory
@@ -192,7 +192,7 @@ def _watch_after_scan(nb: Notebook, answer: Any, files: dict[str, Signature], ge
     """Record the token the scan began after, for the manifest just written."""
     if answer is None:
         return
-    from .. import watch
+    from .. import watch  # lazily: socket and json, only for a watched notebook
 
     links = {rel: files.get(rel) for rel in answer.links}
     watch.save_state(nb.index_dir, nb.root, answer.token, generation, len(files), links)
@@ -263,7 +263,7 @@ def _commit(
         progress.step("writing the index")
     check_interrupted()
     if clear:
-        from whoosh.writing import CLEAR
+        from whoosh.writing import CLEAR  # lazily: start-up
 
         writer.commit(mergetype=CLEAR)
     else:
@@ -639,7 +639,7 @@ def index_info(nb: Notebook) -> IndexInfo:
 
 def _watcher_info(nb: Notebook) -> str:
     """One line on the watcher (see :mod:`kb.watch`) for ``kb info``."""
-    from .. import watch
+    from .. import watch  # lazily: socket and json, only for a watched notebook
 
     status = watch.status(nb.index_dir)
     if status and status.get("root") == str(nb.root):
