@@ -165,7 +165,6 @@ def save(
     os.replace(tmp, index_dir / MANIFEST)
 
 
-
 def generation_current(index_dir: Path, gen: Any) -> bool:
     """The index has the generation ``gen`` and no newer one (a commit not yet recorded)."""
     if not isinstance(gen, int):

@@ -39,7 +39,6 @@ def make_schema() -> Any:
     )
 
 
-
 #: Frontmatter keys with a field of their own; every other scalar goes to ``meta``.
 _OWN_KEYS = {"title", "tags", "tag", "aliases", "alias"}
 

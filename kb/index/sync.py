@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from whoosh.index import Index
 
 
-
 class Progress(Protocol):
     """What a sync tells the user while it works (the CLI shows it: a bar on a terminal,
     one line otherwise)."""
@@ -306,8 +305,6 @@ def _stop_subwriters(writer: Any) -> None:
             queue.cancel_join_thread()
 
 
-
-
 def sync_index(
     nb: Notebook,
     rebuild: bool = False,
@@ -488,8 +485,6 @@ REBUILD_NICE = 10
 REBUILD_NOTICE = (
     "a rebuild of the index is running (kb index --rebuild); these answers come from the previous index"
 )
-
-
 
 
 def open_index(
