@@ -15,7 +15,7 @@ from kb.index import index_info, lock_path, open_index, stored_notes, sync_index
 
 def _docs(nb: Notebook) -> dict[str, dict]:
     ix, _ = open_index(nb, sync=False)
-    return {d["path"]: d for d in stored_notes(ix)}
+    return {d.path: d for d in stored_notes(ix)}
 
 
 def _terms(nb: Notebook) -> dict[str, list[str]]:
@@ -57,8 +57,8 @@ def test_add_change_remove(nb: Notebook, notebook_dir: Path) -> None:
     assert (stats.added, stats.updated, stats.removed) == (1, 1, 1)
     docs = _docs(nb)
     assert "empty.md" not in docs
-    assert docs["new.md"]["title"] == "새 노트"
-    assert docs["rag.md"]["title"] == "RAG 바뀜"
+    assert docs["new.md"].title == "새 노트"
+    assert docs["rag.md"].title == "RAG 바뀜"
 
 
 def test_same_size_same_mtime_replacement_is_seen(nb: Notebook, notebook_dir: Path) -> None:
@@ -392,7 +392,7 @@ def test_racily_clean_file_is_read_again(nb: Notebook, notebook_dir: Path) -> No
 
     time.sleep(RACY_NS / 1e9 + 0.01)
     assert sync_index(nb).updated == 1
-    assert _docs(nb)["rag.md"]["title"] == "둘 판"
+    assert _docs(nb)["rag.md"].title == "둘 판"
 
 
 def test_forked_probe_gives_the_same_answers(nb: Notebook, notebook_dir: Path,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kb.links import LinkGraph, apply_rename, link_occurrences, plan_rename, rewrite_links
+from kb.noterow import NoteRow
 from kb.notes import iter_note_files, read_note
 
 FIXTURE = Path(__file__).parent / "fixtures" / "links"
@@ -24,12 +24,12 @@ def root(tmp_path: Path) -> Path:
     return root
 
 
-def docs_of(root: Path) -> list[dict[str, Any]]:
+def docs_of(root: Path) -> list[NoteRow]:
     """What index.stored_notes gives, read straight from the files."""
     out = []
     for rel, _ in iter_note_files(root):
         note = read_note(root, rel)
-        out.append({"path": rel, "slug": note.slug, "title": note.title, "links": note.links})
+        out.append(NoteRow.of(rel, slug=note.slug, title=note.title, links=note.links))
     return out
 
 
@@ -89,7 +89,7 @@ def test_rooted_links_prefer_the_topmost_folder(tmp_path: Path) -> None:
     # [[/x]] in wiki/a/b means wiki/x (the wiki's root), even when wiki/a/x exists too;
     # [[x]] means the nearest: wiki/a/x.
     graph = LinkGraph(
-        [{"path": p, "title": "", "links": []} for p in ("wiki/x.md", "wiki/a/x.md", "wiki/a/b.md")]
+        [NoteRow.of(p) for p in ("wiki/x.md", "wiki/a/x.md", "wiki/a/b.md")]
     )
     assert graph.resolve("/x", "wiki/a/b").slug == "wiki/x"
     assert graph.resolve("x", "wiki/a/b").slug == "wiki/a/x"
@@ -168,9 +168,9 @@ def test_finding_links_never_raises_and_spans_are_in_bounds(text: str) -> None:
 
 @given(st.text())
 def test_rewrite_leaves_text_without_links_to_the_note_alone(text: str) -> None:
-    docs = [{"path": "a.md", "title": "A", "links": []}, {"path": "b.md", "title": "B", "links": []}]
+    docs = [NoteRow.of("a.md", title="A"), NoteRow.of("b.md", title="B")]
     before = LinkGraph(docs)
-    after = LinkGraph([{"path": "c.md", "title": "A", "links": []}, docs[1]])
+    after = LinkGraph([NoteRow.of("c.md", title="A"), docs[1]])
     text = text.replace("[[", "[ [").replace(".md", ".txt")
     assert rewrite_links(text, "b.md", "b.md", before, after, ("a", "c")) == (text, 0, [])
 

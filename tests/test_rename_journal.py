@@ -241,7 +241,7 @@ def test_a_symlinked_linking_note_stays_a_symlink(tmp_path: Path) -> None:
     make(root, 1)
     (root / "alias.md").symlink_to("refs/ref-0000.md")
     docs = docs_of(root)
-    assert {d["slug"] for d in docs} >= {"alias", "refs/ref-0000"}
+    assert {d.slug for d in docs} >= {"alias", "refs/ref-0000"}
     warnings = apply_rename(root, plan_rename(root, docs, "target", "target-2"))
     assert warnings == []
     assert (root / "alias.md").is_symlink() and os.readlink(root / "alias.md") == "refs/ref-0000.md"
