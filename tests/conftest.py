@@ -7,7 +7,6 @@ test starts with no index and nothing outside ``tmp_path`` is touched.
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,6 @@ BUNDLED = Path(__file__).parent.parent / "notes"
 def notebook_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "notebook"
     shutil.copytree(FIXTURE, root)
-    time.sleep(0.025)  # past kb's racy window (index.RACY_NS): the copy is settled
     monkeypatch.setenv("KB_DIR", str(root))
     monkeypatch.setenv("KB_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
