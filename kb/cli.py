@@ -76,7 +76,7 @@ class KbGroup(TyperGroup):
                 # Damage no cheap check can see (same-size garbage in an index file)
                 # shows up only when Whoosh reads it: rebuild (unless another kb just
                 # committed a new generation), then answer once more.
-                from .index import read_failed
+                from .index.sync import read_failed
 
                 nb = notebook(ctx)
                 with BuildProgress() as progress:

@@ -34,7 +34,7 @@ from .noterow import NoteRow, tag_key
 from .notes import Note, read_note
 
 if TYPE_CHECKING:
-    from .index import IndexInfo, IndexStats, Progress
+    from .index.sync import IndexInfo, IndexStats, Progress
     from .journal import Outcome
     from .links import LinkGraph
     from .search import Hit, SearchResult
@@ -228,7 +228,7 @@ class Notebook:
         """Open the index, synced with the files first (``sync=False``: as it is, never
         building one; there may be none, then :meth:`rows` is empty). Returns the Whoosh
         index (None when there is none)."""
-        from . import index
+        from .index import sync as index
 
         if sync:
             ix, stats = index.open_index(self.place, on_wait=on_wait, progress=progress)
@@ -270,7 +270,7 @@ class Notebook:
         ``kb index`` and the commands that write notes do; waits up to ``wait`` seconds
         for another kb's sync (then :class:`kb.errors.IndexLocked`). What was read from
         the index before is read again on next use."""
-        from .index import sync_index
+        from .index.sync import sync_index
 
         stats = sync_index(self.place, rebuild=rebuild, wait=wait, check_first=check_first,
                            progress=progress, on_wait=on_wait)
@@ -280,20 +280,20 @@ class Notebook:
     def files(self) -> dict[str, Any] | None:
         """Path -> file signature of every note as the last sync saw them (None: no usable
         manifest); what ``kb grep`` trusts its own word index under."""
-        from .index import indexed_files
+        from .index.sync import indexed_files
 
         return indexed_files(self.place)
 
     def info(self) -> IndexInfo:
         """How the index compares with the files, changing nothing (``kb info``)."""
-        from .index import index_info
+        from .index.sync import index_info
 
         return index_info(self.place)
 
     def numbers(self, *, top: int = 5) -> NotebookStats:
         """Notes, words, tags, links, Korean vs English share, the ``top`` largest notes
         (``kb stats``): from the index's catalog, reading only files it has no counts for."""
-        from .catalog import keep_counts, notes_and_counts
+        from .index.catalog import keep_counts, notes_and_counts
         from .stats import compute_stats
 
         ix = self.ix
@@ -328,7 +328,7 @@ class Notebook:
     def rows(self, filt: NoteFilter | None = None) -> list[NoteRow]:
         """The indexed notes (path order), or those ``filt`` keeps, in its order."""
         if self._rows is None:
-            from .index import stored_notes
+            from .index.sync import stored_notes
 
             ix = self.ix
             self._rows = [] if ix is None else stored_notes(ix)

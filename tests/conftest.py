@@ -7,6 +7,7 @@ test starts with no index and nothing outside ``tmp_path`` is touched.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,15 @@ def notebook_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # No background watcher unless a test asks for one (tests/test_watch.py).
     monkeypatch.setenv("KB_WATCH", "0")
     return root
+
+
+@pytest.fixture
+def settled(notebook_dir: Path) -> Path:
+    """The notebook copy, past kb's racy window (index.sync.RACY_NS): a first sync records
+    every file as known, so a second one finds nothing to re-read. Only the tests that
+    count on that wait for it (25 ms), not every test."""
+    time.sleep(0.025)
+    return notebook_dir
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from kb.config import Notebook
 from kb.core import resolve_note
-from kb.index import open_index
+from kb.index.sync import open_index
 from kb.search import make_snippet, parse_query, search
 
 
@@ -151,7 +151,7 @@ def test_make_snippet_window_and_spans() -> None:
 
 def test_resolve_note(nb: Notebook) -> None:
     from kb.errors import AmbiguousSlug, NoteNotFound
-    from kb.index import stored_notes
+    from kb.index.sync import stored_notes
 
     ix, _ = open_index(nb)
     docs = stored_notes(ix)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from ..core import Notebook
-    from ..index import IndexStats
+    from ..index.sync import IndexStats
 
 
 # --------------------------------------------------------------------------- output
@@ -208,7 +208,7 @@ class BuildProgress:
         self.start = 0.0
 
     def building(self, why: str, total: int) -> None:
-        from ..index import BUILD_REASONS
+        from ..index.sync import BUILD_REASONS
 
         self.start = self.clock()
         notes = f"{total} note{'' if total == 1 else 's'}"
