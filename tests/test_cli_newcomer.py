@@ -167,7 +167,8 @@ def test_list_and_tags_exit_codes(runner: CliRunner, mini: Path) -> None:
     assert run(runner, "tags").exit_code == 0
     assert run(runner, "tags", "llm").exit_code == 0
     assert run(runner, "tags", "nosuch").exit_code == 1
-    assert run(runner, "list", "--broken-links").exit_code == 1  # none
+    r = run(runner, "list", "--broken-links")  # none: said on stderr (not an internal error)
+    assert r.exit_code == 1 and r.stdout == "" and r.stderr.strip() == "No broken links."
 
 
 def test_tags_on_a_notebook_without_tags_exits_1(runner: CliRunner, tmp_path: Path) -> None:

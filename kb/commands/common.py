@@ -68,8 +68,9 @@ def emit(view: "RenderableType", page: bool = False) -> None:
     """Print a view: on a terminal as laid out (through the pager when ``page`` and it is
     taller than the screen); piped, its plain lines (tab-separated for a table) if it has them."""
     console = stdout()
-    if not console.is_terminal and hasattr(view, "plain"):
-        sys.stdout.write(view.plain())
+    plain = getattr(view, "plain", None)
+    if not console.is_terminal and callable(plain):  # (a Rich Text's `plain` is its text, not this)
+        sys.stdout.write(plain())
         return
     print_paged(view, pager=page)
 
@@ -77,8 +78,9 @@ def emit(view: "RenderableType", page: bool = False) -> None:
 def nothing(view: "RenderableType") -> None:
     """Nothing found: say why on stderr (stdout stays empty, as grep's) and exit 1."""
     err = stderr()
-    if hasattr(view, "plain") and not err.is_terminal:
-        sys.stderr.write(view.plain())
+    plain = getattr(view, "plain", None)
+    if callable(plain) and not err.is_terminal:
+        sys.stderr.write(plain())
     else:
         err.print(view, soft_wrap=True, markup=False)
     raise typer.Exit(1)
