@@ -134,13 +134,13 @@ def test_links_backlinks() -> None:
     assert "k8s/rbac" in sources
 
 
-def test_fresh_sees_a_new_note_and_rereads_rows(settled: Path) -> None:
+def test_fresh_sees_a_new_note_and_rereads_rows(notebook_dir: Path) -> None:
     nb = Notebook.open()
     links = nb.links
     assert nb.fresh() is False
     assert nb.links is links  # nothing changed: kept
     new = "---\ntitle: Brand new\ntags: [fresh]\n---\nbody\n"
-    (settled / "new.md").write_text(new, encoding="utf-8")
+    (notebook_dir / "new.md").write_text(new, encoding="utf-8")
     assert nb.fresh() is True
     assert nb.note("new").title == "Brand new"
     assert nb.links is not links

@@ -123,6 +123,7 @@ def nb_once(tmp_path_factory: pytest.TempPathFactory) -> Notebook:
 
     root = tmp_path_factory.mktemp("nb") / "notebook"
     shutil.copytree(FIXTURE, root)
+    time.sleep(0.025)  # settled (see conftest.settled): once for the module
     return Notebook(root, root.parent / "index", "test")
 
 
