@@ -46,9 +46,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .index.manifest import GREP_BASE as BASE
+from .index.manifest import GREP_DELTA as DELTA
+
 VERSION = 2
-BASE = "grep.bin"
-DELTA = "grep.delta"
 _MAGIC = b"kb-grep %d\n" % VERSION
 #: Past this many notes in the delta (or a tenth of the notes), the sync writes a new base.
 DELTA_MAX = 2000
