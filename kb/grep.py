@@ -228,28 +228,36 @@ def _chars(line: bytes, offset: int) -> int:
 
 
 def _budgeted(pat: Pattern, text: str, name: str) -> list[LineMatch]:
-    """:func:`match_lines` under a time budget (an interval timer: Python's ``re`` checks
-    for signals while it backtracks). Off the main thread, without one."""
+    """:func:`match_lines` under a time budget (see :func:`lines_within`)."""
+    budget = BUDGET_S + BUDGET_PER_MB_S * len(text) / 1e6
+    found = lines_within(budget, pat, text)
+    if found is None:
+        where = f" on {name}" if name else ""
+        raise PatternTooSlow(
+            f"the pattern backtracks too much{where} (Python's re took over {budget:.1f} s): "
+            "without back-references, look-arounds and \\b it runs in linear time"
+        )
+    return found
+
+
+def lines_within(seconds: float, pat: Pattern, text: str) -> list[LineMatch] | None:
+    """:func:`match_lines` with Python's ``re``, or None past ``seconds`` (an interval
+    timer: ``re`` checks for signals while it backtracks). Off the main thread, no limit."""
     import signal
     import threading
 
-    if pat.fast is not None or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         return match_lines(pat, text)
-    budget = BUDGET_S + BUDGET_PER_MB_S * len(text) / 1e6
 
     def expired(signum: int, frame: Any) -> None:
         raise _Expired
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, budget)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         return match_lines(pat, text)
     except _Expired:
-        where = f" on {name}" if name else ""
-        raise PatternTooSlow(
-            f"the pattern backtracks too much{where} (Python's re took over {budget:.1f} s): "
-            "without back-references, look-arounds and \\b it runs in linear time"
-        ) from None
+        return None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

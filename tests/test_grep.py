@@ -24,7 +24,15 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kb.cli import app
-from kb.grep import BadPattern, compile_pattern, file_text, match_lines, requirement, search_file
+from kb.grep import (
+    BadPattern,
+    compile_pattern,
+    file_text,
+    lines_within,
+    match_lines,
+    requirement,
+    search_file,
+)
 from kb.grepindex import Lookup, fold, runs_of, words_of
 from kb.notes import MAX_NOTE_BYTES
 
@@ -396,7 +404,7 @@ def test_random_patterns_agree_with_rg(
         assert text is not None
         hit = search_file(pat, data)  # RE2 (see test_re2_takes_the_plain_patterns)
         got.extend(f"n{n}.md:{m.line}:{m.text}:{m.spans}" for m in (hit[1] if hit else []))
-        found = python_within(5.0, pat, text)
+        found = lines_within(5.0, pat, text)  # Python's re
         if found is None:  # a random nested repeat that makes Python's re backtrack
             python = None
         elif python is not None:
@@ -418,27 +426,6 @@ def test_random_patterns_agree_with_rg(
         if search_file(pat, data):
             words = b"\n".join(words_of(data))
             assert Lookup.may_contain(words, requirement_of(pattern, flags))
-
-
-def python_within(seconds: float, pat, text: str):
-    """Python's re's lines (:func:`match_lines`), or None past ``seconds``."""
-    import signal
-
-    class Late(Exception):
-        pass
-
-    def late(*_):
-        raise Late
-
-    old = signal.signal(signal.SIGALRM, late)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        return match_lines(pat, text)
-    except Late:
-        return None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def requirement_of(pattern: str, flags: list[str]):
