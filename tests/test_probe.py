@@ -118,7 +118,7 @@ def test_racily_clean_file_is_read_again(nb: Notebook, notebook_dir: Path) -> No
 
     time.sleep(RACY_NS / 1e9 + 0.01)
     assert sync_index(nb).updated == 1
-    assert _docs(nb)["rag.md"]["title"] == "둘 판"
+    assert _docs(nb)["rag.md"].title == "둘 판"
 
 
 def test_forked_probe_gives_the_same_answers(nb: Notebook, notebook_dir: Path,

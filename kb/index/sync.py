@@ -46,6 +46,8 @@ from .schema import make_schema, note_document
 if TYPE_CHECKING:
     from whoosh.index import Index
 
+    from ..noterow import NoteRow
+
 
 class Progress(Protocol):
     """What a sync tells the user while it works (the CLI shows it: a bar on a terminal,
@@ -662,7 +664,7 @@ def indexed_files(nb: Notebook) -> dict[str, Signature] | None:
     return None if man is None else man["files"]
 
 
-def stored_notes(ix: Index) -> list[dict[str, Any]]:
-    """Stored fields of every indexed note in path order, with ``slug`` added and ``tags``
-    as a list: from the notes catalog when it matches the index, else from Whoosh."""
+def stored_notes(ix: Index) -> list[NoteRow]:
+    """Every indexed note's row (:class:`kb.noterow.NoteRow`) in path order: from the
+    notes catalog when it matches the index, else from Whoosh's stored fields."""
     return catalog.stored_notes(ix)
