@@ -263,6 +263,18 @@ def evaluate(seg: _Segment, q: Any) -> dict[int, float]:
                 old = get(d)
                 acc[d] = s if old is None else old + s
         return _boosted(acc, q.boost) if len(q.subqueries) > 1 else acc
+    if kind is Q.DisjunctionMax:
+        best: dict[int, float] = {}
+        total: dict[int, float] = {}
+        for sub in q.subqueries:
+            for d, sc in evaluate(seg, sub).items():
+                total[d] = total.get(d, 0.0) + sc
+                if sc > best.get(d, 0.0):
+                    best[d] = sc
+        tie = q.tiebreak
+        if tie:
+            best = {d: s + tie * (total[d] - s) for d, s in best.items()}
+        return _boosted(best, q.boost)
     if kind is Q.And:
         parts = [evaluate(seg, sub) for sub in q.subqueries]
         if not parts or not all(parts):
