@@ -44,8 +44,10 @@ ALIAS_WEIGHT = 0.8
 COMPOUND_WEIGHT = 0.9
 #: Fields where the other forms of a word (:mod:`kb.expand`) are searched.
 VARIANT_FIELDS = ("title", "body", "pathtext", "tagtext")
-#: Variants that are other forms of the typed word: a note scores by its best form.
+#: Variants that are other forms of the typed word: a note scores by its best form, and
+#: this share of the others (one that uses two forms is a little more about the word).
 FORM_KINDS = frozenset(("stem",))
+FORMS_TIEBREAK = 0.2
 #: Extra weight of notes where the query's words stand together as a phrase.
 PHRASE_BOOST = 1.5
 #: ...and, in a longer query, where two neighbouring words do.
@@ -281,6 +283,8 @@ class _Builder:
                         "they hold (a word's weight is its rarity)")
             if not soft.min_share:
                 combined = "notes with any of the words, ranked by how much of the words' weight they hold"
+            elif soft.min_share >= 1.0:
+                combined = "every word must match; notes whose title or path holds them first"
             words = ", ".join(f"{t} {w:.1f}" for t, w in zip(soft.labels, soft.weights, strict=False))
             combined += f": {words}" if words else ""
         else:
@@ -358,7 +362,7 @@ class _Builder:
             if base is not NullQuery:
                 alts.remove(base)
                 forms.insert(0, base)
-            alts.insert(0, forms[0] if len(forms) == 1 else DisjunctionMax(forms))
+            alts.insert(0, forms[0] if len(forms) == 1 else DisjunctionMax(forms, tiebreak=FORMS_TIEBREAK))
         if not alts:
             return NullQuery
         return alts[0] if len(alts) == 1 else Or(alts)
@@ -570,7 +574,7 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
     if pair:
         titles = [_field_part(u[0], TITLE_FIELDS) for u in live]
         q = soft_and_class()([u[0] for u in live], [u[1] for u in live], min_share=1.0,
-                             titles=titles)
+                             titles=titles, focused=False)
         q.labels = [u[4] for u in live]
     elif any_word or (soft and live):
         if len(live) == 1:
