@@ -285,13 +285,13 @@ class Expander:
         from .jamo import PREDICATE_ENDINGS
 
         found: dict[str, int] = {}
-        for head, exact in predicate_heads(stem):
+        for head in predicate_heads(stem):
             for f in LEXICON_FIELDS:
                 n = 0
                 for btext in self.reader.expand_prefix(f, head):
                     t = btext.decode("utf-8") if isinstance(btext, bytes) else btext
                     rest = t[len(head):]
-                    if (rest in PREDICATE_ENDINGS or (not rest and not exact)) and t not in found:
+                    if (not rest or rest in PREDICATE_ENDINGS) and t not in found:
                         found[t] = self.df(t)
                     n += 1
                     if n >= 500:
@@ -302,12 +302,17 @@ class Expander:
         """A verb or adjective as typed (``막으려면``, ``바꿨는데``, ``돌릴``): its stem, if
         the notes use more of its forms than this one, and those forms."""
         best: tuple[int, int, str, dict[str, int]] | None = None
+        asks = is_question_word(term)
         for stem in predicate_stems(term):
+            if asks and len(stem) > len(term) - 2:
+                continue  # 하나요 asks with 나요 (하 + 나요), it is not 하나 + 요
             forms = self._forms(stem)
             forms.pop(term, None)
-            # A stem is a stem if the notes write it with an ending (크론 is no 크로 + ㄴ:
-            # the notes have 크롬 and 크롭, but no 크로고, 크로는)...
-            if not any(t.startswith(stem) and len(t) > len(stem) for t in forms):
+            # A stem is a stem if the notes write it with an ending, or alone (the index
+            # strips 는 from 줄이는) at least as often as the typed form: 크론 is no 크로 + ㄴ,
+            # though the notes have 크롬 and 크롭.
+            if not any(t.startswith(stem) and len(t) > len(stem) for t in forms) and (
+                    forms.get(stem, 0) < max(typed_df, 1)):
                 continue
             # ...and use its other forms as much as this one.
             if max(forms.values()) < typed_df:

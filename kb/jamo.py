@@ -692,17 +692,17 @@ def predicate_stems(word: str) -> list[str]:
     return out
 
 
-def predicate_heads(stem: str) -> list[tuple[str, bool]]:
-    """Where the forms of a stem start in a lexicon, as ``(head, exact)``: the stem itself
-    (``줄이`` -> ``줄이기``, ``줄이는``), and its last syllable with an ending fused in
-    (``줄일``, ``줄인``, ``줄여``, ``줄였``); ``exact`` heads are the stem as written."""
+def predicate_heads(stem: str) -> list[str]:
+    """Where the forms of a stem start in a lexicon: the stem itself (``줄이`` -> ``줄이기``,
+    ``줄이는``), and its last syllable with an ending fused in (``줄일``, ``줄인``, ``줄여``,
+    ``줄였``)."""
     cho, jung, jong = split_syllable(stem[-1])
-    heads = [(stem, True)]
+    heads = [stem]
     if not jong:
         for final in _FUSED_FINALS:
-            heads.append((stem[:-1] + join_syllable(cho, jung, final), False))
+            heads.append(stem[:-1] + join_syllable(cho, jung, final))
         other = _CONTRACTED.get(jung)
         if other and other != jung:
-            heads.append((stem[:-1] + join_syllable(cho, other), False))
-            heads.append((stem[:-1] + join_syllable(cho, other, "ㅆ"), False))
+            heads.append(stem[:-1] + join_syllable(cho, other))
+            heads.append(stem[:-1] + join_syllable(cho, other, "ㅆ"))
     return heads

@@ -46,7 +46,7 @@ COMPOUND_WEIGHT = 0.9
 VARIANT_FIELDS = ("title", "body", "pathtext", "tagtext")
 #: Variants that are other forms of the typed word: a note scores by its best form, and
 #: this share of the others (one that uses two forms is a little more about the word).
-FORM_KINDS = frozenset(("stem",))
+FORM_KINDS = frozenset(("stem", "verb"))
 FORMS_TIEBREAK = 0.2
 #: Extra weight of notes where the query's words stand together as a phrase.
 PHRASE_BOOST = 1.5

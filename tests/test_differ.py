@@ -133,6 +133,39 @@ def test_english_inflections_meet(fresh: tuple[Notebook, object]) -> None:
     assert r.suggestions == [] and "showing" not in r.notice  # a form of the word, not a typo
 
 
+def test_forms_of_a_word_count_as_one_and_titles_first(fresh: tuple[Notebook, object]) -> None:
+    # engine-about.md says "recursive workflows" as typed, in passing; template-calls.md is
+    # titled "Recursion in a workflow": other forms of both words, in its title.
+    nb, ix = fresh
+    assert [h.path for h in search(nb, "recursive workflows", ix=ix).hits][:2] == [
+        "template-calls.md", "engine-about.md"]
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [("막으려면", "막"), ("바꿨는데", "바꾸"), ("돌릴", "돌리"), ("줄여서", "줄이"), ("느린가요", "느리"),
+     ("만들면", "만드"), ("빨라지나요", "빨라지")],
+)
+def test_predicate_stems(word: str, stem: str) -> None:
+    from kb.jamo import predicate_stems
+
+    assert stem in predicate_stems(word)
+
+
+def test_a_predicate_matches_its_other_forms(fresh: tuple[Notebook, object]) -> None:
+    # image-build.md says 줄일, 줄이는 (the question: 줄이려면); image-registry.md has the same
+    # nouns and no such verb.
+    nb, ix = fresh
+    query = "컨테이너 이미지 크기를 줄이려면 어떻게 하나요"
+    r = search(nb, query, ix=ix, explain=True)
+    assert [h.path for h in r.hits][:2] == ["image-build.md", "image-registry.md"]
+    plans = {p.text: p for p in r.explanation.words}  # type: ignore[union-attr]
+    verb = plans["줄이려면"]
+    assert verb.stem == "줄이" and not verb.question
+    assert {("줄일",), ("줄이",)} <= {v.terms for v in verb.variants if v.kind == "verb"}
+    assert plans["하나요"].question and not plans["하나요"].stem  # 하 + 나요 names nothing
+
+
 def test_no_did_you_mean_when_the_query_found_its_notes(fresh: tuple[Notebook, object]) -> None:
     nb, ix = fresh
     r = search(nb, "asyncio gather와 create_task 차이", ix=ix)
