@@ -73,6 +73,10 @@ TOGETHER_LIFT = 2.0
 MAX_STEMS = 12
 MAX_SOUNDS = 3
 MAX_INITIALS = 6
+#: Korean words of grammar that name no topic, a closed class like the particles: bound
+#: nouns (``수``, ``것``/``걸``, ``때``, ``데``), negation and degree adverbs (``안``, ``못``, ``더``,
+#: ``잘``, ``좀``). In a question they weigh as little as its question words.
+GRAMMAR_WORDS = frozenset("것 걸 게 거 수 때 데 줄 뿐 등 및 안 못 더 잘 좀 꼭 또 늘 왜".split())
 #: Forms of a predicate searched (the most common first), and their weight.
 MAX_FORMS = 8
 FORM_WEIGHT = 0.8
@@ -174,7 +178,7 @@ class Expander:
         term = terms[0]
         if is_hangul_word(term) and len(term) >= 2:
             self._predicate(plan, term, typed_df)
-        if is_question_word(term) and not plan.stem:
+        if (is_question_word(term) or term in GRAMMAR_WORDS) and not plan.stem:
             plan.variants.clear()
             plan.question = True
             return plan

@@ -166,6 +166,16 @@ def test_a_predicate_matches_its_other_forms(fresh: tuple[Notebook, object]) -> 
     assert plans["하나요"].question and not plans["하나요"].stem  # 하 + 나요 names nothing
 
 
+def test_grammar_words_name_no_topic(fresh: tuple[Notebook, object]) -> None:
+    # config-style.md says 안 three times (안 쓰는, 안 된다); config-reload.md answers: 설정 값이
+    # 바뀌면 (a form of 바뀌어요).
+    nb, ix = fresh
+    r = search(nb, "설정 값이 안 바뀌어요", ix=ix, explain=True)
+    assert [h.path for h in r.hits][:2] == ["config-reload.md", "config-style.md"]
+    plans = {p.text: p for p in r.explanation.words}  # type: ignore[union-attr]
+    assert plans["안"].question and plans["바뀌어요"].stem == "바뀌"
+
+
 def test_no_did_you_mean_when_the_query_found_its_notes(fresh: tuple[Notebook, object]) -> None:
     nb, ix = fresh
     r = search(nb, "asyncio gather와 create_task 차이", ix=ix)
