@@ -176,9 +176,10 @@ class Expander:
             self._glosses(plan, " ".join(terms), typed_df)
             return plan
         term = terms[0]
+        common = False
         if is_hangul_word(term) and len(term) >= 2:
-            self._predicate(plan, term, typed_df)
-        if (is_question_word(term) or term in GRAMMAR_WORDS) and not plan.stem:
+            common = self._predicate(plan, term, typed_df)
+        if (is_question_word(term) or term in GRAMMAR_WORDS or common) and not plan.stem:
             plan.variants.clear()
             plan.question = True
             return plan
@@ -302,9 +303,10 @@ class Expander:
                         break
         return found
 
-    def _predicate(self, plan: WordPlan, term: str, typed_df: int) -> None:
+    def _predicate(self, plan: WordPlan, term: str, typed_df: int) -> bool:
         """A verb or adjective as typed (``막으려면``, ``바꿨는데``, ``돌릴``): its stem, if
-        the notes use more of its forms than this one, and those forms."""
+        the notes use more of its forms than this one, and those forms. True when the stem
+        is one most notes use (``해야``, ``있는``): a word of grammar, not of a topic."""
         best: tuple[int, int, str, dict[str, int]] | None = None
         asks = is_question_word(term)
         for stem in predicate_stems(term):
@@ -325,14 +327,15 @@ class Expander:
             if best is None or key[:2] > best[:2]:
                 best = key
         if best is None:
-            return
+            return False
         stem, forms = best[2], best[3]
         top = max(forms.values())
         if top > COMMON_STEM_SHARE * self.n:
-            return
+            return True
         plan.stem, plan.stem_df = stem, max(top, typed_df)
         for t, _ in sorted(forms.items(), key=lambda x: -x[1])[:MAX_FORMS]:
             self._add(plan, (t,), FORM_WEIGHT, "verb", f"a form of {stem}-")
+        return False
 
     def _splits(self, term: str) -> bool:
         """Whether the notes write the word as two (메시지큐 -> 메시지 큐; searched by the caller)."""

@@ -689,6 +689,8 @@ def predicate_stems(word: str) -> list[str]:
                     add(rest[:-1] + "하")
         elif not jong and rest is not word and jung in _UNCONTRACTED:
             add(rest[:-1] + join_syllable(cho, _UNCONTRACTED[jung]))  # 줄여(서) -> 줄이
+        elif not jong and rest is not word and jung == "ㅐ" and cho == "ㅎ":
+            add(rest[:-1] + "하")  # 해(야) -> 하
     return out
 
 
