@@ -176,10 +176,9 @@ class Expander:
             self._glosses(plan, " ".join(terms), typed_df)
             return plan
         term = terms[0]
-        common = False
         if is_hangul_word(term) and len(term) >= 2:
-            common = self._predicate(plan, term, typed_df)
-        if (is_question_word(term) or term in GRAMMAR_WORDS or common) and not plan.stem:
+            self._predicate(plan, term, typed_df)
+        if (is_question_word(term) or term in GRAMMAR_WORDS) and not plan.stem:
             plan.variants.clear()
             plan.question = True
             return plan
@@ -303,15 +302,17 @@ class Expander:
                         break
         return found
 
-    def _predicate(self, plan: WordPlan, term: str, typed_df: int) -> bool:
+    def _predicate(self, plan: WordPlan, term: str, typed_df: int) -> None:
         """A verb or adjective as typed (``막으려면``, ``바꿨는데``, ``돌릴``): its stem, if
-        the notes use more of its forms than this one, and those forms. True when the stem
-        is one most notes use (``해야``, ``있는``): a word of grammar, not of a topic."""
+        the notes use more of its forms than this one, and those forms."""
         best: tuple[int, int, str, dict[str, int]] | None = None
         asks = is_question_word(term)
         for stem in predicate_stems(term):
             if asks and len(stem) > len(term) - 2:
                 continue  # 하나요 asks with 나요 (하 + 나요), it is not 하나 + 요
+            if not asks and term.startswith(stem) and len(term) - len(stem) == 1 and (
+                    self.df(stem) >= max(typed_df, 1)):
+                continue  # 연산자, 인증서: a noun the notes also write alone, and a suffix
             forms = self._forms(stem)
             forms.pop(term, None)
             # A stem is a stem if the notes write it with an ending, or alone (the index
@@ -327,15 +328,14 @@ class Expander:
             if best is None or key[:2] > best[:2]:
                 best = key
         if best is None:
-            return False
+            return
         stem, forms = best[2], best[3]
         top = max(forms.values())
         if top > COMMON_STEM_SHARE * self.n:
-            return True
+            return
         plan.stem, plan.stem_df = stem, max(top, typed_df)
         for t, _ in sorted(forms.items(), key=lambda x: -x[1])[:MAX_FORMS]:
             self._add(plan, (t,), FORM_WEIGHT, "verb", f"a form of {stem}-")
-        return False
 
     def _splits(self, term: str) -> bool:
         """Whether the notes write the word as two (메시지큐 -> 메시지 큐; searched by the caller)."""

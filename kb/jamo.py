@@ -643,6 +643,8 @@ PREDICATE_ENDINGS = frozenset(
 )
 #: Endings that ask (``나요``, ``까요``, ``려면``...): :func:`predicate_stems` strips these too.
 _FUSED_FINALS = ("ㄴ", "ㄹ", "ㅁ", "ㅂ", "ㅆ")
+#: What starts an ending that follows a fused final: ㄴ가요, ㄴ데, ㄴ지, ㄹ까, ㄹ수, ㅂ니다.
+_AFTER_FUSED = frozenset("가데지까수니")
 #: A stem's last vowel and the vowel it makes with an ending's 어/아 (``줄이`` + ``어`` -> ``줄여``).
 _CONTRACTED = {"ㅣ": "ㅕ", "ㅜ": "ㅝ", "ㅗ": "ㅘ", "ㅡ": "ㅓ", "ㅏ": "ㅏ", "ㅓ": "ㅓ", "ㅚ": "ㅙ", "ㅐ": "ㅐ",
                "ㅔ": "ㅔ", "ㅟ": "ㅟ"}
@@ -671,15 +673,17 @@ def predicate_stems(word: str) -> list[str]:
         if stem and stem != word and stem not in out:
             out.append(stem)
 
-    rests = [word]
+    rests = [(word, "")]
     for k in range(min(4, len(word) - 1), 0, -1):
         if word[-k:] in PREDICATE_ENDINGS:
-            rests.append(word[:-k])
-    for rest in rests:
+            rests.append((word[:-k], word[-k:]))
+    for rest, ending in rests:
         cho, jung, jong = split_syllable(rest[-1])
         if rest is not word:
             add(rest)
-        if jong in _FUSED_FINALS:
+        if jong in _FUSED_FINALS and (not ending or jong == "ㅆ" or ending[0] in _AFTER_FUSED):
+            # An ending fuses into the word's last syllable (돌릴, 느린가요 = 느리 + ㄴ가요,
+            # 줍니다 = 주 + ㅂ니다), or a past ㅆ (바꿨는데); 점을 is 점 + 을, not 저 + ㅁ + 을.
             bare = join_syllable(cho, jung)
             add(rest[:-1] + bare)
             if jong == "ㅆ":  # past: 바꿨 -> 바꿔 -> 바꾸, 했 -> 해 -> 하

@@ -144,7 +144,7 @@ def test_forms_of_a_word_count_as_one_and_titles_first(fresh: tuple[Notebook, ob
 @pytest.mark.parametrize(
     ("word", "stem"),
     [("막으려면", "막"), ("바꿨는데", "바꾸"), ("돌릴", "돌리"), ("줄여서", "줄이"), ("느린가요", "느리"),
-     ("만들면", "만드"), ("빨라지나요", "빨라지"), ("해야", "하")],
+     ("만들면", "만들"), ("줍니다", "주"), ("빨라지나요", "빨라지"), ("해야", "하")],
 )
 def test_predicate_stems(word: str, stem: str) -> None:
     from kb.jamo import predicate_stems
