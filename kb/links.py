@@ -15,8 +15,8 @@ or a relative Markdown link already turned into a slug from the notebook root.
 5. the end of exactly one slug (``[[rbac]]`` for ``k8s/rbac``, ``[[vim/surround]]``).
 
 Anything else is broken: no such note, or ambiguous (the reason names the candidates).
-Nothing here imports Rich, Typer or Whoosh; the graph is built from the stored
-fields of the index (``slug`` or ``path``, ``title``, ``links``).
+Nothing here imports Rich, Typer or Whoosh; the graph is built from the index's
+note rows (:class:`kb.noterow.NoteRow`: ``slug``, ``path``, ``title``, ``links``).
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ from urllib.parse import quote, unquote
 
 from .noterow import NoteRow
 from .notes import (
-    _FENCE_RE,
-    _FM_EMPTY_RE,
-    _FM_RE,
-    _INLINE_CODE_RE,
-    _MDLINK_RE,
-    _WIKILINK_RE,
+    FENCE_RE,
+    FM_EMPTY_RE,
+    FM_RE,
+    INLINE_CODE_RE,
+    MDLINK_RE,
     NOTE_SUFFIX,
+    WIKILINK_RE,
     decode_bytes,
     nfc,
     parse_text,
@@ -129,11 +129,7 @@ class LinkGraph:
     _MAX_PASSES = 4
 
     def __init__(self, notes: Iterable[NoteRow]) -> None:
-        self.notes: dict[str, NoteRow] = {}
-        for row in notes:
-            if not isinstance(row, NoteRow):  # TODO(house-core): until every caller passes rows
-                row = NoteRow.of(**row)
-            self.notes[row.slug] = row
+        self.notes: dict[str, NoteRow] = {row.slug: row for row in notes}
         # What rules 3-5 look up: casefolded slug, title, path suffix -> slugs. Until
         # _fill_maps() they hold only the keys a link asked about (see _load_keys), each
         # with all of its slugs, so a lookup gives the same list either way.
@@ -448,17 +444,17 @@ def link_occurrences(text: str) -> list[Occurrence]:
     view = text.replace("\r", " ")
     found: list[Occurrence] = []
     body_start = 0
-    fm = _FM_RE.match(view)
+    fm = FM_RE.match(view)
     if fm:
         found += _wiki_in(view, fm.start(1), fm.end(1), in_frontmatter=True)
         body_start = fm.end()
     else:
-        empty = _FM_EMPTY_RE.match(view)
+        empty = FM_EMPTY_RE.match(view)
         body_start = empty.end() if empty else 0
     body = view[body_start:]
-    masked = _INLINE_CODE_RE.sub(_blank, _FENCE_RE.sub(_blank, body))
+    masked = INLINE_CODE_RE.sub(_blank, FENCE_RE.sub(_blank, body))
     found += _wiki_in(masked, 0, len(masked), offset=body_start)
-    for m in _MDLINK_RE.finditer(masked):
+    for m in MDLINK_RE.finditer(masked):
         href = m.group(2)
         if "://" in href or href.startswith("/"):
             continue
@@ -471,7 +467,7 @@ def _wiki_in(
     view: str, start: int, end: int, offset: int = 0, in_frontmatter: bool = False
 ) -> list[Occurrence]:
     out = []
-    for m in _WIKILINK_RE.finditer(view, start, end):
+    for m in WIKILINK_RE.finditer(view, start, end):
         raw = m.group(1)
         lead = len(raw) - len(raw.lstrip())
         core = raw.strip()

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 from .aliases import AliasTable, load_groups
 from .analysis import iter_terms, query_terms
 from .expand import WordPlan
-from .index.sync import TEXT_FIELDS
+from .index.schema import TEXT_FIELDS, stored_tags
+from .index.sync import open_index
 from .notes import read_body_at, slug_of
 
 if TYPE_CHECKING:
@@ -87,8 +88,6 @@ class Hit:
     @classmethod
     def from_result(cls, r: Any) -> Hit:
         """A hit from one Whoosh result (its stored fields and score)."""
-        from .index.sync import stored_tags
-
         slug = slug_of(r["path"])
         return cls(slug=slug, path=r["path"], title=r.get("title") or slug, tags=stored_tags(r),
                    score=float(r.score or 0.0))
@@ -657,8 +656,6 @@ def search(
     ``explain``, how kb understood the query (:class:`Explanation`)."""
     from whoosh.query import Term
 
-    from .index.sync import open_index
-
     if ix is None:
         ix, _ = open_index(nb)
     clauses = parse_query(query[:MAX_QUERY_CHARS])
@@ -1127,54 +1124,6 @@ def _add_snippet(nb: Notebook, hit: Hit, terms: set[str]) -> None:
         hit.line = body_line + where[max(k, 0)][1] + 1
 
 
-# --------------------------------------------------------------------------- slugs
-
-
-def resolve_slug(docs: list[dict[str, Any]], text: str) -> dict[str, Any]:
-    """The one note ``text`` names: its slug, a unique slug prefix, its title or file name.
-
-    Raises :class:`NoteNotFound` (or :class:`AmbiguousSlug`) with the closest candidates.
-    """
-    import difflib
-
-    from .errors import AmbiguousSlug, NoteNotFound
-
-    want = unicodedata.normalize("NFC", text.strip())
-    if want.lower().endswith(".md"):
-        want = want[:-3]
-    want = want.strip("/")
-    if not want:
-        raise NoteNotFound("give a slug or a title, e.g. `kb show airflow-executors`")
-    folded = want.casefold()
-    by_slug = {d["slug"]: d for d in docs}
-    steps = (
-        lambda d: d["slug"] == want,
-        lambda d: d["slug"].casefold() == folded,
-        lambda d: (d.get("title") or "").casefold() == folded,
-        lambda d: d["slug"].rsplit("/", 1)[-1].casefold() == folded,
-        lambda d: d["slug"].casefold().startswith(folded),
-        lambda d: d["slug"].rsplit("/", 1)[-1].casefold().startswith(folded),
-        lambda d: folded in (d.get("title") or "").casefold(),
-    )
-    for step in steps:
-        found = [d for d in docs if step(d)]
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            names = sorted(d["slug"] for d in found)
-            shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
-            raise AmbiguousSlug(f"'{text}' matches {len(found)} notes: {shown}", names)
-    close = difflib.get_close_matches(want, list(by_slug), n=5, cutoff=0.5)
-    titles = {(d.get("title") or ""): d["slug"] for d in docs}
-    close += [
-        titles[t]
-        for t in difflib.get_close_matches(want, list(titles), n=3, cutoff=0.5)
-        if titles[t] not in close
-    ]
-    hint = f"; did you mean: {', '.join(close)}?" if close else "; try `kb search` or `kb list`"
-    raise NoteNotFound(f"no note '{text}'{hint}", close)
-
-
 # --------------------------------------------------------------------------- related notes
 
 
@@ -1183,7 +1132,6 @@ def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None) -> list[Hit
     and tags included, searched as one OR query; the note itself left out."""
     from whoosh.query import Or, Term
 
-    from .index.sync import open_index
     from .notes import read_note
 
     if ix is None:

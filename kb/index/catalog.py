@@ -31,18 +31,23 @@ catalog existed gets one from its stored fields on first use, without counts;
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import marshal
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config import private_files
+from ..errors import IndexLocked
+from ..noterow import NoteRow
 from ..notes import slug_of
+from .lock import SyncLock
+from .manifest import CATALOG, CATALOG_DELTA
+from .schema import stored_tags
 
 if TYPE_CHECKING:
     from whoosh.index import Index
 
-CATALOG = "notes.bin"
-DELTA = "notes.delta"
 #: Bump when the layout changes: files of another version are simply not trusted.
 CATALOG_VERSION = 2  # 2: the notebook key
 #: A delta with more rows than this is folded into a new ``notes.bin``.
@@ -61,8 +66,6 @@ Row = tuple[Any, ...]
 def row_of(doc: dict[str, Any], counts: Counts | None = None) -> tuple[Row, Counts | None]:
     """The row (and counts) of a note, from its Whoosh document (``index.note_document``)
     or from its stored fields."""
-    from .sync import stored_tags
-
     path = doc["path"]
     slug = slug_of(path)
     date = doc.get("date")
@@ -80,7 +83,7 @@ def row_of(doc: dict[str, Any], counts: Counts | None = None) -> tuple[Row, Coun
 
 def file_counts(root: Path, rel: str) -> Counts | None:
     """Counts of the file as ``kb stats`` reads it (the whole file), None if unreadable."""
-    from ..stats import count_bytes
+    from ..stats import count_bytes  # lazily: kb.stats loads kb.links, which a search never needs
 
     try:
         data = (root / rel).read_bytes()
@@ -89,28 +92,21 @@ def file_counts(root: Path, rel: str) -> Counts | None:
     return count_bytes(data)
 
 
-def notes_of(rows: dict[str, Row]) -> list[dict[str, Any]]:
-    """Rows as ``index.stored_notes`` gives them: Whoosh's stored fields (the same keys,
-    in Whoosh's order) with ``tags`` as a list and ``slug`` added."""
+def notes_of(rows: dict[str, Row]) -> list[NoteRow]:
+    """The catalog's rows as :class:`NoteRow` objects, in path order."""
     from_iso = dt.datetime.fromisoformat
-    out = []
-    append = out.append
-    for path, (slug, title, tags, date, mtime, links) in rows.items():
-        d = {
-            "date": from_iso(date) if date is not None else None,
-            "links": links,
-            "mtime": mtime,
-            "path": path,
-            "tags": tags,
-            "title": title,
-            "slug": slug or path[:-3],
-        }
-        if date is None or links is None or mtime is None or title is None:
-            for key in ("date", "links", "mtime", "title"):
-                if d[key] is None:
-                    del d[key]  # Whoosh stores nothing for None
-        append(d)
-    return out
+    return [
+        NoteRow(
+            path,
+            slug or path[:-3],
+            title or slug or path[:-3],
+            tuple(tags),
+            from_iso(date) if date is not None else None,
+            mtime,
+            tuple(links) if links else (),
+        )
+        for path, (slug, title, tags, date, mtime, links) in rows.items()
+    ]
 
 
 # --------------------------------------------------------------------------- files
@@ -124,7 +120,7 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def drop(index_dir: Path) -> None:
-    for name in (DELTA, CATALOG, DELTA + ".tmp", CATALOG + ".tmp"):
+    for name in (CATALOG_DELTA, CATALOG, CATALOG_DELTA + ".tmp", CATALOG + ".tmp"):
         try:
             os.unlink(index_dir / name)
         except OSError:
@@ -133,8 +129,6 @@ def drop(index_dir: Path) -> None:
 
 def _key(root: Path) -> str:
     """The notebook key of a ``notes.bin`` header: a hash of the notebook's path."""
-    import hashlib
-
     return hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
@@ -148,7 +142,7 @@ def save(
     body = marshal.dumps({"notes": rows, "counts": marshal.dumps(counts)})
     try:
         _write(index_dir / CATALOG, head + body)
-        os.unlink(index_dir / DELTA)
+        os.unlink(index_dir / CATALOG_DELTA)
     except FileNotFoundError:
         pass
     except OSError:
@@ -180,7 +174,7 @@ def _header(data: bytes, root: Path) -> tuple[int, str, int] | None:
 
 def _read_delta(index_dir: Path) -> dict[str, Any] | None:
     try:
-        with open(index_dir / DELTA, "rb") as fh:
+        with open(index_dir / CATALOG_DELTA, "rb") as fh:
             data = marshal.loads(fh.read())  # loads(read()): marshal.load(fh) is ~10x slower
     except (OSError, ValueError, EOFError, TypeError):
         return None
@@ -360,7 +354,7 @@ class Update:
             "removed": sorted(dropped),
         }
         try:
-            _write(self.index_dir / DELTA, marshal.dumps(data))
+            _write(self.index_dir / CATALOG_DELTA, marshal.dumps(data))
         except OSError:
             drop(self.index_dir)
 
@@ -386,15 +380,11 @@ def read_whoosh(ix: Index) -> dict[str, Row]:
 def _save_quietly(ix: Index, generation: int, rows: dict[str, Row], counts: dict[str, Counts]) -> None:
     """Save a catalog made outside a sync, if no sync is running and the index is still
     at ``generation``."""
-    from ..config import private_files
-    from ..errors import IndexLocked
-    from .sync import _SyncLock
-
     index_dir, root = _index_dir(ix), _notebook(ix)
     if index_dir is None or root is None:
         return
     try:
-        with private_files(), _SyncLock(index_dir, 0.0, None):
+        with private_files(), SyncLock(index_dir, 0.0, None):
             if _generation(ix) == generation:
                 save(index_dir, root, generation, rows, counts)
     except (IndexLocked, OSError):
@@ -418,7 +408,7 @@ def rows_of(ix: Index, counts: bool = False) -> tuple[dict[str, Row], dict[str, 
     return rows, {}
 
 
-def stored_notes(ix: Index) -> list[dict[str, Any]]:
+def stored_notes(ix: Index) -> list[NoteRow]:
     """See :func:`kb.index.sync.stored_notes`."""
     return notes_of(rows_of(ix)[0])
 
@@ -429,7 +419,7 @@ class KnownCounts(dict):  # type: ignore[type-arg]
     loaded = 0
 
 
-def notes_and_counts(ix: Index) -> tuple[list[dict[str, Any]], dict[str, Counts]]:
+def notes_and_counts(ix: Index) -> tuple[list[NoteRow], dict[str, Counts]]:
     """:func:`stored_notes` and the counts known for ``kb stats`` (by path), in one read."""
     rows, counts = rows_of(ix, counts=True)
     known = KnownCounts(counts)
