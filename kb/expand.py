@@ -124,6 +124,7 @@ class WordPlan:
             "found": self.found,
             "question": self.question,
             "correction": self.correction,
+            "stem": self.stem,
             "variants": [v.to_dict() for v in self.variants],
         }
 
