@@ -80,6 +80,8 @@ GRAMMAR_WORDS = frozenset("것 걸 게 거 수 때 데 줄 뿐 등 및 안 못 �
 #: Forms of a predicate searched (the most common first), and their weight.
 MAX_FORMS = 8
 FORM_WEIGHT = 0.8
+#: Lexicon terms read per place a predicate's forms may start (``막`` starts many words).
+MAX_FORM_SCAN = 200
 #: A predicate whose forms are in more than this share of the notes names no topic
 #: (``하나요``, ``있나요``, ``되나요``): it stays a question word.
 COMMON_STEM_SHARE = 0.1
@@ -177,7 +179,10 @@ class Expander:
             self._glosses(plan, " ".join(terms), typed_df)
             return plan
         term = terms[0]
-        if is_hangul_word(term) and len(term) >= 2:
+        if is_question_word(term) and is_hangul_word(term):
+            # A word that ends as a question (줄이려면, 바뀌나요) is read as a verb; other words
+            # are not (a noun such as 연산자 or 용도 parses as stem + ending too, and reading
+            # every word costs ~10 ms a query).
             self._predicate(plan, term, typed_df)
         if (is_question_word(term) or term in GRAMMAR_WORDS) and not plan.stem:
             plan.variants.clear()
@@ -299,7 +304,7 @@ class Expander:
                     if (not rest or rest in PREDICATE_ENDINGS) and t not in found:
                         found[t] = self.df(t)
                     n += 1
-                    if n >= 500:
+                    if n >= MAX_FORM_SCAN:
                         break
         return found
 
@@ -307,13 +312,9 @@ class Expander:
         """A verb or adjective as typed (``막으려면``, ``바꿨는데``, ``돌릴``): its stem, if
         the notes use more of its forms than this one, and those forms."""
         best: tuple[int, int, str, dict[str, int]] | None = None
-        asks = is_question_word(term)
         for stem in predicate_stems(term):
-            if asks and len(stem) > len(term) - 2:
+            if len(stem) > len(term) - 2:
                 continue  # 하나요 asks with 나요 (하 + 나요), it is not 하나 + 요
-            if not asks and term.startswith(stem) and len(term) - len(stem) == 1 and (
-                    self.df(stem) >= max(typed_df, 1)):
-                continue  # 연산자, 인증서: a noun the notes also write alone, and a suffix
             forms = self._forms(stem)
             forms.pop(term, None)
             # A stem is a stem if the notes write it with an ending, or alone (the index
