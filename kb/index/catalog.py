@@ -40,10 +40,9 @@ from typing import TYPE_CHECKING, Any
 from ..config import private_files
 from ..errors import IndexLocked
 from ..noterow import NoteRow
-from ..notes import slug_of
 from .lock import SyncLock
 from .manifest import CATALOG, CATALOG_DELTA
-from .schema import stored_tags
+from .schema import stored_row
 
 if TYPE_CHECKING:
     from whoosh.index import Index
@@ -64,21 +63,29 @@ Row = tuple[Any, ...]
 
 
 def row_of(doc: dict[str, Any], counts: Counts | None = None) -> tuple[Row, Counts | None]:
-    """The row (and counts) of a note, from its Whoosh document (``index.note_document``)
+    """The row (and counts) of a note, from its Whoosh document (``schema.note_document``)
     or from its stored fields."""
-    path = doc["path"]
-    slug = slug_of(path)
-    date = doc.get("date")
-    links = doc.get("links")
-    row = (
-        None if slug == path[:-3] else slug,
-        doc.get("title"),
-        stored_tags(doc),
-        None if date is None else date.isoformat(),
-        doc.get("mtime"),
-        None if links is None else list(links),
+    return _packed(stored_row(doc)), counts
+
+
+def _packed(note: NoteRow) -> Row:
+    """A :class:`NoteRow` as the catalog stores it: slug and title None when they are the
+    path's, empty tags and links as lists."""
+    slug = None if note.slug == note.path[:-3] else note.slug
+    return (
+        slug,
+        None if note.title == note.slug else note.title,
+        list(note.tags),
+        None if note.date is None else note.date.isoformat(),
+        note.mtime,
+        list(note.links),
     )
-    return row, counts
+
+
+def _stored_rows(searcher: Any) -> dict[str, Row]:
+    """Every note's row from Whoosh's stored fields (slow: a pickle per note), in path order."""
+    rows = sorted((stored_row(d) for d in searcher.all_stored_fields()), key=lambda r: r.path)
+    return {r.path: _packed(r) for r in rows}
 
 
 def file_counts(root: Path, rel: str) -> Counts | None:
@@ -373,8 +380,7 @@ class Update:
 def read_whoosh(ix: Index) -> dict[str, Row]:
     """Rows from Whoosh's stored fields (slow: a pickle per note), in path order."""
     with ix.searcher() as s:
-        rows = {d["path"]: row_of(d)[0] for d in s.all_stored_fields()}
-    return dict(sorted(rows.items()))
+        return _stored_rows(s)
 
 
 def _save_quietly(ix: Index, generation: int, rows: dict[str, Row], counts: dict[str, Counts]) -> None:
@@ -401,8 +407,7 @@ def rows_of(ix: Index, counts: bool = False) -> tuple[dict[str, Row], dict[str, 
         return loaded[0], loaded[1] or {}
     with ix.searcher() as s:
         generation = s.reader().generation()
-        rows = {d["path"]: row_of(d)[0] for d in s.all_stored_fields()}
-    rows = dict(sorted(rows.items()))
+        rows = _stored_rows(s)
     if isinstance(generation, int) and generation >= 0:
         _save_quietly(ix, generation, rows, {})
     return rows, {}

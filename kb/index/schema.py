@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from ..analysis import analyze, korean_analyzer
+from ..noterow import NoteRow
 from ..notes import Note, nfc
 
 SCHEMA_VERSION = 2  # 2: frontmatter fields (meta)
@@ -82,4 +83,12 @@ def note_document(note: Note) -> dict[str, Any]:
 def stored_tags(stored: Any) -> list[str]:
     """The tags of a note as the index stores them (one comma-separated string)."""
     return [t for t in (stored.get("tags") or "").split(",") if t]
+
+
+def stored_row(stored: Any) -> NoteRow:
+    """The row of a note from Whoosh's stored fields of it (or from its document, see
+    :func:`note_document`). With :func:`stored_tags`, the one place that reads Whoosh's
+    mapping of a note by field name: everything past the index reads :class:`NoteRow`."""
+    return NoteRow.of(stored["path"], title=stored.get("title"), tags=stored_tags(stored),
+                      date=stored.get("date"), mtime=stored.get("mtime"), links=stored.get("links"))
 
