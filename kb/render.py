@@ -118,6 +118,7 @@ _KIND_LABEL = {
     "initials": "initials",
     "shorter": "shorter form",
     "parts": "its parts in a row",
+    "verb": "another form",
 }
 
 
