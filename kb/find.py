@@ -595,12 +595,18 @@ class FindApp(App[str | None]):
         self._shown_seq = 0
         self._asked_seq = 0
         self._preview_seq = 0
+        self._preview_due = False
         self._preview_cache: dict[tuple[str, frozenset[str], int], Rendered] = {}
         self._synced_for_gone: set[str] = set()
         #: Called with the query whenever its hits are on screen (benchmarks, tests).
         self.on_shown: Callable[[Answer], None] | None = None
         self.searches = Latest(self._search, self._searched, "kb-find-search")
         self.previews = Latest(self._render, self._rendered, "kb-find-preview")
+
+    @property
+    def busy(self) -> bool:
+        """A search or a preview asked for is not on screen yet."""
+        return self._shown_seq < self._asked_seq or self._preview_due
 
     # ---------------------------------------------------------------- layout
 
@@ -692,16 +698,19 @@ class FindApp(App[str | None]):
         item = self.query_one(HitList).selected
         preview = self.query_one(Preview)
         if item is None:
+            self._preview_seq, self._preview_due = -1, False
             preview.show([])
             return
         width = max(preview.size.width - 1, 20)
         terms = frozenset(self.answer.terms) if self.answer else frozenset()
         key = (item.path, terms, width)
         if key in self._preview_cache:
-            self._preview_seq += 1
+            self._preview_seq = -1  # no preview on its way is wanted now
+            self._preview_due = False
             preview.show_rendered(self._preview_cache[key])
             return
         self._preview_seq = self.previews.submit(PreviewJob(item, terms, width))
+        self._preview_due = True
 
     def _render(self, job: PreviewJob) -> Rendered:  # the preview thread
         return render_preview(self.source, job)
@@ -723,6 +732,7 @@ class FindApp(App[str | None]):
             self._preview_cache[(job.item.path, job.terms, job.width)] = rendered
         if seq != self._preview_seq:
             return
+        self._preview_due = False
         self.query_one(Preview).show_rendered(rendered)
         if rendered.gone and job.item.path not in self._synced_for_gone:
             self._synced_for_gone.add(job.item.path)  # once a note: a file the index keeps is no loop
@@ -833,8 +843,10 @@ class FindApp(App[str | None]):
             return
         terms = set(self.answer.terms) if self.answer else set()
         self.source.locate(item, terms)
-        error = ""
-        with self.suspend():
+        from contextlib import nullcontext
+
+        # headless (tests) there is no terminal to hand over
+        with nullcontext() if self.is_headless else self.suspend():
             error = open_editor(str(path), item.line)
         while isinstance(self.screen, NoteScreen):
             self.pop_screen()

@@ -1,0 +1,389 @@
+"""``kb find``: the live view, driven headless by Textual's Pilot on notebooks written here.
+
+The editor is a small script named ``nvim`` (so kb passes ``+LINE path``) that records
+its arguments; the search and preview threads are waited for through ``app.busy``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kb.config import find_notebook
+from kb.find import Answer, FindApp, HelpScreen, HitList, Latest, NoteScreen, Preview, Query, Source, TagScreen
+from kb.index import open_index
+
+K8S = """# 쿠버네티스 정리
+
+쿠버네티스는 컨테이너 오케스트레이션 도구다.
+파드가 재시작되는 이유는 liveness probe 실패가 흔하다.
+
+## 서비스
+
+Service는 파드 집합에 안정적인 주소를 준다.
+"""
+DOCKER = "---\ntags: [docker, k8s]\n---\n# Docker 기초\n\n이미지와 컨테이너의 차이.\n"
+LONG_TITLE = ("파이썬 🐍 데코레이터 아주아주 긴 제목이 여기에 있어서 목록의 폭을 넘어가는 경우를 "
+              "시험한다 정말로 아주 길다 🎉")
+PY = f"---\ntags: [python]\n---\n# {LONG_TITLE}\n\n데코레이터는 함수를 감싼다.\n"
+
+
+@pytest.fixture
+def notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "find-notes"
+    root.mkdir()
+    for i, (name, text) in enumerate([("py.md", PY), ("docker.md", DOCKER), ("k8s.md", K8S)]):
+        (root / name).write_text(text, encoding="utf-8")
+        os.utime(root / name, (1_700_000_000 + i * 100, 1_700_000_000 + i * 100))
+    monkeypatch.setenv("KB_INDEX_DIR", str(tmp_path / "find-index"))
+    return root
+
+
+@pytest.fixture
+def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$EDITOR: a script named nvim writing its argv, one a line, to the returned file;
+    it appends ``$APPEND`` to the file it opens when that is set."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "argv.txt"
+    script = bin_dir / "nvim"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > "{record}"\n'
+        'for last; do :; done\n'
+        'if [ -n "$APPEND" ]; then printf "%s\\n" "$APPEND" >> "$last"; fi\n',
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", str(script))
+    return record
+
+
+def source_for(root: Path) -> Source:
+    nb = find_notebook(root)
+    ix, _ = open_index(nb)
+    return Source(nb, ix)
+
+
+def drive(root: Path, script, size=(80, 24), query: str = "", print_mode: str | None = None) -> FindApp:
+    """Run the app headless, call ``await script(app, pilot)``, return the app."""
+    app = FindApp(source_for(root), query, print_mode)
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await settle(app, pilot)
+            await script(app, pilot)
+        app.searches.stop()
+        app.previews.stop()
+
+    asyncio.run(main())
+    return app
+
+
+async def settle(app: FindApp, pilot, timeout: float = 20.0) -> None:
+    """Wait until every search and preview asked for is on screen."""
+    end = time.monotonic() + timeout
+    await pilot.pause()
+    while app.busy or app.answer is None:
+        assert time.monotonic() < end, "kb find did not settle"
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+async def typed(app: FindApp, pilot, text: str) -> None:
+    await pilot.press(*text)
+    await settle(app, pilot)
+
+
+def slugs(app: FindApp) -> list[str]:
+    return [i.slug for i in app.query_one(HitList).items]
+
+
+def preview_text(app: FindApp) -> str:
+    return "\n".join(s.text for s in app.query_one(Preview).lines)
+
+
+def test_start_lists_the_most_recently_modified_notes(notes: Path) -> None:
+    async def script(app, pilot):
+        assert slugs(app) == ["k8s", "docker", "py"]
+        assert "쿠버네티스 정리" in preview_text(app)
+
+    drive(notes, script)
+
+
+def test_typing_updates_the_hits_and_the_preview_shows_the_match(notes: Path) -> None:
+    async def script(app, pilot):
+        await typed(app, pilot, "파드")
+        assert app.answer.query == "파드"
+        assert slugs(app) == ["k8s"]
+        preview = app.query_one(Preview)
+        assert "재시작" in preview_text(app)
+        # the matches are highlighted (reverse), in the body
+        marked = [seg.text for strip in preview.lines for seg in strip if seg.style and seg.style.reverse]
+        assert "파드" in marked
+        await pilot.press("backspace", "backspace")
+        await typed(app, pilot, "docker")
+        assert slugs(app) == ["docker"]
+
+    drive(notes, script)
+
+
+def test_enter_opens_the_editor_at_the_first_match(notes: Path, editor: Path) -> None:
+    async def script(app, pilot):
+        await typed(app, pilot, "파드")
+        await pilot.press("enter")
+        await settle(app, pilot)
+
+    drive(notes, script)
+    assert editor.read_text(encoding="utf-8").splitlines() == ["+4", str(notes / "k8s.md")]
+
+
+def test_what_the_editor_wrote_is_searchable_when_it_exits(notes: Path, editor: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPEND", "새로적은 zeppelinword 내용")
+
+    async def script(app, pilot):
+        await typed(app, pilot, "파드")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press(*["backspace"] * 2)
+        await typed(app, pilot, "zeppelinword")
+        assert slugs(app) == ["k8s"]
+
+    drive(notes, script)
+
+
+def test_editor_without_a_query_opens_the_note_at_its_top(notes: Path, editor: Path) -> None:
+    async def script(app, pilot):
+        await pilot.press("down", "enter")
+        await settle(app, pilot)
+
+    drive(notes, script)
+    assert editor.read_text(encoding="utf-8").splitlines() == [str(notes / "docker.md")]
+
+
+def test_ctrl_n_ctrl_p_move_and_the_preview_follows(notes: Path) -> None:
+    async def script(app, pilot):
+        await pilot.press("ctrl+n", "ctrl+n")
+        await settle(app, pilot)
+        assert app.query_one(HitList).selected.slug == "py"
+        assert "데코레이터는" in preview_text(app)
+        await pilot.press("ctrl+p")
+        await settle(app, pilot)
+        assert app.query_one(HitList).selected.slug == "docker"
+
+    drive(notes, script)
+
+
+def test_tag_narrowing(notes: Path) -> None:
+    async def script(app, pilot):
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert isinstance(app.screen, TagScreen)
+        await pilot.press(*"pyth", "enter")
+        await settle(app, pilot)
+        assert app.query_one("#query").value == "tag:python"
+        assert slugs(app) == ["py"]
+
+    drive(notes, script)
+
+
+def test_tag_syntax_typed_as_in_kb_search(notes: Path) -> None:
+    async def script(app, pilot):
+        await typed(app, pilot, "컨테이너 tag:docker")
+        assert slugs(app) == ["docker"]
+
+    drive(notes, script)
+
+
+def test_no_hits_says_so(notes: Path) -> None:
+    async def script(app, pilot):
+        await typed(app, pilot, "qqzzxyzzy")
+        assert slugs(app) == []
+        assert "No notes match 'qqzzxyzzy'" in str(app.query_one("#status").render())
+        assert app.query_one(Preview).lines == []
+        await pilot.press("enter")  # nothing to open: nothing happens
+        await settle(app, pilot)
+
+    drive(notes, script)
+
+
+def test_a_note_deleted_while_the_view_is_open(notes: Path, editor: Path) -> None:
+    async def script(app, pilot):
+        await typed(app, pilot, "파드")
+        assert slugs(app) == ["k8s"]
+        (notes / "k8s.md").unlink()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert slugs(app) == []  # the index was brought up to date
+        # moving onto a note deleted since the list was made: the preview says so
+        await pilot.press("ctrl+u")
+        await settle(app, pilot)
+        assert slugs(app) == ["docker", "py"]
+        (notes / "docker.md").unlink()
+        app._preview_cache.clear()
+        await pilot.press("down", "up")
+        await settle(app, pilot)
+        assert slugs(app) == ["py"]
+
+    drive(notes, script)
+    assert not editor.exists()
+
+
+def test_a_notebook_of_no_notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, editor: Path) -> None:
+    root = tmp_path / "empty"
+    root.mkdir()
+    monkeypatch.setenv("KB_INDEX_DIR", str(tmp_path / "empty-index"))
+
+    async def script(app, pilot):
+        assert slugs(app) == []
+        assert "No notes in" in str(app.query_one("#status").render())
+        await pilot.press("enter", "ctrl+f", "ctrl+y", "down")
+        await typed(app, pilot, "파드")
+        assert slugs(app) == []
+        await pilot.press("escape")
+
+    app = drive(root, script)
+    assert app.return_value is None
+    assert not editor.exists()
+
+
+def test_long_korean_and_emoji_titles_fit_80_columns(notes: Path) -> None:
+    from rich.cells import cell_len
+
+    async def script(app, pilot):
+        hits = app.query_one(HitList)
+        for y in range(3):
+            line = hits.render_line(y)
+            assert line.cell_length == hits.size.width
+        row = hits.render_line(2).text  # py: the long title
+        assert cell_len(row) <= 80
+        assert "🐍" in row and "…" in row and "py" in row and "#python" in row
+        await pilot.press("down", "down")
+        await settle(app, pilot)
+        assert "🎉" in preview_text(app) or "아주" in preview_text(app)
+
+    drive(notes, script)
+
+
+def test_print_mode_returns_the_chosen_slug(notes: Path, editor: Path) -> None:
+    async def script(app, pilot):
+        await typed(app, pilot, "docker")
+        await pilot.press("enter")
+
+    assert drive(notes, script, print_mode="slug").return_value == "docker"
+    assert drive(notes, script, print_mode="path").return_value == "docker.md"
+    assert not editor.exists()
+
+
+def test_keys_help_full_view_copy_and_leaving(notes: Path) -> None:
+    async def script(app, pilot):
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        assert isinstance(app.screen, NoteScreen)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not isinstance(app.screen, NoteScreen)
+        assert app.query_one("#query").value == ""  # q went to the full view, not the query
+        await pilot.press("ctrl+y")
+        assert app.clipboard == "k8s"
+        await typed(app, pilot, "q?")  # in the query line, q and a later ? are typed
+        assert app.query_one("#query").value == "q?"
+        await pilot.press("tab", "q")  # in the list, q leaves
+        await pilot.pause()
+
+    app = drive(notes, script)
+    assert app.return_value is None
+
+
+def test_ctrl_c_leaves(notes: Path) -> None:
+    async def script(app, pilot):
+        await typed(app, pilot, "파")
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
+
+    drive(notes, script)
+
+
+def test_keystrokes_typed_fast_are_all_searched_last_query_shown(notes: Path) -> None:
+    """Korean arrives composed: one key event a syllable. None is lost, however fast,
+    and what ends up on screen is the answer to the whole query."""
+    async def script(app, pilot):
+        for ch in "쿠버네티스 서비스":
+            app.query_one("#query").insert_text_at_cursor(ch)
+        await settle(app, pilot)
+        assert app.answer.query == "쿠버네티스 서비스"
+        assert slugs(app) == ["k8s"]
+
+    drive(notes, script)
+
+
+def test_an_older_answer_never_replaces_a_newer_one(notes: Path) -> None:
+    async def script(app, pilot):
+        newer = Answer("docker", [], 0)
+        older = Answer("파", [], 0)
+        app._show(app._shown_seq + 2, Query("docker"), newer)
+        app._show(app._shown_seq - 1, Query("파"), older)
+        assert app.answer is newer
+
+    drive(notes, script)
+
+
+def test_latest_runs_the_newest_job_and_drops_the_ones_not_started() -> None:
+    gate = threading.Event()
+    ran: list[str] = []
+    finished = threading.Event()
+
+    def run(job: str) -> str:
+        if job == "slow":
+            gate.wait(5)
+        ran.append(job)
+        return job.upper()
+
+    results: list[tuple[int, str, str]] = []
+
+    def done(seq: int, job: str, result: str) -> None:
+        results.append((seq, job, result))
+        if job == "c":
+            finished.set()
+
+    runner: Latest[str, str] = Latest(run, done, "test")
+    runner.submit("slow")
+    time.sleep(0.05)
+    runner.submit("a")
+    runner.submit("b")
+    runner.submit("c")
+    gate.set()
+    assert finished.wait(5)
+    runner.stop()
+    assert ran == ["slow", "c"]
+    assert [r[0] for r in results] == [1, 4]
+
+
+def test_kb_find_needs_a_terminal(runner, notes: Path) -> None:
+    from kb.cli import app
+
+    result = runner.invoke(app, ["--dir", str(notes), "find"], input="")
+    assert result.exit_code == 1
+    assert "needs a terminal" in result.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX terminal")
+def test_kb_find_is_documented(runner) -> None:
+    from kb.cli import app
+
+    result = runner.invoke(app, ["find", "--help"])
+    assert result.exit_code == 0 and "--print" in result.output
