@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +85,9 @@ class Answer:
     notice: str = ""
     terms: set[str] = field(default_factory=set)
     error: str = ""
+    #: perf_counter() when the search thread started and finished it (benchmarks/find_latency.py).
+    started: float = 0.0
+    finished: float = 0.0
 
 
 class Source:
@@ -151,6 +156,12 @@ class Source:
 
         return read_note(self.root, path)
 
+    def body(self, path: str) -> tuple[str, int]:
+        """The note's body as search reads it, and the lines of the file above it."""
+        from .notes import read_body_at
+
+        return read_body_at(self.root, path)
+
     def sync(self) -> bool:
         """Bring the index up to date with the files (after the editor, or a note gone);
         True when something changed."""
@@ -202,6 +213,7 @@ class Latest(Generic[J, R]):
         self._run, self._done = run, done
         self._cond = threading.Condition()
         self._pending: tuple[int, J] | None = None
+        self._running = False
         self._seq = 0
         self._stopped = False
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -213,6 +225,14 @@ class Latest(Generic[J, R]):
             self._pending = (self._seq, job)
             self._cond.notify()
             return self._seq
+
+    def idle(self) -> bool:
+        """Nothing running nor waiting to run."""
+        return self._pending is None and not self._running
+
+    def replaced(self) -> bool:
+        """A newer job waits: the running one may give up (its answer would be dropped)."""
+        return self._pending is not None
 
     def stop(self) -> None:
         with self._cond:
@@ -229,10 +249,13 @@ class Latest(Generic[J, R]):
                 assert self._pending is not None
                 seq, job = self._pending
                 self._pending = None
+                self._running = True
             try:
                 result: Any = self._run(job)
             except Exception as exc:  # shown in the status line, never a dead thread
                 result = exc
+            finally:
+                self._running = False
             if not self._stopped:
                 self._done(seq, job, result)
 
@@ -259,36 +282,69 @@ class Rendered:
     gone: bool = False
 
 
-def render_preview(source: Source, job: PreviewJob) -> Rendered:
-    """The note of ``job.item`` rendered ``job.width`` wide, its matches highlighted."""
-    item = job.item
+#: Lines of a note's body the preview lays out, from a few lines above the first match:
+#: rendering a long note whole took up to ~0.7 s on the corpus, and the pane shows ~20.
+PREVIEW_LINES = 150
+LEAD_LINES = 6
+_FENCE_RE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
+
+
+def body_window(body: str, line: int | None, lines: int = PREVIEW_LINES) -> tuple[str, int, int]:
+    """The part of ``body`` to render: from :data:`LEAD_LINES` above its line ``line``
+    (0-based; None: the top), at most ``lines`` lines; with how many lines were left out
+    above and below. A start inside a fenced code block moves up to its opening fence."""
+    rows = body.split("\n")
+    start = 0 if line is None or line < 2 * LEAD_LINES else min(line, len(rows)) - LEAD_LINES
+    fence, opener = "", 0
+    for k in range(start):
+        m = _FENCE_RE.match(rows[k])
+        if m is None:
+            continue
+        mark = m.group(1)
+        if not fence:
+            fence, opener = mark, k
+        elif mark[0] == fence[0] and len(mark) >= len(fence) and not rows[k][m.end():].strip():
+            fence = ""
+    if fence:
+        start = opener
+    end = min(len(rows), start + lines)
+    return "\n".join(rows[start:end]), start, len(rows) - end
+
+
+def render_preview(source: Source, job: PreviewJob, whole: bool = False) -> Rendered:
+    """The note of ``job.item`` rendered ``job.width`` wide around its first match (``whole``:
+    all of it), the search's terms highlighted."""
+    item, width = job.item, job.width
     try:
         source.locate(item, set(job.terms))
         note = source.read(item.path)
+        body, offset = source.body(item.path)
     except FileNotFoundError:
         text = f"{item.slug} is gone (deleted or moved since the list was made); updating the list"
-        return Rendered(render.rendered_lines(render.message(text, "yellow"), job.width), None, gone=True)
+        return Rendered(render.rendered_lines(render.message(text, "yellow"), width), None, gone=True)
     except OSError as exc:
         text = f"cannot read {item.path}: {exc.strerror or exc}"
-        return Rendered(render.rendered_lines(render.message(text, "yellow"), job.width), None)
-    head = render.rendered_lines(render.note_preview(note, item.path, _code_theme()), job.width)
+        return Rendered(render.rendered_lines(render.message(text, "yellow"), width), None)
+    line = item.line - offset - 1 if item.line and item.line > offset else None
+    window, above, below = body_window(body, line, 1 << 30 if whole else PREVIEW_LINES)
+    def laid_out(view: Any) -> list[list[Any]]:
+        return render.rendered_lines(view, width)
+
+    lines = laid_out(render.note_header(note, item.path))
+    for warning in note.warnings:
+        lines += laid_out(render.message(f"warning: {warning}", "yellow"))
+    if above:
+        lines += laid_out(render.message(f"… {above} lines above (Ctrl-F: the whole note)"))
+    header = len(lines)
+    lines += laid_out(render.note_body(window, code_theme=_code_theme()))
+    if below:
+        lines += laid_out(render.message(f"… {below} more lines (Ctrl-F: the whole note)"))
     if not job.terms:
-        return Rendered(head, None)
-    # The header (title, tags, path) is not searched for the first match: the body's is the one to see.
-    header_height = len(render.rendered_lines(render.note_preview(_headless(note), item.path,
-                                                                  _code_theme()), job.width))
-    header_height = max(0, header_height - 1)  # the "empty note" line
+        return Rendered(lines, None)
     marks = spans_of(set(job.terms))
-    render.mark_lines(head[:header_height], marks)
-    first = render.mark_lines(head, marks, start=header_height) if len(head) <= header_height + MARK_LINES \
-        else render.mark_lines(head[: header_height + MARK_LINES], marks, start=header_height)
-    return Rendered(head, first)
-
-
-def _headless(note: Note) -> Note:
-    from dataclasses import replace
-
-    return replace(note, body="", warnings=list(note.warnings))
+    render.mark_lines(lines, marks, stop=header)  # the title, but its first match is the body's
+    first = render.mark_lines(lines, marks, start=header, stop=header + MARK_LINES)
+    return Rendered(lines, first)
 
 
 def _code_theme() -> str:
@@ -516,9 +572,17 @@ class NoteScreen(Screen[None]):
         self._draw()
 
     def _draw(self) -> None:
+        job = PreviewJob(self.item, self.terms, max(self.size.width - 1, 20))
+        self.run_worker(lambda: self._full_note(job), thread=True, exclusive=True, group="full")
+
+    def _full_note(self, job: PreviewJob) -> None:  # a worker thread: a long note takes a while
         app: FindApp = self.app  # type: ignore[assignment]
-        rendered = render_preview(app.source, PreviewJob(self.item, self.terms, max(self.size.width - 1, 20)))
-        self.query_one(Lines).show(rendered.lines, max(0, (rendered.first or 0) - 3))
+        rendered = render_preview(app.source, job, whole=True)
+        app.call_from_thread(self._put, rendered)
+
+    def _put(self, rendered: Rendered) -> None:
+        if self.is_attached:
+            self.query_one(Lines).show(rendered.lines, max(0, (rendered.first or 0) - 3))
 
     def action_back(self) -> None:
         self.dismiss(None)
@@ -601,7 +665,7 @@ class FindApp(App[str | None]):
         #: Called with the query whenever its hits are on screen (benchmarks, tests).
         self.on_shown: Callable[[Answer], None] | None = None
         self.searches = Latest(self._search, self._searched, "kb-find-search")
-        self.previews = Latest(self._render, self._rendered, "kb-find-preview")
+        self.previews = Latest(self._preview_job, self._rendered, "kb-find-preview")
 
     @property
     def busy(self) -> bool:
@@ -645,9 +709,12 @@ class FindApp(App[str | None]):
         self._asked_seq = self.searches.submit(query)
 
     def _search(self, query: Query) -> Answer:  # the search thread
+        started = time.perf_counter()
         if query.sync:
             self.source.sync()
-        return self.source.answer(query.text)
+        answer = self.source.answer(query.text)
+        answer.started, answer.finished = started, time.perf_counter()
+        return answer
 
     def _searched(self, seq: int, query: Query, answer: Any) -> None:  # the search thread
         try:
@@ -712,7 +779,16 @@ class FindApp(App[str | None]):
         self._preview_seq = self.previews.submit(PreviewJob(item, terms, width))
         self._preview_due = True
 
-    def _render(self, job: PreviewJob) -> Rendered:  # the preview thread
+    def _preview_job(self, job: PreviewJob) -> Rendered | None:  # the preview thread
+        # The search comes first: one thread's Python runs at a time (the GIL), and a
+        # preview rendering while the next keystroke's search runs slowed it ~2x.
+        deadline = time.monotonic() + 1.0
+        while not self.searches.idle() and time.monotonic() < deadline:
+            if self.previews.replaced():
+                return None
+            time.sleep(0.002)
+        if self.previews.replaced():
+            return None
         return render_preview(self.source, job)
 
     def _rendered(self, seq: int, job: PreviewJob, rendered: Any) -> None:  # the preview thread
@@ -721,7 +797,9 @@ class FindApp(App[str | None]):
         except RuntimeError:
             pass
 
-    def _show_preview(self, seq: int, job: PreviewJob, rendered: Rendered | Exception) -> None:
+    def _show_preview(self, seq: int, job: PreviewJob, rendered: Rendered | Exception | None) -> None:
+        if rendered is None:
+            return  # given up for a newer one
         if isinstance(rendered, Exception):
             lines = render.rendered_lines(render.message(f"cannot show the note: {rendered}", "yellow"),
                                           job.width)

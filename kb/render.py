@@ -204,7 +204,19 @@ def note_view(
     code_theme: str = "monokai",
     related: list[tuple[str, str]] | None = None,
 ) -> RenderableType:
-    from rich.markdown import Markdown
+    parts: list[RenderableType] = [note_header(note, path_display),
+                                   note_body(note.body, title_of, code_theme)]
+    if backlinks:
+        parts.append(_backlinks_section(backlinks))
+    if related:
+        parts.append(_related_section(related))
+    for w in note.warnings:
+        parts.insert(1, Text(f"warning: {w}", style="yellow"))
+    return Group(*parts)
+
+
+def note_header(note: Note, path_display: str) -> RenderableType:
+    """The panel above a rendered note: its title, tags, date and path."""
     from rich.panel import Panel
     from rich.table import Table
 
@@ -215,16 +227,15 @@ def note_view(
         header.add_row("tags", _tags_text(note.tags))
     header.add_row("date", _fmt_date(note.date))
     header.add_row("path", Text(safe_path(path_display)))  # Text: `[x]` in a folder name is not markup
-    title = Panel(header, title=Text(note.title, style="bold"), title_align="left", expand=True)
-    body = Markdown(readable_links(note.body.strip(), title_of) or "*empty note*", code_theme=code_theme)
-    parts: list[RenderableType] = [title, body]
-    if backlinks:
-        parts.append(_backlinks_section(backlinks))
-    if related:
-        parts.append(_related_section(related))
-    for w in note.warnings:
-        parts.insert(1, Text(f"warning: {w}", style="yellow"))
-    return Group(*parts)
+    return Panel(header, title=Text(note.title, style="bold"), title_align="left", expand=True)
+
+
+def note_body(markdown: str, title_of: Callable[[str], str | None] | None = None,
+              code_theme: str = "monokai") -> RenderableType:
+    """A note's Markdown body rendered (wiki links as readable text)."""
+    from rich.markdown import Markdown
+
+    return Markdown(readable_links(markdown.strip(), title_of) or "*empty note*", code_theme=code_theme)
 
 
 class Column:
@@ -680,12 +691,6 @@ def find_rows(rows: list[tuple[str, str, list[str], dt.datetime | None]]) -> Row
                     cells, header=False)
 
 
-def note_preview(note: Note, path_display: str, code_theme: str = "monokai") -> RenderableType:
-    """A note as ``kb show`` renders it (header and body), without its links and related
-    notes: ``kb find``'s preview and full view."""
-    return note_view(note, path_display, code_theme=code_theme)
-
-
 def message(text: str, style: str = "dim") -> RenderableType:
     """One line of plain text (no markup: it may hold a slug or a query)."""
     return Text(text, style=style)
@@ -711,16 +716,16 @@ class _NullWriter:
 
 def mark_lines(
     lines: list[list[Any]], spans_of: Callable[[str], list[tuple[int, int]]], start: int = 0,
-    style: str = "bold reverse yellow",
+    stop: int | None = None, style: str = "bold reverse yellow",
 ) -> int | None:
     """Highlight, in place, the spans ``spans_of(line text)`` gives in each line from
-    ``start`` on (character offsets); the index of the first line with one, or None."""
+    ``start`` to ``stop`` (character offsets); the index of the first line with one, or None."""
     from rich.segment import Segment
     from rich.style import Style
 
     mark = Style.parse(style)
     first = None
-    for k in range(start, len(lines)):
+    for k in range(start, len(lines) if stop is None else min(stop, len(lines))):
         line = lines[k]
         spans = spans_of("".join(seg.text for seg in line))
         if not spans:

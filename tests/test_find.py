@@ -15,7 +15,18 @@ from pathlib import Path
 import pytest
 
 from kb.config import find_notebook
-from kb.find import Answer, FindApp, HelpScreen, HitList, Latest, NoteScreen, Preview, Query, Source, TagScreen
+from kb.find import (
+    Answer,
+    FindApp,
+    HelpScreen,
+    HitList,
+    Latest,
+    NoteScreen,
+    Preview,
+    Query,
+    Source,
+    TagScreen,
+)
 from kb.index import open_index
 
 K8S = """# 쿠버네티스 정리
