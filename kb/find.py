@@ -86,6 +86,7 @@ class Answer:
     terms: set[str] = field(default_factory=set)
     error: str = ""
     #: perf_counter() when the search thread started and finished it (benchmarks/find_latency.py).
+    asked: float = 0.0
     started: float = 0.0
     finished: float = 0.0
 
@@ -264,6 +265,7 @@ class Latest(Generic[J, R]):
 class Query:
     text: str
     sync: bool = False  # bring the index up to date first (after the editor)
+    at: float = field(default_factory=time.perf_counter)  # when it was asked
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,8 @@ class PreviewJob:
     item: Item
     terms: frozenset[str]
     width: int
+    #: Lines of the body to lay out (the pane's height and then some; the full view: all).
+    lines: int = 0
 
 
 @dataclass
@@ -282,10 +286,13 @@ class Rendered:
     gone: bool = False
 
 
-#: Lines of a note's body the preview lays out, from a few lines above the first match:
-#: rendering a long note whole took up to ~0.7 s on the corpus, and the pane shows ~20.
-PREVIEW_LINES = 150
+#: Lines of a note's body the preview lays out at least, from a few lines above the first
+#: match (more on a tall pane): rendering a long note whole took up to ~0.7 s on the corpus.
+PREVIEW_LINES = 40
 LEAD_LINES = 6
+#: A preview is rendered once the query has not changed for this long (seconds): while
+#: keys come faster, the hits follow each one and the preview of the newest follows them.
+PREVIEW_QUIET = 0.06
 _FENCE_RE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
 
 
@@ -326,7 +333,7 @@ def render_preview(source: Source, job: PreviewJob, whole: bool = False) -> Rend
         text = f"cannot read {item.path}: {exc.strerror or exc}"
         return Rendered(render.rendered_lines(render.message(text, "yellow"), width), None)
     line = item.line - offset - 1 if item.line and item.line > offset else None
-    window, above, below = body_window(body, line, 1 << 30 if whole else PREVIEW_LINES)
+    window, above, below = body_window(body, line, 1 << 30 if whole else max(job.lines, PREVIEW_LINES))
     def laid_out(view: Any) -> list[list[Any]]:
         return render.rendered_lines(view, width)
 
@@ -660,6 +667,7 @@ class FindApp(App[str | None]):
         self._asked_seq = 0
         self._preview_seq = 0
         self._preview_due = False
+        self._changed_at = 0.0
         self._preview_cache: dict[tuple[str, frozenset[str], int], Rendered] = {}
         self._synced_for_gone: set[str] = set()
         #: Called with the query whenever its hits are on screen (benchmarks, tests).
@@ -706,6 +714,7 @@ class FindApp(App[str | None]):
             self._ask(Query(event.value))
 
     def _ask(self, query: Query) -> None:
+        self._changed_at = time.monotonic()
         self._asked_seq = self.searches.submit(query)
 
     def _search(self, query: Query) -> Answer:  # the search thread
@@ -713,7 +722,7 @@ class FindApp(App[str | None]):
         if query.sync:
             self.source.sync()
         answer = self.source.answer(query.text)
-        answer.started, answer.finished = started, time.perf_counter()
+        answer.asked, answer.started, answer.finished = query.at, started, time.perf_counter()
         return answer
 
     def _searched(self, seq: int, query: Query, answer: Any) -> None:  # the search thread
@@ -776,17 +785,18 @@ class FindApp(App[str | None]):
             self._preview_due = False
             preview.show_rendered(self._preview_cache[key])
             return
-        self._preview_seq = self.previews.submit(PreviewJob(item, terms, width))
+        self._preview_seq = self.previews.submit(PreviewJob(item, terms, width, 2 * preview.size.height))
         self._preview_due = True
 
     def _preview_job(self, job: PreviewJob) -> Rendered | None:  # the preview thread
         # The search comes first: one thread's Python runs at a time (the GIL), and a
         # preview rendering while the next keystroke's search runs slowed it ~2x.
         deadline = time.monotonic() + 1.0
-        while not self.searches.idle() and time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (
+                self.searches.idle() and time.monotonic() - self._changed_at >= PREVIEW_QUIET):
             if self.previews.replaced():
                 return None
-            time.sleep(0.002)
+            time.sleep(0.005)
         if self.previews.replaced():
             return None
         return render_preview(self.source, job)
@@ -955,7 +965,10 @@ def run(nb: Notebook, ix: Any, query: str = "", print_mode: str | None = None) -
         raise KbError("kb find is interactive and needs a terminal (use `kb search` in scripts)")
     app = FindApp(Source(nb, ix), query, print_mode)
     try:
-        return app.run()
+        chosen = app.run()
     finally:
         app.searches.stop()
         app.previews.stop()
+    if app.return_code:  # Textual printed what went wrong
+        raise KbError("kb find stopped on an error (above)")
+    return chosen

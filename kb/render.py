@@ -700,10 +700,16 @@ def rendered_lines(renderable: RenderableType, width: int) -> list[list[Any]]:
     """``renderable`` laid out ``width`` cells wide: its lines, each a list of Rich
     ``Segment``s padded to the width (what Textual's line API draws)."""
     from rich.console import Console
+    from rich.segment import Segment
+    from rich.style import Style
 
     console = Console(width=max(width, 1), color_system="truecolor", force_terminal=True, no_color=False,
                       highlight=False, emoji=False, legacy_windows=False, file=_NullWriter())
-    return console.render_lines(renderable, console.options.update_width(max(width, 1)), pad=True)
+    lines = console.render_lines(renderable, console.options.update_width(max(width, 1)), pad=True)
+    # every segment styled: Textual's filters (NO_COLOR's monochrome) read the style of each
+    null = Style.null()
+    return [[seg if seg.style is not None else Segment(seg.text, null, seg.control) for seg in line]
+            for line in lines]
 
 
 class _NullWriter:

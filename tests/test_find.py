@@ -398,3 +398,22 @@ def test_kb_find_is_documented(runner) -> None:
 
     result = runner.invoke(app, ["find", "--help"])
     assert result.exit_code == 0 and "--print" in result.output
+
+
+def test_no_color(notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def script(app, pilot):
+        assert app.no_color
+        await typed(app, pilot, "파드")
+        await pilot.press("ctrl+f")
+        await pilot.pause(0.3)
+        await pilot.press("escape", "question_mark")
+        await pilot.pause(0.2)
+        await pilot.press("escape", "ctrl+t")
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+
+    app = drive(notes, script)
+    assert app.return_code == 0
