@@ -494,10 +494,7 @@ class HelpScreen(ModalScreen[None]):
     """
 
     def compose(self) -> ComposeResult:
-        rows = [(k, v) for k, v in KEYS]
-        table = render.RowTable([render.Column("key", "bold", cut="none"), render.Column("what", weight=3)],
-                                rows, caption="Esc, q or ? closes this", header=False)
-        yield Static(table)
+        yield Static(render.keys_view(KEYS, "Esc, q or ? closes this"))
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)
@@ -512,8 +509,6 @@ class TagScreen(ModalScreen[str | None]):
     TagScreen { align: center middle; }
     TagScreen > Vertical { width: 60; max-width: 100%; height: 80%; border: round $primary;
                            background: $surface; }
-    TagScreen Input { border: none; height: 1; padding: 0 1; }
-    TagScreen OptionList { border: none; height: 1fr; }
     """
 
     def __init__(self, counts: list[tuple[str, int]]) -> None:
@@ -635,6 +630,8 @@ class FindApp(App[str | None]):
     .-narrow HitList { width: 100%; height: 40%; min-height: 4; }
     .-narrow Preview { width: 100%; border-left: none; }
     #full { height: 1fr; }
+    #tag-query { border: none; height: 1; padding: 0 1; background: $background; }
+    #tags { border: none; height: 1fr; }
     #full-status { height: 1; color: $text-muted; }
     """
     BINDINGS = [

@@ -691,6 +691,18 @@ def find_rows(rows: list[tuple[str, str, list[str], dt.datetime | None]]) -> Row
                     cells, header=False)
 
 
+def keys_view(keys: list[tuple[str, str]], footer: str) -> RenderableType:
+    """Keys and what they do, two columns, the second wrapped to the width."""
+    from rich.table import Table
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, what in keys:
+        table.add_row(key, what)
+    return Group(table, Text(footer, style="dim"))
+
+
 def message(text: str, style: str = "dim") -> RenderableType:
     """One line of plain text (no markup: it may hold a slug or a query)."""
     return Text(text, style=style)
