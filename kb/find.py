@@ -333,7 +333,7 @@ def render_preview(source: Source, job: PreviewJob, whole: bool = False) -> Rend
         text = f"cannot read {item.path}: {exc.strerror or exc}"
         return Rendered(render.rendered_lines(render.message(text, "yellow"), width), None)
     line = item.line - offset - 1 if item.line and item.line > offset else None
-    window, above, below = body_window(body, line, 1 << 30 if whole else max(job.lines, PREVIEW_LINES))
+    window, above, below = (body, 0, 0) if whole else body_window(body, line, max(job.lines, PREVIEW_LINES))
     def laid_out(view: Any) -> list[list[Any]]:
         return render.rendered_lines(view, width)
 

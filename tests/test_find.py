@@ -417,3 +417,46 @@ def test_no_color(notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     app = drive(notes, script)
     assert app.return_code == 0
+
+
+def test_body_window_starts_a_little_above_the_match_and_not_inside_a_code_block() -> None:
+    from kb.find import LEAD_LINES, body_window
+
+    body = "\n".join(f"line {i}" for i in range(100))
+    window, above, below = body_window(body, 50, 20)
+    assert window.splitlines()[0] == f"line {50 - LEAD_LINES}" and above == 50 - LEAD_LINES
+    assert len(window.splitlines()) == 20 and below == 100 - above - 20
+    assert body_window(body, 3, 20)[1] == 0  # near the top: from the top
+    assert body_window(body, None, 500) == (body, 0, 0)
+    fenced = "\n".join(["intro"] * 30 + ["```python"] + [f"x = {i}" for i in range(30)] + ["```", "after"])
+    window, above, _ = body_window(fenced, 55, 40)
+    assert window.startswith("```python") and above == 30
+    # a closed fence before the cut does not move it
+    closed = "\n".join(["```", "code", "```"] + [f"p {i}" for i in range(60)])
+    assert body_window(closed, 40, 10)[1] == 40 - LEAD_LINES
+
+
+def test_a_long_note_previews_the_part_around_its_match(notes: Path) -> None:
+    lines = [f"문단 {i} 평범한 내용" for i in range(400)]
+    lines[300] = "여기에 희귀단어 zanzibarite 가 있다"
+    (notes / "long.md").write_text("# 긴 노트\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+    async def script(app, pilot):
+        await typed(app, pilot, "zanzibarite")
+        assert slugs(app) == ["long"]
+        preview = app.query_one(Preview)
+        text = preview_text(app)
+        assert "zanzibarite" in text and "문단 0 " not in text and "lines above" in text
+        assert len(preview.lines) < 150
+        shown = [preview.lines[preview.scroll_offset.y + y].text for y in range(preview.size.height)]
+        assert any("zanzibarite" in line for line in shown)  # scrolled to it
+        await pilot.press("ctrl+f")
+        full = app.screen.query_one("#full")
+        end = time.monotonic() + 20
+        while not full.lines and time.monotonic() < end:
+            await pilot.pause(0.05)
+        assert any("문단 0 " in s.text for s in full.lines)  # the full view has all of it
+        shown = [full.lines[full.scroll_offset.y + y].text for y in range(full.size.height)]
+        assert any("zanzibarite" in line for line in shown)  # at the match too
+
+    drive(notes, script)
