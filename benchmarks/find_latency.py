@@ -119,15 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     index_dir = args.index_dir or Path(tempfile.mkdtemp(prefix="kb-find-"))
     os.environ.update({"KB_DIR": str(args.notebook), "KB_INDEX_DIR": str(index_dir), "KB_WATCH": "0"})
 
-    from kb.config import find_notebook
+    from kb.core import Notebook
     from kb.find import FindApp, Source
-    from kb.index import open_index
     from kb.search import search
 
-    nb = find_notebook(args.notebook)
     start = time.perf_counter()
-    ix, stats = open_index(nb)
-    print(f"notebook {args.notebook}: {stats.total if stats else '?'} notes, index opened (synced, "
+    notebook = Notebook.open(args.notebook)
+    nb, ix = notebook.place, notebook.ix
+    print(f"notebook {args.notebook}: {len(notebook.rows())} notes, index opened (synced, "
           f"built if missing) in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     queries = typing_queries(args.queries)
     keys = [p for q in queries for p in prefixes(q)]
@@ -142,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         reference.append(time.perf_counter() - t)
     ref_p95 = pct(reference, 95)
 
-    app = FindApp(Source(nb, ix))
+    app = FindApp(Source(notebook))
     if args.no_preview:
         app._ask_preview = lambda: None  # type: ignore[method-assign]
     samples = asyncio.run(type_all(app, queries, args.pace / 1000))

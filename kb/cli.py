@@ -999,10 +999,12 @@ def find_notes(
 
     Keys: up/down move, Enter edit, Ctrl-F full view, Ctrl-T tag, Ctrl-Y copy, ? keys, Esc leave.
     With --print (or stdout not a terminal) Enter prints the slug: `kb show $(kb find --print)`."""
+    from .core import Notebook
     from .find import run as run_find
 
     mode = "path" if path else "slug" if print_ or not sys.stdout.isatty() else None
-    chosen = run_find(_notebook(ctx), _open(ctx), " ".join(query or ()), print_mode=mode)
+    _open(ctx)  # a build's progress and sync warnings shown before the screen is taken
+    chosen = run_find(Notebook.open(_notebook(ctx).root), " ".join(query or ()), print_mode=mode)
     if chosen:
         typer.echo(str(_notebook(ctx).root / chosen) if path else chosen)
     elif mode:

@@ -40,7 +40,8 @@ from textual.widgets import Input, OptionList, Static
 from . import render
 
 if TYPE_CHECKING:
-    from .config import Notebook
+    from .core import Notebook
+    from .noterow import NoteRow
     from .notes import Note
     from .search import Hit, SearchResult
 
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
 HIT_LIMIT = 50
 #: Notes listed when the query is empty: the most recently modified.
 RECENT_LIMIT = 100
-#: Word plans kept across keystrokes before the memo starts over.
-MAX_PLANS = 5000
 #: Lines of a note's preview searched for matches to highlight.
 MARK_LINES = 5000
 #: Below this width the list sits above the preview instead of beside it.
@@ -92,53 +91,47 @@ class Answer:
 
 
 class Source:
-    """The notebook as ``kb find`` uses it: the one adapter to kb's core (today's
-    config/index/search functions; ``kb.core.Notebook`` once it lands).
+    """The notebook as ``kb find`` uses it: its one door to kb's core (:class:`kb.core.Notebook`).
 
-    Used from the search thread only, except :meth:`read` (any thread: it reads a file).
-    """
+    Used from the search thread, except :meth:`locate`, :meth:`read` and :meth:`body`
+    (the preview thread: they read a file) and :meth:`tag_counts` (the UI)."""
 
-    def __init__(self, nb: Notebook, ix: Any) -> None:
+    def __init__(self, nb: Notebook) -> None:
         self.nb = nb
         self.root: Path = nb.root
-        self.ix = ix
-        self.plans: dict[Any, Any] = {}
-        self._rows: dict[str, dict[str, Any]] | None = None
+        self._by_path: dict[str, NoteRow] | None = None
 
-    def rows(self) -> dict[str, dict[str, Any]]:
-        """Every indexed note's stored fields, by path (read once per index version)."""
-        if self._rows is None:
-            from .index import stored_notes
+    def rows(self) -> dict[str, NoteRow]:
+        """Every indexed note by path (read again after :meth:`sync` changed the index)."""
+        if self._by_path is None:
+            self._by_path = {r.path: r for r in self.nb.rows()}
+        return self._by_path
 
-            self._rows = {r["path"]: r for r in stored_notes(self.ix)}
-        return self._rows
-
-    def item(self, path: str, hit: Hit | None = None) -> Item:
-        row = self.rows().get(path)
+    def item(self, row: NoteRow | None, hit: Hit | None = None) -> Item:
+        date = row.date if row is not None else None
         if hit is not None:
-            return Item(path, hit.slug, hit.title, list(hit.tags), row.get("date") if row else None, hit)
+            return Item(hit.path, hit.slug, hit.title, list(hit.tags), date, hit)
         assert row is not None
-        return Item(path, row["slug"], row.get("title") or row["slug"], list(row["tags"]), row.get("date"))
+        return Item(row.path, row.slug, row.title, list(row.tags), date)
 
     def answer(self, query: str) -> Answer:
         """The hits of ``query`` (as ``kb search`` finds them, without snippets), or the
         most recently modified notes when it has no words."""
+        from .core import NoteFilter
         from .errors import KbError
-        from .search import has_words, search
+        from .search import has_words
 
         if not query.strip():
-            rows = sorted(self.rows().values(), key=lambda r: (-(r.get("mtime") or 0.0), r["path"]))
-            return Answer(query, [self.item(r["path"]) for r in rows[:RECENT_LIMIT]], len(rows))
+            recent = self.nb.rows(NoteFilter(sort="recent", limit=RECENT_LIMIT))
+            return Answer(query, [self.item(r) for r in recent], len(self.rows()))
         if not has_words(query):
             return Answer(query, [], 0, error="nothing to search for (`-word` only excludes)")
-        if len(self.plans) > MAX_PLANS:
-            self.plans.clear()
         try:
-            result: SearchResult = search(self.nb, query, limit=HIT_LIMIT, ix=self.ix, snippets=False,
-                                          plans=self.plans)
+            result: SearchResult = self.nb.search(query, limit=HIT_LIMIT, snippets=False)
         except KbError as exc:
             return Answer(query, [], 0, error=str(exc))
-        items = [self.item(h.path, h) for h in result.hits]
+        by_path = self.rows()
+        items = [self.item(by_path.get(h.path), h) for h in result.hits]
         notice = result.notice
         if result.suggestions:
             notice = (notice + "; " if notice else "") + f"did you mean: {', '.join(result.suggestions)}?"
@@ -147,15 +140,13 @@ class Source:
 
     def locate(self, item: Item, terms: set[str]) -> None:
         """Find the line of the item's first match (``kb search``'s ``line``), once."""
-        from .search import add_snippet
-
         if item.hit is not None and item.hit.line is None:
-            add_snippet(self.nb, item.hit, terms)
+            self.nb.snippet(item.hit, terms)
 
     def read(self, path: str) -> Note:
-        from .notes import read_note
+        from .noterow import NoteRow
 
-        return read_note(self.root, path)
+        return self.nb.read(NoteRow.of(path))
 
     def body(self, path: str) -> tuple[str, int]:
         """The note's body as search reads it, and the lines of the file above it."""
@@ -166,24 +157,18 @@ class Source:
     def sync(self) -> bool:
         """Bring the index up to date with the files (after the editor, or a note gone);
         True when something changed."""
-        from .errors import IndexLocked
-        from .index import open_index, sync_index
+        from .errors import KbError
 
         try:
-            changed = sync_index(self.nb, wait=5.0).changed
-        except IndexLocked:
+            changed = self.nb.fresh()
+        except KbError:  # busy: the next sync will do
             return False
         if changed:
-            self.ix, _ = open_index(self.nb, sync=False)
-            self._rows = None
-            self.plans.clear()
+            self._by_path = None
         return changed
 
     def tag_counts(self) -> list[tuple[str, int]]:
-        from collections import Counter
-
-        counts = Counter(t for r in self.rows().values() for t in {t.lower() for t in r["tags"]})
-        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return self.nb.tag_counts()
 
 
 def spans_of(terms: set[str]) -> Callable[[str], list[tuple[int, int]]]:
@@ -952,7 +937,7 @@ def open_editor(path: str, line: int | None) -> str:
     return ""
 
 
-def run(nb: Notebook, ix: Any, query: str = "", print_mode: str | None = None) -> str | None:
+def run(nb: Notebook, query: str = "", print_mode: str | None = None) -> str | None:
     """Run ``kb find`` until the user leaves; the chosen slug or path in print mode."""
     import sys
 
@@ -960,7 +945,7 @@ def run(nb: Notebook, ix: Any, query: str = "", print_mode: str | None = None) -
 
     if not (sys.stdin.isatty() and sys.__stderr__ is not None and sys.__stderr__.isatty()):
         raise KbError("kb find is interactive and needs a terminal (use `kb search` in scripts)")
-    app = FindApp(Source(nb, ix), query, print_mode)
+    app = FindApp(Source(nb), query, print_mode)
     try:
         chosen = app.run()
     finally:

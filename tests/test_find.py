@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.config import find_notebook
+from kb.core import Notebook
 from kb.find import (
     Answer,
     FindApp,
@@ -27,7 +27,6 @@ from kb.find import (
     Source,
     TagScreen,
 )
-from kb.index import open_index
 
 K8S = """# 쿠버네티스 정리
 
@@ -77,9 +76,7 @@ def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def source_for(root: Path) -> Source:
-    nb = find_notebook(root)
-    ix, _ = open_index(nb)
-    return Source(nb, ix)
+    return Source(Notebook.open(root))
 
 
 def drive(root: Path, script, size=(80, 24), query: str = "", print_mode: str | None = None) -> FindApp:
@@ -460,3 +457,23 @@ def test_a_long_note_previews_the_part_around_its_match(notes: Path) -> None:
         assert any("zanzibarite" in line for line in shown)  # at the match too
 
     drive(notes, script)
+
+
+def test_word_plans_kept_across_searches_give_the_same_answers(bundled: Path) -> None:
+    """kb find keeps each word's plan (its other forms) for the next keystrokes: the
+    answers must be the ones a fresh search gives."""
+    from kb.search import search
+
+    nb = Notebook.open(bundled)
+    queries = ["파", "파드", "파드 재시작", "rag", "쿠버네티스", "리엑트 훅", "executor", "airflow dag",
+               "파드"]
+    for q in queries:
+        nb.search(q, limit=10, snippets=False)
+    assert nb._plans  # kept
+    for q in queries:
+        kept = nb.search(q, limit=10, explain=True)
+        fresh = search(nb.place, q, limit=10, ix=nb.ix, explain=True)
+        assert kept.explanation.to_dict() == fresh.explanation.to_dict(), q
+        assert [(h.path, round(h.score, 6), h.line, h.snippet) for h in kept.hits] == \
+            [(h.path, round(h.score, 6), h.line, h.snippet) for h in fresh.hits], q
+        assert kept.terms == fresh.terms and kept.notice == fresh.notice, q
