@@ -292,18 +292,13 @@ def test_print_mode_returns_the_chosen_slug(notes: Path, editor: Path) -> None:
 
 def test_keys_help_full_view_copy_and_leaving(notes: Path) -> None:
     async def script(app, pilot):
-        await pilot.press("question_mark")
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
-        await pilot.press("escape")
-        await pilot.pause()
-        assert not isinstance(app.screen, HelpScreen)
-        await pilot.press("ctrl+f")
-        await pilot.pause()
-        assert isinstance(app.screen, NoteScreen)
-        await pilot.press("q")
-        await pilot.pause()
-        assert not isinstance(app.screen, NoteScreen)
+        for key, screen, leave in (("question_mark", HelpScreen, "escape"), ("ctrl+f", NoteScreen, "q")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, screen)
+            await pilot.press(leave)
+            await pilot.pause()
+            assert not isinstance(app.screen, screen)
         assert app.query_one("#query").value == ""  # q went to the full view, not the query
         await pilot.press("ctrl+y")
         assert app.clipboard == "k8s"
