@@ -895,7 +895,7 @@ class FindApp(App[str | None]):
         item = self.query_one(HitList).selected
         if item is not None:
             self.copy_to_clipboard(item.slug)
-            self.notify(f"copied {item.slug}", timeout=2)
+            self.notify(f"copied {item.slug}", timeout=2, markup=False)
 
     def action_edit(self) -> None:
         """Enter: open the selected note in the editor at its first match (print mode:
@@ -922,7 +922,7 @@ class FindApp(App[str | None]):
             self.pop_screen()
         self._refresh()
         if error:
-            self.notify(error, severity="error", timeout=6)
+            self.notify(error, severity="error", timeout=6, markup=False)
 
 
 def open_editor(path: str, line: int | None) -> str:

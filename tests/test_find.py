@@ -472,3 +472,19 @@ def test_word_plans_kept_across_searches_give_the_same_answers(bundled: Path) ->
         assert [(h.path, round(h.score, 6), h.line, h.snippet) for h in kept.hits] == \
             [(h.path, round(h.score, 6), h.line, h.snippet) for h in fresh.hits], q
         assert kept.terms == fresh.terms and kept.notice == fresh.notice, q
+
+
+def test_markup_in_a_slug_or_title_is_shown_as_written(notes: Path) -> None:
+    (notes / "odd[").mkdir()
+    (notes / "odd[/x]x.md").write_text("# [b]굵게[/b] 제목\n\n마크업 zorblax\n", encoding="utf-8")
+
+    async def script(app, pilot):
+        await typed(app, pilot, "zorblax")
+        assert slugs(app) == ["odd[/x]x"]
+        assert "[b]굵게[/b] 제목" in app.query_one(HitList).render_line(0).text
+        await pilot.press("ctrl+y")
+        await pilot.pause(0.2)
+        assert app.clipboard == "odd[/x]x"
+
+    app = drive(notes, script)
+    assert app.return_code in (0, None)
