@@ -360,6 +360,9 @@ class Lines(ScrollView):
         width = max((s.cell_length for s in self.lines), default=0)
         self.virtual_size = Size(width, len(self.lines))
         self.scroll_to(0, top, animate=False, immediate=True)
+        # again once laid out: a widget just shown may not know its height yet, and a
+        # scroll beyond what it can show then would stop short
+        self.call_after_refresh(self.scroll_to, 0, top, animate=False, immediate=True)
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
