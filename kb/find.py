@@ -432,6 +432,14 @@ class HitList(Lines):
     def selected(self) -> Item | None:
         return self.items[self.cursor] if self.items else None
 
+    def on_click(self, event: events.Click) -> None:
+        """A click selects the row (a double click opens it, as Enter)."""
+        k = self.scroll_offset.y + event.y
+        if 0 <= k < len(self.items):
+            self.app.action_move(k - self.cursor)  # type: ignore[attr-defined]
+            if event.chain == 2:
+                self.app.action_edit()  # type: ignore[attr-defined]
+
     def render_line(self, y: int) -> Strip:
         from rich.segment import Segment
 

@@ -492,3 +492,14 @@ def test_markup_in_a_slug_or_title_is_shown_as_written(notes: Path) -> None:
 
     app = drive(notes, script)
     assert app.return_code in (0, None)
+
+
+def test_a_click_selects_a_row(notes: Path, editor: Path) -> None:
+    async def script(app, pilot):
+        await pilot.click(HitList, offset=(5, 2))  # the third row: py
+        await settle(app, pilot)
+        assert app.query_one(HitList).selected.slug == "py"
+        assert "데코레이터는" in preview_text(app)
+
+    drive(notes, script)
+    assert not editor.exists()
