@@ -75,7 +75,7 @@ def row(label: str, values: list[float], ref_p95: float | None = None) -> str:
 
 async def type_all(app, queries: list[str], pace: float) -> list[dict[str, float]]:
     """Type every query into the running app; per keystroke, its timings."""
-    from kb.find import QueryInput
+    from kb.find.widgets import QueryInput
 
     shown: dict[str, tuple[float, object]] = {}
     app.on_shown = lambda answer: shown.__setitem__(answer.query, (time.perf_counter(), answer))
@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update({"KB_DIR": str(args.notebook), "KB_INDEX_DIR": str(index_dir), "KB_WATCH": "0"})
 
     from kb.core import Notebook
-    from kb.find import FindApp, Source
+    from kb.find.app import FindApp
+    from kb.find.source import Source
     from kb.search import search
 
     start = time.perf_counter()

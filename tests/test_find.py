@@ -15,18 +15,9 @@ from pathlib import Path
 import pytest
 
 from kb.core import Notebook
-from kb.find import (
-    Answer,
-    FindApp,
-    HelpScreen,
-    HitList,
-    Latest,
-    NoteScreen,
-    Preview,
-    Query,
-    Source,
-    TagScreen,
-)
+from kb.find.app import FindApp
+from kb.find.source import LEAD_LINES, Answer, Latest, Query, Source, body_window
+from kb.find.widgets import HelpScreen, HitList, NoteScreen, Preview, TagScreen
 
 K8S = """# 쿠버네티스 정리
 
@@ -412,8 +403,6 @@ def test_no_color(notes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_body_window_starts_a_little_above_the_match_and_not_inside_a_code_block() -> None:
-    from kb.find import LEAD_LINES, body_window
-
     body = "\n".join(f"line {i}" for i in range(100))
     window, above, below = body_window(body, 50, 20)
     assert window.splitlines()[0] == f"line {50 - LEAD_LINES}" and above == 50 - LEAD_LINES
