@@ -492,3 +492,30 @@ def test_a_click_selects_a_row(notes: Path, editor: Path) -> None:
 
     drive(notes, script)
     assert not editor.exists()
+
+
+def test_latest_survives_a_failing_job_and_a_failing_callback() -> None:
+    results: list[object] = []
+    second = threading.Event()
+
+    def run(job: str) -> str:
+        if job == "bad":
+            raise ValueError("boom")
+        return job
+
+    def done(seq: int, job: str, result: object) -> None:
+        results.append(result)
+        if job == "raise-in-done":
+            raise RuntimeError("the screen is gone")
+        if job == "ok":
+            second.set()
+
+    runner: Latest[str, str] = Latest(run, done, "test")
+    runner.submit("bad")
+    time.sleep(0.1)
+    runner.submit("raise-in-done")
+    time.sleep(0.1)
+    runner.submit("ok")
+    assert second.wait(5)
+    runner.stop()
+    assert isinstance(results[0], ValueError) and results[1:] == ["raise-in-done", "ok"]

@@ -10,6 +10,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from .. import render
@@ -27,6 +28,22 @@ from .source import (
 from .widgets import HelpScreen, HitList, NoteScreen, Preview, QueryInput, TagScreen
 
 # --------------------------------------------------------------------------- the app
+
+
+class Searched(Message):
+    """The search thread's answer to query ``seq``."""
+
+    def __init__(self, seq: int, query: Query, answer: Answer | Exception) -> None:
+        super().__init__()
+        self.seq, self.query, self.answer = seq, query, answer
+
+
+class Previewed(Message):
+    """The preview thread's rendering for job ``seq`` (None: given up for a newer one)."""
+
+    def __init__(self, seq: int, job: PreviewJob, rendered: Rendered | Exception | None) -> None:
+        super().__init__()
+        self.seq, self.job, self.rendered = seq, job, rendered
 
 
 class FindApp(App[str | None]):
@@ -143,10 +160,12 @@ class FindApp(App[str | None]):
         return answer
 
     def _searched(self, seq: int, query: Query, answer: Any) -> None:  # the search thread
-        try:
-            self.call_from_thread(self._show, seq, query, answer)
-        except RuntimeError:  # the app is closing
-            pass
+        # a message, not call_from_thread: the thread goes on to the next query at once,
+        # and nothing the screen does can raise into it (a closed app drops the message)
+        self.post_message(Searched(seq, query, answer))
+
+    def on_searched(self, message: Searched) -> None:
+        self._show(message.seq, message.query, message.answer)
 
     def _show(self, seq: int, query: Query, answer: Answer | Exception) -> None:
         if seq <= self._shown_seq:
@@ -219,10 +238,10 @@ class FindApp(App[str | None]):
         return render_preview(self.source, job)
 
     def _rendered(self, seq: int, job: PreviewJob, rendered: Any) -> None:  # the preview thread
-        try:
-            self.call_from_thread(self._show_preview, seq, job, rendered)
-        except RuntimeError:
-            pass
+        self.post_message(Previewed(seq, job, rendered))
+
+    def on_previewed(self, message: Previewed) -> None:
+        self._show_preview(message.seq, message.job, message.rendered)
 
     def _show_preview(self, seq: int, job: PreviewJob, rendered: Rendered | Exception | None) -> None:
         if rendered is None:

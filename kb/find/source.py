@@ -220,7 +220,10 @@ class Latest(Generic[J, R]):
             finally:
                 self._running = False
             if not self._stopped:
-                self._done(seq, job, result)
+                try:
+                    self._done(seq, job, result)
+                except Exception:  # never a dead thread: the next job must still run
+                    pass
 
 
 @dataclass(frozen=True)
