@@ -221,7 +221,7 @@ class FindApp(App[str | None]):
             self._preview_due = False
             preview.show_rendered(self._preview_cache[key])
             return
-        self._preview_seq = self.previews.submit(PreviewJob(item, terms, width, 2 * preview.size.height))
+        self._preview_seq = self.previews.submit(PreviewJob(item, terms, width, preview.size.height + 12))
         self._preview_due = True
 
     def _preview_job(self, job: PreviewJob) -> Rendered | None:  # the preview thread
@@ -235,7 +235,8 @@ class FindApp(App[str | None]):
             time.sleep(0.005)
         if self.previews.replaced():
             return None
-        return render_preview(self.source, job)
+        return render_preview(self.source, job,
+                              abandon=lambda: self.previews.replaced() or not self.searches.idle())
 
     def _rendered(self, seq: int, job: PreviewJob, rendered: Any) -> None:  # the preview thread
         self.post_message(Previewed(seq, job, rendered))

@@ -253,7 +253,7 @@ class Rendered:
 
 #: Lines of a note's body the preview lays out at least, from a few lines above the first
 #: match (more on a tall pane): rendering a long note whole took up to ~0.7 s on the corpus.
-PREVIEW_LINES = 40
+PREVIEW_LINES = 24
 LEAD_LINES = 6
 #: A preview is rendered once the query has not changed for this long (seconds): while
 #: keys come faster, the hits follow each one and the preview of the newest follows them.
@@ -283,12 +283,16 @@ def body_window(body: str, line: int | None, lines: int = PREVIEW_LINES) -> tupl
     return "\n".join(rows[start:end]), start, len(rows) - end
 
 
-def render_preview(source: Source, job: PreviewJob, whole: bool = False) -> Rendered:
+def render_preview(source: Source, job: PreviewJob, whole: bool = False,
+                   abandon: Callable[[], bool] = lambda: False) -> Rendered | None:
     """The note of ``job.item`` rendered ``job.width`` wide around its first match (``whole``:
-    all of it), the search's terms highlighted."""
+    all of it), the search's terms highlighted. None when ``abandon()`` says so between
+    steps (a search started: it comes first, and brings its own preview)."""
     item, width = job.item, job.width
     try:
         source.locate(item, set(job.terms))
+        if abandon():
+            return None
         note = source.read(item.path)
         body, offset = source.body(item.path)
     except FileNotFoundError:
@@ -299,6 +303,7 @@ def render_preview(source: Source, job: PreviewJob, whole: bool = False) -> Rend
         return Rendered(render.rendered_lines(render.message(text, "yellow"), width), None)
     line = item.line - offset - 1 if item.line and item.line > offset else None
     window, above, below = (body, 0, 0) if whole else body_window(body, line, max(job.lines, PREVIEW_LINES))
+
     def laid_out(view: Any) -> list[list[Any]]:
         return render.rendered_lines(view, width)
 
@@ -308,11 +313,15 @@ def render_preview(source: Source, job: PreviewJob, whole: bool = False) -> Rend
     if above:
         lines += laid_out(render.message(f"… {above} lines above (Ctrl-F: the whole note)"))
     header = len(lines)
+    if abandon():
+        return None
     lines += laid_out(render.note_body(window, code_theme=_code_theme()))
     if below:
         lines += laid_out(render.message(f"… {below} more lines (Ctrl-F: the whole note)"))
     if not job.terms:
         return Rendered(lines, None)
+    if abandon():
+        return None
     marks = spans_of(set(job.terms))
     render.mark_lines(lines, marks, stop=header)  # the title, but its first match is the body's
     first = render.mark_lines(lines, marks, start=header, stop=header + MARK_LINES)

@@ -255,6 +255,7 @@ class NoteScreen(Screen[None]):
     def _full_note(self, job: PreviewJob) -> None:  # a worker thread: a long note takes a while
         app: FindApp = self.app  # type: ignore[assignment]
         rendered = render_preview(app.source, job, whole=True)
+        assert rendered is not None
         app.call_from_thread(self._put, rendered)  # a worker: Textual reports what it raises
 
     def _put(self, rendered: Rendered) -> None:
