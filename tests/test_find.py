@@ -256,11 +256,17 @@ def test_a_notebook_of_no_notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 def test_long_korean_and_emoji_titles_fit_80_columns(notes: Path) -> None:
     from rich.cells import cell_len
 
+    for i in range(12):  # more notes than the list shows: a scrollbar beside it
+        (notes / f"extra-{i}.md").write_text(f"# 노트 {i}\n\n본문\n", encoding="utf-8")
+        os.utime(notes / f"extra-{i}.md", (1_600_000_000, 1_600_000_000))
+
     async def script(app, pilot):
         hits = app.query_one(HitList)
         for y in range(3):
             line = hits.render_line(y)
-            assert line.cell_length == hits.size.width
+            assert line.cell_length == hits.scrollable_content_region.width < 80  # beside the scrollbar
+            assert line.text.rstrip().endswith("2023-11-14")  # the date whole, however long the title
+        assert hits.virtual_size.height > hits.size.height
         row = hits.render_line(2).text  # py: the long title
         assert cell_len(row) <= 80
         assert "🐍" in row and "…" in row and "py" in row and "#python" in row

@@ -58,7 +58,8 @@ class FindApp(App[str | None]):
     #query { border: none; height: 1; padding: 0; width: 1fr; background: $background; }
     #count { width: auto; color: $text-muted; padding: 0 0 0 1; }
     #body { layout: horizontal; height: 1fr; }
-    HitList { width: 45%; height: 1fr; border-top: solid $primary-darken-2; scrollbar-size-vertical: 1; }
+    HitList { width: 45%; height: 1fr; border-top: solid $primary-darken-2; scrollbar-size-vertical: 1;
+              scrollbar-gutter: stable; }
     HitList > .hit-list--cursor { background: $accent 35%; text-style: bold; }
     Preview { width: 1fr; height: 1fr; border-top: solid $primary-darken-2;
               border-left: solid $primary-darken-2; scrollbar-size-vertical: 1; }

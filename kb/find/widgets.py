@@ -47,7 +47,7 @@ class Lines(ScrollView):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         k = scroll_y + y
-        width = self.size.width
+        width = self.scrollable_content_region.width
         if k >= len(self.lines):
             return Strip.blank(width, self.rich_style)
         return self.lines[k].crop_extend(scroll_x, scroll_x + width, self.rich_style)
@@ -84,8 +84,8 @@ class HitList(Lines):
         self.scroll_to(0, 0, animate=False, immediate=True)
 
     def _lay_out(self) -> None:
-        width = max(self.size.width - 2, 10)
-        self._laid_out_at = self.size.width
+        width = max(self.scrollable_content_region.width - 2, 10)
+        self._laid_out_at = self.scrollable_content_region.width
         table = render.find_rows([(i.title, i.slug, i.tags, i.date) for i in self.items])
         lines = render.rendered_lines(table, width) if self.items else []
         self.lines = [Strip(line) for line in lines]
@@ -93,7 +93,7 @@ class HitList(Lines):
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._laid_out_at:
+        if self.scrollable_content_region.width != self._laid_out_at:
             self._lay_out()
 
     def move(self, delta: int) -> None:
@@ -123,7 +123,7 @@ class HitList(Lines):
         from rich.segment import Segment
 
         k = self.scroll_offset.y + y
-        width = self.size.width
+        width = self.scrollable_content_region.width
         if k >= len(self.lines):
             return Strip.blank(width, self.rich_style)
         mine = k == self.cursor
