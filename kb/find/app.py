@@ -383,7 +383,7 @@ class FindApp(App[str | None]):
 
 def open_editor(path: str, line: int | None) -> str:
     """Run the user's editor on ``path`` at ``line`` (``kb edit``'s way); the error, or ""."""
-    from ..cli import run_editor
+    from ..commands.editor import run_editor
     from ..errors import KbError
 
     try:
