@@ -20,7 +20,7 @@ def find_notes(
 
     Keys: up/down move, Enter edit, Ctrl-F full view, Ctrl-T tag, Ctrl-Y copy, ? keys, Esc leave.
     With --print (or stdout not a terminal) Enter prints the slug: `kb show $(kb find --print)`."""
-    from ..find import run as run_find
+    from ..find.app import run as run_find
 
     mode = "path" if path else "slug" if print_ or not sys.stdout.isatty() else None
     nb = opened(ctx)  # a build's progress and sync warnings shown before the screen is taken

@@ -13,34 +13,6 @@ one refresh when the answer is there (a half-composed Hangul syllable does not b
 
 ``source.py``: the notebook as the view uses it (its one door to :mod:`kb.core`), the
 search and preview threads, the preview's layout; no Textual. ``widgets.py``: the list,
-the preview, the dialogs. ``app.py``: the screen and its keys.
+the preview, the dialogs. ``app.py``: the screen and its keys, and :func:`~kb.find.app.run`.
+This file imports nothing: importing a module of the package runs it.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..core import Notebook
-
-
-def run(nb: Notebook, query: str = "", print_mode: str | None = None) -> str | None:
-    """Run ``kb find`` until the user leaves; the chosen slug or path in print mode."""
-    import sys
-
-    from ..errors import KbError
-    from .app import FindApp
-    from .source import Source
-
-    if not (sys.stdin.isatty() and sys.__stderr__ is not None and sys.__stderr__.isatty()):
-        raise KbError("kb find is interactive and needs a terminal (use `kb search` in scripts)")
-    app = FindApp(Source(nb), query, print_mode)
-    try:
-        chosen = app.run()
-    finally:
-        app.searches.stop()
-        app.previews.stop()
-    if app.return_code:  # Textual printed what went wrong
-        raise KbError("kb find stopped on an error (above)")
-    return chosen
-

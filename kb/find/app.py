@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -26,6 +26,9 @@ from .source import (
     render_preview,
 )
 from .widgets import HelpScreen, HitList, NoteScreen, Preview, QueryInput, TagScreen
+
+if TYPE_CHECKING:
+    from ..core import Notebook
 
 # --------------------------------------------------------------------------- the app
 
@@ -391,4 +394,23 @@ def open_editor(path: str, line: int | None) -> str:
     except KbError as exc:
         return str(exc)
     return ""
+
+
+def run(nb: Notebook, query: str = "", print_mode: str | None = None) -> str | None:
+    """Run ``kb find`` until the user leaves; the chosen slug or path in print mode."""
+    import sys
+
+    from ..errors import KbError
+
+    if not (sys.stdin.isatty() and sys.__stderr__ is not None and sys.__stderr__.isatty()):
+        raise KbError("kb find is interactive and needs a terminal (use `kb search` in scripts)")
+    app = FindApp(Source(nb), query, print_mode)
+    try:
+        chosen = app.run()
+    finally:
+        app.searches.stop()
+        app.previews.stop()
+    if app.return_code:  # Textual printed what went wrong
+        raise KbError("kb find stopped on an error (above)")
+    return chosen
 

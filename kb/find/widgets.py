@@ -3,7 +3,7 @@ the keys, the tag picker and the full view."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import events
 from textual.app import ComposeResult
@@ -17,10 +17,6 @@ from textual.widgets import Input, OptionList, Static
 
 from .. import render
 from .source import Item, PreviewJob, Rendered, render_preview
-
-if TYPE_CHECKING:
-    from .app import FindApp
-
 
 # --------------------------------------------------------------------------- widgets
 
@@ -253,7 +249,7 @@ class NoteScreen(Screen[None]):
         self.run_worker(lambda: self._full_note(job), thread=True, exclusive=True, group="full")
 
     def _full_note(self, job: PreviewJob) -> None:  # a worker thread: a long note takes a while
-        app: FindApp = self.app  # type: ignore[assignment]
+        app: Any = self.app  # the FindApp (not imported: it imports this module)
         rendered = render_preview(app.source, job, whole=True)
         assert rendered is not None
         app.call_from_thread(self._put, rendered)  # a worker: Textual reports what it raises
