@@ -29,7 +29,7 @@ how much rarer it is (a rare term's BM25 idf is higher).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .analysis import analyze, is_hangul_word, is_question_word, query_terms
@@ -139,8 +139,11 @@ def bm25_idf(df: int, n: int) -> float:
 class Expander:
     """Plans the variants of query words against one index reader (and its vocab tables)."""
 
-    def __init__(self, reader: Any, vocab: Any, fields: tuple[str, ...]) -> None:
+    def __init__(self, reader: Any, vocab: Any, fields: tuple[str, ...],
+                 plans: dict[Any, WordPlan] | None = None) -> None:
         self.reader = reader
+        #: Plans kept across searches of this index by a long-lived caller (see search.search).
+        self.plans = plans
         self.vocab = vocab
         self.fields = fields
         self.n = max(1, reader.doc_count())
@@ -170,6 +173,17 @@ class Expander:
     # ----------------------------------------------------------------- planning
 
     def plan(self, text: str, terms: list[str]) -> WordPlan:
+        """What ``text`` (analyzed to ``terms``) searches for; a copy of a kept plan when
+        there is one (the caller adds to its variants)."""
+        if self.plans is None:
+            return self._plan(text, terms)
+        key = (text, tuple(terms))
+        kept = self.plans.get(key)
+        if kept is None:
+            kept = self.plans[key] = self._plan(text, terms)
+        return replace(kept, variants=list(kept.variants))
+
+    def _plan(self, text: str, terms: list[str]) -> WordPlan:
         terms_t = tuple(terms)
         plan = WordPlan(text, terms_t)
         dfs = [self.df(t) for t in terms]

@@ -233,7 +233,7 @@ class _Builder:
     """Turns clauses into Whoosh queries against one searcher's lexicon."""
 
     def __init__(self, searcher: Searcher, aliases: AliasTable | None = None, vocab: Any = None,
-                 expand: bool = True) -> None:
+                 expand: bool = True, plans: dict[Any, WordPlan] | None = None) -> None:
         from whoosh.query import Or
 
         from .expand import Expander
@@ -248,7 +248,7 @@ class _Builder:
         #: How each plain query word was understood (``kb search --explain``), by its text.
         self.plans: dict[str, WordPlan] = {}
         self.units: dict[tuple[str, ...], Any] = {}  # see _units
-        self.expander = Expander(self.reader, vocab, TEXT_FIELDS) if expand else None
+        self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans) if expand else None
 
     def word_weight(self, clause: Clause) -> float:
         """A word's weight in a soft AND: the idf of its rarest typed term (or of the form
@@ -651,9 +651,16 @@ def search(
     tags: Iterable[str] = (),
     ix: Any = None,
     explain: bool = False,
+    snippets: bool = True,
+    plans: dict[Any, WordPlan] | None = None,
 ) -> SearchResult:
     """Ranked hits for ``query`` in the notebook (the index is synced first); with
-    ``explain``, how kb understood the query (:class:`Explanation`)."""
+    ``explain``, how kb understood the query (:class:`Explanation`).
+
+    A long-lived caller (``kb find``, a search per keystroke) may skip the snippets
+    (``snippets=False``: no file is read; :func:`add_snippet` one hit later) and keep
+    the words' plans in ``plans`` across searches of the same index (empty it when
+    the index changes): planning a Hangul word's other forms is most of a search."""
     from whoosh.query import Term
 
     if ix is None:
@@ -675,7 +682,7 @@ def search(
     from .vocab import Vocab
 
     with ix.searcher() as searcher:
-        builder = _Builder(searcher, AliasTable(load_groups(nb.root)), Vocab(nb.index_dir))
+        builder = _Builder(searcher, AliasTable(load_groups(nb.root)), Vocab(nb.index_dir), plans=plans)
         unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),
                                            *(c.text for c in clauses if c.kind == "tag" and not c.negated)])
         if unknown:
@@ -716,8 +723,8 @@ def search(
         hits = [Hit.from_result(r) for r in results[:limit]]
         if explained is not None:
             explained.hits = _matched_terms(searcher, builder, results[:limit])
-    for hit in hits:
-        _add_snippet(nb, hit, builder.terms)
+    for hit in hits if snippets else ():
+        add_snippet(nb, hit, builder.terms)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
                         explanation=explained)
 
@@ -1108,7 +1115,9 @@ def snippet_text(body: str, title: str) -> str:
     return snippet_lines(body, title)[0]
 
 
-def _add_snippet(nb: Notebook, hit: Hit, terms: set[str]) -> None:
+def add_snippet(nb: Notebook, hit: Hit, terms: set[str]) -> None:
+    """Fill in ``hit.snippet``, ``highlights`` and ``line`` from the note on disk
+    (``terms``: the result's :attr:`SearchResult.terms`); a file gone leaves them empty."""
     import bisect
 
     try:
