@@ -22,6 +22,7 @@ from typer.core import TyperCommand, TyperGroup
 from .commands import (
     add,
     edit,
+    find,
     grep,
     index,
     info,
@@ -204,6 +205,7 @@ app.command("related")(related.related_notes)
 app.command()(add.add)
 app.command()(tags.tags)
 app.command("list")(notes_list.notes_list)
+app.command("find", cls=QueryCommand)(find.find_notes)
 app.command()(index.index)
 app.command()(info.info)
 app.command()(edit.edit)

@@ -46,6 +46,8 @@ __all__ = ["Notebook", "NoteFilter", "NoteRow", "SORTS", "resolve_note", "tag_co
 #: A-Z ignoring case, ``modified`` newest file first, ``slug`` A-Z, ``recent`` newest
 #: file first with ties by slug (``kb recent``), ``path`` the index's order (no sorting).
 SORTS = ("date", "title", "modified", "slug", "recent", "path")
+#: Query words' plans a notebook keeps before it starts over (a long ``kb find`` session).
+MAX_PLANS = 5000
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,8 @@ class Notebook:
         self._generation: int | None = None
         self._rows: list[NoteRow] | None = None
         self._links: LinkGraph | None = None
+        #: Query words' plans, kept for the searches of one index version (see :meth:`search`).
+        self._plans: dict[Any, Any] = {}
 
     # ------------------------------------------------------------------ opening
 
@@ -242,6 +246,7 @@ class Notebook:
         if not (self._opened and generation is not None and generation == self._generation):
             self._rows = None
             self._links = None
+            self._plans = {}
         self._ix, self._opened, self._generation, self.stats = ix, True, generation, stats
         return ix
 
@@ -365,12 +370,27 @@ class Notebook:
     # ------------------------------------------------------------------ search
 
     def search(
-        self, query: str, *, limit: int = 10, tags: Iterable[str] = (), explain: bool = False
+        self, query: str, *, limit: int = 10, tags: Iterable[str] = (), explain: bool = False,
+        snippets: bool = True,
     ) -> SearchResult:
-        """The same search as ``kb search`` (ranked hits, snippets, suggestions)."""
+        """The same search as ``kb search`` (ranked hits, snippets, suggestions).
+
+        ``snippets=False`` reads no file (``kb find``: a search a keystroke; :meth:`snippet`
+        fills in one hit later). The words' plans (their other forms, most of a search's
+        time) are kept for the next searches until the index changes."""
         from .search import search
 
-        return search(self.place, query, limit=limit, tags=tuple(tags), ix=self.ix, explain=explain)
+        if len(self._plans) > MAX_PLANS:
+            self._plans = {}
+        return search(self.place, query, limit=limit, tags=tuple(tags), ix=self.ix, explain=explain,
+                      snippets=snippets, plans=self._plans)
+
+    def snippet(self, hit: Hit, terms: Iterable[str]) -> None:
+        """Fill in a hit's snippet, highlights and ``line`` (the line of its first match) from
+        its file, as :meth:`search` does; ``terms``: the result's ``terms``."""
+        from .search import add_snippet
+
+        add_snippet(self.place, hit, set(terms))
 
     def related(self, row: NoteRow, *, limit: int = 10) -> list[Hit]:
         """The notes most like ``row`` (``kb related``). Raises OSError if its file is unreadable."""

@@ -16,6 +16,8 @@ kind            example
 ``layout``      ``znqjspxltm`` -> ``쿠버네티스``: typed with the keyboard in the other mode
 ``initials``    ``ㅋㅂㄴㅌㅅ`` -> ``쿠버네티스``; ``쿠버네ㅌ`` -> ``쿠버네티스``
 ``shorter``     ``확인하나요`` -> ``확인``: the longest start of an unknown word the notes have
+``verb``        ``줄이려면`` -> ``줄이기``, ``줄일``, ``줄여``: the other forms of a predicate
+                (its stem by the grammar's endings, :func:`kb.jamo.predicate_stems`)
 ==============  =================================================================
 
 Every candidate comes from the notebook itself (its lexicon, and the tables of
@@ -27,7 +29,7 @@ how much rarer it is (a rare term's BM25 idf is higher).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .analysis import analyze, is_hangul_word, is_question_word, query_terms
@@ -40,6 +42,8 @@ from .jamo import (
     latin_lookup_keys,
     latin_sound_keys,
     partial_tail,
+    predicate_heads,
+    predicate_stems,
     romanize,
     sounds_like,
     syllable_distance,
@@ -69,6 +73,18 @@ TOGETHER_LIFT = 2.0
 MAX_STEMS = 12
 MAX_SOUNDS = 3
 MAX_INITIALS = 6
+#: Korean words of grammar that name no topic, a closed class like the particles: bound
+#: nouns (``수``, ``것``/``걸``, ``때``, ``데``), negation and degree adverbs (``안``, ``못``, ``더``,
+#: ``잘``, ``좀``). In a question they weigh as little as its question words.
+GRAMMAR_WORDS = frozenset("것 걸 게 거 수 때 데 줄 뿐 등 및 안 못 더 잘 좀 꼭 또 늘 왜".split())
+#: Forms of a predicate searched (the most common first), and their weight.
+MAX_FORMS = 8
+FORM_WEIGHT = 0.8
+#: Lexicon terms read per place a predicate's forms may start (``막`` starts many words).
+MAX_FORM_SCAN = 200
+#: A predicate whose forms are in more than this share of the notes names no topic
+#: (``하나요``, ``있나요``, ``되나요``): it stays a question word.
+COMMON_STEM_SHARE = 0.1
 #: Fields whose lexicon the variants are checked against.
 LEXICON_FIELDS = ("title", "body")
 
@@ -99,6 +115,9 @@ class WordPlan:
     variants: list[Variant] = field(default_factory=list)
     #: The form searched instead of the typed one, which matched nothing ("showing results for").
     correction: str = ""
+    #: A predicate's stem (``줄이려면`` -> ``줄이``) and the most notes one of its forms is in.
+    stem: str = ""
+    stem_df: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +126,7 @@ class WordPlan:
             "found": self.found,
             "question": self.question,
             "correction": self.correction,
+            "stem": self.stem,
             "variants": [v.to_dict() for v in self.variants],
         }
 
@@ -119,8 +139,11 @@ def bm25_idf(df: int, n: int) -> float:
 class Expander:
     """Plans the variants of query words against one index reader (and its vocab tables)."""
 
-    def __init__(self, reader: Any, vocab: Any, fields: tuple[str, ...]) -> None:
+    def __init__(self, reader: Any, vocab: Any, fields: tuple[str, ...],
+                 plans: dict[Any, WordPlan] | None = None) -> None:
         self.reader = reader
+        #: Plans kept across searches of this index by a long-lived caller (see search.search).
+        self.plans = plans
         self.vocab = vocab
         self.fields = fields
         self.n = max(1, reader.doc_count())
@@ -150,6 +173,17 @@ class Expander:
     # ----------------------------------------------------------------- planning
 
     def plan(self, text: str, terms: list[str]) -> WordPlan:
+        """What ``text`` (analyzed to ``terms``) searches for; a copy of a kept plan when
+        there is one (the caller adds to its variants)."""
+        if self.plans is None:
+            return self._plan(text, terms)
+        key = (text, tuple(terms))
+        kept = self.plans.get(key)
+        if kept is None:
+            kept = self.plans[key] = self._plan(text, terms)
+        return replace(kept, variants=list(kept.variants))
+
+    def _plan(self, text: str, terms: list[str]) -> WordPlan:
         terms_t = tuple(terms)
         plan = WordPlan(text, terms_t)
         dfs = [self.df(t) for t in terms]
@@ -159,8 +193,16 @@ class Expander:
             self._glosses(plan, " ".join(terms), typed_df)
             return plan
         term = terms[0]
-        if is_question_word(term):
+        if is_question_word(term) and is_hangul_word(term):
+            # A word that ends as a question (줄이려면, 바뀌나요) is read as a verb; other words
+            # are not (a noun such as 연산자 or 용도 parses as stem + ending too, and reading
+            # every word costs ~10 ms a query).
+            self._predicate(plan, term, typed_df)
+        if (is_question_word(term) or term in GRAMMAR_WORDS) and not plan.stem:
+            plan.variants.clear()
             plan.question = True
+            return plan
+        if plan.stem:
             return plan
         if term.isascii():
             self._latin(plan, term, typed_df)
@@ -260,6 +302,56 @@ class Expander:
         self._sounds(plan, term, typed_df, together=len(term) < 3)
 
     # ----------------------------------------------------------------- the mechanisms
+
+    def _forms(self, stem: str) -> dict[str, int]:
+        """The notes' forms of a predicate stem: terms that are the stem (or its last
+        syllable with an ending fused in) followed by an ending of the grammar."""
+        from .jamo import PREDICATE_ENDINGS
+
+        found: dict[str, int] = {}
+        for head in predicate_heads(stem):
+            for f in LEXICON_FIELDS:
+                n = 0
+                for btext in self.reader.expand_prefix(f, head):
+                    t = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                    rest = t[len(head):]
+                    if (not rest or rest in PREDICATE_ENDINGS) and t not in found:
+                        found[t] = self.df(t)
+                    n += 1
+                    if n >= MAX_FORM_SCAN:
+                        break
+        return found
+
+    def _predicate(self, plan: WordPlan, term: str, typed_df: int) -> None:
+        """A verb or adjective as typed (``막으려면``, ``바꿨는데``, ``돌릴``): its stem, if
+        the notes use more of its forms than this one, and those forms."""
+        best: tuple[int, int, str, dict[str, int]] | None = None
+        for stem in predicate_stems(term):
+            if len(stem) > len(term) - 2:
+                continue  # 하나요 asks with 나요 (하 + 나요), it is not 하나 + 요
+            forms = self._forms(stem)
+            forms.pop(term, None)
+            # A stem is a stem if the notes write it with an ending, or alone (the index
+            # strips 는 from 줄이는) at least as often as the typed form: 크론 is no 크로 + ㄴ,
+            # though the notes have 크롬 and 크롭.
+            if not any(t.startswith(stem) and len(t) > len(stem) for t in forms) and (
+                    forms.get(stem, 0) < max(typed_df, 1)):
+                continue
+            # ...and use its other forms as much as this one.
+            if max(forms.values()) < typed_df:
+                continue
+            key = (len(forms), len(stem), stem, forms)
+            if best is None or key[:2] > best[:2]:
+                best = key
+        if best is None:
+            return
+        stem, forms = best[2], best[3]
+        top = max(forms.values())
+        if top > COMMON_STEM_SHARE * self.n:
+            return
+        plan.stem, plan.stem_df = stem, max(top, typed_df)
+        for t, _ in sorted(forms.items(), key=lambda x: -x[1])[:MAX_FORMS]:
+            self._add(plan, (t,), FORM_WEIGHT, "verb", f"a form of {stem}-")
 
     def _splits(self, term: str) -> bool:
         """Whether the notes write the word as two (메시지큐 -> 메시지 큐; searched by the caller)."""

@@ -629,3 +629,86 @@ def romanize(word: str) -> str:
         cho, jung, jong = split_syllable(ch)
         out.append(initials[cho] + vowels[jung] + finals.get(jong, ""))
     return "".join(out)
+
+
+# --------------------------------------------------------------------------- predicates
+
+#: What follows a verb or adjective stem (``막`` + ``으려면``, ``줄이`` + ``려면``, ``바꾸`` + ``기``):
+#: Korean grammar's endings, a closed class like the particles of :mod:`kb.analysis`.
+PREDICATE_ENDINGS = frozenset(
+    "다 고 게 기 지 는 은 을 면 으면 려면 으려면 려고 으려고 도록 는데 은데 어 아 어서 아서 어야 아야 "
+    "어도 아도 었다 았다 었 았 어요 아요 습니다 니다 며 으며 면서 으면서 기도 기를 기는 기에 기가 지만 "
+    "는지 은지 을지 을까 나요 까요 네 네요 죠 지요 니 냐 음 음을 음이 기로 자 세요 으세요 던 더라도 "
+    "는가 은가 가요 데 까 수 서 야 도 요 라 려 ".split()
+)
+#: Endings that ask (``나요``, ``까요``, ``려면``...): :func:`predicate_stems` strips these too.
+_FUSED_FINALS = ("ㄴ", "ㄹ", "ㅁ", "ㅂ", "ㅆ")
+#: What starts an ending that follows a fused final: ㄴ가요, ㄴ데, ㄴ지, ㄹ까, ㄹ수, ㅂ니다.
+_AFTER_FUSED = frozenset("가데지까수니")
+#: A stem's last vowel and the vowel it makes with an ending's 어/아 (``줄이`` + ``어`` -> ``줄여``).
+_CONTRACTED = {"ㅣ": "ㅕ", "ㅜ": "ㅝ", "ㅗ": "ㅘ", "ㅡ": "ㅓ", "ㅏ": "ㅏ", "ㅓ": "ㅓ", "ㅚ": "ㅙ", "ㅐ": "ㅐ",
+               "ㅔ": "ㅔ", "ㅟ": "ㅟ"}
+_UNCONTRACTED = {v: k for k, v in _CONTRACTED.items() if k != v}
+
+
+def _with_final(ch: str, jong: str) -> str:
+    cho, jung, _ = split_syllable(ch)
+    return join_syllable(cho, jung, jong)
+
+
+def predicate_stems(word: str) -> list[str]:
+    """Candidate stems of a Hangul predicate, the longest first: an ending of
+    :data:`PREDICATE_ENDINGS` stripped, and an ending fused into the last syllable
+    undone (``돌릴`` -> ``돌리``, ``바꿨는데`` -> ``바꾸``, ``줄여서`` -> ``줄이``).
+    A guess: :meth:`kb.expand.Expander` keeps a stem only if the notes use its forms.
+
+    >>> predicate_stems("막으려면")
+    ['막']
+    """
+    if len(word) < 2 or not all(is_syllable(c) for c in word):
+        return []
+    out: list[str] = []
+
+    def add(stem: str) -> None:
+        if stem and stem != word and stem not in out:
+            out.append(stem)
+
+    rests = [(word, "")]
+    for k in range(min(4, len(word) - 1), 0, -1):
+        if word[-k:] in PREDICATE_ENDINGS:
+            rests.append((word[:-k], word[-k:]))
+    for rest, ending in rests:
+        cho, jung, jong = split_syllable(rest[-1])
+        if rest is not word:
+            add(rest)
+        if jong in _FUSED_FINALS and (not ending or jong == "ㅆ" or ending[0] in _AFTER_FUSED):
+            # An ending fuses into the word's last syllable (돌릴, 느린가요 = 느리 + ㄴ가요,
+            # 줍니다 = 주 + ㅂ니다), or a past ㅆ (바꿨는데); 점을 is 점 + 을, not 저 + ㅁ + 을.
+            bare = join_syllable(cho, jung)
+            add(rest[:-1] + bare)
+            if jong == "ㅆ":  # past: 바꿨 -> 바꿔 -> 바꾸, 했 -> 해 -> 하
+                if jung in _UNCONTRACTED:
+                    add(rest[:-1] + join_syllable(cho, _UNCONTRACTED[jung]))
+                elif jung == "ㅐ" and cho == "ㅎ":
+                    add(rest[:-1] + "하")
+        elif not jong and rest is not word and jung in _UNCONTRACTED:
+            add(rest[:-1] + join_syllable(cho, _UNCONTRACTED[jung]))  # 줄여(서) -> 줄이
+        elif not jong and rest is not word and jung == "ㅐ" and cho == "ㅎ":
+            add(rest[:-1] + "하")  # 해(야) -> 하
+    return out
+
+
+def predicate_heads(stem: str) -> list[str]:
+    """Where the forms of a stem start in a lexicon: the stem itself (``줄이`` -> ``줄이기``,
+    ``줄이는``), and its last syllable with an ending fused in (``줄일``, ``줄인``, ``줄여``,
+    ``줄였``)."""
+    cho, jung, jong = split_syllable(stem[-1])
+    heads = [stem]
+    if not jong:
+        for final in _FUSED_FINALS:
+            heads.append(stem[:-1] + join_syllable(cho, jung, final))
+        other = _CONTRACTED.get(jung)
+        if other and other != jung:
+            heads.append(stem[:-1] + join_syllable(cho, other))
+            heads.append(stem[:-1] + join_syllable(cho, other, "ㅆ"))
+    return heads

@@ -118,6 +118,7 @@ _KIND_LABEL = {
     "initials": "initials",
     "shorter": "shorter form",
     "parts": "its parts in a row",
+    "verb": "another form",
 }
 
 
@@ -205,7 +206,19 @@ def note_view(
     code_theme: str = "monokai",
     related: list[tuple[str, str]] | None = None,
 ) -> RenderableType:
-    from rich.markdown import Markdown
+    parts: list[RenderableType] = [note_header(note, path_display),
+                                   note_body(note.body, title_of, code_theme)]
+    if backlinks:
+        parts.append(_backlinks_section(backlinks))
+    if related:
+        parts.append(_related_section(related))
+    for w in note.warnings:
+        parts.insert(1, Text(f"warning: {w}", style="yellow"))
+    return Group(*parts)
+
+
+def note_header(note: Note, path_display: str) -> RenderableType:
+    """The panel above a rendered note: its title, tags, date and path."""
     from rich.panel import Panel
     from rich.table import Table
 
@@ -216,16 +229,15 @@ def note_view(
         header.add_row("tags", _tags_text(note.tags))
     header.add_row("date", _fmt_date(note.date))
     header.add_row("path", Text(safe_path(path_display)))  # Text: `[x]` in a folder name is not markup
-    title = Panel(header, title=Text(note.title, style="bold"), title_align="left", expand=True)
-    body = Markdown(readable_links(note.body.strip(), title_of) or "*empty note*", code_theme=code_theme)
-    parts: list[RenderableType] = [title, body]
-    if backlinks:
-        parts.append(_backlinks_section(backlinks))
-    if related:
-        parts.append(_related_section(related))
-    for w in note.warnings:
-        parts.insert(1, Text(f"warning: {w}", style="yellow"))
-    return Group(*parts)
+    return Panel(header, title=Text(note.title, style="bold"), title_align="left", expand=True)
+
+
+def note_body(markdown: str, title_of: Callable[[str], str | None] | None = None,
+              code_theme: str = "monokai") -> RenderableType:
+    """A note's Markdown body rendered (wiki links as readable text)."""
+    from rich.markdown import Markdown
+
+    return Markdown(readable_links(markdown.strip(), title_of) or "*empty note*", code_theme=code_theme)
 
 
 class Column:
@@ -258,11 +270,13 @@ class RowTable:
     """
 
     def __init__(
-        self, columns: list[Column], rows: list[tuple[str, ...]], caption: str | None = None
+        self, columns: list[Column], rows: list[tuple[str, ...]], caption: str | None = None,
+        header: bool = True,
     ) -> None:
         self.columns = columns
         self.rows = [tuple(_one_line(c) for c in row) for row in rows]
         self.caption = caption
+        self.header = header
         self._sizes: list[list[int]] | None = None  # cell widths, column by column
 
     #: Every line fits the width it was laid out for: the console need not crop it again
@@ -280,7 +294,7 @@ class RowTable:
     @property
     def height(self) -> int:
         """Lines on a terminal (for the pager's "taller than the screen?")."""
-        return 1 + len(self.rows) + (1 if self.caption else 0)
+        return int(self.header) + len(self.rows) + (1 if self.caption else 0)
 
     def plain(self) -> str:
         """Tab-separated lines, one a row, no header (what ``kb list | grep`` sees)."""
@@ -350,8 +364,9 @@ class RowTable:
                 yield Segment(lead + text, bold if header else styles[i])
             yield new_line
 
-        yield from line(tuple(c.header for c in self.columns),
-                        [cell_len(c.header) for c in self.columns], True)
+        if self.header:
+            yield from line(tuple(c.header for c in self.columns),
+                            [cell_len(c.header) for c in self.columns], True)
         columns = self.sizes()
         for k, row in enumerate(self.rows):
             yield from line(row, [column[k] for column in columns], False)
@@ -663,3 +678,91 @@ def grep_view(
                 row.append(body)
                 parts.append(row)
     return Group(*parts)
+
+
+# --------------------------------------------------------------------------- kb find
+
+
+def find_rows(rows: list[tuple[str, str, list[str], dt.datetime | None]]) -> RowTable:
+    """``kb find``'s list: one line a note (title, slug, tags, date), no header; a long
+    title or slug is cut as in ``kb list``, Hangul and emoji counted two cells."""
+    cells = [(title, slug, " ".join(f"#{t}" for t in tags), _fmt_date(date)[:10])
+             for title, slug, tags, date in rows]
+    return RowTable([Column("title", "bold", weight=2.0), Column("slug", "green", cut="middle"),
+                     Column("tags", "cyan", weight=0.6), Column("date", "dim", cut="none")],
+                    cells, header=False)
+
+
+def keys_view(keys: list[tuple[str, str]], footer: str) -> RenderableType:
+    """Keys and what they do, two columns, the second wrapped to the width."""
+    from rich.table import Table
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, what in keys:
+        table.add_row(key, what)
+    return Group(table, Text(footer, style="dim"))
+
+
+def message(text: str, style: str = "dim") -> RenderableType:
+    """One line of plain text (no markup: it may hold a slug or a query)."""
+    return Text(text, style=style)
+
+
+def rendered_lines(renderable: RenderableType, width: int) -> list[list[Any]]:
+    """``renderable`` laid out ``width`` cells wide: its lines, each a list of Rich
+    ``Segment``s padded to the width (what Textual's line API draws)."""
+    from rich.console import Console
+    from rich.segment import Segment
+    from rich.style import Style
+
+    console = Console(width=max(width, 1), color_system="truecolor", force_terminal=True, no_color=False,
+                      highlight=False, emoji=False, legacy_windows=False, file=_NullWriter())
+    lines = console.render_lines(renderable, console.options.update_width(max(width, 1)), pad=True)
+    # every segment styled: Textual's filters (NO_COLOR's monochrome) read the style of each
+    null = Style.null()
+    return [[seg if seg.style is not None else Segment(seg.text, null, seg.control) for seg in line]
+            for line in lines]
+
+
+class _NullWriter:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def mark_lines(
+    lines: list[list[Any]], spans_of: Callable[[str], list[tuple[int, int]]], start: int = 0,
+    stop: int | None = None, style: str = "bold reverse yellow",
+) -> int | None:
+    """Highlight, in place, the spans ``spans_of(line text)`` gives in each line from
+    ``start`` to ``stop`` (character offsets); the index of the first line with one, or None."""
+    from rich.segment import Segment
+    from rich.style import Style
+
+    mark = Style.parse(style)
+    first = None
+    for k in range(start, len(lines) if stop is None else min(stop, len(lines))):
+        line = lines[k]
+        spans = spans_of("".join(seg.text for seg in line))
+        if not spans:
+            continue
+        if first is None:
+            first = k
+        out: list[Any] = []
+        pos = 0
+        for seg in line:
+            text, seg_style = seg.text, seg.style
+            end = pos + len(text)
+            cuts = sorted({pos, end, *(c for s, e in spans for c in (s, e) if pos < c < end)})
+            for a, b in zip(cuts, cuts[1:], strict=False):
+                inside = any(s <= a and b <= e for s, e in spans)
+                piece = text[a - pos : b - pos]
+                out.append(Segment(piece, (seg_style + mark) if inside and seg_style else
+                                   mark if inside else seg_style, seg.control))
+            pos = end
+        lines[k] = out
+    return first

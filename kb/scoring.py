@@ -145,19 +145,22 @@ def soft_and_class() -> type:
             them and its summed score is scaled by the share of the words' weight it holds,
             squared (a word's weight is its idf: missing ``어떻게`` costs little, missing
             ``파드`` a lot). Notes holding less than ``min_share`` of the weight are left
-            out. ``complete`` counts, after a search, the notes that hold every word."""
+            out. ``complete`` counts, after a search, the notes that hold every word.
+            ``focused``: a long note scores less (see LONG_NOTE_POWER)."""
 
             JOINT = " SOFTAND "
 
             def __init__(self, subqueries: list[Any], weights: list[float], min_share: float = 0.0,
                          boost: float = 1.0, titles: list[Any] | None = None,
-                         needed: list[bool] | None = None) -> None:
+                         needed: list[bool] | None = None, focused: bool = True) -> None:
                 Or.__init__(self, subqueries, boost=boost)
                 self.weights = list(weights)
                 self.min_share = min_share
                 #: Which words a note must hold to count as ``complete`` (not question words).
                 self.needed = list(needed) if needed is not None else [True] * len(subqueries)
                 self.complete = 0
+                #: Prefer a focused note to a long one (see LONG_NOTE_POWER).
+                self.focused = focused
                 self.labels: list[str] = []  # the words, for kb search --explain
                 #: Per word, the part of its query on titles and paths (or None): a note whose
                 #: title holds the words ranks higher (see TITLE_BONUS).
@@ -165,7 +168,8 @@ def soft_and_class() -> type:
 
             def __eq__(self, other: object) -> bool:
                 return (type(other) is type(self) and self.subqueries == other.subqueries  # type: ignore[attr-defined]
-                        and self.weights == other.weights and self.min_share == other.min_share)  # type: ignore[attr-defined]
+                        and self.weights == other.weights and self.min_share == other.min_share  # type: ignore[attr-defined]
+                        and self.focused == other.focused)  # type: ignore[attr-defined]
 
             __hash__ = Or.__hash__
 
@@ -199,7 +203,7 @@ def soft_and_class() -> type:
                     if needs.get(d, 0) == n_needed:
                         self.complete += 1
                     sc = sc * share**COORD_POWER * (1.0 + TITLE_BONUS * in_title.get(d, 0.0) / total)
-                    if long_factor is not None:
+                    if long_factor is not None and self.focused:
                         sc *= long_factor(d)
                     out[d] = sc * boost if boost != 1.0 else sc
                 return out
@@ -263,6 +267,18 @@ def evaluate(seg: _Segment, q: Any) -> dict[int, float]:
                 old = get(d)
                 acc[d] = s if old is None else old + s
         return _boosted(acc, q.boost) if len(q.subqueries) > 1 else acc
+    if kind is Q.DisjunctionMax:
+        best: dict[int, float] = {}
+        total: dict[int, float] = {}
+        for sub in q.subqueries:
+            for d, sc in evaluate(seg, sub).items():
+                total[d] = total.get(d, 0.0) + sc
+                if sc > best.get(d, 0.0):
+                    best[d] = sc
+        tie = q.tiebreak
+        if tie:
+            best = {d: s + tie * (total[d] - s) for d, s in best.items()}
+        return _boosted(best, q.boost)
     if kind is Q.And:
         parts = [evaluate(seg, sub) for sub in q.subqueries]
         if not parts or not all(parts):

@@ -45,6 +45,10 @@ ALIAS_WEIGHT = 0.8
 COMPOUND_WEIGHT = 0.9
 #: Fields where the other forms of a word (:mod:`kb.expand`) are searched.
 VARIANT_FIELDS = ("title", "body", "pathtext", "tagtext")
+#: Variants that are other forms of the typed word: a note scores by its best form, and
+#: this share of the others (one that uses two forms is a little more about the word).
+FORM_KINDS = frozenset(("stem", "verb"))
+FORMS_TIEBREAK = 0.2
 #: Extra weight of notes where the query's words stand together as a phrase.
 PHRASE_BOOST = 1.5
 #: ...and, in a longer query, where two neighbouring words do.
@@ -229,7 +233,7 @@ class _Builder:
     """Turns clauses into Whoosh queries against one searcher's lexicon."""
 
     def __init__(self, searcher: Searcher, aliases: AliasTable | None = None, vocab: Any = None,
-                 expand: bool = True) -> None:
+                 expand: bool = True, plans: dict[Any, WordPlan] | None = None) -> None:
         from whoosh.query import Or
 
         from .expand import Expander
@@ -244,7 +248,7 @@ class _Builder:
         #: How each plain query word was understood (``kb search --explain``), by its text.
         self.plans: dict[str, WordPlan] = {}
         self.units: dict[tuple[str, ...], Any] = {}  # see _units
-        self.expander = Expander(self.reader, vocab, TEXT_FIELDS) if expand else None
+        self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans) if expand else None
 
     def word_weight(self, clause: Clause) -> float:
         """A word's weight in a soft AND: the idf of its rarest typed term (or of the form
@@ -256,6 +260,8 @@ class _Builder:
         if plan is None or self.expander is None:
             terms = query_terms(clause.text)
             dfs = [max(self.reader.doc_frequency(f, t) for f in ("title", "body")) for t in terms]
+        elif plan.stem:
+            dfs = [plan.stem_df]  # 줄이려면: as rare as the predicate, not as this form of it
         elif plan.found:
             dfs = [self.expander.df(t) for t in plan.terms]
         else:
@@ -264,6 +270,8 @@ class _Builder:
         weight = bm25_idf(df, n) if df else bm25_idf(1, n)
         if plan is not None and plan.question:
             return weight * QUESTION_WEIGHT
+        if plan is not None and plan.stem:
+            return weight * PREDICATE_WEIGHT
         return weight
 
     def explanation(self, q: Any) -> Explanation:
@@ -274,6 +282,8 @@ class _Builder:
                         "they hold (a word's weight is its rarity)")
             if not soft.min_share:
                 combined = "notes with any of the words, ranked by how much of the words' weight they hold"
+            elif soft.min_share >= 1.0:
+                combined = "every word must match; notes whose title or path holds them first"
             words = ", ".join(f"{t} {w:.1f}" for t, w in zip(soft.labels, soft.weights, strict=False))
             combined += f": {words}" if words else ""
         else:
@@ -286,7 +296,7 @@ class _Builder:
     def word_query(self, terms: list[str], fields: tuple[str, ...], text: str | None = None) -> Any:
         """One query word (already analyzed): its terms, compound splits, aliases, and the
         variants :mod:`kb.expand` plans for it (``text``: the word as typed)."""
-        from whoosh.query import And, NullQuery, Or, Phrase
+        from whoosh.query import And, DisjunctionMax, NullQuery, Or, Phrase
 
         from .expand import Variant, WordPlan
 
@@ -334,6 +344,7 @@ class _Builder:
                     else:
                         alts.extend(Phrase(f, list(alias), boost=ALIAS_WEIGHT)
                                     for f in ("title", "body"))
+        forms: list[Any] = []
         for v in list(plan.variants):
             if v.kind in ("split", "alias"):
                 continue
@@ -343,7 +354,14 @@ class _Builder:
             seen.add(v.terms)
             node = self.variant_query(v.terms, fields, v.weight)
             if node is not NullQuery:
-                alts.append(node)
+                (forms if v.kind in FORM_KINDS else alts).append(node)
+        if forms:
+            # parse, parsing, parsed: one word in several forms scores as its best form, not
+            # as their sum (a note is not more about parsing for using all three).
+            if base is not NullQuery:
+                alts.remove(base)
+                forms.insert(0, base)
+            alts.insert(0, forms[0] if len(forms) == 1 else DisjunctionMax(forms, tiebreak=FORMS_TIEBREAK))
         if not alts:
             return NullQuery
         return alts[0] if len(alts) == 1 else Or(alts)
@@ -492,6 +510,9 @@ SOFT_MIN_WORDS = 3
 SOFT_MIN_SHARE = 0.5
 #: A question word's weight in a soft query against its rarity (``어떻게``, ``바뀌나요``).
 QUESTION_WEIGHT = 0.1
+#: A predicate's weight against its rarity (``막으려면``, ``돌릴``): a question's verb is
+#: the asker's wording more often than the note's, its nouns are the topic.
+PREDICATE_WEIGHT = 0.1
 
 
 def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, bool, bool, str]]:
@@ -545,8 +566,16 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
     live = [u for u in units if u[0] is not NullQuery]
     soft = (len(units) >= SOFT_MIN_WORDS or len(units) == 2 and any(u[3] for u in units)) and all(
         u[2] for u in units)
+    # Two words: every one must match, ranked like a soft query (where they are counts).
+    pair = not soft and not any_word and len(units) == 2 and len(live) == 2 and all(
+        u[2] for u in units)
     q: Any
-    if any_word or (soft and live):
+    if pair:
+        titles = [_field_part(u[0], TITLE_FIELDS) for u in live]
+        q = soft_and_class()([u[0] for u in live], [u[1] for u in live], min_share=1.0,
+                             titles=titles, focused=False)
+        q.labels = [u[4] for u in live]
+    elif any_word or (soft and live):
         if len(live) == 1:
             q = live[0][0]
         elif live:
@@ -622,9 +651,16 @@ def search(
     tags: Iterable[str] = (),
     ix: Any = None,
     explain: bool = False,
+    snippets: bool = True,
+    plans: dict[Any, WordPlan] | None = None,
 ) -> SearchResult:
     """Ranked hits for ``query`` in the notebook (the index is synced first); with
-    ``explain``, how kb understood the query (:class:`Explanation`)."""
+    ``explain``, how kb understood the query (:class:`Explanation`).
+
+    A long-lived caller (``kb find``, a search per keystroke) may skip the snippets
+    (``snippets=False``: no file is read; :func:`add_snippet` one hit later) and keep
+    the words' plans in ``plans`` across searches of the same index (empty it when
+    the index changes): planning a Hangul word's other forms is most of a search."""
     from whoosh.query import Term
 
     if ix is None:
@@ -646,7 +682,7 @@ def search(
     from .vocab import Vocab
 
     with ix.searcher() as searcher:
-        builder = _Builder(searcher, AliasTable(load_groups(nb.root)), Vocab(nb.index_dir))
+        builder = _Builder(searcher, AliasTable(load_groups(nb.root)), Vocab(nb.index_dir), plans=plans)
         unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),
                                            *(c.text for c in clauses if c.kind == "tag" and not c.negated)])
         if unknown:
@@ -687,8 +723,8 @@ def search(
         hits = [Hit.from_result(r) for r in results[:limit]]
         if explained is not None:
             explained.hits = _matched_terms(searcher, builder, results[:limit])
-    for hit in hits:
-        _add_snippet(nb, hit, builder.terms)
+    for hit in hits if snippets else ():
+        add_snippet(nb, hit, builder.terms)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
                         explanation=explained)
 
@@ -1079,7 +1115,9 @@ def snippet_text(body: str, title: str) -> str:
     return snippet_lines(body, title)[0]
 
 
-def _add_snippet(nb: Notebook, hit: Hit, terms: set[str]) -> None:
+def add_snippet(nb: Notebook, hit: Hit, terms: set[str]) -> None:
+    """Fill in ``hit.snippet``, ``highlights`` and ``line`` from the note on disk
+    (``terms``: the result's :attr:`SearchResult.terms`); a file gone leaves them empty."""
     import bisect
 
     try:

@@ -21,7 +21,7 @@ BUNDLED = Path(__file__).parent.parent / "notes"
 
 
 class _SettledCopies:
-    """Copies of the fixture notebook that are past kb's racy window (index.sync.RACY_NS),
+    """Copies of the fixture notebook that are past kb's racy window (index.probe.RACY_NS),
     so a first sync records every file as known and a second finds nothing to re-read.
 
     A fresh copy is racy for 20 ms (its files' ctimes are new, and ctime cannot be set

@@ -4,7 +4,11 @@
   blocks counted (importing ``kb.index.lock`` also runs ``kb/index/__init__.py``);
 - no private name (``_x``) imported from another kb module: what several modules share
   is public in the module that owns it;
-- the files kb keeps in an index folder are named in one module, :mod:`kb.index.manifest`.
+- the files kb keeps in an index folder are named in one module, :mod:`kb.index.manifest`;
+- note rows are read as attributes (``row.slug``), not as dicts (``row["slug"]``): few
+  dict-style reads of note fields are left (:mod:`kb.index.schema` turning Whoosh's stored
+  fields into a row, the schema's field boosts, a template's frontmatter), none in the
+  modules that consume rows.
 
 Each check is a function of a source folder, so the tests at the end show that it
 finds what it is for in a small made-up package.
@@ -13,6 +17,7 @@ finds what it is for in a small made-up package.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import kb
@@ -229,3 +234,45 @@ def test_a_side_file_named_elsewhere_is_found(tmp_path: Path) -> None:
     })
     found = side_file_literals(root, frozenset({"manifest.bin", "watch.state"}), "kb.index.manifest")
     assert found == [("kb.watch", 2, "watch.state"), ("kb.watch", 3, "manifest.bin.tmp")]
+
+
+# --------------------------------------------------------------------------- note rows
+
+#: The pattern /work/helpers/arch/measure.py counts for issue 14 (108 places on main
+#: before kb.noterow.NoteRow).
+DICT_STYLE = re.compile(
+    r"""\[\s*["'](slug|title|path|tags|date|modified|aliases|body|size|words)["']\s*\]"""
+    r"""|\.get\(\s*["'](slug|title|path|tags|date|modified|aliases|body)["']"""
+)
+#: Lowered as rows replaced dicts (17 with NoteRow, 8 once Whoosh's stored fields became
+#: rows in one place, index.schema.stored_row); lower it again when one more goes, never raise it.
+DICT_STYLE_CEILING = 8
+#: Modules that only ever get rows (search hits included): not one dict-style read.
+ROW_CONSUMERS = ("kb.cli", "kb.core", "kb.noterow", "kb.links", "kb.stats", "kb.render", "kb.search",
+                 "kb.scoring", "kb.index.catalog", "kb.index.sync", "kb.commands")
+
+
+def dict_style_reads(root: Path) -> list[tuple[str, int]]:
+    """(module, line) of every dict-style read of a note field in the package at ``root``."""
+    return [(name, n) for name, path in _modules(root).items()
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if DICT_STYLE.search(line)]
+
+
+def test_dict_style_note_reads_stay_under_the_ceiling() -> None:
+    found = dict_style_reads(KB)
+    assert len(found) <= DICT_STYLE_CEILING, found
+
+
+def test_row_consumers_read_attributes() -> None:
+    found = dict_style_reads(KB)
+    assert [(m, n) for m, n in found if m.startswith(ROW_CONSUMERS)] == []
+    assert {m for m in _modules(KB) if m.startswith("kb.commands.")}  # the prefix names something
+
+
+def test_a_dict_style_read_is_found(tmp_path: Path) -> None:
+    root = _package(tmp_path, {
+        "__init__.py": "",
+        "cli.py": 'x = doc["slug"]\ny = row.slug\nz = r.get(\'title\')\nw = d["score"]\n',
+    })
+    assert dict_style_reads(root) == [("kb.cli", 1), ("kb.cli", 3)]

@@ -65,9 +65,11 @@ NOT_AT_IMPORT = [
     "kb.grep",
     "kb.grepindex",
     "kb.templates",
+    "textual",
+    "kb.find",
 ]
 #: Never loaded by a search on a fresh index (either output).
-NOT_IN_SEARCH = ["frontmatter", "yaml", "kb.links", "kb.stats", "http.client", "email"]
+NOT_IN_SEARCH = ["frontmatter", "yaml", "kb.links", "kb.stats", "http.client", "email", "textual", "kb.find"]
 #: Whoosh imports these for features kb never uses; they must stay placeholders.
 PLACEHOLDERS = ["whoosh.lang.morph_en", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "urllib.request"]
 
