@@ -1147,21 +1147,10 @@ def rename(
     ] = False,
 ) -> None:
     """Rename or move a note and rewrite every link to it (also `kb mv`); never overwrites."""
-    from .errors import BadSlug, NoteExists
-    from .links import apply_rename, plan_rename
-    from .notes import note_path, slug_of
+    from .links import apply_rename, plan_rename, rename_target
 
     nb, ix, docs, doc = _resolve(ctx, slug)
-    target = new.strip()
-    if target.endswith("/"):
-        target += doc["slug"].rsplit("/", 1)[-1]
-    path = note_path(nb.root, target)
-    new_slug = slug_of(path.relative_to(nb.root).as_posix())
-    if new_slug == doc["slug"]:
-        raise BadSlug(f"{doc['slug']} already has that name")
-    old_path = nb.root / doc["path"]
-    if (path.exists() or path.is_symlink()) and not (path.exists() and os.path.samefile(path, old_path)):
-        raise NoteExists(f"{new_slug} already exists; kb never overwrites a note (pick another name)")
+    new_slug = rename_target(nb.root, doc, new)
     plan = plan_rename(nb.root, docs, doc["slug"], new_slug)
     err = _stderr()
     files = len(plan.linking_files)

@@ -1,0 +1,425 @@
+"""The notebook as the language server sees it: kb's index, plus the editor's open buffers.
+
+:class:`Notes` is the one adapter between the server and kb's core (open the notebook,
+keep it fresh, its note rows, search, the link graph). :class:`Session` adds what the
+editor holds: the text of each open note, which counts for that note's links,
+diagnostics and completion even before it is saved, and for the links other notes
+see (a title changed in an unsaved buffer already changes what ``[[Title]]`` names).
+
+Everything here returns plain data with character offsets; ``server.py`` turns it into
+LSP messages. Nothing here imports pygls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..links import LinkGraph, Resolution
+from ..notes import NOTE_SUFFIX, decode_bytes, parse_text, slug_of, strip_controls
+from .text import LinkSpan, links_in
+
+# --------------------------------------------------------------------------- the adapter
+
+
+class Notes:
+    """kb's notebook and its index, opened once and kept fresh.
+
+    The one place the server calls today's core functions (``config``, ``index``,
+    ``search``); when ``kb.core.Notebook`` lands, this class becomes a thin wrapper of it.
+    """
+
+    def __init__(self, directory: str | Path | None) -> None:
+        from ..config import find_notebook
+        from ..index import open_index, stored_notes
+
+        self.place = find_notebook(directory)
+        self.root: Path = self.place.root
+        _finish_rename(self.root)
+        self._open_index = open_index
+        self._stored_notes = stored_notes
+        self.ix, stats = open_index(self.place)
+        self.generation = self.ix.latest_generation()
+        self.warnings: list[tuple[str, str]] = list(stats.warnings) if stats else []
+        self._docs: list[dict[str, Any]] | None = None
+        self._graph: LinkGraph | None = None
+
+    def fresh(self) -> bool:
+        """Bring the index up to date with the files (a ``stat`` of each note when nothing
+        changed); True when it changed. A busy index is left as it is until next time."""
+        from ..errors import IndexLocked
+        from ..index import sync_index
+
+        try:
+            stats = sync_index(self.place, wait=2.0)
+        except IndexLocked:
+            return False
+        if stats.generation is not None and stats.generation == self.generation and not stats.changed:
+            return False
+        self.ix, _ = self._open_index(self.place)
+        self.generation = self.ix.latest_generation()
+        self.warnings = list(stats.warnings)
+        self._docs = None
+        self._graph = None
+        return True
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every indexed note's stored fields (``path``, ``slug``, ``title``, ``tags``, ``links``)."""
+        if self._docs is None:
+            self._docs = self._stored_notes(self.ix)
+        return self._docs
+
+    @property
+    def links(self) -> LinkGraph:
+        if self._graph is None:
+            self._graph = LinkGraph(self.rows())
+        return self._graph
+
+    def search(self, query: str, limit: int = 20) -> Any:
+        """kb's ranked search (``kb search``), on the open index."""
+        from ..search import search
+
+        return search(self.place, query, limit=limit, ix=self.ix)
+
+
+def _finish_rename(root: Path) -> None:
+    """Finish a rename a killed kb left half-done, as every kb command does first."""
+    import os
+
+    from ..journal import JOURNAL_DIR, JOURNAL_NAME
+
+    if os.path.lexists(root / JOURNAL_DIR / JOURNAL_NAME):
+        from ..journal import finish_interrupted
+
+        finish_interrupted(root)
+
+
+# --------------------------------------------------------------------------- plain results
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A diagnostic: ``text[start:end]`` is what it is about."""
+
+    start: int
+    end: int
+    message: str
+    severity: str  # "error", "warning"
+    code: str  # "broken-link", "ambiguous-link", "frontmatter"
+    target: str = ""  # the link target, for the code action that creates it
+
+
+@dataclass(frozen=True)
+class Candidate:
+    slug: str
+    path: str
+    title: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Place:
+    """A span of a note's text: ``path`` relative to the notebook, offsets into ``text``."""
+
+    path: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class Buffer:
+    """An open note as the editor holds it."""
+
+    path: str
+    text: str
+    version: int = 0
+    _links: list[LinkSpan] | None = None
+    _doc: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def slug(self) -> str:
+        return slug_of(self.path)
+
+    def links(self) -> list[LinkSpan]:
+        if self._links is None:
+            self._links = links_in(self.text, self.path)
+        return self._links
+
+    def doc(self) -> dict[str, Any]:
+        """The note's fields as the index would store them from this text."""
+        if self._doc is None:
+            note = parse_text(self.path, self.text)
+            self.warnings = note.warnings
+            self._doc = {"path": self.path, "slug": self.slug, "title": note.title, "tags": note.tags,
+                         "links": note.links}
+        return self._doc
+
+
+# --------------------------------------------------------------------------- the session
+
+
+class Session:
+    """The notebook plus the open buffers; what every LSP request asks."""
+
+    #: At most this often (seconds) a request checks the files for changes made outside
+    #: the editor (saves and watched-file events check at once).
+    CHECK_EVERY = 1.0
+
+    def __init__(self, notes: Notes, clock: Callable[[], float] = time.monotonic) -> None:
+        self.notes = notes
+        self.root = notes.root
+        self.buffers: dict[str, Buffer] = {}
+        self._graph: LinkGraph | None = None
+        self._clock = clock
+        self._checked = clock()
+
+    # ---------------------------------------------------------------- files and buffers
+
+    def relpath(self, path: Path) -> str | None:
+        """The note path of a file, relative to the notebook, or None if it is no note."""
+        try:
+            rel = path.resolve().relative_to(self.root.resolve()).as_posix()
+        except (ValueError, OSError):
+            return None
+        parts = rel.split("/")
+        if not rel.lower().endswith(NOTE_SUFFIX) or any(p.startswith(".") for p in parts):
+            return None
+        return rel
+
+    def open(self, path: str, text: str, version: int = 0) -> None:
+        self.buffers[path] = Buffer(path, text, version)
+        self._graph = None
+
+    def change(self, path: str, text: str, version: int = 0) -> None:
+        self.open(path, text, version)
+
+    def close(self, path: str) -> None:
+        if self.buffers.pop(path, None) is not None:
+            self._graph = None
+
+    def text(self, path: str) -> str | None:
+        """An open buffer's text, else the file's (None if it cannot be read)."""
+        buf = self.buffers.get(path)
+        if buf is not None:
+            return buf.text
+        try:
+            data = (self.root / path).read_bytes()
+        except OSError:
+            return None
+        return strip_controls(decode_bytes(data)[0])
+
+    def refresh(self) -> bool:
+        """Check the files now (on save, on watched-file events); True when notes changed."""
+        self._checked = self._clock()
+        if self.notes.fresh():
+            self._graph = None
+            return True
+        return False
+
+    def maybe_refresh(self) -> bool:
+        """:meth:`refresh` unless the files were checked less than :attr:`CHECK_EVERY` ago."""
+        if self._clock() - self._checked < self.CHECK_EVERY:
+            return False
+        return self.refresh()
+
+    # ---------------------------------------------------------------- the notes
+
+    def docs(self) -> list[dict[str, Any]]:
+        """Every note's fields, an open buffer's from its text."""
+        if not self.buffers:
+            return self.notes.rows()
+        merged = {d["path"]: d for d in self.notes.rows()}
+        for path, buf in self.buffers.items():
+            merged[path] = buf.doc()
+        return list(merged.values())
+
+    def graph(self) -> LinkGraph:
+        """The link graph, with the open buffers' titles and links."""
+        if self._graph is None:
+            stored = {d["path"]: d for d in self.notes.rows()}
+            same = all(
+                path in stored and _same_links(stored[path], buf.doc()) for path, buf in self.buffers.items()
+            )
+            self._graph = self.notes.links if same else LinkGraph(self.docs())
+        return self._graph
+
+    def doc(self, slug: str) -> dict[str, Any] | None:
+        return self.graph().notes.get(slug)  # type: ignore[return-value]
+
+    def resolve(self, link: LinkSpan, source: str) -> Resolution:
+        return self.graph().resolve(link.target, slug_of(source))
+
+    def buffer(self, path: str) -> Buffer:
+        """The open buffer of ``path``, or one read from the file."""
+        buf = self.buffers.get(path)
+        if buf is None:
+            buf = Buffer(path, self.text(path) or "")
+        return buf
+
+    # ---------------------------------------------------------------- features
+
+    def diagnostics(self, path: str) -> list[Problem]:
+        """Broken and ambiguous links of a note, and frontmatter kb cannot read."""
+        buf = self.buffer(path)
+        graph = self.graph()
+        out = []
+        doc = buf.doc()
+        for warning in buf.warnings:
+            if "frontmatter" in warning:
+                out.append(Problem(0, min(3, len(buf.text)), f"kb: {warning}", "warning", "frontmatter"))
+        del doc
+        for link in buf.links():
+            res = graph.resolve(link.target, buf.slug)
+            if res.slug is not None:
+                continue
+            shown = f"[[{link.written}]]" if link.kind == "wiki" else f"({link.written})"
+            if res.reason.startswith("ambiguous"):
+                message = f"ambiguous link {shown}: it could name {res.reason.partition(': ')[2]}"
+                out.append(Problem(link.start, link.end, message, "warning", "ambiguous-link", link.target))
+                continue
+            message = f"broken link {shown}: no such note"
+            close = graph.suggest(link.target)
+            if close:
+                message += f"; did you mean {', '.join(close)}?"
+            out.append(Problem(link.start, link.end, message, "error", "broken-link", link.target))
+        return out
+
+    def complete_notes(self, typed: str, source: str, limit: int = 30) -> list[Candidate]:
+        """Notes for a link being typed: slug and title prefix matches, then kb's search."""
+        docs = self.docs()
+        want = typed.strip().casefold()
+        own = slug_of(source)
+        out: dict[str, Candidate] = {}
+
+        def add(doc: dict[str, Any]) -> None:
+            slug = doc.get("slug") or slug_of(doc["path"])
+            if slug != own and slug not in out and len(out) < limit:
+                tags = tuple(doc.get("tags") or ())
+                out[slug] = Candidate(slug, doc["path"], doc.get("title") or slug, tags)
+
+        if not want:
+            for doc in sorted(docs, key=lambda d: -(d.get("mtime") or 0))[:limit]:
+                add(doc)
+            return list(out.values())
+        prefix = [d for d in docs if _starts(d, want)]
+        prefix.sort(key=lambda d: (len(d.get("slug") or d["path"]), d.get("slug") or d["path"]))
+        for doc in prefix[: limit // 2]:
+            add(doc)
+        by_path = {d["path"]: d for d in docs}
+        result = self.notes.search(typed, limit=limit)
+        for hit in result.hits:
+            doc = by_path.get(hit.path)
+            if doc is not None:
+                add(doc)
+        for doc in prefix[limit // 2 :]:
+            add(doc)
+        return list(out.values())
+
+    def complete_tags(self, typed: str, limit: int = 50) -> list[tuple[str, int]]:
+        """Tags starting with what was typed (any case), the most used first."""
+        counts: Counter[str] = Counter()
+        for doc in self.docs():
+            for tag in {t.lower() for t in doc.get("tags") or ()}:
+                counts[tag] += 1
+        want = typed.lower()
+        found = [(t, n) for t, n in counts.items() if t.startswith(want)]
+        found.sort(key=lambda tn: (-tn[1], tn[0]))
+        return found[:limit]
+
+    def references(self, slug: str) -> list[Place]:
+        """Every link in another note that names ``slug``, by note then position."""
+        graph = self.graph()
+        out = []
+        for backlink in graph.backlinks_of(slug):
+            doc = graph.notes.get(backlink.source)
+            if doc is None:
+                continue
+            path = str(doc["path"])
+            buf = self.buffer(path)
+            for link in buf.links():
+                if graph.resolve(link.target, backlink.source).slug == slug:
+                    out.append(Place(path, buf.text, link.start, link.end))
+        return out
+
+    def symbols(self, query: str, limit: int = 50) -> list[tuple[Candidate, int | None]]:
+        """kb's ranked search for a workspace-symbol query: each note and the line of its match."""
+        if not query.strip():
+            return []
+        result = self.notes.search(query, limit=limit)
+        return [(Candidate(h.slug, h.path, h.title, tuple(h.tags)), h.line) for h in result.hits]
+
+    def hover_text(self, slug: str, lines: int = 8) -> str:
+        """Markdown for a hover on a link to ``slug``: its title, tags and first lines."""
+        doc = self.doc(slug) or {}
+        path = str(doc.get("path") or slug + NOTE_SUFFIX)
+        title = doc.get("title") or slug
+        text = self.text(path) or ""
+        note = parse_text(path, text)
+        body = [line for line in note.body.strip("\n").splitlines() if line.strip()]
+        if body and body[0].lstrip("#").strip() == title:
+            body = body[1:]
+        out = [f"**{_md_escape(title)}**  `{slug}`"]
+        if note.tags:
+            out.append(" ".join(f"`#{t}`" for t in note.tags))
+        if body:
+            out.append("\n".join(body[:lines]) + ("\n…" if len(body) > lines else ""))
+        return "\n\n".join(out)
+
+    # ---------------------------------------------------------------- writing
+
+    def create_note(self, target: str, title: str) -> str:
+        """Create the note a broken link names (atomically, never overwriting); its path.
+
+        A target that is a plain path (``없는노트``, ``k8s/pod``) becomes that file, so the
+        link names it by its slug; otherwise (``RAG 파이프라인``) the file name is made from
+        the title as ``kb add`` makes it and the link names the note by its title."""
+        from ..errors import BadSlug
+        from ..notes import note_path, render_new_note, slugify, write_new_note
+
+        want = target.strip().strip("/")
+        if want.lower().endswith(NOTE_SUFFIX):
+            want = want[: -len(NOTE_SUFFIX)]
+        title = title.strip() or want.rsplit("/", 1)[-1]
+        try:
+            if any(c.isspace() for c in want):
+                raise BadSlug("a file name with blanks")
+            path = note_path(self.root, want)
+        except BadSlug:
+            path = note_path(self.root, slugify(title))
+        write_new_note(path, render_new_note(title, [], ""))
+        self.refresh()
+        return path.relative_to(self.root).as_posix()
+
+    def plan_rename(self, old_slug: str, new: str) -> Any:
+        """What ``kb rename OLD NEW`` would do (a :class:`kb.links.RenamePlan`), checked as it checks."""
+        from ..errors import BadSlug
+        from ..links import plan_rename, rename_target
+
+        doc = self.notes.links.notes.get(old_slug)
+        if doc is None:
+            raise BadSlug(f"{old_slug} is not saved in the notebook yet; save it before renaming")
+        new_slug = rename_target(self.root, doc, new)
+        return plan_rename(self.root, self.notes.rows(), old_slug, new_slug)
+
+
+def _same_links(stored: dict[str, Any], live: dict[str, Any]) -> bool:
+    return (stored.get("title") or "") == live["title"] and list(stored.get("links") or []) == live["links"]
+
+
+def _starts(doc: dict[str, Any], want: str) -> bool:
+    slug = (doc.get("slug") or "").casefold()
+    return (
+        slug.startswith(want)
+        or slug.rsplit("/", 1)[-1].startswith(want)
+        or (doc.get("title") or "").casefold().startswith(want)
+    )
+
+
+def _md_escape(text: str) -> str:
+    return "".join("\\" + c if c in "\\`*_[]<>#" else c for c in text)
