@@ -2,7 +2,7 @@
 process's stdin/stdout, as an editor talks to it. Standard library only.
 
 Requests the server sends (``client/registerCapability``, ``window/showDocument``,
-``workspace/applyEdit``) are answered with ``null`` and kept in :attr:`server_requests`;
+``workspace/applyEdit``) are answered as a willing editor would and kept in :attr:`server_requests`;
 notifications (``textDocument/publishDiagnostics``, ``window/showMessage``) are kept in
 :attr:`notifications`.
 """
@@ -66,7 +66,9 @@ class LspClient:
             message = json.loads(out.read(length))
             if "id" in message and "method" in message:  # a request from the server
                 self.server_requests.append(message)
-                self._send({"id": message["id"], "result": None})
+                result = {"window/showDocument": {"success": True},
+                          "workspace/applyEdit": {"applied": True}}.get(message["method"])
+                self._send({"id": message["id"], "result": result})
             with self._cond:
                 if "id" in message and "method" not in message:
                     self._responses[message["id"]] = message

@@ -65,9 +65,13 @@ NOT_AT_IMPORT = [
     "kb.grep",
     "kb.grepindex",
     "kb.templates",
+    "kb.lsp",
+    "pygls",
+    "lsprotocol",
 ]
 #: Never loaded by a search on a fresh index (either output).
-NOT_IN_SEARCH = ["frontmatter", "yaml", "kb.links", "kb.stats", "http.client", "email"]
+NOT_IN_SEARCH = ["frontmatter", "yaml", "kb.links", "kb.stats", "http.client", "email", "kb.lsp", "pygls",
+                 "lsprotocol"]
 #: Whoosh imports these for features kb never uses; they must stay placeholders.
 PLACEHOLDERS = ["whoosh.lang.morph_en", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "urllib.request"]
 

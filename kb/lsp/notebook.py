@@ -321,10 +321,12 @@ class Session:
             add(doc)
         return list(out.values())
 
-    def complete_tags(self, typed: str, limit: int = 50) -> list[tuple[str, int]]:
-        """Tags starting with what was typed (any case), the most used first."""
+    def complete_tags(self, typed: str, source: str, limit: int = 50) -> list[tuple[str, int]]:
+        """Tags of the other notes starting with what was typed (any case), the most used first."""
         counts: Counter[str] = Counter()
         for doc in self.docs():
+            if doc["path"] == source:
+                continue
             for tag in {t.lower() for t in doc.get("tags") or ()}:
                 counts[tag] += 1
         want = typed.lower()

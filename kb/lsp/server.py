@@ -205,7 +205,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
         span = ls.range_of(lines, ctx.start, offset)
         items = []
         if ctx.kind == "tag":
-            for i, (tag, n) in enumerate(ls.session.complete_tags(ctx.typed)):
+            for i, (tag, n) in enumerate(ls.session.complete_tags(ctx.typed, path)):
                 items.append(lsp.CompletionItem(
                     tag, kind=lsp.CompletionItemKind.Keyword, detail=f"{n} note{'s' if n != 1 else ''}",
                     sort_text=f"{i:05d}", filter_text=tag, text_edit=lsp.TextEdit(span, tag)))
@@ -343,7 +343,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
         return out
 
     @server.command(CREATE_NOTE)
-    def create_note(ls: KbLanguageServer, args: list[Any]) -> str | None:
+    def create_note(ls: KbLanguageServer, *args: Any) -> str | None:
         if ls.session is None or len(args) < 3:
             return None
         _uri, target, title = (str(a) for a in args[:3])
