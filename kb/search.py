@@ -623,9 +623,11 @@ def search(
     tags: Iterable[str] = (),
     ix: Any = None,
     explain: bool = False,
+    snippets: bool = True,
 ) -> SearchResult:
     """Ranked hits for ``query`` in the notebook (the index is synced first); with
-    ``explain``, how kb understood the query (:class:`Explanation`)."""
+    ``explain``, how kb understood the query (:class:`Explanation`). ``snippets=False``:
+    hits without snippet and line (no note file is read; ``kb lsp`` completes as you type)."""
     from whoosh.query import Term
 
     from .index import open_index
@@ -690,7 +692,7 @@ def search(
         hits = [Hit.from_result(r) for r in results[:limit]]
         if explained is not None:
             explained.hits = _matched_terms(searcher, builder, results[:limit])
-    for hit in hits:
+    for hit in hits if snippets else ():
         _add_snippet(nb, hit, builder.terms)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
                         explanation=explained)

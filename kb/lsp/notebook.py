@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..links import LinkGraph, Resolution
-from ..notes import NOTE_SUFFIX, decode_bytes, parse_text, slug_of, strip_controls
+from ..notes import NOTE_SUFFIX, decode_bytes, nfc, parse_text, slug_of, strip_controls
 from .text import LinkSpan, links_in
 
 # --------------------------------------------------------------------------- the adapter
@@ -45,8 +45,14 @@ class Notes:
         self.ix, stats = open_index(self.place)
         self.generation = self.ix.latest_generation()
         self.warnings: list[tuple[str, str]] = list(stats.warnings) if stats else []
+        self._reset()
+
+    def _reset(self) -> None:
         self._docs: list[dict[str, Any]] | None = None
         self._graph: LinkGraph | None = None
+        self._by_path: dict[str, dict[str, Any]] | None = None
+        self._keys: list[tuple[str, int]] | None = None
+        self._searched: dict[tuple[str, int], Any] = {}
 
     def fresh(self) -> bool:
         """Bring the index up to date with the files (a ``stat`` of each note when nothing
@@ -63,8 +69,7 @@ class Notes:
         self.ix, _ = self._open_index(self.place)
         self.generation = self.ix.latest_generation()
         self.warnings = list(stats.warnings)
-        self._docs = None
-        self._graph = None
+        self._reset()
         return True
 
     def rows(self) -> list[dict[str, Any]]:
@@ -73,6 +78,28 @@ class Notes:
             self._docs = self._stored_notes(self.ix)
         return self._docs
 
+    def by_path(self) -> dict[str, dict[str, Any]]:
+        if self._by_path is None:
+            self._by_path = {d["path"]: d for d in self.rows()}
+        return self._by_path
+
+    def prefixed(self, want: str, limit: int) -> list[dict[str, Any]]:
+        """At most ``limit`` notes whose slug, file name or title starts with ``want``
+        (casefolded): a binary search in a sorted list of those keys."""
+        import bisect
+
+        from .notebook import _prefix_keys
+
+        rows = self.rows()
+        if self._keys is None:
+            self._keys = sorted((key, i) for i, doc in enumerate(rows) for key in _prefix_keys(doc) if key)
+        out: dict[int, None] = {}
+        at = bisect.bisect_left(self._keys, (want, -1))
+        while at < len(self._keys) and self._keys[at][0].startswith(want) and len(out) < limit:
+            out[self._keys[at][1]] = None
+            at += 1
+        return [rows[i] for i in out]
+
     @property
     def links(self) -> LinkGraph:
         if self._graph is None:
@@ -80,10 +107,18 @@ class Notes:
         return self._graph
 
     def search(self, query: str, limit: int = 20) -> Any:
-        """kb's ranked search (``kb search``), on the open index."""
+        """kb's ranked search (``kb search``) on the open index, without snippets; the last
+        answers are kept until the index changes (typing back and forth asks them again)."""
         from ..search import search
 
-        return search(self.place, query, limit=limit, ix=self.ix)
+        key = (query, limit)
+        found = self._searched.pop(key, None)
+        if found is None:
+            found = search(self.place, query, limit=limit, ix=self.ix, snippets=False)
+            if len(self._searched) >= 256:
+                self._searched.pop(next(iter(self._searched)))
+        self._searched[key] = found
+        return found
 
 
 def _finish_rename(root: Path) -> None:
@@ -307,11 +342,10 @@ class Session:
             for doc in sorted(docs, key=lambda d: -(d.get("mtime") or 0))[:limit]:
                 add(doc)
             return list(out.values())
-        prefix = [d for d in docs if _starts(d, want)]
-        prefix.sort(key=lambda d: (len(d.get("slug") or d["path"]), d.get("slug") or d["path"]))
+        prefix = self._prefixed(want, limit)
         for doc in prefix[: limit // 2]:
             add(doc)
-        by_path = {d["path"]: d for d in docs}
+        by_path = {d["path"]: d for d in docs} if self.buffers else self.notes.by_path()
         result = self.notes.search(typed, limit=limit)
         for hit in result.hits:
             doc = by_path.get(hit.path)
@@ -320,6 +354,16 @@ class Session:
         for doc in prefix[limit // 2 :]:
             add(doc)
         return list(out.values())
+
+    def _prefixed(self, want: str, limit: int) -> list[dict[str, Any]]:
+        """Notes whose slug, file name or title starts with ``want`` (casefolded), shortest slug
+        first: the open buffers' as they are typed, the rest from a sorted key list."""
+        found = {d["path"]: d for d in self.notes.prefixed(want, 4 * limit) if d["path"] not in self.buffers}
+        for buf in self.buffers.values():
+            doc = buf.doc()
+            if any(key.startswith(want) for key in _prefix_keys(doc)):
+                found[doc["path"]] = doc
+        return sorted(found.values(), key=lambda d: (len(d["slug"]), d["slug"]))
 
     def complete_tags(self, typed: str, source: str, limit: int = 50) -> list[tuple[str, int]]:
         """Tags of the other notes starting with what was typed (any case), the most used first."""
@@ -414,13 +458,10 @@ def _same_links(stored: dict[str, Any], live: dict[str, Any]) -> bool:
     return (stored.get("title") or "") == live["title"] and list(stored.get("links") or []) == live["links"]
 
 
-def _starts(doc: dict[str, Any], want: str) -> bool:
-    slug = (doc.get("slug") or "").casefold()
-    return (
-        slug.startswith(want)
-        or slug.rsplit("/", 1)[-1].startswith(want)
-        or (doc.get("title") or "").casefold().startswith(want)
-    )
+def _prefix_keys(doc: dict[str, Any]) -> set[str]:
+    """What a link being typed is matched against: the slug, its file name, the title."""
+    slug = str(doc.get("slug") or slug_of(doc["path"])).casefold()
+    return {slug, slug.rsplit("/", 1)[-1], nfc(str(doc.get("title") or "")).casefold()}
 
 
 def _md_escape(text: str) -> str:
