@@ -442,3 +442,28 @@ def test_hostile_lines_cost_linear_time() -> None:
     links_in(long, "a.md")
     Lines(long).position(len(long))
     assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.skipif(shutil.which("nvim") is None, reason="Neovim is not installed")
+def test_neovim_headless(notebook: Path, tmp_path: Path) -> None:
+    """A real editor: Neovim, headless, asks kb lsp what the Done-when list asks."""
+    script = Path(__file__).parent / "fixtures" / "lsp" / "nvim_check.lua"
+    out = tmp_path / "nvim-out.txt"
+    env = _env(tmp_path)
+    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", KB_NB=str(notebook),
+               KB_OUT=str(out), HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    done = subprocess.run(["nvim", "--headless", "--clean", "-u", str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    got = out.read_text(encoding="utf-8")
+    k8s, daily = uri(notebook / "k8s.md"), uri(notebook / "daily.md")
+    assert 'offset_encoding = "utf-16"' in got
+    assert 'msg = "broken link [[없는노트]]: no such note"' in got
+    assert "cursor byte col -> position sent = { 14, { character = 8, line = 2 } }" in got
+    assert f'uri = "{k8s}"' in got.split("definition = ", 1)[1].splitlines()[0]
+    assert got.split("hover = ", 1)[1].startswith('"**쿠버네티스**')
+    assert f'symbol 파드 = {{ "쿠버네티스", "{k8s}" }}' in got
+    assert ('completion = { "쿠버네티스", "k8s]]", { end = { character = 7, line = 3 }, '
+            'start = { character = 5, line = 3 } } }') in got
+    assert f'reference = {{ "{daily}", {{ character = 6, line = 2 }} }}' in got
+    assert "client stopped = true" in got
