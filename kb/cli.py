@@ -1150,7 +1150,7 @@ def rename(
     from .links import apply_rename, plan_rename, rename_target
 
     nb, ix, docs, doc = _resolve(ctx, slug)
-    new_slug = rename_target(nb.root, doc, new)
+    new_slug = rename_target(nb.root, doc["slug"], doc["path"], new)
     plan = plan_rename(nb.root, docs, doc["slug"], new_slug)
     err = _stderr()
     files = len(plan.linking_files)

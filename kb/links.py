@@ -25,12 +25,13 @@ import difflib
 import heapq
 import posixpath
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from .noterow import NoteRow
 from .notes import (
     _FENCE_RE,
     _FM_EMPTY_RE,
@@ -109,9 +110,9 @@ def _trigrams(name: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
-def _title_key(doc: Mapping[str, Any]) -> str | None:
+def _title_key(row: NoteRow) -> str | None:
     """How a ``[[Title]]`` link names this note (rule 4), or None for a note without a title."""
-    title = (doc.get("title") or "").strip()
+    title = row.title.strip()
     return nfc(title).casefold() if title else None
 
 
@@ -127,11 +128,12 @@ class LinkGraph:
     #: After this many passes over the notes for missing keys, build the whole maps instead.
     _MAX_PASSES = 4
 
-    def __init__(self, notes: Iterable[Mapping[str, Any]]) -> None:
-        self.notes: dict[str, Mapping[str, Any]] = {}
-        for doc in notes:
-            slug = doc.get("slug") or slug_of(doc["path"])
-            self.notes[slug] = doc
+    def __init__(self, notes: Iterable[NoteRow]) -> None:
+        self.notes: dict[str, NoteRow] = {}
+        for row in notes:
+            if not isinstance(row, NoteRow):  # TODO(house-core): until every caller passes rows
+                row = NoteRow.of(**row)
+            self.notes[row.slug] = row
         # What rules 3-5 look up: casefolded slug, title, path suffix -> slugs. Until
         # _fill_maps() they hold only the keys a link asked about (see _load_keys), each
         # with all of its slugs, so a lookup gives the same list either way.
@@ -215,7 +217,7 @@ class LinkGraph:
     # ------------------------------------------------------------------ resolving
 
     def title(self, slug: str) -> str:
-        return str(self.notes[slug].get("title") or slug) if slug in self.notes else slug
+        return self.notes[slug].title if slug in self.notes else slug
 
     def resolve(self, target: str, source: str | None = None) -> Resolution:
         """The note ``target`` names when written in ``source`` (see the module docstring)."""
@@ -242,7 +244,7 @@ class LinkGraph:
             # a link the maps were not loaded for: load it with the rest of its note's links,
             # which are likely to be asked next (``kb show`` labels every link of the note)
             doc = self.notes.get(source or "")
-            self._load([target, *((doc.get("links") or []) if doc else [])])
+            self._load([target, *(doc.links if doc else ())])
         for rule, found in (
             ("nocase", self._nocase.get(folded, [])),
             ("title", [] if rooted else self._titles.get(title_key, [])),
@@ -328,7 +330,7 @@ class LinkGraph:
         back: dict[str, list[Link]] = {}
         for slug, doc in self.notes.items():
             out = []
-            for target in doc.get("links") or []:
+            for target in doc.links:
                 res = self.resolve(target, slug)
                 link = Link(slug, target, res.slug, res.reason)
                 out.append(link)
@@ -359,7 +361,7 @@ class LinkGraph:
         if self._links is not None:
             return self.outgoing(slug)
         doc = self.notes.get(slug)
-        targets = list(doc.get("links") or []) if doc else []
+        targets = list(doc.links) if doc else []
         self._load(targets)
         out = []
         for target in targets:
@@ -386,7 +388,7 @@ class LinkGraph:
         for source, doc in self.notes.items():
             if source == slug:
                 continue
-            for target in doc.get("links") or []:
+            for target in doc.links:
                 key = keys.get(target)
                 if key is None:
                     want, rooted = _split_target(target)
@@ -650,7 +652,7 @@ def rewrite_links(
             elif now is not None and after.resolve(now, slug_after).slug == expected:
                 continue
             doc = after.notes[expected]
-            replacement = _md_href(written, src_after, str(doc.get("path") or expected + NOTE_SUFFIX))
+            replacement = _md_href(written, src_after, doc.path)
         else:
             # A link that names the moved note by its path takes the new path, in the same
             # style; a [[Title]] link, or a link to another note, changes only if it would
@@ -688,15 +690,14 @@ def rewrite_links(
     return "".join(pieces), changed, warnings
 
 
-def rename_target(root: Path, doc: Mapping[str, Any], new: str) -> str:
-    """The slug ``kb rename`` gives the note ``doc`` for ``new`` (a trailing ``/`` keeps its
-    name), checked: inside the notebook, another name, and no note there already."""
+def rename_target(root: Path, old_slug: str, old_path: str, new: str) -> str:
+    """The slug ``kb rename`` gives the note ``old_slug`` (file ``old_path``) for ``new`` (a
+    trailing ``/`` keeps its name), checked: inside the notebook, another name, no note there."""
     import os
 
     from .errors import BadSlug, NoteExists
     from .notes import note_path
 
-    old_slug = str(doc.get("slug") or slug_of(str(doc["path"])))
     target = new.strip()
     if target.endswith("/"):
         target += old_slug.rsplit("/", 1)[-1]
@@ -704,20 +705,20 @@ def rename_target(root: Path, doc: Mapping[str, Any], new: str) -> str:
     new_slug = slug_of(path.relative_to(root).as_posix())
     if new_slug == old_slug:
         raise BadSlug(f"{old_slug} already has that name")
-    old_path = root / str(doc["path"])
-    if (path.exists() or path.is_symlink()) and not (path.exists() and os.path.samefile(path, old_path)):
+    old_file = root / old_path
+    if (path.exists() or path.is_symlink()) and not (path.exists() and os.path.samefile(path, old_file)):
         raise NoteExists(f"{new_slug} already exists; kb never overwrites a note (pick another name)")
     return new_slug
 
 
-def plan_rename(root: Path, docs: list[dict[str, Any]], old_slug: str, new_slug: str) -> RenamePlan:
+def plan_rename(root: Path, docs: Iterable[NoteRow], old_slug: str, new_slug: str) -> RenamePlan:
     """Work out a rename from the index's stored notes and the files, writing nothing.
 
     The caller has checked ``new_slug`` (``notes.note_path``) and that it is free.
     """
     before = LinkGraph(docs)
     old_doc = before.notes[old_slug]
-    old_path = str(old_doc["path"])
+    old_path = old_doc.path
     # the path may be NFD (macOS) while the slug is NFC: take the suffix from the path's end
     ext = old_path[-len(NOTE_SUFFIX) :] if old_path.lower().endswith(NOTE_SUFFIX) else NOTE_SUFFIX
     new_path = new_slug + ext
@@ -725,13 +726,13 @@ def plan_rename(root: Path, docs: list[dict[str, Any]], old_slug: str, new_slug:
 
     moved_bytes = (root / old_path).read_bytes()
     moved_text, _ = decode_bytes(moved_bytes)
-    new_doc = dict(old_doc, slug=new_slug, path=new_path, title=parse_text(new_path, moved_text).title)
+    new_doc = replace(old_doc, slug=new_slug, path=new_path, title=parse_text(new_path, moved_text).title)
     after = LinkGraph([new_doc if d is old_doc else d for d in before.notes.values()])
     before._fill_maps()  # every note's links get resolved, in both graphs
     after._fill_maps()
 
     for slug in [old_slug] + sorted(s for s in before.notes if s != old_slug):
-        path = str(before.notes[slug]["path"])
+        path = before.notes[slug].path
         is_moved = slug == old_slug
         try:
             data = moved_bytes if is_moved else (root / path).read_bytes()
@@ -740,7 +741,7 @@ def plan_rename(root: Path, docs: list[dict[str, Any]], old_slug: str, new_slug:
             continue
         decoded = _decode_exact(data)
         if decoded is None:
-            if is_moved or any(t for t in before.notes[slug].get("links") or []):
+            if is_moved or any(before.notes[slug].links):
                 plan.warnings.append((path, "not UTF-8 or CP949; its links are not updated"))
             if is_moved:
                 plan.changes.append(FileChange(new_path, old_path, data, data))

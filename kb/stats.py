@@ -9,12 +9,13 @@ Frontmatter is cut with a regular expression, not parsed as YAML.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .links import LinkGraph
+from .noterow import NoteRow
 from .notes import _FM_RE, decode_bytes, strip_code
 
 # Runs, not single letters: the same count with a match per word instead of per letter.
@@ -91,7 +92,7 @@ def count_bytes(data: bytes) -> tuple[int, int, int, int]:
 
 def compute_stats(
     root: Path,
-    docs: list[Mapping[str, Any]],
+    docs: Iterable[NoteRow],
     top: int = 5,
     counts: dict[str, tuple[int, int, int, int]] | None = None,
 ) -> NotebookStats:
@@ -102,17 +103,18 @@ def compute_stats(
     """
     if counts is None:
         counts = {}
-    stats = NotebookStats(notes=len(docs))
-    stats.tags = len({t.lower() for d in docs for t in d.get("tags") or []})
-    graph = LinkGraph(docs)
+    rows = [d if isinstance(d, NoteRow) else NoteRow.of(**d) for d in docs]  # TODO(house-core): rows only
+    graph = LinkGraph(rows)
+    stats = NotebookStats(notes=len(rows))
+    stats.tags = len({t.lower() for row in rows for t in row.tags})
     for slug in graph.notes:
         out = graph.outgoing(slug)
         stats.links += len(out)
         stats.broken_links += sum(1 for link in out if link.broken)
     stats.orphans = len(graph.orphans())
     sizes: list[NoteSize] = []
-    for slug, doc in graph.notes.items():
-        path = str(doc["path"])
+    for slug, row in graph.notes.items():
+        path = row.path
         known = counts.get(path)
         if known is None:
             try:
@@ -123,7 +125,7 @@ def compute_stats(
         stats.words += words
         stats.hangul += hangul
         stats.latin += latin
-        sizes.append(NoteSize(slug, str(doc.get("title") or slug), words, size))
+        sizes.append(NoteSize(slug, row.title, words, size))
     sizes.sort(key=lambda n: (-n.words, n.slug))
     stats.largest = sizes[:top]
     return stats

@@ -494,12 +494,13 @@ def test_broken_link_suggestions_compare_few_candidates(monkeypatch: pytest.Monk
     import random
 
     from kb.links import LinkGraph
+    from kb.noterow import NoteRow
 
     rnd = random.Random(15)
     consonants = "bcdfghjklmnpqstvwxz"
     names = {"".join(rnd.choice(consonants) for _ in range(rnd.randint(4, 12))) for _ in range(3000)}
-    notes = [{"slug": f"area{i % 7}/{name}-{i}", "title": name, "links": []} for i, name in enumerate(names)]
-    notes.append({"slug": "docs/airflow-executors", "title": "Airflow Executors", "links": []})
+    notes = [NoteRow.of(f"area{i % 7}/{name}-{i}.md", title=name) for i, name in enumerate(names)]
+    notes.append(NoteRow.of("docs/airflow-executors.md", title="Airflow Executors"))
     compared = 0
     real = difflib.SequenceMatcher.set_seq1
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..links import LinkGraph, Resolution
+from ..noterow import NoteRow
 from ..notes import NOTE_SUFFIX, decode_bytes, nfc, parse_text, slug_of, strip_controls
 from .text import LinkSpan, links_in
 
@@ -27,72 +28,54 @@ from .text import LinkSpan, links_in
 
 
 class Notes:
-    """kb's notebook and its index, opened once and kept fresh.
-
-    The one place the server calls today's core functions (``config``, ``index``,
-    ``search``); when ``kb.core.Notebook`` lands, this class becomes a thin wrapper of it.
-    """
+    """kb's notebook (:class:`kb.core.Notebook`), opened once and kept fresh, plus what
+    completion asks often: rows by path, a sorted list of prefix keys, recent searches."""
 
     def __init__(self, directory: str | Path | None) -> None:
-        from ..config import find_notebook
-        from ..index import open_index, stored_notes
+        from ..core import Notebook
 
-        self.place = find_notebook(directory)
-        self.root: Path = self.place.root
-        _finish_rename(self.root)
-        self._open_index = open_index
-        self._stored_notes = stored_notes
-        self.ix, stats = open_index(self.place)
-        self.generation = self.ix.latest_generation()
-        self.warnings: list[tuple[str, str]] = list(stats.warnings) if stats else []
+        self.nb = Notebook.open(directory)
+        self.root: Path = self.nb.root
         self._reset()
 
     def _reset(self) -> None:
-        self._docs: list[dict[str, Any]] | None = None
-        self._graph: LinkGraph | None = None
-        self._by_path: dict[str, dict[str, Any]] | None = None
+        self._by_path: dict[str, NoteRow] | None = None
         self._keys: list[tuple[str, int]] | None = None
         self._searched: dict[tuple[str, int], Any] = {}
 
     def fresh(self) -> bool:
-        """Bring the index up to date with the files (a ``stat`` of each note when nothing
-        changed); True when it changed. A busy index is left as it is until next time."""
+        """Bring the index up to date with the files (kb's freshness check: a ``stat`` of each
+        note when nothing changed); True when it changed. A busy index waits for next time."""
         from ..errors import IndexLocked
-        from ..index import sync_index
 
         try:
-            stats = sync_index(self.place, wait=2.0)
+            changed = self.nb.fresh()
         except IndexLocked:
             return False
-        if stats.generation is not None and stats.generation == self.generation and not stats.changed:
-            return False
-        self.ix, _ = self._open_index(self.place)
-        self.generation = self.ix.latest_generation()
-        self.warnings = list(stats.warnings)
-        self._reset()
-        return True
+        if changed:
+            self._reset()
+        return changed
 
-    def rows(self) -> list[dict[str, Any]]:
-        """Every indexed note's stored fields (``path``, ``slug``, ``title``, ``tags``, ``links``)."""
-        if self._docs is None:
-            self._docs = self._stored_notes(self.ix)
-        return self._docs
+    def rows(self) -> list[NoteRow]:
+        return self.nb.rows()
 
-    def by_path(self) -> dict[str, dict[str, Any]]:
+    @property
+    def links(self) -> LinkGraph:
+        return self.nb.links
+
+    def by_path(self) -> dict[str, NoteRow]:
         if self._by_path is None:
-            self._by_path = {d["path"]: d for d in self.rows()}
+            self._by_path = {r.path: r for r in self.rows()}
         return self._by_path
 
-    def prefixed(self, want: str, limit: int) -> list[dict[str, Any]]:
+    def prefixed(self, want: str, limit: int) -> list[NoteRow]:
         """At most ``limit`` notes whose slug, file name or title starts with ``want``
         (casefolded): a binary search in a sorted list of those keys."""
         import bisect
 
-        from .notebook import _prefix_keys
-
         rows = self.rows()
         if self._keys is None:
-            self._keys = sorted((key, i) for i, doc in enumerate(rows) for key in _prefix_keys(doc) if key)
+            self._keys = sorted((key, i) for i, row in enumerate(rows) for key in _prefix_keys(row) if key)
         out: dict[int, None] = {}
         at = bisect.bisect_left(self._keys, (want, -1))
         while at < len(self._keys) and self._keys[at][0].startswith(want) and len(out) < limit:
@@ -100,37 +83,17 @@ class Notes:
             at += 1
         return [rows[i] for i in out]
 
-    @property
-    def links(self) -> LinkGraph:
-        if self._graph is None:
-            self._graph = LinkGraph(self.rows())
-        return self._graph
-
     def search(self, query: str, limit: int = 20) -> Any:
-        """kb's ranked search (``kb search``) on the open index, without snippets; the last
-        answers are kept until the index changes (typing back and forth asks them again)."""
-        from ..search import search
-
+        """kb's ranked search (``kb search``) without snippets (no note file is read); the
+        last answers are kept until the index changes (typing back and forth asks again)."""
         key = (query, limit)
         found = self._searched.pop(key, None)
         if found is None:
-            found = search(self.place, query, limit=limit, ix=self.ix, snippets=False)
+            found = self.nb.search(query, limit=limit, snippets=False)
             if len(self._searched) >= 256:
                 self._searched.pop(next(iter(self._searched)))
         self._searched[key] = found
         return found
-
-
-def _finish_rename(root: Path) -> None:
-    """Finish a rename a killed kb left half-done, as every kb command does first."""
-    import os
-
-    from ..journal import JOURNAL_DIR, JOURNAL_NAME
-
-    if os.path.lexists(root / JOURNAL_DIR / JOURNAL_NAME):
-        from ..journal import finish_interrupted
-
-        finish_interrupted(root)
 
 
 # --------------------------------------------------------------------------- plain results
@@ -174,7 +137,7 @@ class Buffer:
     text: str
     version: int = 0
     _links: list[LinkSpan] | None = None
-    _doc: dict[str, Any] | None = None
+    _doc: NoteRow | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -186,13 +149,12 @@ class Buffer:
             self._links = links_in(self.text, self.path)
         return self._links
 
-    def doc(self) -> dict[str, Any]:
-        """The note's fields as the index would store them from this text."""
+    def doc(self) -> NoteRow:
+        """The note's row as the index would store it from this text."""
         if self._doc is None:
             note = parse_text(self.path, self.text)
             self.warnings = note.warnings
-            self._doc = {"path": self.path, "slug": self.slug, "title": note.title, "tags": note.tags,
-                         "links": note.links}
+            self._doc = NoteRow.of(self.path, title=note.title, tags=note.tags, links=note.links)
         return self._doc
 
 
@@ -265,11 +227,11 @@ class Session:
 
     # ---------------------------------------------------------------- the notes
 
-    def docs(self) -> list[dict[str, Any]]:
-        """Every note's fields, an open buffer's from its text."""
+    def docs(self) -> list[NoteRow]:
+        """Every note's row, an open buffer's from its text."""
         if not self.buffers:
             return self.notes.rows()
-        merged = {d["path"]: d for d in self.notes.rows()}
+        merged = dict(self.notes.by_path())
         for path, buf in self.buffers.items():
             merged[path] = buf.doc()
         return list(merged.values())
@@ -277,15 +239,15 @@ class Session:
     def graph(self) -> LinkGraph:
         """The link graph, with the open buffers' titles and links."""
         if self._graph is None:
-            stored = {d["path"]: d for d in self.notes.rows()}
+            stored = self.notes.by_path()
             same = all(
                 path in stored and _same_links(stored[path], buf.doc()) for path, buf in self.buffers.items()
             )
             self._graph = self.notes.links if same else LinkGraph(self.docs())
         return self._graph
 
-    def doc(self, slug: str) -> dict[str, Any] | None:
-        return self.graph().notes.get(slug)  # type: ignore[return-value]
+    def doc(self, slug: str) -> NoteRow | None:
+        return self.graph().notes.get(slug)
 
     def resolve(self, link: LinkSpan, source: str) -> Resolution:
         return self.graph().resolve(link.target, slug_of(source))
@@ -304,11 +266,10 @@ class Session:
         buf = self.buffer(path)
         graph = self.graph()
         out = []
-        doc = buf.doc()
+        buf.doc()  # parses the text: its warnings
         for warning in buf.warnings:
             if "frontmatter" in warning:
                 out.append(Problem(0, min(3, len(buf.text)), f"kb: {warning}", "warning", "frontmatter"))
-        del doc
         for link in buf.links():
             res = graph.resolve(link.target, buf.slug)
             if res.slug is not None:
@@ -332,20 +293,18 @@ class Session:
         own = slug_of(source)
         out: dict[str, Candidate] = {}
 
-        def add(doc: dict[str, Any]) -> None:
-            slug = doc.get("slug") or slug_of(doc["path"])
-            if slug != own and slug not in out and len(out) < limit:
-                tags = tuple(doc.get("tags") or ())
-                out[slug] = Candidate(slug, doc["path"], doc.get("title") or slug, tags)
+        def add(row: NoteRow) -> None:
+            if row.slug != own and row.slug not in out and len(out) < limit:
+                out[row.slug] = Candidate(row.slug, row.path, row.title, row.tags)
 
         if not want:
-            for doc in sorted(docs, key=lambda d: -(d.get("mtime") or 0))[:limit]:
-                add(doc)
+            for row in sorted(docs, key=lambda r: -(r.mtime or 0))[:limit]:
+                add(row)
             return list(out.values())
         prefix = self._prefixed(want, limit)
         for doc in prefix[: limit // 2]:
             add(doc)
-        by_path = {d["path"]: d for d in docs} if self.buffers else self.notes.by_path()
+        by_path = {r.path: r for r in docs} if self.buffers else self.notes.by_path()
         result = self.notes.search(typed, limit=limit)
         for hit in result.hits:
             doc = by_path.get(hit.path)
@@ -355,23 +314,23 @@ class Session:
             add(doc)
         return list(out.values())
 
-    def _prefixed(self, want: str, limit: int) -> list[dict[str, Any]]:
+    def _prefixed(self, want: str, limit: int) -> list[NoteRow]:
         """Notes whose slug, file name or title starts with ``want`` (casefolded), shortest slug
         first: the open buffers' as they are typed, the rest from a sorted key list."""
-        found = {d["path"]: d for d in self.notes.prefixed(want, 4 * limit) if d["path"] not in self.buffers}
+        found = {r.path: r for r in self.notes.prefixed(want, 4 * limit) if r.path not in self.buffers}
         for buf in self.buffers.values():
-            doc = buf.doc()
-            if any(key.startswith(want) for key in _prefix_keys(doc)):
-                found[doc["path"]] = doc
-        return sorted(found.values(), key=lambda d: (len(d["slug"]), d["slug"]))
+            row = buf.doc()
+            if any(key.startswith(want) for key in _prefix_keys(row)):
+                found[row.path] = row
+        return sorted(found.values(), key=lambda r: (len(r.slug), r.slug))
 
     def complete_tags(self, typed: str, source: str, limit: int = 50) -> list[tuple[str, int]]:
         """Tags of the other notes starting with what was typed (any case), the most used first."""
         counts: Counter[str] = Counter()
-        for doc in self.docs():
-            if doc["path"] == source:
+        for row in self.docs():
+            if row.path == source:
                 continue
-            for tag in {t.lower() for t in doc.get("tags") or ()}:
+            for tag in {t.lower() for t in row.tags}:
                 counts[tag] += 1
         want = typed.lower()
         found = [(t, n) for t, n in counts.items() if t.startswith(want)]
@@ -383,10 +342,10 @@ class Session:
         graph = self.graph()
         out = []
         for backlink in graph.backlinks_of(slug):
-            doc = graph.notes.get(backlink.source)
-            if doc is None:
+            row = graph.notes.get(backlink.source)
+            if row is None:
                 continue
-            path = str(doc["path"])
+            path = row.path
             buf = self.buffer(path)
             for link in buf.links():
                 if graph.resolve(link.target, backlink.source).slug == slug:
@@ -402,9 +361,9 @@ class Session:
 
     def hover_text(self, slug: str, lines: int = 8) -> str:
         """Markdown for a hover on a link to ``slug``: its title, tags and first lines."""
-        doc = self.doc(slug) or {}
-        path = str(doc.get("path") or slug + NOTE_SUFFIX)
-        title = doc.get("title") or slug
+        row = self.doc(slug)
+        path = row.path if row is not None else slug + NOTE_SUFFIX
+        title = row.title if row is not None else slug
         text = self.text(path) or ""
         note = parse_text(path, text)
         body = [line for line in note.body.strip("\n").splitlines() if line.strip()]
@@ -447,21 +406,21 @@ class Session:
         from ..errors import BadSlug
         from ..links import plan_rename, rename_target
 
-        doc = self.notes.links.notes.get(old_slug)
-        if doc is None:
+        row = self.notes.links.notes.get(old_slug)
+        if row is None:
             raise BadSlug(f"{old_slug} is not saved in the notebook yet; save it before renaming")
-        new_slug = rename_target(self.root, doc, new)
+        new_slug = rename_target(self.root, old_slug, row.path, new)
         return plan_rename(self.root, self.notes.rows(), old_slug, new_slug)
 
 
-def _same_links(stored: dict[str, Any], live: dict[str, Any]) -> bool:
-    return (stored.get("title") or "") == live["title"] and list(stored.get("links") or []) == live["links"]
+def _same_links(stored: NoteRow, live: NoteRow) -> bool:
+    return stored.title == live.title and stored.links == live.links
 
 
-def _prefix_keys(doc: dict[str, Any]) -> set[str]:
+def _prefix_keys(row: NoteRow) -> set[str]:
     """What a link being typed is matched against: the slug, its file name, the title."""
-    slug = str(doc.get("slug") or slug_of(doc["path"])).casefold()
-    return {slug, slug.rsplit("/", 1)[-1], nfc(str(doc.get("title") or "")).casefold()}
+    slug = row.slug.casefold()
+    return {slug, slug.rsplit("/", 1)[-1], nfc(row.title).casefold()}
 
 
 def _md_escape(text: str) -> str:

@@ -239,8 +239,8 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
         slug, link = _note_for(ls, path, offset)
         if link is None or slug is None:
             return None
-        doc = ls.session.doc(slug) or {}
-        target = str(doc.get("path") or slug + ".md")
+        row = ls.session.doc(slug)
+        target = row.path if row is not None else slug + ".md"
         where = lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0))
         if link.anchor:
             text = ls.session.text(target) or ""

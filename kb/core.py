@@ -1,0 +1,345 @@
+"""The core API: one notebook, its index kept fresh, its note rows, search and links.
+
+Every command, ``kb find`` and ``kb lsp`` go through :class:`Notebook` rather than
+wiring ``config``, ``index``, ``catalog``, ``search`` and ``links`` together each
+time::
+
+    nb = Notebook.open()                          # finds the notebook, syncs its index
+    rows = nb.rows(NoteFilter(tags=("cka",), sort="title", limit=20))
+    row = nb.note("k8s/rbac")                     # slug, unique prefix or title
+    note = nb.read(row)                           # the file, parsed
+    hits = nb.search("파드 생성").hits
+    back = nb.links.backlinks_of(row.slug)
+    nb.fresh()                                    # later: changed files re-indexed
+
+Listing filters are data (:class:`NoteFilter`, as zk's ``NoteFindOpts``), applied
+here; the CLI only translates options into one. Nothing here prints: errors are
+:class:`kb.errors.KbError` subclasses, what a sync has to say is in :attr:`Notebook.stats`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import config
+from .errors import AmbiguousSlug, BadQuery, NoteNotFound
+from .noterow import NoteRow, tag_key
+from .notes import Note, read_note
+
+if TYPE_CHECKING:
+    from .index import IndexStats, Progress
+    from .journal import Outcome
+    from .links import LinkGraph
+    from .search import Hit, SearchResult
+
+__all__ = ["Notebook", "NoteFilter", "NoteRow", "SORTS", "resolve_note", "tag_counts"]
+
+#: How :class:`NoteFilter` orders notes: ``date`` newest first (undated last), ``title``
+#: A-Z ignoring case, ``modified`` newest file first, ``slug`` A-Z, ``recent`` newest
+#: file first with ties by slug (``kb recent``), ``path`` the index's order (no sorting).
+SORTS = ("date", "title", "modified", "slug", "recent", "path")
+
+
+@dataclass(frozen=True)
+class NoteFilter:
+    """Which notes, in what order (zk's ``NoteFindOpts``). Every field narrows:
+    ``tags`` all of them (case-insensitive, ``#`` ignored); ``path_glob`` the path or slug
+    matches (``k8s/*``; a folder name matches what is below it); ``since``/``before``
+    the frontmatter date (notes without one are left out); ``orphans`` no links in or
+    out; then ``sort`` (one of :data:`SORTS`) and the first ``limit``."""
+
+    tags: tuple[str, ...] = ()
+    path_glob: str | None = None
+    since: dt.datetime | None = None
+    before: dt.datetime | None = None
+    orphans: bool = False
+    sort: str = "date"
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            raise BadQuery(f"cannot sort by {self.sort!r}: use {', '.join(SORTS)}")
+        object.__setattr__(self, "tags", tuple(self.tags))
+
+    def path_matches(self, rel: str) -> bool:
+        """Whether a note's path (``k8s/rbac.md``) passes ``path_glob`` (as ``kb grep --path``)."""
+        if self.path_glob is None:
+            return True
+        glob = self.path_glob.strip("/")
+        slug = rel[:-3] if rel.lower().endswith(".md") else rel
+        return any(fnmatch.fnmatchcase(x, glob) or fnmatch.fnmatchcase(x, glob + "/*") for x in (rel, slug))
+
+    def keeps(self, row: NoteRow) -> bool:
+        """Whether ``row`` passes the filters that need no other note (all but ``orphans``)."""
+        if self.tags and not row.has_tags(tag_key(t) for t in self.tags):
+            return False
+        if self.since is not None or self.before is not None:
+            if row.date is None:
+                return False
+            if self.since is not None and not row.date >= self.since:
+                return False
+            if self.before is not None and not row.date < self.before:
+                return False
+        return self.path_matches(row.path)
+
+    def apply(self, rows: Iterable[NoteRow], graph: Callable[[], LinkGraph] | None = None) -> list[NoteRow]:
+        """The rows that pass, sorted and cut. ``graph`` gives the link graph of the whole
+        notebook, asked for only when ``orphans`` is set."""
+        kept = [r for r in rows if self.keeps(r)]
+        if self.orphans:
+            if graph is None:
+                raise ValueError("orphans needs the link graph")
+            lonely = set(graph().orphans())
+            kept = [r for r in kept if r.slug in lonely]
+        _sort(kept, self.sort)
+        return kept[: self.limit] if self.limit else kept
+
+
+def _sort(rows: list[NoteRow], how: str) -> None:
+    # Stable sorts: notes that tie keep the index's (path) order, as kb always did.
+    if how == "title":
+        rows.sort(key=lambda r: r.title.casefold())
+    elif how == "modified":
+        rows.sort(key=lambda r: r.mtime or 0.0, reverse=True)
+    elif how == "recent":
+        rows.sort(key=lambda r: (-(r.mtime or 0.0), r.slug))
+    elif how == "slug":
+        rows.sort(key=lambda r: r.slug)
+    elif how == "date":
+        rows.sort(key=lambda r: r.date or dt.datetime.min, reverse=True)
+
+
+def tag_counts(rows: Iterable[NoteRow]) -> list[tuple[str, int]]:
+    """Every tag (lower case) with its number of notes, the most used first, then A-Z."""
+    counts = Counter(t for r in rows for t in {t.lower() for t in r.tags})
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def resolve_note(rows: list[NoteRow], text: str) -> NoteRow:
+    """The one note ``text`` names: its slug, a unique slug prefix, its title or file name.
+
+    Raises :class:`NoteNotFound` (or :class:`AmbiguousSlug`) with the closest candidates.
+    """
+    import difflib
+
+    want = unicodedata.normalize("NFC", text.strip())
+    if want.lower().endswith(".md"):
+        want = want[:-3]
+    want = want.strip("/")
+    if not want:
+        raise NoteNotFound("give a slug or a title, e.g. `kb show airflow-executors`")
+    folded = want.casefold()
+    steps: tuple[Callable[[NoteRow], bool], ...] = (
+        lambda r: r.slug == want,
+        lambda r: r.slug.casefold() == folded,
+        lambda r: r.title.casefold() == folded,
+        lambda r: r.name.casefold() == folded,
+        lambda r: r.slug.casefold().startswith(folded),
+        lambda r: r.name.casefold().startswith(folded),
+        lambda r: folded in r.title.casefold(),
+    )
+    for step in steps:
+        found = [r for r in rows if step(r)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            names = sorted(r.slug for r in found)
+            shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+            raise AmbiguousSlug(f"'{text}' matches {len(found)} notes: {shown}", names)
+    close = difflib.get_close_matches(want, [r.slug for r in rows], n=5, cutoff=0.5)
+    titles = {r.title: r.slug for r in rows}
+    close += [
+        titles[t]
+        for t in difflib.get_close_matches(want, list(titles), n=3, cutoff=0.5)
+        if titles[t] not in close
+    ]
+    hint = f"; did you mean: {', '.join(close)}?" if close else "; try `kb search` or `kb list`"
+    raise NoteNotFound(f"no note '{text}'{hint}", close)
+
+
+class Notebook:
+    """A notebook and its index. :meth:`find` locates it (finishing a rename a killed kb
+    left half-done); :meth:`open` also opens its index, synced with the files. Rows, the
+    link graph and the Whoosh index are kept until :meth:`fresh` sees a change."""
+
+    def __init__(self, place: config.Notebook, finished_rename: Outcome | None = None) -> None:
+        self.place = place
+        self.root: Path = place.root
+        #: What the opening (or last :meth:`fresh`) sync did: warnings, a notice; None
+        #: when the index was not synced (``sync=False``) or not opened yet.
+        self.stats: IndexStats | None = None
+        #: The outcome of finishing an interrupted rename on the way in, if there was one.
+        self.finished_rename = finished_rename
+        self._ix: Any = None
+        self._opened = False
+        self._generation: int | None = None
+        self._rows: list[NoteRow] | None = None
+        self._links: LinkGraph | None = None
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def find(cls, dir: str | Path | None = None) -> Notebook:
+        """The notebook (``dir``, else ``$KB_DIR``, ``./notes``, ``~/notes``), its index not
+        opened yet. A rename a killed kb left half-done is finished first (one ``stat``
+        when there is none)."""
+        import os
+
+        from .journal import JOURNAL_DIR, JOURNAL_NAME
+
+        place = config.find_notebook(dir)
+        outcome = None
+        if os.path.lexists(place.root / JOURNAL_DIR / JOURNAL_NAME):
+            from .journal import finish_interrupted
+
+            outcome = finish_interrupted(place.root)
+        return cls(place, outcome)
+
+    @classmethod
+    def open(
+        cls,
+        dir: str | Path | None = None,
+        *,
+        sync: bool = True,
+        progress: Progress | None = None,
+        on_wait: Callable[[], None] | None = None,
+    ) -> Notebook:
+        """:meth:`find`, then :meth:`open_index`."""
+        nb = cls.find(dir)
+        nb.open_index(sync=sync, progress=progress, on_wait=on_wait)
+        return nb
+
+    def open_index(
+        self,
+        *,
+        sync: bool = True,
+        progress: Progress | None = None,
+        on_wait: Callable[[], None] | None = None,
+    ) -> Any:
+        """Open the index, synced with the files first (``sync=False``: as it is, never
+        building one; there may be none, then :meth:`rows` is empty). Returns the Whoosh
+        index (None when there is none)."""
+        from . import index
+
+        if sync:
+            ix, stats = index.open_index(self.place, on_wait=on_wait, progress=progress)
+        else:
+            ix, stats = index._previous_index(self.place), None
+        generation = None
+        if stats is not None and stats.generation is not None:
+            generation = stats.generation
+        elif ix is not None:
+            generation = ix.latest_generation()
+        if not (self._opened and generation is not None and generation == self._generation):
+            self._rows = None
+            self._links = None
+        self._ix, self._opened, self._generation, self.stats = ix, True, generation, stats
+        return ix
+
+    @property
+    def ix(self) -> Any:
+        """The Whoosh index (opened and synced on first use)."""
+        if not self._opened:
+            self.open_index()
+        return self._ix
+
+    def fresh(
+        self, *, progress: Progress | None = None, on_wait: Callable[[], None] | None = None
+    ) -> bool:
+        """Bring the index up to date with the files now (cheap when nothing changed: the
+        freshness check, or the watcher's answer). True when the index changed; the rows
+        and the link graph are then read again on next use."""
+        before = self._generation if self._opened else None
+        self.open_index(progress=progress, on_wait=on_wait)
+        return self._generation != before
+
+    def close(self) -> None:
+        """Let go of the index and everything read from it."""
+        self._ix, self._opened, self._generation = None, False, None
+        self._rows = self._links = None
+
+    def __enter__(self) -> Notebook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ notes
+
+    def rows(self, filt: NoteFilter | None = None) -> list[NoteRow]:
+        """The indexed notes (path order), or those ``filt`` keeps, in its order."""
+        if self._rows is None:
+            from .index import stored_notes
+
+            ix = self.ix
+            self._rows = [] if ix is None else [_row(d) for d in stored_notes(ix)]
+        if filt is None:
+            return list(self._rows)
+        return filt.apply(self._rows, lambda: self.links)
+
+    def tag_counts(self) -> list[tuple[str, int]]:
+        """Every tag with its number of notes, the most used first (``kb tags``)."""
+        return tag_counts(self.rows())
+
+    def note(self, ref: str) -> NoteRow:
+        """The note ``ref`` names: slug, unique slug prefix, title or file name (as ``kb show``).
+        Raises :class:`NoteNotFound` / :class:`AmbiguousSlug`."""
+        return resolve_note(self.rows(), ref)
+
+    def row_of(self, slug: str) -> NoteRow | None:
+        """The note with exactly this slug, or None."""
+        return next((r for r in self.rows() if r.slug == slug), None)
+
+    def read(self, row: NoteRow) -> Note:
+        """The note's file, parsed (title, tags, links, body...). Raises OSError."""
+        return read_note(self.root, row.path)
+
+    @property
+    def links(self) -> LinkGraph:
+        """The links between the notes (built on first use, again after a change)."""
+        if self._links is None:
+            from .links import LinkGraph
+
+            self._links = LinkGraph(self.rows())
+        return self._links
+
+    # ------------------------------------------------------------------ search
+
+    def search(
+        self, query: str, *, limit: int = 10, tags: Iterable[str] = (), explain: bool = False,
+        snippets: bool = True,
+    ) -> SearchResult:
+        """The same search as ``kb search`` (ranked hits, snippets, suggestions);
+        ``snippets=False``: hits without snippet or line, no note file read (``kb lsp``)."""
+        from .search import search
+
+        return search(self.place, query, limit=limit, tags=tuple(tags), ix=self.ix, explain=explain,
+                      snippets=snippets)
+
+    def related(self, row: NoteRow, *, limit: int = 10) -> list[Hit]:
+        """The notes most like ``row`` (``kb related``). Raises OSError if its file is unreadable."""
+        from .search import related
+
+        return related(self.place, row.path, limit=limit, ix=self.ix)
+
+
+def _row(doc: Any) -> NoteRow:
+    """A row from the index's stored fields (``index.stored_notes``)."""
+    if isinstance(doc, NoteRow):
+        return doc
+    return NoteRow.of(
+        doc["path"],
+        slug=doc.get("slug"),
+        title=doc.get("title"),
+        tags=doc.get("tags"),
+        date=doc.get("date"),
+        mtime=doc.get("mtime"),
+        links=doc.get("links"),
+    )
