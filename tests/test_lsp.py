@@ -71,10 +71,12 @@ def _change(c: LspClient, doc: str, text: str, version: int) -> None:
                                         "contentChanges": [{"text": text}]})
 
 
-def _diagnostics(c: LspClient, doc: str, version: int | None = None, after: int = 0) -> list[dict[str, Any]]:
+def _diagnostics(
+    c: LspClient, doc: str, version: int | None = None, after: int = 0, timeout: float = 30.0
+) -> list[dict[str, Any]]:
     params = c.wait_for("textDocument/publishDiagnostics",
                         lambda p: p["uri"] == doc and (version is None or p.get("version") == version),
-                        after=after)
+                        after=after, timeout=timeout)
     return params["diagnostics"]
 
 
@@ -194,10 +196,15 @@ def test_unsaved_buffer_counts(client: LspClient, notebook: Path) -> None:
 def test_note_created_outside_is_seen_without_any_notification(
     client: LspClient, notebook: Path
 ) -> None:
-    """No didSave, no watched-file event: a request after a second checks the files."""
+    """No didSave, no watched-file event: the server checks the files every second or so,
+    and the open notes' diagnostics follow."""
     client.initialize(notebook)
+    daily = client.open(notebook / "daily.md")
+    assert len(_diagnostics(client, daily)) == 1
+    n = len(client.notifications)
     (notebook / "redis.md").write_text("# 레디스\n\n캐시 서버 레디스를 쓴다.\n", encoding="utf-8")
-    time.sleep(1.1)
+    (notebook / "없는노트.md").write_text("# 이제 있다\n", encoding="utf-8")
+    assert _diagnostics(client, daily, after=n, timeout=10) == []
     symbols = client.request("workspace/symbol", {"query": "레디스"})
     assert [s["location"]["uri"] for s in symbols] == [uri(notebook / "redis.md")]
     assert client.stop() == 0

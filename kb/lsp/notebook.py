@@ -164,9 +164,11 @@ class Buffer:
 class Session:
     """The notebook plus the open buffers; what every LSP request asks."""
 
-    #: At most this often (seconds) a request checks the files for changes made outside
-    #: the editor (saves and watched-file events check at once).
+    #: How often (seconds, at least) the files are checked for changes made outside the
+    #: editor between requests (saves and watched-file events check at once).
     CHECK_EVERY = 1.0
+    #: After this long without a request or an edit, the checks stop until the next one.
+    IDLE_AFTER = 300.0
 
     def __init__(self, notes: Notes, clock: Callable[[], float] = time.monotonic) -> None:
         self.notes = notes
@@ -174,7 +176,8 @@ class Session:
         self.buffers: dict[str, Buffer] = {}
         self._graph: LinkGraph | None = None
         self._clock = clock
-        self._checked = clock()
+        self._used = clock()
+        self._check_took = 0.0
 
     # ---------------------------------------------------------------- files and buffers
 
@@ -212,18 +215,26 @@ class Session:
         return strip_controls(decode_bytes(data)[0])
 
     def refresh(self) -> bool:
-        """Check the files now (on save, on watched-file events); True when notes changed."""
-        self._checked = self._clock()
-        if self.notes.fresh():
+        """Check the files now (on save, on watched-file events, and every few seconds while
+        the editor is in use); True when notes changed."""
+        start = self._clock()
+        changed = self.notes.fresh()
+        self._check_took = self._clock() - start
+        if changed:
             self._graph = None
-            return True
-        return False
+        return changed
 
-    def maybe_refresh(self) -> bool:
-        """:meth:`refresh` unless the files were checked less than :attr:`CHECK_EVERY` ago."""
-        if self._clock() - self._checked < self.CHECK_EVERY:
-            return False
-        return self.refresh()
+    def touch(self) -> None:
+        """The editor asked something: keep checking the files for a while."""
+        self._used = self._clock()
+
+    def next_check(self) -> float | None:
+        """Seconds until the files should be checked again, or None when the editor has been
+        idle for :attr:`IDLE_AFTER` seconds. A check costs a ``stat`` of each note: it runs at
+        most every :attr:`CHECK_EVERY` seconds and takes at most a tenth of the time."""
+        if self._clock() - self._used > self.IDLE_AFTER:
+            return None
+        return max(self.CHECK_EVERY, 10 * self._check_took)
 
     # ---------------------------------------------------------------- the notes
 

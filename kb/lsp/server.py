@@ -7,6 +7,7 @@ only module of kb importing pygls and lsprotocol; loaded by ``kb lsp`` alone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import posixpath
 from pathlib import Path
@@ -91,7 +92,7 @@ class KbLanguageServer(LanguageServer):
         path = self.path_of(uri)
         if path is None:
             return None
-        self.session.maybe_refresh()
+        self.session.touch()
         text = self.session.text(path)
         if text is None:
             return None
@@ -103,6 +104,17 @@ def make_server(directory: str | None = None) -> KbLanguageServer:
     server = KbLanguageServer(directory)
     _register(server)
     return server
+
+
+async def _check_files(ls: KbLanguageServer) -> None:
+    """Between requests, check the files for notes saved or created outside the editor
+    (kb's freshness check), and update the open notes' diagnostics when they changed."""
+    session = ls.session
+    while session is not None and not ls.shut_down:
+        wait = session.next_check()
+        await asyncio.sleep(wait if wait is not None else session.CHECK_EVERY)
+        if wait is not None and not ls.shut_down and session.refresh():
+            ls.publish_all()
 
 
 def _note_for(server: KbLanguageServer, path: str, offset: int) -> tuple[str | None, Any]:
@@ -134,6 +146,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
         if ls.failure:
             ls.tell(ls.failure)
             return
+        asyncio.get_running_loop().create_task(_check_files(ls))
         caps = ls.client_capabilities.workspace
         watched = caps.did_change_watched_files if caps else None
         if watched is not None and watched.dynamic_registration:
@@ -155,6 +168,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
         path = ls.path_of(uri)
         if path is None or ls.session is None:
             return
+        ls.session.touch()
         ls.session.change(path, ls.workspace.get_text_document(uri).source, version or 0)
         ls.publish(path)
 
@@ -305,7 +319,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
     def workspace_symbols(ls: KbLanguageServer, params: lsp.WorkspaceSymbolParams) -> list[Any]:
         if ls.session is None:
             return []
-        ls.session.maybe_refresh()
+        ls.session.touch()
         out = []
         for cand, line in ls.session.symbols(params.query):
             row = max((line or 1) - 1, 0)
