@@ -42,6 +42,7 @@ class Notes:
         self._by_path: dict[str, NoteRow] | None = None
         self._keys: list[tuple[str, int]] | None = None
         self._searched: dict[tuple[str, int], Any] = {}
+        self._tags: Counter[str] | None = None
 
     def fresh(self) -> bool:
         """Bring the index up to date with the files (kb's freshness check: a ``stat`` of each
@@ -62,6 +63,12 @@ class Notes:
     @property
     def links(self) -> LinkGraph:
         return self.nb.links
+
+    def tag_counter(self) -> Counter[str]:
+        """How many notes have each tag (lower-cased)."""
+        if self._tags is None:
+            self._tags = Counter(t for r in self.rows() for t in {t.lower() for t in r.tags})
+        return self._tags
 
     def by_path(self) -> dict[str, NoteRow]:
         if self._by_path is None:
@@ -175,6 +182,7 @@ class Session:
         self.root = notes.root
         self.buffers: dict[str, Buffer] = {}
         self._graph: LinkGraph | None = None
+        self._graph_key: tuple[tuple[str, str], ...] = ()
         self._clock = clock
         self._used = clock()
         self._check_took = 0.0
@@ -194,14 +202,12 @@ class Session:
 
     def open(self, path: str, text: str, version: int = 0) -> None:
         self.buffers[path] = Buffer(path, text, version)
-        self._graph = None
 
     def change(self, path: str, text: str, version: int = 0) -> None:
         self.open(path, text, version)
 
     def close(self, path: str) -> None:
-        if self.buffers.pop(path, None) is not None:
-            self._graph = None
+        self.buffers.pop(path, None)
 
     def text(self, path: str) -> str | None:
         """An open buffer's text, else the file's (None if it cannot be read)."""
@@ -248,13 +254,21 @@ class Session:
         return list(merged.values())
 
     def graph(self) -> LinkGraph:
-        """The link graph, with the open buffers' titles and links."""
-        if self._graph is None:
-            stored = self.notes.by_path()
-            same = all(
-                path in stored and _same_links(stored[path], buf.doc()) for path, buf in self.buffers.items()
-            )
-            self._graph = self.notes.links if same else LinkGraph(self.docs())
+        """The link graph that resolves links as the editor's text has it: the index's, or,
+        when an open note is new or has another title than the index knows (which changes
+        what ``[[Title]]`` names), one with the open notes' rows. That one is built again
+        only when those titles change, not at every keystroke. Links are resolved from
+        each note's text (:meth:`references`), not from the rows' link lists."""
+        stored = self.notes.by_path()
+        key = tuple(
+            (path, buf.doc().title)
+            for path, buf in sorted(self.buffers.items())
+            if path not in stored or stored[path].title != buf.doc().title
+        )
+        if not key:
+            return self.notes.links
+        if self._graph is None or self._graph_key != key:
+            self._graph, self._graph_key = LinkGraph(self.docs()), key
         return self._graph
 
     def doc(self, slug: str) -> NoteRow | None:
@@ -299,7 +313,6 @@ class Session:
 
     def complete_notes(self, typed: str, source: str, limit: int = 30) -> list[Candidate]:
         """Notes for a link being typed: slug and title prefix matches, then kb's search."""
-        docs = self.docs()
         want = typed.strip().casefold()
         own = slug_of(source)
         out: dict[str, Candidate] = {}
@@ -309,18 +322,21 @@ class Session:
                 out[row.slug] = Candidate(row.slug, row.path, row.title, row.tags)
 
         if not want:
-            for row in sorted(docs, key=lambda r: -(r.mtime or 0))[:limit]:
+            import heapq
+
+            for row in heapq.nlargest(limit + 1, self.notes.rows(), key=lambda r: r.mtime or 0):
                 add(row)
             return list(out.values())
         prefix = self._prefixed(want, limit)
         for doc in prefix[: limit // 2]:
             add(doc)
-        by_path = {r.path: r for r in docs} if self.buffers else self.notes.by_path()
+        by_path = self.notes.by_path()
         result = self.notes.search(typed, limit=limit)
         for hit in result.hits:
-            doc = by_path.get(hit.path)
-            if doc is not None:
-                add(doc)
+            buf = self.buffers.get(hit.path)
+            row = buf.doc() if buf is not None else by_path.get(hit.path)
+            if row is not None:
+                add(row)
         for doc in prefix[limit // 2 :]:
             add(doc)
         return list(out.values())
@@ -337,30 +353,33 @@ class Session:
 
     def complete_tags(self, typed: str, source: str, limit: int = 50) -> list[tuple[str, int]]:
         """Tags of the other notes starting with what was typed (any case), the most used first."""
-        counts: Counter[str] = Counter()
-        for row in self.docs():
-            if row.path == source:
-                continue
-            for tag in {t.lower() for t in row.tags}:
-                counts[tag] += 1
+        counts = Counter(self.notes.tag_counter())
+        stored = self.notes.by_path()
+        for path in {source, *self.buffers}:
+            if path in stored:
+                counts.subtract({t.lower() for t in stored[path].tags})
+            if path != source and path in self.buffers:
+                counts.update({t.lower() for t in self.buffers[path].doc().tags})
         want = typed.lower()
-        found = [(t, n) for t, n in counts.items() if t.startswith(want)]
+        found = [(t, n) for t, n in counts.items() if n > 0 and t.startswith(want)]
         found.sort(key=lambda tn: (-tn[1], tn[0]))
         return found[:limit]
 
     def references(self, slug: str) -> list[Place]:
-        """Every link in another note that names ``slug``, by note then position."""
+        """Every link in another note that names ``slug``, by note then position: the notes
+        the index says link to it, and the open notes, each read as its text is now."""
         graph = self.graph()
+        paths = {row.slug: row.path for link in self.notes.links.backlinks_of(slug)
+                 if (row := graph.notes.get(link.source)) is not None}
+        paths.update((slug_of(path), path) for path in self.buffers)
         out = []
-        for backlink in graph.backlinks_of(slug):
-            row = graph.notes.get(backlink.source)
-            if row is None:
+        for source in sorted(paths):
+            if source == slug:
                 continue
-            path = row.path
-            buf = self.buffer(path)
+            buf = self.buffer(paths[source])
             for link in buf.links():
-                if graph.resolve(link.target, backlink.source).slug == slug:
-                    out.append(Place(path, buf.text, link.start, link.end))
+                if graph.resolve(link.target, source).slug == slug:
+                    out.append(Place(buf.path, buf.text, link.start, link.end))
         return out
 
     def symbols(self, query: str, limit: int = 50) -> list[tuple[Candidate, int | None]]:
@@ -422,10 +441,6 @@ class Session:
             raise BadSlug(f"{old_slug} is not saved in the notebook yet; save it before renaming")
         new_slug = rename_target(self.root, old_slug, row.path, new)
         return plan_rename(self.root, self.notes.rows(), old_slug, new_slug)
-
-
-def _same_links(stored: NoteRow, live: NoteRow) -> bool:
-    return stored.title == live.title and stored.links == live.links
 
 
 def _prefix_keys(row: NoteRow) -> set[str]:
