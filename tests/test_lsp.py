@@ -328,25 +328,52 @@ def _files(root: Path) -> dict[str, bytes]:
 def test_rename_on_a_link_gives_what_kb_rename_writes(
     client: LspClient, notebook: Path, tmp_path: Path
 ) -> None:
-    twin = tmp_path / "twin"
-    shutil.copytree(notebook, twin)
-    client.initialize(notebook)
+    """An editor that can move files gets one edit: the link rewrites and the move."""
+    client.initialize(notebook, MOVES_FILES)
     daily = client.open(notebook / "daily.md")
     prep = client.request("textDocument/prepareRename", _at(daily, 2, 9))
     assert prep == {"range": {"start": _pos(2, 8), "end": _pos(2, 11)}, "placeholder": "k8s"}
     edit = client.request("textDocument/rename", {**_at(daily, 2, 9), "newName": "infra/kubernetes"})
     _apply(notebook, edit)
-    env = {**os.environ, "KB_INDEX_DIR": str(tmp_path / "twin-index"), "KB_WATCH": "0"}
-    done = subprocess.run([*KB, "--dir", str(twin), "rename", "k8s", "infra/kubernetes"],
-                          capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert _files(notebook) == _files(twin)
+    assert _files(notebook) == _kb_renamed(notebook, tmp_path, "k8s", "infra/kubernetes")
     assert "[[kubernetes]]" in (notebook / "daily.md").read_text(encoding="utf-8")
     assert client.stop() == 0
 
 
-def test_rename_refuses_an_existing_name_and_unsaved_linking_notes(client: LspClient, notebook: Path) -> None:
+def test_rename_without_file_moves_in_the_client_is_kb_rename_on_disk(
+    client: LspClient, notebook: Path, tmp_path: Path
+) -> None:
+    """An editor that cannot move files (no ``resourceOperations: [rename]``): the server
+    renames on disk, as ``kb rename`` does, and says so."""
+    expected = _kb_renamed(notebook, tmp_path, "k8s", "kube")
     client.initialize(notebook)
+    pods = client.open(notebook / "pods.md")
+    edit = client.request("textDocument/rename", {**_at(pods, 5, 28), "newName": "kube"})
+    assert edit == {"changes": {}}
+    assert _files(notebook) == expected
+    message = client.wait_for("window/showMessage")["message"]
+    assert message.startswith("kb: renamed k8s -> kube on disk, 3 link(s) rewritten in 2 other note(s)")
+    found = client.request("workspace/symbol", {"query": "클러스터"})
+    assert uri(notebook / "kube.md") in [s["location"]["uri"] for s in found]
+    assert client.stop() == 0
+
+
+MOVES_FILES = {"workspace": {"workspaceEdit": {"documentChanges": True, "resourceOperations": ["rename"]}}}
+
+
+def _kb_renamed(notebook: Path, tmp_path: Path, old: str, new: str) -> dict[str, bytes]:
+    """The files after ``kb rename OLD NEW`` on a copy of the notebook."""
+    twin = tmp_path / f"twin-{new.replace('/', '-')}"
+    shutil.copytree(notebook, twin)
+    env = {**os.environ, "KB_INDEX_DIR": str(tmp_path / f"{twin.name}-index"), "KB_WATCH": "0"}
+    done = subprocess.run([*KB, "--dir", str(twin), "rename", old, new],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return _files(twin)
+
+
+def test_rename_refuses_an_existing_name_and_unsaved_linking_notes(client: LspClient, notebook: Path) -> None:
+    client.initialize(notebook, MOVES_FILES)
     daily = client.open(notebook / "daily.md")
     assert client.request("textDocument/rename", {**_at(daily, 2, 9), "newName": "pods"}) is None
     assert "pods already exists" in client.wait_for("window/showMessage")["message"]

@@ -402,7 +402,9 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
             return None
         try:
             plan = ls.session.plan_rename(slug, params.new_name)
-            return _rename_edit(ls, plan, move=True)
+            if _can_move_files(ls):
+                return _rename_edit(ls, plan, move=True)
+            return _rename_on_disk(ls, plan)
         except KbError as exc:
             ls.tell(str(exc))
             return None
@@ -425,6 +427,36 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
                 continue
             changes += edit.document_changes or []
         return lsp.WorkspaceEdit(document_changes=changes) if changes else None
+
+
+def _can_move_files(ls: KbLanguageServer) -> bool:
+    """Whether the client applies an edit that renames a file (``documentChanges`` with
+    the ``rename`` resource operation)."""
+    caps = ls.client_capabilities.workspace
+    edit = caps.workspace_edit if caps is not None else None
+    return bool(edit is not None and edit.document_changes
+                and lsp.ResourceOperationKind.Rename in (edit.resource_operations or ()))
+
+
+def _rename_on_disk(ls: KbLanguageServer, plan: Any) -> lsp.WorkspaceEdit:
+    """For a client that cannot move files: do what ``kb rename`` does (the plan applied
+    atomically under kb's rename journal), then tell the user; the editor gets no edit."""
+    from ..links import apply_rename
+
+    assert ls.session is not None
+    for change in plan.changes:
+        buf = ls.session.buffers.get(change.old_path)
+        edits = change.text_edits()
+        if buf is not None and edits is not None and buf.text != edits[0]:
+            raise KbError(f"{change.old_path} has unsaved changes; save it, then rename again")
+    warnings = plan.warnings + apply_rename(ls.session.root, plan)
+    ls.session.refresh()
+    ls.publish_all()
+    files = len(plan.linking_files)
+    said = (f"renamed {plan.old_slug} -> {plan.new_slug} on disk, {plan.links} link(s) rewritten in "
+            f"{files} other note(s); reopen the files you have open")
+    ls.tell(said + "".join(f"; {path}: {msg}" for path, msg in warnings), lsp.MessageType.Info)
+    return lsp.WorkspaceEdit(changes={})
 
 
 def _rename_edit(ls: KbLanguageServer, plan: Any, move: bool) -> lsp.WorkspaceEdit:
