@@ -329,13 +329,14 @@ def test_rename_on_a_link_gives_what_kb_rename_writes(
     client: LspClient, notebook: Path, tmp_path: Path
 ) -> None:
     """An editor that can move files gets one edit: the link rewrites and the move."""
+    expected = _kb_renamed(notebook, tmp_path, "k8s", "infra/kubernetes")
     client.initialize(notebook, MOVES_FILES)
     daily = client.open(notebook / "daily.md")
     prep = client.request("textDocument/prepareRename", _at(daily, 2, 9))
     assert prep == {"range": {"start": _pos(2, 8), "end": _pos(2, 11)}, "placeholder": "k8s"}
     edit = client.request("textDocument/rename", {**_at(daily, 2, 9), "newName": "infra/kubernetes"})
     _apply(notebook, edit)
-    assert _files(notebook) == _kb_renamed(notebook, tmp_path, "k8s", "infra/kubernetes")
+    assert _files(notebook) == expected
     assert "[[kubernetes]]" in (notebook / "daily.md").read_text(encoding="utf-8")
     assert client.stop() == 0
 
