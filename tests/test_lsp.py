@@ -502,3 +502,18 @@ def test_neovim_headless(notebook: Path, tmp_path: Path) -> None:
             'start = { character = 5, line = 3 } } }') in got
     assert f'reference = {{ "{daily}", {{ character = 6, line = 2 }} }}' in got
     assert "client stopped = true" in got
+
+
+def test_a_note_of_thousands_of_broken_links_is_checked_quickly(notebook_dir: Path) -> None:
+    """In-process: diagnostics of a hostile buffer stay bounded (did-you-mean for the first
+    links only)."""
+    from kb.lsp.notebook import Notes, Session
+
+    session = Session(Notes(notebook_dir))
+    text = "".join(f"[[없는노트{i}]] [[rbak{i}]]\n" for i in range(5000))
+    session.open("hostile.md", text)
+    start = time.perf_counter()
+    problems = session.diagnostics("hostile.md")
+    assert time.perf_counter() - start < 5.0
+    assert len(problems) == 10_000
+    assert sum("did you mean" in p.message for p in problems) <= Session.MAX_SUGGESTED

@@ -176,6 +176,9 @@ class Session:
     CHECK_EVERY = 1.0
     #: After this long without a request or an edit, the checks stop until the next one.
     IDLE_AFTER = 300.0
+    #: Broken links of one note that get did-you-mean candidates (each costs a comparison
+    #: with the nearest names): a note of thousands of broken links stays quick to check.
+    MAX_SUGGESTED = 100
     #: Search hits a completion takes (each costs a read of its stored fields: ~1 ms on
     #: 40,000 notes), after the slug and title prefix matches.
     SEARCH_HITS = 15
@@ -294,6 +297,7 @@ class Session:
         buf = self.buffer(path)
         graph = self.graph()
         out = []
+        suggested = 0
         buf.doc()  # parses the text: its warnings
         for warning in buf.warnings:
             if "frontmatter" in warning:
@@ -308,7 +312,8 @@ class Session:
                 out.append(Problem(link.start, link.end, message, "warning", "ambiguous-link", link.target))
                 continue
             message = f"broken link {shown}: no such note"
-            close = graph.suggest(link.target)
+            suggested += 1
+            close = graph.suggest(link.target) if suggested <= self.MAX_SUGGESTED else []
             if close:
                 message += f"; did you mean {', '.join(close)}?"
             out.append(Problem(link.start, link.end, message, "error", "broken-link", link.target))

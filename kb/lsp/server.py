@@ -366,6 +366,9 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
         except KbError as exc:
             ls.tell(str(exc))
             return None
+        except OSError as exc:
+            ls.tell(f"cannot create the note: {exc.strerror or exc}")
+            return None
         ls.publish_all()
         uri = ls.uri_of(created)
         window = ls.client_capabilities.window
@@ -407,6 +410,9 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
             return _rename_on_disk(ls, plan)
         except KbError as exc:
             ls.tell(str(exc))
+            return None
+        except OSError as exc:
+            ls.tell(f"cannot rename: {exc.strerror or exc}")
             return None
 
     @server.feature(lsp.WORKSPACE_WILL_RENAME_FILES, lsp.FileOperationRegistrationOptions(
