@@ -500,7 +500,7 @@ class KbCliSystem(_Base):
 
 #: System factories by name, in the order the benchmark runs them.
 class KbLibSystem(_Base):
-    """kb called in-process (``kb.index.sync_index`` + ``kb.search.search``): the
+    """kb called in-process (``kb.index.sync.sync_index`` + ``kb.search.search``): the
     same ranking as the CLI without a process per query, for quick iteration."""
 
     name = "kb-lib"
@@ -512,7 +512,7 @@ class KbLibSystem(_Base):
 
     def index(self, corpus: Path) -> None:
         from kb.config import Notebook
-        from kb.index import open_index, sync_index
+        from kb.index.sync import open_index, sync_index
 
         self._tmp = tempfile.TemporaryDirectory(prefix="kb-bench-lib-")
         self._nb = Notebook(corpus.resolve(), Path(self._tmp.name), "bench")

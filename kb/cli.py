@@ -58,7 +58,7 @@ class KbGroup(TyperGroup):
                 # Damage no cheap check can see (same-size garbage in an index file)
                 # shows up only when Whoosh reads it: rebuild (unless another kb just
                 # committed a new generation), then answer once more.
-                from .index import read_failed
+                from .index.sync import read_failed
 
                 with _BuildProgress() as progress:
                     read_failed(_notebook(ctx), on_wait=_say_waiting, progress=progress)
@@ -265,7 +265,7 @@ def _resolve_at(
 
     A number is hit N of the last search unless it is a note's slug; a number beyond
     the hits (or with no search yet) is read as a slug."""
-    from .index import stored_notes
+    from .index.sync import stored_notes
     from .search import resolve_slug
 
     ix = _open(ctx)
@@ -317,7 +317,7 @@ class _BuildProgress:
         self.start = 0.0
 
     def building(self, why: str, total: int) -> None:
-        from .index import BUILD_REASONS
+        from .index.sync import BUILD_REASONS
 
         self.start = self.clock()
         notes = f"{total} note{'' if total == 1 else 's'}"
@@ -368,7 +368,7 @@ class _BuildProgress:
 def _open(ctx: typer.Context) -> Any:
     """The synced index; sync warnings go to stderr once, when a file is (re)indexed, and so
     does a notice about the answers (a rebuild is running)."""
-    from .index import open_index
+    from .index.sync import open_index
 
     nb = _notebook(ctx)
     with _BuildProgress() as progress:
@@ -387,7 +387,7 @@ def _completion_docs(ctx: typer.Context) -> list[dict[str, Any]]:
     one (a missing or damaged index gives no completions) and never raises."""
     try:
         from .config import find_notebook
-        from .index import _previous_index, stored_notes
+        from .index.sync import _previous_index, stored_notes
 
         nb = find_notebook(ctx.find_root().params.get("dir"))
         ix = _previous_index(nb)  # only this notebook's index, as it is
@@ -420,7 +420,7 @@ _HIT_ARG = typer.Argument(
 def _sync_after_write(nb: "Notebook") -> None:
     """Re-index after kb changed files; a busy index is not an error (the next command syncs)."""
     from .errors import IndexLocked
-    from .index import sync_index
+    from .index.sync import sync_index
 
     try:
         with _BuildProgress() as progress:
@@ -711,7 +711,7 @@ def add(
 ) -> None:
     """Add a new note with frontmatter; it is searchable at once (`default.md` template if any)."""
     from .errors import BadSlug, IndexLocked
-    from .index import sync_index
+    from .index.sync import sync_index
     from .notes import note_path, parse_tags, render_new_note, slugify, strip_controls, write_new_note
 
     nb = _notebook(ctx)
@@ -864,7 +864,7 @@ def tags(
     """Tags with their note counts, or the notes of one tag (exit 1: none)."""
     from collections import Counter
 
-    from .index import stored_notes
+    from .index.sync import stored_notes
 
     docs = stored_notes(_open(ctx))
     if tag is not None:
@@ -941,7 +941,7 @@ def notes_list(
     """List notes with title, tags and date (newest first; exit 1: none)."""
     import datetime as dt
 
-    from .index import stored_notes
+    from .index.sync import stored_notes
 
     if sort not in ("date", "title", "modified"):
         raise typer.BadParameter("use date, title or modified", param_hint="--sort")
@@ -993,7 +993,7 @@ def index(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Bring the index up to date with the notes (every command does this itself)."""
-    from .index import sync_index
+    from .index.sync import sync_index
 
     nb = _notebook(ctx)
     # No quick check first: the walk that follows is itself as cheap (it reuses the
@@ -1014,7 +1014,7 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Where the notebook and its index are, how many notes, and whether the index is fresh."""
-    from .index import index_info
+    from .index.sync import index_info
 
     data = index_info(_notebook(ctx))
     if as_json:
@@ -1063,7 +1063,7 @@ def edit(
     line: Annotated[Optional[int], typer.Option("--line", "-l", min=1, help="Open at this line.")] = None,
 ) -> None:
     """Open a note in $VISUAL or $EDITOR (else vi) and re-index it when the editor exits."""
-    from .index import signature
+    from .index.sync import signature
 
     if at is not None:
         if not (at.startswith("+") and at[1:].isdigit() and at[1:].isascii() and int(at[1:]) >= 1):
@@ -1224,7 +1224,7 @@ def recent(
     """The most recently modified notes, newest first."""
     import datetime as dt
 
-    from .index import stored_notes
+    from .index.sync import stored_notes
 
     rows = sorted(stored_notes(_open(ctx)), key=lambda r: (-(r.get("mtime") or 0.0), r["slug"]))[:limit]
     if as_json:
@@ -1255,7 +1255,7 @@ def notebook_stats(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Notes, words, tags, links (and broken ones), Korean vs English share, largest notes."""
-    from .catalog import keep_counts, notes_and_counts
+    from .index.catalog import keep_counts, notes_and_counts
     from .stats import compute_stats
 
     ix = _open(ctx)
@@ -1440,7 +1440,7 @@ def _grep(
 ) -> bool:
     from .grep import compile_pattern
     from .grepindex import grep_notebook
-    from .index import indexed_files, sync_index
+    from .index.sync import indexed_files, sync_index
 
     pat = compile_pattern(pattern, fixed=fixed, ignore_case=ignore_case, word=word)
     nb = _notebook(ctx)
@@ -1451,7 +1451,7 @@ def _grep(
     terminal = sys.stdout.isatty() and not (as_json or vimgrep or files_only or count)
     rows: dict[str, Any] = {}
     if tag or terminal:
-        from .index import stored_notes
+        from .index.sync import stored_notes
 
         rows = {r["path"]: r for r in stored_notes(_open(ctx))}
     allow = _grep_filter(rows, tag, path_glob)

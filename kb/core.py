@@ -34,7 +34,7 @@ from .noterow import NoteRow, tag_key
 from .notes import Note, read_note
 
 if TYPE_CHECKING:
-    from .index import IndexStats, Progress
+    from .index.sync import IndexStats, Progress
     from .journal import Outcome
     from .links import LinkGraph
     from .search import Hit, SearchResult
@@ -226,7 +226,7 @@ class Notebook:
         """Open the index, synced with the files first (``sync=False``: as it is, never
         building one; there may be none, then :meth:`rows` is empty). Returns the Whoosh
         index (None when there is none)."""
-        from . import index
+        from .index import sync as index
 
         if sync:
             ix, stats = index.open_index(self.place, on_wait=on_wait, progress=progress)
@@ -276,7 +276,7 @@ class Notebook:
     def rows(self, filt: NoteFilter | None = None) -> list[NoteRow]:
         """The indexed notes (path order), or those ``filt`` keeps, in its order."""
         if self._rows is None:
-            from .index import stored_notes
+            from .index.sync import stored_notes
 
             ix = self.ix
             self._rows = [] if ix is None else [_row(d) for d in stored_notes(ix)]

@@ -616,7 +616,7 @@ def folder_entries(root: Path | str, rel_dir: str) -> Iterator[tuple[str, os.Dir
 def iter_note_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
     """``(relpath, stat)`` of every note below ``root`` (see :func:`list_dir` for the rules).
 
-    kb's own sync walks with :func:`kb.index.scan`, which reuses the previous listing.
+    kb's own sync walks with :func:`kb.index.sync.scan`, which reuses the previous listing.
     """
     root_real = os.path.realpath(root)
     stack = [""]

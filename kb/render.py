@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from .index import IndexInfo, IndexStats
+    from .index.sync import IndexInfo, IndexStats
     from .notes import Note
     from .search import SearchResult
 

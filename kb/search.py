@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .aliases import AliasTable, load_groups
 from .analysis import iter_terms, query_terms
 from .expand import WordPlan
-from .index import TEXT_FIELDS
+from .index.sync import TEXT_FIELDS
 from .notes import read_body_at, slug_of
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class Hit:
     @classmethod
     def from_result(cls, r: Any) -> Hit:
         """A hit from one Whoosh result (its stored fields and score)."""
-        from .index import stored_tags
+        from .index.sync import stored_tags
 
         slug = slug_of(r["path"])
         return cls(slug=slug, path=r["path"], title=r.get("title") or slug, tags=stored_tags(r),
@@ -630,7 +630,7 @@ def search(
     hits without snippet and line (no note file is read; ``kb lsp`` completes as you type)."""
     from whoosh.query import Term
 
-    from .index import open_index
+    from .index.sync import open_index
 
     if ix is None:
         ix, _ = open_index(nb)
@@ -1156,7 +1156,7 @@ def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None) -> list[Hit
     and tags included, searched as one OR query; the note itself left out."""
     from whoosh.query import Or, Term
 
-    from .index import open_index
+    from .index.sync import open_index
     from .notes import read_note
 
     if ix is None:

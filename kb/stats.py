@@ -2,7 +2,7 @@
 
 Built from the index's stored fields (which notes, their tags and links) plus the
 counts of each file (words, letters, bytes). The index's catalog keeps those counts
-(``kb.catalog``, computed when a note is indexed); a note without them is read here.
+(``kb.index.catalog``, computed when a note is indexed); a note without them is read here.
 Frontmatter is cut with a regular expression, not parsed as YAML.
 """
 

@@ -134,7 +134,7 @@ class Answer:
         symlinked note still has the signature the state recorded."""
         if self.dirs is None or self.dirs:
             return False
-        from .index import signature  # what the manifest records for a note
+        from .index.sync import signature  # what the manifest records for a note
 
         sigs = state.get("links") or {}
         prefix = str(root) + os.sep
@@ -185,7 +185,7 @@ OFF = "watch.off"
 
 def running(index_dir: Path) -> bool:
     """A watcher holds the lock of this index (it may still be walking the folders)."""
-    from .index import lock_held
+    from .index.sync import lock_held
 
     return lock_held(index_dir / LOCK)
 

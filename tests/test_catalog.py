@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from kb import catalog, render
+from kb import render
 from kb.config import Notebook
-from kb.index import open_index, stored_notes, sync_index
+from kb.index import catalog
+from kb.index.sync import open_index, stored_notes, sync_index
 from kb.notes import slug_of
 from kb.stats import compute_stats
 

@@ -48,7 +48,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 def indexed(root: Path) -> dict[str, dict]:
     """The index's stored notes as they are, without syncing first."""
     from kb.config import find_notebook
-    from kb.index import open_index, stored_notes
+    from kb.index.sync import open_index, stored_notes
 
     ix, _ = open_index(find_notebook(root), sync=False)
     return {d["slug"]: d for d in stored_notes(ix)}

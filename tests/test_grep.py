@@ -231,7 +231,7 @@ def test_a_damaged_grep_index_changes_nothing(gnb: Path, tmp_path: Path, damage:
 
 def test_the_index_reads_only_candidates(gnb: Path, tmp_path: Path) -> None:
     from kb.config import find_notebook
-    from kb.index import indexed_files
+    from kb.index.sync import indexed_files
 
     kb("kubectl")  # builds the grep index
     files = indexed_files(find_notebook(gnb))

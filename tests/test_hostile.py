@@ -247,7 +247,7 @@ def test_frontmatter_values_shared_through_aliases_are_bounded() -> None:
 
     assert 0 < leaves(note.meta["extra"]) <= notes._META_VALUES
     assert any("only its start is used" in w for w in note.warnings)
-    from kb.index import meta_terms
+    from kb.index.sync import meta_terms
 
     assert _within(1.0, meta_terms, note.meta)[1] < 1.0
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kb.config import Notebook
-from kb.index import index_info, lock_path, open_index, stored_notes, sync_index
+from kb.index.sync import index_info, lock_path, open_index, stored_notes, sync_index
 
 
 def _docs(nb: Notebook) -> dict[str, dict]:
@@ -227,7 +227,7 @@ def test_nfd_file_names(nb: Notebook, notebook_dir: Path) -> None:
     (notebook_dir / name).write_text("# 맥 노트\n\n정족수를 채웠다 단풍잎을\n")
     import time
 
-    from kb.index import RACY_NS
+    from kb.index.sync import RACY_NS
 
     time.sleep(RACY_NS / 1e9 + 0.01)  # settled, so a second sync has nothing to re-read
     assert sync_index(nb).added == 9
@@ -291,7 +291,7 @@ def test_changes_wait_for_the_lock_then_time_out(nb: Notebook, notebook_dir: Pat
 def _past_racy_window() -> None:
     import time
 
-    from kb.index import RACY_NS
+    from kb.index.sync import RACY_NS
 
     time.sleep(RACY_NS / 1e9 + 0.01)
 
@@ -300,7 +300,7 @@ def _settled(nb: Notebook) -> None:
     """Sync, then again once the files are past the racy window: the quick check must pass."""
     import time
 
-    from kb.index import RACY_NS, fresh_count
+    from kb.index.sync import RACY_NS, fresh_count
 
     sync_index(nb)
     time.sleep(RACY_NS / 1e9 + 0.01)
@@ -330,7 +330,7 @@ def _edit_keeping_size_and_mtime(path: Path) -> None:
     ],
 )
 def test_quick_check_never_misses_a_change(nb: Notebook, notebook_dir: Path, change: str) -> None:
-    from kb.index import fresh_count
+    from kb.index.sync import fresh_count
 
     _settled(nb)
     sa = notebook_dir / "k8s" / "serviceaccount.md"
@@ -367,7 +367,7 @@ def test_quick_check_never_misses_a_change(nb: Notebook, notebook_dir: Path, cha
 def test_quick_check_tolerates_non_notes_then_settles(nb: Notebook, notebook_dir: Path) -> None:
     import time
 
-    from kb.index import RACY_NS, fresh_count
+    from kb.index.sync import RACY_NS, fresh_count
 
     _settled(nb)
     (notebook_dir / "image.png").write_bytes(b"png")
@@ -379,7 +379,7 @@ def test_quick_check_tolerates_non_notes_then_settles(nb: Notebook, notebook_dir
 
 
 def test_racily_clean_file_is_read_again(nb: Notebook, notebook_dir: Path) -> None:
-    from kb.index import RACY_NS
+    from kb.index.sync import RACY_NS
 
     sync_index(nb)
     path = notebook_dir / "rag.md"
@@ -397,8 +397,8 @@ def test_racily_clean_file_is_read_again(nb: Notebook, notebook_dir: Path) -> No
 
 def test_forked_probe_gives_the_same_answers(nb: Notebook, notebook_dir: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    import kb.index as index_mod
-    from kb.index import FreshnessProbe
+    import kb.index.sync as index_mod
+    from kb.index.sync import FreshnessProbe
 
     monkeypatch.setattr(index_mod, "PROBE_MIN_MANIFEST_BYTES", 0)
     _settled(nb)
@@ -416,7 +416,7 @@ def test_forked_probe_gives_the_same_answers(nb: Notebook, notebook_dir: Path,
 def test_listing_reuse_gives_the_same_scan(nb: Notebook, notebook_dir: Path, change: str) -> None:
     import marshal
 
-    from kb.index import scan
+    from kb.index.sync import scan
 
     _settled(nb)
     manifest = marshal.loads((nb.index_dir / "manifest.bin").read_bytes())
@@ -442,8 +442,8 @@ def test_two_process_stat_gives_the_same_scan(nb: Notebook, notebook_dir: Path, 
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     import marshal
 
-    import kb.index as index_mod
-    from kb.index import scan
+    import kb.index.sync as index_mod
+    from kb.index.sync import scan
 
     _settled(nb)
     manifest = marshal.loads((nb.index_dir / "manifest.bin").read_bytes())

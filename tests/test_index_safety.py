@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kb import catalog
 from kb.cli import app
 from kb.config import Notebook, find_notebook
-from kb.index import sync_index
+from kb.index import catalog
+from kb.index.sync import sync_index
 
 # Names new with these fixes are imported where used: on the code before them, each
 # test fails on its own finding rather than the whole file on an import.
@@ -33,7 +33,7 @@ ROOT = os.geteuid() == 0
 # kb with every note read slowly (SECONDS a note), so a build lasts long enough to watch.
 SLOW = (
     "import sys, time\n"
-    "import kb.index as index\n"
+    "import kb.index.sync as index\n"
     "real, delay = index.read_note, float(sys.argv[1])\n"
     "def slow(*args, **kwargs):\n"
     "    time.sleep(delay)\n"
@@ -337,7 +337,7 @@ def _other(nb: Notebook, tmp_path: Path) -> Notebook:
 
 def test_side_files_are_trusted_only_for_their_notebook(nb: Notebook, tmp_path: Path) -> None:
     from kb import watch
-    from kb.index import _load_manifest, _load_sizes, _open_index
+    from kb.index.sync import _load_manifest, _load_sizes, _open_index
 
     sync_index(nb)
     (nb.root / "new.md").write_text("# New\n")
@@ -520,7 +520,7 @@ def test_an_evil_pickle_is_a_pickle_that_runs(tmp_path: Path) -> None:
 def test_a_read_error_after_another_kb_committed_is_not_damage(nb: Notebook) -> None:
     """Whoosh fails on a file of the generation this process opened because another kb
     committed a newer one meanwhile (and deleted it): run again, no rebuild."""
-    from kb.index import open_index, read_failed
+    from kb.index.sync import open_index, read_failed
 
     sync_index(nb)
     open_index(nb)  # this process opened generation 1

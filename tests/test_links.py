@@ -130,7 +130,7 @@ def test_orphans_and_broken(graph: LinkGraph) -> None:
 
 def test_graph_from_the_real_index(root: Path) -> None:
     from kb.config import find_notebook
-    from kb.index import open_index, stored_notes
+    from kb.index.sync import open_index, stored_notes
 
     ix, _ = open_index(find_notebook(root))
     graph = LinkGraph(stored_notes(ix))

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from kb.config import Notebook
-from kb.index import open_index, sync_index
+from kb.index.sync import open_index, sync_index
 from kb.notes import read_note
 from kb.search import search
 

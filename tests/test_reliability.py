@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kb.cli import app
-from kb.index import lock_path
+from kb.index.sync import lock_path
 
 FOUND_FOR_파드 = ["airflow", "k8s/rbac", "k8s/serviceaccount"]
 
@@ -314,21 +314,21 @@ def test_note_replaced_by_a_symlink_out_cannot_be_read_through(
 def test_file_unreadable_between_listing_and_reading(
     runner: CliRunner, notebook_dir: Path, monkeypatch: pytest.MonkeyPatch, error: OSError
 ) -> None:
-    import kb.index
+    import kb.index.sync
 
-    real = kb.index.read_note
+    real = kb.index.sync.read_note
 
     def flaky(root: Path, rel: str):
         if rel == "rag.md":
             raise error
         return real(root, rel)
 
-    monkeypatch.setattr(kb.index, "read_note", flaky)
+    monkeypatch.setattr(kb.index.sync, "read_note", flaky)
     r = run(runner, "index")
     assert r.exit_code == 0, r.output
     assert f"warning: rag.md: cannot read: {error.strerror}" in r.stdout
     assert "7 added" in r.stdout  # the others are indexed
-    monkeypatch.setattr(kb.index, "read_note", real)  # the file is back
+    monkeypatch.setattr(kb.index.sync, "read_note", real)  # the file is back
     r = run(runner, "search", "retriever", "--json")
     assert slugs(r) == ["rag"]
     assert "rag.md" not in r.stderr
@@ -406,10 +406,10 @@ def test_index_from_an_older_version_is_rebuilt(runner: CliRunner, tmp_path: Pat
 
 
 def _interrupt_after(monkeypatch, n: int) -> None:
-    """Make the n-th note read inside kb.index._index_notes raise KeyboardInterrupt."""
-    import kb.index
+    """Make the n-th note read inside kb.index.sync._index_notes raise KeyboardInterrupt."""
+    import kb.index.sync
 
-    real = kb.index.read_note
+    real = kb.index.sync.read_note
     calls = [0]
 
     def reader(root: Path, rel: str):
@@ -418,13 +418,13 @@ def _interrupt_after(monkeypatch, n: int) -> None:
             raise KeyboardInterrupt
         return real(root, rel)
 
-    monkeypatch.setattr(kb.index, "read_note", reader)
+    monkeypatch.setattr(kb.index.sync, "read_note", reader)
 
 
 def _reference(tmp_path: Path, notebook_dir: Path, queries: list[str]) -> dict[str, list[str]]:
     """What a clean index built from scratch answers (a separate index folder)."""
     from kb.config import Notebook
-    from kb.index import sync_index
+    from kb.index.sync import sync_index
     from kb.search import search
 
     ref = Notebook(notebook_dir, tmp_path / f"ref-{time.monotonic_ns()}", "test")
@@ -477,14 +477,14 @@ def _hold_lock(index_dir: Path) -> subprocess.Popen:
 def test_locked_index_never_loses_a_new_note(
     runner: CliRunner, notebook_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kb.index
+    import kb.index.sync
 
     assert run(runner, "index").exit_code == 0
-    real = kb.index.sync_index
+    real = kb.index.sync.sync_index
     holder = _hold_lock(tmp_path / "index")
     try:
         with monkeypatch.context() as m:  # wait 0.3 s for the lock, not 5
-            m.setattr(kb.index, "sync_index", lambda nb, **kw: real(nb, **{**kw, "wait": 0.3}))
+            m.setattr(kb.index.sync, "sync_index", lambda nb, **kw: real(nb, **{**kw, "wait": 0.3}))
             r = run(runner, "add", "잠긴 인덱스", "--body", "자물쇠단어를 적었다", "--slug", "locked-note")
         assert r.exit_code == 0, r.output
         assert "index busy" in r.stderr

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.index import lock_path
+from kb.index.sync import lock_path
 
 pytestmark = pytest.mark.slow
 
@@ -256,18 +256,18 @@ def test_ctrl_c_in_the_terminal_during_a_multiprocess_rebuild(tmp_path: Path) ->
 INTERRUPT_MIDWAY = """
 import multiprocessing, sys, time
 from pathlib import Path
-import kb.index
+import kb.index.sync
 from kb.config import Notebook
-real, calls = kb.index.read_note, [0]
+real, calls = kb.index.sync.read_note, [0]
 def read_note(root, rel):
     calls[0] += 1
     if calls[0] == 190:  # the first job of 100 notes is done: its sub-writer waits for more
         time.sleep(1.0)
         raise KeyboardInterrupt
     return real(root, rel)
-kb.index.read_note = read_note
+kb.index.sync.read_note = read_note
 try:
-    kb.index.sync_index(Notebook(Path(sys.argv[1]), Path(sys.argv[2]), "test"), rebuild=True, procs=2)
+    kb.index.sync.sync_index(Notebook(Path(sys.argv[1]), Path(sys.argv[2]), "test"), rebuild=True, procs=2)
 except KeyboardInterrupt:
     print("interrupted", len(multiprocessing.active_children()), flush=True)
 """

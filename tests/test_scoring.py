@@ -17,7 +17,7 @@ from test_quality import NOTES, load_queries
 
 from kb import scoring
 from kb.config import Notebook
-from kb.index import open_index, sync_index
+from kb.index.sync import open_index, sync_index
 from kb.search import AliasTable, _Builder, _combine, _run, load_groups, parse_query
 
 SHAPES = [

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kb.config import Notebook
-from kb.index import open_index
+from kb.index.sync import open_index
 from kb.search import make_snippet, parse_query, resolve_slug, search
 
 
@@ -150,7 +150,7 @@ def test_make_snippet_window_and_spans() -> None:
 
 def test_resolve_slug(nb: Notebook) -> None:
     from kb.errors import AmbiguousSlug, NoteNotFound
-    from kb.index import stored_notes
+    from kb.index.sync import stored_notes
 
     ix, _ = open_index(nb)
     docs = stored_notes(ix)

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from test_index import _terms
 
-from kb import index as kbindex
 from kb import watch
 from kb.config import Notebook
-from kb.index import fresh_count, sync_index
+from kb.index import sync as kbindex
+from kb.index.sync import fresh_count, sync_index
 
 
 def _inotify_works() -> bool:
@@ -462,7 +462,7 @@ def test_a_damaged_index_file_is_noticed_with_the_watcher(
     watched: Notebook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The watcher knows the notes, not the index: its sizes are still checked."""
-    from kb.index import open_index
+    from kb.index.sync import open_index
 
     assert isinstance(_quick(watched, monkeypatch), int)
     postings = sorted(watched.index_dir.glob("MAIN_*.pst"))[0]

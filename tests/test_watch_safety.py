@@ -21,7 +21,7 @@ from test_watch import FakeInotify, _inotify_works
 
 from kb import watch
 from kb.config import Notebook
-from kb.index import sync_index
+from kb.index.sync import sync_index
 
 pytestmark = pytest.mark.skipif(not _inotify_works(), reason="needs Linux inotify")
 ROOT = os.geteuid() == 0

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .analysis import ANALYZER_VERSION, prepare_whoosh_import
-from .config import STAMP, Notebook, is_kb_name, prepare_index_dir, private_files
-from .errors import IndexLocked
-from .notes import Listing, Note, list_dir, nfc, read_note
+from ..analysis import ANALYZER_VERSION, prepare_whoosh_import
+from ..config import STAMP, Notebook, is_kb_name, prepare_index_dir, private_files
+from ..errors import IndexLocked
+from ..notes import Listing, Note, list_dir, nfc, read_note
 
 if TYPE_CHECKING:
     from whoosh.index import Index
@@ -119,7 +119,7 @@ class IndexStats:
 def make_schema() -> Any:
     from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
-    from .analysis import korean_analyzer
+    from ..analysis import korean_analyzer
 
     ana = korean_analyzer()
     return Schema(
@@ -151,7 +151,7 @@ _OWN_KEYS = {"title", "tags", "tag", "aliases", "alias"}
 
 def meta_terms(meta: dict[str, Any]) -> list[str]:
     """``{"category": "핵심 개념을"}`` -> ``["category=핵심", "category=개념"]``."""
-    from .analysis import analyze
+    from ..analysis import analyze
 
     out: list[str] = []
     for key, value in meta.items():
@@ -291,7 +291,7 @@ def _open_index(index_dir: Path, generation: int | None = None, root: Path | Non
     """The index, or None if missing, damaged, or not the generation the manifest describes.
 
     ``root``: the notebook it was checked to belong to; the notes catalog is trusted
-    only for that notebook (:mod:`kb.catalog`)."""
+    only for that notebook (:mod:`kb.index.catalog`)."""
     prepare_whoosh_import()
     from whoosh import index as windex
 
@@ -511,7 +511,7 @@ def _fresh(nb: Notebook, full: bool = True) -> tuple[int, int] | None:
     # meanwhile, the state saved below names this one and is simply not used.
     ident = None
     if answer is not None:
-        from . import watch
+        from .. import watch
 
         ident = watch.manifest_identity(nb.index_dir)
     manifest = _load_manifest(nb.index_dir, nb.root)
@@ -534,7 +534,7 @@ def _fresh(nb: Notebook, full: bool = True) -> tuple[int, int] | None:
     except OSError:
         return None
     if answer is not None:  # the scan this manifest records is good as of the token
-        from . import watch
+        from .. import watch
 
         links = {rel: manifest["files"].get(rel) for rel in answer.links}
         count = len(manifest["files"])
@@ -572,7 +572,7 @@ def _watch_wanted(nb: Notebook) -> bool:
 def _ask_watcher(nb: Notebook) -> tuple[dict[str, Any] | None, Any]:
     """The saved watcher state, and the watcher's answer for its token; with no watcher
     answering, one is started for the next command (this one checks without it)."""
-    from . import watch
+    from .. import watch
 
     state = watch.load_state(nb.index_dir, nb.root)
     answer = watch.ask(nb.root, nb.index_dir, state["token"] if state else None)
@@ -596,7 +596,7 @@ def _watch_after_scan(nb: Notebook, answer: Any, files: dict[str, Signature], ge
     """Record the token the scan began after, for the manifest just written."""
     if answer is None:
         return
-    from . import watch
+    from .. import watch
 
     links = {rel: files.get(rel) for rel in answer.links}
     watch.save_state(nb.index_dir, nb.root, answer.token, generation, len(files), links)
@@ -617,7 +617,7 @@ def _index_notes(
 
     The signature is the one seen *before* reading: a file that changes while kb
     reads it no longer matches, so the next check indexes it again. ``rows`` gets
-    each indexed note's catalog row (:mod:`kb.catalog`); ``learner`` (a
+    each indexed note's catalog row (:mod:`kb.index.catalog`); ``learner`` (a
     :class:`kb.vocab.Learner`) sees each note's text.
     """
     from . import catalog
@@ -903,7 +903,8 @@ def _sync_once(
     if dry:
         return False
     generation = ix.latest_generation()
-    from . import catalog, vocab
+    from .. import vocab
+    from . import catalog
 
     update = catalog.Update(nb.index_dir, nb.root, generation, ix)
     todo = added + changed
@@ -984,7 +985,8 @@ def _full_rebuild(
     if procs is None:
         procs = min(2, os.cpu_count() or 1) if len(paths) > 500 else 1
     generation = ix.latest_generation()
-    from . import catalog, vocab
+    from .. import vocab
+    from . import catalog
 
     rows: dict[str, Any] = {}  # in path order, like paths
     learner = vocab.Learner()
@@ -1261,7 +1263,7 @@ def index_info(nb: Notebook) -> IndexInfo:
 
 def _watcher_info(nb: Notebook) -> str:
     """One line on the watcher (see :mod:`kb.watch`) for ``kb info``."""
-    from . import watch
+    from .. import watch
 
     status = watch.status(nb.index_dir)
     if status and status.get("root") == str(nb.root):

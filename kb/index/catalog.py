@@ -36,7 +36,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .notes import slug_of
+from ..notes import slug_of
 
 if TYPE_CHECKING:
     from whoosh.index import Index
@@ -61,7 +61,7 @@ Row = tuple[Any, ...]
 def row_of(doc: dict[str, Any], counts: Counts | None = None) -> tuple[Row, Counts | None]:
     """The row (and counts) of a note, from its Whoosh document (``index.note_document``)
     or from its stored fields."""
-    from .index import stored_tags
+    from .sync import stored_tags
 
     path = doc["path"]
     slug = slug_of(path)
@@ -80,7 +80,7 @@ def row_of(doc: dict[str, Any], counts: Counts | None = None) -> tuple[Row, Coun
 
 def file_counts(root: Path, rel: str) -> Counts | None:
     """Counts of the file as ``kb stats`` reads it (the whole file), None if unreadable."""
-    from .stats import count_bytes
+    from ..stats import count_bytes
 
     try:
         data = (root / rel).read_bytes()
@@ -386,9 +386,9 @@ def read_whoosh(ix: Index) -> dict[str, Row]:
 def _save_quietly(ix: Index, generation: int, rows: dict[str, Row], counts: dict[str, Counts]) -> None:
     """Save a catalog made outside a sync, if no sync is running and the index is still
     at ``generation``."""
-    from .config import private_files
-    from .errors import IndexLocked
-    from .index import _SyncLock
+    from ..config import private_files
+    from ..errors import IndexLocked
+    from .sync import _SyncLock
 
     index_dir, root = _index_dir(ix), _notebook(ix)
     if index_dir is None or root is None:
@@ -419,7 +419,7 @@ def rows_of(ix: Index, counts: bool = False) -> tuple[dict[str, Row], dict[str, 
 
 
 def stored_notes(ix: Index) -> list[dict[str, Any]]:
-    """See :func:`kb.index.stored_notes`."""
+    """See :func:`kb.index.sync.stored_notes`."""
     return notes_of(rows_of(ix)[0])
 
 
