@@ -21,10 +21,12 @@ from ..cli import __version__
 from ..errors import KbError
 from ..notes import slug_of
 from .notebook import Notes, Session
-from .text import Lines, completing, heading_for, headings, link_at
+from .text import Lines, LinkSpan, completing, heading_for, headings, link_at
 
 CREATE_NOTE = "kb.createNote"
 _FILE = lsp.SymbolKind.File
+#: ``(note path, text, slug or None, link or None)``: see :meth:`KbLanguageServer.target_at`.
+_Target = tuple[str, str, "str | None", "LinkSpan | None"]
 _SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning}
 
 
@@ -98,6 +100,18 @@ class KbLanguageServer(LanguageServer):
             return None
         return path, text, self.lines(text).offset(position.line, position.character)
 
+    def target_at(self, uri: str, position: lsp.Position) -> _Target | None:
+        """``(note path, text, slug, link)`` for a position: the note the link under it names
+        (slug None when broken), else the note itself (link None)."""
+        found = self.at(uri, position)
+        if found is None or self.session is None:
+            return None
+        path, text, offset = found
+        link = link_at(self.session.buffer(path).links(), offset)
+        if link is None:
+            return path, text, slug_of(path), None
+        return path, text, self.session.resolve(link, path).slug, link
+
 
 def make_server(directory: str | None = None) -> KbLanguageServer:
     """The language server, its handlers registered (``directory``: kb's ``--dir``)."""
@@ -115,17 +129,6 @@ async def _check_files(ls: KbLanguageServer) -> None:
         await asyncio.sleep(wait if wait is not None else session.CHECK_EVERY)
         if wait is not None and not ls.shut_down and session.refresh():
             ls.publish_all()
-
-
-def _note_for(server: KbLanguageServer, path: str, offset: int) -> tuple[str | None, Any]:
-    """The note a position is about: the target of the link under it, else the note itself.
-    Returns ``(slug or None if the link is broken, the link or None)``."""
-    assert server.session is not None
-    buf = server.session.buffer(path)
-    link = link_at(buf.links(), offset)
-    if link is None:
-        return slug_of(path), None
-    return server.session.resolve(link, path).slug, link
 
 
 def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per LSP method
@@ -246,11 +249,10 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
 
     @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: KbLanguageServer, params: lsp.DefinitionParams) -> lsp.Location | None:
-        found = ls.at(params.text_document.uri, params.position)
+        found = ls.target_at(params.text_document.uri, params.position)
         if found is None or ls.session is None:
             return None
-        path, _, offset = found
-        slug, link = _note_for(ls, path, offset)
+        _, _, slug, link = found
         if link is None or slug is None:
             return None
         row = ls.session.doc(slug)
@@ -265,11 +267,10 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls: KbLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
-        found = ls.at(params.text_document.uri, params.position)
+        found = ls.target_at(params.text_document.uri, params.position)
         if found is None or ls.session is None:
             return None
-        path, text, offset = found
-        slug, link = _note_for(ls, path, offset)
+        path, text, slug, link = found
         if link is None:
             return None
         if slug is None:
@@ -281,11 +282,10 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
 
     @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
     def references(ls: KbLanguageServer, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
-        found = ls.at(params.text_document.uri, params.position)
+        found = ls.target_at(params.text_document.uri, params.position)
         if found is None or ls.session is None:
             return None
-        path, _, offset = found
-        slug, _link = _note_for(ls, path, offset)
+        slug = found[2]
         if slug is None:
             return []
         out = []
@@ -380,11 +380,10 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
 
     @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
     def prepare_rename(ls: KbLanguageServer, params: lsp.PrepareRenameParams) -> Any:
-        found = ls.at(params.text_document.uri, params.position)
+        found = ls.target_at(params.text_document.uri, params.position)
         if found is None or ls.session is None:
             return None
-        path, text, offset = found
-        slug, link = _note_for(ls, path, offset)
+        _, text, slug, link = found
         if slug is None:
             return None
         if link is None:
@@ -395,11 +394,10 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
 
     @server.feature(lsp.TEXT_DOCUMENT_RENAME)
     def rename(ls: KbLanguageServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
-        found = ls.at(params.text_document.uri, params.position)
+        found = ls.target_at(params.text_document.uri, params.position)
         if found is None or ls.session is None:
             return None
-        path, _, offset = found
-        slug, _link = _note_for(ls, path, offset)
+        slug = found[2]
         if slug is None:
             ls.tell("that link names no note; nothing to rename")
             return None
