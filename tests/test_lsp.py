@@ -517,3 +517,15 @@ def test_a_note_of_thousands_of_broken_links_is_checked_quickly(notebook_dir: Pa
     assert time.perf_counter() - start < 5.0
     assert len(problems) == 10_000
     assert sum("did you mean" in p.message for p in problems) <= Session.MAX_SUGGESTED
+
+
+def test_a_message_that_is_not_json_is_one_line_on_stderr(client: LspClient, notebook: Path) -> None:
+    assert client.proc.stdin is not None
+    client.proc.stdin.write(b"Content-Length: 5\r\n\r\nxxxxx")
+    client.proc.stdin.flush()
+    client.initialize(notebook)
+    assert client.request("workspace/symbol", {"query": "파드"})  # still answers
+    assert client.stop() == 0
+    assert "Traceback" not in client.stderr
+    assert client.stderr.splitlines() == [
+        "kb lsp: Unable to handle message: JSONDecodeError: Expecting value: line 1 column 1 (char 0)"]

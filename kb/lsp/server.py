@@ -493,10 +493,38 @@ def _rename_edit(ls: KbLanguageServer, plan: Any, move: bool) -> lsp.WorkspaceEd
     return lsp.WorkspaceEdit(document_changes=changes)
 
 
+class _OneLine(logging.Formatter):
+    """A log record as one line: what went wrong, no traceback (``KB_DEBUG=1`` keeps them)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        exc = record.exc_info[1] if record.exc_info else None
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        line = super().format(record)
+        if exc is not None:
+            line += f": {type(exc).__name__}: {exc}"
+        return " ".join(line.split())
+
+
+def _quiet_logs() -> None:
+    """pygls's errors (a message that is not JSON, a handler that failed) go to stderr, the
+    editor's log, as one line each."""
+    import os
+    import sys
+
+    if os.environ.get("KB_DEBUG"):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine("kb lsp: %(message)s"))
+    log = logging.getLogger("pygls")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.ERROR)
+
+
 def serve(directory: str | None = None) -> int:
     """Run the server on stdin/stdout until the client says exit; the exit code (0 after a
     shutdown request, 1 if the client left without one)."""
-    logging.getLogger("pygls").setLevel(logging.ERROR)
+    _quiet_logs()
     server = make_server(directory)
     server.start_io()
     return 0 if server.shut_down else 1
