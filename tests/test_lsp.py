@@ -210,6 +210,22 @@ def test_note_created_outside_is_seen_without_any_notification(
     assert client.stop() == 0
 
 
+def test_completion_inserts_the_shortest_link_that_names_the_note(client: LspClient, notebook: Path) -> None:
+    (notebook / "deep" / "er").mkdir(parents=True)
+    (notebook / "deep" / "er" / "etcd-backup.md").write_text("# etcd 백업\n", encoding="utf-8")
+    client.initialize(notebook)
+    doc = client.open(notebook / "daily.md", "[[etcd")
+    items = client.request("textDocument/completion", _at(doc, 0, 6))["items"]
+    assert items[0]["detail"] == "deep/er/etcd-backup"
+    assert items[0]["textEdit"]["newText"] == "etcd-backup]]"
+    client.notify("textDocument/didChange", {"textDocument": {"uri": doc, "version": 2},
+                                              "contentChanges": [{"text": "[[X"}]})
+    items = client.request("textDocument/completion", _at(doc, 0, 3))["items"]
+    inserted = {i["detail"]: i["textEdit"]["newText"] for i in items}
+    assert inserted["one/x"] == "one/x]]" and inserted["two/x"] == "two/x]]"  # [[x]] is ambiguous
+    assert client.stop() == 0
+
+
 def test_completion_of_markdown_links_and_tags(client: LspClient, notebook: Path) -> None:
     client.initialize(notebook)
     doc = client.open(notebook / "one" / "x.md")

@@ -359,6 +359,18 @@ class Session:
                 found[row.path] = row
         return sorted(found.values(), key=lambda r: (len(r.slug), r.slug))
 
+    def link_text(self, slug: str, source: str) -> str:
+        """How a wiki-link from ``source`` names ``slug``: the shortest end of its path that
+        kb's resolver takes to that note (``[[rebase]]`` for ``wiki/git/rebase`` when no other
+        note ends so), else the whole slug."""
+        graph, here = self.graph(), slug_of(source)
+        parts = slug.split("/")
+        for i in range(len(parts) - 1, 0, -1):
+            text = "/".join(parts[i:])
+            if graph.resolve(text, here).slug == slug:
+                return text
+        return slug
+
     def complete_tags(self, typed: str, source: str, limit: int = 50) -> list[tuple[str, int]]:
         """Tags of the other notes starting with what was typed (any case), the most used first."""
         counts = Counter(self.notes.tag_counter())

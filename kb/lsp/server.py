@@ -234,7 +234,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
         base = posixpath.dirname(path)
         for i, cand in enumerate(ls.session.complete_notes(typed, path)):
             if ctx.kind == "wiki":
-                insert = cand.slug + ("" if ctx.closed else "]]")
+                insert = ls.session.link_text(cand.slug, path) + ("" if ctx.closed else "]]")
             else:
                 href = posixpath.relpath(cand.path, base or ".")
                 insert = href.replace(" ", "%20") + ("" if ctx.closed else ")")
