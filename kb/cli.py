@@ -1571,16 +1571,14 @@ def _grep_terminal(hits: Any, rows: dict[str, Any], before: int, after: int, no_
 @app.command("lsp")
 def lsp_server(ctx: typer.Context) -> None:
     """Run kb's language server on stdin/stdout, for an editor (links, backlinks, search)."""
-    from .lsp import serve
-
-    directory = ctx.ensure_object(dict).get("dir")
     try:
-        code = serve(str(directory) if directory else None)
+        from .lsp.server import serve
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol"):
             raise
         raise KbError(f"kb lsp needs pygls: pip install 'pygls>=2,<3' ({exc})") from None
-    raise typer.Exit(code)
+    directory = ctx.ensure_object(dict).get("dir")
+    raise typer.Exit(serve(str(directory) if directory else None))
 
 
 def run() -> None:

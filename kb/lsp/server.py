@@ -17,7 +17,6 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
-from ..cli import __version__
 from ..errors import KbError
 from ..notes import slug_of
 from .notebook import Notes, Session
@@ -32,7 +31,7 @@ _SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSev
 
 class KbLanguageServer(LanguageServer):
     def __init__(self, directory: str | None) -> None:
-        super().__init__("kb", __version__)
+        super().__init__("kb", _version())
         self.directory = directory
         self.session: Session | None = None
         self.failure = ""
@@ -111,6 +110,15 @@ class KbLanguageServer(LanguageServer):
         if link is None:
             return path, text, slug_of(path), None
         return path, text, self.session.resolve(link, path).slug, link
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kb")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def make_server(directory: str | None = None) -> KbLanguageServer:
