@@ -226,6 +226,20 @@ def test_completion_inserts_the_shortest_link_that_names_the_note(client: LspCli
     assert client.stop() == 0
 
 
+def test_completion_of_a_heading_after_the_note(client: LspClient, notebook: Path) -> None:
+    client.initialize(notebook)
+    doc = client.open(notebook / "daily.md", "[[쿠버네티스#파")
+    items = client.request("textDocument/completion", _at(doc, 0, 9))["items"]
+    assert [(i["label"], i["textEdit"]["newText"]) for i in items] == [("파드 생성", "파드 생성]]")]
+    assert items[0]["textEdit"]["range"] == {"start": _pos(0, 8), "end": _pos(0, 9)}
+    # and the link it makes goes to that heading
+    client.notify("textDocument/didChange", {"textDocument": {"uri": doc, "version": 2},
+                                              "contentChanges": [{"text": "[[쿠버네티스#파드 생성]]"}]})
+    found = client.request("textDocument/definition", _at(doc, 0, 3))
+    assert found["uri"] == uri(notebook / "k8s.md") and found["range"]["start"] == _pos(8, 0)
+    assert client.stop() == 0
+
+
 def test_completion_of_markdown_links_and_tags(client: LspClient, notebook: Path) -> None:
     client.initialize(notebook)
     doc = client.open(notebook / "one" / "x.md")
@@ -470,6 +484,7 @@ def test_links_in_skips_code_and_knows_anchors() -> None:
     ("text #ku", "tag", "ku"),
     ("(#ku", "tag", "ku"),
     ("C#", None, None),
+    ("[[k8s#파", "heading", "파"),
     ("a [[b]] c", None, None),
     ("---\ntags: [a, b", "tag", "b"),
     ("---\ntags:\n  - k", "tag", "k"),

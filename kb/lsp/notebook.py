@@ -359,6 +359,16 @@ class Session:
                 found[row.path] = row
         return sorted(found.values(), key=lambda r: (len(r.slug), r.slug))
 
+    def headings_of(self, target: str, source: str) -> list[str]:
+        """The headings of the note a wiki-link target names from ``source`` (none if broken)."""
+        from .text import headings
+
+        slug = self.graph().resolve(target, slug_of(source)).slug
+        row = self.doc(slug) if slug is not None else None
+        if row is None:
+            return []
+        return [h.title for h in headings(self.text(row.path) or "")]
+
     def link_text(self, slug: str, source: str) -> str:
         """How a wiki-link from ``source`` names ``slug``: the shortest end of its path that
         kb's resolver takes to that note (``[[rebase]]`` for ``wiki/git/rebase`` when no other

@@ -235,6 +235,14 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
                     tag, kind=lsp.CompletionItemKind.Keyword, detail=f"{n} note{'s' if n != 1 else ''}",
                     sort_text=f"{i:05d}", filter_text=tag, text_edit=lsp.TextEdit(span, tag)))
             return lsp.CompletionList(is_incomplete=False, items=items)
+        if ctx.kind == "heading":
+            want = ctx.typed.casefold()
+            titles = [h for h in ls.session.headings_of(ctx.target, path) if h.casefold().startswith(want)]
+            for i, heading in enumerate(titles):
+                items.append(lsp.CompletionItem(
+                    heading, kind=lsp.CompletionItemKind.Reference, sort_text=f"{i:05d}", filter_text=heading,
+                    text_edit=lsp.TextEdit(span, heading + ("" if ctx.closed else "]]"))))
+            return lsp.CompletionList(is_incomplete=False, items=items)
         typed = ctx.typed
         if ctx.kind == "md":
             typed = posixpath.basename(typed)

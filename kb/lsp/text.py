@@ -142,14 +142,16 @@ class Completing:
     """What the cursor is completing: a wiki-link target, a Markdown link path or a tag,
     what was typed of it so far, and where that typed part starts (a character offset)."""
 
-    kind: str  # "wiki", "md" or "tag"
+    kind: str  # "wiki", "md", "heading" or "tag"
     typed: str
     start: int
     closed: bool = False  # the link's closing brackets already follow the cursor
+    target: str = ""  # for "heading": the note the link names (``[[note#`` -> ``note``)
 
 
 # Only the end of the line before the cursor is looked at, so these never scan far.
 _WIKI_OPEN = re.compile(r"\[\[([^\[\]|#\n]*)\Z")
+_WIKI_HEADING = re.compile(r"\[\[([^\[\]|#\n]+)#([^\[\]|#\n]*)\Z")
 _MD_OPEN = re.compile(r"\]\(([^()\s]*)\Z")
 _HASH_TAG = re.compile(r"(?:^|(?<=[\s(]))#([^\W\d_][\w\-/]*|)\Z")
 _FM_TAGS_KEY = re.compile(r"^(?:tags?)[ \t]*:", re.I)
@@ -173,6 +175,10 @@ def completing(text: str, offset: int) -> Completing | None:
     m = _WIKI_OPEN.search(before)
     if m:
         return Completing("wiki", m.group(1), line_start + m.start(1), closed=after == "]]")
+    m = _WIKI_HEADING.search(before)
+    if m:
+        return Completing("heading", m.group(2), line_start + m.start(2), closed=after == "]]",
+                          target=m.group(1).strip())
     m = _MD_OPEN.search(before)
     if m:
         return Completing("md", m.group(1), line_start + m.start(1), closed=after[:1] == ")")
