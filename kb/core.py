@@ -34,10 +34,11 @@ from .noterow import NoteRow, tag_key
 from .notes import Note, read_note
 
 if TYPE_CHECKING:
-    from .index.sync import IndexStats, Progress
+    from .index.sync import IndexInfo, IndexStats, Progress
     from .journal import Outcome
     from .links import LinkGraph
     from .search import Hit, SearchResult
+    from .stats import NotebookStats
 
 __all__ = ["Notebook", "NoteFilter", "NoteRow", "SORTS", "resolve_note", "tag_counts"]
 
@@ -186,17 +187,17 @@ class Notebook:
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def find(cls, dir: str | Path | None = None) -> Notebook:
+    def find(cls, dir: str | Path | None = None, *, finish_rename: bool = True) -> Notebook:
         """The notebook (``dir``, else ``$KB_DIR``, ``./notes``, ``~/notes``), its index not
         opened yet. A rename a killed kb left half-done is finished first (one ``stat``
-        when there is none)."""
+        when there is none) unless ``finish_rename`` is False."""
         import os
 
         from .journal import JOURNAL_DIR, JOURNAL_NAME
 
         place = config.find_notebook(dir)
         outcome = None
-        if os.path.lexists(place.root / JOURNAL_DIR / JOURNAL_NAME):
+        if finish_rename and os.path.lexists(place.root / JOURNAL_DIR / JOURNAL_NAME):
             from .journal import finish_interrupted
 
             outcome = finish_interrupted(place.root)
@@ -211,8 +212,9 @@ class Notebook:
         progress: Progress | None = None,
         on_wait: Callable[[], None] | None = None,
     ) -> Notebook:
-        """:meth:`find`, then :meth:`open_index`."""
-        nb = cls.find(dir)
+        """:meth:`find`, then :meth:`open_index`. With ``sync=False`` nothing is written:
+        no index is built and no interrupted rename finished (for shell completion)."""
+        nb = cls.find(dir, finish_rename=sync)
         nb.open_index(sync=sync, progress=progress, on_wait=on_wait)
         return nb
 
@@ -250,6 +252,56 @@ class Notebook:
             self.open_index()
         return self._ix
 
+    @property
+    def is_open(self) -> bool:
+        """Whether the index was opened (:meth:`open_index`) and not closed since."""
+        return self._opened
+
+    def sync(
+        self,
+        *,
+        rebuild: bool = False,
+        wait: float = 300.0,
+        check_first: bool = True,
+        progress: Progress | None = None,
+        on_wait: Callable[[], None] | None = None,
+    ) -> IndexStats:
+        """Bring the index up to date with the files (``rebuild``: from scratch), as
+        ``kb index`` and the commands that write notes do; waits up to ``wait`` seconds
+        for another kb's sync (then :class:`kb.errors.IndexLocked`). What was read from
+        the index before is read again on next use."""
+        from .index.sync import sync_index
+
+        stats = sync_index(self.place, rebuild=rebuild, wait=wait, check_first=check_first,
+                           progress=progress, on_wait=on_wait)
+        self.close()
+        return stats
+
+    def files(self) -> dict[str, Any] | None:
+        """Path -> file signature of every note as the last sync saw them (None: no usable
+        manifest); what ``kb grep`` trusts its own word index under."""
+        from .index.sync import indexed_files
+
+        return indexed_files(self.place)
+
+    def info(self) -> IndexInfo:
+        """How the index compares with the files, changing nothing (``kb info``)."""
+        from .index.sync import index_info
+
+        return index_info(self.place)
+
+    def numbers(self, *, top: int = 5) -> NotebookStats:
+        """Notes, words, tags, links, Korean vs English share, the ``top`` largest notes
+        (``kb stats``): from the index's catalog, reading only files it has no counts for."""
+        from .index.catalog import keep_counts, notes_and_counts
+        from .stats import compute_stats
+
+        ix = self.ix
+        rows, counts = notes_and_counts(ix)
+        data = compute_stats(self.root, rows, top=top, counts=counts)
+        keep_counts(ix, counts)  # those it read files for (an index from before the catalog): next time none
+        return data
+
     def fresh(
         self, *, progress: Progress | None = None, on_wait: Callable[[], None] | None = None
     ) -> bool:
@@ -279,7 +331,7 @@ class Notebook:
             from .index.sync import stored_notes
 
             ix = self.ix
-            self._rows = [] if ix is None else [_row(d) for d in stored_notes(ix)]
+            self._rows = [] if ix is None else stored_notes(ix)
         if filt is None:
             return list(self._rows)
         return filt.apply(self._rows, lambda: self.links)
@@ -328,18 +380,3 @@ class Notebook:
         from .search import related
 
         return related(self.place, row.path, limit=limit, ix=self.ix)
-
-
-def _row(doc: Any) -> NoteRow:
-    """A row from the index's stored fields (``index.stored_notes``)."""
-    if isinstance(doc, NoteRow):
-        return doc
-    return NoteRow.of(
-        doc["path"],
-        slug=doc.get("slug"),
-        title=doc.get("title"),
-        tags=doc.get("tags"),
-        date=doc.get("date"),
-        mtime=doc.get("mtime"),
-        links=doc.get("links"),
-    )

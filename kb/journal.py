@@ -63,6 +63,42 @@ def apply_edits(data: bytes, edits: list[list[Any]]) -> bytes:
     return b"".join(pieces)
 
 
+@dataclass(frozen=True)
+class Change:
+    """One file of a journal: where it ends up (``path``), where it was (``old_path``),
+    the sha256 of its bytes before and after, and the edits as ``[start, end, base64]``."""
+
+    path: str
+    old_path: str
+    before: str
+    after: str
+    edits: list[list[Any]]
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> Change:
+        """From the journal's JSON; KeyError or TypeError if it is not one."""
+        if not isinstance(entry, dict):
+            raise TypeError(f"a change is {type(entry).__name__}, not an object")
+        keys = ("path", "old_path", "before", "after", "edits")
+        path, old_path, before, after, edits = (entry[k] for k in keys)
+        texts = (path, old_path, before, after)
+        if not all(isinstance(v, str) for v in texts) or not isinstance(edits, list):
+            raise TypeError("a change with fields of the wrong type")
+        return cls(path, old_path, before, after, edits)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "old_path": self.old_path, "before": self.before, "after": self.after,
+                "edits": self.edits}
+
+
+def _changes(journal: dict[str, Any]) -> list[Change]:
+    """The journal's files; the moved note first. KeyError or TypeError if malformed."""
+    changes = [Change.of(c) for c in journal["changes"]]
+    if not changes:
+        raise KeyError("changes")
+    return changes
+
+
 @dataclass
 class Outcome:
     """What a rename (or the finishing of an interrupted one) did."""
@@ -106,10 +142,7 @@ def run_rename(root: Path, plan: Any) -> list[tuple[str, str]]:
         edits = [[s, e, base64.b64encode(b).decode("ascii")] for s, e, b in c.edits]
         if apply_edits(c.before, edits) != c.after:  # a bug, not a user's mistake
             raise KbError(f"kb cannot describe its change to {c.old_path}; nothing was changed")
-        entries.append(
-            {"path": c.path, "old_path": c.old_path, "before": _sha(c.before), "after": _sha(c.after),
-             "edits": edits}
-        )
+        entries.append(Change(c.path, c.old_path, _sha(c.before), _sha(c.after), edits).to_dict())
     journal = {
         "version": _VERSION,
         "token": token,
@@ -121,8 +154,9 @@ def run_rename(root: Path, plan: Any) -> list[tuple[str, str]]:
     }
     fd = _create_journal(root, journal)
     try:
-        outcome = _roll_forward(root, journal)
-        _finish(root, journal, fd)
+        changes = _changes(journal)
+        outcome = _roll_forward(root, journal, changes)
+        _finish(root, journal, changes, fd)
     finally:
         os.close(fd)
     return outcome.warnings
@@ -159,9 +193,9 @@ def _create_journal(root: Path, journal: dict[str, Any]) -> int:
     return fd
 
 
-def _finish(root: Path, journal: dict[str, Any], fd: int) -> None:
+def _finish(root: Path, journal: dict[str, Any], changes: list[Change], fd: int) -> None:
     """Everything written is on disk: remove the journal (and ``.kb/`` if kb made it)."""
-    folders = {os.path.dirname(os.path.join(root, c["path"])) for c in journal["changes"]}
+    folders = {os.path.dirname(os.path.join(root, c.path)) for c in changes}
     for folder in folders:
         _fsync_dir(Path(folder))
     path = journal_path(root)
@@ -190,16 +224,16 @@ def _fsync_dir(folder: Path) -> None:
 # --------------------------------------------------------------------------- rolling forward
 
 
-def _roll_forward(root: Path, journal: dict[str, Any]) -> Outcome:
+def _roll_forward(root: Path, journal: dict[str, Any], changes: list[Change]) -> Outcome:
     """Bring every file of the journal to its "after" state where it is safe to."""
     outcome = Outcome(journal["old_slug"], journal["new_slug"])
     prefix = f".kb-{journal['token']}-"
-    moved, *others = journal["changes"]
+    moved, *others = changes
     if not _move(root, moved, prefix, outcome):
         return outcome  # the note itself changed: rewriting links to its new name would break them
     for entry in others:
         _rewrite(root, entry, prefix, outcome)
-    folders = {os.path.dirname(os.path.join(root, c["path"])) for c in journal["changes"]}
+    folders = {os.path.dirname(os.path.join(root, c.path)) for c in changes}
     for folder in folders | {str(root / JOURNAL_DIR)}:
         _remove_temp_files(Path(folder), prefix)
     return outcome
@@ -212,78 +246,78 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _move(root: Path, entry: dict[str, Any], prefix: str, outcome: Outcome) -> bool:
+def _move(root: Path, entry: Change, prefix: str, outcome: Outcome) -> bool:
     """The moved note: True when it is (now) at its new name with its new bytes."""
-    src, dst = root / entry["old_path"], root / entry["path"]
+    src, dst = root / entry.old_path, root / entry.path
     src_data, dst_data = _read(src), _read(dst)
-    if dst_data is not None and _sha(dst_data) == entry["after"]:
+    if dst_data is not None and _sha(dst_data) == entry.after:
         # done; a crash between making the new name and removing the old one leaves both
-        if src_data is not None and _sha(src_data) == entry["before"] and not _same_file(src, dst):
+        if src_data is not None and _sha(src_data) == entry.before and not _same_file(src, dst):
             os.unlink(src)
             remove_empty_dirs(src.parent, root)
         outcome.done_before += 1
         outcome.moved = True
         return True
-    if src_data is None or _sha(src_data) != entry["before"]:
+    if src_data is None or _sha(src_data) != entry.before:
         outcome.warnings.append(
-            (entry["old_path"], "changed or gone since the rename began; nothing more was done")
+            (entry.old_path, "changed or gone since the rename began; nothing more was done")
         )
         return False
-    data = apply_edits(src_data, entry["edits"]) if entry["edits"] else None
-    if data is not None and _sha(data) != entry["after"]:
-        raise KbError(f"the rename journal does not fit {entry['old_path']}; nothing more was done")
+    data = apply_edits(src_data, entry.edits) if entry.edits else None
+    if data is not None and _sha(data) != entry.after:
+        raise KbError(f"the rename journal does not fit {entry.old_path}; nothing more was done")
     if data is not None and os.stat(src).st_nlink > 1:
         outcome.warnings.append(
-            (entry["old_path"], "has other hard links; moved, but its own links were not rewritten")
+            (entry.old_path, "has other hard links; moved, but its own links were not rewritten")
         )
         data = None
     try:
         move_file(src, dst, data, tmp_prefix=prefix)
     except NoteExists:
-        outcome.warnings.append((entry["path"], "exists already (made by someone else); nothing was moved"))
+        outcome.warnings.append((entry.path, "exists already (made by someone else); nothing was moved"))
         return False
     remove_empty_dirs(src.parent, root)
     outcome.moved = True
-    outcome.rewritten.append(entry["path"])
+    outcome.rewritten.append(entry.path)
     return True
 
 
-def _rewrite(root: Path, entry: dict[str, Any], prefix: str, outcome: Outcome) -> None:
+def _rewrite(root: Path, entry: Change, prefix: str, outcome: Outcome) -> None:
     """One linking file: rewritten if it still holds what kb planned from."""
-    path = root / entry["path"]
+    path = root / entry.path
     try:
         target = _write_target(root, path)
         if target is None:
-            outcome.warnings.append((entry["path"], "links outside the notebook; its links were not updated"))
+            outcome.warnings.append((entry.path, "links outside the notebook; its links were not updated"))
             return
         if target != path and _is_note_path(os.path.relpath(target, os.path.realpath(root))):
             return  # a second name of a note kb rewrites under its own name (and folder)
         data = _read(target)
         if data is None:
-            outcome.warnings.append((entry["path"], "is gone; its links were not updated"))
+            outcome.warnings.append((entry.path, "is gone; its links were not updated"))
             return
         digest = _sha(data)
-        if digest == entry["after"]:  # written before an interruption, or the same file by another name
+        if digest == entry.after:  # written before an interruption, or the same file by another name
             outcome.done_before += 1
             return
-        if digest != entry["before"]:
-            outcome.warnings.append((entry["path"], "changed during the rename; its links were not updated"))
+        if digest != entry.before:
+            outcome.warnings.append((entry.path, "changed during the rename; its links were not updated"))
             return
         if os.stat(target).st_nlink > 1:
             outcome.warnings.append(
-                (entry["path"], "has other hard links; its links were not updated (kb would split them)")
+                (entry.path, "has other hard links; its links were not updated (kb would split them)")
             )
             return
-        new = apply_edits(data, entry["edits"])
-        if _sha(new) != entry["after"]:
-            outcome.warnings.append((entry["path"], "the rename journal does not fit it; left as it is"))
+        new = apply_edits(data, entry.edits)
+        if _sha(new) != entry.after:
+            outcome.warnings.append((entry.path, "the rename journal does not fit it; left as it is"))
             return
         if replace_file_atomic(target, new, expected=data, tmp_prefix=prefix):
-            outcome.rewritten.append(entry["path"])
+            outcome.rewritten.append(entry.path)
         else:
-            outcome.warnings.append((entry["path"], "changed during the rename; its links were not updated"))
+            outcome.warnings.append((entry.path, "changed during the rename; its links were not updated"))
     except OSError as exc:
-        outcome.warnings.append((entry["path"], f"cannot rewrite: {exc.strerror or exc}"))
+        outcome.warnings.append((entry.path, f"cannot rewrite: {exc.strerror or exc}"))
 
 
 def _write_target(root: Path, path: Path) -> Path | None:
@@ -352,14 +386,15 @@ def finish_interrupted(root: Path) -> Outcome | None:
                 journal = json.loads(fh.read())
             if journal.get("version") != _VERSION:
                 raise ValueError(f"version {journal.get('version')}")
-        except (ValueError, KeyError, TypeError) as exc:
+            changes = _changes(journal)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             aside = path.with_name(f"{JOURNAL_NAME}.unreadable")
             os.replace(path, aside)
             raise KbError(
                 f"cannot read the rename journal ({exc}); moved it to {aside}: check the notes it names"
             ) from None
-        outcome = _roll_forward(root, journal)
-        _finish(root, journal, fd)
+        outcome = _roll_forward(root, journal, changes)
+        _finish(root, journal, changes, fd)
         return outcome
     finally:
         os.close(fd)

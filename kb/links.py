@@ -15,8 +15,8 @@ or a relative Markdown link already turned into a slug from the notebook root.
 5. the end of exactly one slug (``[[rbac]]`` for ``k8s/rbac``, ``[[vim/surround]]``).
 
 Anything else is broken: no such note, or ambiguous (the reason names the candidates).
-Nothing here imports Rich, Typer or Whoosh; the graph is built from the stored
-fields of the index (``slug`` or ``path``, ``title``, ``links``).
+Nothing here imports Rich, Typer or Whoosh; the graph is built from the index's
+note rows (:class:`kb.noterow.NoteRow`: ``slug``, ``path``, ``title``, ``links``).
 """
 
 from __future__ import annotations
@@ -129,11 +129,7 @@ class LinkGraph:
     _MAX_PASSES = 4
 
     def __init__(self, notes: Iterable[NoteRow]) -> None:
-        self.notes: dict[str, NoteRow] = {}
-        for row in notes:
-            if not isinstance(row, NoteRow):  # TODO(house-core): until every caller passes rows
-                row = NoteRow.of(**row)
-            self.notes[row.slug] = row
+        self.notes: dict[str, NoteRow] = {row.slug: row for row in notes}
         # What rules 3-5 look up: casefolded slug, title, path suffix -> slugs. Until
         # _fill_maps() they hold only the keys a link asked about (see _load_keys), each
         # with all of its slugs, so a lookup gives the same list either way.

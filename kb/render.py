@@ -12,6 +12,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from .index.sync import IndexInfo, IndexStats
+    from .noterow import NoteRow
     from .notes import Note
     from .search import SearchResult
 
@@ -438,13 +439,13 @@ def tag_counts(counts: list[tuple[str, int]]) -> RenderableType:
                     [(str(n), tag) for tag, n in counts])
 
 
-def notes_table(rows: list[dict[str, Any]], caption: str | None = None) -> RenderableType:
+def notes_table(rows: list[NoteRow], caption: str | None = None) -> RenderableType:
     if not rows:
         return Text("No notes.")
     columns = [Column("slug", "green", cut="middle", weight=1.5), Column("title", weight=2.0),
                Column("tags", "cyan", weight=0.5), Column("date", "dim", cut="none")]
     cells = [
-        (r["slug"], r.get("title") or "", " ".join(r.get("tags") or []), _fmt_date(r.get("date")))
+        (r.slug, r.title, " ".join(r.tags), _fmt_date(r.date))
         for r in rows
     ]
     return RowTable(columns, cells, caption=caption)
@@ -571,11 +572,11 @@ def broken_links_table(rows: list[tuple[str, str, str]]) -> RenderableType:
                     [(source, f"[[{target}]]", reason) for source, target, reason in rows], caption=caption)
 
 
-def recent_table(rows: list[dict[str, Any]]) -> RenderableType:
+def recent_table(rows: list[NoteRow]) -> RenderableType:
     if not rows:
         return Text("No notes.")
-    cells = [(dt.datetime.fromtimestamp(r.get("mtime") or 0.0).strftime("%Y-%m-%d %H:%M"), r["slug"],
-              r.get("title") or "") for r in rows]
+    cells = [(dt.datetime.fromtimestamp(r.mtime or 0.0).strftime("%Y-%m-%d %H:%M"), r.slug, r.title)
+             for r in rows]
     return RowTable([Column("modified", "dim", cut="none"), Column("slug", "green", cut="middle"),
                      Column("title", weight=2.0)], cells)
 

@@ -1100,54 +1100,6 @@ def _add_snippet(nb: Notebook, hit: Hit, terms: set[str]) -> None:
         hit.line = body_line + where[max(k, 0)][1] + 1
 
 
-# --------------------------------------------------------------------------- slugs
-
-
-def resolve_slug(docs: list[dict[str, Any]], text: str) -> dict[str, Any]:
-    """The one note ``text`` names: its slug, a unique slug prefix, its title or file name.
-
-    Raises :class:`NoteNotFound` (or :class:`AmbiguousSlug`) with the closest candidates.
-    """
-    import difflib
-
-    from .errors import AmbiguousSlug, NoteNotFound
-
-    want = unicodedata.normalize("NFC", text.strip())
-    if want.lower().endswith(".md"):
-        want = want[:-3]
-    want = want.strip("/")
-    if not want:
-        raise NoteNotFound("give a slug or a title, e.g. `kb show airflow-executors`")
-    folded = want.casefold()
-    by_slug = {d["slug"]: d for d in docs}
-    steps = (
-        lambda d: d["slug"] == want,
-        lambda d: d["slug"].casefold() == folded,
-        lambda d: (d.get("title") or "").casefold() == folded,
-        lambda d: d["slug"].rsplit("/", 1)[-1].casefold() == folded,
-        lambda d: d["slug"].casefold().startswith(folded),
-        lambda d: d["slug"].rsplit("/", 1)[-1].casefold().startswith(folded),
-        lambda d: folded in (d.get("title") or "").casefold(),
-    )
-    for step in steps:
-        found = [d for d in docs if step(d)]
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            names = sorted(d["slug"] for d in found)
-            shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
-            raise AmbiguousSlug(f"'{text}' matches {len(found)} notes: {shown}", names)
-    close = difflib.get_close_matches(want, list(by_slug), n=5, cutoff=0.5)
-    titles = {(d.get("title") or ""): d["slug"] for d in docs}
-    close += [
-        titles[t]
-        for t in difflib.get_close_matches(want, list(titles), n=3, cutoff=0.5)
-        if titles[t] not in close
-    ]
-    hint = f"; did you mean: {', '.join(close)}?" if close else "; try `kb search` or `kb list`"
-    raise NoteNotFound(f"no note '{text}'{hint}", close)
-
-
 # --------------------------------------------------------------------------- related notes
 
 

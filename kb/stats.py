@@ -103,7 +103,7 @@ def compute_stats(
     """
     if counts is None:
         counts = {}
-    rows = [d if isinstance(d, NoteRow) else NoteRow.of(**d) for d in docs]  # TODO(house-core): rows only
+    rows = list(docs)
     graph = LinkGraph(rows)
     stats = NotebookStats(notes=len(rows))
     stats.tags = len({t.lower() for row in rows for t in row.tags})

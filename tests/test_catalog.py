@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from dataclasses import astuple, replace
 from pathlib import Path
 
 import pytest
@@ -16,33 +17,36 @@ from kb import render
 from kb.config import Notebook
 from kb.index import catalog
 from kb.index.sync import open_index, stored_notes, sync_index
+from kb.noterow import NoteRow
 from kb.notes import slug_of
 from kb.stats import compute_stats
 
 
-def _whoosh_notes(nb: Notebook) -> list[dict]:
+def _whoosh_notes(nb: Notebook) -> list[NoteRow]:
     """What stored_notes gave before the catalog: Whoosh's stored fields, read directly."""
     ix, _ = open_index(nb, sync=False)
     with ix.searcher() as s:
         docs = [dict(d) for d in s.all_stored_fields()]
-    for d in docs:
-        d["slug"] = slug_of(d["path"])
-        d["tags"] = [t for t in (d.get("tags") or "").split(",") if t]
-    return sorted(docs, key=lambda d: d["path"])
+    rows = [
+        NoteRow.of(d["path"], slug=slug_of(d["path"]), title=d.get("title"),
+                   tags=[t for t in (d.get("tags") or "").split(",") if t], date=d.get("date"),
+                   mtime=d.get("mtime"), links=d.get("links"))
+        for d in docs
+    ]
+    return sorted(rows, key=lambda r: r.path)
 
 
-def _catalog_notes(nb: Notebook) -> list[dict] | None:
+def _catalog_notes(nb: Notebook) -> list[NoteRow] | None:
     ix, _ = open_index(nb, sync=False)
     loaded = catalog.load(nb.index_dir, nb.root, ix.latest_generation())
     return None if loaded is None else catalog.notes_of(loaded[0])
 
 
-def _same(a: list[dict], b: list[dict]) -> None:
-    assert [d["path"] for d in a] == [d["path"] for d in b]
+def _same(a: list[NoteRow], b: list[NoteRow]) -> None:
+    assert [r.path for r in a] == [r.path for r in b]
     for x, y in zip(a, b, strict=True):
         assert x == y
-        assert list(x) == list(y)  # same keys in the same order
-        assert {k: type(v) for k, v in x.items()} == {k: type(v) for k, v in y.items()}
+        assert [type(v) for v in astuple(x)] == [type(v) for v in astuple(y)]
 
 
 def _settle() -> None:
@@ -117,9 +121,8 @@ def test_rebuilt_index_equals_incremental_catalog(nb: Notebook, notebook_dir: Pa
     sync_index(nb, rebuild=True)
     rebuilt = _catalog_notes(nb)
     assert incremental is not None and rebuilt is not None
-    for d in incremental + rebuilt:
-        d.pop("mtime")  # the same file, but read at another time is not the point here
-    assert incremental == rebuilt
+    # the same file, but read at another time is not the point here
+    assert [replace(r, mtime=None) for r in incremental] == [replace(r, mtime=None) for r in rebuilt]
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt", "truncated", "old generation", "bad delta"])
@@ -159,7 +162,7 @@ def test_a_catalog_of_another_generation_is_not_used(nb: Notebook) -> None:
     fake["ghost.md"] = (None, "유령", [], None, 0.0, [])
     catalog.save(nb.index_dir, nb.root, gen + 1, fake, {})  # as if a sync died before its commit
     assert catalog.load(nb.index_dir, nb.root, gen) is None
-    assert "ghost.md" not in {d["path"] for d in stored_notes(ix)}
+    assert "ghost.md" not in {r.path for r in stored_notes(ix)}
 
 
 def test_an_index_from_before_the_catalog_gets_one(
@@ -173,7 +176,7 @@ def test_an_index_from_before_the_catalog_gets_one(
     catalog.drop(nb.index_dir)  # as an index built before this change
     again = runner.invoke(app, ["stats", "--json", "--top", "20"])  # reads the files, keeps counts
     assert again.exit_code == 0 and again.stdout == before.stdout
-    assert set(_counts(nb)) == {d["path"] for d in _whoosh_notes(nb)}
+    assert set(_counts(nb)) == {r.path for r in _whoosh_notes(nb)}
 
     def no_reading(data: bytes) -> tuple[int, int, int, int]:
         raise AssertionError("kb stats read a file")
@@ -211,8 +214,7 @@ def _rows(n: int, seed: int) -> list[dict]:
         return " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(0, k)))
 
     return [
-        {"slug": f"s/{words(2).replace(' ', '-')}{i}", "title": words(8), "tags": words(3).split(),
-         "date": None}
+        NoteRow.of(f"s/{words(2).replace(' ', '-')}{i}.md", title=words(8), tags=words(3).split())
         for i in range(n)
     ]
 
@@ -228,5 +230,5 @@ def test_many_rows_are_aligned() -> None:
 
     title_at = out[0].index("title")
     for line, r in zip(out[1:], rows, strict=True):
-        assert line.startswith(r["slug"] + " ") or line == r["slug"]  # nothing after it: no blanks
-        assert line[len(set_cell_size(line, title_at)) :].startswith(r["title"])  # the title column lines up
+        assert line.startswith(r.slug + " ") or line == r.slug  # nothing after it: no blanks
+        assert line[len(set_cell_size(line, title_at)) :].startswith(r.title)  # the title column lines up

@@ -208,21 +208,21 @@ def test_add_refuses_paths_outside(runner: CliRunner, notebook_dir: Path, slug: 
 def test_add_with_editor(
     runner: CliRunner, notebook_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from kb import cli
+    from kb.commands import add as add_cmd
 
     script = tmp_path / "fake-editor"
     script.write_text("#!/bin/sh\necho '에디터로 쓴 본문' > \"$1\"\n")
     script.chmod(0o755)
     monkeypatch.setenv("EDITOR", str(script))
-    monkeypatch.setattr(cli.sys.stdin, "isatty", lambda: True, raising=False)
-    monkeypatch.setattr(cli.sys.stdout, "isatty", lambda: True, raising=False)
-    body = cli._read_body("t")
+    monkeypatch.setattr(add_cmd.sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(add_cmd.sys.stdout, "isatty", lambda: True, raising=False)
+    body = add_cmd.read_body("t")
     assert body.strip() == "에디터로 쓴 본문"
     monkeypatch.setenv("EDITOR", "/nonexistent/editor --wait")
     from kb.errors import EditorFailed
 
     with pytest.raises(EditorFailed, match="cannot start editor"):
-        cli._read_body("t")
+        add_cmd.read_body("t")
 
 
 # --------------------------------------------------------------------------- tags, list, index, info

@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kb.cli import app
+from kb.noterow import NoteRow
 
 NOTES = {
     "rag-tutorial.md": "---\ntitle: RAG 입문\ntags: [llm]\n---\n# RAG 입문\n\nRAG tutorial for beginners.\n",
@@ -166,7 +167,8 @@ def test_list_and_tags_exit_codes(runner: CliRunner, mini: Path) -> None:
     assert run(runner, "tags").exit_code == 0
     assert run(runner, "tags", "llm").exit_code == 0
     assert run(runner, "tags", "nosuch").exit_code == 1
-    assert run(runner, "list", "--broken-links").exit_code == 1  # none
+    r = run(runner, "list", "--broken-links")  # none: said on stderr (not an internal error)
+    assert r.exit_code == 1 and r.stdout == "" and r.stderr.strip() == "No broken links."
 
 
 def test_tags_on_a_notebook_without_tags_exits_1(runner: CliRunner, tmp_path: Path) -> None:
@@ -205,9 +207,9 @@ def test_list_at_100_columns_keeps_the_title_behind_a_90_character_slug() -> Non
     from kb import render
 
     assert len(LONG_SLUG) == 90
-    rows = [{"slug": LONG_SLUG, "title": "트리 구조 정리 노트", "tags": ["vue", "tutorial"],
-             "date": dt.datetime(2026, 10, 5, 12, 34)},
-            {"slug": "short", "title": "짧은 노트", "tags": [], "date": dt.datetime(2024, 1, 2)}]
+    rows = [NoteRow(LONG_SLUG + ".md", LONG_SLUG, "트리 구조 정리 노트", ("vue", "tutorial"),
+                    dt.datetime(2026, 10, 5, 12, 34)),
+            NoteRow("short.md", "short", "짧은 노트", (), dt.datetime(2024, 1, 2))]
     for n in (1, 500):  # a short list and a long one are laid out alike
         out = _render(render.notes_table(rows * n), 100)
         lines = out.splitlines()
@@ -230,21 +232,23 @@ def test_rows_fit_the_width_and_are_cut_with_an_ellipsis(width: int) -> None:
 
     rnd = random.Random(width)
     words = ["파드", "생성된다", "kubernetes", "rbac", "아주긴한국어제목입니다", "[draft]", "a-b", "노트"]
-    rows = [{"slug": "/".join(rnd.choice(words) for _ in range(rnd.randint(1, 8))) + str(i),
-             "title": " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 9))),
-             "tags": rnd.sample(words, rnd.randint(0, 3)), "date": dt.datetime(2024, 1, 1 + i % 28)}
-            for i in range(60)]
+    rows = []
+    for i in range(60):
+        slug = "/".join(rnd.choice(words) for _ in range(rnd.randint(1, 8))) + str(i)
+        title = " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 9)))
+        tags = tuple(rnd.sample(words, rnd.randint(0, 3)))
+        rows.append(NoteRow(slug + ".md", slug, title, tags, dt.datetime(2024, 1, 1 + i % 28)))
     lines = _render(render.notes_table(rows), width).splitlines()
     assert len(lines) == 61
     for line, row in zip(lines[1:], rows, strict=True):
         assert cell_len(line) <= width and line == line.rstrip()
-        assert line.endswith(row["date"].strftime("%Y-%m-%d"))  # a date is never cut
+        assert line.endswith(row.date.strftime("%Y-%m-%d"))  # a date is never cut
         slug = line.split("  ", 1)[0].strip()
         if "…" in slug:  # cut in the middle: a start and an end of the slug
             head, tail = slug.split("…")
-            assert row["slug"].startswith(head) and row["slug"].endswith(tail)
+            assert row.slug.startswith(head) and row.slug.endswith(tail)
         else:
-            assert slug == row["slug"]
+            assert slug == row.slug
 
 
 def test_related_keeps_its_scores() -> None:
@@ -426,11 +430,11 @@ def test_the_last_search_is_private_and_per_notebook(
 def test_an_editor_that_writes_nothing_creates_no_note(
     runner: CliRunner, mini: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kb import cli
+    from kb.commands import add as add_cmd
 
     monkeypatch.setenv("EDITOR", "true")
     monkeypatch.delenv("VISUAL", raising=False)
-    monkeypatch.setattr(cli, "_body_source", lambda: "editor")
+    monkeypatch.setattr(add_cmd, "body_source", lambda: "editor")
     before = sorted(p.name for p in mini.iterdir())
     r = run(runner, "add", "빈 노트")
     assert r.exit_code == 1

@@ -51,7 +51,7 @@ def indexed(root: Path) -> dict[str, dict]:
     from kb.index.sync import open_index, stored_notes
 
     ix, _ = open_index(find_notebook(root), sync=False)
-    return {d["slug"]: d for d in stored_notes(ix)}
+    return {d.slug: d for d in stored_notes(ix)}
 
 
 def editor(tmp_path: Path, body: str) -> Path:
@@ -75,7 +75,7 @@ def test_edit_runs_the_editor_with_arguments_and_reindexes(
     assert r.stdout.strip() == "Saved home"
     assert (nb / "home.md").read_text().endswith("See [[lonely]].\n")
     # read the index without syncing: edit itself re-indexed the note
-    assert "lonely" in indexed(nb)["home"]["links"]
+    assert "lonely" in indexed(nb)["home"].links
     data = json.loads(ok(runner, "links", "lonely", "--json").stdout)
     assert [b["slug"] for b in data["backlinks"]] == ["home"]
 
@@ -181,7 +181,7 @@ def test_rename_moves_rewrites_and_reindexes(runner: CliRunner, nb: Path) -> Non
     assert not (nb / "k8s" / "rbac.md").exists() and (nb / "security" / "rbac-guide.md").exists()
     # read the index without syncing: rename itself re-indexed
     docs = indexed(nb)
-    assert "k8s/rbac" not in docs and docs["home"]["links"][0] == "security/rbac-guide"
+    assert "k8s/rbac" not in docs and docs["home"].links[0] == "security/rbac-guide"
     data = json.loads(ok(runner, "links", "security/rbac-guide", "--json").stdout)
     assert [b["slug"] for b in data["backlinks"]] == ["home", "k8s/serviceaccount"]
     broken = json.loads(ok(runner, "list", "--broken-links", "--json").stdout)
@@ -347,9 +347,9 @@ def pager_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def terminal(monkeypatch: pytest.MonkeyPatch, height: int = 20) -> None:
     from rich.console import Console
 
-    from kb import cli
+    from kb.commands import common
 
-    monkeypatch.setattr(cli, "_stdout", lambda: Console(force_terminal=True, width=80, height=height))
+    monkeypatch.setattr(common, "stdout", lambda: Console(force_terminal=True, width=80, height=height))
 
 
 def test_show_pages_long_notes_on_a_terminal(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshal
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from kb.index.sync import index_info, lock_path, open_index, stored_notes, sync_
 
 def _docs(nb: Notebook) -> dict[str, dict]:
     ix, _ = open_index(nb, sync=False)
-    return {d["path"]: d for d in stored_notes(ix)}
+    return {d.path: d for d in stored_notes(ix)}
 
 
 def _terms(nb: Notebook) -> dict[str, list[str]]:
@@ -57,8 +58,8 @@ def test_add_change_remove(nb: Notebook, notebook_dir: Path) -> None:
     assert (stats.added, stats.updated, stats.removed) == (1, 1, 1)
     docs = _docs(nb)
     assert "empty.md" not in docs
-    assert docs["new.md"]["title"] == "새 노트"
-    assert docs["rag.md"]["title"] == "RAG 바뀜"
+    assert docs["new.md"].title == "새 노트"
+    assert docs["rag.md"].title == "RAG 바뀜"
 
 
 def test_same_size_same_mtime_replacement_is_seen(nb: Notebook, notebook_dir: Path) -> None:
@@ -142,16 +143,76 @@ def test_other_analyzer_version_triggers_rebuild(nb: Notebook) -> None:
     assert marshal.loads(manifest.read_bytes())["analyzer"] != "old"
 
 
+#: The notebook folders a test treats as read-only (see :func:`_refuse_writes_under`).
+_READ_ONLY: list[str] = []
+_SEEN: dict[str, int] = {"reads": 0, "writes": 0}
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_WRITE_EVENTS = {"os.rename", "os.remove", "os.mkdir", "os.rmdir", "os.symlink", "os.link", "os.chmod",
+                 "os.chown", "os.utime", "os.truncate", "os.chflags", "os.mkfifo", "os.mknod"}
+
+
+def _audit(event: str, args: tuple) -> None:
+    """Refuse (EACCES) any write below a folder in ``_READ_ONLY``, as a read-only mount
+    would, for root too (root ignores chmod). Counts the reads there, so a test can see
+    that it did look."""
+    if not _READ_ONLY or not (event == "open" or event in _WRITE_EVENTS):
+        return
+    paths = [a for a in (args[:2] if event in ("os.rename", "os.symlink", "os.link") else args[:1])
+             if isinstance(a, (str, bytes, os.PathLike))]
+    below = [p for p in paths if any(os.path.abspath(os.fsdecode(p)).startswith(ro + os.sep)
+                                     or os.path.abspath(os.fsdecode(p)) == ro for ro in _READ_ONLY)]
+    if not below:
+        return
+    if event == "open":
+        mode, flags = args[1], args[2]
+        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & _WRITE_FLAGS)
+        if not writing:
+            _SEEN["reads"] += 1
+            return
+    _SEEN["writes"] += 1
+    raise PermissionError(13, "Permission denied (read-only notebook in this test)", os.fsdecode(below[0]))
+
+
+def _refuse_writes_under(folder: Path) -> None:
+    if not getattr(_audit, "installed", False):
+        sys.addaudithook(_audit)
+        _audit.installed = True  # type: ignore[attr-defined]
+    _READ_ONLY.append(os.path.realpath(folder))
+    _SEEN.update(reads=0, writes=0)
+
+
 def test_read_only_notebook(nb: Notebook, notebook_dir: Path) -> None:
+    """A notebook kb cannot write to is indexed and searched all the same, and kb does not
+    even try to write there. chmod for a normal user; for root (who ignores it) every
+    write below the notebook is refused by an audit hook, as a read-only mount would."""
     for dirpath, _, files in os.walk(notebook_dir):
         for f in files:
             os.chmod(os.path.join(dirpath, f), 0o444)
         os.chmod(dirpath, 0o555)
+    _refuse_writes_under(notebook_dir)
     try:
         assert sync_index(nb).total == 8
+        ix, _ = open_index(nb)
+        assert len(stored_notes(ix)) == 8
+        assert _SEEN["reads"] >= 8 and _SEEN["writes"] == 0
     finally:
+        _READ_ONLY.clear()
         for dirpath, _, _ in os.walk(notebook_dir):
             os.chmod(dirpath, 0o755)
+
+
+def test_the_read_only_guard_refuses_writes(notebook_dir: Path) -> None:
+    _refuse_writes_under(notebook_dir)
+    try:
+        with pytest.raises(PermissionError):
+            (notebook_dir / "new.md").write_text("x")
+        with pytest.raises(PermissionError):
+            os.replace(notebook_dir / "rag.md", notebook_dir / "rag2.md")
+        assert (notebook_dir / "rag.md").read_text(encoding="utf-8")
+    finally:
+        _READ_ONLY.clear()
+    assert _SEEN["writes"] == 2 and not (notebook_dir / "new.md").exists()
 
 
 def test_index_info_reports_freshness(nb: Notebook, notebook_dir: Path) -> None:
@@ -392,7 +453,7 @@ def test_racily_clean_file_is_read_again(nb: Notebook, notebook_dir: Path) -> No
 
     time.sleep(RACY_NS / 1e9 + 0.01)
     assert sync_index(nb).updated == 1
-    assert _docs(nb)["rag.md"]["title"] == "둘 판"
+    assert _docs(nb)["rag.md"].title == "둘 판"
 
 
 def test_forked_probe_gives_the_same_answers(nb: Notebook, notebook_dir: Path,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import unicodedata
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,12 +14,13 @@ from typer.testing import CliRunner
 
 from kb.cli import app
 from kb.links import LinkGraph
+from kb.noterow import NoteRow
 
 TESTS = Path(__file__).parent
 NOTEBOOKS = [TESTS / "fixtures" / "links", TESTS / "fixtures" / "notebook", TESTS.parent / "notes"]
 
 
-def assert_same_as_full(docs: list[dict[str, Any]]) -> None:
+def assert_same_as_full(docs: list[NoteRow]) -> None:
     """Every note's links, one note at a time on a fresh graph, equal the full graph's."""
     full = LinkGraph(docs)
     for slug in full.notes:
@@ -41,7 +41,7 @@ def assert_same_as_full(docs: list[dict[str, Any]]) -> None:
 @pytest.mark.parametrize("root", NOTEBOOKS, ids=lambda p: p.name)
 def test_fixture_notebooks_one_note_equals_full_graph(root: Path) -> None:
     docs = docs_of(root)
-    assert any(d["links"] for d in docs)
+    assert any(d.links for d in docs)
     assert_same_as_full(docs)
 
 
@@ -56,8 +56,8 @@ def test_links_fixture_cases() -> None:
     ]
 
 
-def _doc(slug: str, title: str = "", links: list[str] | None = None) -> dict[str, Any]:
-    return {"path": slug + ".md", "slug": slug, "title": title, "links": links or []}
+def _doc(slug: str, title: str = "", links: list[str] | None = None) -> NoteRow:
+    return NoteRow.of(slug + ".md", slug=slug, title=title, links=links)
 
 
 def test_every_rule_and_ambiguity() -> None:
@@ -137,7 +137,7 @@ def _target(draw: st.DrawFn, slugs: list[str], titles: list[str]) -> str:
 
 
 @st.composite
-def _notebooks(draw: st.DrawFn) -> list[dict[str, Any]]:
+def _notebooks(draw: st.DrawFn) -> list[NoteRow]:
     slugs = draw(st.lists(_SLUG, min_size=1, max_size=12, unique=True))
     titles = [draw(_TITLE) for _ in slugs]
     docs = []
@@ -149,7 +149,7 @@ def _notebooks(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 @settings(max_examples=300, deadline=None)
 @given(_notebooks())
-def test_generated_notebooks_one_note_equals_full_graph(docs: list[dict[str, Any]]) -> None:
+def test_generated_notebooks_one_note_equals_full_graph(docs: list[NoteRow]) -> None:
     assert_same_as_full(docs)
 
 
@@ -157,7 +157,7 @@ def test_suggest_finds_close_slugs() -> None:
     """Hints for broken links: the file name is compared first (fast on big notebooks)."""
     import difflib
 
-    docs = [{"path": f"{p}.md", "title": p, "links": []} for p in (
+    docs = [NoteRow.of(f"{p}.md", title=p) for p in (
         "k8s/rbac", "k8s/pod-basics", "k8s/serviceaccount", "airflow/executors", "airflow/dags",
         "wiki/index", *(f"filler/note-{i}" for i in range(50)),
     )]

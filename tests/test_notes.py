@@ -222,6 +222,21 @@ def test_note_path_refuses_a_symlink_out(tmp_path: Path) -> None:
     assert note_path(root, "k8s/new") == root / "k8s" / "new.md"
 
 
+def test_note_path_refuses_a_symlink_to_a_sibling_with_the_same_start(tmp_path: Path) -> None:
+    # `notes/out` -> `../notes2`: "/x/notes2" starts with "/x/notes" but is outside it
+    # (a check without the separator would let the note be written there).
+    root = tmp_path / "notes"
+    root.mkdir()
+    (tmp_path / "notes2").mkdir()
+    (root / "out").symlink_to("../notes2")
+    with pytest.raises(BadSlug):
+        note_path(root, "out/evil")
+    with pytest.raises(BadSlug):
+        note_path(root, "out/deeper/evil")
+    (root / "in").symlink_to("../notes/k8s")  # a symlink that stays inside is fine
+    assert note_path(root, "in/new") == root / "in" / "new.md"
+
+
 def test_write_new_note_never_overwrites(tmp_path: Path) -> None:
     path = tmp_path / "w" / "a.md"
     write_new_note(path, "first\n")

@@ -19,16 +19,18 @@ import pytest
 from typer.testing import CliRunner
 
 from kb.cli import app
+from kb.errors import KbError
 from kb.journal import JOURNAL_DIR, JOURNAL_NAME, finish_interrupted, journal_path
 from kb.links import apply_rename, plan_rename
+from kb.noterow import NoteRow
 from kb.notes import iter_note_files, read_note
 
 
-def docs_of(root: Path) -> list[dict]:
+def docs_of(root: Path) -> list[NoteRow]:
     out = []
     for rel, _ in iter_note_files(root):
         note = read_note(root, rel)
-        out.append({"path": rel, "slug": note.slug, "title": note.title, "links": note.links})
+        out.append(NoteRow.of(rel, slug=note.slug, title=note.title, links=note.links))
     return out
 
 
@@ -241,7 +243,7 @@ def test_a_symlinked_linking_note_stays_a_symlink(tmp_path: Path) -> None:
     make(root, 1)
     (root / "alias.md").symlink_to("refs/ref-0000.md")
     docs = docs_of(root)
-    assert {d["slug"] for d in docs} >= {"alias", "refs/ref-0000"}
+    assert {d.slug for d in docs} >= {"alias", "refs/ref-0000"}
     warnings = apply_rename(root, plan_rename(root, docs, "target", "target-2"))
     assert warnings == []
     assert (root / "alias.md").is_symlink() and os.readlink(root / "alias.md") == "refs/ref-0000.md"
@@ -283,3 +285,22 @@ def test_renaming_a_symlinked_note_is_refused(notebook_dir: Path) -> None:
     assert r.exit_code == 1
     assert "link.md is a symbolic link (to real.md); rename the file it points to" in r.stderr
     assert (notebook_dir / "link.md").is_symlink() and not (notebook_dir / "elsewhere").exists()
+
+
+BAD_TYPES = {"path": 1, "old_path": "b.md", "before": "", "after": "", "edits": []}
+
+
+@pytest.mark.parametrize("changes", [[], [{"path": "a.md"}], ["a.md"], [BAD_TYPES]])
+def test_a_malformed_journal_is_set_aside_with_one_line(tmp_path: Path, changes: list) -> None:
+    """A journal kb cannot read (hand-edited, another kb's) is moved aside with a message
+    naming it; nothing is moved, and the next command is not stuck on it."""
+    root = tmp_path / "nb"
+    make(root, 1)
+    path = journal_path(root)
+    path.parent.mkdir()
+    path.write_text(json.dumps({"version": 1, "token": "t", "old_slug": "a", "new_slug": "b",
+                                "changes": changes}))
+    with pytest.raises(KbError, match="cannot read the rename journal"):
+        finish_interrupted(root)
+    assert not path.exists() and path.with_name(JOURNAL_NAME + ".unreadable").exists()
+    assert finish_interrupted(root) is None

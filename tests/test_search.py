@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kb.config import Notebook
+from kb.core import resolve_note
 from kb.index.sync import open_index
-from kb.search import make_snippet, parse_query, resolve_slug, search
+from kb.search import make_snippet, parse_query, search
 
 
 def paths(nb: Notebook, q: str, **kw) -> list[str]:
@@ -122,6 +123,7 @@ def nb_once(tmp_path_factory: pytest.TempPathFactory) -> Notebook:
 
     root = tmp_path_factory.mktemp("nb") / "notebook"
     shutil.copytree(FIXTURE, root)
+    time.sleep(0.025)  # settled (see conftest.settled): once for the module
     return Notebook(root, root.parent / "index", "test")
 
 
@@ -148,22 +150,22 @@ def test_make_snippet_window_and_spans() -> None:
     assert [snippet[s:e] for s, e in spans] == ["파드가", "토큰을"]
 
 
-def test_resolve_slug(nb: Notebook) -> None:
+def test_resolve_note(nb: Notebook) -> None:
     from kb.errors import AmbiguousSlug, NoteNotFound
     from kb.index.sync import stored_notes
 
     ix, _ = open_index(nb)
     docs = stored_notes(ix)
-    assert resolve_slug(docs, "k8s/rbac")["path"] == "k8s/rbac.md"
-    assert resolve_slug(docs, "k8s/rbac.md")["path"] == "k8s/rbac.md"
-    assert resolve_slug(docs, "serviceacc")["path"] == "k8s/serviceaccount.md"
-    assert resolve_slug(docs, "RAG 파이프라인")["path"] == "rag.md"
-    assert resolve_slug(docs, "rbac")["path"] == "k8s/rbac.md"
+    assert resolve_note(docs, "k8s/rbac").path == "k8s/rbac.md"
+    assert resolve_note(docs, "k8s/rbac.md").path == "k8s/rbac.md"
+    assert resolve_note(docs, "serviceacc").path == "k8s/serviceaccount.md"
+    assert resolve_note(docs, "RAG 파이프라인").path == "rag.md"
+    assert resolve_note(docs, "rbac").path == "k8s/rbac.md"
     with pytest.raises(AmbiguousSlug) as amb:
-        resolve_slug(docs, "k8s/")
+        resolve_note(docs, "k8s/")
     assert amb.value.candidates == ["k8s/rbac", "k8s/serviceaccount"]
     with pytest.raises(NoteNotFound) as nf:
-        resolve_slug(docs, "airflw")
+        resolve_note(docs, "airflw")
     assert "airflow" in nf.value.candidates
 
 

@@ -36,6 +36,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..noterow import NoteRow
 from ..notes import slug_of
 
 if TYPE_CHECKING:
@@ -89,28 +90,21 @@ def file_counts(root: Path, rel: str) -> Counts | None:
     return count_bytes(data)
 
 
-def notes_of(rows: dict[str, Row]) -> list[dict[str, Any]]:
-    """Rows as ``index.stored_notes`` gives them: Whoosh's stored fields (the same keys,
-    in Whoosh's order) with ``tags`` as a list and ``slug`` added."""
+def notes_of(rows: dict[str, Row]) -> list[NoteRow]:
+    """The catalog's rows as :class:`NoteRow` objects, in path order."""
     from_iso = dt.datetime.fromisoformat
-    out = []
-    append = out.append
-    for path, (slug, title, tags, date, mtime, links) in rows.items():
-        d = {
-            "date": from_iso(date) if date is not None else None,
-            "links": links,
-            "mtime": mtime,
-            "path": path,
-            "tags": tags,
-            "title": title,
-            "slug": slug or path[:-3],
-        }
-        if date is None or links is None or mtime is None or title is None:
-            for key in ("date", "links", "mtime", "title"):
-                if d[key] is None:
-                    del d[key]  # Whoosh stores nothing for None
-        append(d)
-    return out
+    return [
+        NoteRow(
+            path,
+            slug or path[:-3],
+            title or slug or path[:-3],
+            tuple(tags),
+            from_iso(date) if date is not None else None,
+            mtime,
+            tuple(links) if links else (),
+        )
+        for path, (slug, title, tags, date, mtime, links) in rows.items()
+    ]
 
 
 # --------------------------------------------------------------------------- files
@@ -418,7 +412,7 @@ def rows_of(ix: Index, counts: bool = False) -> tuple[dict[str, Row], dict[str, 
     return rows, {}
 
 
-def stored_notes(ix: Index) -> list[dict[str, Any]]:
+def stored_notes(ix: Index) -> list[NoteRow]:
     """See :func:`kb.index.sync.stored_notes`."""
     return notes_of(rows_of(ix)[0])
 
@@ -429,7 +423,7 @@ class KnownCounts(dict):  # type: ignore[type-arg]
     loaded = 0
 
 
-def notes_and_counts(ix: Index) -> tuple[list[dict[str, Any]], dict[str, Counts]]:
+def notes_and_counts(ix: Index) -> tuple[list[NoteRow], dict[str, Counts]]:
     """:func:`stored_notes` and the counts known for ``kb stats`` (by path), in one read."""
     rows, counts = rows_of(ix, counts=True)
     known = KnownCounts(counts)

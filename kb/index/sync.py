@@ -37,6 +37,8 @@ from ..notes import Listing, Note, list_dir, nfc, read_note
 if TYPE_CHECKING:
     from whoosh.index import Index
 
+    from .noterow import NoteRow
+
 SCHEMA_VERSION = 2  # 2: frontmatter fields (meta)
 MANIFEST = "manifest.bin"
 SIZES = "sizes.bin"
@@ -1296,9 +1298,9 @@ def stored_tags(stored: Any) -> list[str]:
     return [t for t in (stored.get("tags") or "").split(",") if t]
 
 
-def stored_notes(ix: Index) -> list[dict[str, Any]]:
-    """Stored fields of every indexed note in path order, with ``slug`` added and ``tags``
-    as a list: from the notes catalog when it matches the index, else from Whoosh."""
+def stored_notes(ix: Index) -> list[NoteRow]:
+    """Every indexed note's row (:class:`kb.noterow.NoteRow`) in path order: from the
+    notes catalog when it matches the index, else from Whoosh's stored fields."""
     from .catalog import stored_notes as from_catalog
 
     return from_catalog(ix)
