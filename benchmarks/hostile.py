@@ -96,15 +96,15 @@ CASES: list[Case] = [
     C("vocab:extract_glosses", "call", "'가' x n '(a)'", _wrap("", "가", "(a)")),
     C("vocab:extract_glosses", "call", "'a(가 가 가 가)' x n", _wrap("", "a(가 가 가 가)", "")),
     # notes: parsing a note
-    C("notes:_FM_RE", "match", "'---' then no end", _wrap("---\n", "a\n", "")),
-    C("notes:_FM_RE", "match", "'\\n---' + blanks x n", _wrap("---\n", "\n---" + " " * 60 + "x", "")),
-    C("notes:_FM_EMPTY_RE", "match", "'---' + blanks", _wrap("---", " ", "x")),
-    C("notes:_FENCE_RE", "sub", "unclosed ``` then lines", _wrap("```\n", "x\n", "")),
-    C("notes:_FENCE_RE", "sub", "blanks x n", _wrap("", " ", "x")),
-    C("notes:_FENCE_RE", "sub", "``` and ~~~ unclosed", _wrap("```\n~~~\n", "  x\n", "")),
-    C("notes:_FENCE_RE", "sub", "'`' x n", _wrap("", "`", "")),
-    C("notes:_INLINE_CODE_RE", "sub", "'`' then no end", _wrap("`", "a", "")),
-    C("notes:_INLINE_CODE_RE", "sub", "'`a' x n", _wrap("", "`a", "")),
+    C("notes:FM_RE", "match", "'---' then no end", _wrap("---\n", "a\n", "")),
+    C("notes:FM_RE", "match", "'\\n---' + blanks x n", _wrap("---\n", "\n---" + " " * 60 + "x", "")),
+    C("notes:FM_EMPTY_RE", "match", "'---' + blanks", _wrap("---", " ", "x")),
+    C("notes:FENCE_RE", "sub", "unclosed ``` then lines", _wrap("```\n", "x\n", "")),
+    C("notes:FENCE_RE", "sub", "blanks x n", _wrap("", " ", "x")),
+    C("notes:FENCE_RE", "sub", "``` and ~~~ unclosed", _wrap("```\n~~~\n", "  x\n", "")),
+    C("notes:FENCE_RE", "sub", "'`' x n", _wrap("", "`", "")),
+    C("notes:INLINE_CODE_RE", "sub", "'`' then no end", _wrap("`", "a", "")),
+    C("notes:INLINE_CODE_RE", "sub", "'`a' x n", _wrap("", "`a", "")),
     C("notes:_HEADING_RE", "search", "'# a' blanks 'b'", _wrap("# a", " ", "b")),
     C("notes:_HEADING_RE", "search", "'#' blanks", _wrap("#", " ", "\n")),
     C("notes:_HEADING_RE", "search", "'# ' '#' x n 'x'", _wrap("# ", "#", "x")),
@@ -125,16 +125,16 @@ CASES: list[Case] = [
     C("notes:_NOT_TAG_RE", "sub", "'[' 'a' x n (ref def)", _wrap("[", "a", "")),
     C("notes:_NOT_TAG_RE", "sub", "blanks x n", _wrap("", " ", "x")),
     C("notes:hashtags", "call", "'#t<i> ' x n", lambda n: " ".join(f"#t{i}" for i in range(n // 7))[:n]),
-    C("notes:_WIKILINK_RE", "finditer", "'[[' x n", _wrap("", "[[", "")),
-    C("notes:_WIKILINK_RE", "finditer", "'[[a|' x n", _wrap("", "[[a|", "")),
-    C("notes:_WIKILINK_RE", "finditer", "'[[a#' x n", _wrap("", "[[a#", "")),
-    C("notes:_WIKILINK_RE", "finditer", "'[[' 'a' x n", _wrap("[[", "a", "")),
-    C("notes:_MDLINK_RE", "finditer", "'[' x n", _wrap("", "[", "")),
-    C("notes:_MDLINK_RE", "finditer", "'[a](' x n", _wrap("", "[a](", "")),
-    C("notes:_MDLINK_RE", "finditer", "'[a](b.md \"' x n", _wrap("", '[a](b.md "', "")),
-    C("notes:_MDLINK_RE", "finditer", "'[a](b.md' blanks", _wrap("[a](b.md", " ", "")),
-    C("notes:_MDLINK_RE", "finditer", "'[a](' 'x.md#' x n", _wrap("[a](", "x.md#", "!")),
-    C("notes:_MDLINK_RE", "finditer", "'[a](' 'x.md' x n", _wrap("[a](", "x.md", "!")),
+    C("notes:WIKILINK_RE", "finditer", "'[[' x n", _wrap("", "[[", "")),
+    C("notes:WIKILINK_RE", "finditer", "'[[a|' x n", _wrap("", "[[a|", "")),
+    C("notes:WIKILINK_RE", "finditer", "'[[a#' x n", _wrap("", "[[a#", "")),
+    C("notes:WIKILINK_RE", "finditer", "'[[' 'a' x n", _wrap("[[", "a", "")),
+    C("notes:MDLINK_RE", "finditer", "'[' x n", _wrap("", "[", "")),
+    C("notes:MDLINK_RE", "finditer", "'[a](' x n", _wrap("", "[a](", "")),
+    C("notes:MDLINK_RE", "finditer", "'[a](b.md \"' x n", _wrap("", '[a](b.md "', "")),
+    C("notes:MDLINK_RE", "finditer", "'[a](b.md' blanks", _wrap("[a](b.md", " ", "")),
+    C("notes:MDLINK_RE", "finditer", "'[a](' 'x.md#' x n", _wrap("[a](", "x.md#", "!")),
+    C("notes:MDLINK_RE", "finditer", "'[a](' 'x.md' x n", _wrap("[a](", "x.md", "!")),
     C("notes:parse_links", "call", "'[[l<i>]]' x n",
       lambda n: "".join(f"[[l{i}]]" for i in range(n // 9))[:n]),
     C("notes:parse_links", "call", "'[a](l<i>.md)' x n",
@@ -257,7 +257,7 @@ def patterns_in_kb() -> dict[str, re.Pattern[str]]:
             continue
         source = Path(mod.__file__ or "").read_text(encoding="utf-8")
         for name, value in vars(mod).items():
-            # defined here, not imported (``from .notes import _FM_RE`` is notes')
+            # defined here, not imported (``from .notes import FM_RE`` is notes')
             if isinstance(value, re.Pattern) and re.search(rf"^{re.escape(name)}\s*[:=]", source, re.M):
                 found[f"{module}:{name}"] = value
     return found

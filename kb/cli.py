@@ -53,16 +53,6 @@ _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "
 _READ_ONLY = {"search", "show", "tags", "list", "links", "related", "recent", "stats", "info"}
 
 
-def _from_whoosh(exc: BaseException) -> bool:
-    """True if the exception was raised inside Whoosh (reading a damaged index)."""
-    tb = exc.__traceback__
-    while tb is not None:
-        if f"{os.sep}whoosh{os.sep}" in tb.tb_frame.f_code.co_filename:
-            return True
-        tb = tb.tb_next
-    return False
-
-
 class KbGroup(TyperGroup):
     """Translates domain errors into one line on stderr and an exit code."""
 
@@ -72,17 +62,14 @@ class KbGroup(TyperGroup):
             try:
                 return super().invoke(ctx)
             except Exception as exc:
-                if not (saved and saved[0] in _READ_ONLY and _from_whoosh(exc)):
+                if not (saved and saved[0] in _READ_ONLY):
                     raise
-                # Damage no cheap check can see (same-size garbage in an index file)
-                # shows up only when Whoosh reads it: rebuild (unless another kb just
-                # committed a new generation), then answer once more.
-                from .index.sync import read_failed
+                from .index.sync import repair_after  # lazily: only after a failure
 
                 nb = notebook(ctx)
-                with BuildProgress() as progress:
-                    read_failed(nb.place, on_wait=say_waiting, progress=progress)
-                nb.close()  # the command opens the index again
+                if not repair_after(exc, nb.place, on_wait=say_waiting, progress=BuildProgress):
+                    raise
+                nb.close()  # the index is sound again: the command opens it anew
                 ctx._protected_args, ctx.args = saved[:1], saved[1:]
                 return super().invoke(ctx)
         except KbError as exc:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import NotebookMissing, UnsafeIndexDir
+from .index.manifest import KB_FILES, MANIFEST, STAMP
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,11 @@ def _cache_root() -> Path:
 
 # --------------------------------------------------------------------------- the index folder
 
-#: The file that marks a folder as a kb index. A Cache Directory Tag (bford.info/cachedir),
-#: so backup tools that honour the tag skip the index too; kb's own line after the
-#: signature (:data:`_STAMP_MARK`) is what makes it kb's.
-STAMP = "CACHEDIR.TAG"
+#: The file that marks a folder as a kb index (:data:`STAMP`) is a Cache Directory Tag
+#: (bford.info/cachedir), so backup tools that honour the tag skip the index too; kb's own
+#: line after the signature (:data:`_STAMP_MARK`) is what makes it kb's. A folder holding
+#: only kb's names (:func:`is_kb_name`) and a manifest of kb's is a kb index from before
+#: the stamp; on a rebuild kb deletes only such names.
 _STAMP_MARK = b"# kb index:"
 STAMP_TEXT = (
     b"Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -110,32 +112,23 @@ STAMP_TEXT = (
     b"# kb writes and deletes only its own files here.\n"
 )
 
-#: Every name kb (or Whoosh, for kb) gives an entry of an index folder, but those of
-#: Whoosh's segments and tables of contents and the temporary names of atomic writes
-#: (see :func:`is_kb_name`). A folder holding only such names and a manifest of kb's is
-#: a kb index from before :data:`STAMP`; on a rebuild kb deletes only these.
-_KB_FILES = frozenset({
-    "CACHEDIR.TAG", "manifest.bin", "sizes.bin", "notes.bin", "notes.delta", "grep.bin", "grep.delta",
-    "last-search.bin", "sync.lock", "rebuilding", "watch.state", "watch.pid", "watch.off",
-    "MAIN_WRITELOCK", "MAIN.tmp", "vocab.tbl", "vocab.delta", "gloss.tbl", "gloss.bin",
-})
 _LOWER_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
 _MKSTEMP = _LOWER_ALNUM | {"_"}
 
 
 def is_kb_name(name: str) -> bool:
     """True for the name of a file kb (or Whoosh, for kb) writes in an index folder:
-    :data:`_KB_FILES`, with ``.tmp``, ``.<pid>.tmp`` or mkstemp's ``.<8 chars>.tmp`` after
-    it; Whoosh's ``_MAIN_<generation>.toc`` (and its ``.<time>`` while written) and
+    :data:`kb.index.manifest.KB_FILES`, with ``.tmp``, ``.<pid>.tmp`` or mkstemp's
+    ``.<8 chars>.tmp`` after it; Whoosh's ``_MAIN_<generation>.toc`` (and its ``.<time>`` while written) and
     ``MAIN_<segment>.<ext>``. String tests, no regex: linear in the name."""
-    if name in _KB_FILES:
+    if name in KB_FILES:
         return True
     if name.endswith(".tmp"):
         base = name[:-4]
-        if base in _KB_FILES:
+        if base in KB_FILES:
             return True
         stem, _, extra = base.rpartition(".")
-        if stem in _KB_FILES and (extra.isdigit() or (len(extra) == 8 and set(extra) <= _MKSTEMP)):
+        if stem in KB_FILES and (extra.isdigit() or (len(extra) == 8 and set(extra) <= _MKSTEMP)):
             return True
     if name.startswith("_MAIN_"):
         generation, _, rest = name[6:].partition(".")
@@ -302,11 +295,11 @@ def _claim(index_dir: Path, fd: int) -> None:
 
 
 def _has_kb_manifest(fd: int) -> bool:
-    """A ``manifest.bin`` as kb writes it (see ``index._save_manifest``)."""
+    """A ``manifest.bin`` as kb writes it (see :func:`kb.index.manifest.save`)."""
     import marshal
 
     try:
-        manifest = os.open("manifest.bin", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        manifest = os.open(MANIFEST, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
     except OSError:
         return False
     try:

@@ -233,7 +233,7 @@ class Notebook:
         if sync:
             ix, stats = index.open_index(self.place, on_wait=on_wait, progress=progress)
         else:
-            ix, stats = index._previous_index(self.place), None
+            ix, stats = index.previous_index(self.place), None
         generation = None
         if stats is not None and stats.generation is not None:
             generation = stats.generation

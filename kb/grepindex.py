@@ -38,9 +38,10 @@ from bisect import bisect_right
 from pathlib import Path
 from typing import Any
 
+from .index.manifest import GREP_BASE as BASE
+from .index.manifest import GREP_DELTA as DELTA
+
 VERSION = 1
-BASE = "grep.bin"
-DELTA = "grep.delta"
 _MAGIC = b"kb-grep %d\n" % VERSION
 #: Past this many notes in the delta (or a tenth of the notes), the next grep that
 #: reads every note writes a new base instead.

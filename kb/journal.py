@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import KbError, NoteChanged, NoteExists
-from .notes import _fsynced_temp, move_file, remove_empty_dirs, replace_file_atomic
+from .notes import fsynced_temp, move_file, remove_empty_dirs, replace_file_atomic
 
 JOURNAL_DIR = ".kb"
 JOURNAL_NAME = "rename-journal.json"
@@ -175,7 +175,7 @@ def _create_journal(root: Path, journal: dict[str, Any]) -> int:
     folder.mkdir(exist_ok=True)
     journal["created_dir"] = created
     path = journal_path(root)
-    tmp = _fsynced_temp(folder, json.dumps(journal).encode("utf-8"), 0o600, prefix=f".kb-{journal['token']}-")
+    tmp = fsynced_temp(folder, json.dumps(journal).encode("utf-8"), 0o600, prefix=f".kb-{journal['token']}-")
     try:
         fd = os.open(tmp, os.O_RDWR)
         fcntl.flock(fd, fcntl.LOCK_EX)

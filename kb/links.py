@@ -33,13 +33,13 @@ from urllib.parse import quote, unquote
 
 from .noterow import NoteRow
 from .notes import (
-    _FENCE_RE,
-    _FM_EMPTY_RE,
-    _FM_RE,
-    _INLINE_CODE_RE,
-    _MDLINK_RE,
-    _WIKILINK_RE,
+    FENCE_RE,
+    FM_EMPTY_RE,
+    FM_RE,
+    INLINE_CODE_RE,
+    MDLINK_RE,
     NOTE_SUFFIX,
+    WIKILINK_RE,
     decode_bytes,
     nfc,
     parse_text,
@@ -444,17 +444,17 @@ def link_occurrences(text: str) -> list[Occurrence]:
     view = text.replace("\r", " ")
     found: list[Occurrence] = []
     body_start = 0
-    fm = _FM_RE.match(view)
+    fm = FM_RE.match(view)
     if fm:
         found += _wiki_in(view, fm.start(1), fm.end(1), in_frontmatter=True)
         body_start = fm.end()
     else:
-        empty = _FM_EMPTY_RE.match(view)
+        empty = FM_EMPTY_RE.match(view)
         body_start = empty.end() if empty else 0
     body = view[body_start:]
-    masked = _INLINE_CODE_RE.sub(_blank, _FENCE_RE.sub(_blank, body))
+    masked = INLINE_CODE_RE.sub(_blank, FENCE_RE.sub(_blank, body))
     found += _wiki_in(masked, 0, len(masked), offset=body_start)
-    for m in _MDLINK_RE.finditer(masked):
+    for m in MDLINK_RE.finditer(masked):
         href = m.group(2)
         if "://" in href or href.startswith("/"):
             continue
@@ -467,7 +467,7 @@ def _wiki_in(
     view: str, start: int, end: int, offset: int = 0, in_frontmatter: bool = False
 ) -> list[Occurrence]:
     out = []
-    for m in _WIKILINK_RE.finditer(view, start, end):
+    for m in WIKILINK_RE.finditer(view, start, end):
         raw = m.group(1)
         lead = len(raw) - len(raw.lstrip())
         core = raw.strip()

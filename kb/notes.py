@@ -27,10 +27,10 @@ NOTE_SUFFIX = ".md"
 #: Bytes of a file kb reads; the rest of a larger file is not indexed (with a warning).
 MAX_NOTE_BYTES = 2_000_000
 
-_FM_RE = re.compile(r"\A---[ \t]*\n(.*?)(?:\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
-_FM_EMPTY_RE = re.compile(r"\A---[ \t]*\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
-_FENCE_RE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.S | re.M)
-_INLINE_CODE_RE = re.compile(r"`[^`\n]*`")
+FM_RE = re.compile(r"\A---[ \t]*\n(.*?)(?:\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+FM_EMPTY_RE = re.compile(r"\A---[ \t]*\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
+FENCE_RE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.S | re.M)
+INLINE_CODE_RE = re.compile(r"`[^`\n]*`")
 # A `# heading` line: what follows the `#` and its blanks (trailing ` #` are cut in
 # Python: a lazy `(.+?)[ \t#]*$` tried every end of a long run of blanks, quadratic).
 _HEADING_RE = re.compile(r"^#[ \t]+([^\n]+)", re.M)
@@ -58,11 +58,11 @@ _NOT_TAG_RE = re.compile(
     r"|\[\[[^\]\n]*+",
     re.M,
 )
-_WIKILINK_RE = re.compile(r"\[\[([^\[\]|#\n]+)(?:#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
+WIKILINK_RE = re.compile(r"\[\[([^\[\]|#\n]+)(?:#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
 # `[text](other.md#part "title")`. Linear: the text holds no `[` (else each `[` of a run
 # scanned to the same `]`), the path no brackets (else each link inside another link's
 # unclosed path scanned to its end) and no `#` (the fragment, as CommonMark reads it).
-_MDLINK_RE = re.compile(
+MDLINK_RE = re.compile(
     r"\[([^\[\]\n]*+)\]\(([^)\[\]\s#]+\.md)(?:#[^)\[\]\s]*+)?(?:\s++\"[^\"]*+\")?\)"
 )
 _DATE_FORMATS = (
@@ -173,9 +173,9 @@ def split_frontmatter(text: str) -> tuple[dict[str, Any], str, list[str]]:
     The metadata is plain bounded data (:func:`_bounded`): strings, numbers, dates, and
     lists and mappings of them, whatever YAML aliases the block used.
     """
-    m = _FM_RE.match(text)
+    m = FM_RE.match(text)
     if not m:
-        m2 = _FM_EMPTY_RE.match(text)
+        m2 = FM_EMPTY_RE.match(text)
         return ({}, text[m2.end() :], []) if m2 else ({}, text, [])
     body = text[m.end() :]
     if len(m.group(1)) > MAX_FRONTMATTER_CHARS:
@@ -362,14 +362,14 @@ def parse_date(value: Any) -> dt.datetime | None:
 
 def strip_code(body: str) -> str:
     """The body without fenced and inline code (for hashtags and headings)."""
-    return _INLINE_CODE_RE.sub(" ", _FENCE_RE.sub(" ", body))
+    return INLINE_CODE_RE.sub(" ", FENCE_RE.sub(" ", body))
 
 
 def parse_links(prose: str, relpath: str) -> list[str]:
     """Link targets in ``prose`` (a body after :func:`strip_code`): ``[[slug]]``/``[[Title]]``
     as written; ``[x](other.md)`` resolved to a slug. Each once, at most :data:`MAX_LINKS`."""
     out: dict[str, None] = {}  # ordered, and a set for the "seen already" test
-    for m in _WIKILINK_RE.finditer(prose):
+    for m in WIKILINK_RE.finditer(prose):
         target = m.group(1).strip()
         if target and target not in out:
             if len(out) >= MAX_LINKS:
@@ -381,7 +381,7 @@ def parse_links(prose: str, relpath: str) -> list[str]:
     from urllib.parse import unquote
 
     base = posixpath.dirname(relpath.replace(os.sep, "/"))
-    for m in _MDLINK_RE.finditer(prose):
+    for m in MDLINK_RE.finditer(prose):
         href = m.group(2)
         if "://" in href or href.startswith("/"):
             continue
@@ -457,8 +457,8 @@ def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> No
             str(v) for v in itertools.islice(_flatten(title_value), 50) if not isinstance(v, dict)
         )
     title = strip_controls(nfc(str(title_value)[:MAX_TITLE_CHARS])).strip() if title_value is not None else ""
-    fenceless = _FENCE_RE.sub(" ", body)
-    prose = _INLINE_CODE_RE.sub(" ", fenceless)  # strip_code(body), its first half kept
+    fenceless = FENCE_RE.sub(" ", body)
+    prose = INLINE_CODE_RE.sub(" ", fenceless)  # strip_code(body), its first half kept
     if not title:
         # Headings outside fenced code; inline code in a heading is part of the title.
         title = _heading_title(fenceless)[:MAX_TITLE_CHARS]
@@ -534,7 +534,7 @@ def read_body_at(root: Path, relpath: str) -> tuple[str, int]:
     if len(data) > MAX_NOTE_BYTES:
         data = _cut_at_char(data[:MAX_NOTE_BYTES])
     text, _ = decode_bytes(data)
-    m = _FM_RE.match(text) or _FM_EMPTY_RE.match(text)
+    m = FM_RE.match(text) or FM_EMPTY_RE.match(text)
     if not m:
         return strip_controls(text), 0
     return strip_controls(text[m.end() :]), text.count("\n", 0, m.end())
@@ -722,7 +722,7 @@ def write_new_note(path: Path, text: str) -> None:
         raise NoteExists(message)
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp makes 0600; a note is an ordinary file.
-    tmp = _fsynced_temp(path.parent, text.encode("utf-8"), 0o644)
+    tmp = fsynced_temp(path.parent, text.encode("utf-8"), 0o644)
     try:
         _move_no_clobber(tmp, path, message)
     finally:
@@ -730,7 +730,7 @@ def write_new_note(path: Path, text: str) -> None:
             os.unlink(tmp)
 
 
-def _fsynced_temp(folder: Path, data: bytes, mode: int, prefix: str = ".kb-") -> str:
+def fsynced_temp(folder: Path, data: bytes, mode: int, prefix: str = ".kb-") -> str:
     """A temporary file in ``folder`` holding ``data``, on disk (fsynced), with ``mode``.
     (A rename names its temporary files ``.kb-<token>-...``: see :mod:`kb.journal`.)"""
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
@@ -761,7 +761,7 @@ def replace_file_atomic(
     slow part): a save made meanwhile is kept, and the result is False.
     """
     st = os.stat(path)
-    tmp = _fsynced_temp(path.parent, data, stat_mod.S_IMODE(st.st_mode), tmp_prefix)
+    tmp = fsynced_temp(path.parent, data, stat_mod.S_IMODE(st.st_mode), tmp_prefix)
     try:
         if expected is not None and not _holds(path, expected, st):
             return False
@@ -823,7 +823,7 @@ def move_file(src: Path, dst: Path, data: bytes | None = None, tmp_prefix: str =
         else:
             _move_no_clobber(str(src), dst)
         return
-    tmp = _fsynced_temp(dst.parent, data, stat_mod.S_IMODE(os.stat(src).st_mode), tmp_prefix)
+    tmp = fsynced_temp(dst.parent, data, stat_mod.S_IMODE(os.stat(src).st_mode), tmp_prefix)
     try:
         if same:  # only the letter case changes: new bytes in place, then the new name
             os.replace(tmp, src)

@@ -296,7 +296,7 @@ def evaluate(seg: _Segment, q: Any) -> dict[int, float]:
 
 
 class Scored:
-    """One scored note, read like a Whoosh hit: ``r["path"]``, ``r.get()``, ``r.score``."""
+    """One scored note, read like a Whoosh hit: ``r.fields()``, ``r.score``, ``r.docnum``."""
 
     __slots__ = ("docnum", "score", "_searcher", "_fields")
 

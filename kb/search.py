@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 from .aliases import AliasTable, load_groups
 from .analysis import iter_terms, query_terms
 from .expand import WordPlan
-from .index.sync import TEXT_FIELDS
-from .notes import read_body_at, slug_of
+from .index.schema import TEXT_FIELDS, stored_row
+from .index.sync import open_index
+from .notes import read_body_at
 
 if TYPE_CHECKING:
     from whoosh.searching import Searcher
@@ -83,10 +84,8 @@ class Hit:
     @classmethod
     def from_result(cls, r: Any) -> Hit:
         """A hit from one Whoosh result (its stored fields and score)."""
-        from .index.sync import stored_tags
-
-        slug = slug_of(r["path"])
-        return cls(slug=slug, path=r["path"], title=r.get("title") or slug, tags=stored_tags(r),
+        row = stored_row(r.fields())
+        return cls(slug=row.slug, path=row.path, title=row.title, tags=list(row.tags),
                    score=float(r.score or 0.0))
 
     def to_dict(self) -> dict[str, Any]:
@@ -630,8 +629,6 @@ def search(
     hits without snippet and line (no note file is read; ``kb lsp`` completes as you type)."""
     from whoosh.query import Term
 
-    from .index.sync import open_index
-
     if ix is None:
         ix, _ = open_index(nb)
     clauses = parse_query(query[:MAX_QUERY_CHARS])
@@ -735,7 +732,7 @@ def _matched_terms(searcher: Searcher, builder: _Builder, results: Any) -> list[
         for d in reader.postings(f, t).all_ids():
             if d in held:
                 held[d].append((f, t))
-    return [ExplainedHit(slug_of(r["path"]), float(r.score or 0.0), held[r.docnum]) for r in results]
+    return [ExplainedHit(stored_row(r.fields()).slug, float(r.score or 0.0), held[r.docnum]) for r in results]
 
 
 #: A code query (``helm upgrade --install``, ``docker compose up``) looks for its text as
@@ -762,7 +759,7 @@ def _literal_first(nb: Notebook, results: Any, literal: str, limit: int) -> Any:
     holding, rest = [], []
     for r in top:
         try:
-            with open(nb.root / r["path"], "rb") as fh:
+            with open(nb.root / stored_row(r.fields()).path, "rb") as fh:
                 text = fh.read(MAX_LITERAL_BYTES).decode("utf-8", "replace").lower()
         except OSError:
             text = ""
@@ -1108,7 +1105,6 @@ def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None) -> list[Hit
     and tags included, searched as one OR query; the note itself left out."""
     from whoosh.query import Or, Term
 
-    from .index.sync import open_index
     from .notes import read_note
 
     if ix is None:
@@ -1122,7 +1118,7 @@ def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None) -> list[Hit
         q = Or([Term("body", t, boost=w) for t, w in key_terms]
                + [Term("title", t, boost=w) for t, w in key_terms])
         results = _run(searcher, q, [], limit + 1)
-        hits = [Hit.from_result(r) for r in (results or []) if r["path"] != path]
+        hits = [h for h in map(Hit.from_result, results or []) if h.path != path]
     # Only notes with a real share of the best match: a long tail of one shared
     # common word is not "related".
     best = hits[0].score if hits else 0.0

@@ -16,7 +16,7 @@ from typing import Any
 
 from .links import LinkGraph
 from .noterow import NoteRow
-from .notes import _FM_RE, decode_bytes, strip_code
+from .notes import FM_RE, decode_bytes, strip_code
 
 # Runs, not single letters: the same count with a match per word instead of per letter.
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
@@ -75,7 +75,7 @@ class NotebookStats:
 
 
 def body_of(text: str) -> str:
-    m = _FM_RE.match(text)
+    m = FM_RE.match(text)
     return text[m.end() :] if m else text
 
 

@@ -34,13 +34,10 @@ from typing import Any
 
 from .analysis import is_hangul_word, query_terms, unique_terms
 from .english import letters_key, light_stem
+from .index.manifest import GLOSS_NOTES, GLOSSES, VOCAB, VOCAB_DELTA
 from .jamo import choseong, hangul_sound_key, latin_sound_keys
 from .jamo import sounds_like as _sounds_like
 
-VOCAB = "vocab.tbl"
-VOCAB_DELTA = "vocab.delta"
-GLOSSES = "gloss.tbl"
-GLOSS_NOTES = "gloss.bin"
 _FILES = (VOCAB, VOCAB_DELTA, GLOSSES, GLOSS_NOTES)
 #: A delta with more lines than this is folded into ``vocab.tbl``.
 DELTA_MAX = 20_000

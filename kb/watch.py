@@ -22,7 +22,14 @@ a change that the full check would see, with two exceptions inotify shares with
 every watcher: writes through ``mmap`` and changes made by another machine on a
 network file system (kb starts no watcher on NFS/SMB/FUSE mounts for that reason).
 
-kb starts the watcher itself for notebooks above ``index.WATCH_MIN_MANIFEST_BYTES``
+Why inotify through ctypes and not watchdog or watchfiles (which would bring macOS and
+Windows): neither tells its user that the kernel dropped events, and "unknown when
+unsure" is what makes the watcher safe. ``benchmarks/watch_libraries.py`` stops a
+watcher while 2,000 notes are written into a 64-event queue: kb's read sees
+IN_Q_OVERFLOW; watchdog 7.1 drops the events and says so only in a log record (no event
+to the handler); watchfiles 1.3 reports 16 of the 2,000 files and nothing else.
+
+kb starts the watcher itself for notebooks above ``kb.index.probe.WATCH_MIN_MANIFEST_BYTES``
 (``KB_WATCH=0`` turns that off, ``KB_WATCH=1`` forces it on for any size). It exits
 after :data:`IDLE_SECONDS` without a question (``KB_WATCH_IDLE``), when the
 notebook folder goes away, or when told to (:func:`stop`).
@@ -31,19 +38,25 @@ notebook folder goes away, or when told to (:func:`stop`).
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
+import select
 import socket
+import struct
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
-from .notes import NOTE_SUFFIX
+from .config import prepare_index_dir, private_files
+from .errors import KbError
+from .index.lock import lock_held
+from .index.manifest import MANIFEST, WATCH_OFF, WATCH_PID, WATCH_STATE, signature
+from .notes import NOTE_SUFFIX, folder_entries
 
 PROTOCOL = 1
-STATE = "watch.state"
-LOCK = "watch.pid"
 IDLE_SECONDS = 1800.0
 #: How long a client waits for an answer before it does the full check instead.
 ASK_TIMEOUT = 0.5
@@ -80,8 +93,6 @@ _REMOTE_FS = {0x6969, 0xFF534D42, 0xFE534D42, 0x517B, 0x65735546, 0x564C, 0x6B41
 
 def _address(index_dir: Path) -> bytes:
     """An abstract Unix socket name (no file to leave behind), one per index and user."""
-    import zlib
-
     key = f"{os.getuid()}:{index_dir}".encode("utf-8", "surrogateescape")
     return b"\0kb-watch-%d-%08x" % (PROTOCOL, zlib.crc32(key))
 
@@ -95,8 +106,6 @@ def _talk(index_dir: Path, request: dict[str, Any], timeout: float = ASK_TIMEOUT
         sock.settimeout(timeout)
         sock.connect(_address(index_dir))
         # Only a watcher of this user is believed (anyone may bind an abstract name).
-        import struct
-
         creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         if struct.unpack("3i", creds)[1] != os.getuid():
             return None
@@ -134,8 +143,6 @@ class Answer:
         symlinked note still has the signature the state recorded."""
         if self.dirs is None or self.dirs:
             return False
-        from .index.sync import signature  # what the manifest records for a note
-
         sigs = state.get("links") or {}
         prefix = str(root) + os.sep
         for rel in self.links:
@@ -178,28 +185,25 @@ def status(index_dir: Path) -> dict[str, Any] | None:
     return _talk(index_dir, {"v": PROTOCOL, "status": True})
 
 
-#: After a watcher refused to run (see :data:`OFF`), kb does not try again for this long.
+#: After a watcher refused to run (see :data:`WATCH_OFF`), kb does not try again for this long.
 RETRY_AFTER = 3600.0
-OFF = "watch.off"
 
 
 def running(index_dir: Path) -> bool:
     """A watcher holds the lock of this index (it may still be walking the folders)."""
-    from .index.sync import lock_held
-
-    return lock_held(index_dir / LOCK)
+    return lock_held(index_dir / WATCH_PID)
 
 
 def start(root: Path, index_dir: Path) -> bool:
     """Start a watcher in the background, unless one runs or one recently could not."""
     try:
-        if time.time() - os.path.getmtime(index_dir / OFF) < RETRY_AFTER:
+        if time.time() - os.path.getmtime(index_dir / WATCH_OFF) < RETRY_AFTER:
             return False
     except OSError:
         pass
     if running(index_dir):
         return False
-    import subprocess
+    import subprocess  # lazily: only to start a watcher (~5 ms)
 
     env = dict(os.environ)
     # The watcher imports kb.watch from the same place as this kb, installed or not.
@@ -225,9 +229,9 @@ def _refuse(index_dir: Path, why: str) -> int:
     """Leave a note that this notebook cannot be watched here; kb checks in full meanwhile
     and starts no watcher for :data:`RETRY_AFTER`."""
     try:
-        tmp = index_dir / f"{OFF}.{os.getpid()}.tmp"
+        tmp = index_dir / f"{WATCH_OFF}.{os.getpid()}.tmp"
         tmp.write_text(why + "\n", encoding="utf-8")
-        os.replace(tmp, index_dir / OFF)
+        os.replace(tmp, index_dir / WATCH_OFF)
     except OSError:
         pass
     return 1
@@ -239,9 +243,9 @@ def _refuse(index_dir: Path, why: str) -> int:
 def load_state(index_dir: Path, root: Path) -> dict[str, Any] | None:
     """``watch.state`` if it is ``root``'s and still describes the manifest on disk, else None."""
     try:
-        with open(index_dir / STATE, "rb") as fh:
+        with open(index_dir / WATCH_STATE, "rb") as fh:
             state = json.loads(fh.read())
-        st = os.stat(index_dir / "manifest.bin")
+        st = os.stat(index_dir / MANIFEST)
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(state, dict) or state.get("manifest") != [st.st_ino, st.st_size, st.st_mtime_ns]:
@@ -254,7 +258,7 @@ def load_state(index_dir: Path, root: Path) -> dict[str, Any] | None:
 def manifest_identity(index_dir: Path) -> list[int] | None:
     """Which manifest is on disk (it is always replaced, never rewritten in place)."""
     try:
-        st = os.stat(index_dir / "manifest.bin")
+        st = os.stat(index_dir / MANIFEST)
     except OSError:
         return None
     return [st.st_ino, st.st_size, st.st_mtime_ns]
@@ -275,7 +279,7 @@ def save_state(
     Entries the scan marked unknown (changed within the timestamp tick) need no
     special care here: any later change to them is an event after ``token``.
     """
-    path = index_dir / STATE
+    path = index_dir / WATCH_STATE
     try:
         ident = manifest or manifest_identity(index_dir)
         if ident is None:
@@ -288,9 +292,7 @@ def save_state(
             "links": {rel: None if sig is None else list(sig) for rel, sig in (links or {}).items()},
             "manifest": ident,
         }
-        from .config import private_files
-
-        tmp = index_dir / f"{STATE}.{os.getpid()}.tmp"
+        tmp = index_dir / f"{WATCH_STATE}.{os.getpid()}.tmp"
         with private_files():
             tmp.write_text(json.dumps(data))
         os.replace(tmp, path)
@@ -300,7 +302,7 @@ def save_state(
 
 def drop_state(index_dir: Path) -> None:
     try:
-        os.unlink(index_dir / STATE)
+        os.unlink(index_dir / WATCH_STATE)
     except OSError:
         pass
 
@@ -310,7 +312,7 @@ def drop_state(index_dir: Path) -> None:
 
 class _Inotify:
     def __init__(self) -> None:
-        import ctypes
+        import ctypes  # lazily: only the watcher process needs it
         import ctypes.util
 
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
@@ -334,8 +336,6 @@ class _Inotify:
         self._rm(self.fd, wd)
 
     def read(self) -> list[tuple[int, int, str]]:
-        import struct
-
         events = []
         while True:
             try:
@@ -409,8 +409,6 @@ class Watcher:
         return seen
 
     def _list(self, d: str) -> list[str]:
-        from .notes import folder_entries  # the same rules as kb's own walk
-
         subdirs, links = [], set()
         for rel, entry, is_dir in folder_entries(self.root, d):
             if is_dir:
@@ -517,7 +515,7 @@ class Watcher:
 def _remote(root: Path) -> bool:
     """True on file systems whose changes from elsewhere inotify does not report."""
     try:
-        import ctypes
+        import ctypes  # lazily: only the watcher process needs it
         import ctypes.util
 
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
@@ -532,12 +530,6 @@ def _remote(root: Path) -> bool:
 
 def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
     """Run the watcher until idle, told to quit, or the notebook goes away."""
-    import fcntl
-    import select
-
-    from .config import prepare_index_dir
-    from .errors import KbError
-
     os.umask(0o077)  # its files are in the index folder: this user's alone
     if idle is None:
         try:
@@ -551,7 +543,7 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
     if _remote(root):
         return _refuse(index_dir, "a network or FUSE file system: inotify may miss changes made elsewhere")
     try:
-        lock_fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        lock_fd = os.open(index_dir / WATCH_PID, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return 0  # another watcher runs (or cannot run here)
@@ -601,8 +593,6 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
 
 
 def _same_user(conn: socket.socket) -> bool:
-    import struct
-
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     return struct.unpack("3i", creds)[1] == os.getuid()
 

@@ -88,7 +88,7 @@ def test_add_edit_delete_rename_keep_the_catalog_equal(nb: Notebook, notebook_di
         _same(rows, _whoosh_notes(nb))
         new_way = compute_stats(nb.root, rows, top=20, counts=dict(_counts(nb)))
         assert new_way.to_dict() == _stats_the_old_way(nb)
-    assert (nb.index_dir / catalog.DELTA).exists()  # small syncs wrote deltas, not whole catalogs
+    assert (nb.index_dir / catalog.CATALOG_DELTA).exists()  # small syncs wrote deltas, not whole catalogs
 
 
 def _counts(nb: Notebook) -> dict:
@@ -107,7 +107,7 @@ def test_a_large_delta_is_folded_into_a_new_catalog(
         _settle()
         sync_index(nb)
         _same(_catalog_notes(nb) or [], _whoosh_notes(nb))
-    assert not (nb.index_dir / catalog.DELTA).exists()
+    assert not (nb.index_dir / catalog.CATALOG_DELTA).exists()
 
 
 def test_rebuilt_index_equals_incremental_catalog(nb: Notebook, notebook_dir: Path) -> None:
@@ -134,7 +134,7 @@ def test_an_untrusted_catalog_falls_back_to_whoosh(
     (notebook_dir / "new.md").write_text("# 새 노트\n")
     _settle()
     sync_index(nb)  # a notes.bin and a delta
-    path, delta = nb.index_dir / catalog.CATALOG, nb.index_dir / catalog.DELTA
+    path, delta = nb.index_dir / catalog.CATALOG, nb.index_dir / catalog.CATALOG_DELTA
     ix, _ = open_index(nb, sync=False)
     if damage == "missing":
         catalog.drop(nb.index_dir)

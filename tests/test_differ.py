@@ -195,7 +195,7 @@ def test_glosses_and_new_words_follow_incremental_syncs(tmp_path: Path) -> None:
 def test_an_index_from_before_is_rebuilt_with_the_tables(tmp_path: Path) -> None:
     import marshal
 
-    from kb.index.sync import MANIFEST
+    from kb.index.manifest import MANIFEST
 
     shutil.copytree(FIXTURE / "notes", tmp_path / "notes")
     time.sleep(0.025)

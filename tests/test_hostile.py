@@ -86,7 +86,7 @@ def test_hostile_input_takes_linear_time(case) -> None:
     [
         "_" * SIZE,  # _WORD_RE: 17-38 s on 40 KB
         "# a" + " " * SIZE + "b",  # _HEADING_RE / _ANCHOR_RE: 7.5 s on 40 KB
-        "[" * SIZE,  # _MDLINK_RE: 7 s on 40 KB
+        "[" * SIZE,  # MDLINK_RE: 7 s on 40 KB
         "".join(f"[[n{i}]] " for i in range(40_000)),  # parse_links: 7.5-11 s
         "".join(f"#t{i} " for i in range(40_000)),  # the tag de-duplication
     ],
@@ -152,7 +152,7 @@ def test_markdown_links_are_found_as_before_in_normal_text(pieces: list[str]) ->
     text = "".join(pieces)
     old_matches = list(OLD_MDLINK_RE.finditer(text))
     assume(all("[" not in m.group(1) and not set("[]#") & set(m.group(2)) for m in old_matches))
-    new = [(m.span(2), m.group(2)) for m in notes._MDLINK_RE.finditer(text)]
+    new = [(m.span(2), m.group(2)) for m in notes.MDLINK_RE.finditer(text)]
     assert new == [(m.span(2), m.group(2)) for m in old_matches]
 
 
@@ -247,7 +247,7 @@ def test_frontmatter_values_shared_through_aliases_are_bounded() -> None:
 
     assert 0 < leaves(note.meta["extra"]) <= notes._META_VALUES
     assert any("only its start is used" in w for w in note.warnings)
-    from kb.index.sync import meta_terms
+    from kb.index.schema import meta_terms
 
     assert _within(1.0, meta_terms, note.meta)[1] < 1.0
 

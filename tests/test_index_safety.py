@@ -337,7 +337,9 @@ def _other(nb: Notebook, tmp_path: Path) -> Notebook:
 
 def test_side_files_are_trusted_only_for_their_notebook(nb: Notebook, tmp_path: Path) -> None:
     from kb import watch
-    from kb.index.sync import _load_manifest, _load_sizes, _open_index
+    from kb.index.manifest import load as _load_manifest
+    from kb.index.manifest import load_sizes as _load_sizes
+    from kb.index.sync import _open_index
 
     sync_index(nb)
     (nb.root / "new.md").write_text("# New\n")
@@ -355,7 +357,7 @@ def test_side_files_are_trusted_only_for_their_notebook(nb: Notebook, tmp_path: 
     assert catalog.load(nb.index_dir, other.root, gen) is None
     assert watch.load_state(nb.index_dir, nb.root) is not None
     assert watch.load_state(nb.index_dir, other.root) is None
-    delta = marshal.loads((nb.index_dir / catalog.DELTA).read_bytes())
+    delta = marshal.loads((nb.index_dir / catalog.CATALOG_DELTA).read_bytes())
     assert delta["notebook"] == str(nb.root)
 
 

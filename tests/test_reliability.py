@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kb.cli import app
-from kb.index.sync import lock_path
+from kb.index.lock import lock_path
 
 FOUND_FOR_파드 = ["airflow", "k8s/rbac", "k8s/serviceaccount"]
 

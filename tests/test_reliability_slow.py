@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.index.sync import lock_path
+from kb.index.lock import lock_path
 
 pytestmark = pytest.mark.slow
 

@@ -216,7 +216,7 @@ def test_a_save_between_read_and_replace_is_kept(tmp_path: Path, monkeypatch) ->
     root = tmp_path / "nb"
     make(root, 3)
     plan = plan_rename(root, docs_of(root), "target", "target-2")
-    real = kb.notes._fsynced_temp
+    real = kb.notes.fsynced_temp
     saved = "saved by the editor meanwhile [[target]]\n"
 
     def temp_then_save(folder, data, mode, prefix=".kb-"):
@@ -225,7 +225,7 @@ def test_a_save_between_read_and_replace_is_kept(tmp_path: Path, monkeypatch) ->
             (root / "refs" / "ref-0001.md").write_text(saved)
         return tmp
 
-    monkeypatch.setattr(kb.notes, "_fsynced_temp", temp_then_save)
+    monkeypatch.setattr(kb.notes, "fsynced_temp", temp_then_save)
     warnings = apply_rename(root, plan)
     assert (root / "refs" / "ref-0001.md").read_text() == saved
     assert warnings == [("refs/ref-0001.md", "changed during the rename; its links were not updated")]

@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from test_index import _terms
+from test_sync import _terms
 
 from kb import watch
 from kb.config import Notebook
-from kb.index import sync as kbindex
-from kb.index.sync import fresh_count, sync_index
+from kb.index import manifest as kbmanifest
+from kb.index.probe import fresh_count
+from kb.index.sync import sync_index
 
 
 def _inotify_works() -> bool:
@@ -50,7 +51,7 @@ def _quick(nb: Notebook, monkeypatch: pytest.MonkeyPatch) -> int | None | str:
         raise _FullCheck
 
     with monkeypatch.context() as m:
-        m.setattr(kbindex, "_load_manifest", boom)
+        m.setattr(kbmanifest, "load", boom)
         try:
             return fresh_count(nb)
         except _FullCheck:
@@ -80,7 +81,7 @@ def watched(nb: Notebook, monkeypatch: pytest.MonkeyPatch) -> Iterator[Notebook]
         assert fresh_count(nb) is not None  # full check; starts the watcher for next time
         _wait_for_watcher(nb.index_dir)
         assert fresh_count(nb) is not None  # full check again, now recording the watcher's token
-        assert (nb.index_dir / watch.STATE).exists()
+        assert (nb.index_dir / watch.WATCH_STATE).exists()
         yield nb
     finally:
         watch.stop(nb.index_dir)
@@ -382,7 +383,7 @@ def test_no_new_watcher_while_one_runs_or_after_a_refusal(watched: Notebook) -> 
     while watch.running(watched.index_dir) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not watch.running(watched.index_dir)
-    (watched.index_dir / watch.OFF).write_text("test: cannot watch here\n")
+    (watched.index_dir / watch.WATCH_OFF).write_text("test: cannot watch here\n")
     assert not watch.start(watched.root, watched.index_dir)  # refused recently: not again
     assert fresh_count(watched) is not None  # the full check, as without a watcher
     assert not watch.running(watched.index_dir)
@@ -479,7 +480,7 @@ def test_a_check_raced_by_another_sync_records_nothing_usable(
     """The full check saves the state for the manifest it read, not for one another kb
     wrote meanwhile (whose scan may predate the token)."""
     nb = watched
-    real_load = kbindex._load_manifest
+    real_load = kbmanifest.load
     old_ident = watch.manifest_identity(nb.index_dir)
 
     def load_then_race(*args: object, **kwargs: object):
@@ -491,10 +492,10 @@ def test_a_check_raced_by_another_sync_records_nothing_usable(
         return data
 
     watch.drop_state(nb.index_dir)
-    monkeypatch.setattr(kbindex, "_load_manifest", load_then_race)
+    monkeypatch.setattr(kbmanifest, "load", load_then_race)
     assert fresh_count(nb) is not None
-    monkeypatch.setattr(kbindex, "_load_manifest", real_load)
-    state_file = nb.index_dir / watch.STATE
+    monkeypatch.setattr(kbmanifest, "load", real_load)
+    state_file = nb.index_dir / watch.WATCH_STATE
     import json
 
     assert json.loads(state_file.read_text())["manifest"] == old_ident

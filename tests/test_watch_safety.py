@@ -150,7 +150,7 @@ def test_a_socket_name_taken_by_another_user_is_recorded_before_any_walk(
             assert watch.serve(nb.root, nb.index_dir, idle=5) == 1
         finally:
             os.umask(old)
-        assert "socket name" in (nb.index_dir / watch.OFF).read_text()
+        assert "socket name" in (nb.index_dir / watch.WATCH_OFF).read_text()
         assert not watch.start(nb.root, nb.index_dir)  # not again at every command
     finally:
         os.close(r)

@@ -24,7 +24,7 @@ def edit(
     line: Annotated[Optional[int], typer.Option("--line", "-l", min=1, help="Open at this line.")] = None,
 ) -> None:
     """Open a note in $VISUAL or $EDITOR (else vi) and re-index it when the editor exits."""
-    from ..index.sync import signature
+    from ..index.manifest import signature
 
     if at is not None:
         if not (at.startswith("+") and at[1:].isdigit() and at[1:].isascii() and int(at[1:]) >= 1):

@@ -14,14 +14,12 @@ if TYPE_CHECKING:
     from ..core import Notebook
     from ..noterow import NoteRow
 
-#: The last search's hits, in the index folder: ``kb show 2`` opens the second.
-LAST_SEARCH = "last-search.bin"
-
-
 def remember_hits(place: "Place", query: str, hits: list[Any]) -> None:
     """Keep the hits' slugs and lines for `kb show N`, readable only by the user (best effort).
     marshal, not json: the plain search path imports no json (tests/test_startup.py)."""
     import marshal
+
+    from ..index.manifest import LAST_SEARCH  # lazily: kb --help loads no index module
 
     data = {"root": str(place.root), "query": query, "hits": [(h.slug, h.line or 0) for h in hits]}
     tmp = place.index_dir / f"{LAST_SEARCH}.{os.getpid()}.tmp"
@@ -40,6 +38,8 @@ def remember_hits(place: "Place", query: str, hits: list[Any]) -> None:
 def last_hits(place: "Place") -> "tuple[str, list[tuple[str, int | None]]] | None":
     """The query and hits of the last search in this notebook, None if there was none."""
     import marshal
+
+    from ..index.manifest import LAST_SEARCH  # lazily: kb --help loads no index module
 
     try:
         with open(place.index_dir / LAST_SEARCH, "rb") as fh:

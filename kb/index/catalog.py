@@ -31,19 +31,22 @@ catalog existed gets one from its stored fields on first use, without counts;
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import marshal
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config import private_files
+from ..errors import IndexLocked
 from ..noterow import NoteRow
-from ..notes import slug_of
+from .lock import SyncLock
+from .manifest import CATALOG, CATALOG_DELTA
+from .schema import stored_row
 
 if TYPE_CHECKING:
     from whoosh.index import Index
 
-CATALOG = "notes.bin"
-DELTA = "notes.delta"
 #: Bump when the layout changes: files of another version are simply not trusted.
 CATALOG_VERSION = 2  # 2: the notebook key
 #: A delta with more rows than this is folded into a new ``notes.bin``.
@@ -60,28 +63,34 @@ Row = tuple[Any, ...]
 
 
 def row_of(doc: dict[str, Any], counts: Counts | None = None) -> tuple[Row, Counts | None]:
-    """The row (and counts) of a note, from its Whoosh document (``index.note_document``)
+    """The row (and counts) of a note, from its Whoosh document (``schema.note_document``)
     or from its stored fields."""
-    from .sync import stored_tags
+    return _packed(stored_row(doc)), counts
 
-    path = doc["path"]
-    slug = slug_of(path)
-    date = doc.get("date")
-    links = doc.get("links")
-    row = (
-        None if slug == path[:-3] else slug,
-        doc.get("title"),
-        stored_tags(doc),
-        None if date is None else date.isoformat(),
-        doc.get("mtime"),
-        None if links is None else list(links),
+
+def _packed(note: NoteRow) -> Row:
+    """A :class:`NoteRow` as the catalog stores it: slug and title None when they are the
+    path's, empty tags and links as lists."""
+    slug = None if note.slug == note.path[:-3] else note.slug
+    return (
+        slug,
+        None if note.title == note.slug else note.title,
+        list(note.tags),
+        None if note.date is None else note.date.isoformat(),
+        note.mtime,
+        list(note.links),
     )
-    return row, counts
+
+
+def _stored_rows(searcher: Any) -> dict[str, Row]:
+    """Every note's row from Whoosh's stored fields (slow: a pickle per note), in path order."""
+    rows = sorted((stored_row(d) for d in searcher.all_stored_fields()), key=lambda r: r.path)
+    return {r.path: _packed(r) for r in rows}
 
 
 def file_counts(root: Path, rel: str) -> Counts | None:
     """Counts of the file as ``kb stats`` reads it (the whole file), None if unreadable."""
-    from ..stats import count_bytes
+    from ..stats import count_bytes  # lazily: kb.stats loads kb.links, which a search never needs
 
     try:
         data = (root / rel).read_bytes()
@@ -118,7 +127,7 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def drop(index_dir: Path) -> None:
-    for name in (DELTA, CATALOG, DELTA + ".tmp", CATALOG + ".tmp"):
+    for name in (CATALOG_DELTA, CATALOG, CATALOG_DELTA + ".tmp", CATALOG + ".tmp"):
         try:
             os.unlink(index_dir / name)
         except OSError:
@@ -127,8 +136,6 @@ def drop(index_dir: Path) -> None:
 
 def _key(root: Path) -> str:
     """The notebook key of a ``notes.bin`` header: a hash of the notebook's path."""
-    import hashlib
-
     return hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
@@ -142,7 +149,7 @@ def save(
     body = marshal.dumps({"notes": rows, "counts": marshal.dumps(counts)})
     try:
         _write(index_dir / CATALOG, head + body)
-        os.unlink(index_dir / DELTA)
+        os.unlink(index_dir / CATALOG_DELTA)
     except FileNotFoundError:
         pass
     except OSError:
@@ -174,7 +181,7 @@ def _header(data: bytes, root: Path) -> tuple[int, str, int] | None:
 
 def _read_delta(index_dir: Path) -> dict[str, Any] | None:
     try:
-        with open(index_dir / DELTA, "rb") as fh:
+        with open(index_dir / CATALOG_DELTA, "rb") as fh:
             data = marshal.loads(fh.read())  # loads(read()): marshal.load(fh) is ~10x slower
     except (OSError, ValueError, EOFError, TypeError):
         return None
@@ -354,7 +361,7 @@ class Update:
             "removed": sorted(dropped),
         }
         try:
-            _write(self.index_dir / DELTA, marshal.dumps(data))
+            _write(self.index_dir / CATALOG_DELTA, marshal.dumps(data))
         except OSError:
             drop(self.index_dir)
 
@@ -373,22 +380,17 @@ class Update:
 def read_whoosh(ix: Index) -> dict[str, Row]:
     """Rows from Whoosh's stored fields (slow: a pickle per note), in path order."""
     with ix.searcher() as s:
-        rows = {d["path"]: row_of(d)[0] for d in s.all_stored_fields()}
-    return dict(sorted(rows.items()))
+        return _stored_rows(s)
 
 
 def _save_quietly(ix: Index, generation: int, rows: dict[str, Row], counts: dict[str, Counts]) -> None:
     """Save a catalog made outside a sync, if no sync is running and the index is still
     at ``generation``."""
-    from ..config import private_files
-    from ..errors import IndexLocked
-    from .sync import _SyncLock
-
     index_dir, root = _index_dir(ix), _notebook(ix)
     if index_dir is None or root is None:
         return
     try:
-        with private_files(), _SyncLock(index_dir, 0.0, None):
+        with private_files(), SyncLock(index_dir, 0.0, None):
             if _generation(ix) == generation:
                 save(index_dir, root, generation, rows, counts)
     except (IndexLocked, OSError):
@@ -405,8 +407,7 @@ def rows_of(ix: Index, counts: bool = False) -> tuple[dict[str, Row], dict[str, 
         return loaded[0], loaded[1] or {}
     with ix.searcher() as s:
         generation = s.reader().generation()
-        rows = {d["path"]: row_of(d)[0] for d in s.all_stored_fields()}
-    rows = dict(sorted(rows.items()))
+        rows = _stored_rows(s)
     if isinstance(generation, int) and generation >= 0:
         _save_quietly(ix, generation, rows, {})
     return rows, {}

@@ -1,57 +1,52 @@
-"""The Whoosh index: schema, open or create, and incremental sync with the files.
+"""The orchestrator of the index: open, create, sync with the files, rebuild, repair.
 
-The index is a disposable cache. Next to Whoosh's files lives ``manifest.bin`` (marshal):
-the analyzer and schema versions, the notebook it indexes and, for every indexed note,
-the signature of its file (mtime in ns, size, inode, ctime in ns). Sync walks the
-notebook, compares signatures and re-indexes only what was added, changed or removed.
-A missing manifest, another version, another notebook, or an index that fails to open
-means a full rebuild, never an error. The manifest is written just after Whoosh commits;
-a crash in between is caught by a generation number (see :func:`_commit`).
+The index is a disposable cache. Next to Whoosh's files lives the manifest
+(:mod:`kb.index.manifest`): for every indexed note, the signature of its file. Sync walks
+the notebook (:func:`kb.index.probe.scan`), compares signatures and re-indexes only what
+was added, changed or removed. A missing manifest, another version, another notebook,
+or an index that fails to open means a full rebuild, never an error. The manifest is
+written just after Whoosh commits; a crash in between is caught by a generation number
+(see :func:`_commit`).
 
 The folder is kb's (``config.prepare_index_dir`` checks it before anything is read) and
 everything in it is written under umask 077. A rebuild never deletes the folder: when
 the current index is this notebook's, the new one is written beside it, in the same
 folder, and replaces it at the commit (Whoosh's generations), so other kb processes go
-on answering from the previous index meanwhile (:func:`rebuild_running`); otherwise only
-kb's own files are removed first (:func:`_clear_index_files`).
+on answering from the previous index meanwhile (:func:`kb.index.lock.rebuild_running`);
+otherwise only kb's own files are removed first (:func:`_clear_index_files`).
+
+The leaves it uses: :mod:`~kb.index.schema` (what a note is in Whoosh),
+:mod:`~kb.index.manifest` (the side files), :mod:`~kb.index.lock`, :mod:`~kb.index.probe`
+(what changed, is it fresh), :mod:`~kb.index.catalog` (note rows without Whoosh).
 """
 
 from __future__ import annotations
 
-import marshal
 import os
 import shutil
-import stat as stat_mod
 import sys
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..analysis import ANALYZER_VERSION, prepare_whoosh_import
-from ..config import STAMP, Notebook, is_kb_name, prepare_index_dir, private_files
+from .. import vocab
+from ..analysis import prepare_whoosh_import
+from ..config import Notebook, is_kb_name, prepare_index_dir, private_files
 from ..errors import IndexLocked
-from ..notes import Listing, Note, list_dir, nfc, read_note
+from ..notes import read_note
+from . import catalog, manifest
+from .lock import SyncLock, check_interrupted, drop_marker, rebuild_running, write_marker
+from .manifest import STAMP, SYNC_LOCK, WATCH_OFF, WATCH_PID, Signature
+from .probe import FreshnessProbe, ask_watcher, fresh_answer, scan, watch_wanted
+from .schema import make_schema, note_document
 
 if TYPE_CHECKING:
     from whoosh.index import Index
 
-    from .noterow import NoteRow
-
-SCHEMA_VERSION = 2  # 2: frontmatter fields (meta)
-MANIFEST = "manifest.bin"
-SIZES = "sizes.bin"
-#: Text fields searched by a plain word, with their weight against the body.
-FIELD_BOOSTS = {"title": 4.0, "aliases": 3.0, "tagtext": 2.5, "pathtext": 2.0, "body": 1.0}
-TEXT_FIELDS = tuple(FIELD_BOOSTS)
-
-#: A marker that a rebuild beside the previous index is running (see :func:`rebuild_running`).
-REBUILDING = "rebuilding"
-#: The sync lock (see :class:`_SyncLock`).
-LOCK = "sync.lock"
-
-Signature = tuple[int, int, int, int]
+    from ..noterow import NoteRow
 
 
 class Progress(Protocol):
@@ -117,175 +112,6 @@ class IndexStats:
             "warnings": [{"path": p, "message": m} for p, m in self.warnings],
         }
 
-
-def make_schema() -> Any:
-    from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
-
-    from ..analysis import korean_analyzer
-
-    ana = korean_analyzer()
-    return Schema(
-        path=ID(stored=True, unique=True),
-        title=TEXT(analyzer=ana, stored=True, field_boost=FIELD_BOOSTS["title"]),
-        aliases=TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["aliases"]),
-        tagtext=TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["tagtext"]),
-        pathtext=TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["pathtext"]),
-        body=TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["body"]),
-        tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=False),
-        date=DATETIME(stored=True),
-        mtime=STORED(),
-        links=STORED(),
-        # Other frontmatter fields, as key=term keywords: `category:개념` finds
-        # `category: 핵심 개념` (terms analyzed like the body, particles stripped).
-        meta=KEYWORD(lowercase=False, scorable=False),
-    )
-
-
-def signature(st: os.stat_result) -> Signature:
-    # ctime changes on every write and rename, so a same-size, same-second
-    # replacement is still seen.
-    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
-
-
-#: Frontmatter keys with a field of their own; every other scalar goes to ``meta``.
-_OWN_KEYS = {"title", "tags", "tag", "aliases", "alias"}
-
-
-def meta_terms(meta: dict[str, Any]) -> list[str]:
-    """``{"category": "핵심 개념을"}`` -> ``["category=핵심", "category=개념"]``."""
-    from ..analysis import analyze
-
-    out: list[str] = []
-    for key, value in meta.items():
-        k = nfc(str(key)).strip().lower()
-        if not k or k in _OWN_KEYS or any(c.isspace() or c == "=" for c in k):
-            continue
-        values = value if isinstance(value, list) else [value]
-        for v in values:
-            if isinstance(v, (dict, list)) or v is None:
-                continue
-            for term in analyze(str(v))[:50]:
-                out.append(f"{k}={term}")
-    return out
-
-
-def note_document(note: Note) -> dict[str, Any]:
-    import datetime as dt
-
-    path_words = note.path[:-3] if note.path.endswith(".md") else note.path
-    date = note.date
-    if date is not None and date.tzinfo is not None:
-        date = date.astimezone(dt.UTC).replace(tzinfo=None)
-    return {
-        "path": note.path,
-        "title": note.title,
-        "aliases": " ".join(note.aliases),
-        "tagtext": " ".join(note.tags),
-        "pathtext": nfc(path_words.replace("/", " ")),
-        "body": note.body,
-        "tags": ",".join(t.replace(",", " ") for t in note.tags),
-        "date": date,
-        "mtime": note.mtime,
-        "links": note.links,
-        "meta": " ".join(meta_terms(note.meta)),
-    }
-
-
-# --------------------------------------------------------------------------- manifest
-
-
-def _load_manifest(index_dir: Path, root: Path) -> dict[str, Any] | None:
-    """The manifest if it can be trusted for ``root``, else None (which means: rebuild)."""
-    try:
-        with open(index_dir / MANIFEST, "rb") as fh:
-            # loads(read()): marshal.load(fh) reads through the file object, ~10x slower
-            data = marshal.loads(fh.read())
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
-    if (
-        not isinstance(data, dict)
-        or data.get("analyzer") != ANALYZER_VERSION
-        or data.get("schema") != SCHEMA_VERSION
-        or not isinstance(data.get("files"), dict)
-        or data.get("notebook") != str(root)
-    ):
-        return None
-    sizes = data.get("sizes") or _load_sizes(index_dir, data.get("generation"), data["notebook"])
-    if isinstance(sizes, dict) and not _sizes_match(index_dir, sizes):
-        return None  # an index file was truncated, emptied, replaced or deleted
-    return data
-
-
-def _load_sizes(index_dir: Path, generation: Any, root: Any) -> dict[str, int] | None:
-    """The index file sizes recorded after the commit of ``generation`` of the index of
-    ``root`` (``sizes.bin``), or None before that commit is done (nothing to check yet)."""
-    try:
-        with open(index_dir / SIZES, "rb") as fh:
-            data = marshal.loads(fh.read())
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
-    if not isinstance(data, dict) or data.get("generation") != generation:
-        return None
-    if data.get("notebook") != str(root):
-        return None
-    sizes = data.get("sizes")
-    return sizes if isinstance(sizes, dict) else None
-
-
-def _save_sizes(index_dir: Path, root: Path, generation: int) -> None:
-    """Record the sizes of Whoosh's files after a commit, so an index file that is later
-    truncated, emptied or deleted is noticed before it is read (:func:`_load_manifest`).
-    A file of its own: rewriting the manifest for it cost ~25 ms a sync on 38,580 notes."""
-    data = {"generation": generation, "notebook": str(root), "sizes": _index_file_sizes(index_dir)}
-    tmp = index_dir / (SIZES + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(marshal.dumps(data))
-    os.replace(tmp, index_dir / SIZES)
-
-
-def _index_file_sizes(index_dir: Path) -> dict[str, int]:
-    """Sizes of Whoosh's files (the TOC and the segments) as they are after a commit."""
-    out: dict[str, int] = {}
-    with os.scandir(index_dir) as it:
-        for entry in it:
-            name = entry.name
-            if name.startswith(("MAIN_", "_MAIN_")) and name != "MAIN_WRITELOCK" and entry.is_file():
-                out[name] = entry.stat().st_size
-    return out
-
-
-def _sizes_match(index_dir: Path, sizes: dict[str, int]) -> bool:
-    """A stat per index file: damage that changes a size is noticed before Whoosh reads it."""
-    prefix = str(index_dir) + os.sep
-    try:
-        return all(os.stat(prefix + name).st_size == size for name, size in sizes.items())
-    except OSError:
-        return False
-
-
-def _save_manifest(
-    index_dir: Path,
-    root: Path,
-    files: dict[str, Signature],
-    generation: int,
-    dirs: dict[str, int],
-    sizes: dict[str, int] | None = None,
-) -> None:
-    data = {
-        "analyzer": ANALYZER_VERSION,
-        "schema": SCHEMA_VERSION,
-        "notebook": str(root),
-        "generation": generation,
-        "files": files,
-        "dirs": dirs,
-        "sizes": sizes or {},  # {} until the commit is done: nothing to check yet
-    }
-    tmp = index_dir / (MANIFEST + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(marshal.dumps(data))  # dumps + write: marshal.dump(fh) is ~3x slower
-    os.replace(tmp, index_dir / MANIFEST)
-
-
 # --------------------------------------------------------------------------- open / sync
 
 
@@ -295,7 +121,7 @@ def _open_index(index_dir: Path, generation: int | None = None, root: Path | Non
     ``root``: the notebook it was checked to belong to; the notes catalog is trusted
     only for that notebook (:mod:`kb.index.catalog`)."""
     prepare_whoosh_import()
-    from whoosh import index as windex
+    from whoosh import index as windex  # lazily, as every Whoosh import: start-up
 
     try:
         if not windex.exists_in(str(index_dir)):
@@ -313,7 +139,7 @@ def _open_index(index_dir: Path, generation: int | None = None, root: Path | Non
 def _create_index(index_dir: Path) -> Index:
     """A new, empty index in place of whatever kb had in ``index_dir``."""
     prepare_whoosh_import()
-    from whoosh import index as windex
+    from whoosh import index as windex  # lazily, as every Whoosh import: start-up
 
     _clear_index_files(index_dir)
     return windex.create_in(str(index_dir), make_schema())
@@ -322,7 +148,7 @@ def _create_index(index_dir: Path) -> Index:
 def _clear_index_files(index_dir: Path) -> None:
     """Delete what kb (and Whoosh, for kb) wrote in its index folder, and nothing else:
     the stamp, the lock and the watcher's files stay (a watcher may be running)."""
-    keep = {STAMP, LOCK, "watch.pid", "watch.off"}
+    keep = {STAMP, SYNC_LOCK, WATCH_PID, WATCH_OFF}
     with os.scandir(index_dir) as it:
         names = [e.name for e in it if is_kb_name(e.name) and e.name not in keep]
     for name in names:
@@ -337,7 +163,7 @@ def _clear_index_files(index_dir: Path) -> None:
 
 
 def _writer(ix: Index, procs: int = 1, timeout: float = 10.0) -> Any:
-    from whoosh.index import LockError
+    from whoosh.index import LockError  # lazily: start-up
 
     try:
         # compound=False: Whoosh 2.7 copies a whole compound segment into memory
@@ -352,244 +178,13 @@ def _writer(ix: Index, procs: int = 1, timeout: float = 10.0) -> Any:
     except LockError:
         raise IndexLocked("another kb process is updating the index; try again in a moment") from None
 
-
-#: A file or folder changed this recently may change again within the same
-#: timestamp tick without its mtime moving ("racily clean", as git calls it):
-#: kb records it as unknown, so the next check looks at it again.
-RACY_NS = 20_000_000
-
-
-def scan(
-    root: Path, manifest: dict[str, Any] | None = None, dirty: set[str] | None = None
-) -> tuple[dict[str, Signature], dict[str, int]]:
-    """Signatures of every note file below ``root``, and the mtimes of its folders.
-
-    With a manifest, a folder whose mtime has not moved still holds the same names:
-    it is not listed again, only its notes are stat'ed (the hot loop of every sync).
-    A file or folder changed within :data:`RACY_NS` is recorded as unknown.
-    ``dirty``: the folders a watcher saw change since the manifest's scan (see
-    :mod:`kb.watch`); every other folder and its notes are taken from the manifest
-    as they are, without a ``stat``, unless recorded as unknown.
-    """
-    start = time.time_ns()
-    racy_after = start - RACY_NS
-    files: dict[str, Signature] = {}
-    dirs: dict[str, int] = {}
-    known = None
-    if manifest is not None and isinstance(manifest.get("dirs"), dict):
-        known = Listing(manifest["dirs"], list(manifest["files"]))
-    root_real = os.path.realpath(root)
-    prefix = str(root) + os.sep
-    stat = os.stat
-    stack = [""]
-    pending: list[str] = []
-    old_files = manifest["files"] if known is not None and dirty is not None else {}
-    while stack:
-        d = stack.pop()
-        if old_files and d not in dirty and known.mtimes.get(d, -1) != -1:  # type: ignore[union-attr,operator]
-            dirs[d] = known.mtimes[d]  # type: ignore[union-attr]
-            stack.extend(known.subdirs[d])  # type: ignore[union-attr]
-            for rel in known.files[d]:  # type: ignore[union-attr]
-                sig = old_files[rel]
-                if sig[1] == -1:
-                    pending.append(rel)  # racily clean: look again
-                else:
-                    files[rel] = sig
-            continue
-        try:
-            mtime = stat(prefix + d if d else str(root)).st_mtime_ns
-        except OSError:
-            continue
-        dirs[d] = -1 if mtime >= racy_after else mtime
-        if known is not None and known.mtimes.get(d, -1) == mtime != -1:
-            stack.extend(known.subdirs[d])
-            pending.extend(known.files[d])  # stat'ed below, on both cores if there are many
-            continue
-        notes, subdirs = list_dir(root, d, root_real)
-        stack.extend(subdirs)
-        for rel, st in notes:
-            m, c = st.st_mtime_ns, st.st_ctime_ns
-            files[rel] = (m, -1 if m >= racy_after or c >= racy_after else st.st_size, st.st_ino, c)
-    if len(pending) >= PARALLEL_STAT_MIN and hasattr(os, "fork"):
-        files.update(_stat_in_two(prefix, pending, racy_after))
-    else:
-        files.update(_stat_signatures(prefix, pending, racy_after))
-    return files, dirs
-
-
-#: From this many notes on, the stat loop of a sync is split over two processes.
-PARALLEL_STAT_MIN = 8000
-
-
-def _stat_signatures(prefix: str, rels: list[str], racy_after: int) -> dict[str, Signature]:
-    """Signatures of known notes (gone or no longer regular files are left out)."""
-    stat = os.stat
-    is_reg = stat_mod.S_ISREG
-    out: dict[str, Signature] = {}
-    for rel in rels:
-        try:
-            st = stat(prefix + rel)
-        except OSError:
-            continue
-        if is_reg(st.st_mode):
-            m, c = st.st_mtime_ns, st.st_ctime_ns
-            out[rel] = (m, -1 if m >= racy_after or c >= racy_after else st.st_size, st.st_ino, c)
-    return out
-
-
-def _stat_in_two(prefix: str, rels: list[str], racy_after: int) -> dict[str, Signature]:
-    """:func:`_stat_signatures` with the second half done by a forked child.
-
-    ``stat`` is ~2.5 us a note, mostly Python, so one core is the limit; a child on
-    the other core halves the wall time of a 40,000-note check. If the child fails
-    for any reason, its half is done here: the answer never depends on the fork.
-    """
-    half = len(rels) // 2
-    try:
-        r, w = os.pipe()
-        pid = os.fork()
-    except OSError:
-        return _stat_signatures(prefix, rels, racy_after)
-    if pid == 0:  # child
-        code = 1
-        try:
-            os.close(r)
-            view = memoryview(marshal.dumps(_stat_signatures(prefix, rels[half:], racy_after)))
-            while view:
-                view = view[os.write(w, view) :]
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    out = _stat_signatures(prefix, rels[:half], racy_after)
-    chunks = []
-    try:
-        while chunk := os.read(r, 1 << 20):
-            chunks.append(chunk)
-    finally:
-        os.close(r)
-        _, status = os.waitpid(pid, 0)
-    theirs = None
-    if status == 0:
-        try:
-            theirs = marshal.loads(b"".join(chunks))
-        except (ValueError, EOFError, TypeError):
-            theirs = None
-    out.update(theirs if isinstance(theirs, dict) else _stat_signatures(prefix, rels[half:], racy_after))
-    return out
-
-
-def fresh_count(nb: Notebook, full: bool = True) -> int | None:
-    """The number of notes if the index certainly matches the files, else None.
-
-    With a watcher (:mod:`kb.watch`) this is one question over a socket. Without,
-    no walk of the notebook either: a note added, removed or renamed changes its
-    folder's mtime; an edit changes the file's signature. So kb stats the folders
-    and the known files only (no listing), and needs neither Whoosh nor a lock.
-    None means "look closer". ``full=False``: only ask the watcher.
-    """
-    fresh = _fresh(nb, full)
-    return None if fresh is None else fresh[0]
-
-
-def _fresh(nb: Notebook, full: bool = True) -> tuple[int, int] | None:
-    """:func:`fresh_count` with the generation of the index it vouches for."""
-    answer = None
-    if not full and not (nb.index_dir / "watch.state").exists():
-        return None
-    if _watch_wanted(nb):
-        state, answer = _ask_watcher(nb)
-        if answer is not None and state is not None and answer.dirs is not None:
-            # The watcher vouches for every folder it did not name: no stat of each note.
-            gen = state.get("generation")
-            sizes = _load_sizes(nb.index_dir, gen, nb.root)
-            current = _generation_current(nb.index_dir, gen) and (
-                sizes is None or _sizes_match(nb.index_dir, sizes)
-            )
-            return (int(state["count"]), gen) if current and answer.fresh(nb.root, state) else None
-    if not full:
-        return None
-    # Which manifest is checked, taken before reading it: if another kb replaces it
-    # meanwhile, the state saved below names this one and is simply not used.
-    ident = None
-    if answer is not None:
-        from .. import watch
-
-        ident = watch.manifest_identity(nb.index_dir)
-    manifest = _load_manifest(nb.index_dir, nb.root)
-    if manifest is None or not isinstance(manifest.get("dirs"), dict):
-        return None
-    gen = manifest.get("generation")
-    if not _generation_current(nb.index_dir, gen):
-        return None
-    root = str(nb.root)
-    prefix = root + os.sep
-    stat = os.stat
-    try:
-        for d, mtime in manifest["dirs"].items():
-            if stat(prefix + d if d else root).st_mtime_ns != mtime:
-                return None
-        for rel, sig in manifest["files"].items():
-            st = stat(prefix + rel)
-            if (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns) != sig:
-                return None
-    except OSError:
-        return None
-    if answer is not None:  # the scan this manifest records is good as of the token
-        from .. import watch
-
-        links = {rel: manifest["files"].get(rel) for rel in answer.links}
-        count = len(manifest["files"])
-        watch.save_state(nb.index_dir, nb.root, answer.token, gen, count, links, manifest=ident)
-    return len(manifest["files"]), gen
-
-
-def _generation_current(index_dir: Path, gen: Any) -> bool:
-    """The index has the generation ``gen`` and no newer one (a commit not yet recorded)."""
-    if not isinstance(gen, int):
-        return False
-    return os.path.exists(index_dir / f"_MAIN_{gen}.toc") and not os.path.exists(
-        index_dir / f"_MAIN_{gen + 1}.toc"
-    )
-
-
-#: From this manifest size (~2,000 notes) kb uses, and starts, a watcher (see :mod:`kb.watch`):
-#: where a stat of every note starts to cost, as for :class:`FreshnessProbe`.
-WATCH_MIN_MANIFEST_BYTES = 200_000
-
-
-def _watch_wanted(nb: Notebook) -> bool:
-    """Whether this notebook is watched: Linux, big enough (or ``KB_WATCH=1``), not
-    ``KB_WATCH=0``. Decided without importing :mod:`kb.watch` (socket, json)."""
-    flag = os.environ.get("KB_WATCH", "")
-    if flag == "0" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        size = os.path.getsize(nb.index_dir / MANIFEST)
-    except OSError:
-        return False
-    return flag == "1" or size >= WATCH_MIN_MANIFEST_BYTES
-
-
-def _ask_watcher(nb: Notebook) -> tuple[dict[str, Any] | None, Any]:
-    """The saved watcher state, and the watcher's answer for its token; with no watcher
-    answering, one is started for the next command (this one checks without it)."""
-    from .. import watch
-
-    state = watch.load_state(nb.index_dir, nb.root)
-    answer = watch.ask(nb.root, nb.index_dir, state["token"] if state else None)
-    if answer is None:
-        watch.start(nb.root, nb.index_dir)
-    return state, answer
-
-
-def _watch_before_scan(nb: Notebook, manifest: dict[str, Any] | None) -> tuple[Any, set[str] | None]:
+def _watch_before_scan(nb: Notebook, man: dict[str, Any] | None) -> tuple[Any, set[str] | None]:
     """The watcher's token before a scan, and the folders it saw change since the
     manifest's scan (None: it cannot tell, scan them all)."""
-    if manifest is None or not _watch_wanted(nb):
+    if man is None or not watch_wanted(nb):
         return None, None
-    state, answer = _ask_watcher(nb)
-    if answer is None or state is None or state.get("generation") != manifest.get("generation"):
+    state, answer = ask_watcher(nb)
+    if answer is None or state is None or state.get("generation") != man.get("generation"):
         return answer, None
     return answer, answer.dirty_dirs()
 
@@ -598,7 +193,7 @@ def _watch_after_scan(nb: Notebook, answer: Any, files: dict[str, Signature], ge
     """Record the token the scan began after, for the manifest just written."""
     if answer is None:
         return
-    from .. import watch
+    from .. import watch  # lazily: socket and json, only for a watched notebook
 
     links = {rel: files.get(rel) for rel in answer.links}
     watch.save_state(nb.index_dir, nb.root, answer.token, generation, len(files), links)
@@ -622,11 +217,9 @@ def _index_notes(
     each indexed note's catalog row (:mod:`kb.index.catalog`); ``learner`` (a
     :class:`kb.vocab.Learner`) sees each note's text.
     """
-    from . import catalog
-
     done: dict[str, Signature] = {}
     for i, rel in enumerate(paths, 1):
-        _check_interrupted()
+        check_interrupted()
         if progress:
             progress.note(i, total, rel)
         try:
@@ -662,26 +255,26 @@ def _commit(
 
     Until the commit, the previous generation and its side files stay as they are, so
     other kb processes go on reading them. If kb dies after the commit, the manifest
-    names a generation the index has moved past (:func:`_generation_current`), so the
-    next sync rebuilds instead of trusting either half; the catalog is stamped with its
+    names a generation the index has moved past (:func:`kb.index.manifest.generation_current`),
+    so the next sync rebuilds instead of trusting either half; the catalog is stamped with its
     generation and is not used for another.
     """
     if progress:
         # With sub-writers, "all notes read" is not "all indexed": they finish here.
         progress.step("writing the index")
-    _check_interrupted()
+    check_interrupted()
     if clear:
-        from whoosh.writing import CLEAR
+        from whoosh.writing import CLEAR  # lazily: start-up
 
         writer.commit(mergetype=CLEAR)
     else:
         writer.commit()
-    _check_interrupted()  # (the commit forks a sub-writer for the last notes): before the manifest
+    check_interrupted()  # (the commit forks a sub-writer for the last notes): before the manifest
     if progress:
         progress.step("writing the notes catalog")
     save_catalog(generation + 1)
-    _save_sizes(nb.index_dir, nb.root, generation + 1)  # the new generation's files exist now
-    _save_manifest(nb.index_dir, nb.root, files, generation + 1, dirs)
+    manifest.save_sizes(nb.index_dir, nb.root, generation + 1)  # the new generation's files exist now
+    manifest.save(nb.index_dir, nb.root, files, generation + 1, dirs)
 
 
 def _forget_dirs_of(dirs: dict[str, int], unread: Iterable[str]) -> None:
@@ -714,122 +307,6 @@ def _stop_subwriters(writer: Any) -> None:
             queue.cancel_join_thread()
 
 
-def _after_fork_in_child() -> None:
-    """In a process forked while kb holds the sync lock (Whoosh's sub-writers of a
-    multi-process rebuild): let go of the inherited lock, leave Ctrl-C to the parent
-    (which stops its sub-writers), and on Linux die with the parent. Else a `kill -9`
-    of kb leaves them waiting on their job queue for ever, holding the lock, and
-    every later kb waits for it."""
-    fd, owner = _SyncLock.held
-    if fd < 0:
-        return
-    _SyncLock.held = (-1, 0)
-    try:
-        os.close(fd)
-        if _SyncLock.child_nice:
-            os.nice(_SyncLock.child_nice)
-        import signal
-
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see _before_fork
-        if os.uname().sysname == "Linux":
-            import ctypes
-
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-            if os.getppid() != owner:  # the parent died before that took effect
-                os._exit(1)
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-def _before_fork() -> None:
-    """While kb holds the sync lock, a forked child starts with Ctrl-C blocked, until
-    :func:`_after_fork_in_child` ignores it: a Ctrl-C sent to the whole group (a
-    terminal does) between the fork and that would raise in the child and print a
-    traceback. The parent gets it right after the fork."""
-    if _SyncLock.held[0] >= 0:
-        import signal
-
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-
-
-def _after_fork_in_parent() -> None:
-    if _SyncLock.held[0] >= 0:
-        import signal
-
-        try:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a Ctrl-C meanwhile: now
-        except KeyboardInterrupt:
-            # Raised in a fork hook it would be printed and lost: raised again by
-            # _check_interrupted, at the next note or step of the sync.
-            _SyncLock.interrupted = True
-
-
-def _check_interrupted() -> None:
-    if _SyncLock.interrupted:
-        _SyncLock.interrupted = False
-        raise KeyboardInterrupt
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
-    )
-
-
-def lock_path(index_dir: Path) -> Path:
-    """The file of the sync lock: inside the index folder, which kb never deletes (nothing
-    is created beside it, where it may be a shared place like ``/tmp``)."""
-    return index_dir / LOCK
-
-
-class _SyncLock:
-    """An exclusive ``flock`` on :func:`lock_path`. The kernel drops it when the process
-    dies, so a killed kb never leaves a stale lock behind."""
-
-    #: (fd, pid) of the lock this process holds, for :func:`_after_fork_in_child`.
-    held: tuple[int, int] = (-1, 0)
-    #: How much lower the CPU priority of processes forked meanwhile is (see :data:`REBUILD_NICE`).
-    child_nice = 0
-    #: A Ctrl-C came while this process forked (see :func:`_after_fork_in_parent`).
-    interrupted = False
-
-    def __init__(self, index_dir: Path, wait: float, on_wait: Callable[[], None] | None) -> None:
-        self.path = lock_path(index_dir)
-        self.wait = wait
-        self.on_wait = on_wait
-        self.fd = -1
-
-    def __enter__(self) -> _SyncLock:
-        import fcntl
-
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        deadline = time.monotonic() + self.wait
-        told = False
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                _SyncLock.held = (self.fd, os.getpid())
-                return self
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(self.fd)
-                    raise IndexLocked(
-                        "another kb process is still updating the index; try again when it is done"
-                    ) from None
-                if not told and self.on_wait is not None:
-                    self.on_wait()
-                    told = True
-                time.sleep(0.05)
-
-    def __exit__(self, *exc: object) -> None:
-        _SyncLock.held = (-1, 0)
-        os.close(self.fd)  # closing releases the flock
-        if exc[0] is None:
-            _check_interrupted()  # a Ctrl-C during a fork no check came after
-        _SyncLock.interrupted = False
-
-
 def sync_index(
     nb: Notebook,
     rebuild: bool = False,
@@ -851,14 +328,14 @@ def sync_index(
     # The quick check avoids the lock when nothing changed; a caller that already
     # knows the index is stale (or will walk anyway) skips it, unless a watcher
     # makes it one question.
-    fresh = None if rebuild else _fresh(nb, full=check_first)
+    fresh = None if rebuild else fresh_answer(nb, full=check_first)
     if fresh is not None:
         stats.total, stats.generation = fresh
         stats.seconds = time.perf_counter() - start
         return stats
     prepare_index_dir(nb.index_dir, nb.root)  # (again: it may have been deleted meanwhile)
-    with private_files(), _SyncLock(nb.index_dir, wait, on_wait):
-        _drop_marker(nb.index_dir)  # holding the lock: a marker left is a killed rebuild's
+    with private_files(), SyncLock(nb.index_dir, wait, on_wait):
+        drop_marker(nb.index_dir)  # holding the lock: a marker left is a killed rebuild's
         if rebuild:
             stats.rebuilt, stats.reason = True, reason
             _full_rebuild(nb, *scan(nb.root), stats, progress, procs)
@@ -875,39 +352,36 @@ def _sync_once(
 
     Returns True if the index was already up to date.
     """
-    manifest = _load_manifest(nb.index_dir, nb.root)
-    ix = None if manifest is None else _open_index(nb.index_dir, manifest.get("generation"), nb.root)
-    answer, dirty = (None, None) if ix is None else _watch_before_scan(nb, manifest)
-    disk, dirs = scan(nb.root, manifest, dirty)
+    man = manifest.load(nb.index_dir, nb.root)
+    ix = None if man is None else _open_index(nb.index_dir, man.get("generation"), nb.root)
+    answer, dirty = (None, None) if ix is None else _watch_before_scan(nb, man)
+    disk, dirs = scan(nb.root, man, dirty)
     stats.total = len(disk)
-    if ix is None or manifest is None:
+    if ix is None or man is None:
         if dry:
             return False
         stats.rebuilt = True
-        stats.reason = _why_rebuild(nb)
+        stats.reason = manifest.why_rebuild(nb.index_dir, nb.root)
         _full_rebuild(nb, disk, dirs, stats, progress, procs)
         return False
-    old: dict[str, Signature] = manifest["files"]
+    old: dict[str, Signature] = man["files"]
     added = sorted(disk.keys() - old.keys())
     removed = sorted(old.keys() - disk.keys())
     changed = sorted(k for k in disk.keys() & old.keys() if disk[k] != old[k])  # marshal keeps tuples
     if not (added or removed or changed):
-        if manifest.get("dirs") != dirs:
+        if man.get("dirs") != dirs:
             # Only folder mtimes moved (a hidden file, a non-note): record them so
             # the quick check passes again. Same generation: no Whoosh commit.
-            _save_manifest(  # type: ignore[arg-type]
-                nb.index_dir, nb.root, old, manifest["generation"], dirs, manifest.get("sizes")
+            manifest.save(  # type: ignore[arg-type]
+                nb.index_dir, nb.root, old, man["generation"], dirs, man.get("sizes")
             )
         if not dry:
-            _watch_after_scan(nb, answer, old, manifest["generation"])
-        stats.generation = manifest["generation"]
+            _watch_after_scan(nb, answer, old, man["generation"])
+        stats.generation = man["generation"]
         return True
     if dry:
         return False
     generation = ix.latest_generation()
-    from .. import vocab
-    from . import catalog
-
     update = catalog.Update(nb.index_dir, nb.root, generation, ix)
     todo = added + changed
     learner = vocab.Learner(ix.reader() if len(todo) <= vocab.CHECK_NEW_TERMS_MAX else None)
@@ -941,28 +415,6 @@ def _sync_once(
     return False
 
 
-def _why_rebuild(nb: Notebook) -> str:
-    """Why the index of this notebook cannot be used as it is: a key of :data:`BUILD_REASONS`."""
-    try:
-        with open(nb.index_dir / MANIFEST, "rb") as fh:
-            data = marshal.loads(fh.read())
-    except FileNotFoundError:
-        try:  # a committed index without its manifest (not an interrupted first build)
-            whoosh = any(n.startswith("_MAIN_") and n != "_MAIN_0.toc" for n in os.listdir(nb.index_dir))
-        except OSError:
-            whoosh = False
-        return "damaged" if whoosh else "new"
-    except (OSError, ValueError, EOFError, TypeError):
-        return "damaged"
-    if not isinstance(data, dict):
-        return "damaged"
-    if data.get("notebook") != str(nb.root):
-        return "other"
-    if (data.get("analyzer"), data.get("schema")) != (ANALYZER_VERSION, SCHEMA_VERSION):
-        return "version"
-    return "damaged"
-
-
 def _full_rebuild(
     nb: Notebook,
     disk: dict[str, Signature],
@@ -978,18 +430,15 @@ def _full_rebuild(
     paths = sorted(disk)
     if progress:
         progress.building(stats.reason, len(paths))
-    previous = _previous_index(nb) if stats.reason == "asked" else None
+    previous = previous_index(nb) if stats.reason == "asked" else None
     if previous is not None:
         ix = previous
-        _write_marker(nb.index_dir)
+        write_marker(nb.index_dir)
     else:
         ix = _create_index(nb.index_dir)
     if procs is None:
         procs = min(2, os.cpu_count() or 1) if len(paths) > 500 else 1
     generation = ix.latest_generation()
-    from .. import vocab
-    from . import catalog
-
     rows: dict[str, Any] = {}  # in path order, like paths
     learner = vocab.Learner()
 
@@ -999,7 +448,7 @@ def _full_rebuild(
 
     try:
         if previous is not None:
-            _SyncLock.child_nice = REBUILD_NICE  # the sub-writers (the parent: see REBUILD_NICE)
+            SyncLock.child_nice = REBUILD_NICE  # the sub-writers (the parent: see REBUILD_NICE)
         writer = _writer(ix, procs=procs)
         try:
             done = _index_notes(writer, nb.root, paths, disk, stats, progress, len(paths), rows, learner)
@@ -1010,20 +459,20 @@ def _full_rebuild(
             writer.cancel()
             raise
     finally:
-        _SyncLock.child_nice = 0
+        SyncLock.child_nice = 0
         if previous is not None:
-            _drop_marker(nb.index_dir)
+            drop_marker(nb.index_dir)
     stats.added = len(done)
     stats.total = len(done)
     stats.generation = generation + 1
 
 
-def _previous_index(nb: Notebook) -> Index | None:
+def previous_index(nb: Notebook) -> Index | None:
     """The index as the manifest describes it, if it is this notebook's and sound."""
-    manifest = _load_manifest(nb.index_dir, nb.root)
-    if manifest is None or not _generation_current(nb.index_dir, manifest.get("generation")):
+    man = manifest.load(nb.index_dir, nb.root)
+    if man is None or not manifest.generation_current(nb.index_dir, man.get("generation")):
         return None
-    return _open_index(nb.index_dir, manifest["generation"], nb.root)
+    return _open_index(nb.index_dir, man["generation"], nb.root)
 
 
 #: While searches are answered from the previous index, a rebuild beside it runs its
@@ -1034,117 +483,10 @@ def _previous_index(nb: Notebook) -> Index | None:
 REBUILD_NICE = 10
 
 
-def _write_marker(index_dir: Path) -> None:
-    with open(index_dir / REBUILDING, "w", encoding="ascii") as fh:
-        fh.write(f"{os.getpid()}\n")
-
-
-def _drop_marker(index_dir: Path) -> None:
-    try:
-        os.unlink(index_dir / REBUILDING)
-    except FileNotFoundError:
-        pass
-
-
-def rebuild_running(index_dir: Path) -> bool:
-    """True while another kb process rebuilds this index beside the previous one: its
-    marker is there and it holds the sync lock (a killed rebuild leaves a marker, not
-    the lock). Costs one ``stat`` when no rebuild runs."""
-    return os.path.exists(index_dir / REBUILDING) and lock_held(lock_path(index_dir))
-
-
-def lock_held(path: Path) -> bool:
-    """Some process holds an exclusive ``flock`` on the file ``path`` (without waiting)."""
-    import fcntl
-
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # also drops the shared lock, if it was granted
-    return False
-
-
 #: What a command says when it answers during a rebuild (:func:`open_index`).
 REBUILD_NOTICE = (
     "a rebuild of the index is running (kb index --rebuild); these answers come from the previous index"
 )
-
-
-#: Above this manifest size (~2,000 notes) the quick check runs in a forked child,
-#: on the other core, while the parent imports Whoosh and opens the index.
-PROBE_MIN_MANIFEST_BYTES = 200_000
-
-
-class FreshnessProbe:
-    """:func:`fresh_count` computed in a forked child process, read back later.
-
-    A search needs the check's answer only before it prints; the check itself is
-    ~2.5 us of ``stat`` per note. Forking overlaps it with the parent's imports and
-    index opening, so on a 40,000-note notebook it costs wall time only where it is
-    longer than that work. The answer is the same function's: nothing is skipped.
-    """
-
-    def __init__(self, nb: Notebook) -> None:
-        self.nb = nb
-        self.pid = 0
-        self.fd = -1
-        try:
-            big = os.path.getsize(nb.index_dir / MANIFEST) >= PROBE_MIN_MANIFEST_BYTES
-        except OSError:
-            big = False
-        # With a watcher's state the check is one question over a socket: no fork.
-        watched = (nb.index_dir / "watch.state").exists() and _watch_wanted(nb)
-        if big and hasattr(os, "fork") and not watched:
-            self._fork()
-
-    def _fork(self) -> None:
-        r, w = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(r)
-            os.close(w)
-            return
-        if pid == 0:  # child: answer and leave without running any cleanup of the parent's
-            code = 1
-            try:
-                os.close(r)
-                fresh = _fresh(self.nb)
-                os.write(w, b"-1" if fresh is None else b"%d %d" % fresh)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(w)
-        self.pid, self.fd = pid, r
-
-    def result(self) -> int | None:
-        """The answer of :func:`fresh_count`."""
-        answer = self.answer()
-        return None if answer is None else answer[0]
-
-    def answer(self) -> tuple[int, int] | None:
-        """``(notes, generation)`` as :func:`_fresh` gives them."""
-        if not self.pid:
-            return _fresh(self.nb)
-        chunks = []
-        try:
-            while chunk := os.read(self.fd, 64):
-                chunks.append(chunk)
-        finally:
-            os.close(self.fd)
-            os.waitpid(self.pid, 0)
-            self.pid = 0
-        try:
-            count, generation = map(int, b"".join(chunks).split())
-        except ValueError:  # the child died, or "-1": no answer means "look closer"
-            return None
-        return count, generation
 
 
 def open_index(
@@ -1159,7 +501,7 @@ def open_index(
     answers at once, even if notes changed since (``stats.notice`` says so).
     """
     if not sync:
-        ix = _previous_index(nb)
+        ix = previous_index(nb)
         if ix is not None:
             return _opened(ix), None
     probe = FreshnessProbe(nb)
@@ -1171,7 +513,7 @@ def open_index(
         return _opened(ix), IndexStats(total=fresh[0], seconds=time.perf_counter() - start, notice=notice,
                                        generation=fresh[1])
     if rebuild_running(nb.index_dir):
-        previous = _previous_index(nb)
+        previous = previous_index(nb)
         if previous is not None:
             return _opened(previous), IndexStats(total=previous.doc_count(), notice=REBUILD_NOTICE,
                                                  generation=previous.latest_generation())
@@ -1184,7 +526,7 @@ def open_index(
         if ix is not None:
             return _opened(ix), stats
         check_first = True
-        if _generation_current(nb.index_dir, stats.generation):
+        if manifest.generation_current(nb.index_dir, stats.generation):
             # Not a newer generation committed meanwhile by another kb: damage the
             # quick check cannot see (it trusts the manifest). Heal once.
             if healed:
@@ -1211,12 +553,41 @@ def read_failed(
     a newer generation since (the files of the old one are gone), nothing is damaged and
     the command can simply run again; otherwise the index is rebuilt."""
     opened = _OPENED.get(nb.index_dir)
-    manifest = _load_manifest(nb.index_dir, nb.root)
-    generation = None if manifest is None else manifest.get("generation")
+    man = manifest.load(nb.index_dir, nb.root)
+    generation = None if man is None else man.get("generation")
     if opened is not None and isinstance(generation, int) and generation > opened:
         if _open_index(nb.index_dir, generation, nb.root) is not None:
             return
     sync_index(nb, rebuild=True, on_wait=on_wait, progress=progress, reason="damaged")
+
+
+def raised_by_whoosh(exc: BaseException) -> bool:
+    """True if the exception was raised inside Whoosh (reading a damaged index)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if f"{os.sep}whoosh{os.sep}" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def repair_after(
+    exc: BaseException,
+    nb: Notebook,
+    on_wait: Callable[[], None] | None = None,
+    progress: Callable[[], AbstractContextManager[Progress | None]] | None = None,
+) -> bool:
+    """Whether a reading of the index that failed with ``exc`` can simply run again, the
+    index made sound meanwhile. Damage no cheap check can see (same-size garbage in an
+    index file) shows up only when Whoosh reads it: such a failure is repaired here
+    (:func:`read_failed`) and True returned; any other failure is not the index's (False).
+    ``progress``: makes the :class:`Progress` a rebuild reports to (entered only then).
+    """
+    if not raised_by_whoosh(exc):
+        return False
+    with progress() if progress is not None else nullcontext() as told:
+        read_failed(nb, on_wait=on_wait, progress=told)
+    return True
 
 
 @dataclass
@@ -1246,8 +617,8 @@ class IndexInfo:
 def index_info(nb: Notebook) -> IndexInfo:
     """How the index compares with the files, without changing anything."""
     disk, _ = scan(nb.root)
-    manifest = _load_manifest(nb.index_dir, nb.root)
-    old = {k: tuple(v) for k, v in (manifest or {}).get("files", {}).items()}
+    man = manifest.load(nb.index_dir, nb.root)
+    old = {k: tuple(v) for k, v in (man or {}).get("files", {}).items()}
 
     def same(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
         # A size of -1 marks a racily-clean file (see RACY_NS): kb will read it again
@@ -1259,13 +630,13 @@ def index_info(nb: Notebook) -> IndexInfo:
         "changed": sum(1 for k in disk.keys() & old.keys() if not same(disk[k], old[k])),
         "removed": len(old.keys() - disk.keys()),
     }
-    fresh = manifest is not None and not any(pending.values())
+    fresh = man is not None and not any(pending.values())
     return IndexInfo(nb.root, nb.index_dir, nb.source, len(disk), len(old), fresh, pending, _watcher_info(nb))
 
 
 def _watcher_info(nb: Notebook) -> str:
     """One line on the watcher (see :mod:`kb.watch`) for ``kb info``."""
-    from .. import watch
+    from .. import watch  # lazily: socket and json, only for a watched notebook
 
     status = watch.status(nb.index_dir)
     if status and status.get("root") == str(nb.root):
@@ -1275,13 +646,13 @@ def _watcher_info(nb: Notebook) -> str:
     if os.environ.get("KB_WATCH") == "0":
         return "off (KB_WATCH=0)"
     try:
-        why = (nb.index_dir / watch.OFF).read_text(encoding="utf-8").strip()
+        why = (nb.index_dir / WATCH_OFF).read_text(encoding="utf-8").strip()
         return f"cannot run here: {why}"
     except OSError:
         pass
     if not sys.platform.startswith("linux"):
         return "not available (Linux only)"
-    if not _watch_wanted(nb):
+    if not watch_wanted(nb):
         return "not needed (under ~2,000 notes; KB_WATCH=1 starts it)"
     return "not running (the next command starts it)"
 
@@ -1289,18 +660,11 @@ def _watcher_info(nb: Notebook) -> str:
 def indexed_files(nb: Notebook) -> dict[str, Signature] | None:
     """Path -> file signature of every note as the last sync saw them (None: no usable
     manifest). ``kb grep`` trusts its own word index for a note only under the same signature."""
-    manifest = _load_manifest(nb.index_dir, nb.root)
-    return None if manifest is None else manifest["files"]
-
-
-def stored_tags(stored: Any) -> list[str]:
-    """The tags of a note as the index stores them (one comma-separated string)."""
-    return [t for t in (stored.get("tags") or "").split(",") if t]
+    man = manifest.load(nb.index_dir, nb.root)
+    return None if man is None else man["files"]
 
 
 def stored_notes(ix: Index) -> list[NoteRow]:
     """Every indexed note's row (:class:`kb.noterow.NoteRow`) in path order: from the
     notes catalog when it matches the index, else from Whoosh's stored fields."""
-    from .catalog import stored_notes as from_catalog
-
-    return from_catalog(ix)
+    return catalog.stored_notes(ix)

@@ -1,8 +1,7 @@
-"""Incremental sync: added / changed / removed files, healing, and rebuild == incremental."""
+"""kb.index.sync: added / changed / removed files, healing, repair, and rebuild == incremental."""
 
 from __future__ import annotations
 
-import marshal
 import os
 import shutil
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kb.config import Notebook
-from kb.index.sync import index_info, lock_path, open_index, stored_notes, sync_index
+from kb.index.sync import index_info, open_index, stored_notes, sync_index
 
 
 def _docs(nb: Notebook) -> dict[str, dict]:
@@ -132,17 +131,6 @@ def test_deleted_index_is_rebuilt(nb: Notebook) -> None:
     assert stats is not None and stats.rebuilt and stats.total == 8
 
 
-def test_other_analyzer_version_triggers_rebuild(nb: Notebook) -> None:
-    sync_index(nb)
-    manifest = nb.index_dir / "manifest.bin"
-    data = marshal.loads(manifest.read_bytes())
-    data["analyzer"] = "old"
-    manifest.write_bytes(marshal.dumps(data))
-    stats = sync_index(nb)
-    assert stats.rebuilt and stats.reason == "version"
-    assert marshal.loads(manifest.read_bytes())["analyzer"] != "old"
-
-
 #: The notebook folders a test treats as read-only (see :func:`_refuse_writes_under`).
 _READ_ONLY: list[str] = []
 _SEEN: dict[str, int] = {"reads": 0, "writes": 0}
@@ -251,34 +239,6 @@ def test_multiprocess_rebuild_is_trusted_by_the_next_sync(nb: Notebook) -> None:
     assert not sync_index(nb).changed
 
 
-def test_manifest_of_another_generation_is_not_trusted(nb: Notebook) -> None:
-    # What a crash between writing the manifest and Whoosh's commit leaves behind.
-    sync_index(nb)
-    manifest = nb.index_dir / "manifest.bin"
-    data = marshal.loads(manifest.read_bytes())
-    data["generation"] += 1
-    manifest.write_bytes(marshal.dumps(data))
-    assert sync_index(nb).rebuilt
-
-
-def test_index_of_another_notebook_is_rebuilt(nb: Notebook, tmp_path: Path) -> None:
-    sync_index(nb)
-    other_root = tmp_path / "other"
-    other_root.mkdir()
-    (other_root / "only.md").write_text("# only\n")
-    other = Notebook(other_root, nb.index_dir, "test")  # same KB_INDEX_DIR, other notes
-    stats = sync_index(other)
-    assert stats.rebuilt and stats.total == 1
-
-
-def test_garbage_manifest_means_rebuild(nb: Notebook) -> None:
-    sync_index(nb)
-    (nb.index_dir / "manifest.bin").write_bytes(b"\x00garbage")
-    assert sync_index(nb).rebuilt
-    (nb.index_dir / "manifest.bin").write_bytes(b"")
-    assert sync_index(nb).rebuilt
-
-
 def test_nfd_file_names(nb: Notebook, notebook_dir: Path) -> None:
     import unicodedata
 
@@ -288,7 +248,7 @@ def test_nfd_file_names(nb: Notebook, notebook_dir: Path) -> None:
     (notebook_dir / name).write_text("# 맥 노트\n\n정족수를 채웠다 단풍잎을\n")
     import time
 
-    from kb.index.sync import RACY_NS
+    from kb.index.probe import RACY_NS
 
     time.sleep(RACY_NS / 1e9 + 0.01)  # settled, so a second sync has nothing to re-read
     assert sync_index(nb).added == 9
@@ -302,232 +262,37 @@ def test_nfd_file_names(nb: Notebook, notebook_dir: Path) -> None:
     assert search(nb, "단풍잎").hits == []
 
 
-def _hold_lock(nb: Notebook):
-    import subprocess
-    import sys
+def test_repair_after_a_whoosh_failure_rebuilds_and_says_run_again(nb: Notebook, tmp_path: Path) -> None:
+    from contextlib import contextmanager
 
-    lock = lock_path(nb.index_dir)
-    code = (
-        "import fcntl, os, sys, time\n"
-        f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
-        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-        "print('locked', flush=True)\n"
-        "time.sleep(30)\n"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-    return proc
+    from whoosh import index as windex
 
+    from kb.index.sync import repair_after
 
-def test_fresh_index_needs_no_lock(nb: Notebook) -> None:
-    sync_index(nb)
-    holder = _hold_lock(nb)
+    def segments() -> set[str]:  # Whoosh names every new segment at random: a rebuild renames all
+        return {n for n in os.listdir(nb.index_dir) if n.startswith("MAIN_") and n != "MAIN_WRITELOCK"}
+
+    notes = sync_index(nb).total
+    before = segments()
+    assert before
+    entered: list[bool] = []
+
+    @contextmanager
+    def progress():
+        entered.append(True)
+        yield None
+
+    assert not repair_after(ValueError("not the index's"), nb, progress=progress)
+    assert entered == [] and segments() == before
+
+    (tmp_path / "empty").mkdir()
     try:
-        assert not sync_index(nb, wait=0.2).changed  # a search during an index still answers
-    finally:
-        holder.kill()
-        holder.wait()
-
-
-def test_changes_wait_for_the_lock_then_time_out(nb: Notebook, notebook_dir: Path) -> None:
-    import pytest
-
-    from kb.errors import IndexLocked
-
-    sync_index(nb)
-    (notebook_dir / "new.md").write_text("# new\n")
-    holder = _hold_lock(nb)
-    told: list[bool] = []
-    try:
-        with pytest.raises(IndexLocked):
-            sync_index(nb, wait=0.3, on_wait=lambda: told.append(True))
-        assert told == [True]
-    finally:
-        holder.kill()
-        holder.wait()
-    # The holder died (like kill -9): no stale lock, the next sync goes through.
-    assert sync_index(nb, wait=1.0).added == 1
-
-
-def _past_racy_window() -> None:
-    import time
-
-    from kb.index.sync import RACY_NS
-
-    time.sleep(RACY_NS / 1e9 + 0.01)
-
-
-def _settled(nb: Notebook) -> None:
-    """Sync, then again once the files are past the racy window: the quick check must pass."""
-    import time
-
-    from kb.index.sync import RACY_NS, fresh_count
-
-    sync_index(nb)
-    time.sleep(RACY_NS / 1e9 + 0.01)
-    sync_index(nb)
-    assert fresh_count(nb) == len(_docs(nb))
-
-
-def _edit_keeping_size_and_mtime(path: Path) -> None:
-    st = path.stat()
-    data = path.read_bytes()
-    path.write_bytes(data[:-2] + (b"XY" if data[-2:] != b"XY" else b"ZW"))
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        "edit_same_size_same_mtime",
-        "replace_same_size_same_mtime",
-        "append",
-        "add_top",
-        "add_in_subfolder",
-        "add_in_new_subfolder",
-        "delete",
-        "rename",
-        "replace_by_symlink",
-    ],
-)
-def test_quick_check_never_misses_a_change(nb: Notebook, notebook_dir: Path, change: str) -> None:
-    from kb.index.sync import fresh_count
-
-    _settled(nb)
-    sa = notebook_dir / "k8s" / "serviceaccount.md"
-    if change == "edit_same_size_same_mtime":
-        _edit_keeping_size_and_mtime(sa)
-    elif change == "replace_same_size_same_mtime":
-        st = sa.stat()
-        tmp = sa.with_name(".swap")
-        tmp.write_bytes(sa.read_bytes().replace(b"build-robot", b"xuild-robot"))
-        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-        os.replace(tmp, sa)
-    elif change == "append":
-        with open(sa, "a") as fh:
-            fh.write("x")
-    elif change == "add_top":
-        (notebook_dir / "new.md").write_text("new")
-    elif change == "add_in_subfolder":
-        (notebook_dir / "k8s" / "new.md").write_text("new")
-    elif change == "add_in_new_subfolder":
-        (notebook_dir / "k8s" / "deep").mkdir()
-        (notebook_dir / "k8s" / "deep" / "new.md").write_text("new")
-    elif change == "delete":
-        sa.unlink()
-    elif change == "rename":
-        sa.rename(notebook_dir / "k8s" / "sa.md")
-    elif change == "replace_by_symlink":
-        sa.unlink()
-        sa.symlink_to(notebook_dir / "rag.md")
-    assert fresh_count(nb) is None
-    stats = sync_index(nb)
-    assert stats.changed
-
-
-def test_quick_check_tolerates_non_notes_then_settles(nb: Notebook, notebook_dir: Path) -> None:
-    import time
-
-    from kb.index.sync import RACY_NS, fresh_count
-
-    _settled(nb)
-    (notebook_dir / "image.png").write_bytes(b"png")
-    assert fresh_count(nb) is None  # a folder changed: look closer
-    assert not sync_index(nb).changed  # ...and nothing to index
-    time.sleep(RACY_NS / 1e9 + 0.01)
-    sync_index(nb)
-    assert fresh_count(nb) == 8  # the new folder mtime is recorded
-
-
-def test_racily_clean_file_is_read_again(nb: Notebook, notebook_dir: Path) -> None:
-    from kb.index.sync import RACY_NS
-
-    sync_index(nb)
-    path = notebook_dir / "rag.md"
-    path.write_text("# 첫 판\n")
-    assert sync_index(nb).updated == 1  # just written: recorded as racy
-    st = path.stat()
-    path.write_text("# 둘 판\n")  # same size, possibly the same timestamp tick
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-    import time
-
-    time.sleep(RACY_NS / 1e9 + 0.01)
-    assert sync_index(nb).updated == 1
-    assert _docs(nb)["rag.md"].title == "둘 판"
-
-
-def test_forked_probe_gives_the_same_answers(nb: Notebook, notebook_dir: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import kb.index.sync as index_mod
-    from kb.index.sync import FreshnessProbe
-
-    monkeypatch.setattr(index_mod, "PROBE_MIN_MANIFEST_BYTES", 0)
-    _settled(nb)
-    probe = FreshnessProbe(nb)
-    assert probe.pid  # really forked
-    assert probe.result() == 8
-    (notebook_dir / "k8s" / "rbac.md").write_text("바뀐 내용")
-    probe = FreshnessProbe(nb)
-    assert probe.pid and probe.result() is None
-    ix, stats = open_index(nb)  # the stale answer leads to a sync
-    assert stats is not None and stats.updated == 1
-
-
-@pytest.mark.parametrize("change", ["add_in_subfolder", "add_in_new_subfolder", "delete", "rename", "append"])
-def test_listing_reuse_gives_the_same_scan(nb: Notebook, notebook_dir: Path, change: str) -> None:
-    import marshal
-
-    from kb.index.sync import scan
-
-    _settled(nb)
-    manifest = marshal.loads((nb.index_dir / "manifest.bin").read_bytes())
-    sa = notebook_dir / "k8s" / "serviceaccount.md"
-    if change == "add_in_subfolder":
-        (notebook_dir / "k8s" / "new.md").write_text("new")
-    elif change == "add_in_new_subfolder":
-        (notebook_dir / "k8s" / "deep" / "deeper").mkdir(parents=True)
-        (notebook_dir / "k8s" / "deep" / "deeper" / "new.md").write_text("new")
-    elif change == "delete":
-        sa.unlink()
-    elif change == "rename":
-        sa.rename(notebook_dir / "moved.md")
-    elif change == "append":
-        with open(sa, "a") as fh:
-            fh.write("x")
-    _past_racy_window()  # else two scans a few ms apart may judge a new file differently
-    assert scan(nb.root, manifest) == scan(nb.root)
-
-
-@pytest.mark.parametrize("change", ["none", "append", "delete", "add_in_subfolder"])
-def test_two_process_stat_gives_the_same_scan(nb: Notebook, notebook_dir: Path, change: str,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    import marshal
-
-    import kb.index.sync as index_mod
-    from kb.index.sync import scan
-
-    _settled(nb)
-    manifest = marshal.loads((nb.index_dir / "manifest.bin").read_bytes())
-    sa = notebook_dir / "k8s" / "serviceaccount.md"
-    if change == "append":
-        with open(sa, "a") as fh:
-            fh.write("x")
-    elif change == "delete":
-        sa.unlink()
-    elif change == "add_in_subfolder":
-        (notebook_dir / "k8s" / "new.md").write_text("new")
-    _past_racy_window()  # else two scans a few ms apart may judge a new file differently
-    serial = scan(nb.root, manifest)
-    forks: list[int] = []
-    real_fork = os.fork
-
-    def counting_fork() -> int:
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(index_mod, "PARALLEL_STAT_MIN", 1)
-    monkeypatch.setattr(index_mod.os, "fork", counting_fork)
-    assert scan(nb.root, manifest) == serial
-    assert forks  # the child really did half of it
+        windex.open_dir(str(tmp_path / "empty"))  # raises inside Whoosh
+    except Exception as exc:  # noqa: BLE001 - whatever Whoosh raises
+        failure = exc
+    open_index(nb)  # this process read the current generation: a failure there is damage
+    before = segments()
+    assert repair_after(failure, nb, progress=progress)
+    assert entered == [True]
+    assert not segments() & before  # rebuilt: not one segment kept
+    assert len(_docs(nb)) == notes
