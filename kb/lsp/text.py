@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from ..links import link_occurrences, md_target
-from ..notes import _FENCE_RE, _FM_RE
+from ..notes import FENCE_RE, FM_RE
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 
@@ -163,7 +163,7 @@ _LOOK_BACK = 300
 
 def frontmatter_end(text: str) -> int:
     """The offset where the frontmatter block ends (0 when there is none)."""
-    m = _FM_RE.match(text.replace("\r", " ") if "\r" in text[:200_000] else text)
+    m = FM_RE.match(text.replace("\r", " ") if "\r" in text[:200_000] else text)
     return m.end() if m else 0
 
 
@@ -243,7 +243,7 @@ _ATX = re.compile(r"^(#{1,6})[ \t]+([^\n]*)", re.M)
 def headings(text: str) -> list[Heading]:
     """The ``#`` headings outside fenced code and the frontmatter, in order."""
     skip_to = frontmatter_end(text)
-    fences = [(m.start(), m.end()) for m in _FENCE_RE.finditer(text, skip_to)]
+    fences = [(m.start(), m.end()) for m in FENCE_RE.finditer(text, skip_to)]
     out: list[Heading] = []
     i = 0
     for m in _ATX.finditer(text, skip_to):
