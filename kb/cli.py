@@ -27,6 +27,7 @@ from .commands import (
     index,
     info,
     links,
+    lsp,
     notes_list,
     recent,
     related,
@@ -218,6 +219,7 @@ app.command("stats")(stats.notebook_stats)
 app.command("today")(today.today_note)
 app.command("templates")(templates.list_templates_cmd)
 app.command("grep")(grep.grep_notes)
+app.command("lsp")(lsp.lsp_server)
 
 
 def run() -> None:

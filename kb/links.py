@@ -522,6 +522,19 @@ class FileChange:
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "old_path": self.old_path, "links": self.links}
 
+    def text_edits(self) -> tuple[str, list[tuple[int, int, str]]] | None:
+        """The file's text before and :attr:`edits` as ``(start, end, new text)`` character
+        ranges of it (for an editor to apply); None if the bytes are not text kb rewrites."""
+        decoded = _decode_exact(self.before)
+        if decoded is None:
+            return None
+        text, encoding, bom = decoded
+        out = []
+        for start, end, new in self.edits:
+            char = len(self.before[len(bom) : start].decode(encoding))
+            out.append((char, char + len(self.before[start:end].decode(encoding)), new.decode(encoding)))
+        return text, out
+
 
 @dataclass
 class RenamePlan:
@@ -671,6 +684,27 @@ def rewrite_links(
         changed += 1
     pieces.append(text[last:])
     return "".join(pieces), changed, warnings
+
+
+def rename_target(root: Path, old_slug: str, old_path: str, new: str) -> str:
+    """The slug ``kb rename`` gives the note ``old_slug`` (file ``old_path``) for ``new`` (a
+    trailing ``/`` keeps its name), checked: inside the notebook, another name, no note there."""
+    import os
+
+    from .errors import BadSlug, NoteExists
+    from .notes import note_path
+
+    target = new.strip()
+    if target.endswith("/"):
+        target += old_slug.rsplit("/", 1)[-1]
+    path = note_path(root, target)
+    new_slug = slug_of(path.relative_to(root).as_posix())
+    if new_slug == old_slug:
+        raise BadSlug(f"{old_slug} already has that name")
+    old_file = root / old_path
+    if (path.exists() or path.is_symlink()) and not (path.exists() and os.path.samefile(path, old_file)):
+        raise NoteExists(f"{new_slug} already exists; kb never overwrites a note (pick another name)")
+    return new_slug
 
 
 def plan_rename(root: Path, docs: Iterable[NoteRow], old_slug: str, new_slug: str) -> RenamePlan:

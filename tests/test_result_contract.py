@@ -36,6 +36,7 @@ CONTRACT: dict[str, list[str]] = {
         "query", "explain",
         "explain.words", "explain.words[].word", "explain.words[].terms", "explain.words[].terms[]",
         "explain.words[].found", "explain.words[].question", "explain.words[].correction",
+        "explain.words[].stem",
         "explain.words[].variants", "explain.words[].variants[].terms", "explain.words[].variants[].terms[]",
         "explain.words[].variants[].weight", "explain.words[].variants[].kind",
         "explain.words[].variants[].why",

@@ -67,9 +67,13 @@ NOT_AT_IMPORT = [
     "kb.templates",
     "textual",
     "kb.find",
+    "kb.lsp",
+    "pygls",
+    "lsprotocol",
 ]
 #: Never loaded by a search on a fresh index (either output).
-NOT_IN_SEARCH = ["frontmatter", "yaml", "kb.links", "kb.stats", "http.client", "email", "textual", "kb.find"]
+NOT_IN_SEARCH = ["frontmatter", "yaml", "kb.links", "kb.stats", "http.client", "email", "textual", "kb.find",
+                 "kb.lsp", "pygls", "lsprotocol"]
 #: Whoosh imports these for features kb never uses; they must stay placeholders.
 PLACEHOLDERS = ["whoosh.lang.morph_en", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "urllib.request"]
 

@@ -1,6 +1,5 @@
 """``kb rename`` (and ``kb mv``): move a note and rewrite every link to it."""
 
-import os
 from typing import Annotated
 
 import typer
@@ -20,21 +19,10 @@ def rename(
     ] = False,
 ) -> None:
     """Rename or move a note and rewrite every link to it (also `kb mv`); never overwrites."""
-    from ..errors import BadSlug, NoteExists
-    from ..links import apply_rename, plan_rename
-    from ..notes import note_path, slug_of
+    from ..links import apply_rename, plan_rename, rename_target
 
     nb, row = resolve(ctx, slug)
-    target = new.strip()
-    if target.endswith("/"):
-        target += row.name
-    path = note_path(nb.root, target)
-    new_slug = slug_of(path.relative_to(nb.root).as_posix())
-    if new_slug == row.slug:
-        raise BadSlug(f"{row.slug} already has that name")
-    old_path = nb.root / row.path
-    if (path.exists() or path.is_symlink()) and not (path.exists() and os.path.samefile(path, old_path)):
-        raise NoteExists(f"{new_slug} already exists; kb never overwrites a note (pick another name)")
+    new_slug = rename_target(nb.root, row.slug, row.path, new)
     plan = plan_rename(nb.root, nb.rows(), row.slug, new_slug)
     err = stderr()
     files = len(plan.linking_files)

@@ -1,0 +1,483 @@
+"""The notebook as the language server sees it: kb's index, plus the editor's open buffers.
+
+:class:`Notes` is the one adapter between the server and kb's core (open the notebook,
+keep it fresh, its note rows, search, the link graph). :class:`Session` adds what the
+editor holds: the text of each open note, which counts for that note's links,
+diagnostics and completion even before it is saved, and for the links other notes
+see (a title changed in an unsaved buffer already changes what ``[[Title]]`` names).
+
+Everything here returns plain data with character offsets; ``server.py`` turns it into
+LSP messages. Nothing here imports pygls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..links import LinkGraph, Resolution
+from ..noterow import NoteRow
+from ..notes import NOTE_SUFFIX, decode_bytes, nfc, parse_text, slug_of, strip_controls
+from .text import LinkSpan, links_in
+
+# --------------------------------------------------------------------------- the adapter
+
+
+class Notes:
+    """kb's notebook (:class:`kb.core.Notebook`), opened once and kept fresh, plus what
+    completion asks often: rows by path, a sorted list of prefix keys, recent searches."""
+
+    def __init__(self, directory: str | Path | None) -> None:
+        from ..core import Notebook
+
+        self.nb = Notebook.open(directory)
+        self.root: Path = self.nb.root
+        self._reset()
+
+    def _reset(self) -> None:
+        self._by_path: dict[str, NoteRow] | None = None
+        self._keys: list[tuple[str, int]] | None = None
+        self._searched: dict[tuple[str, int], Any] = {}
+        self._tags: Counter[str] | None = None
+
+    def fresh(self) -> bool:
+        """Bring the index up to date with the files (kb's freshness check: a ``stat`` of each
+        note when nothing changed); True when it changed. A busy index waits for next time."""
+        from ..errors import IndexLocked
+
+        try:
+            changed = self.nb.fresh()
+        except IndexLocked:
+            return False
+        if changed:
+            self._reset()
+        return changed
+
+    def rows(self) -> list[NoteRow]:
+        return self.nb.rows()
+
+    @property
+    def links(self) -> LinkGraph:
+        return self.nb.links
+
+    def tag_counter(self) -> Counter[str]:
+        """How many notes have each tag (lower-cased)."""
+        if self._tags is None:
+            self._tags = Counter(t for r in self.rows() for t in {t.lower() for t in r.tags})
+        return self._tags
+
+    def by_path(self) -> dict[str, NoteRow]:
+        if self._by_path is None:
+            self._by_path = {r.path: r for r in self.rows()}
+        return self._by_path
+
+    def prefixed(self, want: str, limit: int) -> list[NoteRow]:
+        """At most ``limit`` notes whose slug, file name or title starts with ``want``
+        (casefolded): a binary search in a sorted list of those keys."""
+        import bisect
+
+        rows = self.rows()
+        if self._keys is None:
+            self._keys = sorted((key, i) for i, row in enumerate(rows) for key in _prefix_keys(row) if key)
+        out: dict[int, None] = {}
+        at = bisect.bisect_left(self._keys, (want, -1))
+        while at < len(self._keys) and self._keys[at][0].startswith(want) and len(out) < limit:
+            out[self._keys[at][1]] = None
+            at += 1
+        return [rows[i] for i in out]
+
+    def search(self, query: str, limit: int = 20) -> Any:
+        """kb's ranked search (``kb search``) without snippets (no note file is read); the
+        last answers are kept until the index changes (typing back and forth asks again)."""
+        key = (query, limit)
+        found = self._searched.pop(key, None)
+        if found is None:
+            found = self.nb.search(query, limit=limit, snippets=False)
+            if len(self._searched) >= 256:
+                self._searched.pop(next(iter(self._searched)))
+        self._searched[key] = found
+        return found
+
+
+# --------------------------------------------------------------------------- plain results
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A diagnostic: ``text[start:end]`` is what it is about."""
+
+    start: int
+    end: int
+    message: str
+    severity: str  # "error", "warning"
+    code: str  # "broken-link", "ambiguous-link", "frontmatter"
+    target: str = ""  # the link target, for the code action that creates it
+
+
+@dataclass(frozen=True)
+class Candidate:
+    slug: str
+    path: str
+    title: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Place:
+    """A span of a note's text: ``path`` relative to the notebook, offsets into ``text``."""
+
+    path: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class Buffer:
+    """An open note as the editor holds it."""
+
+    path: str
+    text: str
+    version: int = 0
+    _links: list[LinkSpan] | None = None
+    _doc: NoteRow | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def slug(self) -> str:
+        return slug_of(self.path)
+
+    def links(self) -> list[LinkSpan]:
+        if self._links is None:
+            self._links = links_in(self.text, self.path)
+        return self._links
+
+    def doc(self) -> NoteRow:
+        """The note's row as the index would store it from this text."""
+        if self._doc is None:
+            note = parse_text(self.path, self.text)
+            self.warnings = note.warnings
+            self._doc = NoteRow.of(self.path, title=note.title, tags=note.tags, links=note.links)
+        return self._doc
+
+
+# --------------------------------------------------------------------------- the session
+
+
+class Session:
+    """The notebook plus the open buffers; what every LSP request asks."""
+
+    #: How often (seconds, at least) the files are checked for changes made outside the
+    #: editor between requests (saves and watched-file events check at once).
+    CHECK_EVERY = 1.0
+    #: After this long without a request or an edit, the checks stop until the next one.
+    IDLE_AFTER = 300.0
+    #: Broken links of one note that get did-you-mean candidates (each costs a comparison
+    #: with the nearest names): a note of thousands of broken links stays quick to check.
+    MAX_SUGGESTED = 100
+    #: Search hits a completion takes (each costs a read of its stored fields: ~1 ms on
+    #: 40,000 notes), after the slug and title prefix matches.
+    SEARCH_HITS = 15
+
+    def __init__(self, notes: Notes, clock: Callable[[], float] = time.monotonic) -> None:
+        self.notes = notes
+        self.root = notes.root
+        self.buffers: dict[str, Buffer] = {}
+        self._graph: LinkGraph | None = None
+        self._graph_key: tuple[tuple[str, str], ...] = ()
+        self._clock = clock
+        self._used = clock()
+        self._check_took = 0.0
+
+    # ---------------------------------------------------------------- files and buffers
+
+    def relpath(self, path: Path) -> str | None:
+        """The note path of a file, relative to the notebook, or None if it is no note."""
+        try:
+            rel = path.resolve().relative_to(self.root.resolve()).as_posix()
+        except (ValueError, OSError):
+            return None
+        parts = rel.split("/")
+        if not rel.lower().endswith(NOTE_SUFFIX) or any(p.startswith(".") for p in parts):
+            return None
+        return rel
+
+    def open(self, path: str, text: str, version: int = 0) -> None:
+        self.buffers[path] = Buffer(path, text, version)
+
+    def change(self, path: str, text: str, version: int = 0) -> None:
+        self.open(path, text, version)
+
+    def close(self, path: str) -> None:
+        self.buffers.pop(path, None)
+
+    def text(self, path: str) -> str | None:
+        """An open buffer's text, else the file's (None if it cannot be read)."""
+        buf = self.buffers.get(path)
+        if buf is not None:
+            return buf.text
+        try:
+            data = (self.root / path).read_bytes()
+        except OSError:
+            return None
+        return strip_controls(decode_bytes(data)[0])
+
+    def refresh(self) -> bool:
+        """Check the files now (on save, on watched-file events, and every few seconds while
+        the editor is in use); True when notes changed."""
+        start = self._clock()
+        changed = self.notes.fresh()
+        self._check_took = self._clock() - start
+        if changed:
+            self._graph = None
+        return changed
+
+    def touch(self) -> None:
+        """The editor asked something: keep checking the files for a while."""
+        self._used = self._clock()
+
+    def next_check(self) -> float | None:
+        """Seconds until the files should be checked again, or None when the editor has been
+        idle for :attr:`IDLE_AFTER` seconds. A check costs a ``stat`` of each note: it runs at
+        most every :attr:`CHECK_EVERY` seconds and takes at most a tenth of the time."""
+        if self._clock() - self._used > self.IDLE_AFTER:
+            return None
+        return max(self.CHECK_EVERY, 10 * self._check_took)
+
+    # ---------------------------------------------------------------- the notes
+
+    def docs(self) -> list[NoteRow]:
+        """Every note's row, an open buffer's from its text."""
+        if not self.buffers:
+            return self.notes.rows()
+        merged = dict(self.notes.by_path())
+        for path, buf in self.buffers.items():
+            merged[path] = buf.doc()
+        return list(merged.values())
+
+    def graph(self) -> LinkGraph:
+        """The link graph that resolves links as the editor's text has it: the index's, or,
+        when an open note is new or has another title than the index knows (which changes
+        what ``[[Title]]`` names), one with the open notes' rows. That one is built again
+        only when those titles change, not at every keystroke. Links are resolved from
+        each note's text (:meth:`references`), not from the rows' link lists."""
+        stored = self.notes.by_path()
+        key = tuple(
+            (path, buf.doc().title)
+            for path, buf in sorted(self.buffers.items())
+            if path not in stored or stored[path].title != buf.doc().title
+        )
+        if not key:
+            return self.notes.links
+        if self._graph is None or self._graph_key != key:
+            self._graph, self._graph_key = LinkGraph(self.docs()), key
+        return self._graph
+
+    def doc(self, slug: str) -> NoteRow | None:
+        return self.graph().notes.get(slug)
+
+    def resolve(self, link: LinkSpan, source: str) -> Resolution:
+        return self.graph().resolve(link.target, slug_of(source))
+
+    def buffer(self, path: str) -> Buffer:
+        """The open buffer of ``path``, or one read from the file."""
+        buf = self.buffers.get(path)
+        if buf is None:
+            buf = Buffer(path, self.text(path) or "")
+        return buf
+
+    # ---------------------------------------------------------------- features
+
+    def diagnostics(self, path: str) -> list[Problem]:
+        """Broken and ambiguous links of a note, and frontmatter kb cannot read."""
+        buf = self.buffer(path)
+        graph = self.graph()
+        out = []
+        suggested = 0
+        buf.doc()  # parses the text: its warnings
+        for warning in buf.warnings:
+            if "frontmatter" in warning:
+                out.append(Problem(0, min(3, len(buf.text)), f"kb: {warning}", "warning", "frontmatter"))
+        for link in buf.links():
+            res = graph.resolve(link.target, buf.slug)
+            if res.slug is not None:
+                continue
+            shown = f"[[{link.written}]]" if link.kind == "wiki" else f"({link.written})"
+            if res.reason.startswith("ambiguous"):
+                message = f"ambiguous link {shown}: it could name {res.reason.partition(': ')[2]}"
+                out.append(Problem(link.start, link.end, message, "warning", "ambiguous-link", link.target))
+                continue
+            message = f"broken link {shown}: no such note"
+            suggested += 1
+            close = graph.suggest(link.target) if suggested <= self.MAX_SUGGESTED else []
+            if close:
+                message += f"; did you mean {', '.join(close)}?"
+            out.append(Problem(link.start, link.end, message, "error", "broken-link", link.target))
+        return out
+
+    def complete_notes(self, typed: str, source: str, limit: int = 30) -> list[Candidate]:
+        """Notes for a link being typed: slug and title prefix matches, then kb's search."""
+        want = typed.strip().casefold()
+        own = slug_of(source)
+        out: dict[str, Candidate] = {}
+
+        def add(row: NoteRow) -> None:
+            if row.slug != own and row.slug not in out and len(out) < limit:
+                out[row.slug] = Candidate(row.slug, row.path, row.title, row.tags)
+
+        if not want:
+            import heapq
+
+            for row in heapq.nlargest(limit + 1, self.notes.rows(), key=lambda r: r.mtime or 0):
+                add(row)
+            return list(out.values())
+        prefix = self._prefixed(want, limit)
+        for doc in prefix[: limit // 2]:
+            add(doc)
+        by_path = self.notes.by_path()
+        result = self.notes.search(typed, limit=self.SEARCH_HITS)
+        for hit in result.hits:
+            buf = self.buffers.get(hit.path)
+            row = buf.doc() if buf is not None else by_path.get(hit.path)
+            if row is not None:
+                add(row)
+        for doc in prefix[limit // 2 :]:
+            add(doc)
+        return list(out.values())
+
+    def _prefixed(self, want: str, limit: int) -> list[NoteRow]:
+        """Notes whose slug, file name or title starts with ``want`` (casefolded), shortest slug
+        first: the open buffers' as they are typed, the rest from a sorted key list."""
+        found = {r.path: r for r in self.notes.prefixed(want, 4 * limit) if r.path not in self.buffers}
+        for buf in self.buffers.values():
+            row = buf.doc()
+            if any(key.startswith(want) for key in _prefix_keys(row)):
+                found[row.path] = row
+        return sorted(found.values(), key=lambda r: (len(r.slug), r.slug))
+
+    def headings_of(self, target: str, source: str) -> list[str]:
+        """The headings of the note a wiki-link target names from ``source`` (none if broken)."""
+        from .text import headings
+
+        slug = self.graph().resolve(target, slug_of(source)).slug
+        row = self.doc(slug) if slug is not None else None
+        if row is None:
+            return []
+        return [h.title for h in headings(self.text(row.path) or "")]
+
+    def link_text(self, slug: str, source: str) -> str:
+        """How a wiki-link from ``source`` names ``slug``: the shortest end of its path that
+        kb's resolver takes to that note (``[[rebase]]`` for ``wiki/git/rebase`` when no other
+        note ends so), else the whole slug."""
+        graph, here = self.graph(), slug_of(source)
+        parts = slug.split("/")
+        for i in range(len(parts) - 1, 0, -1):
+            text = "/".join(parts[i:])
+            if graph.resolve(text, here).slug == slug:
+                return text
+        return slug
+
+    def complete_tags(self, typed: str, source: str, limit: int = 50) -> list[tuple[str, int]]:
+        """Tags of the other notes starting with what was typed (any case), the most used first."""
+        counts = Counter(self.notes.tag_counter())
+        stored = self.notes.by_path()
+        for path in {source, *self.buffers}:
+            if path in stored:
+                counts.subtract({t.lower() for t in stored[path].tags})
+            if path != source and path in self.buffers:
+                counts.update({t.lower() for t in self.buffers[path].doc().tags})
+        want = typed.lower()
+        found = [(t, n) for t, n in counts.items() if n > 0 and t.startswith(want)]
+        found.sort(key=lambda tn: (-tn[1], tn[0]))
+        return found[:limit]
+
+    def references(self, slug: str) -> list[Place]:
+        """Every link in another note that names ``slug``, by note then position: the notes
+        the index says link to it, and the open notes, each read as its text is now."""
+        graph = self.graph()
+        paths = {row.slug: row.path for link in self.notes.links.backlinks_of(slug)
+                 if (row := graph.notes.get(link.source)) is not None}
+        paths.update((slug_of(path), path) for path in self.buffers)
+        out = []
+        for source in sorted(paths):
+            if source == slug:
+                continue
+            buf = self.buffer(paths[source])
+            for link in buf.links():
+                if graph.resolve(link.target, source).slug == slug:
+                    out.append(Place(buf.path, buf.text, link.start, link.end))
+        return out
+
+    def symbols(self, query: str, limit: int = 25) -> list[tuple[Candidate, int | None]]:
+        """kb's ranked search for a workspace-symbol query: each note and the line of its match."""
+        if not query.strip():
+            return []
+        result = self.notes.search(query, limit=limit)
+        return [(Candidate(h.slug, h.path, h.title, tuple(h.tags)), h.line) for h in result.hits]
+
+    def hover_text(self, slug: str, lines: int = 8) -> str:
+        """Markdown for a hover on a link to ``slug``: its title, tags and first lines."""
+        row = self.doc(slug)
+        path = row.path if row is not None else slug + NOTE_SUFFIX
+        title = row.title if row is not None else slug
+        text = self.text(path) or ""
+        note = parse_text(path, text)
+        body = [line for line in note.body.strip("\n").splitlines() if line.strip()]
+        if body and body[0].lstrip("#").strip() == title:
+            body = body[1:]
+        out = [f"**{_md_escape(title)}**  `{slug}`"]
+        if note.tags:
+            out.append(" ".join(f"`#{t}`" for t in note.tags))
+        if body:
+            out.append("\n".join(body[:lines]) + ("\n…" if len(body) > lines else ""))
+        return "\n\n".join(out)
+
+    # ---------------------------------------------------------------- writing
+
+    def create_note(self, target: str, title: str) -> str:
+        """Create the note a broken link names (atomically, never overwriting); its path.
+
+        A target that is a plain path (``없는노트``, ``k8s/pod``) becomes that file, so the
+        link names it by its slug; otherwise (``RAG 파이프라인``) the file name is made from
+        the title as ``kb add`` makes it and the link names the note by its title."""
+        from ..errors import BadSlug
+        from ..notes import note_path, render_new_note, slugify, write_new_note
+
+        want = target.strip().strip("/")
+        if want.lower().endswith(NOTE_SUFFIX):
+            want = want[: -len(NOTE_SUFFIX)]
+        title = title.strip() or want.rsplit("/", 1)[-1]
+        try:
+            if any(c.isspace() for c in want):
+                raise BadSlug("a file name with blanks")
+            path = note_path(self.root, want)
+        except BadSlug:
+            path = note_path(self.root, slugify(title))
+        write_new_note(path, render_new_note(title, [], ""))
+        self.refresh()
+        return path.relative_to(self.root).as_posix()
+
+    def plan_rename(self, old_slug: str, new: str) -> Any:
+        """What ``kb rename OLD NEW`` would do (a :class:`kb.links.RenamePlan`), checked as it checks."""
+        from ..errors import BadSlug
+        from ..links import plan_rename, rename_target
+
+        row = self.notes.links.notes.get(old_slug)
+        if row is None:
+            raise BadSlug(f"{old_slug} is not saved in the notebook yet; save it before renaming")
+        new_slug = rename_target(self.root, old_slug, row.path, new)
+        return plan_rename(self.root, self.notes.rows(), old_slug, new_slug)
+
+
+def _prefix_keys(row: NoteRow) -> set[str]:
+    """What a link being typed is matched against: the slug, its file name, the title."""
+    slug = row.slug.casefold()
+    return {slug, slug.rsplit("/", 1)[-1], nfc(row.title).casefold()}
+
+
+def _md_escape(text: str) -> str:
+    return "".join("\\" + c if c in "\\`*_[]<>#" else c for c in text)

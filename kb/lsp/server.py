@@ -1,0 +1,546 @@
+"""``kb lsp``: the notebook's language server over stdio, on pygls.
+
+One handler per LSP method; each asks the :class:`~kb.lsp.notebook.Session` (kb's
+resolver, search and rename) and turns its plain answers into lsprotocol types. The
+only module of kb importing pygls and lsprotocol; loaded by ``kb lsp`` alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import posixpath
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from ..errors import KbError
+from ..notes import slug_of
+from .notebook import Notes, Session
+from .text import Lines, LinkSpan, completing, heading_for, headings, link_at
+
+CREATE_NOTE = "kb.createNote"
+_FILE = lsp.SymbolKind.File
+#: ``(note path, text, slug or None, link or None)``: see :meth:`KbLanguageServer.target_at`.
+_Target = tuple[str, str, "str | None", "LinkSpan | None"]
+_SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning}
+
+
+class KbLanguageServer(LanguageServer):
+    def __init__(self, directory: str | None) -> None:
+        super().__init__("kb", _version())
+        self.directory = directory
+        self.session: Session | None = None
+        self.failure = ""
+        self.shut_down = False
+
+    # ---------------------------------------------------------------- helpers
+
+    @property
+    def encoding(self) -> str:
+        return str(self.workspace.position_encoding or "utf-16")
+
+    def path_of(self, uri: str) -> str | None:
+        """The note path of a URI, relative to the notebook, or None."""
+        if self.session is None:
+            return None
+        fs = to_fs_path(uri)
+        return self.session.relpath(Path(fs)) if fs else None
+
+    def uri_of(self, path: str) -> str:
+        assert self.session is not None
+        return str(from_fs_path(str(self.session.root / path)))
+
+    def lines(self, text: str) -> Lines:
+        return Lines(text, self.encoding)
+
+    def range_of(self, lines: Lines, start: int, end: int) -> lsp.Range:
+        (l1, c1), (l2, c2) = lines.position(start), lines.position(end)
+        return lsp.Range(lsp.Position(l1, c1), lsp.Position(l2, c2))
+
+    def tell(self, message: str, kind: lsp.MessageType = lsp.MessageType.Error) -> None:
+        self.window_show_message(lsp.ShowMessageParams(type=kind, message=f"kb: {message}"))
+
+    def publish(self, path: str) -> None:
+        """Send the diagnostics of an open note (an empty list clears the fixed ones)."""
+        assert self.session is not None
+        buf = self.session.buffers.get(path)
+        if buf is None:
+            return
+        lines = self.lines(buf.text)
+        out = []
+        for p in self.session.diagnostics(path):
+            severity = _SEVERITY[p.severity]
+            data = {"target": p.target} if p.target else None
+            out.append(lsp.Diagnostic(self.range_of(lines, p.start, p.end), p.message, severity=severity,
+                                      code=p.code, source="kb", data=data))
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(self.uri_of(path), out, version=buf.version or None)
+        )
+
+    def publish_all(self) -> None:
+        assert self.session is not None
+        for path in list(self.session.buffers):
+            self.publish(path)
+
+    def at(self, uri: str, position: lsp.Position) -> tuple[str, str, int] | None:
+        """``(note path, text, offset)`` of a position in a note (its open buffer if any)."""
+        if self.session is None:
+            return None
+        path = self.path_of(uri)
+        if path is None:
+            return None
+        self.session.touch()
+        text = self.session.text(path)
+        if text is None:
+            return None
+        return path, text, self.lines(text).offset(position.line, position.character)
+
+    def target_at(self, uri: str, position: lsp.Position) -> _Target | None:
+        """``(note path, text, slug, link)`` for a position: the note the link under it names
+        (slug None when broken), else the note itself (link None)."""
+        found = self.at(uri, position)
+        if found is None or self.session is None:
+            return None
+        path, text, offset = found
+        link = link_at(self.session.buffer(path).links(), offset)
+        if link is None:
+            return path, text, slug_of(path), None
+        return path, text, self.session.resolve(link, path).slug, link
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kb")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def make_server(directory: str | None = None) -> KbLanguageServer:
+    """The language server, its handlers registered (``directory``: kb's ``--dir``)."""
+    server = KbLanguageServer(directory)
+    _register(server)
+    return server
+
+
+async def _check_files(ls: KbLanguageServer) -> None:
+    """Between requests, check the files for notes saved or created outside the editor
+    (kb's freshness check), and update the open notes' diagnostics when they changed."""
+    session = ls.session
+    while session is not None and not ls.shut_down:
+        wait = session.next_check()
+        await asyncio.sleep(wait if wait is not None else session.CHECK_EVERY)
+        if wait is not None and not ls.shut_down and session.refresh():
+            ls.publish_all()
+
+
+def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per LSP method
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: KbLanguageServer, params: lsp.InitializeParams) -> None:
+        directory = ls.directory
+        if directory is None:
+            folders = params.workspace_folders or []
+            uri = folders[0].uri if folders else params.root_uri
+            directory = to_fs_path(uri) if uri else params.root_path
+        try:
+            ls.session = Session(Notes(directory))
+        except KbError as exc:
+            ls.failure = str(exc)
+
+    @server.feature(lsp.INITIALIZED)
+    def initialized(ls: KbLanguageServer, params: lsp.InitializedParams) -> None:
+        if ls.failure:
+            ls.tell(ls.failure)
+            return
+        asyncio.get_running_loop().create_task(_check_files(ls))
+        caps = ls.client_capabilities.workspace
+        watched = caps.did_change_watched_files if caps else None
+        if watched is not None and watched.dynamic_registration:
+            options = lsp.DidChangeWatchedFilesRegistrationOptions(
+                watchers=[lsp.FileSystemWatcher(glob_pattern="**/*.md")]
+            )
+            method = lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES
+            ls.client_register_capability(lsp.RegistrationParams(registrations=[
+                lsp.Registration(id="kb-notes", method=method, register_options=options)
+            ]))
+
+    @server.feature(lsp.SHUTDOWN)
+    def shutdown(ls: KbLanguageServer, params: Any) -> None:
+        ls.shut_down = True
+
+    # ---------------------------------------------------------------- documents
+
+    def _changed(ls: KbLanguageServer, uri: str, version: int | None) -> None:
+        path = ls.path_of(uri)
+        if path is None or ls.session is None:
+            return
+        ls.session.touch()
+        ls.session.change(path, ls.workspace.get_text_document(uri).source, version or 0)
+        ls.publish(path)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: KbLanguageServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        _changed(ls, params.text_document.uri, params.text_document.version)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: KbLanguageServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        _changed(ls, params.text_document.uri, params.text_document.version)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: KbLanguageServer, params: lsp.DidSaveTextDocumentParams) -> None:
+        if ls.session is None:
+            return
+        ls.session.refresh()
+        ls.publish_all()
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: KbLanguageServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        path = ls.path_of(params.text_document.uri)
+        if path is None or ls.session is None:
+            return
+        ls.session.close(path)
+        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(params.text_document.uri, []))
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def watched(ls: KbLanguageServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+        if ls.session is not None and ls.session.refresh():
+            ls.publish_all()
+
+    @server.feature(lsp.WORKSPACE_DID_RENAME_FILES)
+    def did_rename(ls: KbLanguageServer, params: lsp.RenameFilesParams) -> None:
+        watched(ls, lsp.DidChangeWatchedFilesParams(changes=[]))
+
+    # ---------------------------------------------------------------- completion
+
+    @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["[", "(", "#"]))
+    def completion(ls: KbLanguageServer, params: lsp.CompletionParams) -> lsp.CompletionList | None:
+        found = ls.at(params.text_document.uri, params.position)
+        if found is None or ls.session is None:
+            return None
+        path, text, offset = found
+        ctx = completing(text, offset)
+        if ctx is None:
+            return None
+        lines = ls.lines(text)
+        span = ls.range_of(lines, ctx.start, offset)
+        items = []
+        if ctx.kind == "tag":
+            for i, (tag, n) in enumerate(ls.session.complete_tags(ctx.typed, path)):
+                items.append(lsp.CompletionItem(
+                    tag, kind=lsp.CompletionItemKind.Keyword, detail=f"{n} note{'s' if n != 1 else ''}",
+                    sort_text=f"{i:05d}", filter_text=tag, text_edit=lsp.TextEdit(span, tag)))
+            return lsp.CompletionList(is_incomplete=False, items=items)
+        if ctx.kind == "heading":
+            want = ctx.typed.casefold()
+            titles = [h for h in ls.session.headings_of(ctx.target, path) if h.casefold().startswith(want)]
+            for i, heading in enumerate(titles):
+                items.append(lsp.CompletionItem(
+                    heading, kind=lsp.CompletionItemKind.Reference, sort_text=f"{i:05d}", filter_text=heading,
+                    text_edit=lsp.TextEdit(span, heading + ("" if ctx.closed else "]]"))))
+            return lsp.CompletionList(is_incomplete=False, items=items)
+        typed = ctx.typed
+        if ctx.kind == "md":
+            typed = posixpath.basename(typed)
+            typed = typed[:-3] if typed.lower().endswith(".md") else typed
+        base = posixpath.dirname(path)
+        for i, cand in enumerate(ls.session.complete_notes(typed, path)):
+            if ctx.kind == "wiki":
+                insert = ls.session.link_text(cand.slug, path) + ("" if ctx.closed else "]]")
+            else:
+                href = posixpath.relpath(cand.path, base or ".")
+                insert = href.replace(" ", "%20") + ("" if ctx.closed else ")")
+            items.append(lsp.CompletionItem(
+                cand.title, kind=lsp.CompletionItemKind.File, detail=cand.slug,
+                label_details=lsp.CompletionItemLabelDetails(description=cand.slug),
+                sort_text=f"{i:05d}", filter_text=ctx.typed or cand.slug,
+                text_edit=lsp.TextEdit(span, insert)))
+        return lsp.CompletionList(is_incomplete=True, items=items)
+
+    # ---------------------------------------------------------------- navigation
+
+    @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+    def definition(ls: KbLanguageServer, params: lsp.DefinitionParams) -> lsp.Location | None:
+        found = ls.target_at(params.text_document.uri, params.position)
+        if found is None or ls.session is None:
+            return None
+        _, _, slug, link = found
+        if link is None or slug is None:
+            return None
+        row = ls.session.doc(slug)
+        target = row.path if row is not None else slug + ".md"
+        where = lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0))
+        if link.anchor:
+            text = ls.session.text(target) or ""
+            heading = heading_for(text, link.anchor)
+            if heading is not None:
+                where = ls.range_of(ls.lines(text), heading.start, heading.end)
+        return lsp.Location(ls.uri_of(target), where)
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    def hover(ls: KbLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
+        found = ls.target_at(params.text_document.uri, params.position)
+        if found is None or ls.session is None:
+            return None
+        path, text, slug, link = found
+        if link is None:
+            return None
+        if slug is None:
+            value = f"no note `{link.target}`: {ls.session.resolve(link, path).reason}"
+        else:
+            value = ls.session.hover_text(slug)
+        return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, value),
+                         range=ls.range_of(ls.lines(text), link.start, link.end))
+
+    @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+    def references(ls: KbLanguageServer, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
+        found = ls.target_at(params.text_document.uri, params.position)
+        if found is None or ls.session is None:
+            return None
+        slug = found[2]
+        if slug is None:
+            return []
+        out = []
+        for place in ls.session.references(slug):
+            out.append(lsp.Location(ls.uri_of(place.path),
+                                    ls.range_of(ls.lines(place.text), place.start, place.end)))
+        return out
+
+    @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    def document_symbols(ls: KbLanguageServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+        path = ls.path_of(params.text_document.uri)
+        if path is None or ls.session is None:
+            return []
+        text = ls.session.text(path) or ""
+        lines = ls.lines(text)
+        found = headings(text)
+        roots: list[lsp.DocumentSymbol] = []
+        stack: list[tuple[int, lsp.DocumentSymbol]] = []
+        for i, h in enumerate(found):
+            end = next((g.start for g in found[i + 1 :] if g.level <= h.level), len(text))
+            symbol = lsp.DocumentSymbol(
+                name=h.title, kind=lsp.SymbolKind.String, range=ls.range_of(lines, h.start, max(h.end, end)),
+                selection_range=ls.range_of(lines, h.start, h.end), children=[])
+            while stack and stack[-1][0] >= h.level:
+                stack.pop()
+            (stack[-1][1].children if stack else roots).append(symbol)  # type: ignore[union-attr]
+            stack.append((h.level, symbol))
+        return roots
+
+    @server.feature(lsp.WORKSPACE_SYMBOL)
+    def workspace_symbols(ls: KbLanguageServer, params: lsp.WorkspaceSymbolParams) -> list[Any]:
+        if ls.session is None:
+            return []
+        ls.session.touch()
+        out = []
+        for cand, line in ls.session.symbols(params.query):
+            row = max((line or 1) - 1, 0)
+            where = lsp.Location(ls.uri_of(cand.path), lsp.Range(lsp.Position(row, 0), lsp.Position(row, 0)))
+            out.append(lsp.SymbolInformation(name=cand.title, kind=_FILE, location=where,
+                                             container_name=cand.slug))
+        return out
+
+    # ---------------------------------------------------------------- code actions
+
+    @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
+                    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+    def code_actions(ls: KbLanguageServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        path = ls.path_of(params.text_document.uri)
+        if path is None or ls.session is None:
+            return []
+        text = ls.session.text(path) or ""
+        lines = ls.lines(text)
+        start = lines.offset(params.range.start.line, params.range.start.character)
+        end = lines.offset(params.range.end.line, params.range.end.character)
+        out = []
+        for problem in ls.session.diagnostics(path):
+            if problem.code != "broken-link" or problem.end < start or problem.start > end:
+                continue
+            buf = ls.session.buffer(path)
+            link = link_at(buf.links(), problem.start)
+            title = link.written if link is not None and link.kind == "wiki" else problem.target
+            if link is not None and link.kind == "md":
+                label = text[link.start + 1 : text.find("]", link.start)]
+                title = label.strip() or posixpath.basename(problem.target)
+            out.append(lsp.CodeAction(
+                f"Create note '{problem.target}'", kind=lsp.CodeActionKind.QuickFix,
+                command=lsp.Command(title=f"Create note '{problem.target}'", command=CREATE_NOTE,
+                                    arguments=[params.text_document.uri, problem.target, title])))
+        return out
+
+    @server.command(CREATE_NOTE)
+    def create_note(ls: KbLanguageServer, *args: Any) -> str | None:
+        if ls.session is None or len(args) < 3:
+            return None
+        _uri, target, title = (str(a) for a in args[:3])
+        try:
+            created = ls.session.create_note(target, title)
+        except KbError as exc:
+            ls.tell(str(exc))
+            return None
+        except OSError as exc:
+            ls.tell(f"cannot create the note: {exc.strerror or exc}")
+            return None
+        ls.publish_all()
+        uri = ls.uri_of(created)
+        window = ls.client_capabilities.window
+        if window is not None and window.show_document is not None and window.show_document.support:
+            ls.window_show_document(lsp.ShowDocumentParams(uri=uri, take_focus=True))
+        return uri
+
+    # ---------------------------------------------------------------- rename
+
+    @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
+    def prepare_rename(ls: KbLanguageServer, params: lsp.PrepareRenameParams) -> Any:
+        found = ls.target_at(params.text_document.uri, params.position)
+        if found is None or ls.session is None:
+            return None
+        _, text, slug, link = found
+        if slug is None:
+            return None
+        if link is None:
+            return lsp.PrepareRenamePlaceholder(range=lsp.Range(start=params.position, end=params.position),
+                                                placeholder=slug)
+        span = ls.range_of(ls.lines(text), link.target_start, link.target_end)
+        return lsp.PrepareRenamePlaceholder(range=span, placeholder=slug)
+
+    @server.feature(lsp.TEXT_DOCUMENT_RENAME)
+    def rename(ls: KbLanguageServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
+        found = ls.target_at(params.text_document.uri, params.position)
+        if found is None or ls.session is None:
+            return None
+        slug = found[2]
+        if slug is None:
+            ls.tell("that link names no note; nothing to rename")
+            return None
+        try:
+            plan = ls.session.plan_rename(slug, params.new_name)
+            if _can_move_files(ls):
+                return _rename_edit(ls, plan, move=True)
+            return _rename_on_disk(ls, plan)
+        except KbError as exc:
+            ls.tell(str(exc))
+            return None
+        except OSError as exc:
+            ls.tell(f"cannot rename: {exc.strerror or exc}")
+            return None
+
+    @server.feature(lsp.WORKSPACE_WILL_RENAME_FILES, lsp.FileOperationRegistrationOptions(
+        filters=[lsp.FileOperationFilter(pattern=lsp.FileOperationPattern(glob="**/*.md"))]))
+    def will_rename(ls: KbLanguageServer, params: lsp.RenameFilesParams) -> lsp.WorkspaceEdit | None:
+        if ls.session is None:
+            return None
+        changes: list[Any] = []
+        for f in params.files:
+            old, new = ls.path_of(f.old_uri), ls.path_of(f.new_uri)
+            if old is None or new is None:
+                continue
+            try:
+                plan = ls.session.plan_rename(slug_of(old), slug_of(new))
+                edit = _rename_edit(ls, plan, move=False)
+            except KbError as exc:
+                ls.tell(str(exc))
+                continue
+            changes += edit.document_changes or []
+        return lsp.WorkspaceEdit(document_changes=changes) if changes else None
+
+
+def _can_move_files(ls: KbLanguageServer) -> bool:
+    """Whether the client applies an edit that renames a file (``documentChanges`` with
+    the ``rename`` resource operation)."""
+    caps = ls.client_capabilities.workspace
+    edit = caps.workspace_edit if caps is not None else None
+    return bool(edit is not None and edit.document_changes
+                and lsp.ResourceOperationKind.Rename in (edit.resource_operations or ()))
+
+
+def _rename_on_disk(ls: KbLanguageServer, plan: Any) -> lsp.WorkspaceEdit:
+    """For a client that cannot move files: do what ``kb rename`` does (the plan applied
+    atomically under kb's rename journal), then tell the user; the editor gets no edit."""
+    from ..links import apply_rename
+
+    assert ls.session is not None
+    for change in plan.changes:
+        buf = ls.session.buffers.get(change.old_path)
+        edits = change.text_edits()
+        if buf is not None and edits is not None and buf.text != edits[0]:
+            raise KbError(f"{change.old_path} has unsaved changes; save it, then rename again")
+    warnings = plan.warnings + apply_rename(ls.session.root, plan)
+    ls.session.refresh()
+    ls.publish_all()
+    files = len(plan.linking_files)
+    said = (f"renamed {plan.old_slug} -> {plan.new_slug} on disk, {plan.links} link(s) rewritten in "
+            f"{files} other note(s); reopen the files you have open")
+    ls.tell(said + "".join(f"; {path}: {msg}" for path, msg in warnings), lsp.MessageType.Info)
+    return lsp.WorkspaceEdit(changes={})
+
+
+def _rename_edit(ls: KbLanguageServer, plan: Any, move: bool) -> lsp.WorkspaceEdit:
+    """A rename plan (:func:`kb.links.plan_rename`, as ``kb rename`` makes it) as an edit for the
+    editor: the link rewrites of every file, then (``move``) the note's move.
+
+    The plan is made from the files on disk: a note open with unsaved changes it would
+    rewrite is refused (its offsets would be wrong), with a message to save it first."""
+    assert ls.session is not None
+    changes: list[Any] = []
+    for change in plan.changes:
+        if not change.edits:
+            continue
+        buf = ls.session.buffers.get(change.old_path)
+        edits = change.text_edits()
+        if edits is None:
+            continue
+        text, spans = edits
+        if buf is not None and buf.text != text:
+            raise KbError(f"{change.old_path} has unsaved changes; save it, then rename again")
+        lines = ls.lines(text)
+        changes.append(lsp.TextDocumentEdit(
+            lsp.OptionalVersionedTextDocumentIdentifier(ls.uri_of(change.old_path),
+                                                        version=buf.version if buf is not None else None),
+            [lsp.TextEdit(ls.range_of(lines, s, e), new) for s, e, new in spans]))
+    if move:
+        changes.append(lsp.RenameFile(
+            old_uri=ls.uri_of(plan.old_path), new_uri=ls.uri_of(plan.new_path),
+            options=lsp.RenameFileOptions(overwrite=False, ignore_if_exists=False)))
+    return lsp.WorkspaceEdit(document_changes=changes)
+
+
+class _OneLine(logging.Formatter):
+    """A log record as one line: what went wrong, no traceback (``KB_DEBUG=1`` keeps them)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        exc = record.exc_info[1] if record.exc_info else None
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        line = super().format(record)
+        if exc is not None:
+            line += f": {type(exc).__name__}: {exc}"
+        return " ".join(line.split())
+
+
+def _quiet_logs() -> None:
+    """pygls's errors (a message that is not JSON, a handler that failed) go to stderr, the
+    editor's log, as one line each."""
+    import os
+    import sys
+
+    if os.environ.get("KB_DEBUG"):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine("kb lsp: %(message)s"))
+    log = logging.getLogger("pygls")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.ERROR)
+
+
+def serve(directory: str | None = None) -> int:
+    """Run the server on stdin/stdout until the client says exit; the exit code (0 after a
+    shutdown request, 1 if the client left without one)."""
+    _quiet_logs()
+    server = make_server(directory)
+    server.start_io()
+    return 0 if server.shut_down else 1
