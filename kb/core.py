@@ -184,6 +184,7 @@ class Notebook:
         self._opened = False
         self._generation: int | None = None
         self._rows: list[NoteRow] | None = None
+        self._by_path: dict[str, NoteRow] | None = None
         self._links: LinkGraph | None = None
         #: Query words' plans, kept for the searches of one index version (see :meth:`search`).
         self._plans: dict[Any, Any] = {}
@@ -244,7 +245,7 @@ class Notebook:
         elif ix is not None:
             generation = ix.latest_generation()
         if not (self._opened and generation is not None and generation == self._generation):
-            self._rows = None
+            self._rows = self._by_path = None
             self._links = None
             self._plans = {}
         self._ix, self._opened, self._generation, self.stats = ix, True, generation, stats
@@ -320,7 +321,7 @@ class Notebook:
     def close(self) -> None:
         """Let go of the index and everything read from it."""
         self._ix, self._opened, self._generation = None, False, None
-        self._rows = self._links = None
+        self._rows = self._by_path = self._links = None
 
     def __enter__(self) -> Notebook:
         return self
@@ -340,6 +341,13 @@ class Notebook:
         if filt is None:
             return list(self._rows)
         return filt.apply(self._rows, lambda: self.links)
+
+    def by_path(self) -> dict[str, NoteRow]:
+        """The indexed notes by path (``k8s/rbac.md``), kept until the index changes; not
+        to be changed by the caller."""
+        if self._by_path is None:
+            self._by_path = {r.path: r for r in self.rows()}
+        return self._by_path
 
     def tag_counts(self) -> list[tuple[str, int]]:
         """Every tag with its number of notes, the most used first (``kb tags``)."""

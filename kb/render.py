@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,11 @@ if TYPE_CHECKING:
     from .search import SearchResult
 
 _WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n]+)(?:\|([^\[\]\n]*))?\]\]")
+
+
+def code_theme() -> str:
+    """The Pygments theme of code blocks in a rendered note: ``$KB_CODE_THEME``, else monokai."""
+    return os.environ.get("KB_CODE_THEME") or "monokai"
 
 
 def safe_path(path: object) -> str:

@@ -147,6 +147,17 @@ def test_fresh_sees_a_new_note_and_rereads_rows(notebook_dir: Path) -> None:
     assert _slugs(nb.rows(NoteFilter(tags=("fresh",)))) == ["new"]
 
 
+def test_by_path_follows_the_index(notebook_dir: Path) -> None:
+    nb = Notebook.open()
+    by_path = nb.by_path()
+    assert by_path == {r.path: r for r in nb.rows()}
+    assert nb.fresh() is False and nb.by_path() is by_path  # nothing changed: kept
+    (notebook_dir / "later.md").write_text("# Later\nbody\n", encoding="utf-8")
+    assert nb.fresh() is True
+    assert nb.by_path()["later.md"].title == "Later"
+    assert "later.md" not in by_path
+
+
 def test_open_without_sync_never_builds(notebook_dir: Path) -> None:
     nb = Notebook.open(sync=False)
     assert nb.rows() == []  # no index yet, and none was built

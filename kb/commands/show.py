@@ -1,6 +1,5 @@
 """``kb show``: one note rendered, with its backlinks and the most similar notes."""
 
-import os
 import sys
 from typing import Annotated
 
@@ -62,7 +61,7 @@ def show(
         str(nb.root / note.path),
         backlinks=backlinks,
         title_of=title_of,
-        code_theme=os.environ.get("KB_CODE_THEME") or "monokai",
+        code_theme=render.code_theme(),
         related=similar,
     )
     print_paged(view, pager=not no_pager)

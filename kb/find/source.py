@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import threading
 import time
@@ -76,13 +75,10 @@ class Source:
     def __init__(self, nb: Notebook) -> None:
         self.nb = nb
         self.root: Path = nb.root
-        self._by_path: dict[str, NoteRow] | None = None
 
     def rows(self) -> dict[str, NoteRow]:
         """Every indexed note by path (read again after :meth:`sync` changed the index)."""
-        if self._by_path is None:
-            self._by_path = {r.path: r for r in self.nb.rows()}
-        return self._by_path
+        return self.nb.by_path()
 
     def item(self, row: NoteRow | None, hit: Hit | None = None) -> Item:
         date = row.date if row is not None else None
@@ -137,12 +133,9 @@ class Source:
         from ..errors import KbError
 
         try:
-            changed = self.nb.fresh()
+            return self.nb.fresh()
         except KbError:  # busy: the next sync will do
             return False
-        if changed:
-            self._by_path = None
-        return changed
 
     def tag_counts(self) -> list[tuple[str, int]]:
         return self.nb.tag_counts()
@@ -315,7 +308,7 @@ def render_preview(source: Source, job: PreviewJob, whole: bool = False,
     header = len(lines)
     if abandon():
         return None
-    lines += laid_out(render.note_body(window, code_theme=_code_theme()))
+    lines += laid_out(render.note_body(window, code_theme=render.code_theme()))
     if below:
         lines += laid_out(render.message(f"… {below} more lines (Ctrl-F: the whole note)"))
     if not job.terms:
@@ -326,8 +319,3 @@ def render_preview(source: Source, job: PreviewJob, whole: bool = False,
     render.mark_lines(lines, marks, stop=header)  # the title, but its first match is the body's
     first = render.mark_lines(lines, marks, start=header, stop=header + MARK_LINES)
     return Rendered(lines, first)
-
-
-def _code_theme() -> str:
-    return os.environ.get("KB_CODE_THEME") or "monokai"
-

@@ -39,7 +39,6 @@ class Notes:
         self._reset()
 
     def _reset(self) -> None:
-        self._by_path: dict[str, NoteRow] | None = None
         self._keys: list[tuple[str, int]] | None = None
         self._searched: dict[tuple[str, int], Any] = {}
         self._tags: Counter[str] | None = None
@@ -67,13 +66,11 @@ class Notes:
     def tag_counter(self) -> Counter[str]:
         """How many notes have each tag (lower-cased)."""
         if self._tags is None:
-            self._tags = Counter(t for r in self.rows() for t in {t.lower() for t in r.tags})
+            self._tags = Counter(dict(self.nb.tag_counts()))
         return self._tags
 
     def by_path(self) -> dict[str, NoteRow]:
-        if self._by_path is None:
-            self._by_path = {r.path: r for r in self.rows()}
-        return self._by_path
+        return self.nb.by_path()
 
     def prefixed(self, want: str, limit: int) -> list[NoteRow]:
         """At most ``limit`` notes whose slug, file name or title starts with ``want``
