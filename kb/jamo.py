@@ -595,13 +595,6 @@ def latin_lookup_keys(latin: str) -> set[str]:
     return {k for k in out if k}
 
 
-def vowels_agree(hangul: str, latin: str) -> bool:
-    """Whether each vowel of a Hangul loanword can spell the matching vowel of an English
-    word (``받나요``/``partner`` no: ㅏ+ㅛ is not e; ``업로드``/``upload`` yes)."""
-    a = hangul_vowel_slots(hangul)
-    return any(_slots_agree(a, b) for b in latin_vowel_slots(latin))
-
-
 def sound_keys(term: str) -> set[str]:
     """The sound keys of an index term in either script (empty for anything else)."""
     if term.isascii():
@@ -649,11 +642,6 @@ _AFTER_FUSED = frozenset("가데지까수니")
 _CONTRACTED = {"ㅣ": "ㅕ", "ㅜ": "ㅝ", "ㅗ": "ㅘ", "ㅡ": "ㅓ", "ㅏ": "ㅏ", "ㅓ": "ㅓ", "ㅚ": "ㅙ", "ㅐ": "ㅐ",
                "ㅔ": "ㅔ", "ㅟ": "ㅟ"}
 _UNCONTRACTED = {v: k for k, v in _CONTRACTED.items() if k != v}
-
-
-def _with_final(ch: str, jong: str) -> str:
-    cho, jung, _ = split_syllable(ch)
-    return join_syllable(cho, jung, jong)
 
 
 def predicate_stems(word: str) -> list[str]:
