@@ -131,6 +131,23 @@ class WordPlan:
         }
 
 
+#: Most entries of a table a long-lived caller keeps across searches (see :func:`kept`).
+MAX_KEPT = 50_000
+
+
+def kept(plans: dict[Any, Any] | None, name: str, most: int = MAX_KEPT) -> dict[Any, Any]:
+    """A table a long-lived caller keeps across searches of one index version, beside the
+    words' plans in the dict it passes as ``plans`` (``kb find``, ``kb lsp``, the server:
+    :meth:`kb.core.Notebook.search`, which empties it when the index changes); started
+    over when it holds more than ``most`` entries. A new table when there is no ``plans``."""
+    if plans is None:
+        return {}
+    table = plans.get(name)
+    if table is None or len(table) > most:
+        table = plans[name] = {}
+    return table
+
+
 def bm25_idf(df: int, n: int) -> float:
     """Whoosh's BM25 idf."""
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
@@ -140,14 +157,15 @@ class Expander:
     """Plans the variants of query words against one index reader (and its vocab tables)."""
 
     def __init__(self, reader: Any, vocab: Any, fields: tuple[str, ...],
-                 plans: dict[Any, WordPlan] | None = None) -> None:
+                 plans: dict[Any, Any] | None = None) -> None:
         self.reader = reader
         #: Plans kept across searches of this index by a long-lived caller (see search.search).
         self.plans = plans
         self.vocab = vocab
         self.fields = fields
         self.n = max(1, reader.doc_count())
-        self._df: dict[str, int] = {}
+        #: Each term's note count, kept with the plans (it depends on the index only).
+        self._df: dict[str, int] = kept(plans, "#df")
         self._docs: dict[str, frozenset[int] | None] = {}
 
     # ----------------------------------------------------------------- lexicon

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aliases import AliasTable, load_groups
 from .analysis import iter_terms, query_terms
-from .expand import WordPlan
+from .expand import WordPlan, kept
 from .index.schema import TEXT_FIELDS, stored_row
 from .index.sync import open_index
 from .notes import read_body_at
@@ -63,6 +63,12 @@ MAX_QUERY_CHARS = 500
 #: A related note scores at least this share of the most related one.
 RELATED_MIN_SHARE = 0.2
 _FIELD_ALIASES = {"tag": "tag", "tags": "tag", "title": "title", "body": "body", "path": "pathtext"}
+
+
+#: Most notes' snippet text a long-lived caller keeps (see :func:`kb.expand.kept`), and the
+#: longest note kept (with its text: a few MB at most).
+MAX_KEPT_LINES = 128
+MAX_KEPT_CHARS = 64_000
 
 
 def _starts_hangul(text: str) -> bool:
@@ -233,7 +239,7 @@ class _Builder:
     """Turns clauses into Whoosh queries against one searcher's lexicon."""
 
     def __init__(self, searcher: Searcher, aliases: AliasTable | None = None, vocab: Any = None,
-                 expand: bool = True, plans: dict[Any, WordPlan] | None = None) -> None:
+                 expand: bool = True, plans: dict[Any, Any] | None = None) -> None:
         from whoosh.query import Or
 
         from .expand import Expander
@@ -244,7 +250,8 @@ class _Builder:
         self.reader = searcher.reader()
         self.aliases = aliases
         self.terms: set[str] = set()  # every concrete term the query can match (for snippets)
-        self._expansions: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        #: A term's prefix expansions per field, kept with the plans (they depend on the index only).
+        self._expansions: dict[tuple[str, str], list[tuple[str, float]]] = kept(plans, "#expansions")
         #: How each plain query word was understood (``kb search --explain``), by its text.
         self.plans: dict[str, WordPlan] = {}
         self.units: dict[tuple[str, ...], Any] = {}  # see _units
@@ -652,7 +659,7 @@ def search(
     ix: Any = None,
     explain: bool = False,
     snippets: bool = True,
-    plans: dict[Any, WordPlan] | None = None,
+    plans: dict[Any, Any] | None = None,
 ) -> SearchResult:
     """Ranked hits for ``query`` in the notebook (the index is synced first); with
     ``explain``, how kb understood the query (:class:`Explanation`).
@@ -723,8 +730,9 @@ def search(
         hits = [Hit.from_result(r) for r in results[:limit]]
         if explained is not None:
             explained.hits = _matched_terms(searcher, builder, results[:limit])
+    lines = kept(plans, "#lines", MAX_KEPT_LINES)  # at least the hits of this search share
     for hit in hits if snippets else ():
-        add_snippet(nb, hit, builder.terms)
+        add_snippet(nb, hit, builder.terms, lines)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
                         explanation=explained)
 
@@ -1119,16 +1127,24 @@ def snippet_text(body: str, title: str) -> str:
     return snippet_lines(body, title)[0]
 
 
-def add_snippet(nb: Notebook, hit: Hit, terms: set[str]) -> None:
+def add_snippet(nb: Notebook, hit: Hit, terms: set[str],
+                lines: dict[tuple[str, str], tuple[str, list[tuple[int, int]]]] | None = None) -> None:
     """Fill in ``hit.snippet``, ``highlights`` and ``line`` from the note on disk
-    (``terms``: the result's :attr:`SearchResult.terms`); a file gone leaves them empty."""
+    (``terms``: the result's :attr:`SearchResult.terms`); a file gone leaves them empty.
+    ``lines``: the :func:`snippet_lines` of texts read before, by text and title."""
     import bisect
 
     try:
         body, body_line = read_body_at(nb.root, hit.path)
     except OSError:
         return
-    text, where = snippet_lines(body, hit.title)
+    key = (body, hit.title)
+    known = lines.get(key) if lines is not None else None
+    if known is None:
+        known = snippet_lines(body, hit.title)
+        if lines is not None and len(body) <= MAX_KEPT_CHARS:
+            lines[key] = known
+    text, where = known
     hit.snippet, hit.highlights, first = _snippet(text, terms, SNIPPET_CHARS)
     if first is None or not where:
         hit.line = body_line + 1
