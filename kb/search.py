@@ -995,6 +995,9 @@ def _snippet(text: str, terms: set[str], width: int) -> tuple[str, list[tuple[in
 _FENCE_LINE_RE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
 #: A character some Markdown below starts with: a line without any is plain text.
 _MARKUP_RE = re.compile(r"[`~*_#>+|\[<&-]")
+#: What a rule or a block mark (quote, heading, list item) starts with, after spaces and tabs.
+_RULE_MARKS = ("-", "*", "_")
+_BLOCK_MARKS = (">", "#", "-", "*", "+")
 _RULE_RE = re.compile(r"[ \t]{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _TABLE_RULE_RE = re.compile(r"[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$")
 _BLOCK_MARKS_RE = re.compile(r"[ \t]*(?:>[ \t]*)*(?:#{1,6}(?:[ \t]+|$)|[-*+][ \t]+(?:\[[ xX]\][ \t]+)?)?")
@@ -1053,7 +1056,8 @@ def _inline_text(line: str) -> str:
         import html
 
         line = html.unescape(line)
-    line = _MD_EMPHASIS_RE.sub("", line)
+    if "**" in line or "__" in line or "~~" in line or "`" in line:
+        line = _MD_EMPHASIS_RE.sub("", line)
     if "*" in line or "_" in line:
         line = _MD_ITALIC_RE.sub(lambda m: m.group(1) or m.group(2), line)
     return line
@@ -1085,16 +1089,20 @@ def snippet_lines(body: str, title: str) -> tuple[str, list[tuple[int, int]]]:
                 fence = ""
                 continue
             line = raw.strip()  # code: as it is
-        elif m := _FENCE_LINE_RE.match(raw):
+        elif ("`" in raw or "~" in raw) and (m := _FENCE_LINE_RE.match(raw)):
             fence = m.group(1)
             continue
-        elif _RULE_RE.match(raw) or ("-" in raw and _TABLE_RULE_RE.match(raw)):
+        elif (raw.lstrip(" \t")[:1] in _RULE_MARKS and _RULE_RE.match(raw)) or (
+                "-" in raw and _TABLE_RULE_RE.match(raw)):
             row = was_row  # a table's |---| line: the rows around it are one table
             continue
         else:
-            marks = _BLOCK_MARKS_RE.match(raw)
-            line = raw[marks.end():] if marks else raw
-            heading = bool(marks and "#" in marks.group(0))
+            line = raw.lstrip(" \t")
+            heading = False
+            if line[:1] in _BLOCK_MARKS:
+                marks = _BLOCK_MARKS_RE.match(raw)
+                line = raw[marks.end():] if marks else raw
+                heading = bool(marks and "#" in marks.group(0))
             if line[:1].isdigit() and "#" in line:
                 line = _NUMBERED_HEADING_RE.sub(r"\1", line, count=1)  # `1. ##### 상호 배제`
             if heading:
