@@ -47,6 +47,20 @@ class _Segment:
         #: Each term's scores (unboosted), read once a search: a word's terms come back in
         #: its phrases and in the phrase of the whole query.
         self.terms: dict[tuple[str, bytes], dict[int, float]] = {}
+        #: ...and its postings blocks as read (ids, and the data that holds the positions).
+        self.blocks: dict[tuple[str, bytes], list[tuple[Any, Any]]] = {}
+        self._norms: dict[tuple[str, float, float, float], list[float]] = {}
+
+    def norms(self, field: str, K1: float, B: float, avgfl: float) -> list[float]:
+        """BM25's length part of the denominator for each of the 256 length bytes (the
+        expression of ``whoosh.scoring.bm25``, so the very same floats)."""
+        key = (field, K1, B, avgfl)
+        got = self._norms.get(key)
+        if got is None:
+            b2l = _byte_to_length()
+            k1b = 1 - B
+            got = self._norms[key] = [K1 * (k1b + B * b2l[lb] / avgfl) for lb in range(256)]
+        return got
 
     def lengths(self, field: str) -> bytes:
         raw = self._lengths.get(field)
@@ -86,22 +100,30 @@ def _term(seg: _Segment, field: str, text: Any, boost: float) -> dict[int, float
     if type(scorer) is BM25FScorer and hasattr(m, "_read_ids"):
         lengths = seg.lengths(field)
         n = len(lengths)
-        b2l = _byte_to_length()
-        idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+        idf, K1 = scorer.idf, scorer.K1
         k1p1 = K1 + 1
-        k1b = 1 - B
+        norm = seg.norms(field, K1, scorer.B, scorer.avgfl)
+        blocks: list[tuple[Any, Any]] | None = [] if m._fixedsize is None else None
         while not m._atend:
             if m._ids is None:
                 m._read_ids()
             if m._weights is None:
                 m._read_weights()
-            for doc, w in zip(m._ids, m._weights, strict=True):
-                lb = lengths[doc] if doc < n else 0
-                # whoosh.scoring.bm25, term for term (the same floating-point steps)
-                out[doc] = idf * ((w * k1p1) / (w + K1 * (k1b + B * b2l[lb] / avgfl)))
+            ids = m._ids
+            # whoosh.scoring.bm25, term for term (the same floating-point steps)
+            if ids and ids[-1] < n:
+                out.update({doc: idf * ((w * k1p1) / (w + norm[lengths[doc]]))
+                            for doc, w in zip(ids, m._weights, strict=True)})
+            else:
+                for doc, w in zip(ids, m._weights, strict=True):
+                    out[doc] = idf * ((w * k1p1) / (w + norm[lengths[doc] if doc < n else 0]))
+            if blocks is not None and len(ids):
+                blocks.append((ids, m._data))
             m._i = m._blocklength
             m._next_block()
         seg.terms[key] = out
+        if blocks is not None:
+            seg.blocks[key] = blocks
         return out if boost == 1.0 else {d: s * boost for d, s in out.items()}
     return _matched(m, boost)  # other scorers (unscorable keyword fields): Whoosh's own
 
@@ -180,6 +202,8 @@ def _phrase(seg: _Segment, q: Any, within: Any = None) -> dict[int, float]:
     """A phrase, as Whoosh's ``Phrase`` scores it (the sum of its words' scores where they
     stand together, times its boost), from the words' scores and, only for the notes that
     hold every word (and are in ``within``), their positions."""
+    import bisect
+
     field_name = q.fieldname
     schema = seg.top.schema
     if field_name not in schema or not q.words:
@@ -202,10 +226,26 @@ def _phrase(seg: _Segment, q: Any, within: Any = None) -> dict[int, float]:
     if not docs:
         return {}
     unique = list(dict.fromkeys(words))
-    leaves = [_leaf(seg, field_name, w) for w in unique]
-    if any(m is None for m in leaves):
-        return _generic(seg, q)
-    where = dict(zip(unique, (_positions(m, docs) for m in leaves), strict=True))
+    where: dict[bytes, dict[int, list[int]]] = {}
+    decode = field.format.decode_positions
+    for w in unique:
+        blocks = seg.blocks.get((field_name, w))
+        if blocks is not None:  # read by _term just now: no need to read them again
+            found: dict[int, list[int]] = {}
+            tops = [ids[-1] for ids, _ in blocks]
+            for d in docs:
+                k = bisect.bisect_left(tops, d)
+                if k < len(blocks):
+                    ids, data = blocks[k]
+                    i = bisect.bisect_left(ids, d)
+                    if i < len(ids) and ids[i] == d:
+                        found[d] = decode(data[2][i])
+            where[w] = found
+            continue
+        m = _leaf(seg, field_name, w)
+        if m is None:
+            return _generic(seg, q)
+        where[w] = _positions(m, docs)
     slop, boost = q.slop, q.boost
     out: dict[int, float] = {}
     for d in docs:
