@@ -39,17 +39,23 @@ def _byte_to_length() -> list[int]:
 class _Segment:
     """One segment's reader, with its field-length columns read once as bytes."""
 
-    def __init__(self, top: Any, sub: Any) -> None:
+    def __init__(self, top: Any, sub: Any, kept: dict[str, Any] | None = None) -> None:
         self.top = top
         self.sub = sub
         self.reader = sub.reader()
-        self._lengths: dict[str, bytes] = {}
-        #: Each term's scores (unboosted), read once a search: a word's terms come back in
-        #: its phrases and in the phrase of the whole query.
-        self.terms: dict[tuple[str, bytes], dict[int, float]] = {}
+        kept = {} if kept is None else kept
+        self._lengths: dict[str, bytes] = kept.setdefault("lengths", {})
+        #: Each term's scores (unboosted), read once a search (a word's terms come back in
+        #: its phrases and in the phrase of the whole query), or once an index version for
+        #: a long-lived caller (``kept``, see :func:`top_docs`)...
+        self.terms: dict[tuple[str, bytes], dict[int, float]] = kept.setdefault("terms", {})
         #: ...and its postings blocks as read (ids, and the data that holds the positions).
-        self.blocks: dict[tuple[str, bytes], list[tuple[Any, Any]]] = {}
-        self._norms: dict[tuple[str, float, float, float], list[float]] = {}
+        self.blocks: dict[tuple[str, bytes], list[tuple[Any, Any]]] = kept.setdefault("blocks", {})
+        self._norms: dict[tuple[str, float, float, float], list[float]] = kept.setdefault("norms", {})
+
+    def postings(self) -> int:
+        """How many postings' scores are kept."""
+        return sum(len(t) for t in self.terms.values())
 
     def norms(self, field: str, K1: float, B: float, avgfl: float) -> list[float]:
         """BM25's length part of the denominator for each of the 256 length bytes (the
@@ -510,19 +516,34 @@ class Results:
         return iter(self.top)
 
 
-def top_docs(searcher: Any, q: Any, limit: int, allow: Any = None) -> Results:
-    """The ``limit`` best notes for ``q`` (only those ``allow`` matches, if given)."""
+#: Most postings whose scores (and blocks) a long-lived caller keeps (tens of MB).
+MAX_KEPT_POSTINGS = 300_000
+
+
+def top_docs(searcher: Any, q: Any, limit: int, allow: Any = None,
+             kept: dict[Any, Any] | None = None) -> Results:
+    """The ``limit`` best notes for ``q`` (only those ``allow`` matches, if given).
+    ``kept``: what a long-lived caller keeps across searches of one index version (each
+    term's scores and postings blocks per segment, up to MAX_KEPT_POSTINGS)."""
     import heapq
 
     subs = [(searcher, 0)] if searcher.is_atomic() else searcher.leaf_searchers()
     scored: list[tuple[float, int]] = []
     for sub, offset in subs:
-        seg = _Segment(searcher, sub)
-        scores = evaluate(seg, q)
+        store = None
+        if kept is not None:
+            segment = getattr(sub.reader(), "segment", None)
+            key = (offset, segment().segment_id() if callable(segment) else None)
+            store = kept.setdefault(key, {})
+        seg = _Segment(searcher, sub, store)
+        if store is not None and seg.postings() > MAX_KEPT_POSTINGS:
+            seg.terms.clear()
+            seg.blocks.clear()
+        allowed = evaluate(seg, allow) if allow is not None else None
+        scores = evaluate(seg, q, allowed)
         if not scores:
             continue
-        if allow is not None:
-            allowed = evaluate(seg, allow)
+        if allowed is not None:
             scores = {d: s for d, s in scores.items() if d in allowed}
         reader = seg.reader
         deleted = reader.has_deletions()

@@ -702,7 +702,7 @@ def search(
 
             q = Every()
         literal = _code_literal(query, clauses)
-        results = _run(searcher, q, tag_filter, max(limit, LITERAL_POOL) if literal else limit)
+        results = _run(searcher, q, tag_filter, max(limit, LITERAL_POOL) if literal else limit, plans)
         if literal and results is not None and len(results):
             results = _literal_first(nb, results, literal, limit)
         corrected = _corrected_query(builder, clauses)
@@ -716,7 +716,7 @@ def search(
             notice = f"{notice}; {partial}" if notice else partial
         elif results is None or (len(results) == 0 and len(positives) > 1):
             q_any = _combine(builder, clauses, any_word=True)
-            any_results = _run(searcher, q_any, tag_filter, limit)
+            any_results = _run(searcher, q_any, tag_filter, limit, plans)
             if any_results is not None and len(any_results):
                 results, q = any_results, q_any
                 fallback = "no note has every word; showing notes with any of them"
@@ -858,7 +858,8 @@ def did_you_mean(builder: _Builder, clauses: list[Clause], limit: int = 3) -> li
     return out
 
 
-def _run(searcher: Searcher, q: Any, tag_filter: list[Any], limit: int) -> Any:
+def _run(searcher: Searcher, q: Any, tag_filter: list[Any], limit: int,
+         plans: dict[Any, Any] | None = None) -> Any:
     """The best ``limit`` hits (``len()``: all matches), scored by :mod:`kb.scoring`;
     ``KB_WHOOSH_COLLECTOR=1`` uses Whoosh's collector instead (same ranking, slower)."""
     import os
@@ -875,7 +876,8 @@ def _run(searcher: Searcher, q: Any, tag_filter: list[Any], limit: int) -> Any:
         from .scoring import top_docs
 
         try:
-            return top_docs(searcher, q, limit, allow=flt)
+            return top_docs(searcher, q, limit, allow=flt,
+                            kept=None if plans is None else kept(plans, "#postings"))
         except (AttributeError, TypeError, ImportError):  # another Whoosh inside: its own way
             pass
     # Whoosh's TopCollector prunes with the matchers' max_quality() estimates
