@@ -451,7 +451,7 @@ class Expander:
             keys = {hangul_sound_key(f) for f in forms}
         keys = {k for k in keys if len(k) >= min_key}
         found: dict[str, int] = {}
-        for key in keys:
+        for key in sorted(keys):  # in a fixed order: ties below keep the first found
             for other in self.vocab.by_sound(key):
                 if other.isascii() == latin or other in plan.terms or other in found:
                     continue
