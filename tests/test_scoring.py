@@ -33,6 +33,9 @@ SHAPES = [
     "-정렬",
     "파드 스케줄링 정렬 교착 상태",  # a longer query: softly ANDed (kb.scoring.SoftAnd)
     "정렬은 어떻게 하나요",  # a question: question words weigh little
+    '"정렬 정렬"',  # a phrase of one word twice (kb.scoring reads phrases itself)
+    '"교착 상태 정렬"',
+    "교착 상태 데이터베이스",  # its words as a phrase with a slop, and by pairs
 ]
 
 

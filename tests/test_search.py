@@ -210,3 +210,40 @@ def test_snippet_text_reads_like_prose() -> None:
     body = "# RAG 정리\n\nRAG는 **검색**을 쓴다. [[vector-database|벡터 DB]]와 [[rag]] 참고.\n## 평가\n지표"
     assert snippet_text(body, "RAG 정리") == "RAG는 검색을 쓴다. 벡터 DB와 rag 참고.\n평가:\n지표"
     assert snippet_text("# 다른 제목\n본문", "RAG 정리") == "다른 제목:\n본문"
+
+
+def _answer(result):
+    return (result.total, result.notice, sorted(result.terms), result.suggestions,
+            [(h.slug, h.score, h.snippet, h.highlights, h.line) for h in result.hits])
+
+
+def test_kept_tables_answer_as_one_search_and_follow_the_index(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long-lived caller (kb find, kb lsp, the server: core.Notebook.search) keeps the
+    words' plans, note counts, prefix expansions, each term's scores and postings blocks and
+    the notes' snippet text across searches: every answer is the one a single search gives,
+    and after a note changes the kept tables follow the new index."""
+    import shutil
+
+    from test_quality import ALL_QUERIES, NOTES
+
+    from kb.core import Notebook as Core
+
+    root = tmp_path / "eval"
+    shutil.copytree(NOTES, root)
+    monkeypatch.setenv("KB_INDEX_DIR", str(tmp_path / "eval-index"))
+    core = Core.open(root)
+    texts = [q.text for q in ALL_QUERIES] + ['"교착 상태"', "교착 상태 정렬 알고리즘", "정렬 -퀵정렬"]
+    once = [_answer(search(core.place, t, ix=core.ix)) for t in texts]
+    for _ in range(2):  # the second round answers from what the first one kept
+        assert [_answer(core.search(t)) for t in texts] == once
+    assert "#postings" in core._plans and "#lines" in core._plans  # kept, not read again
+
+    before = {h.path for h in core.search("정렬", limit=100).hits}
+    note = next(p for p in sorted(root.rglob("*.md")) if p.relative_to(root).as_posix() not in before)
+    note.write_text(note.read_text(encoding="utf-8") + "\n정렬 정렬 정렬 정렬\n", encoding="utf-8")
+    time.sleep(0.01)
+    assert core.fresh() is True
+    after = core.search("정렬", limit=100)
+    assert note.relative_to(root).as_posix() in {h.path for h in after.hits}
+    assert _answer(after) == _answer(search(core.place, "정렬", limit=100, ix=core.ix))
