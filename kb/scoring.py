@@ -516,6 +516,44 @@ class Results:
         return iter(self.top)
 
 
+def _quick_stored_offsets() -> None:
+    """Whoosh derives where each note's stored fields start from their lengths in a Python
+    loop, for every segment at every searcher (~4 ms per 20,000 notes, a search opens one):
+    the same offsets from ``itertools.accumulate``. The rest is Whoosh's reading as it is."""
+    from whoosh.columns import VarBytesColumn
+
+    reader = VarBytesColumn.Reader
+    if getattr(reader, "_kb_quick", False):
+        return
+
+    def read_offsets_and_lengths(self: Any) -> None:
+        import struct
+        from array import array
+        from itertools import accumulate
+
+        dbfile, doccount = self._dbfile, self._doccount
+        lastbyte = self._basepos + self._length - 1
+        lens_code = chr(dbfile.get_byte(lastbyte))
+        offsets = None
+        if lens_code == "X":
+            self.had_stored_offsets = True
+            lens_code = chr(dbfile.get_byte(lastbyte - 2))
+            offsets_code = chr(dbfile.get_byte(lastbyte - 1))
+            offsetstart = (lastbyte - 2) - doccount * struct.calcsize(offsets_code)
+            offsets = dbfile.get_array(offsetstart, offsets_code, doccount)
+            lastbyte = offsetstart
+        lenstart = lastbyte - (struct.calcsize(lens_code) * doccount)
+        lengths = dbfile.get_array(lenstart, lens_code, doccount)
+        if offsets is None:
+            offsets = array("L", accumulate(lengths, initial=0))
+            offsets.pop()
+        self._offsets = offsets
+        self._lengths = lengths
+
+    reader._read_offsets_and_lengths = read_offsets_and_lengths
+    reader._kb_quick = True
+
+
 #: Most postings whose scores (and blocks) a long-lived caller keeps (tens of MB).
 MAX_KEPT_POSTINGS = 300_000
 
@@ -527,6 +565,7 @@ def top_docs(searcher: Any, q: Any, limit: int, allow: Any = None,
     term's scores and postings blocks per segment, up to MAX_KEPT_POSTINGS)."""
     import heapq
 
+    _quick_stored_offsets()
     subs = [(searcher, 0)] if searcher.is_atomic() else searcher.leaf_searchers()
     scored: list[tuple[float, int]] = []
     for sub, offset in subs:
