@@ -280,6 +280,18 @@ def test_document_symbols_are_the_headings(client: LspClient, notebook: Path) ->
     assert client.stop() == 0
 
 
+def test_workspace_symbols_point_at_the_line_of_the_first_match(client: LspClient, notebook: Path) -> None:
+    """As ``kb find`` opens the editor: at the line of the note's first match, not line 1."""
+    client.initialize(notebook)
+    symbols = client.request("workspace/symbol", {"query": "kubectl"})
+    (k8s,) = [s for s in symbols if s["location"]["uri"] == uri(notebook / "k8s.md")]
+    assert k8s["location"]["range"]["start"] == _pos(10, 0)  # "kubectl run 으로 만든다."
+    symbols = client.request("workspace/symbol", {"query": "클러스터"})
+    (k8s,) = [s for s in symbols if s["location"]["uri"] == uri(notebook / "k8s.md")]
+    assert k8s["location"]["range"]["start"] == _pos(6, 0)  # "파드가 모여 클러스터를 이룬다."
+    assert client.stop() == 0
+
+
 def test_utf8_and_utf32_positions_when_negotiated(notebook: Path, tmp_path: Path) -> None:
     line = "오늘 😀 [[k8s]] 공부. [[없는노트]]"
     for encoding in ("utf-8", "utf-32"):

@@ -87,6 +87,13 @@ class Notes:
             at += 1
         return [rows[i] for i in out]
 
+    def locate(self, hit: Any, terms: Any) -> None:
+        """Find the line of a hit's first match (as ``kb search`` prints it and ``kb find``
+        opens the editor at), reading its file once: the hit keeps it, and so do the
+        searches kept here."""
+        if hit.line is None:
+            self.nb.snippet(hit, terms)
+
     def search(self, query: str, limit: int = 20) -> Any:
         """kb's ranked search (``kb search``) without snippets (no note file is read); the
         last answers are kept until the index changes (typing back and forth asks again)."""
@@ -410,10 +417,13 @@ class Session:
         return out
 
     def symbols(self, query: str, limit: int = 25) -> list[tuple[Candidate, int | None]]:
-        """kb's ranked search for a workspace-symbol query: each note and the line of its match."""
+        """kb's ranked search for a workspace-symbol query: each note and the line of its
+        first match (from its file: only the hits returned are read)."""
         if not query.strip():
             return []
         result = self.notes.search(query, limit=limit)
+        for hit in result.hits:
+            self.notes.locate(hit, result.terms)
         return [(Candidate(h.slug, h.path, h.title, tuple(h.tags)), h.line) for h in result.hits]
 
     def hover_text(self, slug: str, lines: int = 8) -> str:
