@@ -135,6 +135,10 @@ def test_done_when_a_plain_client_gets_every_feature(client: LspClient, notebook
     symbols = client.request("workspace/symbol", {"query": "저장소"})
     assert [s["location"]["uri"] for s in symbols] == [uri(new)]
 
+    # a client that did not say it shows progress is sent none
+    progress = ("window/workDoneProgress/create", "$/progress")
+    assert not [m for m in client.received if m.get("method") in progress]
+
     # shutdown then exit: code 0, nothing on stderr
     assert client.stop() == 0
     assert "Traceback" not in client.stderr
@@ -142,6 +146,48 @@ def test_done_when_a_plain_client_gets_every_feature(client: LspClient, notebook
 
 
 # --------------------------------------------------------------------------- features
+
+
+def test_the_first_build_reports_progress_and_does_not_hold_up_the_handshake(
+    notebook: Path, tmp_path: Path
+) -> None:
+    """initialize is answered before the index is built (the build starts after it, in a
+    thread); a client that shows work-done progress gets it, on a token the server created;
+    a request sent meanwhile waits for the index and gets the right answer."""
+    for i in range(300):
+        (notebook / "many" / f"n{i:03}.md").parent.mkdir(exist_ok=True)
+        (notebook / "many" / f"n{i:03}.md").write_text(f"# 노트 {i}\n\n본문 {i} 이다.\n", encoding="utf-8")
+    index = tmp_path / "lsp-index"
+    c = LspClient([*KB, "lsp"], cwd=tmp_path, env=_env(tmp_path))
+    try:
+        c.request("initialize", {"processId": None, "rootUri": uri(notebook),
+                                 "capabilities": {"window": {"workDoneProgress": True}}})
+        assert not index.exists() or not any(index.iterdir())  # answered before any building
+        c.notify("initialized", {})
+        symbols = c.request("workspace/symbol", {"query": "kubectl"})  # sent at once: waits, then answers
+        assert [s["location"]["uri"] for s in symbols] == [uri(notebook / "k8s.md")]
+        end = c.wait_for("$/progress", lambda p: p["value"]["kind"] == "end")
+        assert end == {"token": "kb-index", "value": {"kind": "end", "message": "307 notes"}}
+        kinds = [(m.get("method"), m.get("params", {}).get("value", {}).get("kind")) for m in c.received
+                 if m.get("method") in ("window/workDoneProgress/create", "$/progress")]
+        assert kinds[0] == ("window/workDoneProgress/create", None)
+        assert kinds[1] == ("$/progress", "begin") and kinds[-1] == ("$/progress", "end")
+        assert set(kinds[2:-1]) == {("$/progress", "report")}
+        (create,) = [m for m in c.server_requests if m["method"] == "window/workDoneProgress/create"]
+        assert create["params"] == {"token": "kb-index"}
+        progress = [m["params"] for m in c.received if m.get("method") == "$/progress"]
+        assert progress[0]["value"]["title"] == "kb: building the index (first run)"
+        assert progress[0]["value"]["message"] == "307 notes"
+        assert any(p["value"].get("percentage") == 100 for p in progress)
+        # the answer to the symbol request came after the index was open (the end of the progress)
+        answered = next(i for i, m in enumerate(c.received) if isinstance(m.get("result"), list))
+        ended = next(i for i, m in enumerate(c.received)
+                     if m.get("method") == "$/progress" and m["params"]["value"]["kind"] == "end")
+        assert answered > ended
+        assert c.stop() == 0
+        assert c.stderr == ""
+    finally:
+        c.close()
 
 
 def test_broken_link_diagnostic_is_cleared_when_fixed(client: LspClient, notebook: Path) -> None:

@@ -31,11 +31,22 @@ class Notes:
     """kb's notebook (:class:`kb.core.Notebook`), opened once and kept fresh, plus what
     completion asks often: rows by path, a sorted list of prefix keys, recent searches."""
 
-    def __init__(self, directory: str | Path | None) -> None:
+    def __init__(self, directory: str | Path | None, *, opened: bool = True) -> None:
+        """The notebook at ``directory`` (kb's rules when None), its index opened and synced
+        unless ``opened`` is False: then :meth:`open` does it (the server does it beside
+        the handshake, reporting the first build's progress)."""
         from ..core import Notebook
 
-        self.nb = Notebook.open(directory)
+        self.nb = Notebook.find(directory)
         self.root: Path = self.nb.root
+        self._reset()
+        if opened:
+            self.open()
+
+    def open(self, progress: Any = None) -> None:
+        """Open the index, synced with the files (built on the first run; ``progress``: a
+        :class:`kb.index.sync.Progress` told how the build goes)."""
+        self.nb.open_index(progress=progress)
         self._reset()
 
     def _reset(self) -> None:
