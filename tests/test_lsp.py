@@ -487,6 +487,30 @@ def test_will_rename_files_rewrites_the_links(client: LspClient, notebook: Path)
 # --------------------------------------------------------------------------- process
 
 
+def test_an_index_damaged_or_replaced_while_the_server_runs_is_repaired(
+    client: LspClient, notebook: Path, tmp_path: Path
+) -> None:
+    """Same-size garbage in the index's postings (damage no cheap check sees) shows up
+    when a search reads them: the core repairs the index and the request is answered.
+    Then another kb rebuilds the index under the open one: answers go on."""
+    client.initialize(notebook)
+    k8s = uri(notebook / "k8s.md")
+    assert [s["location"]["uri"] for s in client.request("workspace/symbol", {"query": "kubectl"})] == [k8s]
+    postings = [p for p in (tmp_path / "lsp-index").iterdir() if p.suffix == ".pst"]
+    assert postings
+    for p in postings:
+        p.write_bytes(os.urandom(p.stat().st_size))
+    assert [s["location"]["uri"] for s in client.request("workspace/symbol", {"query": "클러스터"})] == [k8s]
+    subprocess.run([*KB, "--dir", str(notebook), "index", "--rebuild"], env=_env(tmp_path), check=True,
+                   capture_output=True)
+    for query in ("생성", "kubectl run", "모여"):
+        assert k8s in [s["location"]["uri"] for s in client.request("workspace/symbol", {"query": query})]
+    daily = client.open(notebook / "daily.md")
+    assert len(_diagnostics(client, daily)) == 1
+    assert client.stop() == 0
+    assert "Traceback" not in client.stderr
+
+
 def test_exit_without_shutdown_is_code_1(client: LspClient, notebook: Path) -> None:
     client.initialize(notebook)
     client.notify("exit")

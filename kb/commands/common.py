@@ -142,6 +142,7 @@ def notebook(ctx: typer.Context) -> "Notebook":
         from ..core import Notebook
 
         obj["nb"] = nb = Notebook.find(obj.get("dir"))
+        nb.repair_wait, nb.repair_progress = say_waiting, BuildProgress  # a repair after a failed read: said
         outcome = nb.finished_rename
         if outcome is not None:
             for path, msg in outcome.warnings:

@@ -53,6 +53,13 @@ class Notes:
         self._keys: list[tuple[str, int]] | None = None
         self._searched: dict[tuple[str, int], Any] = {}
         self._tags: Counter[str] | None = None
+        self.epoch = self.nb.epoch
+
+    def _current(self) -> None:
+        """Drop what was read from another version of the index: besides :meth:`fresh`, the
+        core reopens (or rebuilds) it when a read finds it damaged or replaced."""
+        if self.nb.epoch != self.epoch:
+            self._reset()
 
     def fresh(self) -> bool:
         """Bring the index up to date with the files (kb's freshness check: a ``stat`` of each
@@ -60,9 +67,10 @@ class Notes:
         from ..errors import IndexLocked
 
         try:
-            changed = self.nb.fresh()
+            self.nb.fresh()
         except IndexLocked:
             return False
+        changed = self.nb.epoch != self.epoch
         if changed:
             self._reset()
         return changed
@@ -76,6 +84,7 @@ class Notes:
 
     def tag_counter(self) -> Counter[str]:
         """How many notes have each tag (lower-cased)."""
+        self._current()
         if self._tags is None:
             self._tags = Counter(dict(self.nb.tag_counts()))
         return self._tags
@@ -89,6 +98,7 @@ class Notes:
         import bisect
 
         rows = self.rows()
+        self._current()
         if self._keys is None:
             self._keys = sorted((key, i) for i, row in enumerate(rows) for key in _prefix_keys(row) if key)
         out: dict[int, None] = {}
@@ -109,9 +119,11 @@ class Notes:
         """kb's ranked search (``kb search``) without snippets (no note file is read); the
         last answers are kept until the index changes (typing back and forth asks again)."""
         key = (query, limit)
+        self._current()
         found = self._searched.pop(key, None)
         if found is None:
             found = self.nb.search(query, limit=limit, snippets=False)
+            self._current()  # the search found the index damaged or replaced: a new one answered
             if len(self._searched) >= 256:
                 self._searched.pop(next(iter(self._searched)))
         self._searched[key] = found
@@ -206,7 +218,7 @@ class Session:
         self.root = notes.root
         self.buffers: dict[str, Buffer] = {}
         self._graph: LinkGraph | None = None
-        self._graph_key: tuple[tuple[str, str], ...] = ()
+        self._graph_key: tuple[Any, ...] = ()
         self._clock = clock
         self._used = clock()
         self._check_took = 0.0
@@ -284,12 +296,12 @@ class Session:
         only when those titles change, not at every keystroke. Links are resolved from
         each note's text (:meth:`references`), not from the rows' link lists."""
         stored = self.notes.by_path()
-        key = tuple(
+        key = (self.notes.nb.epoch,) + tuple(
             (path, buf.doc().title)
             for path, buf in sorted(self.buffers.items())
             if path not in stored or stored[path].title != buf.doc().title
         )
-        if not key:
+        if len(key) == 1:
             return self.notes.links
         if self._graph is None or self._graph_key != key:
             self._graph, self._graph_key = LinkGraph(self.docs()), key
