@@ -208,6 +208,25 @@ def test_broken_link_diagnostic_is_cleared_when_fixed(client: LspClient, noteboo
     assert client.stop() == 0
 
 
+def test_diagnostics_wait_for_the_typing_to_pause(client: LspClient, notebook: Path) -> None:
+    """A keystroke costs storing the text: the diagnostics of a note being typed in are sent
+    once it stops changing for a moment, for its last version, not once a keystroke."""
+    client.initialize(notebook)
+    daily = client.open(notebook / "daily.md")
+    assert len(_diagnostics(client, daily, 1)) == 1
+    n = len(client.notifications)
+    text = "# 오늘\n\n"
+    for i, ch in enumerate("[[없는노트]] [[k8s]]", start=2):
+        text += ch
+        _change(client, daily, text, i)
+    last = i
+    diags = _diagnostics(client, daily, last, after=n)
+    assert [d["message"] for d in diags] == ["broken link [[없는노트]]: no such note"]
+    sent = [p for p in client.notifications[n:] if p["method"] == "textDocument/publishDiagnostics"]
+    assert 1 <= len(sent) < last - 1  # not one for each of the changes
+    assert client.stop() == 0
+
+
 def test_ambiguous_link_and_unreadable_frontmatter(client: LspClient, notebook: Path) -> None:
     client.initialize(notebook)
     amb = client.open(notebook / "amb.md")

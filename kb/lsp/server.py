@@ -30,6 +30,8 @@ _FILE = lsp.SymbolKind.File
 #: ``(note path, text, slug or None, link or None)``: see :meth:`KbLanguageServer.target_at`.
 _Target = tuple[str, str, "str | None", "LinkSpan | None"]
 _SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning}
+#: Seconds an edited note must stay unchanged before its diagnostics are sent again.
+DIAGNOSE_AFTER = 0.15
 
 
 class KbLanguageServer(LanguageServer):
@@ -42,6 +44,7 @@ class KbLanguageServer(LanguageServer):
         self.notes: Notes | None = None  # found at initialize, its index opened beside the handshake
         self.failure = ""
         self.shut_down = False
+        self._diagnose: dict[str, asyncio.TimerHandle] = {}  # diagnostics to send (publish_soon)
 
     # ---------------------------------------------------------------- helpers
 
@@ -70,9 +73,23 @@ class KbLanguageServer(LanguageServer):
     def tell(self, message: str, kind: lsp.MessageType = lsp.MessageType.Error) -> None:
         self.window_show_message(lsp.ShowMessageParams(type=kind, message=f"kb: {message}"))
 
+    def publish_soon(self, path: str) -> None:
+        """Send the diagnostics of a note being edited once it has not changed for
+        :data:`DIAGNOSE_AFTER` seconds: a keystroke then costs storing its text, not the
+        note's diagnostics (tens of ms for a long note, which the completion request
+        right behind the keystroke would wait for)."""
+        pending = self._diagnose.pop(path, None)
+        if pending is not None:
+            pending.cancel()
+        self._diagnose[path] = asyncio.get_running_loop().call_later(DIAGNOSE_AFTER, self.publish, path)
+
     def publish(self, path: str) -> None:
         """Send the diagnostics of an open note (an empty list clears the fixed ones)."""
-        assert self.session is not None
+        pending = self._diagnose.pop(path, None)
+        if pending is not None:
+            pending.cancel()
+        if self.session is None or self.shut_down:
+            return
         buf = self.session.buffers.get(path)
         if buf is None:
             return
@@ -318,13 +335,16 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
 
     # ---------------------------------------------------------------- documents
 
-    def _changed(ls: KbLanguageServer, uri: str, version: int | None) -> None:
+    def _changed(ls: KbLanguageServer, uri: str, version: int | None, typed: bool = False) -> None:
         path = ls.path_of(uri)
         if path is None or ls.session is None:
             return
         ls.session.touch()
         ls.session.change(path, ls.workspace.get_text_document(uri).source, version or 0)
-        ls.publish(path)
+        if typed:
+            ls.publish_soon(path)
+        else:
+            ls.publish(path)
 
     @feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: KbLanguageServer, params: lsp.DidOpenTextDocumentParams) -> None:
@@ -332,7 +352,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
 
     @feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: KbLanguageServer, params: lsp.DidChangeTextDocumentParams) -> None:
-        _changed(ls, params.text_document.uri, params.text_document.version)
+        _changed(ls, params.text_document.uri, params.text_document.version, typed=True)
 
     @feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: KbLanguageServer, params: lsp.DidSaveTextDocumentParams) -> None:
