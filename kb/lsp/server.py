@@ -703,7 +703,17 @@ def _quiet_logs() -> None:
 def serve(directory: str | None = None) -> int:
     """Run the server on stdin/stdout until the client says exit; the exit code (0 after a
     shutdown request, 1 if the client left without one)."""
+    import os
+    import sys
+
     _quiet_logs()
     server = make_server(directory)
-    server.start_io()
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    # The editor's pipes are pygls's alone. A sub-writer that Whoosh forks (multiprocessing)
+    # for a big build closes sys.stdin first: the pipe, whose lock pygls's reader thread
+    # holds while it waits for the next message, so the child hung for ever, and with it
+    # the build. Nothing else may write to stdout either (it would break the protocol).
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - for the process's life
+    sys.stdout = sys.stderr
+    server.start_io(stdin, stdout)
     return 0 if server.shut_down else 1
