@@ -395,3 +395,13 @@ def test_the_client_imports_nothing_heavy(tmp_path: Path) -> None:
                            capture_output=True, text=True, check=True).stdout.split()
     added = set(out) - set(floor)
     assert added <= {"kb", "kb.client", "kb.wire", "_socket"}, added
+
+
+def test_dates_follow_the_clients_time_zone(srv: Served) -> None:
+    seen = set()
+    for tz in ("UTC", "Asia/Seoul", "America/Los_Angeles", "UTC"):
+        env = srv.env(TZ=tz)
+        served = srv.run("recent", env=dict(env))
+        same(served, srv.here("recent", env=dict(env)))
+        seen.add(served.stdout)
+    assert len(seen) == 3  # the zone shows in the times (kb recent: the files' times, local)
