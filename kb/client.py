@@ -178,10 +178,19 @@ def main() -> None:
         color = os.isatty(2) and not env.get("NO_COLOR")
         os.write(2, b"\x1b[1;31mError:\x1b[0m interrupted\n" if color else b"Error: interrupted\n")
         sys.exit(130)
+    except OSError as exc:  # stdout or stderr cannot be written (closed, a full disk...)
+        sys.stderr.write(f"Error: cannot write the output: {exc.strerror or exc}\n")
+        sys.exit(1)
     if code is None:
         _here(True)
         return
-    sys.exit(code)
+    # Everything went out through os.write (a pager's plain output through sys.stdout): no
+    # interpreter clean-up is needed, and skipping it saves a little of every command.
+    try:
+        sys.stdout.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    os._exit(code)
 
 
 if __name__ == "__main__":
