@@ -1013,7 +1013,8 @@ SERVED_QUERIES = ["kubernetes", "트랜스포머", "교착", "airflow executor �
 
 def served_env(env: dict[str, str]) -> dict[str, str]:
     """kb with a server of the benchmark's own (its own socket name), never another's."""
-    out = {k: v for k, v in env.items() if k != "KB_SERVER"}
+    out = dict(env)
+    out["KB_SERVER"] = "1"  # a server started from a pipe too (kb starts one on its own only on a terminal)
     out["KB_SERVER_NAME"] = f"perf-{os.getpid()}"
     out["KB_SERVER_IDLE"] = "900"
     return out
