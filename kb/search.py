@@ -564,6 +564,8 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
     units = _units(builder, positive)
     pos_q = [u[0] for u in units]
     live = [u for u in units if u[0] is not NullQuery]
+    if any(u[3] for u in units):
+        live = _topic_weighted(builder, live)
     soft = (len(units) >= SOFT_MIN_WORDS or len(units) == 2 and any(u[3] for u in units)) and all(
         u[2] for u in units)
     # Two words: every one must match, ranked like a soft query (where they are counts).
@@ -612,6 +614,31 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
     if neg and q is not NullQuery:
         q = AndNot(q, neg[0] if len(neg) == 1 else Or(neg))
     return q
+
+
+def _topic_weighted(builder: _Builder, units: list[Any]) -> list[Any]:
+    """A question's words, each weighted also by how much it names a topic
+    (:func:`kb.topic.topic_share`): the asker's wording weighs less than the topic."""
+    import os
+
+    if os.environ.get("KB_EXP_NOTOPIC"):
+        return units
+    from .topic import topic_share
+
+    out = []
+    for u in units:
+        plan = builder.plans.get(u[4])
+        if plan is None or plan.question or not u[2]:
+            out.append(u)
+            continue
+        terms = [*plan.terms, *(v.terms[0] for v in plan.variants
+                                if len(v.terms) == 1 and v.kind in TOPIC_KINDS)]
+        out.append((u[0], u[1] * topic_share(builder.reader, terms), *u[2:]))
+    return out
+
+
+#: The other forms of a word whose use counts for its topicality (not guesses by sound).
+TOPIC_KINDS = frozenset(("alias", "gloss", "stem", "fix", "layout", "initials", "shorter"))
 
 
 #: Where a word of a soft query counts as being in the note's title (see kb.scoring.TITLE_BONUS).
@@ -695,7 +722,8 @@ def search(
 
             q = Every()
         literal = _code_literal(query, clauses)
-        results = _run(searcher, q, tag_filter, max(limit, LITERAL_POOL) if literal else limit)
+        pool = max(limit, LITERAL_POOL) if literal else max(limit, FEEDBACK_POOL) if _asks(builder) else limit
+        results = _run(searcher, q, tag_filter, pool)
         if literal and results is not None and len(results):
             results = _literal_first(nb, results, literal, limit)
         corrected = _corrected_query(builder, clauses)
@@ -714,6 +742,8 @@ def search(
                 results, q = any_results, q_any
                 fallback = "no note has every word; showing notes with any of them"
                 notice = f"{notice}; {fallback}" if notice else fallback
+        if results is not None and len(results) and _asks(builder):
+            results = _with_feedback(nb, searcher, builder, results, limit)
         suggestions = did_you_mean(builder, clauses)
         explained = builder.explanation(q) if explain else None
         if results is None or len(results) == 0:
@@ -727,6 +757,36 @@ def search(
         add_snippet(nb, hit, builder.terms)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
                         explanation=explained)
+
+
+#: A question's best hits re-ranked by feedback (see kb.feedback.FEEDBACK_POOL).
+FEEDBACK_POOL = 20
+
+
+def _asks(builder: _Builder) -> bool:
+    """Whether the query is a question (a word of it asks)."""
+    return any(p.question for p in builder.plans.values())
+
+
+def _with_feedback(nb: Notebook, searcher: Searcher, builder: _Builder, results: Any, limit: int) -> Any:
+    """A question's best hits re-ranked with the words they share (:mod:`kb.feedback`),
+    weighted well below the typed words."""
+    import os
+
+    if os.environ.get("KB_EXP_NOPRF"):
+        return results
+    from whoosh.query import Or, Term
+
+    from .feedback import FEEDBACK_DOCS, FEEDBACK_WEIGHT, feedback_terms, rerank
+
+    top = [(stored_row(r.fields()).path, float(r.score or 0.0)) for r in results[:FEEDBACK_DOCS]]
+    reader = searcher.reader()
+    extra = feedback_terms(nb.root, reader, top, set(builder.terms))
+    subs = [Term(f, t, boost=FEEDBACK_WEIGHT * w) for t, w in extra for f in ("title", "body")
+            if (f, t) in reader]
+    if not subs:
+        return results
+    return rerank(searcher, results, Or(subs), limit)
 
 
 def has_words(query: str, tags: Iterable[str] = ()) -> bool:
