@@ -12,22 +12,23 @@ rarity; the best few are added to the query, weighted well below the typed words
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
 from typing import Any
 
 #: Hits read for feedback, words added, and the weight of the best added word against a
 #: typed word.
-FEEDBACK_DOCS = int(os.environ.get("KB_FB_DOCS", "3"))
-FEEDBACK_TERMS = int(os.environ.get("KB_FB_TERMS", "10"))
-FEEDBACK_WEIGHT = float(os.environ.get("KB_FB_W", "0.2"))
+FEEDBACK_DOCS = 3
+FEEDBACK_TERMS = 10
+FEEDBACK_WEIGHT = 0.2
 #: Best hits of the question re-ranked with the added words (a gain of feedback is an
 #: answer lifted among the first hits; re-ranking only these keeps its cost small).
-FEEDBACK_POOL = int(os.environ.get("KB_FB_POOL", "20"))
+FEEDBACK_POOL = 20
 #: Characters of a hit read (a long note's start says what it is about).
 FEEDBACK_CHARS = 20_000
-#: A word in more than this share of the notes says nothing of a topic.
+#: A word in more than this share of the notes (and more than MIN_COMMON notes) says
+#: nothing of a topic.
 MAX_SHARE = 0.05
+MIN_COMMON = 3
 
 
 def feedback_terms(root: Any, reader: Any, hits: list[tuple[str, float]], skip: set[str],
@@ -55,7 +56,7 @@ def feedback_terms(root: Any, reader: Any, hits: list[tuple[str, float]], skip: 
         if t in skip:
             continue
         df = max(reader.doc_frequency("body", t), reader.doc_frequency("title", t))
-        if df < 2 or df > MAX_SHARE * n:
+        if df < 2 or df > max(MAX_SHARE * n, MIN_COMMON):
             continue
         scored.append((p * math.log(n / df), t))
     scored.sort(reverse=True)
@@ -78,4 +79,5 @@ def rerank(searcher: Any, results: Any, extra: Any, limit: int) -> Any:
     more = {r.docnum: r.score for r in found}
     rescored = [Scored(searcher, r.docnum, float(r.score or 0.0) + more.get(r.docnum, 0.0)) for r in pool]
     rescored.sort(key=lambda r: (-r.score, r.docnum))
-    return Results(rescored[: max(limit, 1)], len(results))
+    rest = list(results[len(pool): max(limit, 1)])
+    return Results((rescored + rest)[: max(limit, 1)], len(results))

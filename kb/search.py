@@ -249,6 +249,8 @@ class _Builder:
         self.plans: dict[str, WordPlan] = {}
         self.units: dict[tuple[str, ...], Any] = {}  # see _units
         self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans) if expand else None
+        #: Words a question's best hits share, that re-ranked them (:mod:`kb.feedback`).
+        self.feedback: list[tuple[str, float]] = []
 
     def word_weight(self, clause: Clause) -> float:
         """A word's weight in a soft AND: the idf of its rarest typed term (or of the form
@@ -288,6 +290,12 @@ class _Builder:
             combined += f": {words}" if words else ""
         else:
             combined = "every word must match"
+        if soft is not None and _asks(self):
+            combined += ("; a question: a word the notes use once where they use it (the asker's "
+                         "wording) weighs less than one they come back to (a topic)")
+        if self.feedback:
+            shared = ", ".join(f"{t} {w * FEEDBACK_SHOWN:.2f}" for t, w in self.feedback)
+            combined += f"; the best hits re-ranked with words they share: {shared}"
         return Explanation(list(self.plans.values()), combined)
 
     def has_term(self, term: str, fields: Iterable[str] = ("title", "body")) -> bool:
@@ -345,10 +353,11 @@ class _Builder:
                         alts.extend(Phrase(f, list(alias), boost=ALIAS_WEIGHT)
                                     for f in ("title", "body"))
         forms: list[Any] = []
+        named = _named_stems(plan)
         for v in list(plan.variants):
             if v.kind in ("split", "alias"):
                 continue
-            if v.terms in seen:
+            if v.terms in seen or (named and v.kind == "sound" and not _same_stem(v.terms, named)):
                 plan.variants.remove(v)
                 continue
             seen.add(v.terms)
@@ -495,6 +504,28 @@ class _Builder:
         return q
 
 
+#: A gloss this strong names a word in the other script (``헬름(helm)``).
+NAMING_GLOSS = 0.5
+
+
+def _named_stems(plan: WordPlan) -> set[str]:
+    """The English stems of what the notebook names the word as in the other script (an
+    alias, a strong gloss): ``파드`` is ``pod``. A guess by sound that is another word
+    (``port``, ``path``) is then left out; ``pods`` is kept."""
+    from .english import light_stem
+
+    latin = all(t.isascii() for t in plan.terms)
+    return {light_stem(v.terms[-1]) for v in plan.variants
+            if (v.kind == "alias" or (v.kind == "gloss" and v.weight >= NAMING_GLOSS))
+            and all(t.isascii() for t in v.terms) != latin}
+
+
+def _same_stem(terms: tuple[str, ...], stems: set[str]) -> bool:
+    from .english import light_stem
+
+    return light_stem(terms[-1]) in stems
+
+
 def _plain_terms(clause: Clause) -> list[str] | None:
     """The analyzed terms of a plain word clause (no field, no OR, not negated), else None."""
     if clause.kind != "word" or clause.fieldname or clause.alternatives or clause.negated:
@@ -564,7 +595,7 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
     units = _units(builder, positive)
     pos_q = [u[0] for u in units]
     live = [u for u in units if u[0] is not NullQuery]
-    if any(u[3] for u in units):
+    if _asks(builder):
         live = _topic_weighted(builder, live)
     soft = (len(units) >= SOFT_MIN_WORDS or len(units) == 2 and any(u[3] for u in units)) and all(
         u[2] for u in units)
@@ -619,10 +650,6 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
 def _topic_weighted(builder: _Builder, units: list[Any]) -> list[Any]:
     """A question's words, each weighted also by how much it names a topic
     (:func:`kb.topic.topic_share`): the asker's wording weighs less than the topic."""
-    import os
-
-    if os.environ.get("KB_EXP_NOTOPIC"):
-        return units
     from .topic import topic_share
 
     out = []
@@ -722,8 +749,7 @@ def search(
 
             q = Every()
         literal = _code_literal(query, clauses)
-        pool = max(limit, LITERAL_POOL) if literal else max(limit, FEEDBACK_POOL) if _asks(builder) else limit
-        results = _run(searcher, q, tag_filter, pool)
+        results = _run(searcher, q, tag_filter, _pool(builder, limit, literal))
         if literal and results is not None and len(results):
             results = _literal_first(nb, results, literal, limit)
         corrected = _corrected_query(builder, clauses)
@@ -759,22 +785,33 @@ def search(
                         explanation=explained)
 
 
-#: A question's best hits re-ranked by feedback (see kb.feedback.FEEDBACK_POOL).
-FEEDBACK_POOL = 20
+#: The weight shown for a feedback word (kb.feedback.FEEDBACK_WEIGHT, against a typed word's 1).
+FEEDBACK_SHOWN = 0.2
+
+
+def _pool(builder: _Builder, limit: int, literal: str) -> int:
+    """How many best hits to fetch: more for a code query (:func:`_literal_first`) and a
+    question (re-ranked by :func:`_with_feedback`)."""
+    if literal:
+        return max(limit, LITERAL_POOL)
+    if _asks(builder):
+        from .feedback import FEEDBACK_POOL
+
+        return max(limit, FEEDBACK_POOL)
+    return limit
 
 
 def _asks(builder: _Builder) -> bool:
     """Whether the query is a question (a word of it asks)."""
-    return any(p.question for p in builder.plans.values())
+    from .analysis import is_question_word
+
+    return any(p.question or text.endswith("?") or is_question_word(text.rstrip("?!.~"))
+               for text, p in builder.plans.items())
 
 
 def _with_feedback(nb: Notebook, searcher: Searcher, builder: _Builder, results: Any, limit: int) -> Any:
     """A question's best hits re-ranked with the words they share (:mod:`kb.feedback`),
     weighted well below the typed words."""
-    import os
-
-    if os.environ.get("KB_EXP_NOPRF"):
-        return results
     from whoosh.query import Or, Term
 
     from .feedback import FEEDBACK_DOCS, FEEDBACK_WEIGHT, feedback_terms, rerank
@@ -782,6 +819,7 @@ def _with_feedback(nb: Notebook, searcher: Searcher, builder: _Builder, results:
     top = [(stored_row(r.fields()).path, float(r.score or 0.0)) for r in results[:FEEDBACK_DOCS]]
     reader = searcher.reader()
     extra = feedback_terms(nb.root, reader, top, set(builder.terms))
+    builder.feedback = extra
     subs = [Term(f, t, boost=FEEDBACK_WEIGHT * w) for t, w in extra for f in ("title", "body")
             if (f, t) in reader]
     if not subs:

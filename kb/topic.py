@@ -22,13 +22,12 @@ from collections.abc import Iterable
 from typing import Any
 
 #: A word used this many times a note (or more) where it occurs counts as a topic word.
-import os as _os
-TOPIC_BURST = float(_os.environ.get("KB_TB", "2.5"))
+TOPIC_BURST = 2.5
 #: Pseudo-counts that pull a rare word's ratio towards 1 + (TOPIC_BURST - 1) / 2: two
 #: notes that each say it once prove little.
 PRIOR_NOTES = 2.0
 #: The least share of its weight a question word keeps.
-MIN_SHARE = float(_os.environ.get("KB_MS", "0.3"))
+MIN_SHARE = 0.3
 #: The body is where a word's use shows (a title says each word once).
 FIELD = "body"
 
