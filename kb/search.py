@@ -249,8 +249,6 @@ class _Builder:
         self.plans: dict[str, WordPlan] = {}
         self.units: dict[tuple[str, ...], Any] = {}  # see _units
         self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans) if expand else None
-        #: Words a question's best hits share, that re-ranked them (:mod:`kb.feedback`).
-        self.feedback: list[tuple[str, float]] = []
 
     def word_weight(self, clause: Clause) -> float:
         """A word's weight in a soft AND: the idf of its rarest typed term (or of the form
@@ -293,9 +291,6 @@ class _Builder:
         if soft is not None and _asks(self):
             combined += ("; a question: a word the notes use once where they use it (the asker's "
                          "wording) weighs less than one they come back to (a topic)")
-        if self.feedback:
-            shared = ", ".join(f"{t} {w * FEEDBACK_SHOWN:.2f}" for t, w in self.feedback)
-            combined += f"; the best hits re-ranked with words they share: {shared}"
         return Explanation(list(self.plans.values()), combined)
 
     def has_term(self, term: str, fields: Iterable[str] = ("title", "body")) -> bool:
@@ -749,7 +744,7 @@ def search(
 
             q = Every()
         literal = _code_literal(query, clauses)
-        results = _run(searcher, q, tag_filter, _pool(builder, limit, literal))
+        results = _run(searcher, q, tag_filter, max(limit, LITERAL_POOL) if literal else limit)
         if literal and results is not None and len(results):
             results = _literal_first(nb, results, literal, limit)
         corrected = _corrected_query(builder, clauses)
@@ -768,8 +763,6 @@ def search(
                 results, q = any_results, q_any
                 fallback = "no note has every word; showing notes with any of them"
                 notice = f"{notice}; {fallback}" if notice else fallback
-        if results is not None and len(results) and _asks(builder):
-            results = _with_feedback(nb, searcher, builder, results, limit)
         suggestions = did_you_mean(builder, clauses)
         explained = builder.explanation(q) if explain else None
         if results is None or len(results) == 0:
@@ -785,46 +778,12 @@ def search(
                         explanation=explained)
 
 
-#: The weight shown for a feedback word (kb.feedback.FEEDBACK_WEIGHT, against a typed word's 1).
-FEEDBACK_SHOWN = 0.2
-
-
-def _pool(builder: _Builder, limit: int, literal: str) -> int:
-    """How many best hits to fetch: more for a code query (:func:`_literal_first`) and a
-    question (re-ranked by :func:`_with_feedback`)."""
-    if literal:
-        return max(limit, LITERAL_POOL)
-    if _asks(builder):
-        from .feedback import FEEDBACK_POOL
-
-        return max(limit, FEEDBACK_POOL)
-    return limit
-
-
 def _asks(builder: _Builder) -> bool:
     """Whether the query is a question (a word of it asks)."""
     from .analysis import is_question_word
 
     return any(p.question or text.endswith("?") or is_question_word(text.rstrip("?!.~"))
                for text, p in builder.plans.items())
-
-
-def _with_feedback(nb: Notebook, searcher: Searcher, builder: _Builder, results: Any, limit: int) -> Any:
-    """A question's best hits re-ranked with the words they share (:mod:`kb.feedback`),
-    weighted well below the typed words."""
-    from whoosh.query import Or, Term
-
-    from .feedback import FEEDBACK_DOCS, FEEDBACK_WEIGHT, feedback_terms, rerank
-
-    top = [(stored_row(r.fields()).path, float(r.score or 0.0)) for r in results[:FEEDBACK_DOCS]]
-    reader = searcher.reader()
-    extra = feedback_terms(nb.root, reader, top, set(builder.terms))
-    builder.feedback = extra
-    subs = [Term(f, t, boost=FEEDBACK_WEIGHT * w) for t, w in extra for f in ("title", "body")
-            if (f, t) in reader]
-    if not subs:
-        return results
-    return rerank(searcher, results, Or(subs), limit)
 
 
 def has_words(query: str, tags: Iterable[str] = ()) -> bool:

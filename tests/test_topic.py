@@ -1,6 +1,5 @@
-"""Questions (issue 10): the asker's wording weighs less than the topic (kb/topic.py), the
-best hits are re-ranked with the words they share (kb/feedback.py), and a word the
-notebook names in the other script is not also guessed by sound.
+"""Questions (issue 10): the asker's wording weighs less than the topic (kb/topic.py), and
+a word the notebook names in the other script is not also guessed by sound.
 
 Each test's notebook is written here; every test fails on kb before these mechanisms
 (checked when written)."""
@@ -72,53 +71,6 @@ def test_explain_says_how_a_question_was_weighed(topics: tuple[Notebook, object]
     nb, ix = topics
     ex = search(nb, "도커 컨테이너를 지워도 데이터가 남게 하려면?", ix=ix, explain=True).explanation
     assert ex is not None and "a question" in ex.combined
-
-
-FEEDBACK_NOTES = {
-    # The answer (z9) shares no word with the question but the topic's own words;
-    # the two notes the question finds first are about that topic too.
-    "h1.md": "# HTTP 메서드\n\n같은 요청을 여러 번 보내도 결과가 같은 메서드가 있다. PUT 과 DELETE 는 "
-             "멱등 메서드다. 멱등 연산은 재시도해도 안전하다. 멱등 키를 쓰기도 한다.\n",
-    "h2.md": "# 재시도 설계\n\n요청을 여러 번 보내는 재시도는 멱등 연산에서만 안전하다. 멱등 키로 "
-             "중복 요청을 거른다. 결과가 같은지 확인한다.\n",
-    "z9.md": "# 멱등성\n\n멱등성은 연산을 여러 번 해도 결과가 한 번 했을 때와 같은 성질. 멱등 연산, "
-             "멱등 키, 멱등 메서드.\n",
-    "n1.md": "# 요청 로그\n\n요청을 여러 번 보내면 결과가 로그에 남는다. 로그 로그 로그.\n",
-    "n2.md": "# 결과 정리\n\n같은 결과가 여러 번 나왔다. 결과 결과 결과를 모아 보낸다. 요청도 있다.\n",
-    **{f"f{i}.md": f"# 잡담 {i}\n\n요청 {i}건, 결과 {i}건을 보냈다.\n" for i in range(6)},
-}
-
-
-def test_feedback_lifts_the_notes_that_share_the_topics_words(tmp_path: Path) -> None:
-    import kb.feedback
-
-    asker = "# 요청 묶음\n\n요청을 여러 번 보내도 결과가 같은지 본다.\n"
-    nb, ix = make(tmp_path, {**FEEDBACK_NOTES, "n3.md": asker})
-    query = "같은 요청을 여러 번 보내도 결과가 같은 성질을 뭐라고 하나요"
-    result = search(nb, query, ix=ix, explain=True)
-    scores = {h.path: h.score for h in result.hits}
-    assert result.explanation is not None and "멱등" in result.explanation.combined
-    old = kb.feedback.FEEDBACK_WEIGHT
-    kb.feedback.FEEDBACK_WEIGHT = 0.0
-    try:
-        before = {h.path: h.score for h in search(nb, query, ix=ix).hits}
-    finally:
-        kb.feedback.FEEDBACK_WEIGHT = old
-    # the answer, which says 멱등 but not the asker's words, gains; a note with the
-    # asker's words and nothing of the topic does not
-    assert scores["z9.md"] > before["z9.md"] * 1.1
-    assert scores["n3.md"] == pytest.approx(before["n3.md"])
-
-
-def test_feedback_terms_are_the_hits_shared_rare_words(tmp_path: Path) -> None:
-    from kb.feedback import feedback_terms
-
-    nb, ix = make(tmp_path, FEEDBACK_NOTES)
-    with ix.searcher() as s:  # type: ignore[attr-defined]
-        got = feedback_terms(nb.root, s.reader(), [("h1.md", 10.0), ("h2.md", 8.0)], {"요청", "결과"})
-    words = [t for t, _ in got]
-    assert words and words[0] == "멱등" and got[0][1] == 1.0
-    assert "요청" not in words and "결과" not in words  # the query's own words are left out
 
 
 def test_a_word_named_in_the_other_script_is_not_guessed_by_sound(tmp_path: Path) -> None:
