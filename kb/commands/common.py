@@ -150,6 +150,7 @@ def notebook(ctx: typer.Context) -> "Notebook":
         from ..core import Notebook
 
         obj["nb"] = nb = POOL(obj.get("dir")) if POOL is not None else Notebook.find(obj.get("dir"))
+        nb.repair_wait, nb.repair_progress = say_waiting, BuildProgress  # a repair after a failed read: said
         outcome = nb.finished_rename
         if outcome is not None:
             for path, msg in outcome.warnings:
