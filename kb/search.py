@@ -295,6 +295,9 @@ class _Builder:
             combined += f": {words}" if words else ""
         else:
             combined = "every word must match"
+        if soft is not None and _asks(self):
+            combined += ("; a question: a word the notes use once where they use it (the asker's "
+                         "wording) weighs less than one they come back to (a topic)")
         return Explanation(list(self.plans.values()), combined)
 
     def has_term(self, term: str, fields: Iterable[str] = ("title", "body")) -> bool:
@@ -352,10 +355,11 @@ class _Builder:
                         alts.extend(Phrase(f, list(alias), boost=ALIAS_WEIGHT)
                                     for f in ("title", "body"))
         forms: list[Any] = []
+        named = _named_stems(plan)
         for v in list(plan.variants):
             if v.kind in ("split", "alias"):
                 continue
-            if v.terms in seen:
+            if v.terms in seen or (named and v.kind == "sound" and not _same_stem(v.terms, named)):
                 plan.variants.remove(v)
                 continue
             seen.add(v.terms)
@@ -502,6 +506,28 @@ class _Builder:
         return q
 
 
+#: A gloss this strong names a word in the other script (``헬름(helm)``).
+NAMING_GLOSS = 0.5
+
+
+def _named_stems(plan: WordPlan) -> set[str]:
+    """The English stems of what the notebook names the word as in the other script (an
+    alias, a strong gloss): ``파드`` is ``pod``. A guess by sound that is another word
+    (``port``, ``path``) is then left out; ``pods`` is kept."""
+    from .english import light_stem
+
+    latin = all(t.isascii() for t in plan.terms)
+    return {light_stem(v.terms[-1]) for v in plan.variants
+            if (v.kind == "alias" or (v.kind == "gloss" and v.weight >= NAMING_GLOSS))
+            and all(t.isascii() for t in v.terms) != latin}
+
+
+def _same_stem(terms: tuple[str, ...], stems: set[str]) -> bool:
+    from .english import light_stem
+
+    return light_stem(terms[-1]) in stems
+
+
 def _plain_terms(clause: Clause) -> list[str] | None:
     """The analyzed terms of a plain word clause (no field, no OR, not negated), else None."""
     if clause.kind != "word" or clause.fieldname or clause.alternatives or clause.negated:
@@ -571,6 +597,8 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
     units = _units(builder, positive)
     pos_q = [u[0] for u in units]
     live = [u for u in units if u[0] is not NullQuery]
+    if _asks(builder):
+        live = _topic_weighted(builder, live)
     soft = (len(units) >= SOFT_MIN_WORDS or len(units) == 2 and any(u[3] for u in units)) and all(
         u[2] for u in units)
     # Two words: every one must match, ranked like a soft query (where they are counts).
@@ -619,6 +647,27 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
     if neg and q is not NullQuery:
         q = AndNot(q, neg[0] if len(neg) == 1 else Or(neg))
     return q
+
+
+def _topic_weighted(builder: _Builder, units: list[Any]) -> list[Any]:
+    """A question's words, each weighted also by how much it names a topic
+    (:func:`kb.topic.topic_share`): the asker's wording weighs less than the topic."""
+    from .topic import topic_share
+
+    out = []
+    for u in units:
+        plan = builder.plans.get(u[4])
+        if plan is None or plan.question or not u[2]:
+            out.append(u)
+            continue
+        terms = [*plan.terms, *(v.terms[0] for v in plan.variants
+                                if len(v.terms) == 1 and v.kind in TOPIC_KINDS)]
+        out.append((u[0], u[1] * topic_share(builder.reader, terms), *u[2:]))
+    return out
+
+
+#: The other forms of a word whose use counts for its topicality (not guesses by sound).
+TOPIC_KINDS = frozenset(("alias", "gloss", "stem", "fix", "layout", "initials", "shorter"))
 
 
 #: Where a word of a soft query counts as being in the note's title (see kb.scoring.TITLE_BONUS).
@@ -735,6 +784,14 @@ def search(
         add_snippet(nb, hit, builder.terms, lines)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
                         explanation=explained)
+
+
+def _asks(builder: _Builder) -> bool:
+    """Whether the query is a question (a word of it asks)."""
+    from .analysis import is_question_word
+
+    return any(p.question or text.endswith("?") or is_question_word(text.rstrip("?!.~"))
+               for text, p in builder.plans.items())
 
 
 def has_words(query: str, tags: Iterable[str] = ()) -> bool:

@@ -1,0 +1,58 @@
+"""How much a word of a question names its topic, learned from the notebook's counts.
+
+A question typed into a search box mixes the topic (``도커 컨테이너 데이터``) with the
+asker's own words (``지워도``, ``남게``, ``자꾸``, ``물어보면``). Rarity alone (idf) cannot
+tell them apart: a verb form the notes seldom use is as rare as a topic word. What
+does tell them apart is how a word is used where it occurs: a topic word comes back
+again and again in the notes that are about it (``컨테이너`` 5.8 times a note that has
+it, ``pod`` 13.9), a word of the asker's wording turns up once and is gone (``남게``
+1.06, ``지워`` 1.0, ``끝에`` 1.2). This is Church and Gale's burstiness (the
+adaptation of a term: "a word that occurs once in a document is likely to occur
+again if it is a content word"), read from the index's own counts: the occurrences
+of a term over the notes holding it.
+
+:func:`topic_share` turns that into a factor of a word's weight in a question
+(:mod:`kb.search` scales each word's weight by it): 1 for a word used like a topic,
+less for one used once a note, never below :data:`MIN_SHARE`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+#: A word used this many times a note (or more) where it occurs counts as a topic word.
+TOPIC_BURST = 2.5
+#: Pseudo-counts that pull a rare word's ratio towards 1 + (TOPIC_BURST - 1) / 2: two
+#: notes that each say it once prove little.
+PRIOR_NOTES = 2.0
+#: The least share of its weight a question word keeps.
+MIN_SHARE = 0.3
+#: The body is where a word's use shows (a title says each word once).
+FIELD = "body"
+
+
+def burstiness(reader: Any, term: str) -> float:
+    """Occurrences of ``term`` per note holding it in the body, smoothed towards the
+    middle for terms in few notes; 0 when no note's body has it."""
+    if (FIELD, term) not in reader:
+        return 0.0
+    df = reader.doc_frequency(FIELD, term)
+    if not df:
+        return 0.0
+    cf = reader.frequency(FIELD, term)
+    prior = 1.0 + (TOPIC_BURST - 1.0) / 2.0
+    return (cf + PRIOR_NOTES * prior) / (df + PRIOR_NOTES)
+
+
+def topic_share(reader: Any, terms: Iterable[str]) -> float:
+    """The factor of a question word's weight: the burstiness of its most bursty form
+    (the typed terms, or a form searched in their place: ``파드`` is seldom written in a
+    notebook that says ``pod``), against :data:`TOPIC_BURST`."""
+    best = 0.0
+    for t in terms:
+        best = max(best, burstiness(reader, t))
+    if best <= 0.0:
+        return 1.0  # nothing known of it: leave its weight alone
+    share = (best - 1.0) / (TOPIC_BURST - 1.0)
+    return max(MIN_SHARE, min(1.0, share))
