@@ -444,4 +444,5 @@ class Notebook:
         """The notes most like ``row`` (``kb related``). Raises OSError if its file is unreadable."""
         from .search import related
 
-        return self._reading(lambda: related(self.place, row.path, limit=limit, ix=self.ix))
+        return self._reading(lambda: related(self.place, row.path, limit=limit, ix=self.ix,
+                                             plans=self._plans))

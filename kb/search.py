@@ -1223,9 +1223,12 @@ def add_snippet(nb: Notebook, hit: Hit, terms: set[str],
 # --------------------------------------------------------------------------- related notes
 
 
-def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None) -> list[Hit]:
+def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None,
+            plans: dict[Any, Any] | None = None) -> list[Hit]:
     """Notes most like the note at ``path``: its most distinctive terms (Bo1), title
-    and tags included, searched as one OR query; the note itself left out."""
+    and tags included, searched as one OR query; the note itself left out.
+    ``plans``: the tables a long-lived caller keeps for one index version (see
+    :func:`kb.expand.kept`): the terms' collection frequencies and postings' scores."""
     from whoosh.query import Or, Term
 
     from .notes import read_note
@@ -1235,14 +1238,80 @@ def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None) -> list[Hit
     note = read_note(nb.root, path)
     text = "\n".join([note.title, note.title, " ".join(note.tags), note.body])
     with ix.searcher() as searcher:
-        key_terms = searcher.key_terms_from_text("body", text, numterms=20)
+        key_terms = _key_terms(searcher, "body", text, 20, kept(plans, "#related-cf"))
         if not key_terms:
             return []
         q = Or([Term("body", t, boost=w) for t, w in key_terms]
                + [Term("title", t, boost=w) for t, w in key_terms])
-        results = _run(searcher, q, [], limit + 1)
+        results = _run(searcher, q, [], limit + 1, plans)
         hits = [h for h in map(Hit.from_result, results or []) if h.path != path]
     # Only notes with a real share of the best match: a long tail of one shared
     # common word is not "related".
     best = hits[0].score if hits else 0.0
     return [h for h in hits if h.score >= RELATED_MIN_SHARE * best][:limit]
+
+
+def _key_terms(searcher: Searcher, fieldname: str, text: str, number: int,
+               cfs: dict[str, int | None]) -> list[tuple[str, float]]:
+    """Whoosh's ``searcher.key_terms_from_text(fieldname, text, number)`` (Bo1, normalized),
+    the very same terms and weights, cheaper: the text's terms counted straight from
+    :func:`kb.analysis.iter_terms` (what the field's analyzer yields, each weighing 1), and
+    each term's collection frequency read once per segment from its term table, kept in
+    ``cfs`` (one index version) for the next notes."""
+    from collections import Counter
+
+    from whoosh.classify import Bo1Model
+
+    reader = searcher.reader()
+    field = reader.schema[fieldname]
+    counts = Counter(t for t, _, _, _ in iter_terms(text))
+    if not counts:
+        return []
+    model = Bo1Model(reader.doc_count_all(), reader.field_length(fieldname))
+    top_total = 0.0
+    for weight in counts.values():
+        top_total += weight
+    segments = [reader] if reader.is_atomic() else list(reader.readers)
+    tables = [getattr(r, "_terms", None) for r in segments]
+    direct = all(t is not None and hasattr(t, "_range_for_key") for t in tables)
+    tlist: list[tuple[float, str]] = []
+    maxweight = 0
+    for word, weight in counts.items():
+        if word in cfs:
+            cf = cfs[word]
+        else:
+            btext = field.to_bytes(word)
+            cf = _collection_frequency(reader, tables, fieldname, btext, direct)
+            cfs[word] = cf
+        if cf is None:
+            continue
+        score = model.score(float(weight), cf, top_total)
+        if score > maxweight:
+            maxweight = score
+        tlist.append((score, word))
+    norm = model.normalizer(maxweight, top_total)
+    tlist = [(w / norm, t) for w, t in tlist]
+    tlist.sort(key=lambda x: (0 - x[0], x[1]))
+    return [(t, w) for w, t in tlist[:number]]
+
+
+def _collection_frequency(reader: Any, tables: list[Any], fieldname: str, btext: bytes,
+                          direct: bool) -> int | None:
+    """The term's total weight over the segments (``reader.frequency``); None when no
+    segment has it."""
+    if not direct:
+        if (fieldname, btext) not in reader:
+            return None
+        return reader.frequency(fieldname, btext)
+    from whoosh.codec.whoosh3 import W3TermInfo
+
+    total = 0
+    found = False
+    for table in tables:
+        try:
+            datapos = table._range_for_key(fieldname, btext)[0]
+        except KeyError:
+            continue
+        found = True
+        total += W3TermInfo.read_weight(table._dbfile, datapos)
+    return total if found else None
