@@ -592,3 +592,174 @@ def top_docs(searcher: Any, q: Any, limit: int, allow: Any = None,
             scored.append((-s, offset + d))
     best = heapq.nsmallest(max(limit, 1), scored)
     return Results([Scored(searcher, d, -s) for s, d in best], len(scored))
+
+
+#: Relative slack on the upper bounds of :func:`top_terms` (float rounding of bounds and sums).
+_BOUND_SLACK = 1e-6
+
+
+def _term_bound(seg: _Segment, field: str, btext: bytes) -> tuple[float, Any] | None:
+    """An upper bound of the term's (unboosted) BM25 score in this segment (Whoosh's
+    ``max_quality``: its highest weight at its shortest length, from the term info), and
+    its scorer; None when the segment has no such term or another scorer."""
+    from whoosh.scoring import BM25FScorer
+
+    reader = seg.reader
+    if (field, btext) not in reader:
+        return None
+    scorer = seg.top.weighting.scorer(seg.sub, field, btext)
+    if type(scorer) is not BM25FScorer:
+        return None
+    bound = scorer.max_quality()
+    if len(seg.lengths(field)) < reader.doc_count_all():  # a note without a length: norm[0]
+        w = reader.term_info(field, btext).max_weight()
+        norm0 = seg.norms(field, scorer.K1, scorer.B, scorer.avgfl)[0]
+        bound = max(bound, scorer.idf * ((w * (scorer.K1 + 1)) / (w + norm0)))
+    return bound * (1 + _BOUND_SLACK), scorer
+
+
+def _term_at(seg: _Segment, field: str, btext: bytes, scorer: Any, docs: list[int]) -> dict[int, float]:
+    """The term's (unboosted) scores for the sorted ``docs`` only, the very floats of
+    :func:`_term`: blocks whose ids all lie between two wanted notes are skipped unread."""
+    import bisect
+
+    full = seg.terms.get((field, btext))
+    if full is not None:
+        return {d: full[d] for d in docs if d in full}
+    if not docs:
+        return {}
+    m = _leaf(seg, field, btext)
+    if m is None:
+        part = _term(seg, field, btext, 1.0)
+        return {d: part[d] for d in docs if d in part}
+    lengths = seg.lengths(field)
+    n = len(lengths)
+    idf, K1 = scorer.idf, scorer.K1
+    k1p1 = K1 + 1
+    norm = seg.norms(field, K1, scorer.B, scorer.avgfl)
+    out: dict[int, float] = {}
+    k = 0  # the first wanted note not yet passed
+    while not m._atend and k < len(docs):
+        if m._maxid >= docs[k]:
+            if m._ids is None:
+                m._read_ids()
+            ids = m._ids
+            hi = bisect.bisect_right(docs, m._maxid, k)
+            weights = None
+            for d in docs[k:hi]:
+                i = bisect.bisect_left(ids, d)
+                if i < len(ids) and ids[i] == d:
+                    if weights is None:
+                        if m._weights is None:
+                            m._read_weights()
+                        weights = m._weights
+                    w = weights[i]
+                    out[d] = idf * ((w * k1p1) / (w + norm[lengths[d] if d < n else 0]))
+            k = hi
+        m._i = m._blocklength
+        m._next_block()
+    return out
+
+
+def top_terms(searcher: Any, terms: list[tuple[str, str, float]], limit: int,
+              kept: dict[Any, Any] | None = None) -> list[tuple[float, int]]:
+    """The ``limit`` best notes for an OR of weighted terms ``(field, text, boost)``, as
+    :func:`top_docs` ranks ``Or([Term(field, text, boost=boost), ...])``: the same notes,
+    order and scores (each note's sum taken in the query's order), as ``(score, docnum)``
+    best first, without scoring every posting (MaxScore): terms are read whole from the
+    highest upper bound down (the rare, distinctive ones, with short postings) until the
+    terms left could not lift a note that none of them holds into the top ``limit``
+    together; those are then read only at the notes that still can, skipping their
+    other blocks. ``kept``: as for :func:`top_docs`."""
+    import heapq
+
+    _quick_stored_offsets()
+    limit = max(limit, 1)
+    subs = [(searcher, 0)] if searcher.is_atomic() else searcher.leaf_searchers()
+    best: list[tuple[float, int]] = []  # (-score, docnum): the exact scores so far
+    for sub, offset in subs:
+        store = None
+        if kept is not None:
+            segment = getattr(sub.reader(), "segment", None)
+            key = (offset, segment().segment_id() if callable(segment) else None)
+            store = kept.setdefault(key, {})
+        seg = _Segment(searcher, sub, store)
+        if store is not None and seg.postings() > MAX_KEPT_POSTINGS:
+            seg.terms.clear()
+            seg.blocks.clear()
+        schema = searcher.schema
+        bounded: list[tuple[float, int, bytes, Any]] = []  # (bound, query position, btext, scorer)
+        for i, (field, text, boost) in enumerate(terms):
+            if field not in schema:
+                continue
+            try:
+                btext = schema[field].to_bytes(text)
+            except ValueError:
+                continue
+            got = _term_bound(seg, field, btext)
+            if got is None:
+                if (field, btext) in seg.reader:  # not BM25: no bound, read it whole
+                    bounded.append((float("inf"), i, btext, None))
+                continue
+            bounded.append((got[0] * boost, i, btext, got[1]))
+        bounded.sort(key=lambda b: -b[0])
+        reader = seg.reader
+        deleted = reader.has_deletions()
+        # Terms read whole, highest bound first, while the rest could still lift an unseen note.
+        rest = sum(b[0] for b in bounded)
+        full: dict[int, dict[int, float]] = {}
+        lower: dict[int, float] = {}
+        j = 0
+        while j < len(bounded):
+            theta = _kth(best, lower, limit, offset, reader if deleted else None)
+            if theta is not None and rest < theta:
+                break
+            bound, i, btext, _ = bounded[j]
+            field, _, boost = terms[i]
+            part = _term(seg, field, btext, boost)
+            full[i] = part
+            get = lower.get
+            for d, s in part.items():
+                lower[d] = get(d, 0.0) + s
+            rest -= bound
+            j += 1
+        left = bounded[j:]
+        theta = _kth(best, lower, limit, offset, reader if deleted else None) if left else None
+        if theta is None:
+            candidates = sorted(lower)
+        else:
+            candidates = sorted(d for d, s in lower.items() if s + rest >= theta)
+        parts: dict[int, dict[int, float]] = dict(full)
+        for _, i, btext, scorer in left:
+            field, _, boost = terms[i]
+            at = _term_at(seg, field, btext, scorer, candidates)
+            parts[i] = at if boost == 1.0 else {d: s * boost for d, s in at.items()}
+        order = sorted(parts)
+        for d in candidates:
+            if deleted and reader.is_deleted(d):
+                continue
+            acc: float | None = None
+            for i in order:
+                s = parts[i].get(d)
+                if s is not None:
+                    acc = s if acc is None else acc + s
+            if acc is not None:
+                best.append((-acc, offset + d))
+        best = heapq.nsmallest(limit, best)
+    return [(-s, d) for s, d in best]
+
+
+def _kth(best: list[tuple[float, int]], lower: dict[int, float], limit: int, offset: int,
+         reader: Any) -> float | None:
+    """The ``limit``-th highest score a note is sure to reach (exact scores of earlier
+    segments, lower bounds of this one), shaded down by the slack; None: fewer notes."""
+    import heapq
+
+    scores = [-s for s, _ in best]
+    if reader is None:
+        scores.extend(lower.values())
+    else:
+        scores.extend(s for d, s in lower.items() if not reader.is_deleted(d))
+    if len(scores) < limit:
+        return None
+    return heapq.nlargest(limit, scores)[-1] * (1 - _BOUND_SLACK)

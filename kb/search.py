@@ -1229,8 +1229,6 @@ def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None,
     and tags included, searched as one OR query; the note itself left out.
     ``plans``: the tables a long-lived caller keeps for one index version (see
     :func:`kb.expand.kept`): the terms' collection frequencies and postings' scores."""
-    from whoosh.query import Or, Term
-
     from .notes import read_note
 
     if ix is None:
@@ -1241,14 +1239,34 @@ def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None,
         key_terms = _key_terms(searcher, "body", text, 20, kept(plans, "#related-cf"))
         if not key_terms:
             return []
-        q = Or([Term("body", t, boost=w) for t, w in key_terms]
-               + [Term("title", t, boost=w) for t, w in key_terms])
-        results = _run(searcher, q, [], limit + 1, plans)
+        terms = [("body", t, w) for t, w in key_terms] + [("title", t, w) for t, w in key_terms]
+        results = _related_top(searcher, terms, limit + 1, plans)
         hits = [h for h in map(Hit.from_result, results or []) if h.path != path]
     # Only notes with a real share of the best match: a long tail of one shared
     # common word is not "related".
     best = hits[0].score if hits else 0.0
     return [h for h in hits if h.score >= RELATED_MIN_SHARE * best][:limit]
+
+
+def _related_top(searcher: Searcher, terms: list[tuple[str, str, float]], limit: int,
+                 plans: dict[Any, Any] | None) -> Any:
+    """The best ``limit`` notes for the OR of the weighted terms: :func:`kb.scoring.top_terms`
+    (pruned, the same ranking), else (``KB_WHOOSH_COLLECTOR=1``, another Whoosh) :func:`_run`."""
+    import os
+
+    from whoosh.query import Or, Term
+
+    if not os.environ.get("KB_WHOOSH_COLLECTOR"):
+        from .scoring import Scored, top_terms
+
+        try:
+            top = top_terms(searcher, terms, limit, kept(plans, "#postings") if plans is not None else None)
+        except (AttributeError, TypeError, ImportError):  # another Whoosh inside: its own way
+            pass
+        else:
+            return [Scored(searcher, d, s) for s, d in top]
+    q = Or([Term(f, t, boost=w) for f, t, w in terms])
+    return _run(searcher, q, [], limit, plans)
 
 
 def _key_terms(searcher: Searcher, fieldname: str, text: str, number: int,
