@@ -1276,6 +1276,7 @@ def _key_terms(searcher: Searcher, fieldname: str, text: str, number: int,
     :func:`kb.analysis.iter_terms` (what the field's analyzer yields, each weighing 1), and
     each term's collection frequency read once per segment from its term table, kept in
     ``cfs`` (one index version) for the next notes."""
+    import heapq
     from collections import Counter
 
     from whoosh.classify import Bo1Model
@@ -1292,9 +1293,23 @@ def _key_terms(searcher: Searcher, fieldname: str, text: str, number: int,
     segments = [reader] if reader.is_atomic() else list(reader.readers)
     tables = [getattr(r, "_terms", None) for r in segments]
     direct = all(t is not None and hasattr(t, "_range_for_key") for t in tables)
+    # A term's Bo1 score falls as its collection frequency grows from 1 until it reaches
+    # ``weight * N``, then rises: at most the larger of the two ends (1, the field's total).
+    # The terms are looked up by their count in the text, highest first, until no term
+    # left could beat the ``number``-th best score (strictly: ties are broken by the word).
+    ends = (1, max(1, model.collection_total))
+    def bound(weight: float) -> float:
+        return max(model.score(weight, cf, top_total) for cf in ends) * (1 + 1e-9)
+
     tlist: list[tuple[float, str]] = []
     maxweight = 0
-    for word, weight in counts.items():
+    found: list[float] = []  # the ``number`` best scores so far (a heap)
+    last = None
+    for word, weight in sorted(counts.items(), key=lambda kv: -kv[1]):
+        if weight != last:
+            last = weight
+            if len(found) >= number and bound(float(weight)) < found[0]:
+                break
         if word in cfs:
             cf = cfs[word]
         else:
@@ -1307,6 +1322,10 @@ def _key_terms(searcher: Searcher, fieldname: str, text: str, number: int,
         if score > maxweight:
             maxweight = score
         tlist.append((score, word))
+        if len(found) < number:
+            heapq.heappush(found, score)
+        elif score > found[0]:
+            heapq.heapreplace(found, score)
     norm = model.normalizer(maxweight, top_total)
     tlist = [(w / norm, t) for w, t in tlist]
     tlist.sort(key=lambda x: (0 - x[0], x[1]))
