@@ -723,19 +723,24 @@ def top_terms(searcher: Any, terms: list[tuple[str, str, float]], limit: int,
                 lower[d] = get(d, 0.0) + s
             rest -= bound
             j += 1
-        left = bounded[j:]
-        theta = _kth(best, lower, limit, offset, reader if deleted else None) if left else None
-        if theta is None:
-            candidates = sorted(lower)
-        else:
-            candidates = sorted(d for d, s in lower.items() if s + rest >= theta)
+        # The rest, lowest bound last, only at the notes that can still make the top; after
+        # each term the notes that no longer can are dropped.
+        notes = lower
         parts: dict[int, dict[int, float]] = dict(full)
-        for _, i, btext, scorer in left:
+        for bound, i, btext, scorer in bounded[j:]:
+            theta = _kth(best, notes, limit, offset, reader if deleted else None)
+            if theta is not None:
+                notes = {d: s for d, s in notes.items() if s + rest >= theta}
             field, _, boost = terms[i]
-            at = _term_at(seg, field, btext, scorer, candidates)
-            parts[i] = at if boost == 1.0 else {d: s * boost for d, s in at.items()}
+            at = _term_at(seg, field, btext, scorer, sorted(notes))
+            if boost != 1.0:
+                at = {d: s * boost for d, s in at.items()}
+            parts[i] = at
+            for d, s in at.items():
+                notes[d] += s
+            rest -= bound
         order = sorted(parts)
-        for d in candidates:
+        for d in notes:
             if deleted and reader.is_deleted(d):
                 continue
             acc: float | None = None
