@@ -1326,6 +1326,8 @@ def _key_terms(searcher: Searcher, fieldname: str, text: str, number: int,
             heapq.heappush(found, score)
         elif score > found[0]:
             heapq.heapreplace(found, score)
+    if not tlist:  # no term of the text is in the index (Whoosh divides by zero here)
+        return []
     norm = model.normalizer(maxweight, top_total)
     tlist = [(w / norm, t) for w, t in tlist]
     tlist.sort(key=lambda x: (0 - x[0], x[1]))

@@ -1,0 +1,137 @@
+"""kb related's quick paths give Whoosh's answers exactly (issue 17).
+
+``search._key_terms`` must pick the terms and weights of ``key_terms_from_text`` (Bo1), and
+``scoring.top_terms`` (MaxScore pruning) the notes, order and scores of ``top_docs`` on the
+whole OR query, on an index of several segments with deleted notes and duplicate notes
+(ties, broken by document number).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from kb.core import Notebook
+
+ENGLISH = ("kubernetes pod service deployment ingress volume secret rbac helm chart airflow dag "
+           "executor scheduler retrieval vector embedding index transformer attention token "
+           "cache latency queue lock thread process memory kernel socket").split()
+KOREAN = ("파드 서비스 배포 볼륨 권한 스케줄러 검색 벡터 임베딩 색인 트랜스포머 어텐션 토큰 캐시 "
+          "지연 큐 잠금 스레드 프로세스 메모리 커널 소켓 교착 상태 설정 생성 삭제 조회").split()
+PARTICLES = ("", "", "", "를", "가", "는", "에서", "의")
+
+
+def _text(rng: random.Random, words: int) -> str:
+    out = []
+    for _ in range(words):
+        # Zipf-like: the first words of each list are common, the last ones rare.
+        pool = ENGLISH if rng.random() < 0.5 else KOREAN
+        word = pool[min(int(rng.paretovariate(1.2)) - 1, len(pool) - 1)]
+        if pool is KOREAN:
+            word += rng.choice(PARTICLES)
+        out.append(word)
+    return " ".join(out)
+
+
+def _write(root: Path, rng: random.Random, name: str) -> None:
+    title = _text(rng, rng.randint(1, 4))
+    tags = ", ".join(sorted({rng.choice(ENGLISH) for _ in range(rng.randint(0, 3))}))
+    body = "\n\n".join(_text(rng, rng.randint(3, 60)) for _ in range(rng.randint(1, 6)))
+    (root / name).write_text(f"---\ntitle: {title}\ntags: [{tags}]\n---\n{body}\n", encoding="utf-8")
+
+
+@pytest.fixture
+def generated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Notebook:
+    """~150 notes indexed in three syncs (several segments), some deleted and changed, and
+    exact copies of some notes (equal scores)."""
+    import time
+
+    root = tmp_path / "gen"
+    root.mkdir()
+    monkeypatch.setenv("KB_DIR", str(root))
+    monkeypatch.setenv("KB_INDEX_DIR", str(tmp_path / "gen-index"))
+    rng = random.Random(17)
+    for i in range(90):
+        _write(root, rng, f"n{i:03d}.md")
+    for i in range(0, 90, 9):
+        (root / f"copy{i:03d}.md").write_bytes((root / f"n{i:03d}.md").read_bytes())
+    Notebook.open(root).close()
+    time.sleep(0.05)
+    for i in range(90, 140):
+        _write(root, rng, f"n{i:03d}.md")
+    for i in range(0, 90, 7):
+        (root / f"n{i:03d}.md").unlink()
+    Notebook.open(root).close()
+    for i in range(3, 90, 11):
+        if (root / f"n{i:03d}.md").exists():
+            _write(root, rng, f"n{i:03d}.md")
+    nb = Notebook.open(root)
+    return nb
+
+
+def _texts(nb: Notebook) -> list[str]:
+    out = []
+    for row in nb.rows():
+        note = nb.read(row)
+        out.append("\n".join([note.title, note.title, " ".join(note.tags), note.body]))
+    return out
+
+
+def test_the_generated_index_has_segments_and_deletions(generated: Notebook) -> None:
+    with generated.ix.searcher() as s:
+        assert not s.is_atomic() and len(s.leaf_searchers()) >= 2
+        assert any(sub.reader().has_deletions() for sub, _ in s.leaf_searchers())
+
+
+def test_key_terms_are_whooshs(generated: Notebook) -> None:
+    from kb.search import _key_terms
+
+    texts = _texts(generated)
+    texts += ["", "zzz 없는말", "kubernetes " * 50 + "rbac", "단 하나의 희귀어 socket"]
+    cfs: dict[str, int | None] = {}
+    with generated.ix.searcher() as s:
+        for text in texts:
+            for number in (1, 5, 20):
+                try:
+                    expected = s.key_terms_from_text("body", text, numterms=number)
+                except ZeroDivisionError:  # no term of the text in the index: Whoosh fails
+                    expected = []
+                assert _key_terms(s, "body", text, number, {}) == expected
+                assert _key_terms(s, "body", text, number, cfs) == expected  # kept frequencies
+
+
+def test_pruned_or_is_the_whole_or(generated: Notebook) -> None:
+    from whoosh.query import Or, Term
+
+    from kb.scoring import top_docs, top_terms
+    from kb.search import _key_terms
+
+    checked = ties = 0
+    kept: dict = {}
+    with generated.ix.searcher() as s:
+        for text in _texts(generated):
+            key = _key_terms(s, "body", text, 20, {})
+            if not key:
+                continue
+            terms = [("body", t, w) for t, w in key] + [("title", t, w) for t, w in key]
+            q = Or([Term(f, t, boost=w) for f, t, w in terms])
+            for limit in (1, 3, 6, 11, 500):
+                expected = [(r.score, r.docnum) for r in top_docs(s, q, limit)]
+                assert top_terms(s, terms, limit) == expected
+                assert top_terms(s, terms, limit, kept) == expected
+                checked += 1
+                scores = [sc for sc, _ in expected]
+                ties += len(scores) - len(set(scores))
+    assert checked > 300 and ties > 0
+
+
+def test_related_is_the_same_on_whooshs_collector(generated: Notebook,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = generated.rows()
+    fast = {r.path: [(h.path, h.score) for h in generated.related(r, limit=7)] for r in rows}
+    monkeypatch.setenv("KB_WHOOSH_COLLECTOR", "1")
+    slow = {r.path: [(h.path, h.score) for h in generated.related(r, limit=7)] for r in rows}
+    assert fast == slow
+    assert sum(len(v) for v in fast.values()) > len(rows)
