@@ -109,14 +109,13 @@ def _grep(
 ) -> bool:
     from ..core import NoteFilter
     from ..grep import compile_pattern
-    from ..grepindex import grep_notebook
+    from ..grepindex import grep_notebook, lookup_of
 
     pat = compile_pattern(pattern, fixed=fixed, ignore_case=ignore_case, word=word)
     nb = notebook(ctx)
     stats = nb.sync(on_wait=say_waiting)
     for path, msg in stats.warnings:
         stderr().print(f"warning: {path}: {msg}", style="yellow", soft_wrap=True, markup=False)
-    files = nb.files()
     terminal = sys.stdout.isatty() and not (as_json or vimgrep or files_only or count)
     rows: dict[str, NoteRow] = {}
     if tag or terminal:
@@ -127,7 +126,10 @@ def _grep(
         allow = {r.path for r in filt.apply(rows.values())}.__contains__
     elif path_glob:
         allow = filt.path_matches
-    hits = grep_notebook(nb.root, nb.place.index_dir, files, pat, allow=allow, limit=limit)
+    stamp = None if stats.generation is None else (str(nb.root), stats.generation)
+    hits = grep_notebook(
+        nb.root, nb.place.index_dir, pat, stamp=stamp, allow=allow, limit=limit, lookup=lookup_of(nb)
+    )
     b = before if before is not None else context or 0
     a = after if after is not None else context or 0
     if terminal:
