@@ -19,20 +19,26 @@ answers "maybe" or "certainly not":
   cannot match, and is not read. Words are looked up by substring, so ``ubect``
   finds ``kubectl``.
 
-The index is *forward*: per note, its distinct words, ``\n``-joined (a third of the
-text: repeated words and everything that is not a word are gone). A run is looked up by
-one ``find`` pass over all of them (memory-mapped; ~100 ms for 40,000 notes), the other
-runs of a pattern only inside the notes the first left. No inversion: building is one
-pass over the notes, and keeping it up to date is copying bytes.
+The index is *inverted*: the notebook's distinct words, once each (``\n``-joined, a few
+MB however many copies of a word the notes hold), and for each word the ids of the notes
+that hold it. A run is looked up by a ``find`` pass over the vocabulary (so a piece of a
+word finds it), then the postings of the words found are joined; the runs of an "and"
+cheapest first, a run too common to narrow much left out (:data:`WORDS_MAX`, and once
+few notes are left). Only the candidates' paths are decoded.
 
-Two files beside the Whoosh index: ``grep.bin`` (the base: paths, signatures, offsets,
-then the words) and ``grep.delta`` (the words of notes changed since, by path). Each
-note's entry carries the file signature it was read under, and is used only while the
-sync's manifest has the same signature for that note: a note changed, added or never
-seen is simply read. So a damaged, old or missing file makes grep slower, never wrong.
-kb's sync keeps them up to date (:func:`update`, called where the sync commits): a
-changed note is read once more and joins the delta; past :data:`DELTA_MAX` notes the
-delta is folded into a new base.
+Two files beside the Whoosh index: ``grep.bin`` (the base: vocabulary, word offsets,
+postings, paths and signatures, memory-mapped; see :class:`Builder`) and ``grep.delta``
+(the words of the notes changed since the base, by path, and a *stamp*). kb's sync keeps
+them up to date (:func:`update`, called where the sync commits), from the bytes it read
+for the search index (:class:`Reader`: no note is read twice): a changed note joins the
+delta; past :data:`DELTA_MAX` notes the delta and the base's notes still current are
+written as a new base. The stamp names the manifest (notebook, generation) the files
+were brought up to date for, with the base notes it made stale and the notes it could
+not vouch for (racily clean, unreadable): grep, told by the sync that the index is at
+that generation, reads nothing else. Without the stamp (a failed or killed update, an
+index of an older kb) grep reads the manifest and trusts a note's words only under the
+signature it was read with: a note changed, added or never seen is simply read. So a
+damaged, old or missing file makes grep slower, never wrong.
 """
 
 from __future__ import annotations
@@ -43,9 +49,10 @@ import os
 import sys
 from array import array
 from bisect import bisect_right
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from contextlib import suppress
+from functools import partial
 from itertools import accumulate, chain, compress, repeat
 from operator import eq
 from pathlib import Path
@@ -417,24 +424,16 @@ class Builder:
     def __init__(self) -> None:
         self.paths: list[str] = []
         self.sigs: list[Signature] = []
-        self.ids: dict[bytes, int] = {}  # word -> its id
-        self.posts: list[array[int]] = []  # word id -> note ids
+        self.posts: defaultdict[bytes, array[int]] = defaultdict(partial(array, "I"))  # word -> note ids
 
     def add(self, rel: str, sig: Any, entry: bytes) -> None:
         nid = len(self.paths)
         self.paths.append(rel)
         self.sigs.append(tuple(sig))
-        if not entry:
-            return
-        words = entry[1:].split(b"\n")
-        ids, posts = self.ids, self.posts
-        new = set(words).difference(ids)
-        if new:
-            n = len(posts)
-            ids.update(zip(new, range(n, n + len(new)), strict=True))
-            posts.extend(array("I") for _ in range(len(new)))
-        # posts[ids[w]].append(nid) for every word, at C speed
-        deque(map(array.append, map(posts.__getitem__, map(ids.__getitem__, words)), repeat(nid)), maxlen=0)
+        if entry:
+            # posts[w].append(nid) for every word, at C speed
+            words = entry[1:].split(b"\n")
+            deque(map(array.append, map(self.posts.__getitem__, words), repeat(nid)), maxlen=0)
 
     @classmethod
     def of_base(cls, lookup: Lookup, keep: list[int]) -> Builder:
@@ -447,13 +446,10 @@ class Builder:
         paths, sigs = lookup.paths, lookup.sigs
         self.paths = [paths[i] for i in keep]
         self.sigs = [sigs[i] for i in keep]
-        words = lookup._words()
-        self.ids = dict(zip(words, range(len(words)), strict=True))
         post, pst = lookup._views["post"], lookup._views["pst"]
         get = remap.__getitem__
-        self.posts = [
-            array("I", filter(drop.__ne__, map(get, post[pst[w] : pst[w + 1]]))) for w in range(len(words))
-        ]
+        for w, word in enumerate(lookup._words()):
+            self.posts[word] = array("I", filter(drop.__ne__, map(get, post[pst[w] : pst[w + 1]])))
         return self
 
     def write(self, path: Path) -> bytes:
@@ -462,7 +458,7 @@ class Builder:
 
         if len(self.paths) >= 0xFFFFFFFF:
             raise ValueError("too many notes")
-        kept = [(w, p) for w, p in zip(self.ids, self.posts, strict=True) if p]
+        kept = [(w, p) for w, p in self.posts.items() if p]
         token = os.urandom(8)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
