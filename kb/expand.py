@@ -148,6 +148,7 @@ class Expander:
         self.fields = fields
         self.n = max(1, reader.doc_count())
         self._df: dict[str, int] = {}
+        self._docs: dict[str, frozenset[int] | None] = {}
 
     # ----------------------------------------------------------------- lexicon
 
@@ -389,16 +390,26 @@ class Expander:
         """Whether the two terms turn up in the same notes far more often than chance would
         have it (폴링 and polling do; 상태 and sunday, both common, only by chance). A term in
         more than MAX_TOGETHER notes is not read."""
-        reader = self.reader
         df_a, df_b = self.df(a), self.df(b)
         if min(df_a, df_b) == 0 or max(df_a, df_b) > MAX_TOGETHER:
             return False
-        try:
-            docs = set(reader.postings("body", a).all_ids())
-            both = sum(1 for d in reader.postings("body", b).all_ids() if d in docs)
-        except Exception:  # a term in the title only: no body postings
+        docs, other = self._body_docs(a), self._body_docs(b)
+        if docs is None or other is None:  # a term in the title only: no body postings
             return False
+        both = len(docs & other)
         return both > 0 and both * self.n >= TOGETHER_LIFT * df_a * df_b
+
+    def _body_docs(self, term: str) -> frozenset[int] | None:
+        """The notes whose body has ``term`` (None: no body postings), read once a plan
+        (a word's sound candidates are each checked against it)."""
+        if term in self._docs:
+            return self._docs[term]
+        try:
+            docs: frozenset[int] | None = frozenset(self.reader.postings("body", term).all_ids())
+        except Exception:
+            docs = None
+        self._docs[term] = docs
+        return docs
 
     def _sounds(self, plan: WordPlan, term: str, typed_df: int, min_key: int = 2,
                 together: bool = False) -> int:

@@ -558,8 +558,9 @@ class LatinSound:
         # consonant and vowel too, for a Hangul word whose last syllable was cut.
         self.whole: dict[str, list[list[str]]] = {}
         self.cut: dict[str, list[list[str]]] = {}
-        self.sibilants = [_latin_sibilants(w) for w in _respell(latin.lower())]
-        for spelling in _respell(latin.lower()):
+        spellings = _respell(latin.lower())
+        self.sibilants = [_latin_sibilants(w) for w in spellings]
+        for spelling in spellings:
             slots = _latin_slots(spelling)
             for shape in _latin_shapes(spelling):
                 self.whole.setdefault(shape, []).append(slots)
@@ -567,20 +568,36 @@ class LatinSound:
                     self.cut.setdefault(shape[:-2], []).append(slots[:-1])
 
     def matches(self, hangul: str) -> bool:
-        shape = hangul_sound_shape(hangul)
+        shape = hangul_sound_shape_cached(hangul)
         if not shape or (shape not in self.whole and shape not in self.cut):
             return False
-        sibilants = _hangul_sibilants(hangul)
+        _, sibilants, vowels = _hangul_sound(hangul)
         if not any(_sibilants_agree(sibilants, x) for x in self.sibilants) and shape in self.whole:
             return False
-        vowels = hangul_vowel_slots(hangul)
         return any(_slots_agree(vowels, s) for s in self.whole.get(shape, ())) or any(
             _slots_agree(vowels, s) for s in self.cut.get(shape, ()))
 
 
-@lru_cache(maxsize=256)
+#: A query word's sounds are matched against every word of the notebook filed under its
+#: sound key (hundreds on a big notebook): both sides are worked out once per word.
+SOUND_CACHE = 8192
+
+
+@lru_cache(maxsize=SOUND_CACHE)
 def latin_sound(latin: str) -> LatinSound:
     return LatinSound(latin)
+
+
+@lru_cache(maxsize=SOUND_CACHE)
+def hangul_sound_shape_cached(hangul: str) -> str:
+    """:func:`hangul_sound_shape`, kept per word (a pure function of it)."""
+    return hangul_sound_shape(hangul)
+
+
+@lru_cache(maxsize=SOUND_CACHE)
+def _hangul_sound(hangul: str) -> tuple[str, list[str], list[str]]:
+    """A Hangul word's shape, sibilants and vowel slots, as :meth:`LatinSound.matches` reads them."""
+    return hangul_sound_shape_cached(hangul), _hangul_sibilants(hangul), hangul_vowel_slots(hangul)
 
 
 def latin_lookup_keys(latin: str) -> set[str]:

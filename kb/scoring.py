@@ -44,6 +44,9 @@ class _Segment:
         self.sub = sub
         self.reader = sub.reader()
         self._lengths: dict[str, bytes] = {}
+        #: Each term's scores (unboosted), read once a search: a word's terms come back in
+        #: its phrases and in the phrase of the whole query.
+        self.terms: dict[tuple[str, bytes], dict[int, float]] = {}
 
     def lengths(self, field: str) -> bytes:
         raw = self._lengths.get(field)
@@ -68,8 +71,12 @@ def _term(seg: _Segment, field: str, text: Any, boost: float) -> dict[int, float
             btext = seg.top.schema[field].to_bytes(text)
         except ValueError:
             return {}
+    key = (field, btext)
+    kept = seg.terms.get(key)
+    if kept is not None:
+        return kept if boost == 1.0 else {d: s * boost for d, s in kept.items()}
     reader = seg.reader
-    if (field, btext) not in reader:
+    if key not in reader:
         return {}
     scorer = seg.top.weighting.scorer(seg.sub, field, btext)
     m = reader.postings(field, btext, scorer=scorer)
@@ -91,12 +98,121 @@ def _term(seg: _Segment, field: str, text: Any, boost: float) -> dict[int, float
             for doc, w in zip(m._ids, m._weights, strict=True):
                 lb = lengths[doc] if doc < n else 0
                 # whoosh.scoring.bm25, term for term (the same floating-point steps)
-                s = idf * ((w * k1p1) / (w + K1 * (k1b + B * b2l[lb] / avgfl)))
-                out[doc] = s * boost if boost != 1.0 else s
+                out[doc] = idf * ((w * k1p1) / (w + K1 * (k1b + B * b2l[lb] / avgfl)))
             m._i = m._blocklength
             m._next_block()
-        return out
+        seg.terms[key] = out
+        return out if boost == 1.0 else {d: s * boost for d, s in out.items()}
     return _matched(m, boost)  # other scorers (unscorable keyword fields): Whoosh's own
+
+
+def _leaf(seg: _Segment, field: str, btext: bytes) -> Any:
+    """The postings matcher of a term, read block by block (None: not such a matcher)."""
+    m = seg.reader.postings(field, btext)
+    while not hasattr(m, "_atend") and hasattr(m, "child"):
+        m = m.child
+    return m if hasattr(m, "_read_values") and hasattr(m, "_read_ids") else None
+
+
+def _positions(m: Any, docs: set[int] | frozenset[int]) -> dict[int, list[int]]:
+    """The term's positions in each of ``docs`` that holds it."""
+    decode = m.format.decode_positions
+    low = min(docs)
+    out: dict[int, list[int]] = {}
+    while not m._atend:
+        if m._maxid >= low:
+            if m._ids is None:
+                m._read_ids()
+            ids = m._ids
+            wanted = [i for i, d in enumerate(ids) if d in docs]
+            if wanted:
+                if m._values is None:
+                    m._read_values()
+                values = m._values
+                for i in wanted:
+                    out[ids[i]] = decode(values[i])
+        m._i = m._blocklength
+        m._next_block()
+    return out
+
+
+def _near(first: list[int], rest: list[list[int]], slop: int) -> bool:
+    """Whoosh's ``SpanNear2`` (ordered, ``mindist`` 1) on one document: whether the words
+    stand in order, each within ``slop`` positions of the span of those before it."""
+    import bisect
+
+    aspans = [(p, p) for p in first]
+    for bpos in rest:
+        if not aspans:
+            return False
+        spans: set[tuple[int, int]] = set()
+        for a0, a1 in aspans:
+            j = bisect.bisect_left(bpos, a0)
+            while j < len(bpos):
+                p = bpos[j]
+                j += 1
+                if p < a0 - slop or a0 > p:
+                    continue
+                if p > a1 + slop:
+                    break
+                # Span.distance_to: 0 when they overlap, else the gap
+                if a0 <= p <= a1:
+                    dist = 0
+                elif a1 < p:
+                    dist = p - a1
+                else:
+                    dist = a0 - p
+                if 1 <= dist <= slop:
+                    spans.add((min(a0, p), max(a1, p)))
+        aspans = sorted(spans)
+    return bool(aspans)
+
+
+def _tree_sum(values: list[float]) -> float:
+    """A sum in the order of Whoosh's binary tree of intersection matchers."""
+    if len(values) == 1:
+        return values[0]
+    half = len(values) // 2
+    return _tree_sum(values[:half]) + _tree_sum(values[half:])
+
+
+def _phrase(seg: _Segment, q: Any, within: Any = None) -> dict[int, float]:
+    """A phrase, as Whoosh's ``Phrase`` scores it (the sum of its words' scores where they
+    stand together, times its boost), from the words' scores and, only for the notes that
+    hold every word (and are in ``within``), their positions."""
+    field_name = q.fieldname
+    schema = seg.top.schema
+    if field_name not in schema or not q.words:
+        return {}
+    field = schema[field_name]
+    if not field.format or not field.format.supports("positions"):
+        return _generic(seg, q)  # Whoosh raises its own error
+    try:
+        words = [field.to_bytes(w) for w in q.words]
+    except ValueError:
+        return {}
+    if any((field_name, w) not in seg.reader for w in words):
+        return {}
+    parts = [_term(seg, field_name, w, 1.0) for w in words]
+    docs = set(min(parts, key=len))
+    for part in parts:
+        docs.intersection_update(part)
+    if within is not None:
+        docs.intersection_update(within)
+    if not docs:
+        return {}
+    unique = list(dict.fromkeys(words))
+    leaves = [_leaf(seg, field_name, w) for w in unique]
+    if any(m is None for m in leaves):
+        return _generic(seg, q)
+    where = dict(zip(unique, (_positions(m, docs) for m in leaves), strict=True))
+    slop, boost = q.slop, q.boost
+    out: dict[int, float] = {}
+    for d in docs:
+        if _near(where[words[0]][d], [where[w][d] for w in words[1:]], slop):
+            s = _tree_sum([part[d] for part in parts])
+            out[d] = s * boost if boost != 1.0 else s
+    return out
 
 
 def _matched(m: Any, boost: float = 1.0) -> dict[int, float]:
@@ -240,13 +356,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def evaluate(seg: _Segment, q: Any) -> dict[int, float]:
-    """Segment-local document number -> score, for every document ``q`` matches."""
+def evaluate(seg: _Segment, q: Any, within: Any = None) -> dict[int, float]:
+    """Segment-local document number -> score, for every document ``q`` matches (or at
+    least every one of them in ``within``: the caller looks at no other)."""
     from whoosh import query as Q
 
     kind = type(q)
     if kind is Q.Term:
         return _term(seg, q.fieldname, q.text, q.boost)
+    if kind is Q.Phrase:
+        return _phrase(seg, q, within)
     if kind is _SOFT_AND:
         lengths = seg.lengths("body")
         n = len(lengths)
@@ -258,7 +377,7 @@ def evaluate(seg: _Segment, q: Any) -> dict[int, float]:
     if kind is Q.Or and not q.minmatch and not q.scale:
         acc: dict[int, float] = {}
         for sub in q.subqueries:
-            part = evaluate(seg, sub)
+            part = evaluate(seg, sub, within)
             if not acc:
                 acc = dict(part)
                 continue
@@ -271,7 +390,7 @@ def evaluate(seg: _Segment, q: Any) -> dict[int, float]:
         best: dict[int, float] = {}
         total: dict[int, float] = {}
         for sub in q.subqueries:
-            for d, sc in evaluate(seg, sub).items():
+            for d, sc in evaluate(seg, sub, within).items():
                 total[d] = total.get(d, 0.0) + sc
                 if sc > best.get(d, 0.0):
                     best[d] = sc
@@ -280,7 +399,7 @@ def evaluate(seg: _Segment, q: Any) -> dict[int, float]:
             best = {d: s + tie * (total[d] - s) for d, s in best.items()}
         return _boosted(best, q.boost)
     if kind is Q.And:
-        parts = [evaluate(seg, sub) for sub in q.subqueries]
+        parts = [evaluate(seg, sub, within) for sub in q.subqueries]
         if not parts or not all(parts):
             return {}
         acc = parts[0]
@@ -288,16 +407,16 @@ def evaluate(seg: _Segment, q: Any) -> dict[int, float]:
             acc = {d: s + part[d] for d, s in acc.items() if d in part}
         return _boosted(acc, q.boost) if len(q.subqueries) > 1 else acc
     if kind is Q.AndMaybe:
-        a = evaluate(seg, q.a)
+        a = evaluate(seg, q.a, within)
         if not a:
             return a
-        b = evaluate(seg, q.b)
+        b = evaluate(seg, q.b, a.keys())
         return {d: s + b[d] if d in b else s for d, s in a.items()}
     if kind is Q.AndNot:
-        a = evaluate(seg, q.a)
+        a = evaluate(seg, q.a, within)
         if not a:
             return a
-        b = evaluate(seg, q.b)
+        b = evaluate(seg, q.b, a.keys())
         return {d: s for d, s in a.items() if d not in b}
     if isinstance(q, Q.PatternQuery):  # Prefix, Wildcard: as MultiTerm.matcher expands them
         words = [w for w in q._btexts(seg.reader) if w]

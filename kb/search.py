@@ -985,6 +985,8 @@ def _snippet(text: str, terms: set[str], width: int) -> tuple[str, list[tuple[in
 # Markdown read as plain text, a line at a time: every pattern is bounded by the
 # characters it cannot contain, so a hostile line costs linear time.
 _FENCE_LINE_RE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
+#: A character some Markdown below starts with: a line without any is plain text.
+_MARKUP_RE = re.compile(r"[`~*_#>+|\[<&-]")
 _RULE_RE = re.compile(r"[ \t]{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _TABLE_RULE_RE = re.compile(r"[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$")
 _BLOCK_MARKS_RE = re.compile(r"[ \t]*(?:>[ \t]*)*(?:#{1,6}(?:[ \t]+|$)|[-*+][ \t]+(?:\[[ xX]\][ \t]+)?)?")
@@ -1066,14 +1068,16 @@ def snippet_lines(body: str, title: str) -> tuple[str, list[tuple[int, int]]]:
     row = was_row = False
     for number, raw in enumerate(body[:SNIPPET_SCAN_CHARS].split("\n")):
         was_row, row = row, False
-        m = _FENCE_LINE_RE.match(raw)
-        if fence:
+        if not _MARKUP_RE.search(raw):
+            line = raw.strip()  # plain text (half the lines): nothing to read as Markdown
+        elif fence:
+            m = _FENCE_LINE_RE.match(raw)
             closes = m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence)
             if closes and not raw[m.end() :].strip():
                 fence = ""
                 continue
             line = raw.strip()  # code: as it is
-        elif m:
+        elif m := _FENCE_LINE_RE.match(raw):
             fence = m.group(1)
             continue
         elif _RULE_RE.match(raw) or ("-" in raw and _TABLE_RULE_RE.match(raw)):
