@@ -231,31 +231,34 @@ def search_files(
 def _scan(
     pat: Pattern, buf: bytearray, batch: list[tuple[str, int, int, bool]], size: int
 ) -> Iterator[tuple[str, str, list[LineMatch]]]:
-    """The hits of the files of ``batch``, read into ``buf[:size]``."""
-    from bisect import bisect_right
-
-    starts = [b[1] for b in batch]
+    """The hits of the files of ``batch``, read into ``buf[:size]``: RE2 over all of it
+    once, each match given to the file it is in (one past a file's last line, an empty
+    line the ``\n`` after it makes, is not one of its matches)."""
     if pat.any_char:
-        _mark_invalid_utf8(buf, batch, starts, size)
-    with_match: set[int] = set()
-    pos = 0
+        _mark_invalid_utf8(buf, batch, [b[1] for b in batch], size)
     fast = pat.fast
-    while pos <= size:
-        m = fast.search(buf, pos, size)
-        if m is None:
-            break
-        i = bisect_right(starts, m.start()) - 1
-        with_match.add(i)
-        if i + 1 >= len(batch):
-            break
-        pos = starts[i + 1]
+    matches = _word_spans(fast, buf, size) if pat.word else (m.span() for m in fast.finditer(buf, 0, size))
+    found: dict[int, list[tuple[int, int]]] = {}
+    i, last = 0, len(batch) - 1
+    following = batch[1][1] if last else size + 1  # where the next file starts
+    for span in matches:
+        while span[0] >= following:
+            i += 1
+            following = batch[i + 1][1] if i < last else size + 1
+        if i in found:
+            found[i].append(span)
+        else:
+            found[i] = [span]
     for i, (rel, a, b, alone) in enumerate(batch):
-        if alone or i in with_match:
+        if alone:
             with memoryview(buf) as view:
-                data = bytes(view[a:b])
-            hit = search_file(pat, data, rel) if alone else _re2_lines(pat, data)
-            if hit is not None:
-                yield rel, hit[0], hit[1]
+                hit = search_file(pat, bytes(view[a:b]), rel)
+        elif i in found:
+            hit = _lines_of(buf, a, b, found[i])
+        else:
+            continue
+        if hit is not None:
+            yield rel, hit[0], hit[1]
 
 
 def _mark_invalid_utf8(
@@ -296,14 +299,25 @@ def _read_fd(fd: int) -> bytes:
 def _re2_lines(pat: Pattern, raw: bytes) -> tuple[str, list[LineMatch]] | None:
     """RE2 over the whole text (its pattern cannot match a ``\n``), offsets mapped to
     lines: one pass, one call into RE2 per match."""
-    if not raw:
-        return None
     n = len(raw) - 1 if raw.endswith(b"\n") else len(raw)  # no empty last line, as rg
-    out: list[LineMatch] = []
-    line_no, ls, le = 1, 0, -1  # the current line: number, start, end (-1: none yet)
-    spans: list[tuple[int, int]] = []
     matches = _word_spans(pat.fast, raw, n) if pat.word else (m.span() for m in pat.fast.finditer(raw, 0, n))
+    return _lines_of(raw, 0, len(raw), matches)
+
+
+def _lines_of(
+    raw: bytes | bytearray, start: int, end: int, matches: Iterable[tuple[int, int]]
+) -> tuple[str, list[LineMatch]] | None:
+    """The text of the file ``raw[start:end]`` and its lines holding ``matches`` (spans in
+    ``raw``, in order; those past its last line left out)."""
+    if start == end:
+        return None
+    n = end - 1 if raw[end - 1] == 10 else end  # no empty last line, as rg
+    out: list[LineMatch] = []
+    line_no, ls, le = 1, start, start - 1  # the current line: number, start, end (none yet)
+    spans: list[tuple[int, int]] = []
     for a, b in matches:
+        if a > n:
+            break
         if a > le:  # a match on a later line
             if spans:
                 out.append(_line_match(raw, line_no, ls, le, spans))
@@ -322,7 +336,7 @@ def _re2_lines(pat: Pattern, raw: bytes) -> tuple[str, list[LineMatch]] | None:
         out.append(_line_match(raw, line_no, ls, le, spans))
     if not out:
         return None
-    return raw.decode("utf-8", "surrogateescape"), out
+    return raw[start:end].decode("utf-8", "surrogateescape"), out
 
 
 def _word_spans(fast: Any, body: bytes, n: int) -> Iterator[tuple[int, int]]:
@@ -348,7 +362,9 @@ def _word_spans(fast: Any, body: bytes, n: int) -> Iterator[tuple[int, int]]:
                 pos += 1  # the next character, not the next byte
 
 
-def _line_match(body: bytes, line_no: int, ls: int, le: int, spans: list[tuple[int, int]]) -> LineMatch:
+def _line_match(
+    body: bytes | bytearray, line_no: int, ls: int, le: int, spans: list[tuple[int, int]]
+) -> LineMatch:
     line = body[ls:le]
     if line.isascii():
         return LineMatch(line_no, line.decode("ascii"), spans)
@@ -356,7 +372,7 @@ def _line_match(body: bytes, line_no: int, ls: int, le: int, spans: list[tuple[i
     return LineMatch(line_no, text, [(_chars(line, a), _chars(line, b)) for a, b in spans])
 
 
-def _chars(line: bytes, offset: int) -> int:
+def _chars(line: bytes | bytearray, offset: int) -> int:
     return len(line[:offset].decode("utf-8", "surrogateescape"))
 
 

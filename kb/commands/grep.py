@@ -159,9 +159,10 @@ def _grep_plain(
     def emit(line: str) -> None:
         out.write(line.encode("utf-8", "surrogateescape") + b"\n")
 
+    shown_of = _shown(root)
     for rel, text, matches in hits:
         found = True
-        shown = shown_path(root, rel)
+        shown = shown_of(rel)
         if files_only:
             emit(shown)
         elif count:
@@ -193,6 +194,21 @@ def _grep_plain(
                     emit(f"{shown}{sep}{n}{sep}{line}")
         out.flush()
     return found
+
+
+def _shown(root: Path) -> Any:
+    """:func:`shown_path` for the notes of ``root``, the notebook's part worked out once."""
+    import os
+    from functools import partial
+
+    top = shown_path(root, "")  # the notebook's folder as shown (absolute: not below here)
+    if top == ".":
+        return str
+    if not os.path.isabs(top):
+        return (top + os.sep).__add__
+    if (os.getcwd() + os.sep).startswith(os.path.join(root, "")):
+        return partial(shown_path, root)  # here is inside the notebook: note by note
+    return os.path.join(root, "").__add__
 
 
 def _grep_terminal(hits: Any, rows: "dict[str, NoteRow]", before: int, after: int, no_pager: bool) -> bool:
