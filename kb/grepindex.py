@@ -65,8 +65,10 @@ VERSION = 3
 _MAGIC = b"kb-grep %d\n" % VERSION
 #: Past this many notes in the delta (or a tenth of the notes), the sync writes a new base.
 DELTA_MAX = 2000
-#: A literal run found in more words than this narrows nothing (the notes are read).
+#: A literal run found in more words than this, or in words holding more than
+#: POSTINGS_MAX times as many notes as there are, narrows nothing (nearly every note holds it).
 WORDS_MAX = 50_000
+POSTINGS_MAX = 8
 
 Signature = tuple[int, int, int, int]
 
@@ -260,8 +262,8 @@ class Lookup:
         costed = []
         for r in set(runs):
             words = self._word_ids(r)
-            if words is not None:
-                costed.append((self._postings(words), r, words))
+            if words is not None and (cost := self._postings(words)) <= POSTINGS_MAX * self.n + 1000:
+                costed.append((cost, r, words))
         costed.sort()
         out: set[int] | None = None
         for cost, _, words in costed:
@@ -334,15 +336,21 @@ class Lookup:
         """:meth:`select` for the manifest of :attr:`stamp` without reading it: the
         sync's hook recorded which base notes are stale and which it could not read."""
         stale, delta = self.stale, self.delta
-        cand = [p for i in self._base_ids(need) if i not in stale and (p := self.path(i)) not in delta]
+        found = self._eval(need)
+        if found is None:
+            return self._vouched_stamped(), list(self.unknown)
+        cand = [p for i in sorted(found) if i not in stale and (p := self.path(i)) not in delta]
         cand += [p for p, (_, words) in delta.items() if self.may_contain(words, need)]
         return cand, list(self.unknown)
 
     def all_stamped(self) -> list[str]:
         """Every note of the manifest of :attr:`stamp`."""
+        return self._vouched_stamped() + self.unknown
+
+    def _vouched_stamped(self) -> list[str]:
         stale = self.stale
         out = [p for i, p in enumerate(self.paths) if i not in stale] if stale else list(self.paths)
-        return out + list(self.delta) + self.unknown
+        return out + list(self.delta)
 
     def close(self) -> None:
         for v in self._views.values():

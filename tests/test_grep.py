@@ -668,7 +668,7 @@ def test_the_sync_stamps_what_grep_may_trust_without_the_manifest(gnb: Path, tmp
         assert files is not None
         lookup = Lookup(index)
         assert lookup.stamp == stamp
-        for literal in ("kubectl", "zebra", "파드", "rolebinding", "kubectl get", "nothing-here"):
+        for literal in ("kubectl", "zebra", "파드", "rolebinding", "kubectl get", "nothing-here", "a.b"):
             need = compile_pattern(literal).need
             cand, unknown = lookup.select_stamped(need)
             checked = [sorted(x) for x in lookup.select(files, need)]
