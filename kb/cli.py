@@ -34,6 +34,7 @@ from .commands import (
     rename,
     rm,
     search,
+    server,
     show,
     stats,
     tags,
@@ -81,8 +82,12 @@ class KbGroup(TyperGroup):
             raise typer.Exit(130) from None
         except BrokenPipeError:
             # `kb list | head`: the reader went away; not an error worth a trace.
+            try:
+                fd = sys.stdout.fileno()  # (kb.server's stream has none: the client went away)
+            except (OSError, ValueError):
+                raise typer.Exit(0) from None
             devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            os.dup2(devnull, fd)
             raise typer.Exit(0) from None
         except (typer.Exit, typer.Abort, _CLICK_EXCEPTION):
             raise
@@ -220,6 +225,7 @@ app.command("today")(today.today_note)
 app.command("templates")(templates.list_templates_cmd)
 app.command("grep")(grep.grep_notes)
 app.command("lsp")(lsp.lsp_server)
+app.command("server")(server.server_cmd)
 
 
 def run() -> None:

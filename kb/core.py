@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import config
 from .errors import AmbiguousSlug, BadQuery, NoteNotFound
@@ -34,6 +34,8 @@ from .noterow import NoteRow, tag_key
 from .notes import Note, read_note
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from .index.sync import IndexInfo, IndexStats, Progress
     from .journal import Outcome
     from .links import LinkGraph
@@ -48,6 +50,7 @@ __all__ = ["Notebook", "NoteFilter", "NoteRow", "SORTS", "resolve_note", "tag_co
 SORTS = ("date", "title", "modified", "slug", "recent", "path")
 #: Query words' plans a notebook keeps before it starts over (a long ``kb find`` session).
 MAX_PLANS = 5000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,7 @@ class Notebook:
         self._ix: Any = None
         self._opened = False
         self._generation: int | None = None
+        self._epoch = 0
         self._rows: list[NoteRow] | None = None
         self._by_path: dict[str, NoteRow] | None = None
         self._links: LinkGraph | None = None
@@ -191,6 +195,11 @@ class Notebook:
         #: ``kb grep``'s word index, kept open for the next grep while its files stay the
         #: same (:func:`kb.grepindex.lookup_of`; a sync that changes notes rewrites them).
         self.grep_cache: Any = None
+        #: What a repair after a failed read (:meth:`_reading`) tells the user: called while
+        #: it waits for another kb's sync, and a factory of the context that gives the
+        #: :class:`Progress` a rebuild reports to (the CLI's bar). None: nothing is said.
+        self.repair_wait: Callable[[], None] | None = None
+        self.repair_progress: Callable[[], AbstractContextManager[Progress | None]] | None = None
 
     # ------------------------------------------------------------------ opening
 
@@ -251,6 +260,7 @@ class Notebook:
             self._rows = self._by_path = None
             self._links = None
             self._plans = {}
+            self._epoch += 1
         self._ix, self._opened, self._generation, self.stats = ix, True, generation, stats
         return ix
 
@@ -260,6 +270,30 @@ class Notebook:
         if not self._opened:
             self.open_index()
         return self._ix
+
+    @property
+    def epoch(self) -> int:
+        """A number that changes whenever what was read from the index is dropped (a sync
+        that changed it, a rebuild, a repair after a failed read, :meth:`close`): a caller
+        keeping answers of its own (``kb lsp``'s completion keys) can tell they are old."""
+        return self._epoch
+
+    def _reading(self, read: Callable[[], T]) -> T:
+        """``read()``, a reading of the index; run once more if Whoosh failed in it. Damage
+        no cheap check can see (same-size garbage in an index file), or an index another kb
+        replaced under this open one (a long-running ``kb find``, ``kb lsp``), shows up only
+        when Whoosh reads it: :func:`kb.index.sync.repair_after` makes the index sound again
+        (reopening the newer one, else rebuilding) and the read runs on it. Any other
+        failure is raised as it is."""
+        try:
+            return read()
+        except Exception as exc:
+            from .index.sync import repair_after
+
+            if not repair_after(exc, self.place, on_wait=self.repair_wait, progress=self.repair_progress):
+                raise
+        self.close()
+        return read()
 
     @property
     def is_open(self) -> bool:
@@ -325,6 +359,7 @@ class Notebook:
         """Let go of the index and everything read from it."""
         self._ix, self._opened, self._generation = None, False, None
         self._rows = self._by_path = self._links = None
+        self._epoch += 1
 
     def __enter__(self) -> Notebook:
         return self
@@ -339,8 +374,11 @@ class Notebook:
         if self._rows is None:
             from .index.sync import stored_notes
 
-            ix = self.ix
-            self._rows = [] if ix is None else stored_notes(ix)
+            def read() -> list[NoteRow]:
+                ix = self.ix
+                return [] if ix is None else stored_notes(ix)
+
+            self._rows = self._reading(read)
         if filt is None:
             return list(self._rows)
         return filt.apply(self._rows, lambda: self.links)
@@ -393,8 +431,9 @@ class Notebook:
 
         if len(self._plans) > MAX_PLANS:
             self._plans = {}
-        return search(self.place, query, limit=limit, tags=tuple(tags), ix=self.ix, explain=explain,
-                      snippets=snippets, plans=self._plans)
+        wanted = tuple(tags)
+        return self._reading(lambda: search(self.place, query, limit=limit, tags=wanted, ix=self.ix,
+                                            explain=explain, snippets=snippets, plans=self._plans))
 
     def snippet(self, hit: Hit, terms: Iterable[str]) -> None:
         """Fill in a hit's snippet, highlights and ``line`` (the line of its first match) from
@@ -407,4 +446,4 @@ class Notebook:
         """The notes most like ``row`` (``kb related``). Raises OSError if its file is unreadable."""
         from .search import related
 
-        return related(self.place, row.path, limit=limit, ix=self.ix)
+        return self._reading(lambda: related(self.place, row.path, limit=limit, ix=self.ix))

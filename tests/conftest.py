@@ -65,6 +65,9 @@ def notebook_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settled_copies
     monkeypatch.setenv("COLUMNS", "200")
     # No background watcher unless a test asks for one (tests/test_watch.py).
     monkeypatch.setenv("KB_WATCH", "0")
+    # No resident server either: every kb process runs the command itself (tests/test_server.py
+    # starts servers of its own, under their own socket names).
+    monkeypatch.setenv("KB_SERVER", "0")
     return root
 
 

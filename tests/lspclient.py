@@ -2,7 +2,8 @@
 process's stdin/stdout, as an editor talks to it. Standard library only.
 
 Requests the server sends (``client/registerCapability``, ``window/showDocument``,
-``workspace/applyEdit``) are answered as a willing editor would and kept in :attr:`server_requests`;
+``workspace/applyEdit``, ``window/workDoneProgress/create``) are answered as a willing
+editor would and kept in :attr:`server_requests`;
 notifications (``textDocument/publishDiagnostics``, ``window/showMessage``) are kept in
 :attr:`notifications`.
 """
@@ -31,6 +32,8 @@ class LspClient:
         self._cond = threading.Condition()
         self.notifications: list[dict[str, Any]] = []
         self.server_requests: list[dict[str, Any]] = []
+        #: Every message from the server, in the order it came (responses, requests, notifications).
+        self.received: list[dict[str, Any]] = []
         self._stderr: list[bytes] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
@@ -64,6 +67,7 @@ class LspClient:
                     length = int(value)
             assert length is not None
             message = json.loads(out.read(length))
+            self.received.append(message)
             if "id" in message and "method" in message:  # a request from the server
                 self.server_requests.append(message)
                 result = {"window/showDocument": {"success": True},

@@ -158,6 +158,43 @@ def test_by_path_follows_the_index(notebook_dir: Path) -> None:
     assert "later.md" not in by_path
 
 
+def test_a_read_that_finds_the_index_damaged_repairs_it_and_runs_again(tmp_path: Path) -> None:
+    """Same-size garbage in the postings (no cheap check sees it) while a notebook is open,
+    as in a long-running kb find or kb lsp: the search that reads it gets its answer from
+    the index rebuilt, the rows follow and the epoch changes, the repair's progress is told."""
+    nb = Notebook.open()
+    before = nb.epoch
+    assert [h.slug for h in nb.search("rbac").hits][:1] == ["k8s/rbac"]
+    for p in (tmp_path / "index").iterdir():
+        if p.suffix == ".pst":
+            p.write_bytes(os.urandom(p.stat().st_size))
+    told: list[str] = []
+
+    class Told:
+        def __enter__(self) -> Told:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def building(self, why: str, total: int) -> None:
+            told.append(why)
+
+        def note(self, done: int, total: int, path: str) -> None:
+            pass
+
+        def step(self, name: str) -> None:
+            pass
+
+    nb.repair_progress = Told
+    assert [h.slug for h in nb.search("serviceaccount").hits][:1] == ["k8s/serviceaccount"]
+    assert told == ["damaged"]
+    assert nb.epoch != before  # what was read from the index before is dropped
+    assert "k8s/rbac" in _slugs(nb.rows())
+    with pytest.raises(ZeroDivisionError):  # a failure that is not the index's: raised as it is
+        nb._reading(lambda: 1 // 0)
+
+
 def test_open_without_sync_never_builds(notebook_dir: Path) -> None:
     nb = Notebook.open(sync=False)
     assert nb.rows() == []  # no index yet, and none was built

@@ -235,6 +235,32 @@ def test_a_note_deleted_while_the_view_is_open(notes: Path, editor: Path) -> Non
     assert not editor.exists()
 
 
+def test_an_index_damaged_or_replaced_while_the_view_is_open(notes: Path, tmp_path: Path) -> None:
+    """Same-size garbage in the postings (no cheap check sees it), then another kb rebuilding
+    the index under the open one: the searches typed meanwhile get their hits (the core
+    repairs or reopens the index), no error in the status line."""
+    import subprocess
+
+    async def script(app, pilot):
+        await typed(app, pilot, "파드")
+        assert slugs(app) == ["k8s"]
+        for p in (tmp_path / "find-index").iterdir():
+            if p.suffix == ".pst":
+                p.write_bytes(os.urandom(p.stat().st_size))
+        await pilot.press("ctrl+u")
+        await typed(app, pilot, "docker")
+        assert slugs(app) == ["docker"]
+        assert "failed" not in str(app.query_one("#status").render())
+        subprocess.run([sys.executable, "-m", "kb", "--dir", str(notes), "index", "--rebuild"], check=True,
+                       capture_output=True)
+        await pilot.press("ctrl+u")
+        await typed(app, pilot, "데코레이터")
+        assert slugs(app) == ["py"]
+        assert "failed" not in str(app.query_one("#status").render())
+
+    drive(notes, script)
+
+
 def test_a_notebook_of_no_notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, editor: Path) -> None:
     root = tmp_path / "empty"
     root.mkdir()

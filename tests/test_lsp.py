@@ -135,6 +135,10 @@ def test_done_when_a_plain_client_gets_every_feature(client: LspClient, notebook
     symbols = client.request("workspace/symbol", {"query": "저장소"})
     assert [s["location"]["uri"] for s in symbols] == [uri(new)]
 
+    # a client that did not say it shows progress is sent none
+    progress = ("window/workDoneProgress/create", "$/progress")
+    assert not [m for m in client.received if m.get("method") in progress]
+
     # shutdown then exit: code 0, nothing on stderr
     assert client.stop() == 0
     assert "Traceback" not in client.stderr
@@ -142,6 +146,49 @@ def test_done_when_a_plain_client_gets_every_feature(client: LspClient, notebook
 
 
 # --------------------------------------------------------------------------- features
+
+
+def test_the_first_build_reports_progress_and_does_not_hold_up_the_handshake(
+    notebook: Path, tmp_path: Path
+) -> None:
+    """initialize is answered before the index is built (the build starts after it, in a
+    thread); a client that shows work-done progress gets it, on a token the server created;
+    a request sent meanwhile waits for the index and gets the right answer. Over 500 notes
+    Whoosh forks sub-writers (multiprocessing), which once hung on the editor's stdin."""
+    for i in range(520):
+        (notebook / "many" / f"n{i:03}.md").parent.mkdir(exist_ok=True)
+        (notebook / "many" / f"n{i:03}.md").write_text(f"# 노트 {i}\n\n본문 {i} 이다.\n", encoding="utf-8")
+    index = tmp_path / "lsp-index"
+    c = LspClient([*KB, "lsp"], cwd=tmp_path, env=_env(tmp_path))
+    try:
+        c.request("initialize", {"processId": None, "rootUri": uri(notebook),
+                                 "capabilities": {"window": {"workDoneProgress": True}}})
+        assert not index.exists() or not any(index.iterdir())  # answered before any building
+        c.notify("initialized", {})
+        symbols = c.request("workspace/symbol", {"query": "kubectl"})  # sent at once: waits, then answers
+        assert [s["location"]["uri"] for s in symbols] == [uri(notebook / "k8s.md")]
+        end = c.wait_for("$/progress", lambda p: p["value"]["kind"] == "end")
+        assert end == {"token": "kb-index", "value": {"kind": "end", "message": "527 notes"}}
+        kinds = [(m.get("method"), m.get("params", {}).get("value", {}).get("kind")) for m in c.received
+                 if m.get("method") in ("window/workDoneProgress/create", "$/progress")]
+        assert kinds[0] == ("window/workDoneProgress/create", None)
+        assert kinds[1] == ("$/progress", "begin") and kinds[-1] == ("$/progress", "end")
+        assert set(kinds[2:-1]) == {("$/progress", "report")}
+        (create,) = [m for m in c.server_requests if m["method"] == "window/workDoneProgress/create"]
+        assert create["params"] == {"token": "kb-index"}
+        progress = [m["params"] for m in c.received if m.get("method") == "$/progress"]
+        assert progress[0]["value"]["title"] == "kb: building the index (first run)"
+        assert progress[0]["value"]["message"] == "527 notes"
+        assert any(p["value"].get("percentage") == 100 for p in progress)
+        # the answer to the symbol request came after the index was open (the end of the progress)
+        answered = next(i for i, m in enumerate(c.received) if isinstance(m.get("result"), list))
+        ended = next(i for i, m in enumerate(c.received)
+                     if m.get("method") == "$/progress" and m["params"]["value"]["kind"] == "end")
+        assert answered > ended
+        assert c.stop() == 0
+        assert c.stderr == ""
+    finally:
+        c.close()
 
 
 def test_broken_link_diagnostic_is_cleared_when_fixed(client: LspClient, notebook: Path) -> None:
@@ -159,6 +206,25 @@ def test_broken_link_diagnostic_is_cleared_when_fixed(client: LspClient, noteboo
     client.notify("workspace/didChangeWatchedFiles",
                   {"changes": [{"uri": uri(notebook / "k8x.md"), "type": 1}]})
     assert _diagnostics(client, daily, after=n) == []
+    assert client.stop() == 0
+
+
+def test_diagnostics_wait_for_the_typing_to_pause(client: LspClient, notebook: Path) -> None:
+    """A keystroke costs storing the text: the diagnostics of a note being typed in are sent
+    once it stops changing for a moment, for its last version, not once a keystroke."""
+    client.initialize(notebook)
+    daily = client.open(notebook / "daily.md")
+    assert len(_diagnostics(client, daily, 1)) == 1
+    n = len(client.notifications)
+    text = "# 오늘\n\n"
+    for i, ch in enumerate("[[없는노트]] [[k8s]]", start=2):
+        text += ch
+        _change(client, daily, text, i)
+    last = i
+    diags = _diagnostics(client, daily, last, after=n)
+    assert [d["message"] for d in diags] == ["broken link [[없는노트]]: no such note"]
+    sent = [p for p in client.notifications[n:] if p["method"] == "textDocument/publishDiagnostics"]
+    assert 1 <= len(sent) < last - 1  # not one for each of the changes
     assert client.stop() == 0
 
 
@@ -277,6 +343,18 @@ def test_document_symbols_are_the_headings(client: LspClient, notebook: Path) ->
     assert [s["name"] for s in symbols] == ["쿠버네티스"]
     assert [c["name"] for c in symbols[0]["children"]] == ["파드 생성"]
     assert symbols[0]["selectionRange"]["start"] == _pos(4, 0)
+    assert client.stop() == 0
+
+
+def test_workspace_symbols_point_at_the_line_of_the_first_match(client: LspClient, notebook: Path) -> None:
+    """As ``kb find`` opens the editor: at the line of the note's first match, not line 1."""
+    client.initialize(notebook)
+    symbols = client.request("workspace/symbol", {"query": "kubectl"})
+    (k8s,) = [s for s in symbols if s["location"]["uri"] == uri(notebook / "k8s.md")]
+    assert k8s["location"]["range"]["start"] == _pos(10, 0)  # "kubectl run 으로 만든다."
+    symbols = client.request("workspace/symbol", {"query": "클러스터"})
+    (k8s,) = [s for s in symbols if s["location"]["uri"] == uri(notebook / "k8s.md")]
+    assert k8s["location"]["range"]["start"] == _pos(6, 0)  # "파드가 모여 클러스터를 이룬다."
     assert client.stop() == 0
 
 
@@ -427,6 +505,30 @@ def test_will_rename_files_rewrites_the_links(client: LspClient, notebook: Path)
 
 
 # --------------------------------------------------------------------------- process
+
+
+def test_an_index_damaged_or_replaced_while_the_server_runs_is_repaired(
+    client: LspClient, notebook: Path, tmp_path: Path
+) -> None:
+    """Same-size garbage in the index's postings (damage no cheap check sees) shows up
+    when a search reads them: the core repairs the index and the request is answered.
+    Then another kb rebuilds the index under the open one: answers go on."""
+    client.initialize(notebook)
+    k8s = uri(notebook / "k8s.md")
+    assert [s["location"]["uri"] for s in client.request("workspace/symbol", {"query": "kubectl"})] == [k8s]
+    postings = [p for p in (tmp_path / "lsp-index").iterdir() if p.suffix == ".pst"]
+    assert postings
+    for p in postings:
+        p.write_bytes(os.urandom(p.stat().st_size))
+    assert [s["location"]["uri"] for s in client.request("workspace/symbol", {"query": "클러스터"})] == [k8s]
+    subprocess.run([*KB, "--dir", str(notebook), "index", "--rebuild"], env=_env(tmp_path), check=True,
+                   capture_output=True)
+    for query in ("생성", "kubectl run", "모여"):
+        assert k8s in [s["location"]["uri"] for s in client.request("workspace/symbol", {"query": query})]
+    daily = client.open(notebook / "daily.md")
+    assert len(_diagnostics(client, daily)) == 1
+    assert client.stop() == 0
+    assert "Traceback" not in client.stderr
 
 
 def test_exit_without_shutdown_is_code_1(client: LspClient, notebook: Path) -> None:

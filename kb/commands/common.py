@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console, RenderableType
 
     from ..core import Notebook
@@ -109,7 +111,8 @@ def print_paged(renderable: "RenderableType", pager: bool = True) -> None:
         os.environ.setdefault("LESS", "FRX")  # like git: raw colours, quit if short, keep the screen
     command = os.environ.get("MANPAGER") or os.environ.get("PAGER") or "less"
     styles = "less" in command and ("-R" in command or "r" in os.environ.get("LESS", "").lower())
-    with console.pager(styles=styles):
+    # In kb.server, stdout is the client's: the text goes to it, and the client runs the pager.
+    with console.pager(pager=getattr(sys.stdout, "kb_pager", None), styles=styles):
         console.print(renderable, crop=crop)
 
 
@@ -134,6 +137,11 @@ def say_waiting() -> None:
     stderr().print("waiting for another kb process to finish updating the index...", style="dim")
 
 
+#: Set by :mod:`kb.server`: gives a run its notebook from the server's pool of open ones
+#: (``--dir`` value -> :class:`kb.core.Notebook`, found as :meth:`Notebook.find` does).
+POOL: "Callable[[Any], Notebook] | None" = None
+
+
 def notebook(ctx: typer.Context) -> "Notebook":
     """This run's notebook (``--dir``, ``$KB_DIR``...), its index not opened yet; a rename
     a killed kb left half-done is finished first, and said so."""
@@ -141,7 +149,8 @@ def notebook(ctx: typer.Context) -> "Notebook":
     if "nb" not in obj:
         from ..core import Notebook
 
-        obj["nb"] = nb = Notebook.find(obj.get("dir"))
+        obj["nb"] = nb = POOL(obj.get("dir")) if POOL is not None else Notebook.find(obj.get("dir"))
+        nb.repair_wait, nb.repair_progress = say_waiting, BuildProgress  # a repair after a failed read: said
         outcome = nb.finished_rename
         if outcome is not None:
             for path, msg in outcome.warnings:
@@ -154,9 +163,11 @@ def opened(ctx: typer.Context) -> "Notebook":
     """This run's notebook with its index synced; sync warnings go to stderr once, when a
     file is (re)indexed, and so does a notice about the answers (a rebuild is running)."""
     nb = notebook(ctx)
-    if not nb.is_open:
+    obj = ctx.ensure_object(dict)
+    if not (nb.is_open and obj.get("synced")):  # a pooled notebook (kb.server) is open already
         with BuildProgress() as progress:
             nb.open_index(on_wait=say_waiting, progress=progress)
+        obj["synced"] = True
         tell(nb.stats)
     return nb
 

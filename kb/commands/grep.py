@@ -113,8 +113,12 @@ def _grep(
 
     pat = compile_pattern(pattern, fixed=fixed, ignore_case=ignore_case, word=word)
     nb = notebook(ctx)
-    stats = nb.sync(on_wait=say_waiting)
-    for path, msg in stats.warnings:
+    if nb.is_open:  # a long-lived notebook (kb.server): brought up to date, what it keeps kept
+        nb.fresh(on_wait=say_waiting)
+        stats = nb.stats
+    else:  # (no Whoosh to open for grep)
+        stats = nb.sync(on_wait=say_waiting)
+    for path, msg in stats.warnings if stats else ():
         stderr().print(f"warning: {path}: {msg}", style="yellow", soft_wrap=True, markup=False)
     terminal = sys.stdout.isatty() and not (as_json or vimgrep or files_only or count)
     rows: dict[str, NoteRow] = {}
@@ -126,7 +130,7 @@ def _grep(
         allow = {r.path for r in filt.apply(rows.values())}.__contains__
     elif path_glob:
         allow = filt.path_matches
-    stamp = None if stats.generation is None else (str(nb.root), stats.generation)
+    stamp = None if stats is None or stats.generation is None else (str(nb.root), stats.generation)
     hits = grep_notebook(
         nb.root, nb.place.index_dir, pat, stamp=stamp, allow=allow, limit=limit, lookup=lookup_of(nb)
     )

@@ -31,17 +31,35 @@ class Notes:
     """kb's notebook (:class:`kb.core.Notebook`), opened once and kept fresh, plus what
     completion asks often: rows by path, a sorted list of prefix keys, recent searches."""
 
-    def __init__(self, directory: str | Path | None) -> None:
+    def __init__(self, directory: str | Path | None, *, opened: bool = True) -> None:
+        """The notebook at ``directory`` (kb's rules when None), its index opened and synced
+        unless ``opened`` is False: then :meth:`open` does it (the server does it beside
+        the handshake, reporting the first build's progress)."""
         from ..core import Notebook
 
-        self.nb = Notebook.open(directory)
+        self.nb = Notebook.find(directory)
         self.root: Path = self.nb.root
+        self._reset()
+        if opened:
+            self.open()
+
+    def open(self, progress: Any = None) -> None:
+        """Open the index, synced with the files (built on the first run; ``progress``: a
+        :class:`kb.index.sync.Progress` told how the build goes)."""
+        self.nb.open_index(progress=progress)
         self._reset()
 
     def _reset(self) -> None:
         self._keys: list[tuple[str, int]] | None = None
         self._searched: dict[tuple[str, int], Any] = {}
         self._tags: Counter[str] | None = None
+        self.epoch = self.nb.epoch
+
+    def _current(self) -> None:
+        """Drop what was read from another version of the index: besides :meth:`fresh`, the
+        core reopens (or rebuilds) it when a read finds it damaged or replaced."""
+        if self.nb.epoch != self.epoch:
+            self._reset()
 
     def fresh(self) -> bool:
         """Bring the index up to date with the files (kb's freshness check: a ``stat`` of each
@@ -49,9 +67,10 @@ class Notes:
         from ..errors import IndexLocked
 
         try:
-            changed = self.nb.fresh()
+            self.nb.fresh()
         except IndexLocked:
             return False
+        changed = self.nb.epoch != self.epoch
         if changed:
             self._reset()
         return changed
@@ -65,6 +84,7 @@ class Notes:
 
     def tag_counter(self) -> Counter[str]:
         """How many notes have each tag (lower-cased)."""
+        self._current()
         if self._tags is None:
             self._tags = Counter(dict(self.nb.tag_counts()))
         return self._tags
@@ -78,6 +98,7 @@ class Notes:
         import bisect
 
         rows = self.rows()
+        self._current()
         if self._keys is None:
             self._keys = sorted((key, i) for i, row in enumerate(rows) for key in _prefix_keys(row) if key)
         out: dict[int, None] = {}
@@ -87,13 +108,22 @@ class Notes:
             at += 1
         return [rows[i] for i in out]
 
+    def locate(self, hit: Any, terms: Any) -> None:
+        """Find the line of a hit's first match (as ``kb search`` prints it and ``kb find``
+        opens the editor at), reading its file once: the hit keeps it, and so do the
+        searches kept here."""
+        if hit.line is None:
+            self.nb.snippet(hit, terms)
+
     def search(self, query: str, limit: int = 20) -> Any:
         """kb's ranked search (``kb search``) without snippets (no note file is read); the
         last answers are kept until the index changes (typing back and forth asks again)."""
         key = (query, limit)
+        self._current()
         found = self._searched.pop(key, None)
         if found is None:
             found = self.nb.search(query, limit=limit, snippets=False)
+            self._current()  # the search found the index damaged or replaced: a new one answered
             if len(self._searched) >= 256:
                 self._searched.pop(next(iter(self._searched)))
         self._searched[key] = found
@@ -179,13 +209,16 @@ class Session:
     #: Search hits a completion takes (each costs a read of its stored fields: ~1 ms on
     #: 40,000 notes), after the slug and title prefix matches.
     SEARCH_HITS = 15
+    #: Seconds a workspace-symbol answer spends at most finding the lines of its hits' first
+    #: matches (~0.5 ms a note, but up to ~80 ms for a note of a few hundred KB).
+    LOCATE_BUDGET = 0.02
 
     def __init__(self, notes: Notes, clock: Callable[[], float] = time.monotonic) -> None:
         self.notes = notes
         self.root = notes.root
         self.buffers: dict[str, Buffer] = {}
         self._graph: LinkGraph | None = None
-        self._graph_key: tuple[tuple[str, str], ...] = ()
+        self._graph_key: tuple[Any, ...] = ()
         self._clock = clock
         self._used = clock()
         self._check_took = 0.0
@@ -263,12 +296,12 @@ class Session:
         only when those titles change, not at every keystroke. Links are resolved from
         each note's text (:meth:`references`), not from the rows' link lists."""
         stored = self.notes.by_path()
-        key = tuple(
+        key = (self.notes.nb.epoch,) + tuple(
             (path, buf.doc().title)
             for path, buf in sorted(self.buffers.items())
             if path not in stored or stored[path].title != buf.doc().title
         )
-        if not key:
+        if len(key) == 1:
             return self.notes.links
         if self._graph is None or self._graph_key != key:
             self._graph, self._graph_key = LinkGraph(self.docs()), key
@@ -410,10 +443,17 @@ class Session:
         return out
 
     def symbols(self, query: str, limit: int = 25) -> list[tuple[Candidate, int | None]]:
-        """kb's ranked search for a workspace-symbol query: each note and the line of its match."""
+        """kb's ranked search for a workspace-symbol query: each note and the line of its
+        first match (from its file: only the hits returned are read, best first, for at
+        most :attr:`LOCATE_BUDGET` seconds; the hits kept with the search keep their lines)."""
         if not query.strip():
             return []
         result = self.notes.search(query, limit=limit)
+        deadline = time.perf_counter() + self.LOCATE_BUDGET
+        for hit in result.hits:  # best first: past the budget the rest stay at their first line
+            if time.perf_counter() > deadline:
+                break
+            self.notes.locate(hit, result.terms)
         return [(Candidate(h.slug, h.path, h.title, tuple(h.tags)), h.line) for h in result.hits]
 
     def hover_text(self, slug: str, lines: int = 8) -> str:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import posixpath
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +30,21 @@ _FILE = lsp.SymbolKind.File
 #: ``(note path, text, slug or None, link or None)``: see :meth:`KbLanguageServer.target_at`.
 _Target = tuple[str, str, "str | None", "LinkSpan | None"]
 _SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning}
+#: Seconds an edited note must stay unchanged before its diagnostics are sent again.
+DIAGNOSE_AFTER = 0.15
 
 
 class KbLanguageServer(LanguageServer):
     def __init__(self, directory: str | None) -> None:
         super().__init__("kb", _version())
         self.directory = directory
+        #: Set once the index is open (or failed to open): requests wait for it.
         self.session: Session | None = None
+        self.ready = asyncio.Event()
+        self.notes: Notes | None = None  # found at initialize, its index opened beside the handshake
         self.failure = ""
         self.shut_down = False
+        self._diagnose: dict[str, asyncio.TimerHandle] = {}  # diagnostics to send (publish_soon)
 
     # ---------------------------------------------------------------- helpers
 
@@ -64,9 +73,23 @@ class KbLanguageServer(LanguageServer):
     def tell(self, message: str, kind: lsp.MessageType = lsp.MessageType.Error) -> None:
         self.window_show_message(lsp.ShowMessageParams(type=kind, message=f"kb: {message}"))
 
+    def publish_soon(self, path: str) -> None:
+        """Send the diagnostics of a note being edited once it has not changed for
+        :data:`DIAGNOSE_AFTER` seconds: a keystroke then costs storing its text, not the
+        note's diagnostics (tens of ms for a long note, which the completion request
+        right behind the keystroke would wait for)."""
+        pending = self._diagnose.pop(path, None)
+        if pending is not None:
+            pending.cancel()
+        self._diagnose[path] = asyncio.get_running_loop().call_later(DIAGNOSE_AFTER, self.publish, path)
+
     def publish(self, path: str) -> None:
         """Send the diagnostics of an open note (an empty list clears the fixed ones)."""
-        assert self.session is not None
+        pending = self._diagnose.pop(path, None)
+        if pending is not None:
+            pending.cancel()
+        if self.session is None or self.shut_down:
+            return
         buf = self.session.buffers.get(path)
         if buf is None:
             return
@@ -128,6 +151,133 @@ def make_server(directory: str | None = None) -> KbLanguageServer:
     return server
 
 
+class _ClientProgress:
+    """How the index's opening sync goes (a :class:`kb.index.sync.Progress`, called in the
+    thread that syncs) as the client's work-done progress (``$/progress``): created with
+    ``window/workDoneProgress/create`` when a build (or a sync of many notes) begins,
+    reported a few times a second, ended when the index is open. Messages go through the
+    event loop, in order; nothing is sent for a quick sync of a few notes."""
+
+    TOKEN = "kb-index"
+    #: Seconds between two reports of the notes read.
+    EVERY = 0.2
+    #: A sync of fewer changed notes than this (not a full build) shows no progress.
+    QUIET_NOTES = 200
+
+    def __init__(self, ls: KbLanguageServer, loop: asyncio.AbstractEventLoop) -> None:
+        self.ls, self.loop = ls, loop
+        self.begun = False
+        self.last = 0.0
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.task = loop.create_task(self._send())
+
+    # -- kb.index.sync.Progress, in the syncing thread
+
+    def building(self, why: str, total: int) -> None:
+        from ..index.sync import BUILD_REASONS
+
+        self._begin(BUILD_REASONS.get(why, "building the index"), total)
+
+    def note(self, done: int, total: int, path: str) -> None:
+        if not self.begun:
+            if total < self.QUIET_NOTES:
+                return
+            self._begin("updating the index", total)
+        now = time.monotonic()
+        if done == total or now - self.last >= self.EVERY:
+            self.last = now
+            self._put(lsp.WorkDoneProgressReport(message=f"{done}/{total} notes",
+                                                 percentage=100 * done // max(total, 1)))
+
+    def step(self, name: str) -> None:
+        if self.begun:
+            self._put(lsp.WorkDoneProgressReport(message=name))
+
+    def _begin(self, title: str, total: int) -> None:
+        self.begun = True
+        self._put(lsp.WorkDoneProgressBegin(title=f"kb: {title}", message=f"{total} notes", percentage=0,
+                                            cancellable=False))
+
+    def _put(self, value: Any) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, value)
+
+    # -- in the event loop
+
+    def finish(self, message: str) -> None:
+        """The sync is over (called in the loop, after the thread's last message)."""
+        if self.begun:
+            self.queue.put_nowait(lsp.WorkDoneProgressEnd(message=message))
+        self.queue.put_nowait(None)
+
+    async def _send(self) -> None:
+        created = False
+        progress = self.ls.work_done_progress
+        while (value := await self.queue.get()) is not None:
+            if not created:
+                try:
+                    await progress.create_async(self.TOKEN)
+                except Exception:  # the client refused the token: no progress then
+                    return
+                created = True
+            if isinstance(value, lsp.WorkDoneProgressBegin):
+                progress.begin(self.TOKEN, value)
+            elif isinstance(value, lsp.WorkDoneProgressReport):
+                progress.report(self.TOKEN, value)
+            else:
+                progress.end(self.TOKEN, value)
+
+
+def _shows_progress(ls: KbLanguageServer) -> bool:
+    window = ls.client_capabilities.window
+    return bool(window is not None and window.work_done_progress)
+
+
+def _open_beside(ls: KbLanguageServer) -> None:
+    """Open the index (on a first run, build it) in a thread, so the handshake is over at
+    once and the editor stays responsive; requests wait until it is open. Then start the
+    checks for files changed outside the editor."""
+    notes = ls.notes
+    assert notes is not None
+    loop = asyncio.get_running_loop()
+    progress = _ClientProgress(ls, loop) if _shows_progress(ls) else None
+
+    def opened(session: Session | None, failure: str) -> None:
+        ls.session, ls.failure = session, failure
+        if progress is not None:
+            progress.finish("failed" if session is None else f"{len(notes.rows())} notes")
+        if failure:
+            ls.tell(failure)
+        else:
+            loop.create_task(_check_files(ls))
+        ls.ready.set()
+
+    def build() -> None:
+        session, failure = None, ""
+        try:
+            notes.open(progress)
+            session = Session(notes)
+        except KbError as exc:
+            failure = str(exc)
+        except Exception as exc:  # never a dead server: the editor is told, requests answer empty
+            failure = f"internal error opening the index: {type(exc).__name__}: {exc}"
+        loop.call_soon_threadsafe(opened, session, failure)
+
+    threading.Thread(target=build, name="kb-index", daemon=True).start()
+
+
+def _when_ready(fn: Callable[[KbLanguageServer, Any], Any]) -> Callable[..., Any]:
+    """A handler that first waits for the index to be open (at once when it is)."""
+
+    async def handler(ls: KbLanguageServer, params: Any) -> Any:
+        if not ls.ready.is_set():
+            await ls.ready.wait()
+        return fn(ls, params)
+
+    handler.__name__ = handler.__qualname__ = fn.__name__
+    handler.__doc__ = fn.__doc__
+    return handler
+
+
 async def _check_files(ls: KbLanguageServer) -> None:
     """Between requests, check the files for notes saved or created outside the editor
     (kb's freshness check), and update the open notes' diagnostics when they changed."""
@@ -140,6 +290,15 @@ async def _check_files(ls: KbLanguageServer) -> None:
 
 
 def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per LSP method
+    def feature(method: str, options: Any = None) -> Callable[[Any], Any]:
+        """``server.feature``, the handler waiting for the index first (:func:`_when_ready`)."""
+
+        def register(fn: Callable[[KbLanguageServer, Any], Any]) -> Callable[[KbLanguageServer, Any], Any]:
+            server.feature(method, options)(_when_ready(fn))
+            return fn
+
+        return register
+
     @server.feature(lsp.INITIALIZE)
     def initialize(ls: KbLanguageServer, params: lsp.InitializeParams) -> None:
         directory = ls.directory
@@ -148,7 +307,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
             uri = folders[0].uri if folders else params.root_uri
             directory = to_fs_path(uri) if uri else params.root_path
         try:
-            ls.session = Session(Notes(directory))
+            ls.notes = Notes(directory, opened=False)  # which notebook; its index opened after
         except KbError as exc:
             ls.failure = str(exc)
 
@@ -156,8 +315,9 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
     def initialized(ls: KbLanguageServer, params: lsp.InitializedParams) -> None:
         if ls.failure:
             ls.tell(ls.failure)
+            ls.ready.set()
             return
-        asyncio.get_running_loop().create_task(_check_files(ls))
+        _open_beside(ls)
         caps = ls.client_capabilities.workspace
         watched = caps.did_change_watched_files if caps else None
         if watched is not None and watched.dynamic_registration:
@@ -175,30 +335,33 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
 
     # ---------------------------------------------------------------- documents
 
-    def _changed(ls: KbLanguageServer, uri: str, version: int | None) -> None:
+    def _changed(ls: KbLanguageServer, uri: str, version: int | None, typed: bool = False) -> None:
         path = ls.path_of(uri)
         if path is None or ls.session is None:
             return
         ls.session.touch()
         ls.session.change(path, ls.workspace.get_text_document(uri).source, version or 0)
-        ls.publish(path)
+        if typed:
+            ls.publish_soon(path)
+        else:
+            ls.publish(path)
 
-    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    @feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: KbLanguageServer, params: lsp.DidOpenTextDocumentParams) -> None:
         _changed(ls, params.text_document.uri, params.text_document.version)
 
-    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    @feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: KbLanguageServer, params: lsp.DidChangeTextDocumentParams) -> None:
-        _changed(ls, params.text_document.uri, params.text_document.version)
+        _changed(ls, params.text_document.uri, params.text_document.version, typed=True)
 
-    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+    @feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: KbLanguageServer, params: lsp.DidSaveTextDocumentParams) -> None:
         if ls.session is None:
             return
         ls.session.refresh()
         ls.publish_all()
 
-    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    @feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: KbLanguageServer, params: lsp.DidCloseTextDocumentParams) -> None:
         path = ls.path_of(params.text_document.uri)
         if path is None or ls.session is None:
@@ -206,18 +369,18 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
         ls.session.close(path)
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(params.text_document.uri, []))
 
-    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def watched(ls: KbLanguageServer, params: lsp.DidChangeWatchedFilesParams) -> None:
         if ls.session is not None and ls.session.refresh():
             ls.publish_all()
 
-    @server.feature(lsp.WORKSPACE_DID_RENAME_FILES)
+    @feature(lsp.WORKSPACE_DID_RENAME_FILES)
     def did_rename(ls: KbLanguageServer, params: lsp.RenameFilesParams) -> None:
         watched(ls, lsp.DidChangeWatchedFilesParams(changes=[]))
 
     # ---------------------------------------------------------------- completion
 
-    @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["[", "(", "#"]))
+    @feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["[", "(", "#"]))
     def completion(ls: KbLanguageServer, params: lsp.CompletionParams) -> lsp.CompletionList | None:
         found = ls.at(params.text_document.uri, params.position)
         if found is None or ls.session is None:
@@ -263,7 +426,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
 
     # ---------------------------------------------------------------- navigation
 
-    @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+    @feature(lsp.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: KbLanguageServer, params: lsp.DefinitionParams) -> lsp.Location | None:
         found = ls.target_at(params.text_document.uri, params.position)
         if found is None or ls.session is None:
@@ -281,7 +444,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
                 where = ls.range_of(ls.lines(text), heading.start, heading.end)
         return lsp.Location(ls.uri_of(target), where)
 
-    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    @feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls: KbLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
         found = ls.target_at(params.text_document.uri, params.position)
         if found is None or ls.session is None:
@@ -296,7 +459,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
         return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, value),
                          range=ls.range_of(ls.lines(text), link.start, link.end))
 
-    @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+    @feature(lsp.TEXT_DOCUMENT_REFERENCES)
     def references(ls: KbLanguageServer, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
         found = ls.target_at(params.text_document.uri, params.position)
         if found is None or ls.session is None:
@@ -310,7 +473,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
                                     ls.range_of(ls.lines(place.text), place.start, place.end)))
         return out
 
-    @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    @feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def document_symbols(ls: KbLanguageServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
         path = ls.path_of(params.text_document.uri)
         if path is None or ls.session is None:
@@ -331,7 +494,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
             stack.append((h.level, symbol))
         return roots
 
-    @server.feature(lsp.WORKSPACE_SYMBOL)
+    @feature(lsp.WORKSPACE_SYMBOL)
     def workspace_symbols(ls: KbLanguageServer, params: lsp.WorkspaceSymbolParams) -> list[Any]:
         if ls.session is None:
             return []
@@ -346,7 +509,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
 
     # ---------------------------------------------------------------- code actions
 
-    @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
+    @feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
                     lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
     def code_actions(ls: KbLanguageServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         path = ls.path_of(params.text_document.uri)
@@ -394,7 +557,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
 
     # ---------------------------------------------------------------- rename
 
-    @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
+    @feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
     def prepare_rename(ls: KbLanguageServer, params: lsp.PrepareRenameParams) -> Any:
         found = ls.target_at(params.text_document.uri, params.position)
         if found is None or ls.session is None:
@@ -408,7 +571,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
         span = ls.range_of(ls.lines(text), link.target_start, link.target_end)
         return lsp.PrepareRenamePlaceholder(range=span, placeholder=slug)
 
-    @server.feature(lsp.TEXT_DOCUMENT_RENAME)
+    @feature(lsp.TEXT_DOCUMENT_RENAME)
     def rename(ls: KbLanguageServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
         found = ls.target_at(params.text_document.uri, params.position)
         if found is None or ls.session is None:
@@ -429,7 +592,7 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
             ls.tell(f"cannot rename: {exc.strerror or exc}")
             return None
 
-    @server.feature(lsp.WORKSPACE_WILL_RENAME_FILES, lsp.FileOperationRegistrationOptions(
+    @feature(lsp.WORKSPACE_WILL_RENAME_FILES, lsp.FileOperationRegistrationOptions(
         filters=[lsp.FileOperationFilter(pattern=lsp.FileOperationPattern(glob="**/*.md"))]))
     def will_rename(ls: KbLanguageServer, params: lsp.RenameFilesParams) -> lsp.WorkspaceEdit | None:
         if ls.session is None:
@@ -540,7 +703,17 @@ def _quiet_logs() -> None:
 def serve(directory: str | None = None) -> int:
     """Run the server on stdin/stdout until the client says exit; the exit code (0 after a
     shutdown request, 1 if the client left without one)."""
+    import os
+    import sys
+
     _quiet_logs()
     server = make_server(directory)
-    server.start_io()
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    # The editor's pipes are pygls's alone. A sub-writer that Whoosh forks (multiprocessing)
+    # for a big build closes sys.stdin first: the pipe, whose lock pygls's reader thread
+    # holds while it waits for the next message, so the child hung for ever, and with it
+    # the build. Nothing else may write to stdout either (it would break the protocol).
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - for the process's life
+    sys.stdout = sys.stderr
+    server.start_io(stdin, stdout)
     return 0 if server.shut_down else 1

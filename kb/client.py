@@ -1,0 +1,188 @@
+"""The ``kb`` command: hands a read-only command to the resident server, else runs it here.
+
+A kb command is a whole process, and most of its time is Python starting and importing
+Typer, Rich and Whoosh, then opening the index. The server (:mod:`kb.server`) keeps all of
+that loaded and the notebook's index open; this module is what runs instead: the
+interpreter, one socket and a few writes. It imports nothing but builtins (``os``,
+``sys``, ``_socket``: not ``socket``, whose ``enum`` import alone costs milliseconds;
+``tests/test_server.py`` checks), so it must not import any other kb module on the
+served path.
+
+The rule (see the README's "The server"):
+
+1. ``KB_SERVER=0``, shell completion, ``--help``/``--version``, or a command that is not
+   read-only (``add``, ``edit``...) runs here, as it always did.
+2. Otherwise connect to this installation's server (an abstract Unix socket: no file;
+   the peer must be this user, checked with ``SO_PEERCRED``), send the request (argv,
+   cwd, environment, umask, which of stdin/stdout/stderr are terminals, the terminal's
+   size) and relay the answer: bytes for stdout and stderr, a text to page, the exit code.
+3. No server, an old one (its code differs from this one's), or one that cannot take the
+   request before it wrote anything: the command runs here (the "fallback"), and a server
+   is started in the background for the next command. Once output began, a lost
+   server is one line on stderr and exit 1 (never the output twice).
+"""
+
+import os
+import sys
+
+from .wire import (
+    ERR,
+    EXIT,
+    FALLBACK,
+    OUT,
+    PAGE,
+    RETRY_AFTER,
+    address,
+    command_of,
+    off_marker,
+    package_dir,
+    request,
+)
+
+
+class Lost(Exception):
+    """The server went away after output began."""
+
+
+def _write(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _page(text: bytes) -> None:
+    """Page as ``print_paged`` would in this process (Rich hands the text to pydoc's pager)."""
+    import pydoc
+
+    if not (os.environ.get("MANPAGER") or os.environ.get("PAGER")):
+        os.environ.setdefault("LESS", "FRX")
+    pydoc.pager(text.decode("utf-8", "surrogateescape"))
+
+
+def served(argv: list[str]) -> int | None:
+    """Run the command on the server: its exit code, or None when it must run here
+    (nothing was written). Raises :class:`Lost` when the server went away after output."""
+    import _socket
+
+    try:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    except OSError:
+        return None
+    try:
+        try:
+            sock.connect(address())
+            creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+            if int.from_bytes(creds[4:8], sys.byteorder) != os.getuid():
+                return None  # anyone may bind an abstract name: only our own server is believed
+            sock.sendall(request(argv))
+        except OSError:
+            return None
+        began = False
+        buf = b""
+        while True:
+            while len(buf) < 5 or len(buf) < 5 + int.from_bytes(buf[1:5], "big"):
+                try:
+                    chunk = sock.recv(262144)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    if began:
+                        raise Lost()
+                    return None
+                buf += chunk
+            kind = buf[0]
+            end = 5 + int.from_bytes(buf[1:5], "big")
+            payload, buf = buf[5:end], buf[end:]
+            if kind == FALLBACK and not began:
+                return None
+            began = True
+            if kind == OUT:
+                _write(1, payload)
+            elif kind == ERR:
+                _write(2, payload)
+            elif kind == PAGE:
+                _page(payload)
+            elif kind == EXIT:
+                return int(payload)
+    finally:
+        sock.close()
+
+
+def _spawn() -> None:
+    """Start a server in the background (detached, its own session, stdio on /dev/null),
+    unless one could not start a little while ago (it left :func:`off_marker`)."""
+    marker = off_marker()
+    try:
+        import time
+
+        if time.time() - os.path.getmtime(marker) < RETRY_AFTER:
+            return
+    except OSError:
+        pass
+    import subprocess  # lazily: only here (~4 ms, after the command's output)
+
+    env = dict(os.environ)
+    # The server imports kb from the same place as this kb, installed or not (as the watcher).
+    here = os.path.dirname(package_dir())
+    env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "kb.server"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            start_new_session=True,
+            cwd="/",
+            env=env,
+        )
+    except OSError:
+        pass
+
+
+def _here(start_server: bool) -> None:
+    """Run the command in this process (today's path); then start a server if asked."""
+    from kb.cli import run
+
+    try:
+        run()
+    finally:
+        if start_server:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            _spawn()
+
+
+def main() -> None:
+    """The console-script entry point."""
+    argv = sys.argv[1:]
+    env = os.environ
+    if env.get("KB_SERVER") == "0" or "_KB_COMPLETE" in env or command_of(argv) is None:
+        _here(False)
+        return
+    try:
+        code = served(argv)
+    except Lost:
+        os.write(2, b"Error: the kb server went away during this command; run it again\n")
+        sys.exit(1)
+    except BrokenPipeError:
+        # `kb list | head`: the reader went away; as the CLI, not an error worth a line.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        sys.exit(0)
+    except KeyboardInterrupt:
+        color = os.isatty(2) and not env.get("NO_COLOR")
+        os.write(2, b"\x1b[1;31mError:\x1b[0m interrupted\n" if color else b"Error: interrupted\n")
+        sys.exit(130)
+    if code is None:
+        _here(True)
+        return
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

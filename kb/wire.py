@@ -1,0 +1,158 @@
+"""What the kb client and the resident server share: the socket's name, the request, the frames.
+
+A leaf (``os`` and ``sys`` only): :mod:`kb.client` imports it on every served command,
+and :mod:`kb.commands.server` asks the server through it without importing the server.
+"""
+
+import os
+import sys
+
+#: Bumped whenever the request or the frames change: an old server then answers "fallback".
+PROTOCOL = 1
+
+#: Commands that only read: the server may run them. Anything else (``add``, ``edit``, ``rm``,
+#: ``rename``, ``mv``, ``today``, ``index``, ``templates``, ``find``, ``lsp``...) runs here.
+SERVED = frozenset({"search", "show", "related", "tags", "list", "links", "recent", "stats", "info", "grep"})
+
+#: How long after a server failed to start (see :func:`_spawn`) kb does not start another.
+RETRY_AFTER = 600.0
+
+# Frames from the server: one type byte, a 4-byte big-endian length, the payload.
+OUT, ERR, PAGE, EXIT, FALLBACK = b"o"[0], b"e"[0], b"p"[0], b"x"[0], b"f"[0]
+
+
+def package_dir() -> str:
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+def _fnv(data: bytes) -> int:
+    """FNV-1a, 32 bits (no zlib import for one short string)."""
+    h = 0x811C9DC5
+    for b in data:
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def address() -> bytes:
+    """The server's abstract socket name: one per user, interpreter and kb installation,
+    so two virtualenvs or worktrees never share a server (``KB_SERVER_NAME`` overrides the
+    last part, for tests)."""
+    name = os.environ.get("KB_SERVER_NAME")
+    if name:
+        tail = os.fsencode(name)
+    else:
+        key = os.fsencode(sys.executable) + b"\0" + os.fsencode(package_dir())
+        tail = b"%08x" % _fnv(key)
+    return b"\0kb-server-%d-%d-%s" % (PROTOCOL, os.getuid(), tail)
+
+
+def code_stamp() -> bytes:
+    """When kb's code last changed: the newest modification time of its package folders
+    (a file added, removed or replaced, as an install, a ``git checkout`` or an editor's
+    save does); the server also compares its own modules' times."""
+    here = package_dir()
+    newest = 0
+    for sub in ("", "commands", "index", "find", "lsp"):
+        try:
+            newest = max(newest, os.stat(here + "/" + sub if sub else here).st_mtime_ns)
+        except OSError:
+            pass
+    return b"%d" % newest
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The command word of ``kb [--dir D] COMMAND ...``, None when the run is not one the
+    server takes (a global option other than ``--dir``, ``--help``...)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("--dir", "-d"):
+            i += 2
+            continue
+        if arg.startswith("--dir=") or (arg.startswith("-d") and len(arg) > 2):
+            i += 1
+            continue
+        if arg.startswith("-"):
+            return None
+        rest = argv[i + 1:]
+        if "--" in rest:
+            rest = rest[: rest.index("--")]
+        if "--help" in rest or "-h" in rest:
+            return None
+        return arg if arg in SERVED else None
+    return None
+
+
+def _terminal_size() -> tuple[int, int]:
+    # Rich asks stdin, stdout, stderr in this order; so does the request.
+    for fd in (0, 1, 2):
+        try:
+            size = os.get_terminal_size(fd)
+        except (OSError, ValueError):
+            continue
+        return size.columns, size.lines
+    return 0, 0
+
+
+def _stream(stream: object) -> tuple[bytes, bytes]:
+    return (os.fsencode(getattr(stream, "encoding", None) or "utf-8"),
+            os.fsencode(getattr(stream, "errors", None) or "strict"))
+
+
+def request(argv: list[str]) -> bytes:
+    """The request: NUL-separated fields (none of them can hold a NUL), length first."""
+    columns, lines = _terminal_size()
+    umask = os.umask(0)
+    os.umask(umask)
+    flags = b"".join(b"1" if os.isatty(fd) else b"0" for fd in (0, 1, 2))
+    out_enc, out_err = _stream(sys.stdout)
+    err_enc, err_err = _stream(sys.stderr)
+    fields = [
+        b"kb", b"%d" % PROTOCOL, code_stamp(), os.fsencode(os.getcwd()), flags,
+        b"%d" % columns, b"%d" % lines, b"%d" % umask, out_enc, out_err, err_enc, err_err,
+        os.fsencode(os.path.basename(sys.argv[0]) or "kb"), b"%d" % len(argv),
+        *[os.fsencode(a) for a in argv],
+        *[k + b"=" + v for k, v in os.environb.items()],
+    ]
+    body = b"\0".join(fields)
+    return len(body).to_bytes(4, "big") + body
+
+
+def off_marker() -> str:
+    """The file a server that could not start leaves (its reason inside), per installation."""
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(cache):
+        cache = os.path.join(os.path.expanduser("~"), ".cache")
+    name = address()[1:].decode("utf-8", "replace").replace("/", "_")
+    return os.path.join(cache, "kb", f"server-{name}.off")
+
+
+
+
+def ask(command: str) -> bytes | None:
+    """A control question to the running server (``--kb-server-status``, ``--kb-server-stop``):
+    what it wrote to stdout, or None when none runs (or it is not this user's)."""
+    import _socket
+
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    data = b""
+    try:
+        sock.settimeout(5.0)
+        sock.connect(address())
+        creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+        if int.from_bytes(creds[4:8], sys.byteorder) != os.getuid():
+            return None
+        sock.sendall(request([command]))
+        while chunk := sock.recv(65536):
+            data += chunk
+    except OSError:
+        return None
+    finally:
+        sock.close()
+    out = b""
+    while len(data) >= 5:
+        end = 5 + int.from_bytes(data[1:5], "big")
+        if data[0] == OUT:
+            out += data[5:end]
+        data = data[end:]
+    return out

@@ -1,0 +1,397 @@
+"""The resident server (kb.server) and the thin client (kb.client): the same answers as the
+in-process path, byte for byte, on every path.
+
+Each test that needs a server starts one under its own socket name (``KB_SERVER_NAME``)
+and stops it (and any a fallback started) at the end. A served run is checked to have been
+served (the server's count of commands went up), or a comparison would prove nothing.
+What cannot be tested here: a server of another user (SO_PEERCRED with another uid needs
+a second account).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kb import wire as client
+from kb.wire import ask
+
+KB = Path(sys.executable).with_name("kb")
+pytestmark = pytest.mark.skipif(not KB.exists(), reason="the kb console script is not installed")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    return env
+
+
+class Served:
+    """A server under a name of the test's own; ``run`` through it, ``here`` without."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = _env(**{"KB_SERVER_NAME": self.name, "KB_SERVER_IDLE": "300", **extra})
+        env.pop("KB_SERVER", None)
+        return env
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "kb.server"], env=self.env(),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self.wait_up()
+
+    def wait_up(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count() is None:
+            assert time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.05)
+
+    def count(self) -> int | None:
+        """Commands the running server has served (None: none runs)."""
+        answer = ask("--kb-server-status")
+        if answer is None:
+            return None
+        found = re.search(rb"(\d+) commands", answer)
+        assert found, answer
+        return int(found.group(1))
+
+    def stop(self) -> None:
+        for _ in range(20):
+            if ask("--kb-server-stop") is None:
+                break
+            time.sleep(0.05)
+        if self.proc is not None:
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def run(self, *args: str, served: bool = True, **kw) -> subprocess.CompletedProcess[bytes]:
+        env = kw.pop("env", None) or self.env()
+        before = self.count()
+        done = subprocess.run([str(KB), *args], capture_output=True, env=env, timeout=120, **kw)
+        if served:
+            assert before is not None and self.count() == before + 1, ("not served", args, done.stderr)
+        return done
+
+    def here(self, *args: str, **kw) -> subprocess.CompletedProcess[bytes]:
+        env = kw.pop("env", None) or self.env()
+        env["KB_SERVER"] = "0"
+        return subprocess.run([str(KB), *args], capture_output=True, env=env, timeout=120, **kw)
+
+
+@pytest.fixture
+def srv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, notebook_dir: Path):
+    name = f"test-{os.getpid()}-{time.monotonic_ns()}"
+    monkeypatch.setenv("KB_SERVER_NAME", name)  # for server.ask in this process
+    s = Served(name)
+    s.here("list")  # the index is built (and its warnings said) before any comparison
+    s.start()
+    yield s
+    s.stop()
+
+
+def same(a: subprocess.CompletedProcess[bytes], b: subprocess.CompletedProcess[bytes]) -> None:
+    assert (a.returncode, a.stdout.decode(errors="replace"), a.stderr.decode(errors="replace")) == (
+        b.returncode, b.stdout.decode(errors="replace"), b.stderr.decode(errors="replace"))
+
+
+PIPED = [
+    ("search", "rag"),
+    ("search", "rag", "--json"),
+    ("search", "서비스어카운트", "--limit", "2"),
+    ("search", "zzzqqqnothing"),
+    ("search", "rag", "--json", "--explain"),
+    ("search", ""),
+    ("search", "--bogus", "rag"),
+    ("search", "-n", "x", "rag"),
+    ("show", "rag"),
+    ("show", "rag", "--json"),
+    ("show", "rag", "--raw"),
+    ("show", "no-such-note"),
+    ("tags",),
+    ("tags", "cka"),
+    ("tags", "--json"),
+    ("list", "--limit", "20"),
+    ("list", "--json"),
+    ("list", "--sort", "size"),
+    ("links", "rag"),
+    ("links", "rag", "--json"),
+    ("related", "rag"),
+    ("recent", "-n", "3"),
+    ("stats",),
+    ("stats", "--json"),
+    ("grep", "kubectl"),
+    ("grep", "-c", "pod"),
+    ("grep", "-i", "--json", "airflow"),
+    ("grep", "(unclosed"),
+]
+
+
+@pytest.mark.parametrize("args", PIPED, ids=lambda a: " ".join(a) or "-")
+def test_piped_output_is_the_same_served(srv: Served, args: tuple[str, ...]) -> None:
+    same(srv.run(*args), srv.here(*args))
+
+
+def test_show_n_after_a_served_search(srv: Served) -> None:
+    first = srv.run("search", "pod")
+    assert first.returncode == 0
+    same(srv.run("show", "1"), srv.here("show", "1"))
+    same(srv.run("links", "1"), srv.here("links", "1"))
+
+
+def test_colours_and_width_follow_the_client(srv: Served) -> None:
+    variants = ({"COLUMNS": "60"}, {"COLUMNS": "150", "FORCE_COLOR": "1"},
+                {"NO_COLOR": "1", "FORCE_COLOR": "1"})
+    for extra in variants:
+        env = srv.env(**extra)
+        for args in (("search", "rag"), ("list",), ("show", "rag", "--no-pager")):
+            a = srv.run(*args, env=dict(env))
+            same(a, srv.here(*args, env=dict(env)))
+    forced = srv.run("search", "rag", env=srv.env(FORCE_COLOR="1"))
+    assert b"\x1b[" in forced.stdout  # the comparison above did compare colours
+
+
+def _pty_run(argv: list[str], env: dict[str, str], cols: int = 90, rows: int = 20
+             ) -> tuple[int, bytes, bytes]:
+    """Run on two pseudo terminals (stdin and stdout on one, stderr on the other)."""
+    size = struct.pack("HHHH", rows, cols, 0, 0)
+    out_m, out_s = os.openpty()
+    err_m, err_s = os.openpty()
+    for fd in (out_s, err_s):
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, size)
+    got: dict[int, bytes] = {out_m: b"", err_m: b""}
+
+    def drain(fd: int) -> None:
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            got[fd] += chunk
+
+    readers = [threading.Thread(target=drain, args=(fd,)) for fd in (out_m, err_m)]
+    for t in readers:
+        t.start()
+    env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen(argv, stdin=out_s, stdout=out_s, stderr=err_s, env=env, start_new_session=True)
+    os.close(out_s)
+    os.close(err_s)
+    code = proc.wait(120)
+    for t in readers:
+        t.join(10)
+    os.close(out_m)
+    os.close(err_m)
+    return code, got[out_m], got[err_m]
+
+
+def test_on_a_terminal_the_same_served(srv: Served) -> None:
+    cases = [("search", "rag"), ("list", "--limit", "5"), ("tags",), ("show", "airflow"), ("grep", "kubectl"),
+             ("show", "no-such-note"), ("related", "rag")]
+    env = srv.env(PAGER="cat", TERM="xterm-256color")
+    for args in cases:
+        before = srv.count()
+        served = _pty_run([str(KB), *args], dict(env))
+        assert srv.count() == before + 1, args
+        env_here = dict(env, KB_SERVER="0")
+        here = _pty_run([str(KB), *args], env_here)
+        assert served == here, args
+        assert served[1] or served[2]
+    # a long note is paged (PAGER=cat shows the pager ran: the same bytes both ways)
+    code, out, _ = _pty_run([str(KB), "show", "airflow"], dict(env), rows=5)
+    assert code == 0 and b"airflow" in out.lower()
+
+
+def test_a_long_page_goes_through_the_clients_pager(srv: Served, tmp_path: Path) -> None:
+    mark = tmp_path / "paged"
+    pager = f"sh -c 'cat > {mark}'"
+    env = srv.env(PAGER=pager, TERM="xterm-256color")
+    before = srv.count()
+    code, out, err = _pty_run([str(KB), "show", "airflow"], dict(env), rows=5)
+    assert srv.count() == before + 1
+    assert code == 0, err
+    served = mark.read_bytes()
+    mark.unlink()
+    code, out_here, _ = _pty_run([str(KB), "show", "airflow"], dict(env, KB_SERVER="0"), rows=5)
+    assert code == 0 and out == out_here
+    assert served and served == mark.read_bytes()
+
+
+def test_a_change_on_disk_is_seen_at_once(srv: Served, notebook_dir: Path) -> None:
+    assert srv.run("search", "zebrafinch").returncode == 1
+    note = notebook_dir / "rag.md"
+    note.write_text(note.read_text(encoding="utf-8") + "\nzebrafinch 메모\n", encoding="utf-8")
+    found = srv.run("search", "zebrafinch", "--json")
+    assert found.returncode == 0 and b'"slug": "rag"' in found.stdout
+    note.unlink()
+    gone = srv.run("search", "zebrafinch")
+    assert gone.returncode == 1
+    same(srv.run("show", "rag"), srv.here("show", "rag"))
+    same(srv.run("list"), srv.here("list"))
+
+
+def test_dir_and_kb_dir_relative_to_the_clients_cwd(srv: Served, notebook_dir: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(notebook_dir, other)
+    (other / "only-here.md").write_text("# only here\n\nplatypus\n", encoding="utf-8")
+    env = srv.env(KB_DIR="other")
+    del env["KB_INDEX_DIR"]  # each notebook its own (under XDG_CACHE_HOME)
+    srv.here("list", env=dict(env), cwd=tmp_path)
+    srv.here("-d", "notebook", "list", env=dict(env), cwd=tmp_path)
+    for args in (("search", "platypus"), ("--dir", "other", "list"), ("-d", "notebook", "search", "platypus"),
+                 ("--dir=other", "tags"), ("info",)):
+        a = srv.run(*args, env=dict(env), cwd=tmp_path)
+        same(a, srv.here(*args, env=dict(env), cwd=tmp_path))
+    assert srv.run("search", "platypus", env=dict(env), cwd=tmp_path).returncode == 0
+    assert srv.run("search", "platypus").returncode == 1  # the fixture's own notebook
+
+
+def test_two_notebooks_alternating(srv: Served, notebook_dir: Path, tmp_path: Path) -> None:
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "solo.md").write_text("---\ntags: [alone]\n---\n# 혼자\n\nwombat 이야기\n", encoding="utf-8")
+    env2 = srv.env(KB_DIR=str(second), KB_INDEX_DIR=str(tmp_path / "second-index"))
+    srv.here("list", env=dict(env2))
+    for _ in range(2):
+        for env in (srv.env(), env2):
+            for args in (("search", "wombat"), ("tags",), ("list",)):
+                same(srv.run(*args, env=dict(env)), srv.here(*args, env=dict(env)))
+
+
+def test_not_served_commands_run_in_the_client(srv: Served) -> None:
+    before = srv.count()
+    for args in (("--help",), ("search", "--help"), ("--version",), ("templates",), ("index",),
+                 ("--dir",)):
+        srv.run(*args, served=False)
+    assert srv.count() == before
+    assert client.command_of(["add", "x"]) is None
+    assert client.command_of(["-d", "x", "search", "a"]) == "search"
+    assert client.command_of(["--dir=x", "grep", "--", "-h"]) == "grep"
+    assert client.command_of(["grep", "-h"]) is None
+
+
+def test_a_stale_server_falls_back_and_is_replaced(srv: Served) -> None:
+    # As an install or a checkout would (a folder's time is all it changes: left so, as
+    # setting it back would make the new server stale in turn).
+    folder = Path(client.package_dir()) / "commands"
+    os.utime(folder, ns=(folder.stat().st_atime_ns, int(client.code_stamp()) + 10**9))
+    a = srv.run("search", "rag", served=False)
+    assert srv.proc is not None and srv.proc.wait(10) == 0  # the old server exited
+    same(a, srv.here("search", "rag"))
+    srv.proc = None
+    srv.wait_up()  # the fallback started a new one
+    same(srv.run("search", "rag"), srv.here("search", "rag"))
+
+
+def test_a_dead_server_means_the_command_runs_here(srv: Served) -> None:
+    assert srv.proc is not None
+    srv.proc.send_signal(signal.SIGKILL)
+    srv.proc.wait(10)
+    a = srv.run("list", served=False)
+    same(a, srv.here("list"))
+    srv.proc = None
+    srv.wait_up()
+
+
+def _fake_server(name: str, answer: bytes) -> tuple[threading.Thread, object]:
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(b"\0kb-server-%d-%d-%s" % (client.PROTOCOL, os.getuid(), name.encode()))
+    sock.listen(1)
+
+    def once() -> None:
+        conn, _ = sock.accept()
+        conn.recv(1 << 20)
+        conn.sendall(answer)
+        conn.close()
+        sock.close()
+
+    t = threading.Thread(target=once, daemon=True)
+    t.start()
+    return t, sock
+
+
+def test_a_server_that_dies_before_writing_means_a_fallback(tmp_path: Path, notebook_dir: Path) -> None:
+    s = Served(f"fake-{os.getpid()}-{time.monotonic_ns()}")
+    s.here("list")
+    t, _ = _fake_server(s.name, b"")
+    env = s.env(KB_SERVER_IDLE="5", XDG_CACHE_HOME=str(tmp_path / "c"))
+    try:
+        a = subprocess.run([str(KB), "list"], capture_output=True, env=env, timeout=120)
+        same(a, s.here("list"))
+    finally:
+        t.join(10)
+        os.environ["KB_SERVER_NAME"] = s.name
+        try:
+            s.stop()  # the one the fallback started
+        finally:
+            del os.environ["KB_SERVER_NAME"]
+
+
+def test_a_server_lost_after_output_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    name = f"fake-{os.getpid()}-{time.monotonic_ns()}"
+    t, _ = _fake_server(name, b"o" + (6).to_bytes(4, "big") + b"half\n\n")
+    env = _env(KB_SERVER_NAME=name, XDG_CACHE_HOME=str(tmp_path / "c"))
+    env.pop("KB_SERVER", None)
+    done = subprocess.run([str(KB), "list"], capture_output=True, env=env, timeout=60)
+    t.join(10)
+    assert done.returncode == 1
+    assert done.stdout == b"half\n\n"  # never the output twice
+    assert done.stderr.count(b"\n") == 1 and b"went away" in done.stderr
+
+
+def test_a_client_gone_mid_request_leaves_the_server_serving(srv: Served) -> None:
+    import socket
+
+    for _ in range(3):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(client.address())
+        sock.sendall(client.request(["search", "pod"]))
+        sock.close()
+        half = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # a request cut short
+        half.connect(client.address())
+        half.sendall(client.request(["list"])[:10])
+        half.close()
+    same(srv.run("search", "rag"), srv.here("search", "rag"))
+
+
+def test_broken_pipe_exits_quietly(srv: Served, notebook_dir: Path) -> None:
+    for i in range(300):
+        (notebook_dir / f"many-{i}.md").write_text(f"# note {i}\n\nbody {i}\n", encoding="utf-8")
+    cmd = f"{KB} list | head -1"
+    served = subprocess.run(cmd, shell=True, capture_output=True, env=srv.env(), timeout=120)
+    here = subprocess.run(cmd, shell=True, capture_output=True, env=dict(srv.env(), KB_SERVER="0"),
+                          timeout=120)
+    assert served.stderr == here.stderr == b""
+    assert served.stdout == here.stdout
+    same(srv.run("tags"), srv.here("tags"))
+
+
+def test_the_client_imports_nothing_heavy(tmp_path: Path) -> None:
+    code = ("import sys; import kb.client as c; c.command_of(sys.argv[1:]); c.request(['search', 'x']);"
+            "c.address(); print(' '.join(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code, "search", "x"], capture_output=True, text=True,
+                         check=True, env=_env(KB_SERVER_NAME="none")).stdout.split()
+    floor = subprocess.run([sys.executable, "-c", "import sys; print(' '.join(sorted(sys.modules)))"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    added = set(out) - set(floor)
+    assert added <= {"kb", "kb.client", "kb.wire", "_socket"}, added
