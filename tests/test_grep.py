@@ -738,3 +738,23 @@ def test_a_long_lived_notebook_keeps_its_grep_index(gnb: Path) -> None:
     stamp = (str(nb.root), stats.generation)
     hits = list(grep_notebook(nb.root, nb.place.index_dir, pat, stamp=stamp, lookup=second))
     assert [h[0] for h in hits] == ["new.md"]
+
+
+def test_grep_on_a_pooled_notebook_keeps_it_open(gnb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Served (kb.server hands the command an open notebook): grep brings it up to date
+    without closing it (its rows and plans stay), and the next grep reuses its index."""
+    from kb.commands import common
+    from kb.core import Notebook
+
+    nb = Notebook.open(gnb)
+    rows = nb.rows()
+    monkeypatch.setattr(common, "POOL", lambda dir: nb)
+    assert kb_vim("rolebinding") == ["k8s/rbac.md:4:14:kubectl create rolebinding dev --role=view"]
+    assert nb.is_open and nb.rows() == rows
+    kept = nb.grep_cache[1]
+    assert kb("-l", "zebra")[0] == 1
+    assert nb.grep_cache[1] is kept
+    time.sleep(0.03)
+    (gnb / "new.md").write_text("a zebra\n", encoding="utf-8")
+    assert kb("-l", "zebra")[:2] == (0, "new.md\n")
+    assert nb.grep_cache[1] is not kept
