@@ -749,7 +749,7 @@ def test_grep_on_a_pooled_notebook_keeps_it_open(gnb: Path, monkeypatch: pytest.
     nb = Notebook.open(gnb)
     rows = nb.rows()
     monkeypatch.setattr(common, "POOL", lambda dir: nb)
-    assert kb_vim("rolebinding") == ["k8s/rbac.md:4:14:kubectl create rolebinding dev --role=view"]
+    assert kb_vim("rolebinding") == ["k8s/rbac.md:4:16:kubectl create rolebinding dev --role=view"]
     assert nb.is_open and nb.rows() == rows
     kept = nb.grep_cache[1]
     assert kb("-l", "zebra")[0] == 1
