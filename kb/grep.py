@@ -237,18 +237,22 @@ def _scan(
     if pat.any_char:
         _mark_invalid_utf8(buf, batch, [b[1] for b in batch], size)
     fast = pat.fast
-    matches = _word_spans(fast, buf, size) if pat.word else (m.span() for m in fast.finditer(buf, 0, size))
     found: dict[int, list[tuple[int, int]]] = {}
     i, last = 0, len(batch) - 1
     following = batch[1][1] if last else size + 1  # where the next file starts
-    for span in matches:
-        while span[0] >= following:
-            i += 1
-            following = batch[i + 1][1] if i < last else size + 1
-        if i in found:
-            found[i].append(span)
+    with memoryview(buf) as view:  # (RE2 takes a memoryview faster than a bytearray)
+        if pat.word:
+            matches = _word_spans(fast, view, size)
         else:
-            found[i] = [span]
+            matches = (m.span() for m in fast.finditer(view, 0, size))
+        for span in matches:
+            while span[0] >= following:
+                i += 1
+                following = batch[i + 1][1] if i < last else size + 1
+            if i in found:
+                found[i].append(span)
+            else:
+                found[i] = [span]
     for i, (rel, a, b, alone) in enumerate(batch):
         if alone:
             with memoryview(buf) as view:
@@ -339,7 +343,7 @@ def _lines_of(
     return raw[start:end].decode("utf-8", "surrogateescape"), out
 
 
-def _word_spans(fast: Any, body: bytes, n: int) -> Iterator[tuple[int, int]]:
+def _word_spans(fast: Any, body: bytes | memoryview, n: int) -> Iterator[tuple[int, int]]:
     """The spans of group 1 (the word) of ``-w``'s RE2 pattern in ``body[:n]``, which takes
     the characters around the word: the next search starts one character before the
     previous word's end (its last character may be the next one's edge)."""
