@@ -37,8 +37,18 @@ of a process tree: if kb ever indexes with worker processes, it under-reports.
 Failures never stop the benchmark: a command that exits non-zero, times out or can't start is
 shown in its row as FAILED with the last line of its stderr, and the other rows go on.
 
+Served rows (issue 17, ``--only served``): the read-only commands answered by the resident
+server (``kb/server.py``; ``kb`` is then the thin client ``kb/client.py``), interleaved run by
+run with the interpreter's floor, ``python -c pass`` (same interpreter), which is their
+reference: ``kb search`` (text and ``--json``) for :data:`SERVED_QUERIES` on each scale (target
+<= 3x the floor), ``kb show``, ``kb tags``, ``kb list --limit 20``, ``kb links``, ``kb related``
+(<= 4x), one search in-process (``KB_SERVER=0``, today's path, as a row of its own), and a
+first run (no server yet: the command runs in-process, then starts one) against
+``KB_SERVER=0``, which it must not be slower than. The server runs under a socket name of
+the benchmark's own (``KB_SERVER_NAME``) and is stopped at the end.
+
 Run: ``python benchmarks/perf.py [--scale 1,10] [--runs 7] [--keep DIR] [--word WORD]
-[--kb-cmd CMD] [--json FILE]``. Standard library only.
+[--kb-cmd CMD] [--json FILE] [--only all|served]``. Standard library only.
 """
 
 from __future__ import annotations
@@ -871,6 +881,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="source notes")
     parser.add_argument("--json", type=Path, help="also save the numbers to this file")
+    parser.add_argument(
+        "--only", choices=("all", "served"), default="all",
+        help="served: only the resident server's rows (issue 17), with the floor in the same run",
+    )
     args = parser.parse_args(argv)
     # main() changes into the work dir: make user-given paths absolute first.
     args.json = args.json.resolve() if args.json else None
@@ -959,6 +973,10 @@ def run_benchmark(
         notebooks[scale] = notebook
 
     rows: list[Row] = []
+    if args.only == "served":
+        for scale, notebook in notebooks.items():
+            rows += served_rows(kb, python, notebook, scale, kb_env(workdir / f"index-{scale}x"), args.runs)
+        return rows, meta
     for scale, notebook in notebooks.items():
         rows += rebuild_rows(
             kb, notebook, scale, kb_env(workdir / f"index-{scale}x"), args.runs, workdir
@@ -986,6 +1004,101 @@ def run_benchmark(
             failed = "the watcher did not start"
             rows.append(Row(f"kb search {args.word}{WATCHER}", f"{scale}x", error=failed))
     return rows + startup, meta
+
+
+#: Issue 17's queries: an English word, a loanword, a Hangul prefix expansion over a large
+#: vocabulary, three mixed words.
+SERVED_QUERIES = ["kubernetes", "트랜스포머", "교착", "airflow executor 설정"]
+
+
+def served_env(env: dict[str, str]) -> dict[str, str]:
+    """kb with a server of the benchmark's own (its own socket name), never another's."""
+    out = dict(env)
+    out["KB_SERVER"] = "1"  # a server started from a pipe too (kb starts one on its own only on a terminal)
+    out["KB_SERVER_NAME"] = f"perf-{os.getpid()}"
+    out["KB_SERVER_IDLE"] = "900"
+    return out
+
+
+def server_up(kb: list[str], env: dict[str, str]) -> bool:
+    return run_once(Job("status", [*kb, "server"], {**env, "KB_SERVER": "0"}, timeout=60)).error is None
+
+
+def wait_server(kb: list[str], env: dict[str, str], up: bool, timeout: float = 120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server_up(kb, env) == up:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def stop_server(kb: list[str], env: dict[str, str]) -> None:
+    """Stop the benchmark's server once it is up (a server still starting would outlive a stop)."""
+    wait_server(kb, env, True, timeout=30)
+    run_once(Job("stop", [*kb, "server", "--stop"], {**env, "KB_SERVER": "0"}, timeout=60))
+    wait_server(kb, env, False, timeout=30)
+
+
+def served_rows(
+    kb: list[str], python: str, notebook: Path, scale: int, env: dict[str, str], runs: int
+) -> list[Row]:
+    """Issue 17's rows: served commands against ``python -c pass`` in the same rotation."""
+    senv = served_env(env)
+    inproc = {**senv, "KB_SERVER": "0"}
+    progress(f"{scale}x: bringing the index up to date (in-process)")
+    run_once(kb_job("index", kb, notebook, ["index"], inproc, timeout=REBUILD_TIMEOUT_S))
+    stop_server(kb, senv)
+    run_once(kb_job("start", kb, notebook, ["list", "--limit", "1"], senv))  # starts the server
+    if not wait_server(kb, senv, True):
+        return [Row(f"served ({scale}x)", f"{scale}x", error="the server did not start")]
+    rel = note_to_change(notebook).relative_to(notebook).as_posix()
+    slug = rel[:-3] if rel.endswith(".md") else rel
+    floor = Job("floor", [python, "-c", "pass"], dict(os.environ))
+    search_jobs: list[tuple[str, Job]] = []
+    for query in SERVED_QUERIES:
+        for extra in ([], ["--json"]):
+            what = f"kb search {query}{' --json' if extra else ''} (served)"
+            search_jobs.append((what, kb_job(what, kb, notebook, ["search", query, *extra], senv)))
+    other_jobs: list[tuple[str, Job]] = []
+    for args in (["show", slug, "--no-pager"], ["tags"], ["list", "--limit", "20"], ["links", slug],
+                 ["related", slug]):
+        what = f"kb {' '.join(args)} (served)".replace(slug, "NOTE")
+        other_jobs.append((what, kb_job(what, kb, notebook, args, senv)))
+    here_what = f"kb search {SERVED_QUERIES[0]} (in-process, KB_SERVER=0)"
+    here = kb_job(here_what, kb, notebook, ["search", SERVED_QUERIES[0]], inproc)
+    progress(f"timing served commands on {scale}x against python -c pass")
+    results = measure([floor, *(j for _, j in search_jobs), *(j for _, j in other_jobs), here], runs)
+    ref = results["floor"].median
+    rows = [row_from("python -c pass (floor)", f"{scale}x", results["floor"], note=python)]
+    for what, _ in search_jobs:
+        rows.append(row_from(what, f"{scale}x", results[what], reference=ref, reference_name="floor",
+                             target=Target("ratio", 3.0, "floor")))
+    for what, _ in other_jobs:
+        rows.append(row_from(what, f"{scale}x", results[what], reference=ref, reference_name="floor",
+                             target=Target("ratio", 4.0, "floor") if scale >= 10 else None, note=slug))
+    rows.append(row_from(here_what, f"{scale}x", results[here_what], reference=ref, reference_name="floor"))
+    # A first run: no server yet, so the command runs in-process and then starts one.
+    progress(f"timing a first run on {scale}x (no server yet) against KB_SERVER=0")
+    args = ["search", SERVED_QUERIES[0]]
+    first = kb_job("first", kb, notebook, args, senv)
+    alone = kb_job("alone", kb, notebook, args, inproc)
+    firsts = Measurement()
+    alones = Measurement()
+    for i in range(1 + runs):
+        stop_server(kb, senv)
+        # KB_SERVER=0 first: the first run leaves a server starting up behind it.
+        for job, into in ((alone, alones), (first, firsts)):
+            run = run_once(job)
+            if run.error:
+                into.error = run.error
+            elif i:
+                into.samples.append(run.seconds)
+    stop_server(kb, senv)
+    rows.append(row_from(f"kb search {SERVED_QUERIES[0]} (first run: starts the server)", f"{scale}x", firsts,
+                         reference=alones.median, reference_name="KB_SERVER=0",
+                         target=Target("ratio", 1.1, "KB_SERVER=0")))
+    return rows
 
 
 NO_WATCHER = " (no watcher)"

@@ -18,7 +18,8 @@ The rule (see the README's "The server"):
    size) and relay the answer: bytes for stdout and stderr, a text to page, the exit code.
 3. No server, an old one (its code differs from this one's), or one that cannot take the
    request before it wrote anything: the command runs here (the "fallback"), and a server
-   is started in the background for the next command. Once output began, a lost
+   is started in the background for the next command when this one runs on a terminal
+   (stdout or stderr) or ``KB_SERVER=1`` asks: never from a script or a pipe alone. Once output began, a lost
    server is one line on stderr and exit 1 (never the output twice).
 """
 
@@ -157,6 +158,13 @@ def _here(start_server: bool) -> None:
             _spawn()
 
 
+def start_server(env: "os._Environ[str]") -> bool:
+    """Whether a fallback run starts a server: from a terminal (stdout or stderr is one), or
+    when ``KB_SERVER=1`` asks; never from scripts, pipes or CI on their own (a process left
+    running for half an hour is not what they asked for)."""
+    return env.get("KB_SERVER") == "1" or os.isatty(1) or os.isatty(2)
+
+
 def main() -> None:
     """The console-script entry point."""
     argv = sys.argv[1:]
@@ -178,10 +186,19 @@ def main() -> None:
         color = os.isatty(2) and not env.get("NO_COLOR")
         os.write(2, b"\x1b[1;31mError:\x1b[0m interrupted\n" if color else b"Error: interrupted\n")
         sys.exit(130)
+    except OSError as exc:  # stdout or stderr cannot be written (closed, a full disk...)
+        sys.stderr.write(f"Error: cannot write the output: {exc.strerror or exc}\n")
+        sys.exit(1)
     if code is None:
-        _here(True)
+        _here(start_server(env))
         return
-    sys.exit(code)
+    # Everything went out through os.write (a pager's plain output through sys.stdout): no
+    # interpreter clean-up is needed, and skipping it saves a little of every command.
+    try:
+        sys.stdout.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -317,7 +317,8 @@ class Notebook:
 
         stats = sync_index(self.place, rebuild=rebuild, wait=wait, check_first=check_first,
                            progress=progress, on_wait=on_wait)
-        self.close()
+        if rebuild or not self._opened or stats.generation is None or stats.generation != self._generation:
+            self.close()  # (unchanged: what was read stays, as open_index keeps it; kb grep in kb.server)
         return stats
 
     def files(self) -> dict[str, Any] | None:

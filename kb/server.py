@@ -297,6 +297,7 @@ class Server:
             os.environ["COLUMNS"] = str(req.columns)
         if req.lines and "LINES" not in os.environ:
             os.environ["LINES"] = str(req.lines)
+        time.tzset()  # the client's TZ for the times kb prints (tests/test_server.py: recent)
         umask = os.umask(req.umask)
         out = _text(conn, client.OUT, req.ttys[1], req.out_enc, req.out_err)
         err = _text(conn, client.ERR, req.ttys[2], req.err_enc, req.err_err)
@@ -319,6 +320,7 @@ class Server:
             os.umask(umask)
             os.environb.clear()
             os.environb.update(self.own_env)
+            time.tzset()
             os.chdir("/")
             for stream in (out, err):
                 try:

@@ -217,3 +217,14 @@ def test_resolve_note_on_plain_rows() -> None:
     rows = [NoteRow.of("k8s/pods.md", title="Pods"), NoteRow.of("pods-old.md", title="Old")]
     assert resolve_note(rows, "pods").slug == "k8s/pods"  # the file name, before prefixes
     assert resolve_note(rows, "old").slug == "pods-old"  # in the title
+
+
+def test_a_sync_that_changes_nothing_keeps_what_was_read(notebook_dir: Path) -> None:
+    # kb grep syncs on every run: in kb.server that must not drop the pooled notebook's rows.
+    nb = Notebook.open(notebook_dir)
+    graph = nb.links
+    nb.sync()
+    assert nb.is_open and nb.links is graph
+    (notebook_dir / "new-one.md").write_text("# new\n\n[[rag]]\n", encoding="utf-8")
+    nb.sync()
+    assert nb.links is not graph and nb.row_of("new-one") is not None

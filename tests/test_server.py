@@ -46,9 +46,8 @@ class Served:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = _env(**{"KB_SERVER_NAME": self.name, "KB_SERVER_IDLE": "300", **extra})
-        env.pop("KB_SERVER", None)
-        return env
+        # KB_SERVER=1: a fallback starts a server from a pipe too (tests run without a terminal)
+        return _env(**{"KB_SERVER": "1", "KB_SERVER_NAME": self.name, "KB_SERVER_IDLE": "300", **extra})
 
     def start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "kb.server"], env=self.env(),
@@ -350,8 +349,7 @@ def test_a_server_that_dies_before_writing_means_a_fallback(tmp_path: Path, note
 def test_a_server_lost_after_output_is_one_line_and_exit_1(tmp_path: Path) -> None:
     name = f"fake-{os.getpid()}-{time.monotonic_ns()}"
     t, _ = _fake_server(name, b"o" + (6).to_bytes(4, "big") + b"half\n\n")
-    env = _env(KB_SERVER_NAME=name, XDG_CACHE_HOME=str(tmp_path / "c"))
-    env.pop("KB_SERVER", None)
+    env = _env(KB_SERVER_NAME=name, XDG_CACHE_HOME=str(tmp_path / "c"), KB_SERVER="1")
     done = subprocess.run([str(KB), "list"], capture_output=True, env=env, timeout=60)
     t.join(10)
     assert done.returncode == 1
@@ -395,3 +393,34 @@ def test_the_client_imports_nothing_heavy(tmp_path: Path) -> None:
                            capture_output=True, text=True, check=True).stdout.split()
     added = set(out) - set(floor)
     assert added <= {"kb", "kb.client", "kb.wire", "_socket"}, added
+
+
+def test_dates_follow_the_clients_time_zone(srv: Served) -> None:
+    seen = set()
+    for tz in ("UTC", "Asia/Seoul", "America/Los_Angeles", "UTC"):
+        env = srv.env(TZ=tz)
+        served = srv.run("recent", env=dict(env))
+        same(served, srv.here("recent", env=dict(env)))
+        seen.add(served.stdout)
+    assert len(seen) == 3  # the zone shows in the times (kb recent: the files' times, local)
+
+
+def test_a_server_is_started_from_a_terminal_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Served(f"auto-{os.getpid()}-{time.monotonic_ns()}")
+    monkeypatch.setenv("KB_SERVER_NAME", s.name)
+    env = s.env()
+    del env["KB_SERVER"]  # kb's own choice
+    s.here("list")
+    try:
+        piped = subprocess.run([str(KB), "list"], capture_output=True, env=dict(env), timeout=120)
+        assert piped.returncode == 0
+        time.sleep(2.0)  # a server would be up by now (the tests' servers start in well under that)
+        assert s.count() is None  # a script or a pipe leaves nothing running
+        code, out, _ = _pty_run([str(KB), "list"], dict(env))
+        assert code == 0 and out
+        s.wait_up()  # from a terminal, the next command is served
+        before = s.count()
+        _pty_run([str(KB), "list"], dict(env))
+        assert s.count() == before + 1
+    finally:
+        s.stop()
