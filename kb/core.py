@@ -192,6 +192,9 @@ class Notebook:
         self._links: LinkGraph | None = None
         #: Query words' plans, kept for the searches of one index version (see :meth:`search`).
         self._plans: dict[Any, Any] = {}
+        #: ``kb grep``'s word index, kept open for the next grep while its files stay the
+        #: same (:func:`kb.grepindex.lookup_of`; a sync that changes notes rewrites them).
+        self.grep_cache: Any = None
         #: What a repair after a failed read (:meth:`_reading`) tells the user: called while
         #: it waits for another kb's sync, and a factory of the context that gives the
         #: :class:`Progress` a rebuild reports to (the CLI's bar). None: nothing is said.

@@ -28,8 +28,9 @@ The engine, apart from the index and the terminal:
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,50 +162,200 @@ def search_file(pat: Pattern, data: bytes, name: str = "") -> tuple[str, list[Li
     return (text, matches) if matches else None
 
 
+#: Files are read one after the other into a buffer of this size, and RE2 runs over it
+#: once to find those with a match (a file that does not fit is read alone).
+CHUNK = 1 << 22
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def search_files(
+    prefix: str, rels: Iterable[str], pat: Pattern
+) -> Iterator[tuple[str, str, list[LineMatch]]]:
+    """``(rel, text, matching lines)`` of each file ``prefix + rel`` that matches, in the
+    order given, as :func:`search_file` finds them (an unreadable file is skipped).
+
+    With RE2 the files are read into one buffer, ``\n`` between them (no RE2 pattern
+    matches a ``\n``, and each file's lines start and end as they do alone), and one
+    search over it finds the files with a match; only those are searched line by line.
+    A file RE2 cannot read as Python would (a BOM, a NUL byte, ``İ ı`` under ``-i``,
+    invalid UTF-8 for a pattern that can match any character) goes to :func:`search_file`.
+    """
+    if pat.fast is None:
+        for rel in rels:
+            data = _read(prefix + rel)
+            hit = None if data is None else search_file(pat, data, rel)
+            if hit is not None:
+                yield rel, hit[0], hit[1]
+        return
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    batch: list[tuple[str, int, int, bool]] = []  # (rel, start, end, alone) in buf
+    pos = 0
+    try:
+        for rel in rels:
+            try:
+                fd = os.open(prefix + rel, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            whole: bytes | None = None
+            try:
+                n = os.readv(fd, [view[pos : CHUNK - 1]])  # room for the \n after it
+                if pos + n == CHUNK - 1 and batch:  # it may go on: read it again, first in
+                    yield from _scan(pat, buf, batch, pos)
+                    batch, pos = [], 0
+                    n = os.preadv(fd, [view[: CHUNK - 1]], 0)
+                if pos + n == CHUNK - 1:  # larger than the buffer: alone
+                    whole = _read_fd(fd)
+            except OSError:
+                continue
+            finally:
+                os.close(fd)
+            if whole is not None:
+                hit = search_file(pat, whole, rel)
+                if hit is not None:
+                    yield rel, hit[0], hit[1]
+                continue
+            end = pos + n
+            alone = buf.startswith(_BOMS, pos, end) or buf.find(0, pos, end) >= 0
+            if pat.folds_dotted_i and not alone:
+                alone = buf.find(_DOTTED_I[0], pos, end) >= 0 or buf.find(_DOTTED_I[1], pos, end) >= 0
+            batch.append((rel, pos, end, alone))
+            buf[end] = 10
+            pos = end + 1
+        if batch:
+            yield from _scan(pat, buf, batch, pos)
+    finally:
+        view.release()
+
+
+def _scan(
+    pat: Pattern, buf: bytearray, batch: list[tuple[str, int, int, bool]], size: int
+) -> Iterator[tuple[str, str, list[LineMatch]]]:
+    """The hits of the files of ``batch``, read into ``buf[:size]``: RE2 over all of it
+    once, each match given to the file it is in (one past a file's last line, an empty
+    line the ``\n`` after it makes, is not one of its matches)."""
+    if pat.any_char:
+        _mark_invalid_utf8(buf, batch, [b[1] for b in batch], size)
+    fast = pat.fast
+    found: dict[int, list[tuple[int, int]]] = {}
+    i, last = 0, len(batch) - 1
+    following = batch[1][1] if last else size + 1  # where the next file starts
+    with memoryview(buf) as view:  # (RE2 takes a memoryview faster than a bytearray)
+        if pat.word:
+            matches = _word_spans(fast, view, size)
+        else:
+            matches = (m.span() for m in fast.finditer(view, 0, size))
+        for span in matches:
+            while span[0] >= following:
+                i += 1
+                following = batch[i + 1][1] if i < last else size + 1
+            if i in found:
+                found[i].append(span)
+            else:
+                found[i] = [span]
+    for i, (rel, a, b, alone) in enumerate(batch):
+        if alone:
+            with memoryview(buf) as view:
+                hit = search_file(pat, bytes(view[a:b]), rel)
+        elif i in found:
+            hit = _lines_of(buf, a, b, found[i])
+        else:
+            continue
+        if hit is not None:
+            yield rel, hit[0], hit[1]
+
+
+def _mark_invalid_utf8(
+    buf: bytearray, batch: list[tuple[str, int, int, bool]], starts: list[int], size: int
+) -> None:
+    """The files of ``batch`` holding invalid UTF-8 go to :func:`search_file` (RE2 does
+    not match a byte there that Python's ``re`` sees as a surrogate)."""
+    from bisect import bisect_right
+    from codecs import utf_8_decode
+
+    pos = 0
+    with memoryview(buf) as view:
+        while pos < size:
+            try:
+                utf_8_decode(view[pos:size], "strict", True)
+                return
+            except UnicodeDecodeError as exc:
+                i = bisect_right(starts, pos + exc.start) - 1
+                rel, a, b, _ = batch[i]
+                batch[i] = (rel, a, b, True)
+                pos = starts[i + 1] if i + 1 < len(batch) else size
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            return fh.readall()
+    except OSError:
+        return None
+
+
+def _read_fd(fd: int) -> bytes:
+    os.lseek(fd, 0, os.SEEK_SET)
+    with open(fd, "rb", buffering=0, closefd=False) as fh:
+        return fh.readall()
+
+
 def _re2_lines(pat: Pattern, raw: bytes) -> tuple[str, list[LineMatch]] | None:
     """RE2 over the whole text (its pattern cannot match a ``\n``), offsets mapped to
     lines: one pass, one call into RE2 per match."""
-    if not raw:
+    n = len(raw) - 1 if raw.endswith(b"\n") else len(raw)  # no empty last line, as rg
+    matches = _word_spans(pat.fast, raw, n) if pat.word else (m.span() for m in pat.fast.finditer(raw, 0, n))
+    return _lines_of(raw, 0, len(raw), matches)
+
+
+def _lines_of(
+    raw: bytes | bytearray, start: int, end: int, matches: Iterable[tuple[int, int]]
+) -> tuple[str, list[LineMatch]] | None:
+    """The text of the file ``raw[start:end]`` and its lines holding ``matches`` (spans in
+    ``raw``, in order; those past its last line left out)."""
+    if start == end:
         return None
-    body = raw[:-1] if raw.endswith(b"\n") else raw  # no empty last line, as rg
+    n = end - 1 if raw[end - 1] == 10 else end  # no empty last line, as rg
     out: list[LineMatch] = []
-    line_no, ls, le = 1, 0, -1  # the current line: number, start, end (-1: none yet)
+    line_no, ls, le = 1, start, start - 1  # the current line: number, start, end (none yet)
     spans: list[tuple[int, int]] = []
-    for a, b in _word_spans(pat.fast, body) if pat.word else (m.span() for m in pat.fast.finditer(body)):
+    for a, b in matches:
+        if a > n:
+            break
         if a > le:  # a match on a later line
             if spans:
-                out.append(_line_match(body, line_no, ls, le, spans))
+                out.append(_line_match(raw, line_no, ls, le, spans))
                 spans = []
-            nl = body.rfind(b"\n", ls, a)
+            nl = raw.rfind(b"\n", ls, a)
             if nl >= 0:
-                line_no += body.count(b"\n", ls, nl + 1)
+                line_no += raw.count(b"\n", ls, nl + 1)
                 ls = nl + 1
-            le = body.find(b"\n", a)
+            le = raw.find(b"\n", a, n)
             if le < 0:
-                le = len(body)
-        if a == b and ((a < le and body[a] & 0xC0 == 0x80) or (spans and spans[-1][1] == a - ls)):
+                le = n
+        if a == b and ((a < le and raw[a] & 0xC0 == 0x80) or (spans and spans[-1][1] == a - ls)):
             continue  # inside a character; or empty right after a match (as rg)
         spans.append((a - ls, b - ls))
     if spans:
-        out.append(_line_match(body, line_no, ls, le, spans))
+        out.append(_line_match(raw, line_no, ls, le, spans))
     if not out:
         return None
-    return raw.decode("utf-8", "surrogateescape"), out
+    return raw[start:end].decode("utf-8", "surrogateescape"), out
 
 
-def _word_spans(fast: Any, body: bytes) -> Iterator[tuple[int, int]]:
-    """The spans of group 1 (the word) of ``-w``'s RE2 pattern, which takes the characters
-    around the word: the next search starts one character before the previous word's end
-    (its last character may be the next one's edge)."""
-    pos, n = 0, len(body)
+def _word_spans(fast: Any, body: bytes | memoryview, n: int) -> Iterator[tuple[int, int]]:
+    """The spans of group 1 (the word) of ``-w``'s RE2 pattern in ``body[:n]``, which takes
+    the characters around the word: the next search starts one character before the
+    previous word's end (its last character may be the next one's edge)."""
+    pos = 0
     while pos <= n:
-        m = fast.search(body, pos)
+        m = fast.search(body, pos, n)
         if m is None:
             return
         a, b = m.span(1)
         yield a, b
         if b > a:
-            nxt = fast.search(body, b - 1)
+            nxt = fast.search(body, b - 1, n)
             if nxt is not None and nxt.start(1) >= b:
                 pos = b - 1
                 continue
@@ -215,7 +366,9 @@ def _word_spans(fast: Any, body: bytes) -> Iterator[tuple[int, int]]:
                 pos += 1  # the next character, not the next byte
 
 
-def _line_match(body: bytes, line_no: int, ls: int, le: int, spans: list[tuple[int, int]]) -> LineMatch:
+def _line_match(
+    body: bytes | bytearray, line_no: int, ls: int, le: int, spans: list[tuple[int, int]]
+) -> LineMatch:
     line = body[ls:le]
     if line.isascii():
         return LineMatch(line_no, line.decode("ascii"), spans)
@@ -223,7 +376,7 @@ def _line_match(body: bytes, line_no: int, ls: int, le: int, spans: list[tuple[i
     return LineMatch(line_no, text, [(_chars(line, a), _chars(line, b)) for a, b in spans])
 
 
-def _chars(line: bytes, offset: int) -> int:
+def _chars(line: bytes | bytearray, offset: int) -> int:
     return len(line[:offset].decode("utf-8", "surrogateescape"))
 
 

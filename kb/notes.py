@@ -16,7 +16,7 @@ import re
 import stat as stat_mod
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -489,12 +489,17 @@ def parse_text(relpath: str, text: str, warnings: list[str] | None = None) -> No
     )
 
 
-def read_note(root: Path, relpath: str) -> Note:
-    """Read and parse one note; never raises for content, only for I/O."""
+def read_note(
+    root: Path, relpath: str, raw: Callable[[bytes, os.stat_result], None] | None = None
+) -> Note:
+    """Read and parse one note; never raises for content, only for I/O. ``raw`` is
+    given the file's bytes and ``fstat`` when it was read whole (kb grep's words)."""
     full = root / relpath
     with open(full, "rb") as fh:
         data = fh.read(MAX_NOTE_BYTES + 1)
         st = os.fstat(fh.fileno())
+    if raw is not None and len(data) <= MAX_NOTE_BYTES:
+        raw(data, st)
     warnings: list[str] = []
     if len(data) > MAX_NOTE_BYTES:
         data = _cut_at_char(data[:MAX_NOTE_BYTES])

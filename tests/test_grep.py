@@ -33,7 +33,7 @@ from kb.grep import (
     requirement,
     search_file,
 )
-from kb.grepindex import Lookup, fold, runs_of, words_of
+from kb.grepindex import Builder, Lookup, fold, note_words, runs_of, words_of
 from kb.notes import MAX_NOTE_BYTES
 
 RG = shutil.which("rg") or shutil.which("rg", path=os.path.dirname(sys.executable))
@@ -418,14 +418,44 @@ def test_random_patterns_agree_with_rg(
             assert sorted(got) == sorted(python)
     # (file, line) pairs and the line: rg's --vimgrep columns of empty matches fall
     # inside UTF-8 characters, which a str cannot say
+    spans = [g.rsplit(":", 1)[1] for g in got]
     got = [g.rsplit(":", 1)[0] for g in got]
     assert sorted(got) == rg(root, *flags, "--", pattern, mode="-n --no-heading -H")
-    # and the literal requirement never rules out a note that matches
+    # and the literal requirement never rules out a note that matches: neither by its
+    # words nor in the inverted index (the vocabulary looked up by substring)
+    need = requirement_of(pattern, flags)
+    builder = Builder()
+    for n in range(len(notes)):
+        builder.add(f"n{n}.md", (0, 0, 0, 0), note_words((root / f"n{n}.md").read_bytes()))
+    builder.write(root / "index" / "grep.bin")
+    lookup = Lookup(root / "index")
+    ids = lookup._eval(need)
+    lookup.close()
     for n in range(len(notes)):
         data = (root / f"n{n}.md").read_bytes()
         if search_file(pat, data):
             words = b"\n".join(words_of(data))
-            assert Lookup.may_contain(words, requirement_of(pattern, flags))
+            assert Lookup.may_contain(words, need)
+            assert ids is None or n in ids
+    # the files read in bulk, several to a buffer (a tiny one: every boundary case)
+    rels = [f"n{n}.md" for n in range(len(notes))]
+    for chunk in (8, 64, 4096):
+        bulk = [
+            f"{rel}:{m.line}:{m.text}:{m.spans}"
+            for rel, _, found in search_files_in(chunk, str(root) + "/", rels, pat)
+            for m in found
+        ]
+        assert bulk == [g + ":" + s for g, s in zip(got, spans, strict=True)]
+
+
+def search_files_in(chunk: int, prefix: str, rels: list[str], pat):
+    from kb import grep as engine
+
+    saved, engine.CHUNK = engine.CHUNK, chunk
+    try:
+        return list(engine.search_files(prefix, rels, pat))
+    finally:
+        engine.CHUNK = saved
 
 
 def requirement_of(pattern: str, flags: list[str]):
@@ -549,3 +579,182 @@ def test_two_processes_find_the_same_in_the_same_order(gnb: Path, monkeypatch: p
     (gnb / "zz-hostile.md").write_bytes(b"a" * 40 + b"!\n")  # sorts last: the child's half
     code, out, err = kb(r"(a+)+\b$")
     assert code == 2 and "zz-hostile.md" in err and "backtracks" in err
+
+
+# --------------------------------------------------------------------------- reading in bulk
+
+BULK_FILES = {
+    "a.md": b"kubectl get pods\nplain 12:34:56\n",
+    "b.md": b"",
+    "c.md": "\ufeffkubectl after a BOM\n".encode(),
+    "d.md": b"kubectl\x00binary\n",
+    "e.md": "İstanbul kubectl ı\n".encode(),
+    "f.md": b"caf\xe9 kubectl latin-1\n",
+    "g.md": "line\r\nkubectl\r\n".encode("utf-16"),
+    "h.md": b"no newline at the end kubectl",
+    "i.md": b"\n\n12:34:56 kubectl\n\n",
+    "j.md": ("파드 kubectl 한국어\n" * 40).encode(),
+    "k.md": b"k" * 300 + b"\nkubectl\n",
+}
+
+
+@pytest.mark.parametrize("chunk", [1, 16, 64, 200, 1 << 22])
+def test_reading_in_bulk_finds_what_each_file_alone_does(tmp_path: Path, chunk: int) -> None:
+    """Files read into one buffer, one RE2 search over it: the same hits, in the same
+    order, as each file searched alone, whatever the buffer's size."""
+    for rel, data in BULK_FILES.items():
+        (tmp_path / rel).write_bytes(data)
+    rels = sorted(BULK_FILES) + ["missing.md"]
+    for pattern, flags in [
+        ("kubectl", {}), ("i", {"ignore_case": True}), ("^$", {}), (".$", {}), ("[^a-z ]+", {}),
+        ("kubectl", {"word": True}), (r"\d\d:\d\d", {}), ("k*", {}), ("파드|한국어", {}), ("x^", {}),
+        (r"(a)\1|kubectl", {}),  # Python's re only
+    ]:
+        pat = compile_pattern(pattern, **flags)
+        alone = []
+        for rel in rels:
+            if (tmp_path / rel).exists():
+                hit = search_file(pat, (tmp_path / rel).read_bytes(), rel)
+                if hit:
+                    alone.append((rel, hit[0], [(m.line, m.text, m.spans) for m in hit[1]]))
+        bulk = [
+            (rel, text, [(m.line, m.text, m.spans) for m in found])
+            for rel, text, found in search_files_in(chunk, str(tmp_path) + "/", rels, pat)
+        ]
+        assert bulk == alone, (pattern, flags)
+
+
+# --------------------------------------------------------------------------- the index
+
+
+def _sync(gnb: Path):
+    from kb.config import find_notebook
+    from kb.index.sync import indexed_files, sync_index
+
+    nb = find_notebook(gnb)
+    stats = sync_index(nb)
+    return (str(nb.root), stats.generation), indexed_files(nb)
+
+
+def _truth(gnb: Path, literal: str) -> set[str]:
+    from kb.notes import iter_note_files
+
+    return {rel for rel, _ in iter_note_files(gnb) if literal.encode() in fold((gnb / rel).read_bytes())}
+
+
+def test_the_vocabulary_holds_each_word_once(gnb: Path, tmp_path: Path) -> None:
+    """A literal is looked up in the notebook's distinct words (then their notes), not
+    in every note's words; a piece of a word finds it."""
+    for i in range(30):
+        (gnb / f"copy{i}.md").write_text(f"kubectl copy {i}\n", encoding="utf-8")
+    _sync(gnb)
+    lookup = Lookup(tmp_path / "gnb-index")
+    words = lookup._words()
+    assert words.count(b"kubectl") == 1 and len(words) == len(set(words))
+    ids = lookup._eval(("lit", "ubect"))
+    assert ids is not None and {lookup.path(i) for i in ids} >= {f"copy{i}.md" for i in range(30)}
+    lookup.close()
+
+
+def test_the_sync_stamps_what_grep_may_trust_without_the_manifest(gnb: Path, tmp_path: Path) -> None:
+    """After each sync the grep index names the manifest it matches; for it, the stamped
+    answer (no signature checked) is the checked one, through changes, deletions and
+    the delta folded into a new base."""
+    import kb.grepindex
+
+    index = tmp_path / "gnb-index"
+    for step in range(4):
+        stamp, files = _sync(gnb)
+        assert files is not None
+        lookup = Lookup(index)
+        assert lookup.stamp == stamp
+        for literal in ("kubectl", "zebra", "파드", "rolebinding", "kubectl get", "nothing-here", "a.b"):
+            need = compile_pattern(literal).need
+            cand, unknown = lookup.select_stamped(need)
+            checked = [sorted(x) for x in lookup.select(files, need)]
+            assert [sorted(cand), sorted(unknown)] == checked, (step, literal)
+            assert set(cand) | set(unknown) >= _truth(gnb, literal.lower()) - {"binary.md"}
+        assert sorted(lookup.all_stamped()) == sorted(files)
+        lookup.close()
+        time.sleep(0.03)
+        if step == 0:
+            (gnb / "k8s/rbac.md").write_text("now a zebra\n", encoding="utf-8")
+            (gnb / "new.md").write_text("another zebra kubectl\n", encoding="utf-8")
+            (gnb / "airflow.md").unlink()
+        elif step == 1:
+            kb.grepindex.DELTA_MAX = 0  # the next sync folds the delta into a new base
+            (gnb / "new.md").write_text("changed again 파드\n", encoding="utf-8")
+        elif step == 2:
+            kb.grepindex.DELTA_MAX = 2000
+            (gnb / "deep/a/b/c.md").unlink()
+            (gnb / "zz.md").write_text("zebra kubectl get\n", encoding="utf-8")
+    kb.grepindex.DELTA_MAX = 2000
+
+
+def test_the_sync_reads_a_changed_note_once(gnb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grep index takes the bytes the sync read for the search index: no note is
+    read a second time for it (the big note over kb's cap excepted: the sync reads only
+    its first 2 MB)."""
+    import kb.grepindex
+
+    read_again: list[str] = []
+    real = kb.grepindex._read_words
+
+    def spy(root: Path, rel: str, sig):
+        read_again.append(rel)
+        return real(root, rel, sig)
+
+    monkeypatch.setattr(kb.grepindex, "_read_words", spy)
+    _sync(gnb)
+    assert read_again == ["big.md"]
+    time.sleep(0.03)
+    (gnb / "k8s/rbac.md").write_text("now a zebra\n", encoding="utf-8")
+    (gnb / "new.md").write_text("another zebra\n", encoding="utf-8")
+    time.sleep(0.03)
+    read_again.clear()
+    _sync(gnb)
+    assert read_again == []
+    assert sorted(kb_vim("zebra")) == ["k8s/rbac.md:1:7:now a zebra", "new.md:1:9:another zebra"]
+
+
+def test_a_long_lived_notebook_keeps_its_grep_index(gnb: Path) -> None:
+    """What grep loads is kept on the Notebook (for a resident process), until a sync
+    rewrites the grep index's files."""
+    from kb.core import Notebook
+    from kb.grepindex import grep_notebook, lookup_of
+
+    nb = Notebook.find(gnb)
+    stats = nb.sync()
+    first = lookup_of(nb)
+    assert lookup_of(nb) is first and nb.grep_cache[1] is first
+    pat = compile_pattern("zebra")
+    stamp = (str(nb.root), stats.generation)
+    assert list(grep_notebook(nb.root, nb.place.index_dir, pat, stamp=stamp, lookup=first)) == []
+    time.sleep(0.03)
+    (gnb / "new.md").write_text("a zebra\n", encoding="utf-8")
+    stats = nb.sync()
+    second = lookup_of(nb)
+    assert second is not first
+    stamp = (str(nb.root), stats.generation)
+    hits = list(grep_notebook(nb.root, nb.place.index_dir, pat, stamp=stamp, lookup=second))
+    assert [h[0] for h in hits] == ["new.md"]
+
+
+def test_grep_on_a_pooled_notebook_keeps_it_open(gnb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Served (kb.server hands the command an open notebook): grep brings it up to date
+    without closing it (its rows and plans stay), and the next grep reuses its index."""
+    from kb.commands import common
+    from kb.core import Notebook
+
+    nb = Notebook.open(gnb)
+    rows = nb.rows()
+    monkeypatch.setattr(common, "POOL", lambda dir: nb)
+    assert kb_vim("rolebinding") == ["k8s/rbac.md:4:16:kubectl create rolebinding dev --role=view"]
+    assert nb.is_open and nb.rows() == rows
+    kept = nb.grep_cache[1]
+    assert kb("-l", "zebra")[0] == 1
+    assert nb.grep_cache[1] is kept
+    time.sleep(0.03)
+    (gnb / "new.md").write_text("a zebra\n", encoding="utf-8")
+    assert kb("-l", "zebra")[:2] == (0, "new.md\n")
+    assert nb.grep_cache[1] is not kept

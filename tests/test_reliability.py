@@ -20,6 +20,7 @@ import sys
 import time
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -318,10 +319,10 @@ def test_file_unreadable_between_listing_and_reading(
 
     real = kb.index.sync.read_note
 
-    def flaky(root: Path, rel: str):
+    def flaky(root: Path, rel: str, *args: Any, **kw: Any):
         if rel == "rag.md":
             raise error
-        return real(root, rel)
+        return real(root, rel, *args, **kw)
 
     monkeypatch.setattr(kb.index.sync, "read_note", flaky)
     r = run(runner, "index")
@@ -412,11 +413,11 @@ def _interrupt_after(monkeypatch, n: int) -> None:
     real = kb.index.sync.read_note
     calls = [0]
 
-    def reader(root: Path, rel: str):
+    def reader(root: Path, rel: str, *args: Any, **kw: Any):
         calls[0] += 1
         if calls[0] == n:
             raise KeyboardInterrupt
-        return real(root, rel)
+        return real(root, rel, *args, **kw)
 
     monkeypatch.setattr(kb.index.sync, "read_note", reader)
 

@@ -259,12 +259,12 @@ from pathlib import Path
 import kb.index.sync
 from kb.config import Notebook
 real, calls = kb.index.sync.read_note, [0]
-def read_note(root, rel):
+def read_note(root, rel, *args, **kw):
     calls[0] += 1
     if calls[0] == 190:  # the first job of 100 notes is done: its sub-writer waits for more
         time.sleep(1.0)
         raise KeyboardInterrupt
-    return real(root, rel)
+    return real(root, rel, *args, **kw)
 kb.index.sync.read_note = read_note
 try:
     kb.index.sync.sync_index(Notebook(Path(sys.argv[1]), Path(sys.argv[2]), "test"), rebuild=True, procs=2)

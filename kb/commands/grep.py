@@ -109,14 +109,17 @@ def _grep(
 ) -> bool:
     from ..core import NoteFilter
     from ..grep import compile_pattern
-    from ..grepindex import grep_notebook
+    from ..grepindex import grep_notebook, lookup_of
 
     pat = compile_pattern(pattern, fixed=fixed, ignore_case=ignore_case, word=word)
     nb = notebook(ctx)
-    stats = nb.sync(on_wait=say_waiting)
-    for path, msg in stats.warnings:
+    if nb.is_open:  # a long-lived notebook (kb.server): brought up to date, what it keeps kept
+        nb.fresh(on_wait=say_waiting)
+        stats = nb.stats
+    else:  # (no Whoosh to open for grep)
+        stats = nb.sync(on_wait=say_waiting)
+    for path, msg in stats.warnings if stats else ():
         stderr().print(f"warning: {path}: {msg}", style="yellow", soft_wrap=True, markup=False)
-    files = nb.files()
     terminal = sys.stdout.isatty() and not (as_json or vimgrep or files_only or count)
     rows: dict[str, NoteRow] = {}
     if tag or terminal:
@@ -127,7 +130,10 @@ def _grep(
         allow = {r.path for r in filt.apply(rows.values())}.__contains__
     elif path_glob:
         allow = filt.path_matches
-    hits = grep_notebook(nb.root, nb.place.index_dir, files, pat, allow=allow, limit=limit)
+    stamp = None if stats is None or stats.generation is None else (str(nb.root), stats.generation)
+    hits = grep_notebook(
+        nb.root, nb.place.index_dir, pat, stamp=stamp, allow=allow, limit=limit, lookup=lookup_of(nb)
+    )
     b = before if before is not None else context or 0
     a = after if after is not None else context or 0
     if terminal:
@@ -157,9 +163,10 @@ def _grep_plain(
     def emit(line: str) -> None:
         out.write(line.encode("utf-8", "surrogateescape") + b"\n")
 
+    shown_of = _shown(root)
     for rel, text, matches in hits:
         found = True
-        shown = shown_path(root, rel)
+        shown = shown_of(rel)
         if files_only:
             emit(shown)
         elif count:
@@ -191,6 +198,21 @@ def _grep_plain(
                     emit(f"{shown}{sep}{n}{sep}{line}")
         out.flush()
     return found
+
+
+def _shown(root: Path) -> Any:
+    """:func:`shown_path` for the notes of ``root``, the notebook's part worked out once."""
+    import os
+    from functools import partial
+
+    top = shown_path(root, "")  # the notebook's folder as shown (absolute: not below here)
+    if top == ".":
+        return str
+    if not os.path.isabs(top):
+        return (top + os.sep).__add__
+    if (os.getcwd() + os.sep).startswith(os.path.join(root, "")):
+        return partial(shown_path, root)  # here is inside the notebook: note by note
+    return os.path.join(root, "").__add__
 
 
 def _grep_terminal(hits: Any, rows: "dict[str, NoteRow]", before: int, after: int, no_pager: bool) -> bool:

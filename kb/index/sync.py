@@ -240,13 +240,15 @@ def _index_notes(
     total: int,
     rows: dict[str, Any] | None = None,
     learner: Any = None,
+    grep: Any = None,
 ) -> dict[str, Signature]:
     """Add ``paths`` to the writer; returns their scan signatures (unreadable files left out).
 
     The signature is the one seen *before* reading: a file that changes while kb
     reads it no longer matches, so the next check indexes it again. ``rows`` gets
     each indexed note's catalog row (:mod:`kb.index.catalog`); ``learner`` (a
-    :class:`kb.vocab.Learner`) sees each note's text.
+    :class:`kb.vocab.Learner`) sees each note's text, ``grep`` (a
+    :class:`kb.grepindex.Reader`) its bytes.
     """
     done: dict[str, Signature] = {}
     for i, rel in enumerate(paths, 1):
@@ -254,7 +256,7 @@ def _index_notes(
         if progress:
             progress.note(i, total, rel)
         try:
-            note = read_note(root, rel)
+            note = read_note(root, rel, None if grep is None else grep.seen(rel))
         except OSError as exc:
             stats.warnings.append((rel, f"cannot read: {exc.strerror or exc}"))
             continue
@@ -279,6 +281,7 @@ def _commit(
     save_catalog: Callable[[int], None],
     progress: Progress | None = None,
     clear: bool = False,
+    grep: Any = None,
 ) -> None:
     """Commit, then write the notes catalog, the file sizes and last the manifest of the
     generation the commit made. ``clear``: the new generation holds only what this
@@ -308,7 +311,8 @@ def _commit(
     manifest.save(nb.index_dir, nb.root, files, generation + 1, dirs)
     from .. import grepindex
 
-    grepindex.update(nb.index_dir, nb.root, files, rebuild=clear)  # kb grep's words, for the changed notes
+    # kb grep's words, for the changed notes (``grep``: their bytes, as _index_notes read them)
+    grepindex.update(nb.index_dir, nb.root, files, rebuild=clear, generation=generation + 1, read=grep)
 
 
 def _forget_dirs_of(dirs: dict[str, int], unread: Iterable[str]) -> None:
@@ -415,7 +419,7 @@ def _sync_once(
         return True
     if dry:
         return False
-    from .. import vocab  # lazily: only a sync that changes notes learns words (~4 ms of start-up)
+    from .. import grepindex, vocab  # lazily: only a sync that changes notes learns words (~4 ms)
 
     generation = ix.latest_generation()
     update = catalog.Update(nb.index_dir, nb.root, generation, ix)
@@ -432,12 +436,13 @@ def _sync_once(
             for rel in removed + changed:
                 writer.delete_by_term("path", rel, searcher=searcher)
         new: dict[str, Any] = {}
-        done = _index_notes(writer, nb.root, todo, disk, stats, progress, len(todo), new, learner)
+        grep = grepindex.Reader()
+        done = _index_notes(writer, nb.root, todo, disk, stats, progress, len(todo), new, learner, grep)
         _forget_dirs_of(dirs, [p for p in todo if p not in done])
         files = {k: tuple(v) for k, v in old.items() if k not in removed and k not in changed}
         files.update(done)
         learner.close()
-        _commit(writer, nb, files, generation, dirs, save_side_files, progress)  # type: ignore[arg-type]
+        _commit(writer, nb, files, generation, dirs, save_side_files, progress, grep=grep)  # type: ignore[arg-type]
     except BaseException:
         writer.cancel()
         raise
@@ -475,7 +480,7 @@ def _full_rebuild(
     if procs is None:
         procs = min(2, os.cpu_count() or 1) if len(paths) > 500 else 1
     generation = ix.latest_generation()
-    from .. import vocab  # lazily, as in _sync_once
+    from .. import grepindex, vocab  # lazily, as in _sync_once
 
     rows: dict[str, Any] = {}  # in path order, like paths
     learner = vocab.Learner()
@@ -489,9 +494,12 @@ def _full_rebuild(
             SyncLock.child_nice = REBUILD_NICE  # the sub-writers (the parent: see REBUILD_NICE)
         writer = _writer(ix, procs=procs)
         try:
-            done = _index_notes(writer, nb.root, paths, disk, stats, progress, len(paths), rows, learner)
+            grep = grepindex.Reader(build=True)
+            done = _index_notes(
+                writer, nb.root, paths, disk, stats, progress, len(paths), rows, learner, grep
+            )
             _forget_dirs_of(dirs, [p for p in paths if p not in done])
-            _commit(writer, nb, done, generation, dirs, save_side_files, progress, clear=True)
+            _commit(writer, nb, done, generation, dirs, save_side_files, progress, clear=True, grep=grep)
         except BaseException:
             _stop_subwriters(writer)
             writer.cancel()
