@@ -558,16 +558,10 @@ def _quick_stored_offsets() -> None:
 MAX_KEPT_POSTINGS = 300_000
 
 
-def top_docs(searcher: Any, q: Any, limit: int, allow: Any = None,
-             kept: dict[Any, Any] | None = None) -> Results:
-    """The ``limit`` best notes for ``q`` (only those ``allow`` matches, if given).
-    ``kept``: what a long-lived caller keeps across searches of one index version (each
-    term's scores and postings blocks per segment, up to MAX_KEPT_POSTINGS)."""
-    import heapq
-
-    _quick_stored_offsets()
+def _segments(searcher: Any, kept: dict[Any, Any] | None) -> Any:
+    """Each segment (a :class:`_Segment`, with what ``kept`` holds for it) and its first
+    document number."""
     subs = [(searcher, 0)] if searcher.is_atomic() else searcher.leaf_searchers()
-    scored: list[tuple[float, int]] = []
     for sub, offset in subs:
         store = None
         if kept is not None:
@@ -578,6 +572,19 @@ def top_docs(searcher: Any, q: Any, limit: int, allow: Any = None,
         if store is not None and seg.postings() > MAX_KEPT_POSTINGS:
             seg.terms.clear()
             seg.blocks.clear()
+        yield seg, offset
+
+
+def top_docs(searcher: Any, q: Any, limit: int, allow: Any = None,
+             kept: dict[Any, Any] | None = None) -> Results:
+    """The ``limit`` best notes for ``q`` (only those ``allow`` matches, if given).
+    ``kept``: what a long-lived caller keeps across searches of one index version (each
+    term's scores and postings blocks per segment, up to MAX_KEPT_POSTINGS)."""
+    import heapq
+
+    _quick_stored_offsets()
+    scored: list[tuple[float, int]] = []
+    for seg, offset in _segments(searcher, kept):
         allowed = evaluate(seg, allow) if allow is not None else None
         scores = evaluate(seg, q, allowed)
         if not scores:
@@ -675,18 +682,8 @@ def top_terms(searcher: Any, terms: list[tuple[str, str, float]], limit: int,
 
     _quick_stored_offsets()
     limit = max(limit, 1)
-    subs = [(searcher, 0)] if searcher.is_atomic() else searcher.leaf_searchers()
     best: list[tuple[float, int]] = []  # (-score, docnum): the exact scores so far
-    for sub, offset in subs:
-        store = None
-        if kept is not None:
-            segment = getattr(sub.reader(), "segment", None)
-            key = (offset, segment().segment_id() if callable(segment) else None)
-            store = kept.setdefault(key, {})
-        seg = _Segment(searcher, sub, store)
-        if store is not None and seg.postings() > MAX_KEPT_POSTINGS:
-            seg.terms.clear()
-            seg.blocks.clear()
+    for seg, offset in _segments(searcher, kept):
         schema = searcher.schema
         bounded: list[tuple[float, int, bytes, Any]] = []  # (bound, query position, btext, scorer)
         for i, (field, text, boost) in enumerate(terms):
