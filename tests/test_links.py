@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kb.links import LinkGraph, apply_rename, link_occurrences, plan_rename, rewrite_links
@@ -177,10 +177,15 @@ LINKY = st.lists(
 ).map("".join)
 
 
-def _run_counting(prop, strategy) -> list[int]:  # type: ignore[no-untyped-def]
-    """Run ``prop(text) -> links found`` over generated texts; the counts of each sample."""
+def _run_counting(prop, strategy, derandomize: bool = True) -> list[int]:  # type: ignore[no-untyped-def]
+    """Run ``prop(text) -> links found`` over generated texts; the counts of each sample.
+
+    Derandomized by default: the callers assert that a share of the samples held links (so
+    the checks really ran on links), and a random draw fell under that share now and then
+    (30 of 100 samples with links, a third needed); the same 100 samples every run cannot."""
     counts: list[int] = []
 
+    @settings(derandomize=derandomize)
     @given(strategy)
     def check(text: str) -> None:
         counts.append(prop(text))
@@ -200,7 +205,7 @@ def test_finding_links_never_raises_and_spans_are_in_bounds() -> None:
 
     counts = _run_counting(prop, LINKY)
     assert sum(1 for n in counts if n) >= len(counts) // 3, counts  # the checks above did run
-    assert _run_counting(prop, st.text())  # and on any text
+    assert _run_counting(prop, st.text(), derandomize=False)  # and on any text, new samples each run
 
 
 def test_rewrite_leaves_text_without_links_to_the_note_alone() -> None:
