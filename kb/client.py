@@ -127,6 +127,9 @@ def _spawn() -> None:
     # The server imports kb from the same place as this kb, installed or not (as the watcher).
     here = os.path.dirname(package_dir())
     env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    # The server waits for this process to exit before it imports everything: on a busy
+    # 2-core machine its imports slowed this command's own exit by ~50 ms.
+    env["KB_SERVER_AFTER"] = str(os.getpid())
     try:
         subprocess.Popen(
             [sys.executable, "-m", "kb.server"],

@@ -365,6 +365,7 @@ def serve(idle: float | None = None) -> int:
         if not _ours_listening():
             _refuse(f"cannot bind the server's socket name: {exc.strerror}")
         return 1
+    _after(os.environ.pop("KB_SERVER_AFTER", ""))
     server = Server(idle)
     server.warm_up()
     sock.listen(64)
@@ -399,6 +400,30 @@ def serve(idle: float | None = None) -> int:
         sock.close()
         server.pool.close()
     return 0
+
+
+#: How long a new server waits for the command that started it to finish.
+AFTER_MAX = 2.0
+
+
+def _after(pid: str) -> None:
+    """Wait (at most :data:`AFTER_MAX`) until the kb process that started this server has
+    exited, so the imports of :meth:`Server.warm_up` do not compete with its last work
+    (the first run is not to be slower than without a server). A client that comes
+    meanwhile waits in the socket's queue (bound, listening after the warm-up)."""
+    try:
+        parent = int(pid)
+    except ValueError:
+        return
+    end = time.monotonic() + AFTER_MAX
+    while time.monotonic() < end:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return
+        except OSError:
+            return  # not ours to ask about: do not wait
+        time.sleep(0.005)
 
 
 def _ours_listening() -> bool:

@@ -424,3 +424,24 @@ def test_a_server_is_started_from_a_terminal_only(tmp_path: Path, monkeypatch: p
         assert s.count() == before + 1
     finally:
         s.stop()
+
+
+def test_a_new_server_waits_for_the_command_that_started_it() -> None:
+    """The first run must not be slower for starting a server: the server's imports wait
+    until the kb process that spawned it is gone (``KB_SERVER_AFTER``), at most AFTER_MAX."""
+    import time
+
+    from kb import server
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.4)"])
+    reaper = threading.Thread(target=child.wait)  # as the shell reaps the kb it ran
+    reaper.start()
+    start = time.monotonic()
+    server._after(str(child.pid))
+    waited = time.monotonic() - start
+    reaper.join()
+    assert child.returncode == 0 and 0.2 <= waited < server.AFTER_MAX
+    start = time.monotonic()
+    server._after(str(child.pid))  # gone (reaped): no wait
+    server._after("")  # not started by a client: no wait
+    assert time.monotonic() - start < 0.2
