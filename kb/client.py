@@ -36,8 +36,9 @@ from .wire import (
     address,
     command_of,
     off_marker,
-    package_dir,
     request,
+    same_user,
+    start_detached,
 )
 
 
@@ -73,8 +74,7 @@ def served(argv: list[str]) -> int | None:
     try:
         try:
             sock.connect(address())
-            creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
-            if int.from_bytes(creds[4:8], sys.byteorder) != os.getuid():
+            if not same_user(sock):
                 return None  # anyone may bind an abstract name: only our own server is believed
             sock.sendall(request(argv))
         except OSError:
@@ -121,28 +121,9 @@ def _spawn() -> None:
             return
     except OSError:
         pass
-    import subprocess  # lazily: only here (~4 ms, after the command's output)
-
-    env = dict(os.environ)
-    # The server imports kb from the same place as this kb, installed or not (as the watcher).
-    here = os.path.dirname(package_dir())
-    env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     # The server waits for this process to exit before it imports everything: on a busy
     # 2-core machine its imports slowed this command's own exit by ~50 ms.
-    env["KB_SERVER_AFTER"] = str(os.getpid())
-    try:
-        subprocess.Popen(
-            [sys.executable, "-m", "kb.server"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            close_fds=True,
-            start_new_session=True,
-            cwd="/",
-            env=env,
-        )
-    except OSError:
-        pass
+    start_detached(["-m", "kb.server"], {"KB_SERVER_AFTER": str(os.getpid())})
 
 
 def _here(start_server: bool) -> None:

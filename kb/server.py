@@ -386,8 +386,7 @@ def serve(idle: float | None = None) -> int:
                 continue
             conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, fd)
             try:
-                creds = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
-                if int.from_bytes(creds[4:8], sys.byteorder) != os.getuid():
+                if not client.same_user(conn):
                     continue  # only this user's kb is answered
                 last = time.monotonic()
                 if not server.handle(conn):
@@ -434,8 +433,7 @@ def _ours_listening() -> bool:
     try:
         probe.settimeout(1.0)
         probe.connect(client.address())
-        creds = probe.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
-        return int.from_bytes(creds[4:8], sys.byteorder) == os.getuid()
+        return client.same_user(probe)
     except OSError:
         return True  # bound but not listening yet: a server of ours warming up (or gone)
     finally:

@@ -55,6 +55,7 @@ from .errors import KbError
 from .index.lock import lock_held
 from .index.manifest import MANIFEST, WATCH_OFF, WATCH_PID, WATCH_STATE, signature
 from .notes import NOTE_SUFFIX, folder_entries
+from .wire import same_user, start_detached
 
 PROTOCOL = 1
 IDLE_SECONDS = 1800.0
@@ -106,8 +107,7 @@ def _talk(index_dir: Path, request: dict[str, Any], timeout: float = ASK_TIMEOUT
         sock.settimeout(timeout)
         sock.connect(_address(index_dir))
         # Only a watcher of this user is believed (anyone may bind an abstract name).
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        if struct.unpack("3i", creds)[1] != os.getuid():
+        if not same_user(sock):
             return None
         sock.sendall(json.dumps(request).encode() + b"\n")
         chunks = []
@@ -203,26 +203,7 @@ def start(root: Path, index_dir: Path) -> bool:
         pass
     if running(index_dir):
         return False
-    import subprocess  # lazily: only to start a watcher (~5 ms)
-
-    env = dict(os.environ)
-    # The watcher imports kb.watch from the same place as this kb, installed or not.
-    here = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    try:
-        subprocess.Popen(
-            [sys.executable, "-m", "kb.watch", str(root), str(index_dir)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            close_fds=True,
-            start_new_session=True,
-            cwd="/",
-            env=env,
-        )
-    except OSError:
-        return False
-    return True
+    return start_detached(["-m", "kb.watch", str(root), str(index_dir)])
 
 
 def _refuse(index_dir: Path, why: str) -> int:
@@ -577,7 +558,7 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
             # An abstract socket has no file permissions: only this user's kb gets
             # answers (folder names are nobody else's business), may stop the watcher,
             # or keeps it alive.
-            if not _same_user(conn):
+            if not same_user(conn):
                 continue
             last = time.monotonic()
             if not _serve_one(conn, watcher, root, index_dir):
@@ -590,11 +571,6 @@ def serve(root: Path, index_dir: Path, idle: float | None = None) -> int:
     if watcher.failed:
         return _refuse(index_dir, watcher.failed)
     return 0
-
-
-def _same_user(conn: socket.socket) -> bool:
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return struct.unpack("3i", creds)[1] == os.getuid()
 
 
 def _serve_one(conn: socket.socket, watcher: Watcher, root: Path, index_dir: Path) -> bool:

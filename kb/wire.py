@@ -1,4 +1,5 @@
-"""What the kb client and the resident server share: the socket's name, the request, the frames.
+"""What the kb client and the resident server share: the socket's name, the request, the frames;
+and with the watcher (:mod:`kb.watch`): the peer check and how a background process starts.
 
 A leaf (``os`` and ``sys`` only): :mod:`kb.client` imports it on every served command,
 and :mod:`kb.commands.server` asks the server through it without importing the server.
@@ -129,6 +130,40 @@ def off_marker() -> str:
 
 
 
+def same_user(sock: "object") -> bool:
+    """Whether the process at the other end of a Unix socket is this user's (``SO_PEERCRED``:
+    pid, uid, gid). Anyone may bind or connect to an abstract name: both ends check."""
+    import _socket
+
+    creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)  # type: ignore[attr-defined]
+    return int.from_bytes(creds[4:8], sys.byteorder) == os.getuid()
+
+
+def start_detached(args: list[str], env: "dict[str, str] | None" = None) -> bool:
+    """Start ``python ARGS`` (this interpreter) in the background: its own session, stdio on
+    /dev/null, in ``/``, importing kb from the same place as this kb, installed or not
+    (``env``: more variables). False if it could not be started."""
+    import subprocess  # lazily: only to start a server or a watcher (~5 ms)
+
+    full = {**os.environ, **(env or {})}
+    here = os.path.dirname(package_dir())
+    full["PYTHONPATH"] = here + (os.pathsep + full["PYTHONPATH"] if full.get("PYTHONPATH") else "")
+    try:
+        subprocess.Popen(
+            [sys.executable, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            start_new_session=True,
+            cwd="/",
+            env=full,
+        )
+    except OSError:
+        return False
+    return True
+
+
 def ask(command: str) -> bytes | None:
     """A control question to the running server (``--kb-server-status``, ``--kb-server-stop``):
     what it wrote to stdout, or None when none runs (or it is not this user's)."""
@@ -139,8 +174,7 @@ def ask(command: str) -> bytes | None:
     try:
         sock.settimeout(5.0)
         sock.connect(address())
-        creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
-        if int.from_bytes(creds[4:8], sys.byteorder) != os.getuid():
+        if not same_user(sock):
             return None
         sock.sendall(request([command]))
         while chunk := sock.recv(65536):
