@@ -240,10 +240,184 @@ def note_header(note: Note, path_display: str) -> RenderableType:
 
 def note_body(markdown: str, title_of: Callable[[str], str | None] | None = None,
               code_theme: str = "monokai") -> RenderableType:
-    """A note's Markdown body rendered (wiki links as readable text)."""
-    from rich.markdown import Markdown
+    """A note's Markdown body rendered (wiki links as readable text): Rich's ``Markdown``,
+    its code blocks laid out faster (see :func:`code_segments`), the same output."""
+    return _markdown_class()(readable_links(markdown.strip(), title_of) or "*empty note*",
+                             code_theme=code_theme)
 
-    return Markdown(readable_links(markdown.strip(), title_of) or "*empty note*", code_theme=code_theme)
+
+_MARKDOWN: Any = None
+
+
+def _markdown_class() -> Any:
+    """Rich's ``Markdown`` with one parser for every note (its rules built once, not per
+    note) and code blocks through :func:`code_segments`. Built on first use: Rich's
+    Markdown and Pygments are imported only by the commands that render a note."""
+    global _MARKDOWN
+    if _MARKDOWN is not None:
+        return _MARKDOWN
+    from markdown_it import MarkdownIt
+    from rich.markdown import CodeBlock, Markdown
+    from rich.syntax import Syntax
+
+    parser = MarkdownIt().enable("strikethrough").enable("table")  # as Rich's Markdown does
+
+    class FastCodeBlock(CodeBlock):
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            syntax = Syntax(str(self.text).rstrip(), self.lexer_name, theme=self.theme, word_wrap=True,
+                            padding=1)
+            segments = code_segments(syntax, console, options)
+            if segments is None:
+                yield syntax
+            else:
+                yield from segments
+
+    class KbMarkdown(Markdown):
+        elements = {**Markdown.elements, "fence": FastCodeBlock, "code_block": FastCodeBlock}
+
+        def __init__(self, markup: str, code_theme: str = "monokai") -> None:
+            self.markup = markup
+            self.parsed = parser.parse(markup)
+            self.code_theme = code_theme
+            self.justify = None
+            self.style = "none"
+            self.hyperlinks = True
+            self.inline_code_lexer = None
+            self.inline_code_theme = code_theme
+
+    _MARKDOWN = KbMarkdown
+    return KbMarkdown
+
+
+def code_segments(syntax: Any, console: Any, options: Any) -> list[Any] | None:
+    """``list(console.render(syntax, options))`` for a code block as Rich's Markdown draws
+    it (``Syntax(code, lexer, word_wrap=True, padding=1)``), the very same segments, in a
+    fraction of the time; None for a ``Syntax`` set up otherwise (render it as it is).
+
+    Rich lays out each line of code through its whole text machinery (wrap, justify,
+    crop, pad) and the block again for its padding: ~80% of the time of a note with code.
+    Pygments still colours the code (``Syntax.highlight``); a line that fits the width
+    (nearly all) is padded and styled here as Rich would; a longer one goes through
+    Rich's own ``render_lines``. ``tests/test_render.py`` compares the two on code of
+    every kind, widths and colour systems."""
+    from rich.segment import Segment
+    from rich.style import Style
+
+    top, right, bottom, left = syntax.padding
+    width = options.max_width
+    code_width = width - left - right
+    if (code_width < 1 or options.height is not None or options.overflow == "ignore"
+            or syntax.line_numbers or syntax.line_range or syntax.indent_guides or syntax.highlight_lines
+            or syntax.code_width is not None or not syntax.word_wrap or syntax.dedent
+            or syntax._stylized_ranges or options.legacy_windows):
+        return None
+    base = syntax._get_base_style()
+    transparent = base.transparent_background
+    background = Style.null() if transparent else base
+    ends_on_nl, code = syntax._process_code(syntax.code)
+    lines = syntax.highlight(code).split("\n", allow_blank=ends_on_nl)
+    line_options = options.update(width=code_width).update(height=None, justify="left")
+    padding = console.get_style(base)
+    blank = [Segment(f'{" " * width}\n', padding)]
+    lead = [Segment(" " * left, padding)] if left else []
+    tail = [Segment(" " * right, padding), Segment.line()] if right else [Segment.line()]
+    styled = _Restyle(console, background, padding)
+    out: list[Any] = blank * top
+    for line in lines:
+        row = _fitting_line(line, code_width, styled)
+        if row is None:  # wider than the block (or spans Text.render must sort out): Rich's way
+            for wrapped in console.render_lines(line, line_options, style=background, pad=not transparent):
+                out += lead
+                out += Segment.adjust_line_length(styled.pad_all(wrapped), code_width, style=padding)
+                out += tail
+            continue
+        out += lead
+        out += row
+        out += tail
+    out += blank * bottom
+    return out
+
+
+class _Restyle:
+    """The styles a code line's segments end with: the line's text style, then the block's
+    background (Syntax's ``render_lines``), then its padding's style (``Padding``), each
+    added as ``Segment.apply_style`` adds them; computed once per token style."""
+
+    def __init__(self, console: Any, background: Any, padding: Any) -> None:
+        from rich.style import Style
+
+        self.console, self.background, self.padding = console, background, padding
+        self.text_style = console.get_style("", default=Style.null())  # a joined Text's own style
+        self.known: dict[Any, Any] = {}
+
+    def pad_all(self, segments: list[Any]) -> list[Any]:
+        from rich.segment import Segment
+
+        if not self.padding:
+            return segments
+        add = self.padding.__add__
+        return [Segment(t, None if c else add(st), c) for t, st, c in segments]
+
+    def final(self, styles: tuple[Any, ...] | None) -> Any:
+        """The segment style of text under ``styles`` (line style, token style); None:
+        a text without any span (``Text.render`` gives its segment no style)."""
+        found = self.known.get(styles)
+        if found is None:
+            from rich.style import Style
+
+            get = self.console.get_style
+            found = None if styles is None else Style.combine(
+                [self.text_style, *(get(st, default=Style.null()) for st in styles)])
+            if self.background:
+                found = self.background + found
+            if self.padding:
+                found = self.padding + found
+            self.known[styles] = found
+        return found
+
+
+def _fitting_line(line: Any, width: int, styled: _Restyle) -> list[Any] | None:
+    """One line of highlighted code that fits ``width``, laid out as ``Text.wrap`` (padded
+    to the width when justified left) and styled as ``Text.render`` would: a segment
+    between any two span edges. None when it does not fit, or its spans overlap."""
+    from rich.cells import cell_len
+    from rich.segment import Segment
+
+    plain = line.plain
+    cells = cell_len(plain)
+    if len(plain) > width or cells > width:
+        return None
+    spans = line.spans
+    end = len(plain)
+    last = 0
+    for span in spans:
+        if span.start < last or span.end > end or span.end < span.start:
+            return None
+        last = span.end
+    text = plain + " " * (width - cells) if line.justify == "left" else plain
+    own = (line.style,) if line.style else ()
+    if not own and not spans:
+        row = [Segment(text, styled.final(None))]
+    else:
+        cuts = sorted({0, len(text), *(e for span in spans for e in (span.start, span.end))})
+        row = []
+        k = 0
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            while k < len(spans) and spans[k].end <= a:
+                k += 1
+            covered = k < len(spans) and spans[k].start <= a and spans[k].end > a
+            row.append(Segment(text[a:b], styled.final((*own, spans[k].style) if covered else own)))
+    shown = cells if line.justify != "left" else width
+    if shown < width:
+        row.append(Segment(" " * (width - shown), styled.padding))
+    return row
+
+
+def cell_fits(text: str, width: int) -> bool:
+    """Whether ``text`` is at most ``width`` terminal cells wide (as Rich counts them)."""
+    from rich.cells import cell_len
+
+    return cell_len(text) <= width
 
 
 class Column:
