@@ -890,6 +890,18 @@ def message(text: str, style: str = "dim") -> RenderableType:
     return Text(text, style=style)
 
 
+def laid_out(console: Any, renderable: RenderableType) -> tuple[RenderableType, int]:
+    """``renderable`` laid out as ``console.print(renderable)`` lays it out, and its
+    height: printing the result gives the same output without laying it out again (a
+    long note on a terminal was rendered twice: once to ask whether it needs the pager)."""
+    from rich.segment import Segments
+
+    options = console.options.update(justify=None, overflow=None, height=None, no_wrap=None, markup=None,
+                                      highlight=None)  # what Console.print passes
+    lines = console.render_lines(renderable, options, pad=False, new_lines=True)
+    return Segments([segment for line in lines for segment in line]), len(lines)
+
+
 def rendered_lines(renderable: RenderableType, width: int) -> list[list[Any]]:
     """``renderable`` laid out ``width`` cells wide: its lines, each a list of Rich
     ``Segment``s padded to the width (what Textual's line API draws)."""

@@ -102,7 +102,11 @@ def print_paged(renderable: "RenderableType", pager: bool = True) -> None:
         console.print(renderable, crop=crop)
         return
     height = getattr(renderable, "height", None)  # a list knows it without being laid out
-    if height is None:
+    if height is None and crop:
+        from ..render import laid_out
+
+        renderable, height = laid_out(console, renderable)  # laid out once, for the height and the print
+    elif height is None:
         height = len(console.render_lines(renderable, console.options, pad=False))
     if height <= console.height:
         console.print(renderable, crop=crop)

@@ -1,0 +1,122 @@
+"""kb/render.py's faster note rendering gives Rich's own output, byte for byte."""
+
+import io
+import re
+
+import pytest
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.syntax import Syntax
+
+from kb import render
+
+CODE = [
+    ("python", "def f(x):\n    return x + 1\n"),
+    ("python", "\n\nx = 1\n\n\n"),  # blank lines first and last
+    ("js", "const veryLongName = someFunction(argumentNumberOne, argumentNumberTwo, argumentNumberThree);"),
+    ("sh", "echo '한글 주석과 긴 줄: 쿠버네티스 파드가 재시작되는 이유는 liveness probe 실패' | grep 파드"),
+    ("go", "func main() {\n\tif x {\n\t\tfmt.Println(\"tab\")\n\t}\n}"),  # tabs
+    ("text", "plain text, no lexer\n  indented   with   blanks   "),
+    ("no-such-language", "x = 1 # an unknown lexer"),
+    ("yaml", "emoji: 🚀🚀🚀\nzwj: 👩‍💻\ncombining: e\u0301e\u0301e\u0301"),
+    ("", ""),
+    ("python", "x" * 38),  # exactly the width of a 40-cell block at 40 columns
+    ("python", "y" * 39),  # one cell more: wrapped by Rich
+    ("sql", "SELECT *\n  FROM notes\n WHERE title LIKE '%파드%'   \n"),
+]
+
+CONSOLES = [(80, None), (40, "truecolor"), (23, "256"), (7, "standard"), (3, "truecolor"), (2, None)]
+
+
+def _console(width: int, colours: str | None) -> Console:
+    return Console(file=io.StringIO(), width=width, force_terminal=colours is not None, color_system=colours,
+                   legacy_windows=False)
+
+
+@pytest.mark.parametrize("theme", ["monokai", "ansi_dark", "default"])
+@pytest.mark.parametrize(("width", "colours"), CONSOLES)
+def test_code_segments_are_riches_own(theme: str, width: int, colours: str | None) -> None:
+    for lexer, code in CODE:
+        console = _console(width, colours)
+        syntax = Syntax(code.rstrip(), lexer or "text", theme=theme, word_wrap=True, padding=1)
+        want = list(console.render(syntax, console.options))
+        got = render.code_segments(syntax, console, console.options)
+        if width - 2 < 1:
+            assert got is None  # too narrow: Rich's way
+            continue
+        assert got == want, (lexer, code)
+
+
+def test_code_segments_leave_other_syntax_to_rich() -> None:
+    console = _console(80, "truecolor")
+    for syntax in (Syntax("x = 1", "python", line_numbers=True, word_wrap=True, padding=1),
+                   Syntax("x = 1", "python", padding=1)):  # no word wrap
+        assert render.code_segments(syntax, console, console.options) is None
+
+
+NOTE = """# 제목
+
+Some *text* with `code` and a [link](https://example.com).
+
+```python
+def f():
+    return "한글"  # a comment long enough to be wrapped at the narrower widths of this test
+```
+
+- a list item
+
+  ```sh
+  kubectl get pods -n kube-system
+  ```
+
+  1. nested
+     ```
+     plain code in a nested list
+     ```
+
+> quoted
+> ```js
+> const x = 1;
+> ```
+
+    indented code block
+
+| a | b |
+|---|---|
+| 1 | 2 |
+"""
+
+
+def _plain_ids(text: str) -> str:
+    """Rich gives every hyperlink a random id each time it renders it."""
+    return re.sub(r"\x1b]8;id=\d+;", "\x1b]8;id=;", text)
+
+
+@pytest.mark.parametrize(("width", "colours"), CONSOLES[:4])
+@pytest.mark.parametrize("theme", ["monokai", "ansi_dark"])
+def test_note_body_renders_as_riches_markdown(width: int, colours: str | None, theme: str) -> None:
+    outs = []
+    for markdown in (Markdown(NOTE, code_theme=theme), render.note_body(NOTE, code_theme=theme)):
+        console = _console(width, colours)
+        console.print(markdown)
+        outs.append(_plain_ids(console.file.getvalue()))
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize(("width", "colours"), CONSOLES[:3])
+def test_laid_out_prints_what_print_prints(width: int, colours: str | None) -> None:
+    from kb.notes import parse_text
+
+    note = parse_text("n.md", "---\ntags: [a]\n---\n" + NOTE)
+    outs = []
+    for once in (False, True):
+        console = _console(width, colours)
+        view = render.note_view(note, "n.md", backlinks=[("b", "B")], related=[("c", "C")])
+        if once:
+            view, height = render.laid_out(console, view)
+            assert height == len(console.render_lines(
+                render.note_view(note, "n.md", backlinks=[("b", "B")], related=[("c", "C")]),
+                console.options, pad=False))
+        console.print(view)
+        outs.append(_plain_ids(console.file.getvalue()))
+    assert outs[0] == outs[1]
