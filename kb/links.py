@@ -116,6 +116,10 @@ def _title_key(row: NoteRow) -> str | None:
     return nfc(title).casefold() if title else None
 
 
+#: link targets by a key -> ``(order of the link, source slug, target as written)``
+_TargetMap = dict[str, list[tuple[int, str, str]]]
+
+
 class LinkGraph:
     """The links of a notebook, resolved once; built from the index's stored fields.
 
@@ -146,6 +150,7 @@ class LinkGraph:
         self._gram_counts: dict[str, int] = {}
         self._suggested: dict[str, list[str]] = {}
         self._back: dict[str, list[Link]] | None = None
+        self._targets: tuple[_TargetMap, _TargetMap] | None = None  # for backlinks_of
 
     def _fill_maps(self) -> None:
         """Every key of the lookup maps, for resolving links of many notes."""
@@ -377,20 +382,13 @@ class LinkGraph:
         if slug not in self.notes:
             return []
         parts = slug.casefold().split("/")
-        ends = {"/".join(parts[i:]) for i in range(len(parts))}
+        by_path, by_title = self._targets_map()
+        found = [hit for i in range(len(parts)) for hit in by_path.get("/".join(parts[i:]), ())]
         title_key = _title_key(self.notes[slug])
-        keys: dict[str, tuple[str, str | None]] = {}
-        maybe: list[tuple[str, str]] = []
-        for source, doc in self.notes.items():
-            if source == slug:
-                continue
-            for target in doc.links:
-                key = keys.get(target)
-                if key is None:
-                    want, rooted = _split_target(target)
-                    key = keys[target] = (want.casefold(), None if rooted else nfc(target.strip()).casefold())
-                if key[0] in ends or (title_key is not None and key[1] == title_key):
-                    maybe.append((source, target))
+        if title_key is not None:
+            found += by_title.get(title_key, ())
+        # in the notes' order and each note's links' order, as a scan of every link finds them
+        maybe = [(source, target) for _, source, target in sorted(set(found)) if source != slug]
         self._load(target for _, target in maybe)
         seen: dict[str, Link] = {}
         for source, target in maybe:
@@ -399,6 +397,32 @@ class LinkGraph:
                 if res.slug == slug:
                     seen[source] = Link(source, target, res.slug, res.reason)
         return [seen[s] for s in sorted(seen)]
+
+    def _targets_map(self) -> tuple[_TargetMap, _TargetMap]:
+        """Every link of every note by the path it asks for (casefolded, as written: rules
+        1, 2, 3, 5 match its end) and by the title it could name (rule 4), as ``(order,
+        source, target)``: built in one pass over the links, once per graph, so
+        :meth:`backlinks_of` looks a note up instead of scanning ~10 links a note each time
+        (~30 ms a ``kb show`` on 38,580 notes)."""
+        if self._targets is None:
+            by_path: _TargetMap = {}
+            by_title: _TargetMap = {}
+            keys: dict[str, tuple[str, str | None]] = {}
+            order = 0
+            for source, doc in self.notes.items():
+                for target in doc.links:
+                    key = keys.get(target)
+                    if key is None:
+                        want, rooted = _split_target(target)
+                        title = None if rooted else nfc(target.strip()).casefold()
+                        key = keys[target] = (want.casefold(), title)
+                    hit = (order, source, target)
+                    order += 1
+                    by_path.setdefault(key[0], []).append(hit)
+                    if key[1] is not None:
+                        by_title.setdefault(key[1], []).append(hit)
+            self._targets = (by_path, by_title)
+        return self._targets
 
     def broken(self) -> list[Link]:
         """Every broken link, by source."""
