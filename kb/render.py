@@ -348,6 +348,7 @@ class _Restyle:
 
         self.console, self.background, self.padding = console, background, padding
         self.text_style = console.get_style("", default=Style.null())  # a joined Text's own style
+        self.padded_background = padding + background if padding else background
         self.known: dict[Any, Any] = {}
 
     def pad_all(self, segments: list[Any]) -> list[Any]:
@@ -407,8 +408,15 @@ def _fitting_line(line: Any, width: int, styled: _Restyle) -> list[Any] | None:
                 k += 1
             covered = k < len(spans) and spans[k].start <= a and spans[k].end > a
             row.append(Segment(text[a:b], styled.final((*own, spans[k].style) if covered else own)))
-    shown = cells if line.justify != "left" else width
-    if shown < width:
+    # Segment.adjust_line_length, twice (Syntax's lines, then Padding's): each adds the
+    # cells the line's segments lack, counted segment by segment (a sign and its emoji
+    # variation selector in two segments count one cell less than together)
+    shown = sum(cell_len(segment.text) for segment in row)
+    if shown > width:
+        return None
+    if shown < width and line.justify == "left":
+        row.append(Segment(" " * (width - shown), styled.padded_background))
+    elif shown < width:
         row.append(Segment(" " * (width - shown), styled.padding))
     return row
 

@@ -19,6 +19,7 @@ CODE = [
     ("text", "plain text, no lexer\n  indented   with   blanks   "),
     ("no-such-language", "x = 1 # an unknown lexer"),
     ("yaml", "emoji: 🚀🚀🚀\nzwj: 👩‍💻\ncombining: e\u0301e\u0301e\u0301"),
+    ("jsx", "return <p className='small'>©\ufe0f {year}</p>;"),  # a variation selector: its own segment
     ("", ""),
     ("python", "x" * 38),  # exactly the width of a 40-cell block at 40 columns
     ("python", "y" * 39),  # one cell more: wrapped by Rich
