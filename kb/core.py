@@ -192,6 +192,10 @@ class Notebook:
         self._links: LinkGraph | None = None
         #: Query words' plans, kept for the searches of one index version (see :meth:`search`).
         self._plans: dict[Any, Any] = {}
+        #: Views rendered for this index version (``kb show``'s note in a server: see
+        #: :mod:`kb.commands.show`), by a key naming all their output depends on besides the
+        #: index; dropped with the rows.
+        self.views: dict[Any, Any] = {}
         #: ``kb grep``'s word index, kept open for the next grep while its files stay the
         #: same (:func:`kb.grepindex.lookup_of`; a sync that changes notes rewrites them).
         self.grep_cache: Any = None
@@ -260,6 +264,7 @@ class Notebook:
             self._rows = self._by_path = None
             self._links = None
             self._plans = {}
+            self.views = {}
             self._epoch += 1
         self._ix, self._opened, self._generation, self.stats = ix, True, generation, stats
         return ix
@@ -360,6 +365,7 @@ class Notebook:
         """Let go of the index and everything read from it."""
         self._ix, self._opened, self._generation = None, False, None
         self._rows = self._by_path = self._links = None
+        self.views = {}
         self._epoch += 1
 
     def __enter__(self) -> Notebook:

@@ -898,16 +898,34 @@ def message(text: str, style: str = "dim") -> RenderableType:
     return Text(text, style=style)
 
 
-def laid_out(console: Any, renderable: RenderableType) -> tuple[RenderableType, int]:
-    """``renderable`` laid out as ``console.print(renderable)`` lays it out, and its
+def laid_out(console: Any, renderable: RenderableType) -> Rendered:
+    """``renderable`` laid out as ``console.print(renderable)`` lays it out, with its
     height: printing the result gives the same output without laying it out again (a
     long note on a terminal was rendered twice: once to ask whether it needs the pager)."""
-    from rich.segment import Segments
-
     options = console.options.update(justify=None, overflow=None, height=None, no_wrap=None, markup=None,
                                       highlight=None)  # what Console.print passes
     lines = console.render_lines(renderable, options, pad=False, new_lines=True)
-    return Segments([segment for line in lines for segment in line]), len(lines)
+    return Rendered([segment for line in lines for segment in line], len(lines))
+
+
+class Rendered:
+    """A view laid out before (:func:`laid_out`'s segments) and its height in lines:
+    printed as it is, never laid out or cropped again (``crop``, ``height``: what
+    ``commands.common.print_paged`` asks a view). Segments, not the text they make: a
+    pager without colours strips their styles, and every pager their links."""
+
+    crop = False
+
+    def __init__(self, segments: list[Any], height: int) -> None:
+        self.segments, self.height = segments, height
+
+    @property
+    def size(self) -> int:
+        """About how many characters it holds."""
+        return sum(len(segment.text) for segment in self.segments)
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        return self.segments
 
 
 def rendered_lines(renderable: RenderableType, width: int) -> list[list[Any]]:

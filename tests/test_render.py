@@ -109,15 +109,18 @@ def test_laid_out_prints_what_print_prints(width: int, colours: str | None) -> N
     from kb.notes import parse_text
 
     note = parse_text("n.md", "---\ntags: [a]\n---\n" + NOTE)
+
+    def view() -> object:
+        return render.note_view(note, "n.md", backlinks=[("b", "B")], related=[("c", "C")])
+
     outs = []
-    for once in (False, True):
+    for how in ("print", "laid out", "laid out, not cropped again"):
         console = _console(width, colours)
-        view = render.note_view(note, "n.md", backlinks=[("b", "B")], related=[("c", "C")])
-        if once:
-            view, height = render.laid_out(console, view)
-            assert height == len(console.render_lines(
-                render.note_view(note, "n.md", backlinks=[("b", "B")], related=[("c", "C")]),
-                console.options, pad=False))
-        console.print(view)
+        if how == "print":
+            console.print(view())
+        else:
+            kept = render.laid_out(console, view())
+            assert kept.height == len(console.render_lines(view(), console.options, pad=False))
+            console.print(kept, crop=how == "laid out")
         outs.append(_plain_ids(console.file.getvalue()))
-    assert outs[0] == outs[1]
+    assert outs[0] == outs[1] == outs[2]

@@ -247,6 +247,26 @@ def test_a_change_on_disk_is_seen_at_once(srv: Served, notebook_dir: Path) -> No
     same(srv.run("list"), srv.here("list"))
 
 
+def test_a_shown_note_kept_by_the_server_is_never_stale(srv: Served, notebook_dir: Path) -> None:
+    """kb show's rendered note is kept by the server for the next request: the same
+    bytes, and none of it old after the note, another note (backlinks, related) or the
+    terminal changed."""
+    for _ in range(2):  # the second is the kept one
+        same(srv.run("show", "rag"), srv.here("show", "rag"))
+    for columns in ("50", "120"):
+        env = srv.env(COLUMNS=columns)
+        same(srv.run("show", "rag", env=dict(env)), srv.here("show", "rag", env=dict(env)))
+    note = notebook_dir / "rag.md"
+    note.write_text(note.read_text(encoding="utf-8") + "\nzebrafinch 메모\n", encoding="utf-8")
+    shown = srv.run("show", "rag")
+    assert b"zebrafinch" in shown.stdout
+    same(shown, srv.here("show", "rag"))
+    (notebook_dir / "linker.md").write_text("# Linker\n\nSee [[rag]] for retrieval.\n", encoding="utf-8")
+    shown = srv.run("show", "rag")
+    assert b"linker" in shown.stdout
+    same(shown, srv.here("show", "rag"))
+
+
 def test_dir_and_kb_dir_relative_to_the_clients_cwd(srv: Served, notebook_dir: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     shutil.copytree(notebook_dir, other)

@@ -105,7 +105,8 @@ def print_paged(renderable: "RenderableType", pager: bool = True) -> None:
     if height is None and crop:
         from ..render import laid_out
 
-        renderable, height = laid_out(console, renderable)  # laid out once, for the height and the print
+        renderable = laid_out(console, renderable)  # laid out once, for the height and the print
+        height = renderable.height
     elif height is None:
         height = len(console.render_lines(renderable, console.options, pad=False))
     if height <= console.height:
