@@ -1078,6 +1078,7 @@ def served_rows(
         rows.append(row_from(what, f"{scale}x", results[what], reference=ref, reference_name="floor",
                              target=Target("ratio", 4.0, "floor") if scale >= 10 else None, note=slug))
     rows.append(row_from(here_what, f"{scale}x", results[here_what], reference=ref, reference_name="floor"))
+    rows.append(cold_show_row(kb, python, notebook, scale, senv, floor))
     # A first run: no server yet, so the command runs in-process and then starts one.
     progress(f"timing a first run on {scale}x (no server yet) against KB_SERVER=0")
     args = ["search", SERVED_QUERIES[0]]
@@ -1099,6 +1100,44 @@ def served_rows(
                          reference=alones.median, reference_name="KB_SERVER=0",
                          target=Target("ratio", 1.1, "KB_SERVER=0")))
     return rows
+
+
+#: How many long notes the cold `kb show` row shows, each once (one more first, untimed).
+COLD_SHOWS = 20
+
+
+def long_notes(notebook: Path, count: int) -> list[str]:
+    """``count`` long notes with code blocks (12-60 KB, at least three fences), spread
+    over the notebook in path order, as slugs: what a cold ``kb show`` renders."""
+    found = []
+    for path in sorted(notebook.rglob("*.md")):
+        size = path.stat().st_size
+        if 12_000 <= size <= 60_000 and path.read_bytes().count(b"```") >= 6:
+            found.append(path.relative_to(notebook).as_posix()[:-3])
+    step = max(1, len(found) // count)
+    return found[::step][:count]
+
+
+def cold_show_row(kb: list[str], python: str, notebook: Path, scale: int, env: dict[str, str],
+                  floor: Job) -> Row:
+    """`kb show` of notes the server has not shown before (nothing of theirs kept: no
+    rendered view, no related notes), each once, against `python -c pass` interleaved."""
+    slugs = long_notes(notebook, COLD_SHOWS + 1)
+    progress(f"{scale}x: kb show of {len(slugs) - 1} long notes, each once, served")
+    shows = Measurement()
+    floors = Measurement()
+    for i, slug in enumerate(slugs):
+        show = kb_job("cold show", kb, notebook, ["show", slug, "--no-pager"], env)
+        for job, into in ((floor, floors), (show, shows)):
+            run = run_once(job)
+            if run.error:
+                into.error = run.error
+            elif i:
+                into.samples.append(run.seconds)
+    return row_from(f"kb show LONG --no-pager (served, {len(slugs) - 1} notes each once)", f"{scale}x", shows,
+                    reference=floors.median, reference_name="floor",
+                    target=Target("ratio", 4.0, "floor") if scale >= 10 else None,
+                    note="its own floor runs, in the same rotation")
 
 
 NO_WATCHER = " (no watcher)"
