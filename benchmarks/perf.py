@@ -1089,17 +1089,22 @@ def served_rows(
     for i in range(1 + runs):
         stop_server(kb, senv)
         # KB_SERVER=0 first: the first run leaves a server starting up behind it.
-        for job, into in ((alone, alones), (first, firsts)):
-            run = run_once(job)
-            if run.error:
-                into.error = run.error
-            elif i:
-                into.samples.append(run.seconds)
+        run_into([(alone, alones), (first, firsts)], keep=i > 0)
     stop_server(kb, senv)
     rows.append(row_from(f"kb search {SERVED_QUERIES[0]} (first run: starts the server)", f"{scale}x", firsts,
                          reference=alones.median, reference_name="KB_SERVER=0",
                          target=Target("ratio", 1.1, "KB_SERVER=0")))
     return rows
+
+
+def run_into(jobs: list[tuple[Job, Measurement]], keep: bool) -> None:
+    """Run each job once, in order, its time into its measurement (``keep``: not a warm-up)."""
+    for job, into in jobs:
+        run = run_once(job)
+        if run.error:
+            into.error = run.error
+        elif keep:
+            into.samples.append(run.seconds)
 
 
 #: How many long notes the cold `kb show` row shows, each once (one more first, untimed).
@@ -1128,12 +1133,7 @@ def cold_show_row(kb: list[str], python: str, notebook: Path, scale: int, env: d
     floors = Measurement()
     for i, slug in enumerate(slugs):
         show = kb_job("cold show", kb, notebook, ["show", slug, "--no-pager"], env)
-        for job, into in ((floor, floors), (show, shows)):
-            run = run_once(job)
-            if run.error:
-                into.error = run.error
-            elif i:
-                into.samples.append(run.seconds)
+        run_into([(floor, floors), (show, shows)], keep=i > 0)
     return row_from(f"kb show LONG --no-pager (served, {len(slugs) - 1} notes each once)", f"{scale}x", shows,
                     reference=floors.median, reference_name="floor",
                     target=Target("ratio", 4.0, "floor") if scale >= 10 else None,
