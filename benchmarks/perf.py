@@ -42,7 +42,10 @@ server (``kb/server.py``; ``kb`` is then the thin client ``kb/client.py``), inte
 run with the interpreter's floor, ``python -c pass`` (same interpreter), which is their
 reference: ``kb search`` (text and ``--json``) for :data:`SERVED_QUERIES` on each scale (target
 <= 3x the floor), ``kb show``, ``kb tags``, ``kb list --limit 20``, ``kb links``, ``kb related``
-(<= 4x), one search in-process (``KB_SERVER=0``, today's path, as a row of its own), and a
+(<= 4x; ``kb show`` repeats one note, which the server keeps rendered after the first run),
+``kb show`` of 20 long notes with code, each shown once (nothing of theirs kept: the cold
+case, against its own interleaved floor runs), one search in-process (``KB_SERVER=0``,
+today's path, as a row of its own), and a
 first run (no server yet: the command runs in-process, then starts one) against
 ``KB_SERVER=0``, which it must not be slower than. The server runs under a socket name of
 the benchmark's own (``KB_SERVER_NAME``) and is stopped at the end.
