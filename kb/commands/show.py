@@ -100,8 +100,9 @@ def _view(nb: "Notebook", row: "NoteRow", note: "Note", theme: str) -> "Renderab
     )
 
 
-#: At most this many characters of rendered notes kept on a notebook (:attr:`Notebook.views`).
-MAX_KEPT_CHARS = 8_000_000
+#: At most this many characters of rendered notes kept on a notebook (:attr:`Notebook.views`;
+#: as segments, ~35 bytes a character: ~35 MB at most).
+MAX_KEPT_CHARS = 1_000_000
 
 
 def _view_key(nb: "Notebook", row: "NoteRow", console: "Console", theme: str) -> tuple[object, ...] | None:
