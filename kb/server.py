@@ -25,8 +25,9 @@ from __future__ import annotations
 import io
 import os
 import sys
+import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any
 
@@ -283,6 +284,9 @@ class Server:
         if client.command_of(req.argv) is None or req.encodings != self.encodings:
             send(conn, client.FALLBACK, b"")
             return True
+        if _hung_up(conn):
+            return True  # it waited too long and ran the command itself: not twice
+        send(conn, client.TAKEN, b"")
         self.served += 1
         return self.run(conn, req)
 
@@ -375,28 +379,14 @@ def serve(idle: float | None = None) -> int:
     # Listening before the imports: a command that comes meanwhile waits for them in the
     # queue (less than running itself, which would import all of it too, beside them).
     sock.listen(64)
+    queue = Waiting(sock)
+    threading.Thread(target=queue.accept, daemon=True).start()
     server = Server(idle)
     server.warm_up()
-    import select
-
-    last = time.monotonic()
+    queue.started()
     try:
-        while True:
-            left = server.idle - (time.monotonic() - last)
-            if left <= 0:
-                break
-            ready, _, _ = select.select([sock], [], [], left)
-            if not ready:
-                continue
+        while (conn := queue.next(server.idle)) is not None:
             try:
-                fd, _ = sock._accept()
-            except OSError:
-                continue
-            conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, fd)
-            try:
-                if not client.same_user(conn):
-                    continue  # only this user's kb is answered
-                last = time.monotonic()
                 if not server.handle(conn):
                     break
             except OSError:
@@ -407,6 +397,66 @@ def serve(idle: float | None = None) -> int:
         sock.close()
         server.pool.close()
     return 0
+
+
+class Waiting:
+    """The connections accepted, oldest first, until the server takes them (a thread
+    accepts them, so that a client learns at once that a starting server will answer:
+    WAIT). A client that is not taken within :data:`kb.wire.BUSY_WAIT` (the server is
+    busy with a long command: a first build of a big notebook, a slow grep) runs the
+    command itself and hangs up; the server then skips its request."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self.cond = threading.Condition()
+        self.conns: deque[Any] = deque()
+        self.starting = True
+
+    def accept(self) -> None:
+        import _socket
+
+        while True:
+            try:
+                fd, _ = self.sock._accept()
+                conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, fd)
+                if not client.same_user(conn):
+                    conn.close()  # only this user's kb is answered
+                    continue
+                with self.cond:
+                    if self.starting:
+                        send(conn, client.WAIT, b"")
+                    self.conns.append(conn)
+                    self.cond.notify()
+            except (OSError, ValueError):
+                if self.sock.fileno() < 0:
+                    return  # the server closed its socket
+
+    def started(self) -> None:
+        with self.cond:
+            self.starting = False
+
+    def next(self, idle: float) -> Any:
+        """The next connection; None after ``idle`` seconds without one."""
+        with self.cond:
+            end = time.monotonic() + idle
+            while not self.conns:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+            return self.conns.popleft()
+
+
+def _hung_up(conn: Any) -> bool:
+    """Whether the client closed its end (its whole request read already)."""
+    import _socket
+
+    try:
+        return conn.recv(1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def _ours_listening() -> bool:

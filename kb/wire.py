@@ -20,6 +20,12 @@ RETRY_AFTER = 600.0
 
 # Frames from the server: one type byte, a 4-byte big-endian length, the payload.
 OUT, ERR, PAGE, EXIT, FALLBACK = b"o"[0], b"e"[0], b"p"[0], b"x"[0], b"f"[0]
+# TAKEN: the server runs this request now; WAIT: it is starting, and will (no output yet).
+TAKEN, WAIT = b"t"[0], b"w"[0]
+
+#: How long a client waits for the server to take its request (TAKEN or WAIT) before it runs
+#: the command itself: the server is busy with a long one (a first build, a slow grep).
+BUSY_WAIT = 0.3
 
 
 def package_dir() -> str:

@@ -562,3 +562,26 @@ def test_a_client_whose_locale_encodes_differently_runs_the_command_itself(srv: 
         same(srv.run(*args, served=False, env=dict(env)), srv.here(*args, env=dict(env)))
     assert srv.count() == before  # none of them served
     same(srv.run("search", "서비스어카운트"), srv.here("search", "서비스어카운트"))  # UTF-8: served
+
+
+def test_a_long_command_on_the_server_does_not_make_others_wait(srv: Served, notebook_dir: Path) -> None:
+    """While the server runs a long command (here a grep that backtracks until its time
+    budget stops it, holding the GIL), another command is not queued behind it: it runs in
+    its own process (the same answer), no second server is started for it, and the server
+    does not run its request afterwards."""
+    filler = ("x" * 99 + "\n") * 10_000  # 1 MB: a budget of 4 s
+    (notebook_dir / "slow.md").write_text("# slow\n\n" + filler + "a" * 60 + "b\n", encoding="utf-8")
+    srv.here("list")
+    before = srv.count()
+    slow = subprocess.Popen([str(KB), "grep", r"(?=a)(a|aa)+$"], env=srv.env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)  # the server has taken it
+        quick = subprocess.run([str(KB), "list"], capture_output=True, env=srv.env(), timeout=120)
+        assert slow.poll() is None  # answered while the long one still runs
+        same(quick, srv.here("list"))
+        assert len(_python_servers(srv.name)) == 1
+    finally:
+        _, err = slow.communicate(timeout=120)
+    assert slow.returncode == 2 and b"backtracks" in err
+    assert srv.count() == before + 1  # the quick one's request, left waiting, was not run again
