@@ -42,10 +42,12 @@ server (``kb/server.py``; ``kb`` is then the thin client ``kb/client.py``), inte
 run with the interpreter's floor, ``python -c pass`` (same interpreter), which is their
 reference: ``kb search`` (text and ``--json``) for :data:`SERVED_QUERIES` on each scale (target
 <= 3x the floor), ``kb show``, ``kb tags``, ``kb list --limit 20``, ``kb links``, ``kb related``
-(<= 4x), one search in-process (``KB_SERVER=0``, today's path, as a row of its own), and a
-first run (no server yet: the command runs in-process, then starts one) against
-``KB_SERVER=0``, which it must not be slower than. The server runs under a socket name of
-the benchmark's own (``KB_SERVER_NAME``) and is stopped at the end.
+(<= 4x), one search in-process (``KB_SERVER=0``, today's path, as a row of its own), a
+first run (no server yet: the command runs in-process, then starts one) and the same
+command 1 s later (a user's next command: the new server may still be starting) against
+the same two with ``KB_SERVER=0``, which they must not be slower than (each round begins
+with the previous round's server stopped and its process gone). The server runs under a
+socket name of the benchmark's own (``KB_SERVER_NAME``) and is stopped at the end.
 
 Run: ``python benchmarks/perf.py [--scale 1,10] [--runs 7] [--keep DIR] [--word WORD]
 [--kb-cmd CMD] [--json FILE] [--only all|served]``. Standard library only.

@@ -14,7 +14,8 @@ Freshness is the CLI's: every command runs the freshness check first (the watche
 answer, or a ``stat`` of every note), so a note changed a moment ago is seen at once.
 Only this user's clients are answered (``SO_PEERCRED``); nothing listens on the network.
 
-It serves one command at a time (the others wait in the socket's queue), exits after
+It runs one command at a time: a thread accepts the others, and one the server has not
+taken within :data:`kb.wire.BUSY_WAIT` runs in its own process (:class:`Waiting`). It exits after
 ``KB_SERVER_IDLE`` seconds without one (default 1800), when its own code changed (the
 client's :func:`kb.wire.code_stamp`, and the modification times of kb's modules), or
 when ``kb server --stop`` asks.
