@@ -45,10 +45,12 @@ reference: ``kb search`` (text and ``--json``) for :data:`SERVED_QUERIES` on eac
 (<= 4x; ``kb show`` repeats one note, which the server keeps rendered after the first run),
 ``kb show`` of 20 long notes with code, each shown once (nothing of theirs kept: the cold
 case, against its own interleaved floor runs), one search in-process (``KB_SERVER=0``,
-today's path, as a row of its own), and a
-first run (no server yet: the command runs in-process, then starts one) against
-``KB_SERVER=0``, which it must not be slower than. The server runs under a socket name of
-the benchmark's own (``KB_SERVER_NAME``) and is stopped at the end.
+today's path, as a row of its own), a first run (no server yet: the command runs in-process,
+then starts one) and the same command 1 s later (a user's next command: the new server may
+still be starting) against the same two with ``KB_SERVER=0``, which they must not be slower
+than (each round begins with the previous round's server stopped and its process gone). The
+server runs under a socket name of the benchmark's own (``KB_SERVER_NAME``) and is stopped
+at the end.
 
 Run: ``python benchmarks/perf.py [--scale 1,10] [--runs 7] [--keep DIR] [--word WORD]
 [--kb-cmd CMD] [--json FILE] [--only all|served]``. Standard library only.
@@ -1024,7 +1026,14 @@ def served_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def server_up(kb: list[str], env: dict[str, str]) -> bool:
-    return run_once(Job("status", [*kb, "server"], {**env, "KB_SERVER": "0"}, timeout=60)).error is None
+    return server_pid(kb, env) is not None
+
+
+def server_pid(kb: list[str], env: dict[str, str]) -> int | None:
+    """The benchmark's server's process id (``kb server`` says it), None when none answers."""
+    run = run_once(Job("status", [*kb, "server"], {**env, "KB_SERVER": "0"}, timeout=60))
+    words = run.stdout.split()
+    return int(words[1]) if run.error is None and words[:1] == [b"pid"] and words[1:2] != [] else None
 
 
 def wait_server(kb: list[str], env: dict[str, str], up: bool, timeout: float = 120.0) -> bool:
@@ -1036,11 +1045,65 @@ def wait_server(kb: list[str], env: dict[str, str], up: bool, timeout: float = 1
     return False
 
 
-def stop_server(kb: list[str], env: dict[str, str]) -> None:
-    """Stop the benchmark's server once it is up (a server still starting would outlive a stop)."""
-    wait_server(kb, env, True, timeout=30)
+def stop_server(kb: list[str], env: dict[str, str], starting: bool = True) -> None:
+    """Stop the benchmark's server once it is up (``starting``: one may still be starting, and
+    would outlive a stop), and wait until its process is gone: nothing of it may run beside
+    the next timed command."""
+    if starting:
+        wait_server(kb, env, True, timeout=30)
+    pid = server_pid(kb, env)
     run_once(Job("stop", [*kb, "server", "--stop"], {**env, "KB_SERVER": "0"}, timeout=60))
     wait_server(kb, env, False, timeout=30)
+    deadline = time.monotonic() + 30
+    while pid is not None and Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+#: A user's next command comes about this long after the first one (see :func:`first_rows`).
+NEXT_COMMAND_AFTER = 1.0
+
+
+def first_rows(kb: list[str], notebook: Path, scale: int, senv: dict[str, str], runs: int) -> list[Row]:
+    """A first run as a user meets it, against ``KB_SERVER=0`` in the same rotation.
+
+    Each round starts with no server of the benchmark's running (the previous round's one
+    stopped and its process gone, so nothing of it competes), then: the command with no
+    server (it runs in-process and starts one), and the same command
+    :data:`NEXT_COMMAND_AFTER` later (served if the new server's start-up is done by then,
+    else it waits for it or runs in-process: what a user typing a second command feels);
+    the same two with ``KB_SERVER=0`` (no server ever). The two pairs alternate in order.
+    """
+    args = ["search", SERVED_QUERIES[0]]
+    inproc = {**senv, "KB_SERVER": "0"}
+    pairs = {"server": kb_job("first", kb, notebook, args, senv),
+             "alone": kb_job("alone", kb, notebook, args, inproc)}
+    firsts = {key: Measurement() for key in pairs}
+    seconds = {key: Measurement() for key in pairs}
+    progress(f"timing a first run on {scale}x (no server yet) and the next command "
+             f"{NEXT_COMMAND_AFTER:.0f} s later, against KB_SERVER=0")
+    starting = True  # the served rows' server
+    for i in range(1 + runs):
+        order = list(pairs) if i % 2 else list(reversed(pairs))
+        for key in order:
+            stop_server(kb, senv, starting)
+            starting = key == "server"
+            for into in (firsts[key], seconds[key]):
+                run = run_once(pairs[key])
+                if run.error:
+                    into.error = run.error
+                elif i:
+                    into.samples.append(run.seconds)
+                if into is firsts[key]:
+                    time.sleep(NEXT_COMMAND_AFTER)
+    stop_server(kb, senv, starting)
+    what = f"kb search {SERVED_QUERIES[0]}"
+    target = Target("ratio", 1.1, "KB_SERVER=0")
+    return [
+        row_from(f"{what} (first run: starts the server)", f"{scale}x", firsts["server"],
+                 reference=firsts["alone"].median, reference_name="KB_SERVER=0", target=target),
+        row_from(f"{what} ({NEXT_COMMAND_AFTER:.0f} s after a first run)", f"{scale}x", seconds["server"],
+                 reference=seconds["alone"].median, reference_name="KB_SERVER=0", target=target),
+    ]
 
 
 def served_rows(
@@ -1082,22 +1145,7 @@ def served_rows(
                              target=Target("ratio", 4.0, "floor") if scale >= 10 else None, note=slug))
     rows.append(row_from(here_what, f"{scale}x", results[here_what], reference=ref, reference_name="floor"))
     rows.append(cold_show_row(kb, python, notebook, scale, senv, floor))
-    # A first run: no server yet, so the command runs in-process and then starts one.
-    progress(f"timing a first run on {scale}x (no server yet) against KB_SERVER=0")
-    args = ["search", SERVED_QUERIES[0]]
-    first = kb_job("first", kb, notebook, args, senv)
-    alone = kb_job("alone", kb, notebook, args, inproc)
-    firsts = Measurement()
-    alones = Measurement()
-    for i in range(1 + runs):
-        stop_server(kb, senv)
-        # KB_SERVER=0 first: the first run leaves a server starting up behind it.
-        run_into([(alone, alones), (first, firsts)], keep=i > 0)
-    stop_server(kb, senv)
-    rows.append(row_from(f"kb search {SERVED_QUERIES[0]} (first run: starts the server)", f"{scale}x", firsts,
-                         reference=alones.median, reference_name="KB_SERVER=0",
-                         target=Target("ratio", 1.1, "KB_SERVER=0")))
-    return rows
+    return rows + first_rows(kb, notebook, scale, senv, runs)
 
 
 def run_into(jobs: list[tuple[Job, Measurement]], keep: bool) -> None:

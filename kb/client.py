@@ -27,14 +27,18 @@ import os
 import sys
 
 from .wire import (
+    BUSY_WAIT,
     ERR,
     EXIT,
     FALLBACK,
     OUT,
     PAGE,
     RETRY_AFTER,
+    TAKEN,
+    WAIT,
     address,
     command_of,
+    leave_off_marker,
     off_marker,
     request,
     same_user,
@@ -44,6 +48,11 @@ from .wire import (
 
 class Lost(Exception):
     """The server went away after output began."""
+
+
+class Busy(Exception):
+    """The server did not take the request in time (a long command runs there): run it
+    here; the server is alive, so none is started."""
 
 
 def _write(fd: int, data: bytes) -> None:
@@ -80,11 +89,16 @@ def served(argv: list[str]) -> int | None:
         except OSError:
             return None
         began = False
+        sock.settimeout(BUSY_WAIT)  # until the server takes the request (see TAKEN)
         buf = b""
         while True:
             while len(buf) < 5 or len(buf) < 5 + int.from_bytes(buf[1:5], "big"):
                 try:
                     chunk = sock.recv(262144)
+                except TimeoutError:
+                    if sock.gettimeout():
+                        raise Busy() from None  # a long command runs there: run this one here
+                    chunk = b""
                 except OSError:
                     chunk = b""
                 if not chunk:
@@ -97,6 +111,9 @@ def served(argv: list[str]) -> int | None:
             payload, buf = buf[5:end], buf[end:]
             if kind == FALLBACK and not began:
                 return None
+            if kind in (TAKEN, WAIT):
+                sock.settimeout(None)
+                continue
             began = True
             if kind == OUT:
                 _write(1, payload)
@@ -121,9 +138,10 @@ def _spawn() -> None:
             return
     except OSError:
         pass
-    # The server waits for this process to exit before it imports everything: on a busy
-    # 2-core machine its imports slowed this command's own exit by ~50 ms.
-    start_detached(["-m", "kb.server"], {"KB_SERVER_AFTER": str(os.getpid())})
+    # Python starts only once this process has exited: on a busy 2-core machine the server's
+    # start-up beside this command's exit (~100 ms at 10x) made the first run ~20% slower.
+    if not start_detached(["-m", "kb.server"], after_exit=True):  # no process can start now
+        leave_off_marker("cannot start a process")
 
 
 def _here(start_server: bool) -> None:
@@ -156,8 +174,11 @@ def main() -> None:
     if env.get("KB_SERVER") == "0" or "_KB_COMPLETE" in env or command_of(argv) is None:
         _here(False)
         return
+    busy = False
     try:
         code = served(argv)
+    except Busy:
+        code, busy = None, True
     except Lost:
         os.write(2, b"Error: the kb server went away during this command; run it again\n")
         sys.exit(1)
@@ -174,7 +195,7 @@ def main() -> None:
         sys.stderr.write(f"Error: cannot write the output: {exc.strerror or exc}\n")
         sys.exit(1)
     if code is None:
-        _here(start_server(env))
+        _here(start_server(env) and not busy)
         return
     # Everything went out through os.write (a pager's plain output through sys.stdout): no
     # interpreter clean-up is needed, and skipping it saves a little of every command.

@@ -14,7 +14,8 @@ Freshness is the CLI's: every command runs the freshness check first (the watche
 answer, or a ``stat`` of every note), so a note changed a moment ago is seen at once.
 Only this user's clients are answered (``SO_PEERCRED``); nothing listens on the network.
 
-It serves one command at a time (the others wait in the socket's queue), exits after
+It runs one command at a time: a thread accepts the others, and one the server has not
+taken within :data:`kb.wire.BUSY_WAIT` runs in its own process (:class:`Waiting`). It exits after
 ``KB_SERVER_IDLE`` seconds without one (default 1800), when its own code changed (the
 client's :func:`kb.wire.code_stamp`, and the modification times of kb's modules), or
 when ``kb server --stop`` asks.
@@ -25,8 +26,9 @@ from __future__ import annotations
 import io
 import os
 import sys
+import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +116,7 @@ class Request:
 
     def __init__(self, body: bytes) -> None:
         fields = body.split(b"\0")
-        if len(fields) < 14 or fields[0] != b"kb":
+        if len(fields) < 15 or fields[0] != b"kb":
             raise ValueError("not a kb request")
         self.protocol = int(fields[1])
         self.stamp = fields[2]
@@ -124,13 +126,14 @@ class Request:
             raise ValueError("bad terminal flags")
         self.columns, self.lines, self.umask = int(fields[5]), int(fields[6]), int(fields[7])
         self.out_enc, self.out_err, self.err_enc, self.err_err = (f.decode() for f in fields[8:12])
-        self.prog = os.fsdecode(fields[12])
-        argc = int(fields[13])
-        self.argv = [os.fsdecode(a) for a in fields[14:14 + argc]]
+        self.encodings = fields[12]
+        self.prog = os.fsdecode(fields[13])
+        argc = int(fields[14])
+        self.argv = [os.fsdecode(a) for a in fields[15:15 + argc]]
         if len(self.argv) != argc:
             raise ValueError("bad argument count")
         self.env: dict[bytes, bytes] = {}
-        for item in fields[14 + argc:]:
+        for item in fields[15 + argc:]:
             key, eq, value = item.partition(b"=")
             if eq and key:
                 self.env[key] = value
@@ -217,6 +220,7 @@ class Server:
         self.command: Any = None
         self.files = _kb_files()
         self.own_env = dict(os.environb)
+        self.encodings = client.encodings()
 
     def warm_up(self) -> None:
         """Import what the commands need and build the Click command once."""
@@ -278,9 +282,12 @@ class Server:
         if req.protocol != client.PROTOCOL or req.stamp != self.stamp or self.code_changed():
             send(conn, client.FALLBACK, b"")  # the client runs it itself, with its own code
             return False
-        if client.command_of(req.argv) is None:
+        if client.command_of(req.argv) is None or req.encodings != self.encodings:
             send(conn, client.FALLBACK, b"")
             return True
+        if _hung_up(conn):
+            return True  # it waited too long and ran the command itself: not twice
+        send(conn, client.TAKEN, b"")
         self.served += 1
         return self.run(conn, req)
 
@@ -358,37 +365,29 @@ def serve(idle: float | None = None) -> int:
             idle = float(os.environ.get("KB_SERVER_IDLE", IDLE_SECONDS))
         except ValueError:
             idle = IDLE_SECONDS
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    except OSError as exc:  # no Unix sockets here (a sandbox's seccomp filter...)
+        client.leave_off_marker(f"cannot make a Unix socket: {exc.strerror}")
+        return 1
     try:
         sock.bind(client.address())  # first, before the imports: a second server stops here
     except OSError as exc:
         if not _ours_listening():
-            _refuse(f"cannot bind the server's socket name: {exc.strerror}")
+            client.leave_off_marker(f"cannot bind the server's socket name: {exc.strerror}")
+        sock.close()
         return 1
-    _after(os.environ.pop("KB_SERVER_AFTER", ""))
+    # Listening before the imports: a command that comes meanwhile waits for them in the
+    # queue (less than running itself, which would import all of it too, beside them).
+    sock.listen(64)
+    queue = Waiting(sock)
+    threading.Thread(target=queue.accept, daemon=True).start()
     server = Server(idle)
     server.warm_up()
-    sock.listen(64)
-    import select
-
-    last = time.monotonic()
+    queue.started()
     try:
-        while True:
-            left = server.idle - (time.monotonic() - last)
-            if left <= 0:
-                break
-            ready, _, _ = select.select([sock], [], [], left)
-            if not ready:
-                continue
+        while (conn := queue.next(server.idle)) is not None:
             try:
-                fd, _ = sock._accept()
-            except OSError:
-                continue
-            conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, fd)
-            try:
-                if not client.same_user(conn):
-                    continue  # only this user's kb is answered
-                last = time.monotonic()
                 if not server.handle(conn):
                     break
             except OSError:
@@ -401,28 +400,64 @@ def serve(idle: float | None = None) -> int:
     return 0
 
 
-#: How long a new server waits for the command that started it to finish.
-AFTER_MAX = 2.0
+class Waiting:
+    """The connections accepted, oldest first, until the server takes them (a thread
+    accepts them, so that a client learns at once that a starting server will answer:
+    WAIT). A client that is not taken within :data:`kb.wire.BUSY_WAIT` (the server is
+    busy with a long command: a first build of a big notebook, a slow grep) runs the
+    command itself and hangs up; the server then skips its request."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self.cond = threading.Condition()
+        self.conns: deque[Any] = deque()
+        self.starting = True
+
+    def accept(self) -> None:
+        import _socket
+
+        while True:
+            try:
+                fd, _ = self.sock._accept()
+                conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, fd)
+                if not client.same_user(conn):
+                    conn.close()  # only this user's kb is answered
+                    continue
+                with self.cond:
+                    if self.starting:
+                        send(conn, client.WAIT, b"")
+                    self.conns.append(conn)
+                    self.cond.notify()
+            except (OSError, ValueError):
+                if self.sock.fileno() < 0:
+                    return  # the server closed its socket
+
+    def started(self) -> None:
+        with self.cond:
+            self.starting = False
+
+    def next(self, idle: float) -> Any:
+        """The next connection; None after ``idle`` seconds without one."""
+        with self.cond:
+            end = time.monotonic() + idle
+            while not self.conns:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+            return self.conns.popleft()
 
 
-def _after(pid: str) -> None:
-    """Wait (at most :data:`AFTER_MAX`) until the kb process that started this server has
-    exited, so the imports of :meth:`Server.warm_up` do not compete with its last work
-    (the first run is not to be slower than without a server). A client that comes
-    meanwhile waits in the socket's queue (bound, listening after the warm-up)."""
+def _hung_up(conn: Any) -> bool:
+    """Whether the client closed its end (its whole request read already)."""
+    import _socket
+
     try:
-        parent = int(pid)
-    except ValueError:
-        return
-    end = time.monotonic() + AFTER_MAX
-    while time.monotonic() < end:
-        try:
-            os.kill(parent, 0)
-        except ProcessLookupError:
-            return
-        except OSError:
-            return  # not ours to ask about: do not wait
-        time.sleep(0.005)
+        return conn.recv(1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def _ours_listening() -> bool:
@@ -440,18 +475,7 @@ def _ours_listening() -> bool:
         probe.close()
 
 
-def _refuse(why: str) -> None:
-    """Leave :func:`kb.wire.off_marker`: no client starts a server for a while."""
-    marker = client.off_marker()
-    try:
-        os.makedirs(os.path.dirname(marker), mode=0o700, exist_ok=True)
-        tmp = f"{marker}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(why + "\n")
-        os.replace(tmp, marker)
-    except OSError:
-        pass
-
-
 if __name__ == "__main__":
-    sys.exit(serve())
+    # No interpreter clean-up (freeing every object of a warm process: tens of ms of CPU,
+    # beside the command that asked it to stop or found its code changed).
+    os._exit(serve())

@@ -9,7 +9,7 @@ import os
 import sys
 
 #: Bumped whenever the request or the frames change: an old server then answers "fallback".
-PROTOCOL = 1
+PROTOCOL = 2
 
 #: Commands that only read: the server may run them. Anything else (``add``, ``edit``, ``rm``,
 #: ``rename``, ``mv``, ``today``, ``index``, ``templates``, ``find``, ``lsp``...) runs here.
@@ -20,6 +20,12 @@ RETRY_AFTER = 600.0
 
 # Frames from the server: one type byte, a 4-byte big-endian length, the payload.
 OUT, ERR, PAGE, EXIT, FALLBACK = b"o"[0], b"e"[0], b"p"[0], b"x"[0], b"f"[0]
+# TAKEN: the server runs this request now; WAIT: it is starting, and will (no output yet).
+TAKEN, WAIT = b"t"[0], b"w"[0]
+
+#: How long a client waits for the server to take its request (TAKEN or WAIT) before it runs
+#: the command itself: the server is busy with a long one (a first build, a slow grep).
+BUSY_WAIT = 0.3
 
 
 def package_dir() -> str:
@@ -100,6 +106,18 @@ def _stream(stream: object) -> tuple[bytes, bytes]:
             os.fsencode(getattr(stream, "errors", None) or "strict"))
 
 
+def encodings() -> bytes:
+    """How this Python reads and writes text by default, as its locale (``LC_ALL``, ``LANG``...)
+    and ``PYTHONUTF8`` set them at start-up: file names, arguments and the environment
+    (``sys.getfilesystemencoding``), and ``open()`` without an encoding. A server whose
+    own differ cannot change its to the client's (fixed when Python starts): it lets the
+    client run the command itself."""
+    import _locale
+
+    text = "utf-8" if sys.flags.utf8_mode else _locale.getencoding()
+    return os.fsencode(f"{sys.getfilesystemencoding()}/{sys.getfilesystemencodeerrors()}/{text}")
+
+
 def request(argv: list[str]) -> bytes:
     """The request: NUL-separated fields (none of them can hold a NUL), length first."""
     columns, lines = _terminal_size()
@@ -111,6 +129,7 @@ def request(argv: list[str]) -> bytes:
     fields = [
         b"kb", b"%d" % PROTOCOL, code_stamp(), os.fsencode(os.getcwd()), flags,
         b"%d" % columns, b"%d" % lines, b"%d" % umask, out_enc, out_err, err_enc, err_err,
+        encodings(),
         os.fsencode(os.path.basename(sys.argv[0]) or "kb"), b"%d" % len(argv),
         *[os.fsencode(a) for a in argv],
         *[k + b"=" + v for k, v in os.environb.items()],
@@ -128,6 +147,18 @@ def off_marker() -> str:
     return os.path.join(cache, "kb", f"server-{name}.off")
 
 
+def leave_off_marker(why: str) -> None:
+    """Leave :func:`off_marker` (the reason inside): no kb starts a server for
+    :data:`RETRY_AFTER` seconds. Quietly nothing where it cannot be written."""
+    marker = off_marker()
+    try:
+        os.makedirs(os.path.dirname(marker), mode=0o700, exist_ok=True)
+        tmp = f"{marker}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(why + "\n")
+        os.replace(tmp, marker)
+    except OSError:
+        pass
 
 
 def same_user(sock: "object") -> bool:
@@ -139,29 +170,47 @@ def same_user(sock: "object") -> bool:
     return int.from_bytes(creds[4:8], sys.byteorder) == os.getuid()
 
 
-def start_detached(args: list[str], env: "dict[str, str] | None" = None) -> bool:
+def start_detached(args: list[str], env: "dict[str, str] | None" = None, *, after_exit: bool = False) -> bool:
     """Start ``python ARGS`` (this interpreter) in the background: its own session, stdio on
     /dev/null, in ``/``, importing kb from the same place as this kb, installed or not
-    (``env``: more variables). False if it could not be started."""
+    (``env``: more variables). False if it could not be started.
+
+    ``after_exit``: Python starts only once this process has exited. A small ``/bin/sh``
+    waits, asleep, on a pipe whose write end only this process holds (the kernel closes it
+    at the exit), then becomes Python: a server started by a command's last step costs that
+    command nothing, not even the interpreter's start-up beside its exit."""
     import subprocess  # lazily: only to start a server or a watcher (~5 ms)
 
     full = {**os.environ, **(env or {})}
     here = os.path.dirname(package_dir())
     full["PYTHONPATH"] = here + (os.pathsep + full["PYTHONPATH"] if full.get("PYTHONPATH") else "")
+    argv = [sys.executable, *args]
+    gate: tuple[int, int] | None = None
+    if after_exit:
+        try:
+            gate = os.pipe()  # both close-on-exec: no other child inherits the write end
+        except OSError:
+            pass
+        else:
+            argv = ["/bin/sh", "-c", 'read _; exec "$0" "$@" </dev/null', *argv]
     try:
-        subprocess.Popen(
-            [sys.executable, *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            close_fds=True,
-            start_new_session=True,
-            cwd="/",
-            env=full,
-        )
-    except OSError:
-        return False
+        subprocess.Popen(argv, stdin=gate[0] if gate else subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True, cwd="/", env=full)
+    except OSError as exc:
+        if gate is None:
+            return False
+        os.close(gate[0])
+        os.close(gate[1])
+        # No /bin/sh: Python at once. No process at all (fork failed): no second try.
+        return isinstance(exc, (FileNotFoundError, PermissionError)) and start_detached(args, env)
+    if gate is not None:
+        os.close(gate[0])
+        _HELD.append(gate[1])  # open until this process exits
     return True
+
+
+#: Write ends of :func:`start_detached`'s gates (kept open until the exit).
+_HELD: list[int] = []
 
 
 def ask(command: str) -> bytes | None:

@@ -412,7 +412,7 @@ def test_the_client_imports_nothing_heavy(tmp_path: Path) -> None:
     floor = subprocess.run([sys.executable, "-c", "import sys; print(' '.join(sorted(sys.modules)))"],
                            capture_output=True, text=True, check=True).stdout.split()
     added = set(out) - set(floor)
-    assert added <= {"kb", "kb.client", "kb.wire", "_socket"}, added
+    assert added <= {"kb", "kb.client", "kb.wire", "_socket", "_locale"}, added  # both built in
 
 
 def test_dates_follow_the_clients_time_zone(srv: Served) -> None:
@@ -446,22 +446,162 @@ def test_a_server_is_started_from_a_terminal_only(tmp_path: Path, monkeypatch: p
         s.stop()
 
 
-def test_a_new_server_waits_for_the_command_that_started_it() -> None:
-    """The first run must not be slower for starting a server: the server's imports wait
-    until the kb process that spawned it is gone (``KB_SERVER_AFTER``), at most AFTER_MAX."""
-    import time
+def _python_servers(name: str) -> list[int]:
+    """This test's server processes that are Python already (not the shell waiting before it)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if argv[1:3] == [b"-m", b"kb.server"] and f"KB_SERVER_NAME={name}".encode() in env:
+            found.append(int(pid))
+    return found
 
-    from kb import server
 
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.4)"])
-    reaper = threading.Thread(target=child.wait)  # as the shell reaps the kb it ran
-    reaper.start()
-    start = time.monotonic()
-    server._after(str(child.pid))
-    waited = time.monotonic() - start
-    reaper.join()
-    assert child.returncode == 0 and 0.2 <= waited < server.AFTER_MAX
-    start = time.monotonic()
-    server._after(str(child.pid))  # gone (reaped): no wait
-    server._after("")  # not started by a client: no wait
-    assert time.monotonic() - start < 0.2
+def test_a_new_server_starts_after_the_command_that_started_it(tmp_path: Path) -> None:
+    """The first run must not be slower for starting a server: the server's Python (its
+    start-up, then its imports) waits until the kb process that spawned it has exited."""
+    s = Served(f"after-{os.getpid()}-{time.monotonic_ns()}")
+    code = "import time; from kb import client; client._spawn(); print('spawned', flush=True); time.sleep(1)"
+    env = s.env(XDG_CACHE_HOME=str(tmp_path / "c"))
+    parent = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE)
+    try:
+        assert parent.stdout is not None and parent.stdout.readline() == b"spawned\n"
+        end = time.monotonic() + 0.7
+        while time.monotonic() < end:  # the parent lives on: no Python of the server yet
+            assert _python_servers(s.name) == []
+            time.sleep(0.02)
+        assert parent.wait(10) == 0
+        os.environ["KB_SERVER_NAME"] = s.name
+        s.wait_up()  # and once it is gone, the server starts
+    finally:
+        parent.kill()
+        os.environ["KB_SERVER_NAME"] = s.name
+        try:
+            s.stop()
+        finally:
+            del os.environ["KB_SERVER_NAME"]
+
+
+def test_a_command_while_the_server_starts_waits_for_it(tmp_path: Path, notebook_dir: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server listens before its imports: a command that comes meanwhile is served when
+    they are done, rather than running in-process beside them (all the same imports again)."""
+    s = Served(f"early-{os.getpid()}-{time.monotonic_ns()}")
+    monkeypatch.setenv("KB_SERVER_NAME", s.name)
+    s.here("list")
+    name = b"@kb-server-%d-%d-%s" % (client.PROTOCOL, os.getuid(), s.name.encode())
+    s.proc = subprocess.Popen([sys.executable, "-m", "kb.server"], env=s.env(), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while name not in Path("/proc/net/unix").read_bytes():  # bound: its imports begin
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+        done = subprocess.run([str(KB), "list"], capture_output=True, env=s.env(), timeout=120)
+        same(done, s.here("list"))
+        assert s.count() == 1  # served, not run in-process
+    finally:
+        s.stop()
+
+
+#: Python run before kb in the processes of the tests below (a ``sitecustomize`` on
+#: PYTHONPATH, which kb passes on to the server it starts): a machine where no server can run.
+NO_SERVER = {
+    "socket": """
+import _socket
+_real = _socket.socket
+class _NoUnix(_real):
+    def __init__(self, family=-1, *a, **kw):
+        if family == _socket.AF_UNIX:
+            raise PermissionError(1, "Operation not permitted")  # as a seccomp filter answers
+        super().__init__(family, *a, **kw)
+_socket.socket = _NoUnix
+""",
+    "fork": """
+import subprocess
+_real = subprocess.Popen
+class _NoFork(_real):
+    def __init__(self, args, *a, **kw):
+        if any("kb.server" in str(x) for x in args):
+            raise BlockingIOError(11, "Resource temporarily unavailable")  # fork: EAGAIN (RLIMIT_NPROC)
+        super().__init__(args, *a, **kw)
+subprocess.Popen = _NoFork
+""",
+}
+
+
+@pytest.mark.parametrize("why", sorted(NO_SERVER))
+def test_where_no_server_can_run_a_command_is_what_kb_server_0_gives(
+        why: str, tmp_path: Path, notebook_dir: Path) -> None:
+    """No Unix sockets (a sandbox), or no new process (fork fails): the command's answer is
+    the in-process one, nothing more is printed, and after the first failure no kb tries
+    again for a while (the off marker), so later commands cost what KB_SERVER=0 does."""
+    site = tmp_path / "site"
+    site.mkdir()
+    log = tmp_path / "spawns"
+    (site / "sitecustomize.py").write_text(NO_SERVER[why] + f"""
+import subprocess as _sp
+_spawn = _sp.Popen.__init__
+def _logged(self, args, *a, **kw):
+    if any("kb.server" in str(x) for x in args):
+        with open({str(log)!r}, "a") as fh:
+            fh.write("spawn\\n")
+    return _spawn(self, args, *a, **kw)
+_sp.Popen.__init__ = _logged
+""", encoding="utf-8")
+    s = Served(f"none-{why}-{os.getpid()}-{time.monotonic_ns()}")
+    cache = tmp_path / "cache"
+    env = s.env(PYTHONPATH=str(site), XDG_CACHE_HOME=str(cache))
+    s.here("list", env=dict(env))  # the index is built (and its warnings said) first
+    reference = s.here("search", "rag", env=dict(env))
+    assert reference.returncode == 0
+    marker = list(cache.glob("kb/server-*.off"))
+    for i in range(3):
+        done = subprocess.run([str(KB), "search", "rag"], capture_output=True, env=dict(env), timeout=120)
+        same(done, reference)
+        if i == 0:  # the server that could not start (or the client that could not start it) said so
+            deadline = time.monotonic() + 30
+            while not (marker := list(cache.glob("kb/server-*.off"))):
+                assert time.monotonic() < deadline, "no off marker"
+                time.sleep(0.05)
+    assert len(marker) == 1 and marker[0].read_text(encoding="utf-8").strip()
+    assert log.read_text(encoding="utf-8").count("spawn") == 1  # tried once, then not again
+    assert _python_servers(s.name) == []
+
+
+def test_a_client_whose_locale_encodes_differently_runs_the_command_itself(srv: Served) -> None:
+    """Python fixes its file-name and text encodings when it starts, from the locale: a
+    server started under UTF-8 cannot read a C-locale client's arguments as that client
+    would, so it lets the client run the command (the same answer as KB_SERVER=0)."""
+    env = srv.env(LC_ALL="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    before = srv.count()
+    for args in (("search", "서비스어카운트"), ("list",)):
+        same(srv.run(*args, served=False, env=dict(env)), srv.here(*args, env=dict(env)))
+    assert srv.count() == before  # none of them served
+    same(srv.run("search", "서비스어카운트"), srv.here("search", "서비스어카운트"))  # UTF-8: served
+
+
+def test_a_long_command_on_the_server_does_not_make_others_wait(srv: Served, notebook_dir: Path) -> None:
+    """While the server runs a long command (here a grep that backtracks until its time
+    budget stops it, holding the GIL), another command is not queued behind it: it runs in
+    its own process (the same answer), no second server is started for it, and the server
+    does not run its request afterwards."""
+    filler = ("x" * 99 + "\n") * 10_000  # 1 MB: a budget of 4 s
+    (notebook_dir / "slow.md").write_text("# slow\n\n" + filler + "a" * 60 + "b\n", encoding="utf-8")
+    srv.here("list")
+    before = srv.count()
+    slow = subprocess.Popen([str(KB), "grep", r"(?=a)(a|aa)+$"], env=srv.env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)  # the server has taken it
+        quick = subprocess.run([str(KB), "list"], capture_output=True, env=srv.env(), timeout=120)
+        assert slow.poll() is None  # answered while the long one still runs
+        same(quick, srv.here("list"))
+        assert len(_python_servers(srv.name)) == 1
+    finally:
+        _, err = slow.communicate(timeout=120)
+    assert slow.returncode == 2 and b"backtracks" in err
+    assert srv.count() == before + 1  # the quick one's request, left waiting, was not run again
