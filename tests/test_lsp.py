@@ -358,6 +358,61 @@ def test_workspace_symbols_point_at_the_line_of_the_first_match(client: LspClien
     assert client.stop() == 0
 
 
+def test_workspace_symbols_resolve_their_line_when_the_client_can(client: LspClient, notebook: Path) -> None:
+    """A client that resolves a symbol's range later (LSP 3.17, as VS Code) gets the search's
+    notes at once and the line of the first match of the one it resolves."""
+    caps = {"workspace": {"symbol": {"resolveSupport": {"properties": ["location.range"]}}}}
+    init = client.initialize(notebook, caps)
+    assert init["capabilities"]["workspaceSymbolProvider"]["resolveProvider"] is True
+    symbols = client.request("workspace/symbol", {"query": "kubectl"})
+    (k8s,) = [s for s in symbols if s["location"]["uri"] == uri(notebook / "k8s.md")]
+    assert "range" not in k8s["location"]
+    assert k8s["name"] == "쿠버네티스" and k8s["containerName"] == "k8s"
+    resolved = client.request("workspaceSymbol/resolve", k8s)
+    assert resolved["location"] == {"uri": uri(notebook / "k8s.md"),
+                                    "range": {"start": _pos(10, 0), "end": _pos(10, 0)}}
+    assert resolved["name"] == "쿠버네티스"
+    assert client.stop() == 0
+
+
+def test_a_completion_made_stale_by_the_next_keystroke_is_not_worked_on(
+    client: LspClient, notebook: Path
+) -> None:
+    """Keystrokes quicker than the answers: a completion with a change of its document
+    behind it is answered ContentModified at once (editors drop it and ask again); the
+    last one gets the notes."""
+    client.initialize(notebook)
+    doc = client.open(notebook / "new.md", "# t\n\n[[쿠")
+    assert client.request("textDocument/completion", _at(doc, 2, 3))  # the index is open
+    change = {"textDocument": {"uri": doc, "version": 2}, "contentChanges": [{"text": "# t\n\n[[쿠버"}]}
+    first, last = client.together([
+        ("textDocument/completion", _at(doc, 2, 3), True),
+        ("textDocument/didChange", change, False),
+        ("textDocument/completion", _at(doc, 2, 4), True),
+    ])
+    assert client.response(first)["error"]["code"] == -32801  # ContentModified
+    items = client.response(last)["result"]["items"]
+    assert items[0]["detail"] == "k8s"
+    assert items[0]["textEdit"]["range"] == {"start": _pos(2, 2), "end": _pos(2, 4)}
+    assert client.stop() == 0
+
+
+def test_a_request_cancelled_before_it_runs_is_not_worked_on(client: LspClient, notebook: Path) -> None:
+    client.initialize(notebook)
+    assert client.request("workspace/symbol", {"query": "파드"})  # the index is open
+    asked = client.next_id
+    ids = client.together([
+        ("workspace/symbol", {"query": "클러스터"}, True),
+        ("$/cancelRequest", {"id": asked}, False),
+        ("workspace/symbol", {"query": "kubectl"}, True),
+    ])
+    assert ids[0] == asked
+    assert client.response(asked)["error"]["code"] == -32800  # RequestCancelled
+    assert client.response(ids[1])["result"]
+    assert client.stop() == 0
+    assert client.stderr == ""
+
+
 def test_utf8_and_utf32_positions_when_negotiated(notebook: Path, tmp_path: Path) -> None:
     line = "오늘 😀 [[k8s]] 공부. [[없는노트]]"
     for encoding in ("utf-8", "utf-32"):

@@ -457,6 +457,27 @@ class Session:
             self.notes.locate(hit, result.terms)
         return [(Candidate(h.slug, h.path, h.title, tuple(h.tags)), h.line) for h in result.hits]
 
+    def symbol_notes(self, query: str, limit: int = 25) -> list[Candidate]:
+        """The notes of :meth:`symbols` without their lines (no file read): for a client that
+        asks for the line of the one picked later (:meth:`symbol_line`)."""
+        if not query.strip():
+            return []
+        return [Candidate(h.slug, h.path, h.title, tuple(h.tags))
+                for h in self.notes.search(query, limit=limit).hits]
+
+    def symbol_line(self, query: str, path: str, limit: int = 25) -> int | None:
+        """The line of the first match of ``query`` in the note at ``path``, one of the notes
+        :meth:`symbol_notes` gave (the search is kept; None when the note is no longer among
+        its hits)."""
+        if not query.strip():
+            return None
+        result = self.notes.search(query, limit=limit)
+        hit = next((h for h in result.hits if h.path == path), None)
+        if hit is None:
+            return None
+        self.notes.locate(hit, result.terms)
+        return hit.line
+
     def hover_text(self, slug: str, lines: int = 8) -> str:
         """Markdown for a hover on a link to ``slug``: its title, tags and first lines."""
         row = self.doc(slug)
