@@ -707,6 +707,21 @@ def test_a_note_of_thousands_of_broken_links_is_checked_quickly(notebook_dir: Pa
     assert sum("did you mean" in p.message for p in problems) <= Session.MAX_SUGGESTED
 
 
+def test_symbol_lines_skip_a_note_too_long_for_the_budget_left(notebook: Path) -> None:
+    """In-process: finding the lines of the hits stays within its CPU budget (a long note
+    that would overrun it keeps its first line) and the short notes still get theirs."""
+    from kb.lsp.notebook import Notes, Session
+
+    (notebook / "long.md").write_text("# 깊은 노트\n\n" + "아무 말 없는 줄.\n" * 60_000 + "클러스터 끝.\n",
+                                      encoding="utf-8")
+    time.sleep(0.03)
+    session = Session(Notes(notebook))
+    session.LOCATE_BUDGET = 0.01  # a 1 MB note takes longer than that
+    found = {cand.path: line for cand, line in session.symbols("클러스터")}
+    assert found["k8s.md"] == 7  # "파드가 모여 클러스터를 이룬다."
+    assert found["long.md"] is None
+
+
 def test_a_message_that_is_not_json_is_one_line_on_stderr(client: LspClient, notebook: Path) -> None:
     assert client.proc.stdin is not None
     client.proc.stdin.write(b"Content-Length: 5\r\n\r\nxxxxx")
