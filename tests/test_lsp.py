@@ -722,6 +722,58 @@ def test_symbol_lines_skip_a_note_too_long_for_the_budget_left(notebook: Path) -
     assert found["long.md"] is None
 
 
+def test_the_check_for_files_changed_outside_does_not_hold_up_requests(
+    notebook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process server: kb's freshness check (a ``stat`` of every note; 0.1-0.4 s of
+    waiting for its forked child on a big notebook) runs beside the requests, not before
+    them. Here it is made to take a second."""
+    import asyncio
+    import io
+    import threading
+
+    from pygls.io_ import StdoutWriter
+
+    from kb.index import probe
+    from kb.lsp import server
+    from kb.lsp.notebook import Session
+
+    checking = threading.Event()
+    began: list[float] = []
+    real = probe.FreshnessProbe.answer
+
+    def slow(self: Any) -> Any:
+        began.append(time.perf_counter())
+        checking.set()
+        time.sleep(1.0)
+        return real(self)
+
+    monkeypatch.setattr(Session, "CHECK_EVERY", 0.05)
+    out = io.BytesIO()
+    ls = server.make_server(str(notebook))
+    ls.protocol.set_writer(StdoutWriter(out))
+
+    def send(message: dict[str, Any]) -> None:
+        server._handle(ls, [{"jsonrpc": "2.0", **message}])
+
+    async def answered_in() -> float:
+        send({"id": 1, "method": "initialize",
+              "params": {"processId": None, "rootUri": uri(notebook), "capabilities": {}}})
+        send({"method": "initialized", "params": {}})
+        await ls.ready.wait()
+        monkeypatch.setattr(probe.FreshnessProbe, "answer", slow)
+        while not checking.is_set():
+            await asyncio.sleep(0.005)
+        send({"id": 2, "method": "workspace/symbol", "params": {"query": "클러스터"}})
+        while b'"id": 2' not in out.getvalue() and time.perf_counter() - began[0] < 10:
+            await asyncio.sleep(0.005)
+        ls.shut_down = True
+        return time.perf_counter() - began[0]
+
+    assert asyncio.run(answered_in()) < 0.5  # from the start of the check
+    assert "k8s.md" in out.getvalue().decode().rpartition('"id": 2')[2]
+
+
 def test_a_message_that_is_not_json_is_one_line_on_stderr(client: LspClient, notebook: Path) -> None:
     assert client.proc.stdin is not None
     client.proc.stdin.write(b"Content-Length: 5\r\n\r\nxxxxx")

@@ -282,12 +282,17 @@ def _when_ready(fn: Callable[[KbLanguageServer, Any], Any]) -> Callable[..., Any
 
 async def _check_files(ls: KbLanguageServer) -> None:
     """Between requests, check the files for notes saved or created outside the editor
-    (kb's freshness check), and update the open notes' diagnostics when they changed."""
+    (kb's freshness check: in a thread, so requests are answered meanwhile; the index is
+    synced in the loop only when notes changed), and update the open notes' diagnostics
+    when they changed."""
     session = ls.session
+    loop = asyncio.get_running_loop()
     while session is not None and not ls.shut_down:
         wait = session.next_check()
         await asyncio.sleep(wait if wait is not None else session.CHECK_EVERY)
-        if wait is not None and not ls.shut_down and session.refresh():
+        if wait is None or ls.shut_down or await loop.run_in_executor(None, session.unchanged):
+            continue
+        if not ls.shut_down and session.refresh():
             ls.publish_all()
 
 
