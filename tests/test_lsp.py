@@ -722,6 +722,34 @@ def test_symbol_lines_skip_a_note_too_long_for_the_budget_left(notebook: Path) -
     assert found["long.md"] is None
 
 
+def test_symbol_lines_reuse_the_plain_text_of_notes_found_before(
+    notebook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process: a note found again by the next symbol search (as you type) is not turned
+    into plain lines again; what is kept is bounded, and an edited note is read anew."""
+    from kb import search
+    from kb.lsp import notebook as lspnb
+
+    made: list[str] = []
+    real = search.snippet_lines
+
+    def counted(text: str, title: str) -> Any:
+        made.append(title)
+        return real(text, title)
+
+    monkeypatch.setattr(search, "snippet_lines", counted)
+    session = lspnb.Session(lspnb.Notes(notebook))
+    queries = ("클러스터", "클러스터를", "kubectl")
+    lines = {q: dict((c.path, line) for c, line in session.symbols(q)) for q in queries}
+    assert lines == {"클러스터": {"k8s.md": 7}, "클러스터를": {"k8s.md": 7}, "kubectl": {"k8s.md": 11}}
+    assert made == ["쿠버네티스"]  # k8s.md made into lines once
+    (notebook / "k8s.md").write_text((notebook / "k8s.md").read_text(encoding="utf-8") + "\n클러스터 또\n",
+                                     encoding="utf-8")
+    monkeypatch.setattr(lspnb, "KEEP_LINES_CHARS", 0)
+    assert dict((c.path, line) for c, line in session.symbols("클러스터 이룬다")) == {"k8s.md": 7}
+    assert made == ["쿠버네티스", "쿠버네티스"] and session.notes._lines == {}
+
+
 def test_the_check_for_files_changed_outside_does_not_hold_up_requests(
     notebook: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

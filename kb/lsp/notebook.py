@@ -31,6 +31,9 @@ from .text import LinkSpan, links_in
 #: it, at most (measured on the corpus: 0.05-0.3 ms a KB, the small notes dearest).
 LOCATE_BASE = 0.0003
 LOCATE_PER_BYTE = 0.1e-3 / 1024
+#: Characters of note text whose plain lines are kept for the symbol lines (~7 bytes of
+#: memory each, with the lines and their offsets).
+KEEP_LINES_CHARS = 2_000_000
 
 
 class Notes:
@@ -45,6 +48,10 @@ class Notes:
 
         self.nb = Notebook.find(directory)
         self.root: Path = self.nb.root
+        #: kb.search.add_snippet's plain lines of notes, by their text (an edited note is a
+        #: new key; the old one ages out), at most KEEP_LINES_CHARS of text
+        self._lines: dict[Any, Any] = {}
+        self._lines_chars = 0
         self._reset()
         if opened:
             self.open()
@@ -164,9 +171,18 @@ class Notes:
     def locate(self, hit: Any, terms: Any) -> None:
         """Find the line of a hit's first match (as ``kb search`` prints it and ``kb find``
         opens the editor at), reading its file once: the hit keeps it, and so do the
-        searches kept here."""
+        searches kept here. The notes' text as plain lines (most of the work) is kept
+        for the next searches, by the text itself: a symbol search as you type finds many of
+        the same notes again."""
         if hit.line is None:
-            self.nb.snippet(hit, terms)
+            kept = len(self._lines)
+            self.nb.snippet(hit, terms, self._lines)
+            if len(self._lines) > kept:  # the note's plain lines were kept: bound what is kept
+                self._lines_chars += len(next(reversed(self._lines))[0])
+                while self._lines_chars > KEEP_LINES_CHARS:
+                    oldest = next(iter(self._lines))
+                    self._lines_chars -= len(oldest[0])
+                    del self._lines[oldest]
 
     def search(self, query: str, limit: int = 20) -> Any:
         """kb's ranked search (``kb search``) without snippets (no note file is read); the
