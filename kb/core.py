@@ -442,12 +442,14 @@ class Notebook:
         return self._reading(lambda: search(self.place, query, limit=limit, tags=wanted, ix=self.ix,
                                             explain=explain, snippets=snippets, plans=self._plans))
 
-    def snippet(self, hit: Hit, terms: Iterable[str]) -> None:
+    def snippet(self, hit: Hit, terms: Iterable[str], lines: dict[Any, Any] | None = None) -> None:
         """Fill in a hit's snippet, highlights and ``line`` (the line of its first match) from
-        its file, as :meth:`search` does; ``terms``: the result's ``terms``."""
+        its file, as :meth:`search` does; ``terms``: the result's ``terms``. ``lines``: a
+        dict the caller keeps, where the notes' text as plain lines is kept by their text
+        (:func:`kb.search.add_snippet`; the caller bounds it)."""
         from .search import add_snippet
 
-        add_snippet(self.place, hit, set(terms))
+        add_snippet(self.place, hit, set(terms), lines)
 
     def related(self, row: NoteRow, *, limit: int = 10) -> list[Hit]:
         """The notes most like ``row`` (``kb related``). Raises OSError if its file is unreadable."""

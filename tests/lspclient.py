@@ -41,11 +41,15 @@ class LspClient:
 
     # ------------------------------------------------------------------ wire
 
-    def _send(self, message: dict[str, Any]) -> None:
-        body = json.dumps({"jsonrpc": "2.0", **message}, ensure_ascii=False).encode("utf-8")
+    def _send(self, *messages: dict[str, Any]) -> None:
+        """Write messages to the server in one write."""
+        data = b""
+        for message in messages:
+            body = json.dumps({"jsonrpc": "2.0", **message}, ensure_ascii=False).encode("utf-8")
+            data += b"Content-Length: %d\r\n\r\n" % len(body) + body
         with self._lock:
             assert self.proc.stdin is not None
-            self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.proc.stdin.write(data)
             self.proc.stdin.flush()
 
     def _read(self) -> None:
@@ -93,20 +97,45 @@ class LspClient:
 
     def request(self, method: str, params: Any = None, timeout: float = 60.0) -> Any:
         """Send a request and wait for its result (an error response raises)."""
-        self._next += 1
-        msg_id = self._next
-        self._send({"id": msg_id, "method": method, "params": params})
+        response = self.response(self.send_request(method, params), timeout, method)
+        if "error" in response:
+            raise RuntimeError(f"{method}: {response['error']}")
+        return response.get("result")
+
+    @property
+    def next_id(self) -> int:
+        """The id the next request will have."""
+        return self._next + 1
+
+    def send_request(self, method: str, params: Any = None) -> int:
+        """Send a request without waiting; its id (:meth:`response` waits for the answer)."""
+        return self.together([(method, params, True)])[0]
+
+    def together(self, messages: list[tuple[str, Any, bool]]) -> list[int]:
+        """Send ``(method, params, is_request)`` messages in one write, as an editor's
+        messages arrive when it sends them quicker than the server answers; the ids of the
+        requests."""
+        out, ids = [], []
+        for method, params, is_request in messages:
+            if is_request:
+                self._next += 1
+                ids.append(self._next)
+                out.append({"id": self._next, "method": method, "params": params})
+            else:
+                out.append({"method": method, "params": params})
+        self._send(*out)
+        return ids
+
+    def response(self, msg_id: int, timeout: float = 60.0, what: str = "") -> dict[str, Any]:
+        """The whole response to request ``msg_id`` (``result`` or ``error``), waited for."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while msg_id not in self._responses:
                 left = deadline - time.monotonic()
                 if left <= 0 or self.proc.poll() is not None and msg_id not in self._responses:
-                    raise TimeoutError(f"no answer to {method}; stderr: {self.stderr[-2000:]}")
+                    raise TimeoutError(f"no answer to {what or msg_id}; stderr: {self.stderr[-2000:]}")
                 self._cond.wait(min(left, 0.5))
-            response = self._responses.pop(msg_id)
-        if "error" in response:
-            raise RuntimeError(f"{method}: {response['error']}")
-        return response.get("result")
+            return self._responses.pop(msg_id)
 
     def notify(self, method: str, params: Any = None) -> None:
         self._send({"method": method, "params": params})

@@ -358,6 +358,61 @@ def test_workspace_symbols_point_at_the_line_of_the_first_match(client: LspClien
     assert client.stop() == 0
 
 
+def test_workspace_symbols_resolve_their_line_when_the_client_can(client: LspClient, notebook: Path) -> None:
+    """A client that resolves a symbol's range later (LSP 3.17, as VS Code) gets the search's
+    notes at once and the line of the first match of the one it resolves."""
+    caps = {"workspace": {"symbol": {"resolveSupport": {"properties": ["location.range"]}}}}
+    init = client.initialize(notebook, caps)
+    assert init["capabilities"]["workspaceSymbolProvider"]["resolveProvider"] is True
+    symbols = client.request("workspace/symbol", {"query": "kubectl"})
+    (k8s,) = [s for s in symbols if s["location"]["uri"] == uri(notebook / "k8s.md")]
+    assert "range" not in k8s["location"]
+    assert k8s["name"] == "쿠버네티스" and k8s["containerName"] == "k8s"
+    resolved = client.request("workspaceSymbol/resolve", k8s)
+    assert resolved["location"] == {"uri": uri(notebook / "k8s.md"),
+                                    "range": {"start": _pos(10, 0), "end": _pos(10, 0)}}
+    assert resolved["name"] == "쿠버네티스"
+    assert client.stop() == 0
+
+
+def test_a_completion_made_stale_by_the_next_keystroke_is_not_worked_on(
+    client: LspClient, notebook: Path
+) -> None:
+    """Keystrokes quicker than the answers: a completion with a change of its document
+    behind it is answered ContentModified at once (editors drop it and ask again); the
+    last one gets the notes."""
+    client.initialize(notebook)
+    doc = client.open(notebook / "new.md", "# t\n\n[[쿠")
+    assert client.request("textDocument/completion", _at(doc, 2, 3))  # the index is open
+    change = {"textDocument": {"uri": doc, "version": 2}, "contentChanges": [{"text": "# t\n\n[[쿠버"}]}
+    first, last = client.together([
+        ("textDocument/completion", _at(doc, 2, 3), True),
+        ("textDocument/didChange", change, False),
+        ("textDocument/completion", _at(doc, 2, 4), True),
+    ])
+    assert client.response(first)["error"]["code"] == -32801  # ContentModified
+    items = client.response(last)["result"]["items"]
+    assert items[0]["detail"] == "k8s"
+    assert items[0]["textEdit"]["range"] == {"start": _pos(2, 2), "end": _pos(2, 4)}
+    assert client.stop() == 0
+
+
+def test_a_request_cancelled_before_it_runs_is_not_worked_on(client: LspClient, notebook: Path) -> None:
+    client.initialize(notebook)
+    assert client.request("workspace/symbol", {"query": "파드"})  # the index is open
+    asked = client.next_id
+    ids = client.together([
+        ("workspace/symbol", {"query": "클러스터"}, True),
+        ("$/cancelRequest", {"id": asked}, False),
+        ("workspace/symbol", {"query": "kubectl"}, True),
+    ])
+    assert ids[0] == asked
+    assert client.response(asked)["error"]["code"] == -32800  # RequestCancelled
+    assert client.response(ids[1])["result"]
+    assert client.stop() == 0
+    assert client.stderr == ""
+
+
 def test_utf8_and_utf32_positions_when_negotiated(notebook: Path, tmp_path: Path) -> None:
     line = "오늘 😀 [[k8s]] 공부. [[없는노트]]"
     for encoding in ("utf-8", "utf-32"):
@@ -650,6 +705,101 @@ def test_a_note_of_thousands_of_broken_links_is_checked_quickly(notebook_dir: Pa
     assert time.perf_counter() - start < 5.0
     assert len(problems) == 10_000
     assert sum("did you mean" in p.message for p in problems) <= Session.MAX_SUGGESTED
+
+
+def test_symbol_lines_skip_a_note_too_long_for_the_budget_left(notebook: Path) -> None:
+    """In-process: finding the lines of the hits stays within its CPU budget (a long note
+    that would overrun it keeps its first line) and the short notes still get theirs."""
+    from kb.lsp.notebook import Notes, Session
+
+    (notebook / "long.md").write_text("# 깊은 노트\n\n" + "아무 말 없는 줄.\n" * 60_000 + "클러스터 끝.\n",
+                                      encoding="utf-8")
+    time.sleep(0.03)
+    session = Session(Notes(notebook))
+    session.LOCATE_BUDGET = 0.01  # a 1 MB note takes longer than that
+    found = {cand.path: line for cand, line in session.symbols("클러스터")}
+    assert found["k8s.md"] == 7  # "파드가 모여 클러스터를 이룬다."
+    assert found["long.md"] is None
+
+
+def test_symbol_lines_reuse_the_plain_text_of_notes_found_before(
+    notebook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process: a note found again by the next symbol search (as you type) is not turned
+    into plain lines again; what is kept is bounded, and an edited note is read anew."""
+    from kb import search
+    from kb.lsp import notebook as lspnb
+
+    made: list[str] = []
+    real = search.snippet_lines
+
+    def counted(text: str, title: str) -> Any:
+        made.append(title)
+        return real(text, title)
+
+    monkeypatch.setattr(search, "snippet_lines", counted)
+    session = lspnb.Session(lspnb.Notes(notebook))
+    queries = ("클러스터", "클러스터를", "kubectl")
+    lines = {q: dict((c.path, line) for c, line in session.symbols(q)) for q in queries}
+    assert lines == {"클러스터": {"k8s.md": 7}, "클러스터를": {"k8s.md": 7}, "kubectl": {"k8s.md": 11}}
+    assert made == ["쿠버네티스"]  # k8s.md made into lines once
+    (notebook / "k8s.md").write_text((notebook / "k8s.md").read_text(encoding="utf-8") + "\n클러스터 또\n",
+                                     encoding="utf-8")
+    monkeypatch.setattr(lspnb, "KEEP_LINES_CHARS", 0)
+    assert dict((c.path, line) for c, line in session.symbols("클러스터 이룬다")) == {"k8s.md": 7}
+    assert made == ["쿠버네티스", "쿠버네티스"] and session.notes._lines == {}
+
+
+def test_the_check_for_files_changed_outside_does_not_hold_up_requests(
+    notebook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process server: kb's freshness check (a ``stat`` of every note; 0.1-0.4 s of
+    waiting for its forked child on a big notebook) runs beside the requests, not before
+    them. Here it is made to take a second."""
+    import asyncio
+    import io
+    import threading
+
+    from pygls.io_ import StdoutWriter
+
+    from kb.index import probe
+    from kb.lsp import server
+    from kb.lsp.notebook import Session
+
+    checking = threading.Event()
+    began: list[float] = []
+    real = probe.FreshnessProbe.answer
+
+    def slow(self: Any) -> Any:
+        began.append(time.perf_counter())
+        checking.set()
+        time.sleep(1.0)
+        return real(self)
+
+    monkeypatch.setattr(Session, "CHECK_EVERY", 0.05)
+    out = io.BytesIO()
+    ls = server.make_server(str(notebook))
+    ls.protocol.set_writer(StdoutWriter(out))
+
+    def send(message: dict[str, Any]) -> None:
+        server._handle(ls, [{"jsonrpc": "2.0", **message}])
+
+    async def answered_in() -> float:
+        send({"id": 1, "method": "initialize",
+              "params": {"processId": None, "rootUri": uri(notebook), "capabilities": {}}})
+        send({"method": "initialized", "params": {}})
+        await ls.ready.wait()
+        monkeypatch.setattr(probe.FreshnessProbe, "answer", slow)
+        while not checking.is_set():
+            await asyncio.sleep(0.005)
+        send({"id": 2, "method": "workspace/symbol", "params": {"query": "클러스터"}})
+        while b'"id": 2' not in out.getvalue() and time.perf_counter() - began[0] < 10:
+            await asyncio.sleep(0.005)
+        ls.shut_down = True
+        return time.perf_counter() - began[0]
+
+    assert asyncio.run(answered_in()) < 0.5  # from the start of the check
+    assert "k8s.md" in out.getvalue().decode().rpartition('"id": 2')[2]
 
 
 def test_a_message_that_is_not_json_is_one_line_on_stderr(client: LspClient, notebook: Path) -> None:

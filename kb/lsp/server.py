@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from ..errors import KbError
 from ..notes import slug_of
+from . import stdio
 from .notebook import Notes, Session
 from .text import Lines, LinkSpan, completing, heading_for, headings, link_at
 
@@ -280,12 +282,17 @@ def _when_ready(fn: Callable[[KbLanguageServer, Any], Any]) -> Callable[..., Any
 
 async def _check_files(ls: KbLanguageServer) -> None:
     """Between requests, check the files for notes saved or created outside the editor
-    (kb's freshness check), and update the open notes' diagnostics when they changed."""
+    (kb's freshness check: in a thread, so requests are answered meanwhile; the index is
+    synced in the loop only when notes changed), and update the open notes' diagnostics
+    when they changed."""
     session = ls.session
+    loop = asyncio.get_running_loop()
     while session is not None and not ls.shut_down:
         wait = session.next_check()
         await asyncio.sleep(wait if wait is not None else session.CHECK_EVERY)
-        if wait is not None and not ls.shut_down and session.refresh():
+        if wait is None or ls.shut_down or await loop.run_in_executor(None, session.unchanged):
+            continue
+        if not ls.shut_down and session.refresh():
             ls.publish_all()
 
 
@@ -499,13 +506,28 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
         if ls.session is None:
             return []
         ls.session.touch()
-        out = []
-        for cand, line in ls.session.symbols(params.query):
-            row = max((line or 1) - 1, 0)
-            where = lsp.Location(ls.uri_of(cand.path), lsp.Range(lsp.Position(row, 0), lsp.Position(row, 0)))
-            out.append(lsp.SymbolInformation(name=cand.title, kind=_FILE, location=where,
-                                             container_name=cand.slug))
-        return out
+        if _resolves_ranges(ls):
+            # the line of each note's first match only for the one the user picks (resolve)
+            data = {"query": params.query}
+            return [lsp.WorkspaceSymbol(name=cand.title, kind=_FILE, container_name=cand.slug, data=data,
+                                        location=lsp.LocationUriOnly(ls.uri_of(cand.path)))
+                    for cand in ls.session.symbol_notes(params.query)]
+        return [lsp.SymbolInformation(name=cand.title, kind=_FILE, location=_at_line(ls, cand.path, line),
+                                      container_name=cand.slug)
+                for cand, line in ls.session.symbols(params.query)]
+
+    @feature(lsp.WORKSPACE_SYMBOL_RESOLVE)
+    def resolve_symbol(ls: KbLanguageServer, symbol: lsp.WorkspaceSymbol) -> lsp.WorkspaceSymbol:
+        where = symbol.location
+        if ls.session is None or isinstance(where, lsp.Location):
+            return symbol
+        path = ls.path_of(where.uri)
+        query = symbol.data.get("query") if isinstance(symbol.data, dict) else None
+        if path is None or not isinstance(query, str):
+            return symbol
+        ls.session.touch()
+        symbol.location = _at_line(ls, path, ls.session.symbol_line(query, path))
+        return symbol
 
     # ---------------------------------------------------------------- code actions
 
@@ -612,6 +634,22 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
         return lsp.WorkspaceEdit(document_changes=changes) if changes else None
 
 
+def _resolves_ranges(ls: KbLanguageServer) -> bool:
+    """Whether the client resolves a workspace symbol's range later (LSP 3.17
+    ``workspace.symbol.resolveSupport``, as VS Code does): then a search's symbols are sent
+    without their lines, and the line of the one the user picks is found on resolve."""
+    caps = ls.client_capabilities.workspace
+    symbol = caps.symbol if caps is not None else None
+    support = symbol.resolve_support if symbol is not None else None
+    return bool(support is not None and "location.range" in (support.properties or ()))
+
+
+def _at_line(ls: KbLanguageServer, path: str, line: int | None) -> lsp.Location:
+    """The start of line ``line`` (from 1; None: the first) of a note."""
+    row = max((line or 1) - 1, 0)
+    return lsp.Location(ls.uri_of(path), lsp.Range(lsp.Position(row, 0), lsp.Position(row, 0)))
+
+
 def _can_move_files(ls: KbLanguageServer) -> bool:
     """Whether the client applies an edit that renames a file (``documentChanges`` with
     the ``rename`` resource operation)."""
@@ -685,8 +723,8 @@ class _OneLine(logging.Formatter):
 
 
 def _quiet_logs() -> None:
-    """pygls's errors (a message that is not JSON, a handler that failed) go to stderr, the
-    editor's log, as one line each."""
+    """pygls's and kb's errors (a message that is not JSON, a handler that failed) go to
+    stderr, the editor's log, as one line each."""
     import os
     import sys
 
@@ -694,10 +732,30 @@ def _quiet_logs() -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_OneLine("kb lsp: %(message)s"))
-    log = logging.getLogger("pygls")
-    log.addHandler(handler)
-    log.propagate = False
-    log.setLevel(logging.ERROR)
+    for name in ("pygls", "kb.lsp"):
+        log = logging.getLogger(name)
+        log.addHandler(handler)
+        log.propagate = False
+        log.setLevel(logging.ERROR)
+
+
+def _handle(server: KbLanguageServer, batch: list[Any]) -> None:
+    """The messages that arrived together (:mod:`kb.lsp.stdio`), in order: the stale requests
+    answered with an error at once, the others handed to pygls."""
+    from pygls.exceptions import JsonRpcException
+
+    protocol = server.protocol
+    skip = stdio.stale(batch)
+    for raw in batch:
+        if isinstance(raw, dict) and "method" in raw and raw.get("id") in skip:
+            code, message = skip[raw["id"]]
+            protocol._send_response(raw["id"], error=lsp.ResponseError(code, message))
+            continue
+        try:
+            protocol.handle_message(protocol.structure_message(raw) if isinstance(raw, dict) else raw)
+        except Exception as exc:
+            stdio.log.error("Unable to handle message", exc_info=exc)
+            server.report_server_error(exc, JsonRpcException)
 
 
 def serve(directory: str | None = None) -> int:
@@ -715,5 +773,15 @@ def serve(directory: str | None = None) -> int:
     # the build. Nothing else may write to stdout either (it would break the protocol).
     sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - for the process's life
     sys.stdout = sys.stderr
-    server.start_io(stdin, stdout)
+    # pygls's start_io, with kb's reader (kb.lsp.stdio) instead of pygls's
+    server._stop_event = threading.Event()
+    server.protocol.set_writer(StdoutWriter(stdout))
+    try:
+        asyncio.run(stdio.run(stdin, lambda batch: _handle(server, batch)))
+    except BrokenPipeError:
+        stdio.log.error("Connection to the client is lost")
+    except (KeyboardInterrupt, SystemExit):  # the client's exit notification
+        pass
+    finally:
+        server.shutdown()
     return 0 if server.shut_down else 1
