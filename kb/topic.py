@@ -62,6 +62,10 @@ def topic_share(reader: Any, terms: Iterable[str]) -> float:
 
 #: Notes of a question's first hits whose headings are read (:func:`heading_shares`).
 HEADING_POOL = 30
+#: Characters of a note, and marked lines (headings, fences) in them, read for its headings:
+#: a hostile note costs no more than a long one.
+HEADING_SCAN_CHARS = 200_000
+MAX_MARKED_LINES = 2_000
 #: A note whose headings hold all of a question's weight scores this much more (in between
 #: by the share they hold): a heading names what its section answers.
 HEADING_BONUS = 0.3
@@ -84,12 +88,36 @@ def word_terms(q: Any) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
     return frozenset(singles), tuple(phrases)
 
 
+def _marked_lines(body: str) -> list[str]:
+    """The lines of ``body`` whose first character after spaces and tabs starts a heading
+    or a code fence (``#``, three backticks, ``~~~``), in order. ``str.find`` jumps to each mark and
+    on to the next line: every character is looked at a few times, however the text is
+    made, and the plain lines (most of a note) never reach Python."""
+    body = body[:HEADING_SCAN_CHARS]
+    starts: set[int] = set()
+    for mark in ("#", "```", "~~~"):
+        i = body.find(mark)
+        while i >= 0 and len(starts) < 3 * MAX_MARKED_LINES:
+            start = body.rfind("\n", 0, i) + 1
+            if not body[start:i].strip(" \t"):
+                starts.add(start)
+            end = body.find("\n", i)
+            if end < 0:
+                break
+            i = body.find(mark, end + 1)
+    out = []
+    for start in sorted(starts)[:MAX_MARKED_LINES]:
+        end = body.find("\n", start)
+        out.append(body[start:] if end < 0 else body[start:end])
+    return out
+
+
 def headings(body: str) -> list[str]:
     """The ATX headings of a Markdown text (``## 테스트 하나만 실행하기``), code blocks
-    skipped; string operations only (linear in the text)."""
+    skipped (linear in the text)."""
     out: list[str] = []
     fence = ""
-    for line in body.split("\n"):
+    for line in _marked_lines(body):
         s = line.lstrip(" \t")
         if s.startswith(("```", "~~~")):
             mark = s[:3]
@@ -98,7 +126,7 @@ def headings(body: str) -> list[str]:
             elif mark == fence:
                 fence = ""
             continue
-        if fence or not s.startswith("#"):
+        if fence:
             continue
         text = s.lstrip("#")
         if text[:1] in (" ", "\t") or not text:
@@ -110,7 +138,7 @@ def heading_terms(body: str) -> set[str]:
     """The index terms of a note's headings."""
     from .analysis import iter_terms
 
-    return {t for h in headings(body) for t, _, _, _ in iter_terms(h)}
+    return {t for t, _, _, _ in iter_terms("\n".join(headings(body)))}
 
 
 def heading_share(found: set[str], words: list[tuple[frozenset[str], tuple[tuple[str, ...], ...], float]]
