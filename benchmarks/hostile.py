@@ -188,6 +188,12 @@ CASES: list[Case] = [
     C("search:_NUMBERED_HEADING_RE", "sub", "'1. ' x n", _wrap("", "1. ", "")),
     C("search:snippet_lines", "call", "'| a ' x n", _wrap("", "| a ", "")),
     C("search:snippet_lines", "call", "'> ' x n 'x'", _wrap("", "> ", "x")),
+    # a question's first hits are read for their headings (kb/topic.py)
+    C("topic:heading_terms", "call", "'\\n#' x n", _wrap("", "\n#", "")),
+    C("topic:heading_terms", "call", "'\\n# a' x n", _wrap("", "\n# a", "")),
+    C("topic:heading_terms", "call", "'a#' x n", _wrap("", "a#", "")),
+    C("topic:heading_terms", "call", "blanks '#'", _wrap("", " ", "#")),
+    C("topic:heading_terms", "call", "'```\\n' x n", _wrap("", "```\n", "")),
     # stats
     C("stats:_HANGUL_RUN", "findall", "'가a' x n", _wrap("", "가a", "")),
     C("stats:_LATIN_RUN", "findall", "'a가' x n", _wrap("", "a가", "")),

@@ -32,6 +32,7 @@ from .expand import WordPlan, kept
 from .index.schema import TEXT_FIELDS, stored_row
 from .index.sync import open_index
 from .notes import read_body_at
+from .topic import HEADING_POOL
 
 if TYPE_CHECKING:
     from whoosh.searching import Searcher
@@ -306,8 +307,12 @@ class _Builder:
         else:
             combined = "every word must match"
         if soft is not None and _asks(self):
+            from .topic import HEADING_BONUS
+
             combined += ("; a question: a word the notes use once where they use it (the asker's "
-                         "wording) weighs less than one they come back to (a topic)")
+                         "wording) weighs less than one they come back to (a topic), and a note "
+                         f"whose headings hold the words' weight scores up to {1 + HEADING_BONUS:g} "
+                         "times more (headings: the terms they hold)")
         return Explanation(list(self.plans.values()), combined)
 
     def has_term(self, term: str, fields: Iterable[str] = ("title", "body")) -> bool:
@@ -761,9 +766,15 @@ def search(
 
             q = Every()
         literal = _code_literal(query, clauses)
-        results = _run(searcher, q, tag_filter, max(limit, LITERAL_POOL) if literal else limit, plans)
+        # A question: its first hits are read for their headings (see _headings_first).
+        asks = not literal and _soft_node(q) is not None and _asks(builder)
+        pool = max(limit, LITERAL_POOL) if literal else max(limit, HEADING_POOL) if asks else limit
+        results = _run(searcher, q, tag_filter, pool, plans)
+        in_headings: dict[int, list[str]] = {}
         if literal and results is not None and len(results):
             results = _literal_first(nb, results, literal, limit)
+        elif asks and results is not None and len(results):
+            results, in_headings = _headings_first(nb, results, _soft_node(q), limit, plans)
         corrected = _corrected_query(builder, clauses)
         if corrected:
             fixed = f"showing results for {corrected}"
@@ -789,6 +800,8 @@ def search(
         hits = [Hit.from_result(r) for r in results[:limit]]
         if explained is not None:
             explained.hits = _matched_terms(searcher, builder, results[:limit])
+            for hit, r in zip(explained.hits, results[:limit], strict=False):
+                hit.matched.extend(("headings", t) for t in in_headings.get(r.docnum, ()))
     lines = kept(plans, "#lines", MAX_KEPT_LINES)  # at least the hits of this search share
     for hit in hits if snippets else ():
         add_snippet(nb, hit, builder.terms, lines)
@@ -874,6 +887,40 @@ def _literal_first(nb: Notebook, results: Any, literal: str, limit: int) -> Any:
             text = ""
         (holding if literal in text else rest).append(r)
     return Results((holding + rest)[:limit], len(results))
+
+
+def _headings_first(nb: Notebook, results: Any, soft: Any, limit: int,
+                    plans: dict[Any, Any] | None) -> tuple[Any, dict[int, list[str]]]:
+    """A question's first hits, each scored ``1 + HEADING_BONUS * share`` times higher,
+    where ``share`` is the share of the question's word weight its headings hold
+    (:func:`kb.topic.heading_share`: a heading names what its section answers); the best
+    ``limit`` of them, and for each the query terms its headings hold. A note's heading
+    terms are kept with the plans (one index version)."""
+    from .scoring import Results, Scored
+    from .topic import HEADING_BONUS, heading_share, heading_terms, word_terms
+
+    words = [(*word_terms(sub), w) for sub, w in zip(soft.subqueries, soft.weights, strict=True)]
+    known = kept(plans, "#headings", MAX_KEPT_HEADINGS)
+    scored: list[tuple[float, int, Any]] = []
+    matched: dict[int, list[str]] = {}
+    for r in results:
+        path = stored_row(r.fields()).path
+        found = known.get(path)
+        if found is None:
+            try:
+                body, _ = read_body_at(nb.root, path)
+            except OSError:
+                body = ""
+            found = known[path] = heading_terms(body[:MAX_LITERAL_BYTES])
+        share, matched[r.docnum] = heading_share(found, words)
+        scored.append((float(r.score or 0.0) * (1.0 + HEADING_BONUS * share), r.docnum, r))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    top = [Scored(r._searcher, d, s) if isinstance(r, Scored) else r for s, d, r in scored[:limit]]
+    return Results(top, len(results)), matched
+
+
+#: Notes whose heading terms a long-lived caller keeps (see :func:`_headings_first`).
+MAX_KEPT_HEADINGS = 20_000
 
 
 #: Bytes of a note read when looking for a code query as written.

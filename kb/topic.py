@@ -56,3 +56,107 @@ def topic_share(reader: Any, terms: Iterable[str]) -> float:
         return 1.0  # nothing known of it: leave its weight alone
     share = (best - 1.0) / (TOPIC_BURST - 1.0)
     return max(MIN_SHARE, min(1.0, share))
+
+
+# --------------------------------------------------------------------------- headings
+
+#: Notes of a question's first hits whose headings are read (:func:`heading_shares`).
+HEADING_POOL = 30
+#: Characters of a note, and marked lines (headings, fences) in them, read for its headings:
+#: a hostile note costs no more than a long one.
+HEADING_SCAN_CHARS = 200_000
+MAX_MARKED_LINES = 2_000
+#: A note whose headings hold all of a question's weight scores this much more (in between
+#: by the share they hold): a heading names what its section answers.
+HEADING_BONUS = 0.3
+
+
+def word_terms(q: Any) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+    """The terms one word of a query matches (its terms and their other forms), and the
+    phrases it matches (a compound split, a multi-word alias), from the leaves of its query."""
+    singles: set[str] = set()
+    phrases: list[tuple[str, ...]] = []
+    leaves = [q] if q.is_leaf() else list(q.leaves())
+    for leaf in leaves:
+        words = getattr(leaf, "words", None)
+        if words:
+            phrases.append(tuple(words))
+        else:
+            text = getattr(leaf, "text", None)
+            if isinstance(text, str):
+                singles.add(text)
+    return frozenset(singles), tuple(phrases)
+
+
+def _marked_lines(body: str) -> list[str]:
+    """The lines of ``body`` whose first character after spaces and tabs starts a heading
+    or a code fence (``#``, three backticks, ``~~~``), in order. ``str.find`` jumps to each mark and
+    on to the next line: every character is looked at a few times, however the text is
+    made, and the plain lines (most of a note) never reach Python."""
+    body = body[:HEADING_SCAN_CHARS]
+    starts: set[int] = set()
+    for mark in ("#", "```", "~~~"):
+        i = body.find(mark)
+        while i >= 0 and len(starts) < 3 * MAX_MARKED_LINES:
+            start = body.rfind("\n", 0, i) + 1
+            if not body[start:i].strip(" \t"):
+                starts.add(start)
+            end = body.find("\n", i)
+            if end < 0:
+                break
+            i = body.find(mark, end + 1)
+    out = []
+    for start in sorted(starts)[:MAX_MARKED_LINES]:
+        end = body.find("\n", start)
+        out.append(body[start:] if end < 0 else body[start:end])
+    return out
+
+
+def headings(body: str) -> list[str]:
+    """The ATX headings of a Markdown text (``## 테스트 하나만 실행하기``), code blocks
+    skipped (linear in the text)."""
+    out: list[str] = []
+    fence = ""
+    for line in _marked_lines(body):
+        s = line.lstrip(" \t")
+        if s.startswith(("```", "~~~")):
+            mark = s[:3]
+            if not fence:
+                fence = mark
+            elif mark == fence:
+                fence = ""
+            continue
+        if fence:
+            continue
+        text = s.lstrip("#")
+        if text[:1] in (" ", "\t") or not text:
+            out.append(text.strip())
+    return out
+
+
+def heading_terms(body: str) -> set[str]:
+    """The index terms of a note's headings."""
+    from .analysis import iter_terms
+
+    return {t for t, _, _, _ in iter_terms("\n".join(headings(body)))}
+
+
+def heading_share(found: set[str], words: list[tuple[frozenset[str], tuple[tuple[str, ...], ...], float]]
+                  ) -> tuple[float, list[str]]:
+    """The share of a question's word weight that the terms of a note's headings
+    (``found``) hold, and those terms: a word counts when one of its terms (or every
+    word of one of its phrases) stands in some heading."""
+    total = sum(w for _, _, w in words)
+    if total <= 0.0 or not found:
+        return 0.0, []
+    held = 0.0
+    matched: list[str] = []
+    for singles, phrases, w in words:
+        hits = sorted(singles & found)
+        for p in phrases:
+            if all(t in found for t in p):
+                hits.extend(p)
+        if hits:
+            held += w
+            matched.extend(hits)
+    return held / total, sorted(set(matched))

@@ -88,3 +88,32 @@ def test_a_word_named_in_the_other_script_is_not_guessed_by_sound(tmp_path: Path
     nb2, ix2 = make(tmp_path / "two", notes2)
     plan2 = search(nb2, "레플리카셋", ix=ix2, explain=True).explanation.words[0]  # type: ignore[union-attr]
     assert ("replicaset",) in {v.terms for v in plan2.variants}
+
+
+HEADING_NOTES = {
+    # the topic word in the title and all through the body, the question's other words scattered
+    "organization.md": "---\ntitle: 테스트 구성\n---\n테스트는 단위 테스트와 통합 테스트로 나눈다. 테스트 "
+                       "모듈에 테스트를 모은다. 테스트 파일 하나에 테스트 여럿을 둔다. 통합 테스트는 따로 "
+                       "실행된다.\n",
+    # the answer: one section whose heading holds every word of the question
+    "running.md": "# cargo 명령\n\n명령에 옵션을 준다. 병렬로 돌지 않게 할 수도 있다.\n\n"
+                  "## 테스트를 하나만 골라 실행하기\n\n이름을 인자로 주면 된다.\n",
+}
+
+
+def test_a_heading_that_holds_the_question_lifts_its_note(tmp_path: Path) -> None:
+    nb, ix = make(tmp_path, {**FILLER, **HEADING_NOTES})
+    result = search(nb, "테스트 하나만 실행하려면?", ix=ix, explain=True)
+    assert [h.path for h in result.hits[:2]] == ["running.md", "organization.md"]
+    ex = result.explanation
+    assert ex is not None and "headings" in ex.combined
+    held = {t for f, t in ex.hits[0].matched if f == "headings"}
+    assert {"테스트", "하나", "실행"} <= held
+
+
+def test_headings_skip_code_blocks() -> None:
+    from kb.topic import heading_terms, headings
+
+    body = "# 설치\n\n```sh\n# 주석 실행\npip install kb\n```\n\n## 실행 방법 ##\n#태그 아님\n"
+    assert headings(body) == ["설치", "실행 방법 ##"]
+    assert heading_terms(body) == {"설치", "실행", "방법"}
