@@ -1,0 +1,344 @@
+"""Words the notebook translates, learned at index time from its translated notes.
+
+A Korean question for a note written in English shares no word with it: ``실패한
+스텝을 다시 실행하려면`` and *Argo Workflows offers options for retrying failed steps*.
+No gloss says ``실패(fail)``, and the two do not sound alike. But a notebook of
+Korean technical notes often holds the same text in both languages: a document kept
+with its Korean translation (helm's docs and ``i18n/ko``, a glossary in ``en/`` and
+``ko/``), a note and its translated copy. Those twins are a parallel corpus, and
+word pairs fall out of it by counting.
+
+**Twins.** A translation keeps what is not prose: the code blocks' lines and the
+links' targets. Each note's *fingerprints* (a CRC of each such line or target) and
+its share of Hangul letters are taken as it is indexed. Two notes are twins when one
+is Korean prose (:data:`KOREAN_SHARE`) and the other is not (:data:`LATIN_SHARE`),
+and they share at least :data:`MIN_SHARED` fingerprints that few notes have, and at
+least :data:`MIN_SHARED_PART` of the smaller note's.
+
+**Pairs.** The twins are cut at their headings; when both have as many sections,
+section *i* of one is aligned with section *i* of the other (else the whole notes are
+one unit), and the titles are a unit. A unit gives the Hangul terms of its Korean
+side and the Latin terms of the other, as the index analyzes them. A Korean and an
+English term are associated when they share units far more than their own counts
+would have them: the Dice coefficient ``2 c(h, l) / (c(h) + c(l))`` (at least
+:data:`MIN_PAIR` shared units), and each among the other's best :data:`TOP_K`
+(``실패``/``fail``, ``조건``/``condition``, ``롤백``/``rollback``; a word in every unit
+pairs with nothing in particular).
+
+``assoc.tbl`` (beside Whoosh's files, a sorted table read in place, see
+:class:`kb.vocab.Table`) holds ``a<TAB>b<TAB>dice``, both ways. ``assoc.bin`` (marshal)
+keeps each note's Hangul share and fingerprints and the twins found, so a sync
+counts again only when a note it re-read is, or may now be, a twin; it then reads
+the twins' files again (a few hundred at most, not the notebook). A notebook without
+twins learns nothing. A stale table makes search find less, never wrong: a partner is
+searched only if the index has it.
+
+No word list: every pair comes from the notebook's own translations.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+from .analysis import unique_terms
+from .index.manifest import ASSOC_NOTES, ASSOCIATIONS
+
+#: Least share of a note's letters that are Hangul for it to be the Korean twin...
+KOREAN_SHARE = 0.3
+#: ...and most for it to be the other one.
+LATIN_SHARE = 0.05
+#: Least fingerprints two twins share, and least share of the smaller note's.
+MIN_SHARED = 3
+MIN_SHARED_PART = 0.3
+#: A fingerprint in more notes than this is boilerplate (a licence link, ``npm install``).
+MAX_FINGERPRINT_NOTES = 4
+#: Shortest code line that counts as a fingerprint, and most fingerprints of one note.
+MIN_FINGERPRINT_CHARS = 10
+MAX_FINGERPRINTS = 2000
+#: Least units two terms must share to be associated.
+MIN_PAIR = 3
+#: Least Dice coefficient of an associated pair.
+MIN_DICE = 0.05
+#: ...and this many times more units than chance would give them (``모든`` and ``from``,
+#: both in a quarter of the sections, share many by chance).
+MIN_LIFT = 5.0
+#: A pair is kept if each is among the other's best TOP_K.
+TOP_K = 2
+#: A term in more than this share of the units is in every section: it names nothing.
+MAX_SHARE = 0.3
+
+Unit = tuple[tuple[str, ...], tuple[str, ...]]  # (Hangul terms, Latin terms)
+Traits = tuple[float, list[int]]  # (Hangul share of the letters, fingerprints)
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Compiled on first use (a class over the Hangul block costs ~1 ms to compile)."""
+    return (
+        re.compile(r"[가-힣]"),
+        re.compile(r"[A-Za-z]"),
+        re.compile(r"\]\(([^)\s]{6,})\)"),
+        re.compile(r"^#{1,6} ", re.M),
+    )
+
+
+def _is_hangul_term(term: str) -> bool:
+    return "\uac00" <= term[0] <= "\ud7a3" and 2 <= len(term) <= 12
+
+
+def _is_latin_term(term: str) -> bool:
+    return 3 <= len(term) <= 30 and term.isascii() and term.isalpha()
+
+
+def note_traits(body: str) -> Traits:
+    """A note's share of Hangul among the letters of its prose (code blocks left out: a
+    translated tutorial is mostly code) and its fingerprints: the CRCs of its code
+    blocks' lines (without Hangul: a translated comment differs) and link targets."""
+    hangul_re, latin_re, link_re, _ = _patterns()
+    prints: set[int] = set()
+    prose = body
+    if "```" in body or "~~~" in body:
+        kept = []
+        fenced = ""
+        for line in body.split("\n"):
+            s = line.strip()
+            if s.startswith(("```", "~~~")):
+                mark = s[:3]
+                fenced = "" if fenced == mark else (fenced or mark)
+            elif not fenced:
+                kept.append(line)
+            elif len(s) >= MIN_FINGERPRINT_CHARS and not hangul_re.search(s):
+                prints.add(zlib.crc32(s.encode("utf-8", "replace")))
+        prose = "\n".join(kept)
+    if "](" in body:
+        for m in link_re.finditer(body):
+            prints.add(zlib.crc32(m.group(1).encode("utf-8", "replace")))
+    hangul = len(hangul_re.findall(prose))
+    share = hangul / (hangul + len(latin_re.findall(prose)) + 1)
+    return round(share, 3), sorted(prints)[:MAX_FINGERPRINTS]
+
+
+def _may_pair(traits: Traits) -> bool:
+    share, prints = traits
+    return len(prints) >= MIN_SHARED and (share >= KOREAN_SHARE or share <= LATIN_SHARE)
+
+
+def find_twins(notes: dict[str, Traits]) -> list[tuple[str, str]]:
+    """``(Korean note, the other)`` pairs that are translations of each other."""
+    holders: dict[int, list[str]] = {}
+    for rel, traits in notes.items():
+        if _may_pair(traits):
+            for fp in traits[1]:
+                holders.setdefault(fp, []).append(rel)
+    shared: Counter[tuple[str, str]] = Counter()
+    for rels in holders.values():
+        if 2 <= len(rels) <= MAX_FINGERPRINT_NOTES:
+            korean = [r for r in rels if notes[r][0] >= KOREAN_SHARE]
+            latin = [r for r in rels if notes[r][0] <= LATIN_SHARE]
+            shared.update(product(korean, latin))
+    twins = []
+    for (ko, en), n in sorted(shared.items()):
+        smaller = min(len(notes[ko][1]), len(notes[en][1]))
+        if n >= MIN_SHARED and n >= MIN_SHARED_PART * smaller:
+            twins.append((ko, en))
+    return twins
+
+
+def _unit(korean: str, latin: str) -> Unit | None:
+    hangul = tuple(sorted(t for t in unique_terms(korean) if _is_hangul_term(t)))
+    latin_terms = tuple(sorted(t for t in unique_terms(latin) if _is_latin_term(t)))
+    return (hangul, latin_terms) if hangul and latin_terms else None
+
+
+def twin_units(ko: tuple[str, str], en: tuple[str, str]) -> list[Unit]:
+    """The aligned units of two twins, each given as ``(title, body)``: the titles, then
+    section by section when both have as many headings, else the whole bodies."""
+    heading_re = _patterns()[3]
+    pieces = [(ko[0], en[0])]
+    ko_parts, en_parts = heading_re.split(ko[1]), heading_re.split(en[1])
+    if len(ko_parts) == len(en_parts):
+        pieces += list(zip(ko_parts, en_parts, strict=True))
+    else:
+        pieces.append((ko[1], en[1]))
+    return [u for u in (_unit(a, b) for a, b in pieces) if u is not None]
+
+
+def table_lines(units: list[Unit]) -> list[str]:
+    """``assoc.tbl`` lines: Dice-associated pairs that are each other's best, both ways."""
+    ch: Counter[str] = Counter()
+    cl: Counter[str] = Counter()
+    for hangul, latin in units:
+        ch.update(hangul)
+        cl.update(latin)
+    most = max(MIN_PAIR, MAX_SHARE * len(units))
+    pairs: Counter[tuple[str, str]] = Counter()
+    for hangul, latin in units:
+        hs = [t for t in hangul if ch[t] <= most]
+        ls = [t for t in latin if cl[t] <= most]
+        pairs.update(product(hs, ls))
+    n = len(units)
+    best: dict[str, list[tuple[float, str]]] = {}
+    for (h, lat), c in pairs.items():
+        if c < MIN_PAIR or c * n < MIN_LIFT * ch[h] * cl[lat]:
+            continue
+        dice = 2 * c / (ch[h] + cl[lat])
+        if dice >= MIN_DICE:
+            best.setdefault(h, []).append((dice, lat))
+            best.setdefault(lat, []).append((dice, h))
+    top: dict[str, set[str]] = {}
+    for term, partners in best.items():
+        partners.sort(key=lambda x: (-x[0], x[1]))
+        top[term] = {other for _, other in partners[:TOP_K]}
+    lines = []
+    for term, partners in best.items():
+        # Mutual: 릴리스 is in most sections that say chart, but chart's best are 차트 and
+        # the like: a topic shared, not the same word.
+        lines.extend(f"{term}\t{other}\t{dice:.3f}" for dice, other in partners[:TOP_K]
+                     if term in top[other])
+    return lines
+
+
+# --------------------------------------------------------------------------- index time
+
+
+class Learner:
+    """Collects each note's traits during a sync (see :mod:`kb.index.sync`)."""
+
+    def __init__(self) -> None:
+        self.notes: dict[str, Traits] = {}
+
+    def note(self, rel: str, title: str, body: str) -> None:
+        self.notes[rel] = note_traits(body)
+
+
+def drop(index_dir: Path) -> None:
+    for name in (ASSOCIATIONS, ASSOC_NOTES):
+        try:
+            os.unlink(index_dir / name)
+        except OSError:
+            pass
+
+
+def _learn(index_dir: Path, root: Path, notes: dict[str, Traits]) -> None:
+    """Find the twins, read them, write the table and the kept traits."""
+    from .notes import read_note
+    from .vocab import _write_marshal, write_table
+
+    twins = find_twins(notes)
+    units: list[Unit] = []
+    for ko, en in twins:
+        try:
+            a, b = read_note(root, ko), read_note(root, en)
+        except OSError:
+            continue
+        units.extend(twin_units((a.title, a.body), (b.title, b.body)))
+    _write_marshal(index_dir / ASSOC_NOTES, {"notes": notes, "twins": twins})
+    write_table(index_dir / ASSOCIATIONS, table_lines(units))
+
+
+def save_rebuilt(index_dir: Path, root: Path, learner: Learner) -> None:
+    """After a full rebuild: every note's traits, the twins and the table."""
+    try:
+        _learn(index_dir, root, learner.notes)
+    except OSError:
+        drop(index_dir)
+
+
+def save_updated(index_dir: Path, root: Path, learner: Learner, removed: Iterable[str]) -> None:
+    """After an incremental sync: the traits of the notes read (and of removed ones)
+    replaced; the twins and the table learned again if a note read or removed was a
+    twin, or may be one now (it shares a fingerprint with another note)."""
+    from .vocab import _read_marshal, _write_marshal
+
+    removed = list(removed)
+    if not learner.notes and not removed:
+        return
+    try:
+        kept = _read_marshal(index_dir / ASSOC_NOTES)
+        if not isinstance(kept, dict) or not isinstance(kept.get("notes"), dict):
+            return  # nothing kept (an index from before): learned at the next rebuild
+        notes: dict[str, Traits] = kept["notes"]
+        was_twin = {rel for pair in kept.get("twins", ()) for rel in pair}
+        touched = [rel for rel in removed if notes.pop(rel, None) is not None]
+        for rel, traits in learner.notes.items():
+            if notes.get(rel) != traits:
+                notes[rel] = traits
+                touched.append(rel)
+        if not touched:
+            return
+        relearn = any(rel in was_twin for rel in touched)
+        candidates = [rel for rel in touched if rel in notes and _may_pair(notes[rel])]
+        if candidates and not relearn:
+            others: set[int] = set()
+            for rel, traits in notes.items():
+                if rel not in learner.notes and _may_pair(traits):
+                    others.update(traits[1])
+            relearn = any(not others.isdisjoint(notes[rel][1]) for rel in candidates)
+        if relearn:
+            _learn(index_dir, root, notes)
+        else:
+            _write_marshal(index_dir / ASSOC_NOTES, {"notes": notes, "twins": kept.get("twins", [])})
+    except OSError:
+        drop(index_dir)
+
+
+# --------------------------------------------------------------------------- query time
+
+
+class Associations:
+    """The table of one index, for the query builder."""
+
+    def __init__(self, index_dir: Path) -> None:
+        from .vocab import Table
+
+        self.table = Table(index_dir / ASSOCIATIONS)
+
+    def partners(self, term: str) -> list[tuple[str, float]]:
+        """``(term of the other script, Dice)`` for an analyzed term, best first."""
+        out = []
+        for rest in self.table.lookup(term + "\t", TOP_K):
+            other, _, dice = rest.partition("\t")
+            try:
+                out.append((other, float(dice)))
+            except ValueError:
+                continue
+        out.sort(key=lambda x: -x[1])
+        return out
+
+
+#: Weight of a learned partner against the typed word, for a pair at :data:`FULL_DICE`
+#: or more (less for a weaker pair).
+LEARNED_WEIGHT = 0.7
+FULL_DICE = 0.2
+
+
+def add_learned(plan: Any, learned: Associations, expander: Any) -> None:
+    """Add a plain word's learned partners to its plan (kind ``learned``), each weighted
+    below the typed word by the pair's strength and capped by its rarity (see
+    :meth:`kb.expand.Expander._capped`). Not for code (``retry_limit``, ``a.b``) nor a
+    question word."""
+    from .expand import Variant
+
+    if expander is None or plan.question or len(plan.terms) != 1:
+        return
+    term = plan.terms[0] if plan.found or not plan.correction else plan.correction
+    if " " in term or not (_is_latin_term(term) or ("\uac00" <= term[:1] <= "\ud7a3")):
+        return
+    if term.isascii() and any(c in plan.text for c in "._-:/()#@=<>[]{}$"):
+        return
+    typed_df = expander.df(term)
+    for other, dice in learned.partners(term):
+        df = expander.df(other)
+        if not df or any(v.terms == (other,) for v in plan.variants) or (other,) == plan.terms:
+            continue
+        weight = expander._capped(LEARNED_WEIGHT * min(1.0, dice / FULL_DICE), typed_df, df)
+        plan.variants.append(Variant((other,), weight, "learned",
+                                     f"{term} ~ {other}, from translated notes, {dice:.2f}"))
