@@ -69,7 +69,7 @@ MIN_PAIR = 3
 MIN_DICE = 0.05
 #: ...and this many times more units than chance would give them (``모든`` and ``from``,
 #: both in a quarter of the sections, share many by chance).
-MIN_LIFT = 5.0
+MIN_LIFT = 3.0
 #: A pair is kept if each is among the other's best TOP_K.
 TOP_K = 2
 #: A term in more than this share of the units is in every section: it names nothing.
@@ -98,29 +98,37 @@ def _is_latin_term(term: str) -> bool:
     return 3 <= len(term) <= 30 and term.isascii() and term.isalpha()
 
 
+def _prose(body: str, prints: set[int] | None = None) -> str:
+    """The text of a note outside its code blocks; ``prints`` gets the CRCs of the code
+    lines (without Hangul: a translated comment differs)."""
+    if "```" not in body and "~~~" not in body:
+        return body
+    hangul_re = _patterns()[0]
+    kept = []
+    fenced = ""
+    for line in body.split("\n"):
+        s = line.strip()
+        if s.startswith(("```", "~~~")):
+            mark = s[:3]
+            fenced = "" if fenced == mark else (fenced or mark)
+        elif not fenced:
+            kept.append(line)
+        elif prints is not None and len(s) >= MIN_FINGERPRINT_CHARS and not hangul_re.search(s):
+            prints.add(zlib.crc32(s.encode("utf-8", "replace")))
+    return "\n".join(kept)
+
+
 def note_traits(body: str) -> Traits:
     """A note's share of Hangul among the letters of its prose (code blocks left out: a
     translated tutorial is mostly code) and its fingerprints: the CRCs of its code
-    blocks' lines (without Hangul: a translated comment differs) and link targets."""
+    blocks' lines and its link targets."""
     hangul_re, latin_re, link_re, _ = _patterns()
     prints: set[int] = set()
-    prose = body
-    if "```" in body or "~~~" in body:
-        kept = []
-        fenced = ""
-        for line in body.split("\n"):
-            s = line.strip()
-            if s.startswith(("```", "~~~")):
-                mark = s[:3]
-                fenced = "" if fenced == mark else (fenced or mark)
-            elif not fenced:
-                kept.append(line)
-            elif len(s) >= MIN_FINGERPRINT_CHARS and not hangul_re.search(s):
-                prints.add(zlib.crc32(s.encode("utf-8", "replace")))
-        prose = "\n".join(kept)
+    prose = _prose(body, prints)
     if "](" in body:
         for m in link_re.finditer(body):
             prints.add(zlib.crc32(m.group(1).encode("utf-8", "replace")))
+        prose = link_re.sub("", prose)  # an address is no prose
     hangul = len(hangul_re.findall(prose))
     share = hangul / (hangul + len(latin_re.findall(prose)) + 1)
     return round(share, 3), sorted(prints)[:MAX_FINGERPRINTS]
@@ -160,14 +168,17 @@ def _unit(korean: str, latin: str) -> Unit | None:
 
 def twin_units(ko: tuple[str, str], en: tuple[str, str]) -> list[Unit]:
     """The aligned units of two twins, each given as ``(title, body)``: the titles, then
-    section by section when both have as many headings, else the whole bodies."""
+    section by section when both have as many headings, else the whole bodies; code
+    blocks left out."""
     heading_re = _patterns()[3]
     pieces = [(ko[0], en[0])]
-    ko_parts, en_parts = heading_re.split(ko[1]), heading_re.split(en[1])
+    # the code is the same on both sides: it says nothing of which word is which
+    ko_body, en_body = _prose(ko[1]), _prose(en[1])
+    ko_parts, en_parts = heading_re.split(ko_body), heading_re.split(en_body)
     if len(ko_parts) == len(en_parts):
         pieces += list(zip(ko_parts, en_parts, strict=True))
     else:
-        pieces.append((ko[1], en[1]))
+        pieces.append((ko_body, en_body))
     return [u for u in (_unit(a, b) for a, b in pieces) if u is not None]
 
 
@@ -277,11 +288,11 @@ def save_updated(index_dir: Path, root: Path, learner: Learner, removed: Iterabl
         relearn = any(rel in was_twin for rel in touched)
         candidates = [rel for rel in touched if rel in notes and _may_pair(notes[rel])]
         if candidates and not relearn:
-            others: set[int] = set()
-            for rel, traits in notes.items():
-                if rel not in learner.notes and _may_pair(traits):
-                    others.update(traits[1])
-            relearn = any(not others.isdisjoint(notes[rel][1]) for rel in candidates)
+            held: Counter[int] = Counter()
+            for traits in notes.values():
+                if _may_pair(traits):
+                    held.update(traits[1])
+            relearn = any(held[fp] > 1 for rel in candidates for fp in notes[rel][1])
         if relearn:
             _learn(index_dir, root, notes)
         else:
