@@ -347,9 +347,26 @@ def add_learned(plan: Any, learned: Associations, expander: Any) -> None:
         return
     typed_df = expander.df(term)
     for other, dice in learned.partners(term):
-        df = expander.df(other)
-        if not df or any(v.terms == (other,) for v in plan.variants) or (other,) == plan.terms:
-            continue
-        weight = expander._capped(LEARNED_WEIGHT * min(1.0, dice / FULL_DICE), typed_df, df)
-        plan.variants.append(Variant((other,), weight, "learned",
-                                     f"{term} ~ {other}, from translated notes, {dice:.2f}"))
+        why = f"{term} ~ {other}, from translated notes, {dice:.2f}"
+        for form in _forms(other, expander):
+            df = expander.df(form)
+            if not df or any(v.terms == (form,) for v in plan.variants) or (form,) == plan.terms:
+                continue
+            weight = expander._capped(LEARNED_WEIGHT * min(1.0, dice / FULL_DICE), typed_df, df)
+            plan.variants.append(Variant((form,), weight, "learned", why))
+
+
+#: Other forms of a learned English partner searched with it (``fail``: ``failed``, ``failure``).
+MAX_FORMS = 3
+
+
+def _forms(term: str, expander: Any) -> list[str]:
+    """``term`` and, for an English word, the notes' commonest words of its stem."""
+    vocab = expander.vocab
+    if not term.isascii() or vocab is None:
+        return [term]
+    from .english import light_stem
+
+    others = sorted((o for o in vocab.by_stem(light_stem(term)) if o != term),
+                    key=lambda o: -expander.df(o))
+    return [term, *others[:MAX_FORMS]]
