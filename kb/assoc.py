@@ -80,12 +80,10 @@ Traits = tuple[float, list[int]]  # (Hangul share of the letters, fingerprints)
 
 
 @lru_cache(maxsize=1)
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """Compiled on first use (a class over the Hangul block costs ~1 ms to compile)."""
     return (
         re.compile(r"[가-힣]"),
-        re.compile(r"[A-Za-z]"),
-        re.compile(r"\]\(([^)\s]{6,})\)"),
         re.compile(r"^#{1,6} ", re.M),
     )
 
@@ -118,20 +116,46 @@ def _prose(body: str, prints: set[int] | None = None) -> str:
     return "\n".join(kept)
 
 
+#: Longest link target read as a fingerprint.
+MAX_TARGET_CHARS = 300
+
+
+def _link_targets(body: str) -> list[tuple[int, int]]:
+    """Spans of the link targets (``[text](target)``, no blanks) in a text, found with
+    ``str.find`` (a regex retried at every ``](`` of ``](](](...`` is quadratic)."""
+    spans = []
+    i = body.find("](")
+    while i >= 0:
+        start = i + 2
+        end = body.find(")", start, start + MAX_TARGET_CHARS + 1)
+        if end - start >= 6 and not any(c.isspace() for c in body[start:end]):
+            spans.append((start, end))
+        i = body.find("](", start)
+    return spans
+
+
 def note_traits(body: str) -> Traits:
     """A note's share of Hangul among the letters of its prose (code blocks left out: a
     translated tutorial is mostly code) and its fingerprints: the CRCs of its code
     blocks' lines and its link targets."""
-    hangul_re, latin_re, link_re, _ = _patterns()
     prints: set[int] = set()
     prose = _prose(body, prints)
     if "](" in body:
-        for m in link_re.finditer(body):
-            prints.add(zlib.crc32(m.group(1).encode("utf-8", "replace")))
-        prose = link_re.sub("", prose)  # an address is no prose
-    hangul = len(hangul_re.findall(prose))
-    share = hangul / (hangul + len(latin_re.findall(prose)) + 1)
+        for start, end in _link_targets(body):
+            prints.add(zlib.crc32(body[start:end].encode("utf-8", "replace")))
+        if "](" in prose:  # an address is no prose
+            spans = _link_targets(prose)
+            prose = "".join(prose[a:b] for a, b in zip([0] + [e for _, e in spans],
+                                                       [s for s, _ in spans] + [len(prose)], strict=True))
+    # Counted in C: a Hangul syllable is three bytes of UTF-8 (other non-ASCII letters are
+    # rare in prose and only blur the share a little), an English letter one ASCII byte.
+    hangul = (len(prose.encode("utf-8", "replace")) - len(prose)) / 2
+    latin = len(prose.encode("ascii", "ignore").translate(None, _NOT_LETTERS))
+    share = hangul / (hangul + latin + 1)
     return round(share, 3), sorted(prints)[:MAX_FINGERPRINTS]
+
+
+_NOT_LETTERS = bytes(b for b in range(256) if not chr(b).isascii() or not chr(b).isalpha())
 
 
 def _may_pair(traits: Traits) -> bool:
@@ -170,7 +194,7 @@ def twin_units(ko: tuple[str, str], en: tuple[str, str]) -> list[Unit]:
     """The aligned units of two twins, each given as ``(title, body)``: the titles, then
     section by section when both have as many headings, else the whole bodies; code
     blocks left out."""
-    heading_re = _patterns()[3]
+    heading_re = _patterns()[1]
     pieces = [(ko[0], en[0])]
     # the code is the same on both sides: it says nothing of which word is which
     ko_body, en_body = _prose(ko[1]), _prose(en[1])
