@@ -16,8 +16,8 @@ and they share at least :data:`MIN_SHARED` fingerprints that few notes have, and
 least :data:`MIN_SHARED_PART` of the smaller note's.
 
 **Pairs.** The twins are cut at their headings; when both have as many sections,
-section *i* of one is aligned with section *i* of the other (else the whole notes are
-one unit), and the titles are a unit. A unit gives the Hangul terms of its Korean
+section *i* of one is aligned with section *i* of the other (else only the titles
+are), and the titles are a unit. A unit gives the Hangul terms of its Korean
 side and the Latin terms of the other, as the index analyzes them. A Korean and an
 English term are associated when they share units far more than their own counts
 would have them: the Dice coefficient ``2 c(h, l) / (c(h) + c(l))`` (at least
@@ -128,7 +128,7 @@ def _link_targets(body: str) -> list[tuple[int, int]]:
     while i >= 0:
         start = i + 2
         end = body.find(")", start, start + MAX_TARGET_CHARS + 1)
-        if end - start >= 6 and not any(c.isspace() for c in body[start:end]):
+        if end - start >= 6 and len(body[start:end].split(None, 1)) == 1:
             spans.append((start, end))
         i = body.find("](", start)
     return spans
@@ -191,18 +191,15 @@ def _unit(korean: str, latin: str) -> Unit | None:
 
 
 def twin_units(ko: tuple[str, str], en: tuple[str, str]) -> list[Unit]:
-    """The aligned units of two twins, each given as ``(title, body)``: the titles, then
-    section by section when both have as many headings, else the whole bodies; code
-    blocks left out."""
+    """The aligned units of two twins, each given as ``(title, body)``: the titles, and
+    section by section when both have as many headings (else only the titles: two
+    whole notes pair every word with every other); code blocks left out."""
     heading_re = _patterns()[1]
     pieces = [(ko[0], en[0])]
     # the code is the same on both sides: it says nothing of which word is which
-    ko_body, en_body = _prose(ko[1]), _prose(en[1])
-    ko_parts, en_parts = heading_re.split(ko_body), heading_re.split(en_body)
+    ko_parts, en_parts = heading_re.split(_prose(ko[1])), heading_re.split(_prose(en[1]))
     if len(ko_parts) == len(en_parts):
         pieces += list(zip(ko_parts, en_parts, strict=True))
-    else:
-        pieces.append((ko_body, en_body))
     return [u for u in (_unit(a, b) for a, b in pieces) if u is not None]
 
 
