@@ -262,7 +262,7 @@ def drop(index_dir: Path) -> None:
 def _learn(index_dir: Path, root: Path, notes: dict[str, Traits]) -> None:
     """Find the twins, read them, write the table and the kept traits."""
     from .notes import read_note
-    from .vocab import _write_marshal, write_table
+    from .vocab import write_marshal, write_table
 
     twins = find_twins(notes)
     units: list[Unit] = []
@@ -272,7 +272,7 @@ def _learn(index_dir: Path, root: Path, notes: dict[str, Traits]) -> None:
         except OSError:
             continue
         units.extend(twin_units((a.title, a.body), (b.title, b.body)))
-    _write_marshal(index_dir / ASSOC_NOTES, {"notes": notes, "twins": twins})
+    write_marshal(index_dir / ASSOC_NOTES, {"notes": notes, "twins": twins})
     write_table(index_dir / ASSOCIATIONS, table_lines(units))
 
 
@@ -288,13 +288,13 @@ def save_updated(index_dir: Path, root: Path, learner: Learner, removed: Iterabl
     """After an incremental sync: the traits of the notes read (and of removed ones)
     replaced; the twins and the table learned again if a note read or removed was a
     twin, or may be one now (it shares a fingerprint with another note)."""
-    from .vocab import _read_marshal, _write_marshal
+    from .vocab import read_marshal, write_marshal
 
     removed = list(removed)
     if not learner.notes and not removed:
         return
     try:
-        kept = _read_marshal(index_dir / ASSOC_NOTES)
+        kept = read_marshal(index_dir / ASSOC_NOTES)
         if not isinstance(kept, dict) or not isinstance(kept.get("notes"), dict):
             return  # nothing kept (an index from before): learned at the next rebuild
         notes: dict[str, Traits] = kept["notes"]
@@ -317,7 +317,7 @@ def save_updated(index_dir: Path, root: Path, learner: Learner, removed: Iterabl
         if relearn:
             _learn(index_dir, root, notes)
         else:
-            _write_marshal(index_dir / ASSOC_NOTES, {"notes": notes, "twins": kept.get("twins", [])})
+            write_marshal(index_dir / ASSOC_NOTES, {"notes": notes, "twins": kept.get("twins", [])})
     except OSError:
         drop(index_dir)
 
