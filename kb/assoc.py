@@ -41,6 +41,7 @@ from __future__ import annotations
 import os
 import re
 import zlib
+from array import array
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
@@ -158,27 +159,45 @@ def note_traits(body: str) -> Traits:
 _NOT_LETTERS = bytes(b for b in range(256) if not chr(b).isascii() or not chr(b).isalpha())
 
 
-def _may_pair(traits: Traits) -> bool:
+#: What is kept of a note that may be a twin: its side (``"k"``: Korean prose, ``"l"``:
+#: not) and its fingerprints packed as 32-bit integers (marshal reads one ``bytes`` a note
+#: in no time; a list of ints a note took a second at 40,000 notes).
+Kept = tuple[str, bytes]
+
+
+def kept_traits(traits: Traits) -> Kept | None:
+    """What is kept of a note's traits; None for a note that cannot be a twin (too few
+    fingerprints, or prose of both scripts). An edit of the prose changes nothing kept."""
     share, prints = traits
-    return len(prints) >= MIN_SHARED and (share >= KOREAN_SHARE or share <= LATIN_SHARE)
+    if len(prints) < MIN_SHARED or LATIN_SHARE < share < KOREAN_SHARE:
+        return None
+    return ("k" if share >= KOREAN_SHARE else "l"), array("I", prints).tobytes()
 
 
-def find_twins(notes: dict[str, Traits]) -> list[tuple[str, str]]:
+_ITEM = array("I").itemsize
+
+
+def _prints(kept: Kept) -> array[int]:
+    out = array("I")
+    out.frombytes(kept[1])
+    return out
+
+
+def find_twins(notes: dict[str, Kept]) -> list[tuple[str, str]]:
     """``(Korean note, the other)`` pairs that are translations of each other."""
     holders: dict[int, list[str]] = {}
-    for rel, traits in notes.items():
-        if _may_pair(traits):
-            for fp in traits[1]:
-                holders.setdefault(fp, []).append(rel)
+    for rel, kept in notes.items():
+        for fp in _prints(kept):
+            holders.setdefault(fp, []).append(rel)
     shared: Counter[tuple[str, str]] = Counter()
     for rels in holders.values():
         if 2 <= len(rels) <= MAX_FINGERPRINT_NOTES:
-            korean = [r for r in rels if notes[r][0] >= KOREAN_SHARE]
-            latin = [r for r in rels if notes[r][0] <= LATIN_SHARE]
+            korean = [r for r in rels if notes[r][0] == "k"]
+            latin = [r for r in rels if notes[r][0] == "l"]
             shared.update(product(korean, latin))
     twins = []
     for (ko, en), n in sorted(shared.items()):
-        smaller = min(len(notes[ko][1]), len(notes[en][1]))
+        smaller = min(len(notes[ko][1]), len(notes[en][1])) // _ITEM
         if n >= MIN_SHARED and n >= MIN_SHARED_PART * smaller:
             twins.append((ko, en))
     return twins
@@ -245,10 +264,10 @@ class Learner:
     """Collects each note's traits during a sync (see :mod:`kb.index.sync`)."""
 
     def __init__(self) -> None:
-        self.notes: dict[str, Traits] = {}
+        self.notes: dict[str, Kept | None] = {}
 
     def note(self, rel: str, title: str, body: str) -> None:
-        self.notes[rel] = note_traits(body)
+        self.notes[rel] = kept_traits(note_traits(body))
 
 
 def drop(index_dir: Path) -> None:
@@ -259,7 +278,7 @@ def drop(index_dir: Path) -> None:
             pass
 
 
-def _learn(index_dir: Path, root: Path, notes: dict[str, Traits]) -> None:
+def _learn(index_dir: Path, root: Path, notes: dict[str, Kept]) -> None:
     """Find the twins, read them, write the table and the kept traits."""
     from .notes import read_note
     from .vocab import write_marshal, write_table
@@ -277,17 +296,18 @@ def _learn(index_dir: Path, root: Path, notes: dict[str, Traits]) -> None:
 
 
 def save_rebuilt(index_dir: Path, root: Path, learner: Learner) -> None:
-    """After a full rebuild: every note's traits, the twins and the table."""
+    """After a full rebuild: the kept traits, the twins and the table."""
     try:
-        _learn(index_dir, root, learner.notes)
+        _learn(index_dir, root, {k: v for k, v in learner.notes.items() if v is not None})
     except OSError:
         drop(index_dir)
 
 
 def save_updated(index_dir: Path, root: Path, learner: Learner, removed: Iterable[str]) -> None:
-    """After an incremental sync: the traits of the notes read (and of removed ones)
+    """After an incremental sync: the kept traits of the notes read (and of removed ones)
     replaced; the twins and the table learned again if a note read or removed was a
-    twin, or may be one now (it shares a fingerprint with another note)."""
+    twin, or may be one now (it shares a fingerprint with another note). An edit of
+    another note that changes none of its code lines or links writes nothing."""
     from .vocab import read_marshal, write_marshal
 
     removed = list(removed)
@@ -297,23 +317,26 @@ def save_updated(index_dir: Path, root: Path, learner: Learner, removed: Iterabl
         kept = read_marshal(index_dir / ASSOC_NOTES)
         if not isinstance(kept, dict) or not isinstance(kept.get("notes"), dict):
             return  # nothing kept (an index from before): learned at the next rebuild
-        notes: dict[str, Traits] = kept["notes"]
-        was_twin = {rel for pair in kept.get("twins", ()) for rel in pair}
+        notes: dict[str, Kept] = kept["notes"]
         touched = [rel for rel in removed if notes.pop(rel, None) is not None]
         for rel, traits in learner.notes.items():
             if notes.get(rel) != traits:
-                notes[rel] = traits
                 touched.append(rel)
-        if not touched:
+                if traits is None:
+                    del notes[rel]
+                else:
+                    notes[rel] = traits
+        was_twin = {rel for pair in kept.get("twins", ()) for rel in pair}
+        if not touched and was_twin.isdisjoint(learner.notes):
             return
-        relearn = any(rel in was_twin for rel in touched)
-        candidates = [rel for rel in touched if rel in notes and _may_pair(notes[rel])]
+        # a twin edited (its translation may have changed) or removed
+        relearn = not was_twin.isdisjoint(learner.notes) or any(rel in was_twin for rel in touched)
+        candidates = [rel for rel in touched if rel in notes]
         if candidates and not relearn:
             held: Counter[int] = Counter()
             for traits in notes.values():
-                if _may_pair(traits):
-                    held.update(traits[1])
-            relearn = any(held[fp] > 1 for rel in candidates for fp in notes[rel][1])
+                held.update(_prints(traits))
+            relearn = any(held[fp] > 1 for rel in candidates for fp in _prints(notes[rel]))
         if relearn:
             _learn(index_dir, root, notes)
         else:

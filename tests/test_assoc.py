@@ -8,6 +8,7 @@ when written)."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -141,7 +142,13 @@ def test_a_sync_learns_new_twins_and_forgets_removed_ones(tmp_path: Path) -> Non
 
 
 def test_an_edit_elsewhere_keeps_the_table(tmp_path: Path) -> None:
-    nb, _ = make(tmp_path, {**twin_notes(), **OTHERS})
+    root = tmp_path / "notes"
+    for name, text in {**twin_notes(), **OTHERS}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    time.sleep(0.1)  # not racily clean (kb.index.probe.RACY_NS): the next sync reads only what changed
+    nb = Notebook(root=root, index_dir=tmp_path / "index", source="test")
+    sync_index(nb)
     table = nb.index_dir / "assoc.tbl"
     before = table.stat().st_mtime_ns
     (nb.root / "memo.md").write_text("# 메모\n\n서버 설정을 바꿨다.\n", encoding="utf-8")
