@@ -460,14 +460,22 @@ class Expander:
                     check = together or (typed_df and len(key) < 3)
                     if df and (not check or self._together(term, other)):
                         found[other] = df
-        # The closest in length first (스위트 is suite, not set), then the most common.
+        # Spellings the notebook uses together with the typed word first, and then only
+        # those (러스트 is rust, which shares the Rust book's notes, not the commoner list,
+        # last or rest), else the closest in length (스위트 is suite, not set), then the
+        # most common.
         size = len(romanize(term)) if latin is False else len(term)
+        paired = typed_df and not plan.correction  # the word as typed, not a guessed fix
+        apart = {other: not (paired and self._together(term, other)) for other in found}
 
-        def closeness(item: tuple[str, int]) -> tuple[int, int]:
+        def closeness(item: tuple[str, int]) -> tuple[bool, int, int]:
             other, df = item
-            return abs((len(other) if latin is False else len(romanize(other))) - size), -df
+            return (apart[other], abs((len(other) if latin is False else len(romanize(other))) - size),
+                    -df)
 
         best = [(df, t) for t, df in sorted(found.items(), key=closeness)[:MAX_SOUNDS]]
+        if best and not apart[best[0][1]]:  # the notebook says which spelling goes with it
+            best = [(df, t) for df, t in best if not apart[t]]
         weight = SOUND_WEIGHT if typed_df else ABSENT_SOUND_WEIGHT
         for df, other in best:
             self._add(plan, (other,), self._capped(weight, typed_df, df), "sound", "sounds alike")

@@ -6,7 +6,7 @@ Query syntax (never raises; what it cannot read is searched as plain words):
 ``rag 파드``         every word must match (if none has all, any word, with a notice)
 ``"exact phrase"``   the words in this order
 ``exec*``            prefix
-``-word``, ``NOT w``  exclude
+``-word``, ``NOT w``  exclude (``-l``, ``-it``, ``--as`` are flags: code)
 ``a OR b``           either (binds the two neighbouring words)
 ``tag:rag``          notes with this tag (``tags:`` too)
 ``title:word``       only in titles (``body:``, ``path:`` likewise)
@@ -207,9 +207,19 @@ def parse_query(text: str) -> list[Clause]:
     return clauses
 
 
+def _is_flag(raw: str) -> bool:
+    """Whether ``-…`` is a command-line flag (code, searched as written) rather than an
+    excluded word: ``--dry-run``; a short flag of one or two ASCII letters or digits
+    (``-l``, ``-m``, ``-it``, ``-9``: excluding a letter or a number means nothing); a
+    flag with a value (``-n=kube-system``) or starting with a digit (``-9``, ``-1d``)."""
+    rest = raw[1:]
+    return (rest.startswith("-") or "=" in rest or rest[:1].isdigit()
+            or (len(rest) <= 2 and rest.isascii() and rest.isalnum()))
+
+
 def _parse_word(raw: str) -> Clause | None:
     negated = False
-    if raw.startswith("-") and len(raw) > 1 and raw[1] != "-":  # --dry-run is code, not a negation
+    if raw.startswith("-") and len(raw) > 1 and not _is_flag(raw):
         negated, raw = True, raw[1:]
     raw = raw.strip("()[]{}")
     name, sep, value = raw.partition(":")

@@ -71,6 +71,43 @@ def test_query_starting_with_a_minus_word(runner: CliRunner, mini: Path) -> None
     assert "k8s-rag" not in slugs(r) and "rag-notes" in slugs(r)
 
 
+FLAG_NOTES = {
+    "thread-dump.md": "# 스레드 덤프\n\n```\njstack -l 12345 > dump.txt\n```\n",
+    "jstack-intro.md": "# jstack 소개\n\njstack 은 JVM 도구다. 옵션 설명은 없다.\n",
+    "file-share.md": "# 파일 공유\n\n```\npython3 -m http.server 8000\n```\n",
+    "kill.md": "# 프로세스 종료\n\n```\nkill -9 4242\n```\n\nkill 은 시그널을 보낸다.\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "note"),
+    [
+        (["--", "jstack -l"], "thread-dump"),
+        (["jstack", "-l"], "thread-dump"),
+        (["python3 -m http.server"], "file-share"),
+        (["kill -9"], "kill"),
+        (["docker run -it"], None),  # nothing holds it: found nothing, not an error about "it"
+    ],
+)
+def test_a_short_flag_is_code_not_an_exclusion(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: list[str], note: str | None
+) -> None:
+    """`-l`, `-m`, `-9`, `-it` are command flags: excluding one letter or a number means
+    nothing, so a short flag is searched as written (`-cka`, a word, still excludes)."""
+    root = tmp_path / "flags"
+    root.mkdir()
+    for name, text in FLAG_NOTES.items():
+        (root / name).write_text(text, encoding="utf-8")
+    monkeypatch.setenv("KB_DIR", str(root))
+    monkeypatch.setenv("KB_INDEX_DIR", str(tmp_path / "flags-index"))
+    r = run(runner, "search", "--json", *query)
+    if note is None:
+        assert r.exit_code in (0, 1), r.output
+        return
+    assert r.exit_code == 0, r.output
+    assert slugs(r)[0] == note
+
+
 @pytest.mark.parametrize(
     "args",
     [

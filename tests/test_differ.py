@@ -267,3 +267,29 @@ def test_every_expansion_is_total(fresh: tuple[Notebook, object], text: str) -> 
     nb, ix = fresh
     result = search(nb, text, ix=ix, explain=True)
     assert isinstance(result.hits, list) and (result.explanation is not None or not result.hits)
+
+
+def test_a_sound_alike_the_notebook_pairs_with_the_word_wins(tmp_path: Path) -> None:
+    """러스트 sounds like list, last, rest and rust; the commoner three used to fill the
+    three sound slots. The notebook writes 러스트 and rust in the same notes, so rust is
+    the reading (and the others, which never share a note with 러스트, are dropped)."""
+    root = tmp_path / "notes"
+    root.mkdir()
+    for i in range(3):
+        (root / f"ko-{i}.md").write_text(f"# 언어 {i}\n\n러스트 는 빠르다. rust 컴파일러 {i}번 이야기.\n",
+                                         encoding="utf-8")
+    for i in range(6):
+        (root / f"misc-{i}.md").write_text(f"# Misc {i}\n\nThe list, the last item and the rest {i}.\n",
+                                           encoding="utf-8")
+    (root / "owner-list.md").write_text("# Owner list\n\nA list of ownership records.\n", encoding="utf-8")
+    (root / "rust-ownership.md").write_text("# Ownership\n\nRust ownership: each value has one owner.\n",
+                                            encoding="utf-8")
+    time.sleep(0.025)
+    nb = Notebook(root=root, index_dir=tmp_path / "index", source="test")
+    sync_index(nb)
+    ix, _ = open_index(nb, sync=False)
+    r = search(nb, "러스트 ownership", ix=ix, explain=True)
+    assert [h.path for h in r.hits][:1] == ["rust-ownership.md"]
+    assert r.explanation is not None
+    sounds = [v.terms for w in r.explanation.words for v in w.variants if v.kind == "sound"]
+    assert sounds == [("rust",)]
