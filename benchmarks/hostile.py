@@ -90,6 +90,12 @@ CASES: list[Case] = [
     C("analysis:_symbol_terms", "call", "'a#' x n", _wrap("", "a#", "")),
     C("analysis:_symbol_terms", "call", "' C++' x n", _wrap("", " C++", "")),
     C("analysis:_symbol_terms", "call", "'a' x n '#'", _wrap("", "a", "#")),
+    # assoc: every note's traits (code lines, link targets) at index time; twins' sections
+    C("assoc:note_traits", "call", "'](' x n", _wrap("", "](", "")),
+    C("assoc:note_traits", "call", "'```\\n' x n", _wrap("", "```\n", "")),
+    C("assoc:note_traits", "call", "'[a](' x n", _wrap("", "[a](", "")),
+    C("assoc:note_traits", "call", "code lines x n", _wrap("```\n", "ab cd ef gh ij kl\n", "")),
+    C("assoc:_prose", "call", "'~~~ ```\\n' x n", _wrap("", "~~~ ```\n", "")),
     # vocab: glosses read from every note at index time
     C("vocab:extract_glosses", "call", "'(' x n", _wrap("", "(", "")),
     C("vocab:extract_glosses", "call", "'가 (a)' x n", _wrap("", "가 (a)", "")),

@@ -125,6 +125,7 @@ _KIND_LABEL = {
     "shorter": "shorter form",
     "parts": "its parts in a row",
     "verb": "another form",
+    "learned": "learned",
 }
 
 

@@ -48,7 +48,7 @@ COMPOUND_WEIGHT = 0.9
 VARIANT_FIELDS = ("title", "body", "pathtext", "tagtext")
 #: Variants that are other forms of the typed word: a note scores by its best form, and
 #: this share of the others (one that uses two forms is a little more about the word).
-FORM_KINDS = frozenset(("stem", "verb"))
+FORM_KINDS = frozenset(("stem", "verb", "learned"))
 FORMS_TIEBREAK = 0.2
 #: Extra weight of notes where the query's words stand together as a phrase.
 PHRASE_BOOST = 1.5
@@ -250,7 +250,8 @@ class _Builder:
     """Turns clauses into Whoosh queries against one searcher's lexicon."""
 
     def __init__(self, searcher: Searcher, aliases: AliasTable | None = None, vocab: Any = None,
-                 expand: bool = True, plans: dict[Any, Any] | None = None) -> None:
+                 expand: bool = True, plans: dict[Any, Any] | None = None,
+                 learned: Any = None) -> None:
         from whoosh.query import Or
 
         from .expand import Expander
@@ -267,6 +268,8 @@ class _Builder:
         self.plans: dict[str, WordPlan] = {}
         self.units: dict[tuple[str, ...], Any] = {}  # see _units
         self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans) if expand else None
+        #: The words the notebook uses together across scripts (:mod:`kb.assoc`), or None.
+        self.learned = learned if expand else None
 
     def word_weight(self, clause: Clause) -> float:
         """A word's weight in a soft AND: the idf of its rarest typed term (or of the form
@@ -351,6 +354,10 @@ class _Builder:
                             alts.append(Phrase(f, [a, b], boost=COMPOUND_WEIGHT))
                     self.terms.update((a, b))
                     plan.variants.append(Variant((a, b), COMPOUND_WEIGHT, "split"))
+        if self.learned is not None and text is not None and fields == TEXT_FIELDS:
+            from .assoc import add_learned
+
+            add_learned(plan, self.learned, self.expander)
         seen = {plan.terms}
         if self.aliases is not None and fields == TEXT_FIELDS:
             # the aliases of the word, or of the form searched in its place (ㅋㅂㄴㅌㅅ -> 쿠버네티스)
@@ -753,7 +760,8 @@ def search(
     from .vocab import Vocab
 
     with ix.searcher() as searcher:
-        builder = _Builder(searcher, AliasTable(load_groups(nb.root)), Vocab(nb.index_dir), plans=plans)
+        builder = _Builder(searcher, AliasTable(load_groups(nb.root)), Vocab(nb.index_dir), plans=plans,
+                           learned=_learned_for(nb, clauses))
         unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),
                                            *(c.text for c in clauses if c.kind == "tag" and not c.negated)])
         if unknown:
@@ -807,6 +815,19 @@ def search(
         add_snippet(nb, hit, builder.terms, lines)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
                         explanation=explained)
+
+
+def _learned_for(nb: Notebook, clauses: list[Clause]) -> Any:
+    """The notebook's learned associations (:mod:`kb.assoc`) when the query is a question
+    (its words are the asker's, seldom the note's); else None."""
+    from .analysis import is_question_word
+
+    if not any(c.kind == "word" and not c.negated and (
+            c.text.endswith("?") or is_question_word(c.text.rstrip("?!.~"))) for c in clauses):
+        return None
+    from .assoc import Associations
+
+    return Associations(nb.index_dir)
 
 
 def _asks(builder: _Builder) -> bool:

@@ -104,14 +104,14 @@ def write_table(path: Path, lines: Iterable[str]) -> None:
     os.replace(tmp, path)
 
 
-def _write_marshal(path: Path, value: Any) -> None:
+def write_marshal(path: Path, value: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
         fh.write(marshal.dumps(value))
     os.replace(tmp, path)
 
 
-def _read_marshal(path: Path) -> Any:
+def read_marshal(path: Path) -> Any:
     try:
         with open(path, "rb") as fh:
             return marshal.loads(fh.read())
@@ -292,7 +292,7 @@ def save_rebuilt(index_dir: Path, ix: Any, learner: Learner) -> None:
     """After a full rebuild: the tables from the new lexicon and the notes' glosses."""
     try:
         write_table(index_dir / VOCAB, _lexicon_lines(ix))
-        _write_marshal(index_dir / GLOSS_NOTES, learner.glosses)
+        write_marshal(index_dir / GLOSS_NOTES, learner.glosses)
         write_table(index_dir / GLOSSES, gloss_lines(learner.glosses))
         try:
             os.unlink(index_dir / VOCAB_DELTA)
@@ -308,7 +308,7 @@ def save_updated(index_dir: Path, ix: Any, learner: Learner, removed: Iterable[s
     try:
         lines: set[str] = set()
         if learner.new_terms and not learner.whole_lexicon:
-            delta = _read_marshal(index_dir / VOCAB_DELTA)
+            delta = read_marshal(index_dir / VOCAB_DELTA)
             lines = set(delta) if isinstance(delta, list) else set()
             for term in learner.new_terms:
                 lines.update(term_lines(term))
@@ -317,10 +317,10 @@ def save_updated(index_dir: Path, ix: Any, learner: Learner, removed: Iterable[s
             if (index_dir / VOCAB_DELTA).exists():
                 os.unlink(index_dir / VOCAB_DELTA)
         elif lines:
-            _write_marshal(index_dir / VOCAB_DELTA, sorted(lines))
+            write_marshal(index_dir / VOCAB_DELTA, sorted(lines))
         removed = list(removed)
         if learner.glosses or removed:
-            per_note = _read_marshal(index_dir / GLOSS_NOTES)
+            per_note = read_marshal(index_dir / GLOSS_NOTES)
             if not isinstance(per_note, dict):
                 per_note = {}
             before = {k: per_note.get(k) for k in [*learner.glosses, *removed]}
@@ -333,7 +333,7 @@ def save_updated(index_dir: Path, ix: Any, learner: Learner, removed: Iterable[s
                     per_note.pop(rel, None)
             after = {k: per_note.get(k) for k in before}
             if before != after:
-                _write_marshal(index_dir / GLOSS_NOTES, per_note)
+                write_marshal(index_dir / GLOSS_NOTES, per_note)
                 write_table(index_dir / GLOSSES, gloss_lines(per_note))
     except OSError:
         drop(index_dir)
@@ -353,7 +353,7 @@ class Vocab:
 
     def _delta_lookup(self, prefix: str) -> list[str]:
         if self._delta is None:
-            data = _read_marshal(self._delta_path) if self._delta_path.exists() else None
+            data = read_marshal(self._delta_path) if self._delta_path.exists() else None
             self._delta = data if isinstance(data, list) else []
         if not self._delta:
             return []

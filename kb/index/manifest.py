@@ -37,6 +37,9 @@ VOCAB = "vocab.tbl"
 VOCAB_DELTA = "vocab.delta"
 GLOSSES = "gloss.tbl"
 GLOSS_NOTES = "gloss.bin"
+#: Words the notes use together across scripts, and each note's lines they came from (:mod:`kb.assoc`).
+ASSOCIATIONS = "assoc.tbl"
+ASSOC_NOTES = "assoc.bin"
 #: ``kb grep``'s word index and its changes (:mod:`kb.grepindex`).
 GREP_BASE = "grep.bin"
 GREP_DELTA = "grep.delta"
@@ -50,8 +53,8 @@ WHOOSH_TMP = "MAIN.tmp"
 #: Every fixed name above (see :func:`kb.config.is_kb_name`).
 KB_FILES = frozenset({
     STAMP, MANIFEST, SIZES, CATALOG, CATALOG_DELTA, SYNC_LOCK, REBUILDING, WATCH_STATE, WATCH_PID,
-    WATCH_OFF, VOCAB, VOCAB_DELTA, GLOSSES, GLOSS_NOTES, GREP_BASE, GREP_DELTA, LAST_SEARCH,
-    WHOOSH_LOCK, WHOOSH_TMP,
+    WATCH_OFF, VOCAB, VOCAB_DELTA, GLOSSES, GLOSS_NOTES, ASSOCIATIONS, ASSOC_NOTES, GREP_BASE, GREP_DELTA,
+    LAST_SEARCH, WHOOSH_LOCK, WHOOSH_TMP,
 })
 
 Signature = tuple[int, int, int, int]

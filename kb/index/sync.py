@@ -239,15 +239,15 @@ def _index_notes(
     progress: Progress | None,
     total: int,
     rows: dict[str, Any] | None = None,
-    learner: Any = None,
+    learners: Iterable[Any] = (),
     grep: Any = None,
 ) -> dict[str, Signature]:
     """Add ``paths`` to the writer; returns their scan signatures (unreadable files left out).
 
     The signature is the one seen *before* reading: a file that changes while kb
     reads it no longer matches, so the next check indexes it again. ``rows`` gets
-    each indexed note's catalog row (:mod:`kb.index.catalog`); ``learner`` (a
-    :class:`kb.vocab.Learner`) sees each note's text, ``grep`` (a
+    each indexed note's catalog row (:mod:`kb.index.catalog`); ``learners`` (a
+    :class:`kb.vocab.Learner`, a :class:`kb.assoc.Learner`) see each note's text, ``grep`` (a
     :class:`kb.grepindex.Reader`) its bytes.
     """
     done: dict[str, Signature] = {}
@@ -266,8 +266,8 @@ def _index_notes(
         writer.add_document(**doc)
         if rows is not None:
             rows[rel] = catalog.row_of(doc, catalog.file_counts(root, rel))  # (row, counts)
-        if learner is not None:
-            learner.note(rel, note.title, note.body)
+        for each in learners:
+            each.note(rel, note.title, note.body)
         done[rel] = sigs[rel]
     return done
 
@@ -419,16 +419,18 @@ def _sync_once(
         return True
     if dry:
         return False
-    from .. import grepindex, vocab  # lazily: only a sync that changes notes learns words (~4 ms)
+    from .. import assoc, grepindex, vocab  # lazily: only a sync that changes notes learns words (~4 ms)
 
     generation = ix.latest_generation()
     update = catalog.Update(nb.index_dir, nb.root, generation, ix)
     todo = added + changed
     learner = vocab.Learner(ix.reader() if len(todo) <= vocab.CHECK_NEW_TERMS_MAX else None)
+    pairs = assoc.Learner()
 
     def save_side_files(gen: int) -> None:
         update.save(gen, removed, changed, new)
         vocab.save_updated(nb.index_dir, ix, learner, removed)
+        assoc.save_updated(nb.index_dir, nb.root, pairs, removed)
 
     writer = _writer(ix)
     try:
@@ -437,7 +439,8 @@ def _sync_once(
                 writer.delete_by_term("path", rel, searcher=searcher)
         new: dict[str, Any] = {}
         grep = grepindex.Reader()
-        done = _index_notes(writer, nb.root, todo, disk, stats, progress, len(todo), new, learner, grep)
+        done = _index_notes(writer, nb.root, todo, disk, stats, progress, len(todo), new,
+                            (learner, pairs), grep)
         _forget_dirs_of(dirs, [p for p in todo if p not in done])
         files = {k: tuple(v) for k, v in old.items() if k not in removed and k not in changed}
         files.update(done)
@@ -480,14 +483,16 @@ def _full_rebuild(
     if procs is None:
         procs = min(2, os.cpu_count() or 1) if len(paths) > 500 else 1
     generation = ix.latest_generation()
-    from .. import grepindex, vocab  # lazily, as in _sync_once
+    from .. import assoc, grepindex, vocab  # lazily, as in _sync_once
 
     rows: dict[str, Any] = {}  # in path order, like paths
     learner = vocab.Learner()
+    pairs = assoc.Learner()
 
     def save_side_files(gen: int) -> None:
         catalog.save_indexed(nb.index_dir, nb.root, gen, rows)
         vocab.save_rebuilt(nb.index_dir, ix, learner)  # from the lexicon the commit made
+        assoc.save_rebuilt(nb.index_dir, nb.root, pairs)
 
     try:
         if previous is not None:
@@ -496,7 +501,7 @@ def _full_rebuild(
         try:
             grep = grepindex.Reader(build=True)
             done = _index_notes(
-                writer, nb.root, paths, disk, stats, progress, len(paths), rows, learner, grep
+                writer, nb.root, paths, disk, stats, progress, len(paths), rows, (learner, pairs), grep
             )
             _forget_dirs_of(dirs, [p for p in paths if p not in done])
             _commit(writer, nb, done, generation, dirs, save_side_files, progress, clear=True, grep=grep)
