@@ -774,21 +774,21 @@ def search(
 
             q = Every()
         literal = _code_literal(query, clauses)
+        soft = _soft_node(q)
         # A question: its first hits are read for their headings (see _headings_first).
-        asks = not literal and _soft_node(q) is not None and _asks(builder)
+        asks = not literal and soft is not None and _asks(builder)
         pool = max(limit, LITERAL_POOL) if literal else max(limit, HEADING_POOL) if asks else limit
         results = _run(searcher, q, tag_filter, pool, plans)
         in_headings: dict[int, list[str]] = {}
         if literal and results is not None and len(results):
             results = _literal_first(nb, results, literal, limit)
         elif asks and results is not None and len(results):
-            results, in_headings = _headings_first(nb, results, _soft_node(q), limit, plans)
+            results, in_headings = _headings_first(nb, results, soft, limit, plans)
         corrected = _corrected_query(builder, clauses)
         if corrected:
             fixed = f"showing results for {corrected}"
             notice = f"{notice}; {fixed}" if notice else fixed
         positives = [c for c in clauses if not c.negated and c.kind != "tag"]
-        soft = _soft_node(q)
         if results is not None and len(results) and soft is not None and not soft.complete:
             partial = "no note has every word; showing notes with most of them"
             notice = f"{notice}; {partial}" if notice else partial
@@ -820,10 +820,7 @@ def search(
 def _learned_for(nb: Notebook, clauses: list[Clause]) -> Any:
     """The notebook's learned associations (:mod:`kb.assoc`) when the query is a question
     (its words are the asker's, seldom the note's); else None."""
-    from .analysis import is_question_word
-
-    if not any(c.kind == "word" and not c.negated and (
-            c.text.endswith("?") or is_question_word(c.text.rstrip("?!.~"))) for c in clauses):
+    if not any(c.kind == "word" and not c.negated and _asking(c.text) for c in clauses):
         return None
     from .assoc import Associations
 
@@ -832,10 +829,14 @@ def _learned_for(nb: Notebook, clauses: list[Clause]) -> Any:
 
 def _asks(builder: _Builder) -> bool:
     """Whether the query is a question (a word of it asks)."""
+    return any(p.question or _asking(text) for text, p in builder.plans.items())
+
+
+def _asking(word: str) -> bool:
+    """Whether a query word asks: a trailing ``?``, or a word that asks (``어떻게``, ``되나요``)."""
     from .analysis import is_question_word
 
-    return any(p.question or text.endswith("?") or is_question_word(text.rstrip("?!.~"))
-               for text, p in builder.plans.items())
+    return word.endswith("?") or is_question_word(word.rstrip("?!.~"))
 
 
 def has_words(query: str, tags: Iterable[str] = ()) -> bool:
@@ -1365,9 +1366,7 @@ def _key_terms(searcher: Searcher, fieldname: str, text: str, number: int,
     if not counts:
         return []
     model = Bo1Model(reader.doc_count_all(), reader.field_length(fieldname))
-    top_total = 0.0
-    for weight in counts.values():
-        top_total += weight
+    top_total = float(sum(counts.values()))
     segments = [reader] if reader.is_atomic() else list(reader.readers)
     tables = [getattr(r, "_terms", None) for r in segments]
     direct = all(t is not None and hasattr(t, "_range_for_key") for t in tables)
