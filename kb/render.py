@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import re
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
@@ -420,13 +421,6 @@ def _fitting_line(line: Any, width: int, styled: _Restyle) -> list[Any] | None:
     elif shown < width:
         row.append(Segment(" " * (width - shown), styled.padding))
     return row
-
-
-def cell_fits(text: str, width: int) -> bool:
-    """Whether ``text`` is at most ``width`` terminal cells wide (as Rich counts them)."""
-    from rich.cells import cell_len
-
-    return cell_len(text) <= width
 
 
 class Column:
@@ -920,9 +914,9 @@ class Rendered:
     def __init__(self, segments: list[Any], height: int) -> None:
         self.segments, self.height = segments, height
 
-    @property
+    @cached_property
     def size(self) -> int:
-        """About how many characters it holds."""
+        """About how many characters it holds (counted once: a cache of views asks again)."""
         return sum(len(segment.text) for segment in self.segments)
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
