@@ -514,9 +514,16 @@ class KbLibSystem(_Base):
         from kb.config import Notebook
         from kb.index.sync import open_index, sync_index
 
-        self._tmp = tempfile.TemporaryDirectory(prefix="kb-bench-lib-")
-        self._nb = Notebook(corpus.resolve(), Path(self._tmp.name), "bench")
-        sync_index(self._nb, rebuild=True)
+        kept = os.environ.get("KB_BENCH_LIB_INDEX")
+        if kept:
+            # a query-time experiment: an index kept from an earlier run, brought up to date
+            # (KB_BENCH_LIB_INDEX=DIR; built on first use)
+            self._nb = Notebook(corpus.resolve(), Path(kept), "bench")
+            sync_index(self._nb)
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="kb-bench-lib-")
+            self._nb = Notebook(corpus.resolve(), Path(self._tmp.name), "bench")
+            sync_index(self._nb, rebuild=True)
         self._ix, _ = open_index(self._nb, sync=False)
 
     def search(self, query: str, limit: int) -> list[str]:

@@ -61,6 +61,13 @@ Systems (see ``_baselines.py``):
   Its index time is the reference for the performance benchmark.
 
 All paths are compared as corpus-relative, POSIX, NFC-normalised strings.
+
+Trying a change to ranking (query time only): ``--systems kb-lib`` (kb called
+in-process, the same ranking) with ``KB_BENCH_LIB_INDEX=DIR`` indexes into DIR once
+and later runs only bring it up to date (a few seconds, not a rebuild); write
+``--json`` for each version and compare them with ``rank_diff.py BEFORE AFTER`` (MRR
+per set and kind, each query that moved; a check-only set's queries not shown).
+An index-time change needs a fresh DIR (or none: a temporary one, rebuilt).
 """
 
 from __future__ import annotations
@@ -106,6 +113,8 @@ SETS = {
     # notes, before any system was run on them, while others tuned on the sets above; never tuned on.
     "fresh2": Path(__file__).resolve().with_name("queries_fresh2.tsv"),
 }
+#: Sets only to be checked, never studied or tuned on: ``rank_diff.py`` does not print their queries.
+CHECK_ONLY = frozenset(("fresh", "fresh2"))
 
 
 @dataclass(frozen=True)
