@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -103,7 +104,11 @@ def test_kb_lib_reuses_a_kept_index(tmp_path, monkeypatch):
 
     notes = tmp_path / "notes"
     notes.mkdir()
-    (notes / "deadlock.md").write_text("# 교착 상태\n\n두 트랜잭션이 서로의 락을 기다린다.\n", "utf-8")
+    note = notes / "deadlock.md"
+    note.write_text("# 교착 상태\n\n두 트랜잭션이 서로의 락을 기다린다.\n", "utf-8")
+    old = note.stat().st_mtime - 60
+    for path in (note, notes):  # not written just now: a sync need not read them again to be sure
+        os.utime(path, (old, old))
     kept = tmp_path / "kept-index"
     monkeypatch.setenv("KB_BENCH_LIB_INDEX", str(kept))
     first = _baselines.KbLibSystem()
