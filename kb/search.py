@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from whoosh.searching import Searcher
 
     from .config import Notebook
+    from .noterow import NoteRow
 
 #: Weight of a prefix expansion against the exact stem.
 PREFIX_WEIGHT = 0.5
@@ -95,9 +96,12 @@ class Hit:
     @classmethod
     def from_result(cls, r: Any) -> Hit:
         """A hit from one Whoosh result (its stored fields and score)."""
-        row = stored_row(r.fields())
+        return cls.of_row(stored_row(r.fields()), r.score)
+
+    @classmethod
+    def of_row(cls, row: NoteRow, score: float | None) -> Hit:
         return cls(slug=row.slug, path=row.path, title=row.title, tags=list(row.tags),
-                   score=float(r.score or 0.0))
+                   score=float(score or 0.0))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -731,6 +735,7 @@ def search(
     explain: bool = False,
     snippets: bool = True,
     plans: dict[Any, Any] | None = None,
+    searcher: Any = None,
 ) -> SearchResult:
     """Ranked hits for ``query`` in the notebook (the index is synced first); with
     ``explain``, how kb understood the query (:class:`Explanation`).
@@ -738,7 +743,10 @@ def search(
     A long-lived caller (``kb find``, a search per keystroke) may skip the snippets
     (``snippets=False``: no file is read; :func:`add_snippet` one hit later) and keep
     the words' plans in ``plans`` across searches of the same index (empty it when
-    the index changes): planning a Hangul word's other forms is most of a search."""
+    the index changes): planning a Hangul word's other forms is most of a search; and
+    a ``searcher`` of that index kept open (opening one reads every segment's tables)."""
+    from contextlib import nullcontext
+
     from whoosh.query import Term
 
     if ix is None:
@@ -759,8 +767,8 @@ def search(
         return SearchResult(query, [], 0, notice=NO_WORDS, no_words=True)
     from .vocab import Vocab
 
-    with ix.searcher() as searcher:
-        builder = _Builder(searcher, AliasTable(load_groups(nb.root)), Vocab(nb.index_dir), plans=plans,
+    with nullcontext(searcher) if searcher is not None else ix.searcher() as searcher:
+        builder = _Builder(searcher, _aliases(nb, plans), Vocab(nb.index_dir), plans=plans,
                            learned=_learned_for(nb, clauses))
         unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),
                                            *(c.text for c in clauses if c.kind == "tag" and not c.negated)])
@@ -805,7 +813,7 @@ def search(
             return SearchResult(query, [], 0, notice=notice, terms=builder.terms,
                                 suggestions=suggestions, explanation=explained)
         total = len(results)
-        hits = [Hit.from_result(r) for r in results[:limit]]
+        hits = _hits(results[:limit], plans)
         if explained is not None:
             explained.hits = _matched_terms(searcher, builder, results[:limit])
             for hit, r in zip(explained.hits, results[:limit], strict=False):
@@ -815,6 +823,34 @@ def search(
         add_snippet(nb, hit, builder.terms, lines)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
                         explanation=explained)
+
+
+def _aliases(nb: Notebook, plans: dict[Any, Any] | None) -> AliasTable:
+    """The alias table of the built-in groups and the notebook's synonyms file (read at every
+    search: an edit counts at once); a long-lived caller's (``plans``) is built again only
+    when the groups changed."""
+    groups = load_groups(nb.root)
+    if plans is None:
+        return AliasTable(groups)
+    known = plans.get("#aliases")
+    if known is None or known[0] != groups:
+        known = plans["#aliases"] = (groups, AliasTable(groups))
+    return known[1]
+
+
+def _hits(results: Any, plans: dict[Any, Any] | None) -> list[Hit]:
+    """The hits of Whoosh results; a long-lived caller (``plans``) keeps each note's stored
+    fields, as read, by its document number in this index version."""
+    if plans is None:
+        return [Hit.from_result(r) for r in results]
+    rows = kept(plans, "#rows")
+    out = []
+    for r in results:
+        row = rows.get(r.docnum)
+        if row is None:
+            row = rows[r.docnum] = stored_row(r.fields())
+        out.append(Hit.of_row(row, r.score))
+    return out
 
 
 def _learned_for(nb: Notebook, clauses: list[Clause]) -> Any:
@@ -1303,18 +1339,21 @@ def add_snippet(nb: Notebook, hit: Hit, terms: set[str],
 
 
 def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None,
-            plans: dict[Any, Any] | None = None) -> list[Hit]:
+            plans: dict[Any, Any] | None = None, searcher: Any = None) -> list[Hit]:
     """Notes most like the note at ``path``: its most distinctive terms (Bo1), title
     and tags included, searched as one OR query; the note itself left out.
     ``plans``: the tables a long-lived caller keeps for one index version (see
-    :func:`kb.expand.kept`): the terms' collection frequencies and postings' scores."""
+    :func:`kb.expand.kept`): the terms' collection frequencies and postings' scores;
+    ``searcher``: one of that index kept open (see :func:`search`)."""
+    from contextlib import nullcontext
+
     from .notes import read_note
 
     if ix is None:
         ix, _ = open_index(nb)
     note = read_note(nb.root, path)
     text = "\n".join([note.title, note.title, " ".join(note.tags), note.body])
-    with ix.searcher() as searcher:
+    with nullcontext(searcher) if searcher is not None else ix.searcher() as searcher:
         key_terms = _key_terms(searcher, "body", text, 20, kept(plans, "#related-cf"))
         if not key_terms:
             return []
