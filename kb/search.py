@@ -1102,6 +1102,45 @@ def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> tupl
 
 def _snippet(text: str, terms: set[str], width: int) -> tuple[str, list[tuple[int, int]], int | None]:
     """:func:`make_snippet`, and the offset in ``text`` of the snippet's first match (None: no match)."""
+    start, end, spans, first_match = _window(text, terms, width)
+    # Fold whitespace, keeping span offsets in step.
+    out: list[str] = []
+    mapped: list[tuple[int, int]] = []
+    pos_map: dict[int, int] = {}
+    n = 0
+    prev_space = True
+    for i in range(start, end):
+        pos_map[i] = n
+        ch = text[i]
+        if ch.isspace():
+            if prev_space:
+                continue
+            out.append(" ")
+            prev_space = True
+        else:
+            out.append(ch)
+            prev_space = False
+        n += 1
+    pos_map[end] = n
+    for s, e in spans:
+        mapped.append((pos_map.get(s, 0), pos_map.get(e, n)))
+    snippet = "".join(out).rstrip()
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    shift = len(prefix)
+    mapped = [(s + shift, min(e, len(snippet)) + shift) for s, e in mapped if s < len(snippet)]
+    return prefix + snippet + suffix, mapped, first_match
+
+
+def first_match(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> int | None:
+    """The offset in ``text`` of the first match of the snippet :func:`make_snippet` would
+    make (the line ``kb search`` shows a hit at), without laying the snippet out."""
+    return _window(text, terms, width)[3]
+
+
+def _window(text: str, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int]], int | None]:
+    """The snippet's window ``text[start:end]``, the spans of its matched words and the offset
+    of its first match (see :func:`_snippet`)."""
     occurrences = _occurrences(text, terms)
     if not occurrences:
         start, end = 0, min(len(text), width)
@@ -1135,33 +1174,7 @@ def _snippet(text: str, terms: set[str], width: int) -> tuple[str, list[tuple[in
     # Exact spans: analyze only the window, so highlights are whole surface words.
     spans = sorted({(start + a, start + b) for t, _, a, b in iter_terms(text[start:end]) if t in terms})
     first_match = spans[0][0] if spans else (occurrences[0][0] if occurrences else None)
-    # Fold whitespace, keeping span offsets in step.
-    out: list[str] = []
-    mapped: list[tuple[int, int]] = []
-    pos_map: dict[int, int] = {}
-    n = 0
-    prev_space = True
-    for i in range(start, end):
-        pos_map[i] = n
-        ch = text[i]
-        if ch.isspace():
-            if prev_space:
-                continue
-            out.append(" ")
-            prev_space = True
-        else:
-            out.append(ch)
-            prev_space = False
-        n += 1
-    pos_map[end] = n
-    for s, e in spans:
-        mapped.append((pos_map.get(s, 0), pos_map.get(e, n)))
-    snippet = "".join(out).rstrip()
-    prefix = "…" if start > 0 else ""
-    suffix = "…" if end < len(text) else ""
-    shift = len(prefix)
-    mapped = [(s + shift, min(e, len(snippet)) + shift) for s, e in mapped if s < len(snippet)]
-    return prefix + snippet + suffix, mapped, first_match
+    return start, end, spans, first_match
 
 
 # Markdown read as plain text, a line at a time: every pattern is bounded by the
@@ -1314,8 +1327,6 @@ def add_snippet(nb: Notebook, hit: Hit, terms: set[str],
     """Fill in ``hit.snippet``, ``highlights`` and ``line`` from the note on disk
     (``terms``: the result's :attr:`SearchResult.terms`); a file gone leaves them empty.
     ``lines``: the :func:`snippet_lines` of texts read before, by text and title."""
-    import bisect
-
     try:
         body, body_line = read_body_at(nb.root, hit.path)
     except OSError:
@@ -1328,11 +1339,19 @@ def add_snippet(nb: Notebook, hit: Hit, terms: set[str],
             lines[key] = known
     text, where = known
     hit.snippet, hit.highlights, first = _snippet(text, terms, SNIPPET_CHARS)
-    if first is None or not where:
-        hit.line = body_line + 1
-    else:
-        k = bisect.bisect_right(where, (first, 1 << 62)) - 1
-        hit.line = body_line + where[max(k, 0)][1] + 1
+    hit.line = line_at(where, body_line, first)
+
+
+def line_at(where: list[tuple[int, int]], body_line: int, offset: int | None) -> int:
+    """The line of the file (from 1) of an offset into a note's :func:`snippet_lines` text
+    (``where``: its lines' offsets and body lines; ``body_line``: the frontmatter's lines;
+    None: the body's first line)."""
+    import bisect
+
+    if offset is None or not where:
+        return body_line + 1
+    k = bisect.bisect_right(where, (offset, 1 << 62)) - 1
+    return body_line + where[max(k, 0)][1] + 1
 
 
 # --------------------------------------------------------------------------- related notes
