@@ -182,10 +182,9 @@ class Notes:
             if plain is None:
                 return
             self._lines_chars += len(plain[0])
-            while self._lines and self._lines_chars > KEEP_LINES_CHARS:
-                oldest = next(iter(self._lines))
-                self._lines_chars -= len(self._lines.pop(oldest)[0])
         self._lines[key] = plain  # the most recently used last
+        while self._lines and self._lines_chars > KEEP_LINES_CHARS:  # the least recently used go
+            self._lines_chars -= len(self._lines.pop(next(iter(self._lines)))[0])
         text, where, body_line = plain
         wanted = terms if isinstance(terms, set) else set(terms)
         hit.line = line_at(where, body_line, first_match(text, wanted))
