@@ -34,6 +34,8 @@ LOCATE_PER_BYTE = 0.1e-3 / 1024
 #: Characters of note text whose plain lines are kept for the symbol lines (~7 bytes of
 #: memory each, with the lines and their offsets).
 KEEP_LINES_CHARS = 2_000_000
+#: Files whose text key is kept (~200 bytes each).
+MAX_SIGS = 50_000
 
 
 class Notes:
@@ -48,10 +50,13 @@ class Notes:
 
         self.nb = Notebook.find(directory)
         self.root: Path = self.nb.root
-        #: Notes' text as plain lines (see :meth:`locate`), by path, title and file signature
-        #: (an edited note is a new key; the old one ages out), at most KEEP_LINES_CHARS of text
-        self._lines: dict[Any, tuple[str, list[tuple[int, int]], int]] = {}
+        #: Notes' text as plain lines (see :meth:`locate`), by a digest of the text and the
+        #: title (an edited note is a new key; the old one ages out), at most
+        #: KEEP_LINES_CHARS of text; and the key and frontmatter lines of each file read,
+        #: by its path, title and signature
+        self._lines: dict[Any, tuple[str, list[tuple[int, int]]]] = {}
         self._lines_chars = 0
+        self._sigs: dict[Any, tuple[Any, int]] = {}
         self._reset()
         if opened:
             self.open()
@@ -161,10 +166,11 @@ class Notes:
         """Find the line of a hit's first match (as ``kb search`` prints it and ``kb find``
         opens the editor at); the hit keeps it, and so do the searches kept here. A note's
         text as plain lines (most of the work: reading and parsing its Markdown) is kept
-        for the next searches, by its path and file signature (a symbol search as you type
-        finds many of the same notes again; a note changed on disk is read again).
-        ``within``: CPU seconds left for it; a note not kept whose reading would take longer
-        (by its size: see LOCATE_BASE) is skipped, its line left unknown."""
+        for the next searches, by its text (a symbol search as you type finds many of the
+        same notes again), found again by the file's signature without reading it (a
+        note changed on disk is read again). ``within``: CPU seconds left for it; a note
+        not kept whose reading would take longer (by its size: see LOCATE_BASE) is
+        skipped, its line left unknown."""
         from ..search import first_match, line_at
 
         if hit.line is not None:
@@ -173,25 +179,32 @@ class Notes:
             st = os.stat(self.root / hit.path)
         except OSError:
             return
-        key = (hit.path, hit.title, st.st_mtime_ns, st.st_size, st.st_ino)
-        plain = self._lines.pop(key, None)
+        sig = (hit.path, hit.title, st.st_mtime_ns, st.st_size, st.st_ino)
+        text_key, body_line = self._sigs.get(sig, (None, 0))
+        plain = self._lines.pop(text_key, None) if text_key is not None else None
         if plain is None:
             if within is not None and LOCATE_BASE + st.st_size * LOCATE_PER_BYTE > within:
                 return
-            plain = self._read_plain(hit)
-            if plain is None:
+            read = self._read_plain(hit)
+            if read is None:
                 return
-            self._lines_chars += len(plain[0])
-        self._lines[key] = plain  # the most recently used last
+            text_key, body_line, plain = read
+            if len(self._sigs) >= MAX_SIGS:
+                self._sigs.clear()
+            self._sigs[sig] = (text_key, body_line)
+        self._lines[text_key] = plain  # the most recently used last
         while self._lines and self._lines_chars > KEEP_LINES_CHARS:  # the least recently used go
             self._lines_chars -= len(self._lines.pop(next(iter(self._lines)))[0])
-        text, where, body_line = plain
+        text, where = plain
         wanted = terms if isinstance(terms, set) else set(terms)
         hit.line = line_at(where, body_line, first_match(text, wanted))
 
-    def _read_plain(self, hit: Any) -> tuple[str, list[tuple[int, int]], int] | None:
-        """A note's text as :func:`kb.search.snippet_lines` reads it, where its lines come from,
-        and the lines before its body (None: the file cannot be read)."""
+    def _read_plain(self, hit: Any) -> tuple[Any, int, tuple[str, list[tuple[int, int]]]] | None:
+        """From the note's file: the key of its text, the lines before its body, and the text
+        as :func:`kb.search.snippet_lines` reads it with where its lines come from (kept
+        already when another note has the same text); None when it cannot be read."""
+        import hashlib
+
         from ..notes import read_body_at
         from ..search import snippet_lines
 
@@ -199,8 +212,12 @@ class Notes:
             body, body_line = read_body_at(self.root, hit.path)
         except OSError:
             return None
-        text, where = snippet_lines(body, hit.title)
-        return text, where, body_line
+        key = (hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).digest(), hit.title)
+        plain = self._lines.pop(key, None)
+        if plain is None:
+            plain = snippet_lines(body, hit.title)
+            self._lines_chars += len(plain[0])
+        return key, body_line, plain
 
     def search(self, query: str, limit: int = 20) -> Any:
         """kb's ranked search (``kb search``) without snippets (no note file is read); the
