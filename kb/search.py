@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from whoosh.searching import Searcher
 
     from .config import Notebook
+    from .noterow import NoteRow
 
 #: Weight of a prefix expansion against the exact stem.
 PREFIX_WEIGHT = 0.5
@@ -96,9 +97,12 @@ class Hit:
     @classmethod
     def from_result(cls, r: Any) -> Hit:
         """A hit from one Whoosh result (its stored fields and score)."""
-        row = stored_row(r.fields())
+        return cls.of_row(stored_row(r.fields()), r.score)
+
+    @classmethod
+    def of_row(cls, row: NoteRow, score: float | None) -> Hit:
         return cls(slug=row.slug, path=row.path, title=row.title, tags=list(row.tags),
-                   score=float(r.score or 0.0))
+                   score=float(score or 0.0))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -739,6 +743,7 @@ def search(
     explain: bool = False,
     snippets: bool = True,
     plans: dict[Any, Any] | None = None,
+    searcher: Any = None,
 ) -> SearchResult:
     """Ranked hits for ``query`` in the notebook (the index is synced first); with
     ``explain``, how kb understood the query (:class:`Explanation`).
@@ -746,7 +751,10 @@ def search(
     A long-lived caller (``kb find``, a search per keystroke) may skip the snippets
     (``snippets=False``: no file is read; :func:`add_snippet` one hit later) and keep
     the words' plans in ``plans`` across searches of the same index (empty it when
-    the index changes): planning a Hangul word's other forms is most of a search."""
+    the index changes): planning a Hangul word's other forms is most of a search; and
+    a ``searcher`` of that index kept open (opening one reads every segment's tables)."""
+    from contextlib import nullcontext
+
     from whoosh.query import Term
 
     if ix is None:
@@ -767,7 +775,7 @@ def search(
         return SearchResult(query, [], 0, notice=NO_WORDS, no_words=True)
     from .vocab import Vocab
 
-    with ix.searcher() as searcher:
+    with nullcontext(searcher) if searcher is not None else ix.searcher() as searcher:
         clauses, flags = _written_flags(nb, searcher, clauses)
         if flags:
             read = ", ".join(flags)
@@ -775,7 +783,7 @@ def search(
             it, option = ("them", "options") if len(flags) > 1 else ("it", "an option")
             said = f"{read} searched as written: the notes use {it} as {option} (to exclude {it}: {undo})"
             notice = f"{notice}; {said}" if notice else said
-        builder = _Builder(searcher, AliasTable(load_groups(nb.root)), Vocab(nb.index_dir), plans=plans,
+        builder = _Builder(searcher, _aliases(nb, plans), Vocab(nb.index_dir), plans=plans,
                            learned=_learned_for(nb, clauses))
         unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),
                                            *(c.text for c in clauses if c.kind == "tag" and not c.negated)])
@@ -820,7 +828,7 @@ def search(
             return SearchResult(query, [], 0, notice=notice, terms=builder.terms,
                                 suggestions=suggestions, explanation=explained)
         total = len(results)
-        hits = [Hit.from_result(r) for r in results[:limit]]
+        hits = _hits(results[:limit], plans)
         if explained is not None:
             explained.hits = _matched_terms(searcher, builder, results[:limit])
             for hit, r in zip(explained.hits, results[:limit], strict=False):
@@ -830,6 +838,34 @@ def search(
         add_snippet(nb, hit, builder.terms, lines)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
                         explanation=explained)
+
+
+def _aliases(nb: Notebook, plans: dict[Any, Any] | None) -> AliasTable:
+    """The alias table of the built-in groups and the notebook's synonyms file (read at every
+    search: an edit counts at once); a long-lived caller's (``plans``) is built again only
+    when the groups changed."""
+    groups = load_groups(nb.root)
+    if plans is None:
+        return AliasTable(groups)
+    known = plans.get("#aliases")
+    if known is None or known[0] != groups:
+        known = plans["#aliases"] = (groups, AliasTable(groups))
+    return known[1]
+
+
+def _hits(results: Any, plans: dict[Any, Any] | None) -> list[Hit]:
+    """The hits of Whoosh results; a long-lived caller (``plans``) keeps each note's stored
+    fields, as read, by its document number in this index version."""
+    if plans is None:
+        return [Hit.from_result(r) for r in results]
+    rows = kept(plans, "#rows")
+    out = []
+    for r in results:
+        row = rows.get(r.docnum)
+        if row is None:
+            row = rows[r.docnum] = stored_row(r.fields())
+        out.append(Hit.of_row(row, r.score))
+    return out
 
 
 #: Notes read (at most, for a whole query) to see whether an excluded ``-word`` is an
@@ -1143,6 +1179,45 @@ def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> tupl
 
 def _snippet(text: str, terms: set[str], width: int) -> tuple[str, list[tuple[int, int]], int | None]:
     """:func:`make_snippet`, and the offset in ``text`` of the snippet's first match (None: no match)."""
+    start, end, spans, first_match = _window(text, terms, width)
+    # Fold whitespace, keeping span offsets in step.
+    out: list[str] = []
+    mapped: list[tuple[int, int]] = []
+    pos_map: dict[int, int] = {}
+    n = 0
+    prev_space = True
+    for i in range(start, end):
+        pos_map[i] = n
+        ch = text[i]
+        if ch.isspace():
+            if prev_space:
+                continue
+            out.append(" ")
+            prev_space = True
+        else:
+            out.append(ch)
+            prev_space = False
+        n += 1
+    pos_map[end] = n
+    for s, e in spans:
+        mapped.append((pos_map.get(s, 0), pos_map.get(e, n)))
+    snippet = "".join(out).rstrip()
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    shift = len(prefix)
+    mapped = [(s + shift, min(e, len(snippet)) + shift) for s, e in mapped if s < len(snippet)]
+    return prefix + snippet + suffix, mapped, first_match
+
+
+def first_match(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> int | None:
+    """The offset in ``text`` of the first match of the snippet :func:`make_snippet` would
+    make (the line ``kb search`` shows a hit at), without laying the snippet out."""
+    return _window(text, terms, width)[3]
+
+
+def _window(text: str, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int]], int | None]:
+    """The snippet's window ``text[start:end]``, the spans of its matched words and the offset
+    of its first match (see :func:`_snippet`)."""
     occurrences = _occurrences(text, terms)
     if not occurrences:
         start, end = 0, min(len(text), width)
@@ -1176,33 +1251,7 @@ def _snippet(text: str, terms: set[str], width: int) -> tuple[str, list[tuple[in
     # Exact spans: analyze only the window, so highlights are whole surface words.
     spans = sorted({(start + a, start + b) for t, _, a, b in iter_terms(text[start:end]) if t in terms})
     first_match = spans[0][0] if spans else (occurrences[0][0] if occurrences else None)
-    # Fold whitespace, keeping span offsets in step.
-    out: list[str] = []
-    mapped: list[tuple[int, int]] = []
-    pos_map: dict[int, int] = {}
-    n = 0
-    prev_space = True
-    for i in range(start, end):
-        pos_map[i] = n
-        ch = text[i]
-        if ch.isspace():
-            if prev_space:
-                continue
-            out.append(" ")
-            prev_space = True
-        else:
-            out.append(ch)
-            prev_space = False
-        n += 1
-    pos_map[end] = n
-    for s, e in spans:
-        mapped.append((pos_map.get(s, 0), pos_map.get(e, n)))
-    snippet = "".join(out).rstrip()
-    prefix = "…" if start > 0 else ""
-    suffix = "…" if end < len(text) else ""
-    shift = len(prefix)
-    mapped = [(s + shift, min(e, len(snippet)) + shift) for s, e in mapped if s < len(snippet)]
-    return prefix + snippet + suffix, mapped, first_match
+    return start, end, spans, first_match
 
 
 # Markdown read as plain text, a line at a time: every pattern is bounded by the
@@ -1355,8 +1404,6 @@ def add_snippet(nb: Notebook, hit: Hit, terms: set[str],
     """Fill in ``hit.snippet``, ``highlights`` and ``line`` from the note on disk
     (``terms``: the result's :attr:`SearchResult.terms`); a file gone leaves them empty.
     ``lines``: the :func:`snippet_lines` of texts read before, by text and title."""
-    import bisect
-
     try:
         body, body_line = read_body_at(nb.root, hit.path)
     except OSError:
@@ -1369,29 +1416,40 @@ def add_snippet(nb: Notebook, hit: Hit, terms: set[str],
             lines[key] = known
     text, where = known
     hit.snippet, hit.highlights, first = _snippet(text, terms, SNIPPET_CHARS)
-    if first is None or not where:
-        hit.line = body_line + 1
-    else:
-        k = bisect.bisect_right(where, (first, 1 << 62)) - 1
-        hit.line = body_line + where[max(k, 0)][1] + 1
+    hit.line = line_at(where, body_line, first)
+
+
+def line_at(where: list[tuple[int, int]], body_line: int, offset: int | None) -> int:
+    """The line of the file (from 1) of an offset into a note's :func:`snippet_lines` text
+    (``where``: its lines' offsets and body lines; ``body_line``: the frontmatter's lines;
+    None: the body's first line)."""
+    import bisect
+
+    if offset is None or not where:
+        return body_line + 1
+    k = bisect.bisect_right(where, (offset, 1 << 62)) - 1
+    return body_line + where[max(k, 0)][1] + 1
 
 
 # --------------------------------------------------------------------------- related notes
 
 
 def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None,
-            plans: dict[Any, Any] | None = None) -> list[Hit]:
+            plans: dict[Any, Any] | None = None, searcher: Any = None) -> list[Hit]:
     """Notes most like the note at ``path``: its most distinctive terms (Bo1), title
     and tags included, searched as one OR query; the note itself left out.
     ``plans``: the tables a long-lived caller keeps for one index version (see
-    :func:`kb.expand.kept`): the terms' collection frequencies and postings' scores."""
+    :func:`kb.expand.kept`): the terms' collection frequencies and postings' scores;
+    ``searcher``: one of that index kept open (see :func:`search`)."""
+    from contextlib import nullcontext
+
     from .notes import read_note
 
     if ix is None:
         ix, _ = open_index(nb)
     note = read_note(nb.root, path)
     text = "\n".join([note.title, note.title, " ".join(note.tags), note.body])
-    with ix.searcher() as searcher:
+    with nullcontext(searcher) if searcher is not None else ix.searcher() as searcher:
         key_terms = _key_terms(searcher, "body", text, 20, kept(plans, "#related-cf"))
         if not key_terms:
             return []

@@ -34,6 +34,8 @@ LOCATE_PER_BYTE = 0.1e-3 / 1024
 #: Characters of note text whose plain lines are kept for the symbol lines (~7 bytes of
 #: memory each, with the lines and their offsets).
 KEEP_LINES_CHARS = 2_000_000
+#: Files whose text key is kept (~200 bytes each).
+MAX_SIGS = 50_000
 
 
 class Notes:
@@ -48,10 +50,13 @@ class Notes:
 
         self.nb = Notebook.find(directory)
         self.root: Path = self.nb.root
-        #: kb.search.add_snippet's plain lines of notes, by their text (an edited note is a
-        #: new key; the old one ages out), at most KEEP_LINES_CHARS of text
-        self._lines: dict[Any, Any] = {}
+        #: Notes' text as plain lines (see :meth:`locate`), by a digest of the text and the
+        #: title (an edited note is a new key; the old one ages out), at most
+        #: KEEP_LINES_CHARS of text; and the key and frontmatter lines of each file read,
+        #: by its path, title and signature
+        self._lines: dict[Any, tuple[str, list[tuple[int, int]]]] = {}
         self._lines_chars = 0
+        self._sigs: dict[Any, tuple[Any, int]] = {}
         self._reset()
         if opened:
             self.open()
@@ -157,32 +162,62 @@ class Notes:
             finally:
                 os.close(fd)
 
-    def locate_cost(self, hit: Any) -> float:
-        """Roughly the CPU seconds :meth:`locate` takes for a hit: its file's size (0 when
-        its line is known)."""
-        if hit.line is not None:
-            return 0.0
-        try:
-            size = (self.root / hit.path).stat().st_size
-        except OSError:
-            return 0.0
-        return LOCATE_BASE + size * LOCATE_PER_BYTE
-
-    def locate(self, hit: Any, terms: Any) -> None:
+    def locate(self, hit: Any, terms: Any, within: float | None = None) -> None:
         """Find the line of a hit's first match (as ``kb search`` prints it and ``kb find``
-        opens the editor at), reading its file once: the hit keeps it, and so do the
-        searches kept here. The notes' text as plain lines (most of the work) is kept
-        for the next searches, by the text itself: a symbol search as you type finds many of
-        the same notes again."""
-        if hit.line is None:
-            kept = len(self._lines)
-            self.nb.snippet(hit, terms, self._lines)
-            if len(self._lines) > kept:  # the note's plain lines were kept: bound what is kept
-                self._lines_chars += len(next(reversed(self._lines))[0])
-                while self._lines_chars > KEEP_LINES_CHARS:
-                    oldest = next(iter(self._lines))
-                    self._lines_chars -= len(oldest[0])
-                    del self._lines[oldest]
+        opens the editor at); the hit keeps it, and so do the searches kept here. A note's
+        text as plain lines (most of the work: reading and parsing its Markdown) is kept
+        for the next searches, by its text (a symbol search as you type finds many of the
+        same notes again), found again by the file's signature without reading it (a
+        note changed on disk is read again). ``within``: CPU seconds left for it; a note
+        not kept whose reading would take longer (by its size: see LOCATE_BASE) is
+        skipped, its line left unknown."""
+        from ..search import first_match, line_at
+
+        if hit.line is not None:
+            return
+        try:
+            st = os.stat(self.root / hit.path)
+        except OSError:
+            return
+        sig = (hit.path, hit.title, st.st_mtime_ns, st.st_size, st.st_ino)
+        text_key, body_line = self._sigs.get(sig, (None, 0))
+        plain = self._lines.pop(text_key, None) if text_key is not None else None
+        if plain is None:
+            if within is not None and LOCATE_BASE + st.st_size * LOCATE_PER_BYTE > within:
+                return
+            read = self._read_plain(hit)
+            if read is None:
+                return
+            text_key, body_line, plain = read
+            if len(self._sigs) >= MAX_SIGS:
+                self._sigs.clear()
+            self._sigs[sig] = (text_key, body_line)
+        self._lines[text_key] = plain  # the most recently used last
+        while self._lines and self._lines_chars > KEEP_LINES_CHARS:  # the least recently used go
+            self._lines_chars -= len(self._lines.pop(next(iter(self._lines)))[0])
+        text, where = plain
+        wanted = terms if isinstance(terms, set) else set(terms)
+        hit.line = line_at(where, body_line, first_match(text, wanted))
+
+    def _read_plain(self, hit: Any) -> tuple[Any, int, tuple[str, list[tuple[int, int]]]] | None:
+        """From the note's file: the key of its text, the lines before its body, and the text
+        as :func:`kb.search.snippet_lines` reads it with where its lines come from (kept
+        already when another note has the same text); None when it cannot be read."""
+        import hashlib
+
+        from ..notes import read_body_at
+        from ..search import snippet_lines
+
+        try:
+            body, body_line = read_body_at(self.root, hit.path)
+        except OSError:
+            return None
+        key = (hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).digest(), hit.title)
+        plain = self._lines.pop(key, None)
+        if plain is None:
+            plain = snippet_lines(body, hit.title)
+            self._lines_chars += len(plain[0])
+        return key, body_line, plain
 
     def search(self, query: str, limit: int = 20) -> Any:
         """kb's ranked search (``kb search``) without snippets (no note file is read); the
@@ -535,8 +570,7 @@ class Session:
             left = deadline - time.thread_time()
             if left <= 0:
                 break
-            if self.notes.locate_cost(hit) <= left:  # a long note that would overrun it is skipped
-                self.notes.locate(hit, result.terms)
+            self.notes.locate(hit, result.terms, within=left)  # a long note that would overrun it is skipped
         return [(Candidate(h.slug, h.path, h.title, tuple(h.tags)), h.line) for h in result.hits]
 
     def symbol_notes(self, query: str, limit: int = 25) -> list[Candidate]:

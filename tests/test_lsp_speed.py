@@ -1,0 +1,125 @@
+"""What ``kb lsp`` keeps between requests to answer quickly (issue 12's latency), and that
+the answers stay those of ``kb search``: in-process, on a small notebook."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+NOTES = {
+    "k8s.md": "---\ntitle: 쿠버네티스\ntags: [k8s]\n---\n# 쿠버네티스\n\n"
+              "파드가 모여 클러스터를 이룬다.\n\n## 파드 생성\n\nkubectl run 으로 만든다.\n",
+    "copy.md": "---\ntitle: 쿠버네티스\n---\n# 쿠버네티스\n\n"
+               "파드가 모여 클러스터를 이룬다.\n\n## 파드 생성\n\nkubectl run 으로 만든다.\n",
+    "git.md": "# Git\n\nrebase 와 merge 의 차이. 클러스터 아님.\n",
+}
+
+
+@pytest.fixture
+def notebook(tmp_path: Path) -> Path:
+    root = tmp_path / "speednb"
+    root.mkdir()
+    for rel, text in NOTES.items():
+        (root / rel).write_text(text, encoding="utf-8")
+    time.sleep(0.03)  # past kb's racy window
+    return root
+
+
+def test_a_notebook_keeps_one_searcher_until_the_index_changes(notebook: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening a Whoosh searcher reads every segment's tables: one is kept for the searches
+    (and related notes) of an index version, closed and opened anew when notes change."""
+    from kb.core import Notebook
+
+    nb = Notebook.open(notebook)
+    opened: list[Any] = []
+    real = type(nb.ix).searcher
+
+    def counted(self: Any, **kwargs: Any) -> Any:
+        opened.append(real(self, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(type(nb.ix), "searcher", counted)
+    assert [h.slug for h in nb.search("rebase").hits] == ["git"]
+    assert [h.slug for h in nb.search("클러스터").hits] != []
+    nb.related(nb.note("k8s"))
+    assert len(opened) == 1
+    (notebook / "new.md").write_text("# 새 노트\n\nrebase 다시.\n", encoding="utf-8")
+    time.sleep(0.03)
+    assert nb.fresh()
+    assert opened[0].is_closed
+    assert sorted(h.slug for h in nb.search("rebase").hits) == ["git", "new"]
+    assert len(opened) == 2
+    nb.close()
+    assert opened[1].is_closed
+
+
+def test_the_synonyms_file_counts_at_once_though_the_alias_table_is_kept(notebook: Path) -> None:
+    from kb.core import Notebook
+
+    nb = Notebook.open(notebook)
+    assert nb.search("깃리베이스").hits == []
+    (notebook / ".kb").mkdir()
+    (notebook / ".kb" / "synonyms.txt").write_text("깃리베이스, rebase\n", encoding="utf-8")
+    assert [h.slug for h in nb.search("깃리베이스").hits] == ["git"]
+    kept = nb._plans["#aliases"][1]
+    nb.search("깃리베이스 merge")
+    assert nb._plans["#aliases"][1] is kept  # not built again for the same groups
+
+
+def test_first_match_is_the_snippets_first_match() -> None:
+    """The symbol line comes from :func:`kb.search.first_match`, which must agree with the
+    snippet ``kb search`` lays out (the line it prints)."""
+    from kb.search import SNIPPET_CHARS, _snippet, first_match
+
+    text = ("서론 문장.\n" + "채움 " * 60 + "\n파드 가 여기.\n" + "채움 " * 80
+            + "\n파드 와 클러스터 가 함께.\nkubectl 도.\n" + "끝 " * 40)
+    for terms in ({"파드"}, {"파드", "클러스터"}, {"kubectl", "파드"}, {"없음"}, {"채움", "끝"}):
+        assert first_match(text, terms) == _snippet(text, terms, SNIPPET_CHARS)[2]
+    assert first_match(text, {"파드", "클러스터"}) == text.index("파드 와 클러스터")
+
+
+def test_symbol_lines_read_a_note_once_and_share_the_lines_of_the_same_text(
+    notebook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A note found again is not read again (its file signature is the same); two notes with
+    the same text are made into plain lines once; a note changed on disk is read anew; the
+    lines are those ``kb search`` prints."""
+    from kb import notes as kbnotes
+    from kb import search
+    from kb.core import Notebook
+    from kb.lsp import notebook as lspnb
+
+    reads: list[str] = []
+    made: list[str] = []
+    real_read, real_lines = kbnotes.read_body_at, search.snippet_lines
+
+    def read(root: Path, rel: str) -> Any:
+        reads.append(rel)
+        return real_read(root, rel)
+
+    def lines(body: str, title: str) -> Any:
+        made.append(title)
+        return real_lines(body, title)
+
+    monkeypatch.setattr(kbnotes, "read_body_at", read)
+    monkeypatch.setattr(search, "snippet_lines", lines)
+    session = lspnb.Session(lspnb.Notes(notebook))
+    first = {c.path: line for c, line in session.symbols("클러스터")}
+    assert first == {"k8s.md": 7, "copy.md": 6, "git.md": 3}  # (copy.md: a line less of frontmatter)
+    assert sorted(reads) == ["copy.md", "git.md", "k8s.md"] and made.count("쿠버네티스") == 1
+    reads.clear()
+    assert {c.path: line for c, line in session.symbols("kubectl")} == {"k8s.md": 11, "copy.md": 10}
+    assert reads == []
+    (notebook / "k8s.md").write_text(NOTES["k8s.md"].replace("kubectl", "앞줄\n\nkubectl"), encoding="utf-8")
+    assert {c.path: line for c, line in session.symbols("kubectl run")}["k8s.md"] == 13
+    assert reads == ["k8s.md"]
+    monkeypatch.setattr(kbnotes, "read_body_at", real_read)
+    monkeypatch.setattr(search, "snippet_lines", real_lines)
+    nb = Notebook.open(notebook)
+    for query in ("클러스터", "kubectl run", "파드 생성"):
+        printed = {h.path: h.line for h in nb.search(query, limit=25).hits}
+        assert {c.path: line for c, line in session.symbols(query)} == printed
