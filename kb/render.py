@@ -259,23 +259,43 @@ def _markdown_class() -> Any:
     if _MARKDOWN is not None:
         return _MARKDOWN
     from markdown_it import MarkdownIt
-    from rich.markdown import CodeBlock, Markdown
+    from rich.markdown import CodeBlock, Heading, Markdown, Paragraph
     from rich.syntax import Syntax
 
     parser = MarkdownIt().enable("strikethrough").enable("table")  # as Rich's Markdown does
 
     class FastCodeBlock(CodeBlock):
         def __rich_console__(self, console: Any, options: Any) -> Any:
-            syntax = Syntax(str(self.text).rstrip(), self.lexer_name, theme=self.theme, word_wrap=True,
-                            padding=1)
+            syntax = Syntax(str(self.text).rstrip(), _lexer(self.lexer_name), theme=self.theme,
+                            word_wrap=True, padding=1)
             segments = code_segments(syntax, console, options)
             if segments is None:
                 yield syntax
             else:
                 yield from segments
 
+    class FastParagraph(Paragraph):
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            self.text.justify = self.justify
+            segments = text_segments(self.text, console, options)
+            if segments is None:
+                yield self.text
+            else:
+                yield from segments
+
+    class FastHeading(Heading):
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            text = self.text.copy()
+            text.justify = self.LEVEL_ALIGN.get(self.tag, "left")
+            segments = text_segments(text, console, options)
+            if segments is None:
+                yield text
+            else:
+                yield from segments
+
     class KbMarkdown(Markdown):
-        elements = {**Markdown.elements, "fence": FastCodeBlock, "code_block": FastCodeBlock}
+        elements = {**Markdown.elements, "fence": FastCodeBlock, "code_block": FastCodeBlock,
+                    "paragraph_open": FastParagraph, "heading_open": FastHeading}
 
         def __init__(self, markup: str, code_theme: str = "monokai") -> None:
             self.markup = markup
@@ -289,6 +309,113 @@ def _markdown_class() -> Any:
 
     _MARKDOWN = KbMarkdown
     return KbMarkdown
+
+
+#: Pygments' lexer class for each name a code fence gave (None: no such lexer), found once.
+_LEXER_CLASSES: dict[str, Any] = {}
+
+
+def _lexer(name: str) -> Any:
+    """The lexer ``Syntax(code, name)`` uses (Pygments' ``get_lexer_by_name``, else its
+    plain-text lexer), its class looked up once per name: a name Pygments does not know
+    (``mermaid``, ``astro``, ``rust,ignore``) made it read every installed package's entry
+    points, ~10 ms a code block."""
+    cls = _lexer_class(name) or _lexer_class("text")
+    return cls(stripnl=False, ensurenl=True, tabsize=4)  # Syntax's options (its tab size: 4)
+
+
+def _lexer_class(name: str) -> Any:
+    try:
+        return _LEXER_CLASSES[name]
+    except KeyError:
+        from pygments.lexers import get_lexer_by_name
+        from pygments.util import ClassNotFound
+
+        try:
+            cls = type(get_lexer_by_name(name))
+        except ClassNotFound:
+            cls = None
+        _LEXER_CLASSES[name] = cls
+        return cls
+
+
+def text_segments(text: Text, console: Any, options: Any) -> list[Any] | None:
+    """``list(console.render(text, options))`` for a paragraph of a rendered note (a
+    ``Text`` justified left, folded, spans in order and apart), the very same segments
+    without Rich's general path (a ``Text`` for every line, its spans divided, cropped,
+    padded and joined again: ~20% of a long note's time); None for any other text
+    (render it as it is). ``tests/test_render.py`` compares the two."""
+    from rich._wrap import divide_line
+    from rich.cells import cell_len
+    from rich.segment import Segment
+    from rich.style import Style
+
+    plain = text.plain
+    justify = text.justify or options.justify or "default"
+    overflow = text.overflow or options.overflow or "fold"
+    no_wrap = text.no_wrap if text.no_wrap is not None else options.no_wrap
+    if justify != "left" or overflow != "fold" or no_wrap or text.style or "\t" in plain:
+        return None
+    spans = text.spans
+    last = 0
+    for span in spans:  # in order, apart, not empty: each line's spans are its share of them
+        if span.start < last or span.end <= span.start or span.end > len(plain):
+            return None
+        last = span.end
+    width = options.max_width
+    get_style = console.get_style
+    null = Style.null()
+    base = get_style("", default=null)  # the style of the lines joined (Text("\n"))
+    plain_style = Style.combine((base,))
+    out: list[Any] = []
+    pending: list[str] = []  # text outside any span since the last cut
+    any_span = False
+    k = 0  # the first span that may reach into this line
+    start = 0
+    for hard in plain.split("\n"):
+        offsets = divide_line(hard, width, fold=True)
+        for a, b in zip([0, *offsets], [*offsets, len(hard)], strict=False):
+            if b - a > width:  # Text.rstrip_end: blanks beyond the width (in characters) cut
+                blanks = _TRAILING_BLANKS.search(hard, a, b)
+                if blanks is not None:
+                    b -= min(blanks.end() - blanks.start(), b - a - width)
+            cells = cell_len(hard[a:b])
+            if cells > width:
+                return None  # Text.truncate would cut it: Rich's own way
+            if a or start:  # a line after the first: the line break joining them
+                pending.append("\n")
+            a += start
+            b += start
+            while k < len(spans) and spans[k].end <= a:
+                k += 1
+            pos = a
+            j = k if b > a else len(spans)
+            while j < len(spans) and spans[j].start < b:  # (an empty line: none)
+                s, e = max(spans[j].start, a), min(spans[j].end, b)
+                if s > pos:
+                    pending.append(plain[pos:s])
+                if pending:
+                    out.append(Segment("".join(pending), plain_style))
+                    pending.clear()
+                style = Style.combine((base, get_style(spans[j].style, default=null)))
+                out.append(Segment(plain[s:e], style))
+                any_span = True
+                pos = e
+                j += 1
+            pending.append(plain[pos:b])
+            if cells < width:
+                pending.append(" " * (width - cells))
+        start += len(hard) + 1
+    if not any_span:
+        out = [Segment("".join(pending))]
+    elif pending and any(pending):
+        out.append(Segment("".join(pending), plain_style))
+    if text.end:
+        out.append(Segment(text.end))
+    return out
+
+
+_TRAILING_BLANKS = re.compile(r"\s+$")
 
 
 def code_segments(syntax: Any, console: Any, options: Any) -> list[Any] | None:
