@@ -346,7 +346,7 @@ def text_segments(text: Text, console: Any, options: Any) -> list[Any] | None:
     padded and joined again: ~20% of a long note's time); None for any other text
     (render it as it is). ``tests/test_render.py`` compares the two."""
     from rich._wrap import divide_line
-    from rich.cells import cell_len
+    from rich.cells import cell_len, set_cell_size
     from rich.segment import Segment
     from rich.style import Style
 
@@ -379,30 +379,31 @@ def text_segments(text: Text, console: Any, options: Any) -> list[Any] | None:
                 blanks = _TRAILING_BLANKS.search(hard, a, b)
                 if blanks is not None:
                     b -= min(blanks.end() - blanks.start(), b - a - width)
-            cells = cell_len(hard[a:b])
-            if cells > width:
-                return None  # Text.truncate would cut it: Rich's own way
+            line = hard[a:b]
+            cells = cell_len(line)
+            if cells > width:  # Text.truncate: cut to the width (half a wide character: a blank)
+                line = set_cell_size(line, width)
             if a or start:  # a line after the first: the line break joining them
                 pending.append("\n")
             a += start
-            b += start
+            end = a + len(line)  # the spans, cut there
             while k < len(spans) and spans[k].end <= a:
                 k += 1
             pos = a
-            j = k if b > a else len(spans)
-            while j < len(spans) and spans[j].start < b:  # (an empty line: none)
-                s, e = max(spans[j].start, a), min(spans[j].end, b)
+            j = k if end > a else len(spans)
+            while j < len(spans) and spans[j].start < end:  # (an empty line: none)
+                s, e = max(spans[j].start, a), min(spans[j].end, end)
                 if s > pos:
-                    pending.append(plain[pos:s])
+                    pending.append(line[pos - a : s - a])
                 if pending:
                     out.append(Segment("".join(pending), plain_style))
                     pending.clear()
                 style = Style.combine((base, get_style(spans[j].style, default=null)))
-                out.append(Segment(plain[s:e], style))
+                out.append(Segment(line[s - a : e - a], style))
                 any_span = True
                 pos = e
                 j += 1
-            pending.append(plain[pos:b])
+            pending.append(line[pos - a :])
             if cells < width:
                 pending.append(" " * (width - cells))
         start += len(hard) + 1
