@@ -445,7 +445,9 @@ def code_segments(syntax: Any, console: Any, options: Any) -> list[Any] | None:
     transparent = base.transparent_background
     background = Style.null() if transparent else base
     ends_on_nl, code = syntax._process_code(syntax.code)
-    lines = syntax.highlight(code).split("\n", allow_blank=ends_on_nl)
+    lines = _code_lines(syntax, code, ends_on_nl)
+    if lines is None:
+        return None
     line_options = options.update(width=code_width).update(height=None, justify="left")
     padding = console.get_style(base)
     blank = [Segment(f'{" " * width}\n', padding)]
@@ -453,9 +455,12 @@ def code_segments(syntax: Any, console: Any, options: Any) -> list[Any] | None:
     tail = [Segment(" " * right, padding), Segment.line()] if right else [Segment.line()]
     styled = _Restyle(console, background, padding)
     out: list[Any] = blank * top
-    for line in lines:
-        row = _fitting_line(line, code_width, styled)
+    justify = "default" if transparent else "left"  # (Syntax.highlight's)
+    for plain, spans in lines:
+        row = _fitting_line(plain, spans, base, justify, code_width, styled)
         if row is None:  # wider than the block (or spans Text.render must sort out): Rich's way
+            line = Text(plain, style=base, justify=justify)  # as Text.split makes it
+            line.spans[:] = spans
             for wrapped in console.render_lines(line, line_options, style=background, pad=not transparent):
                 out += lead
                 out += Segment.adjust_line_length(styled.pad_all(wrapped), code_width, style=padding)
@@ -466,6 +471,44 @@ def code_segments(syntax: Any, console: Any, options: Any) -> list[Any] | None:
         out += tail
     out += blank * bottom
     return out
+
+
+def _code_lines(syntax: Any, code: str, allow_blank: bool) -> list[tuple[str, list[Any]]] | None:
+    """``syntax.highlight(code).split("\\n", allow_blank=...)`` as ``(plain, spans)`` per line,
+    straight from the lexer's tokens, the same text and spans (split into lines, none
+    empty), without building the whole text first; None for what Rich must do itself."""
+    from rich.control import strip_control_codes
+    from rich.text import Span
+
+    if syntax.background_color is not None or syntax.line_range:
+        return None
+    style_of = syntax._theme.get_style_for_token
+    lines: list[tuple[str, list[Any]]] = []
+    parts: list[str] = []
+    spans: list[Any] = []
+    col = 0
+    last = ""
+    for token_type, token in (syntax.lexer or syntax.default_lexer).get_tokens(code):
+        content = strip_control_codes(token)
+        if not content:
+            continue  # no text: its span was empty, and Text.split leaves empty spans out
+        style = style_of(token_type)
+        last = content[-1]
+        for k, piece in enumerate(content.split("\n")):
+            if k:
+                lines.append(("".join(parts), spans))
+                parts, spans, col = [], [], 0
+            if piece:
+                parts.append(piece)
+                if style:
+                    spans.append(Span(col, col + len(piece), style))
+                col += len(piece)
+    if not lines:
+        return None  # no line break at all: Text.split keeps the text as it is
+    lines.append(("".join(parts), spans))
+    if not allow_blank and last == "\n":
+        lines.pop()
+    return lines
 
 
 class _Restyle:
@@ -507,26 +550,26 @@ class _Restyle:
         return found
 
 
-def _fitting_line(line: Any, width: int, styled: _Restyle) -> list[Any] | None:
-    """One line of highlighted code that fits ``width``, laid out as ``Text.wrap`` (padded
-    to the width when justified left) and styled as ``Text.render`` would: a segment
-    between any two span edges. None when it does not fit, or its spans overlap."""
+def _fitting_line(plain: str, spans: list[Any], line_style: Any, justify: str, width: int,
+                  styled: _Restyle) -> list[Any] | None:
+    """One line of highlighted code (its text, spans, style and justification, as
+    ``Text.split`` gives it) that fits ``width``, laid out as ``Text.wrap`` (padded to the
+    width when justified left) and styled as ``Text.render`` would: a segment between any
+    two span edges. None when it does not fit, or its spans overlap."""
     from rich.cells import cell_len
     from rich.segment import Segment
 
-    plain = line.plain
     cells = cell_len(plain)
     if len(plain) > width or cells > width:
         return None
-    spans = line.spans
     end = len(plain)
     last = 0
     for span in spans:
         if span.start < last or span.end > end or span.end < span.start:
             return None
         last = span.end
-    text = plain + " " * (width - cells) if line.justify == "left" else plain
-    own = (line.style,) if line.style else ()
+    text = plain + " " * (width - cells) if justify == "left" else plain
+    own = (line_style,) if line_style else ()
     if not own and not spans:
         row = [Segment(text, styled.final(None))]
     else:
@@ -544,7 +587,7 @@ def _fitting_line(line: Any, width: int, styled: _Restyle) -> list[Any] | None:
     shown = sum(cell_len(segment.text) for segment in row)
     if shown > width:
         return None
-    if shown < width and line.justify == "left":
+    if shown < width and justify == "left":
         row.append(Segment(" " * (width - shown), styled.padded_background))
     elif shown < width:
         row.append(Segment(" " * (width - shown), styled.padding))

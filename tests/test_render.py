@@ -27,6 +27,9 @@ CODE = [
     ("python", "x" * 38),  # exactly the width of a 40-cell block at 40 columns
     ("python", "y" * 39),  # one cell more: wrapped by Rich
     ("sql", "SELECT *\n  FROM notes\n WHERE title LIKE '%파드%'   \n"),
+    ("python", "a = 1\r\nb = '\x07bell'\r\n\x0c\nc = \"\"\"multi\nline\nstring\"\"\"\n\n\n"),  # CRLF
+    ("html", "<div>\n  <p>한글</p>\n</div>\n"),  # lexers within a lexer
+    ("diff", "--- a\n+++ b\n@@ -1 +1 @@\n-old\n+new"),
 ]
 
 CONSOLES = [(80, None), (40, "truecolor"), (23, "256"), (7, "standard"), (3, "truecolor"), (2, None)]
