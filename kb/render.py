@@ -376,9 +376,8 @@ def text_segments(text: Text, console: Any, options: Any) -> list[Any] | None:
         offsets = divide_line(hard, width, fold=True)
         for a, b in zip([0, *offsets], [*offsets, len(hard)], strict=False):
             if b - a > width:  # Text.rstrip_end: blanks beyond the width (in characters) cut
-                blanks = _TRAILING_BLANKS.search(hard, a, b)
-                if blanks is not None:
-                    b -= min(blanks.end() - blanks.start(), b - a - width)
+                # (its r"\s+$", without the regex: linear on a long run of blanks)
+                b -= min(b - a - len(hard[a:b].rstrip()), b - a - width)
             line = hard[a:b]
             cells = cell_len(line)
             if cells > width:  # Text.truncate: cut to the width (half a wide character: a blank)
@@ -414,9 +413,6 @@ def text_segments(text: Text, console: Any, options: Any) -> list[Any] | None:
     if text.end:
         out.append(Segment(text.end))
     return out
-
-
-_TRAILING_BLANKS = re.compile(r"\s+$")
 
 
 def code_segments(syntax: Any, console: Any, options: Any) -> list[Any] | None:
