@@ -44,7 +44,8 @@ reference: ``kb search`` (text and ``--json``) for :data:`SERVED_QUERIES` on eac
 <= 3x the floor), ``kb show``, ``kb tags``, ``kb list --limit 20``, ``kb links``, ``kb related``
 (<= 4x; ``kb show`` repeats one note, which the server keeps rendered after the first run),
 ``kb show`` of 20 long notes with code, each shown once (nothing of theirs kept: the cold
-case, against its own interleaved floor runs), one search in-process (``KB_SERVER=0``,
+case, against its own interleaved floor runs; its note gives the server's CPU time a show,
+which a busy machine barely changes), one search in-process (``KB_SERVER=0``,
 today's path, as a row of its own), a first run (no server yet: the command runs in-process,
 then starts one) and the same command 1 s later (a user's next command: the new server may
 still be starting) against the same two with ``KB_SERVER=0``, which they must not be slower
@@ -1182,13 +1183,36 @@ def cold_show_row(kb: list[str], python: str, notebook: Path, scale: int, env: d
     progress(f"{scale}x: kb show of {len(slugs) - 1} long notes, each once, served")
     shows = Measurement()
     floors = Measurement()
+    pid = server_pid(kb, env)
+    cpu: list[float] = []  # the server's CPU time per show (robust on a busy machine)
     for i, slug in enumerate(slugs):
         show = kb_job("cold show", kb, notebook, ["show", slug, "--no-pager"], env)
-        run_into([(floor, floors), (show, shows)], keep=i > 0)
+        run_into([(floor, floors)], keep=i > 0)
+        before = cpu_seconds(pid)
+        run_into([(show, shows)], keep=i > 0)
+        after = cpu_seconds(pid)
+        if i and before is not None and after is not None:
+            cpu.append(after - before)
+    server = f"; server CPU a show: median {statistics.median(cpu) * 1000:.0f} ms" if cpu else ""
     return row_from(f"kb show LONG --no-pager (served, {len(slugs) - 1} notes each once)", f"{scale}x", shows,
                     reference=floors.median, reference_name="floor",
                     target=Target("ratio", 4.0, "floor") if scale >= 10 else None,
-                    note="its own floor runs, in the same rotation")
+                    note="its own floor runs, in the same rotation" + server)
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """The CPU time a process's threads have used (Linux: ``/proc/PID/task/*/schedstat``,
+    nanoseconds), None where it cannot be read."""
+    if pid is None:
+        return None
+    try:
+        total = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as fh:
+                total += int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
 
 
 NO_WATCHER = " (no watcher)"

@@ -259,23 +259,43 @@ def _markdown_class() -> Any:
     if _MARKDOWN is not None:
         return _MARKDOWN
     from markdown_it import MarkdownIt
-    from rich.markdown import CodeBlock, Markdown
+    from rich.markdown import CodeBlock, Heading, Markdown, Paragraph
     from rich.syntax import Syntax
 
     parser = MarkdownIt().enable("strikethrough").enable("table")  # as Rich's Markdown does
 
     class FastCodeBlock(CodeBlock):
         def __rich_console__(self, console: Any, options: Any) -> Any:
-            syntax = Syntax(str(self.text).rstrip(), self.lexer_name, theme=self.theme, word_wrap=True,
-                            padding=1)
+            syntax = Syntax(str(self.text).rstrip(), _lexer(self.lexer_name), theme=self.theme,
+                            word_wrap=True, padding=1)
             segments = code_segments(syntax, console, options)
             if segments is None:
                 yield syntax
             else:
                 yield from segments
 
+    class FastParagraph(Paragraph):
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            self.text.justify = self.justify
+            segments = text_segments(self.text, console, options)
+            if segments is None:
+                yield self.text
+            else:
+                yield from segments
+
+    class FastHeading(Heading):
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            text = self.text.copy()
+            text.justify = self.LEVEL_ALIGN.get(self.tag, "left")
+            segments = text_segments(text, console, options)
+            if segments is None:
+                yield text
+            else:
+                yield from segments
+
     class KbMarkdown(Markdown):
-        elements = {**Markdown.elements, "fence": FastCodeBlock, "code_block": FastCodeBlock}
+        elements = {**Markdown.elements, "fence": FastCodeBlock, "code_block": FastCodeBlock,
+                    "paragraph_open": FastParagraph, "heading_open": FastHeading}
 
         def __init__(self, markup: str, code_theme: str = "monokai") -> None:
             self.markup = markup
@@ -289,6 +309,110 @@ def _markdown_class() -> Any:
 
     _MARKDOWN = KbMarkdown
     return KbMarkdown
+
+
+#: Pygments' lexer class for each name a code fence gave (None: no such lexer), found once.
+_LEXER_CLASSES: dict[str, Any] = {}
+
+
+def _lexer(name: str) -> Any:
+    """The lexer ``Syntax(code, name)`` uses (Pygments' ``get_lexer_by_name``, else its
+    plain-text lexer), its class looked up once per name: a name Pygments does not know
+    (``mermaid``, ``astro``, ``rust,ignore``) made it read every installed package's entry
+    points, ~10 ms a code block."""
+    cls = _lexer_class(name) or _lexer_class("text")
+    return cls(stripnl=False, ensurenl=True, tabsize=4)  # Syntax's options (its tab size: 4)
+
+
+def _lexer_class(name: str) -> Any:
+    try:
+        return _LEXER_CLASSES[name]
+    except KeyError:
+        from pygments.lexers import get_lexer_by_name
+        from pygments.util import ClassNotFound
+
+        try:
+            cls = type(get_lexer_by_name(name))
+        except ClassNotFound:
+            cls = None
+        _LEXER_CLASSES[name] = cls
+        return cls
+
+
+def text_segments(text: Text, console: Any, options: Any) -> list[Any] | None:
+    """``list(console.render(text, options))`` for a paragraph of a rendered note (a
+    ``Text`` justified left, folded, spans in order and apart), the very same segments
+    without Rich's general path (a ``Text`` for every line, its spans divided, cropped,
+    padded and joined again: ~20% of a long note's time); None for any other text
+    (render it as it is). ``tests/test_render.py`` compares the two."""
+    from rich._wrap import divide_line
+    from rich.cells import cell_len, set_cell_size
+    from rich.segment import Segment
+    from rich.style import Style
+
+    plain = text.plain
+    justify = text.justify or options.justify or "default"
+    overflow = text.overflow or options.overflow or "fold"
+    no_wrap = text.no_wrap if text.no_wrap is not None else options.no_wrap
+    if justify != "left" or overflow != "fold" or no_wrap or text.style or "\t" in plain:
+        return None
+    spans = text.spans
+    last = 0
+    for span in spans:  # in order, apart, not empty: each line's spans are its share of them
+        if span.start < last or span.end <= span.start or span.end > len(plain):
+            return None
+        last = span.end
+    width = options.max_width
+    get_style = console.get_style
+    null = Style.null()
+    base = get_style("", default=null)  # the style of the lines joined (Text("\n"))
+    plain_style = Style.combine((base,))
+    out: list[Any] = []
+    pending: list[str] = []  # text outside any span since the last cut
+    any_span = False
+    k = 0  # the first span that may reach into this line
+    start = 0
+    for hard in plain.split("\n"):
+        offsets = divide_line(hard, width, fold=True)
+        for a, b in zip([0, *offsets], [*offsets, len(hard)], strict=False):
+            if b - a > width:  # Text.rstrip_end: blanks beyond the width (in characters) cut
+                # (its r"\s+$", without the regex: linear on a long run of blanks)
+                b -= min(b - a - len(hard[a:b].rstrip()), b - a - width)
+            line = hard[a:b]
+            cells = cell_len(line)
+            if cells > width:  # Text.truncate: cut to the width (half a wide character: a blank)
+                line = set_cell_size(line, width)
+            if a or start:  # a line after the first: the line break joining them
+                pending.append("\n")
+            a += start
+            end = a + len(line)  # the spans, cut there
+            while k < len(spans) and spans[k].end <= a:
+                k += 1
+            pos = a
+            j = k if end > a else len(spans)
+            while j < len(spans) and spans[j].start < end:  # (an empty line: none)
+                s, e = max(spans[j].start, a), min(spans[j].end, end)
+                if s > pos:
+                    pending.append(line[pos - a : s - a])
+                if pending:
+                    out.append(Segment("".join(pending), plain_style))
+                    pending.clear()
+                style = Style.combine((base, get_style(spans[j].style, default=null)))
+                out.append(Segment(line[s - a : e - a], style))
+                any_span = True
+                pos = e
+                j += 1
+            pending.append(line[pos - a :])
+            if cells < width:
+                pending.append(" " * (width - cells))
+        start += len(hard) + 1
+    if not any_span:
+        out = [Segment("".join(pending))]
+    elif pending and any(pending):
+        out.append(Segment("".join(pending), plain_style))
+    if text.end:
+        out.append(Segment(text.end))
+    return out
 
 
 def code_segments(syntax: Any, console: Any, options: Any) -> list[Any] | None:
@@ -317,7 +441,9 @@ def code_segments(syntax: Any, console: Any, options: Any) -> list[Any] | None:
     transparent = base.transparent_background
     background = Style.null() if transparent else base
     ends_on_nl, code = syntax._process_code(syntax.code)
-    lines = syntax.highlight(code).split("\n", allow_blank=ends_on_nl)
+    lines = _code_lines(syntax, code, ends_on_nl)
+    if lines is None:
+        return None
     line_options = options.update(width=code_width).update(height=None, justify="left")
     padding = console.get_style(base)
     blank = [Segment(f'{" " * width}\n', padding)]
@@ -325,9 +451,12 @@ def code_segments(syntax: Any, console: Any, options: Any) -> list[Any] | None:
     tail = [Segment(" " * right, padding), Segment.line()] if right else [Segment.line()]
     styled = _Restyle(console, background, padding)
     out: list[Any] = blank * top
-    for line in lines:
-        row = _fitting_line(line, code_width, styled)
+    justify = "default" if transparent else "left"  # (Syntax.highlight's)
+    for plain, spans in lines:
+        row = _fitting_line(plain, spans, base, justify, code_width, styled)
         if row is None:  # wider than the block (or spans Text.render must sort out): Rich's way
+            line = Text(plain, style=base, justify=justify)  # as Text.split makes it
+            line.spans[:] = spans
             for wrapped in console.render_lines(line, line_options, style=background, pad=not transparent):
                 out += lead
                 out += Segment.adjust_line_length(styled.pad_all(wrapped), code_width, style=padding)
@@ -338,6 +467,44 @@ def code_segments(syntax: Any, console: Any, options: Any) -> list[Any] | None:
         out += tail
     out += blank * bottom
     return out
+
+
+def _code_lines(syntax: Any, code: str, allow_blank: bool) -> list[tuple[str, list[Any]]] | None:
+    """``syntax.highlight(code).split("\\n", allow_blank=...)`` as ``(plain, spans)`` per line,
+    straight from the lexer's tokens, the same text and spans (split into lines, none
+    empty), without building the whole text first; None for what Rich must do itself."""
+    from rich.control import strip_control_codes
+    from rich.text import Span
+
+    if syntax.background_color is not None or syntax.line_range:
+        return None
+    style_of = syntax._theme.get_style_for_token
+    lines: list[tuple[str, list[Any]]] = []
+    parts: list[str] = []
+    spans: list[Any] = []
+    col = 0
+    last = ""
+    for token_type, token in (syntax.lexer or syntax.default_lexer).get_tokens(code):
+        content = strip_control_codes(token)
+        if not content:
+            continue  # no text: its span was empty, and Text.split leaves empty spans out
+        style = style_of(token_type)
+        last = content[-1]
+        for k, piece in enumerate(content.split("\n")):
+            if k:
+                lines.append(("".join(parts), spans))
+                parts, spans, col = [], [], 0
+            if piece:
+                parts.append(piece)
+                if style:
+                    spans.append(Span(col, col + len(piece), style))
+                col += len(piece)
+    if not lines:
+        return None  # no line break at all: Text.split keeps the text as it is
+    lines.append(("".join(parts), spans))
+    if not allow_blank and last == "\n":
+        lines.pop()
+    return lines
 
 
 class _Restyle:
@@ -379,26 +546,26 @@ class _Restyle:
         return found
 
 
-def _fitting_line(line: Any, width: int, styled: _Restyle) -> list[Any] | None:
-    """One line of highlighted code that fits ``width``, laid out as ``Text.wrap`` (padded
-    to the width when justified left) and styled as ``Text.render`` would: a segment
-    between any two span edges. None when it does not fit, or its spans overlap."""
+def _fitting_line(plain: str, spans: list[Any], line_style: Any, justify: str, width: int,
+                  styled: _Restyle) -> list[Any] | None:
+    """One line of highlighted code (its text, spans, style and justification, as
+    ``Text.split`` gives it) that fits ``width``, laid out as ``Text.wrap`` (padded to the
+    width when justified left) and styled as ``Text.render`` would: a segment between any
+    two span edges. None when it does not fit, or its spans overlap."""
     from rich.cells import cell_len
     from rich.segment import Segment
 
-    plain = line.plain
     cells = cell_len(plain)
     if len(plain) > width or cells > width:
         return None
-    spans = line.spans
     end = len(plain)
     last = 0
     for span in spans:
         if span.start < last or span.end > end or span.end < span.start:
             return None
         last = span.end
-    text = plain + " " * (width - cells) if line.justify == "left" else plain
-    own = (line.style,) if line.style else ()
+    text = plain + " " * (width - cells) if justify == "left" else plain
+    own = (line_style,) if line_style else ()
     if not own and not spans:
         row = [Segment(text, styled.final(None))]
     else:
@@ -416,7 +583,7 @@ def _fitting_line(line: Any, width: int, styled: _Restyle) -> list[Any] | None:
     shown = sum(cell_len(segment.text) for segment in row)
     if shown > width:
         return None
-    if shown < width and line.justify == "left":
+    if shown < width and justify == "left":
         row.append(Segment(" " * (width - shown), styled.padded_background))
     elif shown < width:
         row.append(Segment(" " * (width - shown), styled.padding))

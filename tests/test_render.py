@@ -1,12 +1,15 @@
 """kb/render.py's faster note rendering gives Rich's own output, byte for byte."""
 
 import io
+import random
 import re
 
 import pytest
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.style import Style
 from rich.syntax import Syntax
+from rich.text import Text
 
 from kb import render
 
@@ -24,6 +27,9 @@ CODE = [
     ("python", "x" * 38),  # exactly the width of a 40-cell block at 40 columns
     ("python", "y" * 39),  # one cell more: wrapped by Rich
     ("sql", "SELECT *\n  FROM notes\n WHERE title LIKE '%파드%'   \n"),
+    ("python", "a = 1\r\nb = '\x07bell'\r\n\x0c\nc = \"\"\"multi\nline\nstring\"\"\"\n\n\n"),  # CRLF
+    ("html", "<div>\n  <p>한글</p>\n</div>\n"),  # lexers within a lexer
+    ("diff", "--- a\n+++ b\n@@ -1 +1 @@\n-old\n+new"),
 ]
 
 CONSOLES = [(80, None), (40, "truecolor"), (23, "256"), (7, "standard"), (3, "truecolor"), (2, None)]
@@ -124,3 +130,48 @@ def test_laid_out_prints_what_print_prints(width: int, colours: str | None) -> N
             console.print(kept, crop=how == "laid out")
         outs.append(_plain_ids(console.file.getvalue()))
     assert outs[0] == outs[1] == outs[2]
+
+
+WORDS = ["the", "pod", "쿠버네티스", "파드가", "재시작된다", "liveness", "probe", " ", "  ", "   ", "🚀",
+         "👩‍💻",
+         "e\u0301", "©\ufe0f", "x" * 30, "긴" * 25, "https://example.com/a/very/long/path/that/never/ends",
+         "(괄호)", ",", ".", "\n", "\n\n", "a\u200bb", "ｆｕｌｌ"]
+STYLES = [None, None, "bold", "italic red", "markdown.code", "markdown.link_url"]
+
+
+def _random_text(rng: random.Random) -> Text:
+    text = Text(justify=rng.choice(["left"] * 6 + [None, "center"]))
+    for _ in range(rng.randint(0, 40)):
+        piece = "".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4)))
+        style = rng.choice(STYLES + [Style(link="https://example.com")])
+        text.append(piece, style)
+    return text
+
+
+@pytest.mark.parametrize("colours", [None, "standard", "256", "truecolor"])
+def test_text_segments_are_riches_own(colours: str | None) -> None:
+    rng = random.Random(17)
+    fast = 0
+    for n in range(400):
+        text = _random_text(rng)
+        width = rng.choice([1, 2, 3, 5, 9, 17, 20, 33, 40, 61, 80, 117])
+        console = _console(width, colours)
+        options = console.options if n % 5 else console.options.update(width=max(width - 3, 1))
+        want = list(console.render(text, options))
+        got = render.text_segments(text, console, options)
+        if got is not None:
+            fast += 1
+            assert got == want, (text.plain, text.spans, width)
+    assert fast > 300  # most texts take the fast way (not: centred, not justified)
+
+
+def test_text_segments_leave_other_text_to_rich() -> None:
+    console = _console(40, "truecolor")
+    for text in (Text("a\tb", justify="left"), Text("x", justify="center"),
+                 Text("x", style="bold", justify="left"), Text("x", justify="left", no_wrap=True),
+                 Text("x", justify="left", overflow="ellipsis")):
+        assert render.text_segments(text, console, console.options) is None
+    overlapping = Text("abc", justify="left")
+    overlapping.stylize("bold", 0, 2)
+    overlapping.stylize("red", 1, 3)
+    assert render.text_segments(overlapping, console, console.options) is None
