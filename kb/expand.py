@@ -68,8 +68,27 @@ TYPO_MIN_RATIO = 4.0
 TYPO_MAX_SHARE = 0.01
 #: Most notes a term may be in for :meth:`Expander._together` to read its postings.
 MAX_TOGETHER = 5000
-#: How many times more often than chance two spellings must share notes to be linked.
+#: How many times more often than chance two spellings must share notes to be linked...
 TOGETHER_LIFT = 2.0
+#: ...and how unlikely that many shared notes must be by chance alone (a Poisson tail):
+#: 따라 (in 863 notes) shares dali's one note, 2.6 times chance, which chance does one
+#: time in five; 폴링 shares 3 of polling's 9 notes, which it does one time in ten million.
+TOGETHER_P = 0.005
+#: ...or, for a short word's look-alike (a two-syllable word, a skeleton of two consonants:
+#: 쉘 ~ shell in 4 of its 15 notes), this unlikely.
+LOOSE_P = 0.05
+#: A Hangul word the notes write in this many forms with a verb's endings, together at
+#: least this share as common as the word, is a verb (줄이: 줄일, 줄이기, 줄여, 줄인다).
+INFLECTED_FORMS = 3
+INFLECTED_SHARE = 0.2
+#: A sound-alike of a word the notes use, not found beside it, is kept only if the notes
+#: use it at least this share as often as the typed word (사용량 in 55 notes is not the
+#: singling of one note; 레플리카셋 in 2 notes may well be the replicaset of 9).
+APART_SHARE = 0.1
+#: ...and a far rarer one, or one of a verb, must be found beside it this many times more
+#: often than chance (a common word shares notes with any word of the same documents:
+#: 따라 turns up in 16 of taylor's 30 notes, 2.4 times chance).
+APART_LIFT = 5.0
 MAX_STEMS = 12
 MAX_SOUNDS = 3
 MAX_INITIALS = 6
@@ -146,6 +165,20 @@ def kept(plans: dict[Any, Any] | None, name: str, most: int = MAX_KEPT) -> dict[
     if table is None or len(table) > most:
         table = plans[name] = {}
     return table
+
+
+def poisson_tail(k: int, mean: float) -> float:
+    """The chance of ``k`` or more events where ``mean`` are expected (Poisson)."""
+    if k <= 0:
+        return 1.0
+    if k > mean + 12 * math.sqrt(mean) + 12:
+        return 0.0  # far out in the tail (and the sum below would lose it in rounding)
+    term = math.exp(-mean)
+    below = 0.0
+    for i in range(k):
+        below += term
+        term *= mean / (i + 1)
+    return max(0.0, 1.0 - below)
 
 
 def bm25_idf(df: int, n: int) -> float:
@@ -404,7 +437,28 @@ class Expander:
                 weight = self._capped(GLOSS_WEIGHT * share, typed_df, min(dfs))
                 self._add(plan, terms, weight, "gloss", f"glossed {side}({other})")
 
-    def _together(self, a: str, b: str) -> bool:
+    def _unsupported(self, term: str, typed_df: int, found: dict[str, int]) -> None:
+        """Drop from ``found`` the look-alikes of a word the notes use that the notebook
+        does not support: one not found beside it (:meth:`_together`) that is far rarer
+        than it (사용량 in 55 notes is not the singling of one), or any not found beside a
+        word the notes inflect as a verb (줄이 is 줄이기, 줄여, 줄인다, not during: a
+        loanword takes 하다, not endings of its own)."""
+        weak = [o for o in found if not self._together(term, o, TOGETHER_P, APART_LIFT)]
+        if not weak:
+            return
+        verb = not term.isascii() and self._inflected(term, typed_df)
+        for other in weak:
+            if verb or found[other] < APART_SHARE * typed_df:
+                del found[other]
+
+    def _inflected(self, term: str, typed_df: int) -> bool:
+        """Whether the notes write a Hangul word with the endings of a verb, in at least
+        INFLECTED_FORMS forms that together are INFLECTED_SHARE as common as the word."""
+        forms = self._forms(term)
+        forms.pop(term, None)
+        return len(forms) >= INFLECTED_FORMS and sum(forms.values()) >= INFLECTED_SHARE * typed_df
+
+    def _together(self, a: str, b: str, p: float = LOOSE_P, lift: float = TOGETHER_LIFT) -> bool:
         """Whether the two terms turn up in the same notes far more often than chance would
         have it (폴링 and polling do; 상태 and sunday, both common, only by chance). A term in
         more than MAX_TOGETHER notes is not read."""
@@ -415,7 +469,8 @@ class Expander:
         if docs is None or other is None:  # a term in the title only: no body postings
             return False
         both = len(docs & other)
-        return both > 0 and both * self.n >= TOGETHER_LIFT * df_a * df_b
+        expected = df_a * df_b / self.n
+        return both > 0 and both >= lift * expected and poisson_tail(both, expected) < p
 
     def _body_docs(self, term: str) -> frozenset[int] | None:
         """The notes whose body has ``term`` (None: no body postings), read once a plan
@@ -460,6 +515,8 @@ class Expander:
                     check = together or (typed_df and len(key) < 3)
                     if df and (not check or self._together(term, other)):
                         found[other] = df
+        if typed_df and not plan.correction and found:
+            self._unsupported(term, typed_df, found)
         # Spellings the notebook uses together with the typed word first, and then only
         # those (러스트 is rust, which shares the Rust book's notes, not the commoner list,
         # last or rest), else the closest in length (스위트 is suite, not set), then the
