@@ -380,7 +380,7 @@ def add_learned(plan: Any, learned: Associations, expander: Any) -> None:
     below the typed word by the pair's strength and capped by its rarity (see
     :meth:`kb.expand.Expander._capped`). Not for code (``retry_limit``, ``a.b``) nor a
     question word."""
-    from .expand import Variant
+    from .expand import Variant, drop_narrower
 
     if expander is None or plan.question or len(plan.terms) != 1:
         return
@@ -398,6 +398,7 @@ def add_learned(plan: Any, learned: Associations, expander: Any) -> None:
                 continue
             weight = expander._capped(LEARNED_WEIGHT * min(1.0, dice / FULL_DICE), typed_df, df)
             plan.variants.append(Variant((form,), weight, "learned", why))
+    drop_narrower(plan)
 
 
 #: Other forms of a learned English partner searched with it (``fail``: ``failed``, ``failure``).

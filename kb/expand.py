@@ -181,6 +181,19 @@ def poisson_tail(k: int, mean: float) -> float:
     return max(0.0, 1.0 - below)
 
 
+def drop_narrower(plan: WordPlan) -> None:
+    """Drop the glosses of a word that name something narrower: a phrase holding the word
+    itself or another of its forms (``서버(dev server)``, ``서버(rust language server)`` when
+    서버 is server; ``annotation(트레잇 어노테이션)`` beside ``annotation(어노테이션)``). The
+    note glossed a kind of the thing, not its other spelling."""
+    single = {plan.terms[0]} if len(plan.terms) == 1 else set()
+    single.update(v.terms[0] for v in plan.variants if len(v.terms) == 1)
+    if not single:
+        return
+    plan.variants[:] = [v for v in plan.variants if not (
+        v.kind == "gloss" and len(v.terms) > 1 and not single.isdisjoint(v.terms))]
+
+
 def bm25_idf(df: int, n: int) -> float:
     """Whoosh's BM25 idf."""
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
@@ -235,7 +248,7 @@ class Expander:
             kept = self.plans[key] = self._plan(text, terms)
         return replace(kept, variants=list(kept.variants))
 
-    def _plan(self, text: str, terms: list[str]) -> WordPlan:
+    def _plan_variants(self, text: str, terms: list[str]) -> WordPlan:
         terms_t = tuple(terms)
         plan = WordPlan(text, terms_t)
         dfs = [self.df(t) for t in terms]
@@ -270,6 +283,11 @@ class Expander:
                 reading = self._layout_reading(plan.text, to_latin_layout)  # ㅏㅕㅠㄷㅊ시
                 if reading:
                     self._correct(plan, reading, "layout", "typed in Korean mode")
+        return plan
+
+    def _plan(self, text: str, terms: list[str]) -> WordPlan:
+        plan = self._plan_variants(text, terms)
+        drop_narrower(plan)
         return plan
 
     def _add(self, plan: WordPlan, terms: tuple[str, ...], weight: float, kind: str, why: str = "") -> bool:
