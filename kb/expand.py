@@ -91,6 +91,13 @@ APART_SHARE = 0.1
 APART_LIFT = 5.0
 MAX_STEMS = 12
 MAX_SOUNDS = 3
+#: Most look-alikes with a word's consonants but not its vowels checked for being written
+#: beside it (:meth:`Expander._near_sounds`).
+MAX_NEAR = 60
+#: ...and how alike the two must be spelled (difflib's ratio, the Hangul romanized).
+NEAR_RATIO = 0.5
+#: Most other forms of an English sound-alike searched with it (timeout: timeouts).
+MAX_SOUND_FORMS = 2
 MAX_INITIALS = 6
 #: Korean words of grammar that name no topic, a closed class like the particles: bound
 #: nouns (``수``, ``것``/``걸``, ``때``, ``데``), negation and degree adverbs (``안``, ``못``, ``더``,
@@ -524,6 +531,7 @@ class Expander:
             keys = {hangul_sound_key(f) for f in forms}
         keys = {k for k in keys if len(k) >= min_key}
         found: dict[str, int] = {}
+        near: list[str] = []  # the same consonants, vowels that do not agree
         for key in sorted(keys):  # in a fixed order: ties below keep the first found
             for other in self.vocab.by_sound(key):
                 if other.isascii() == latin or other in plan.terms or other in found:
@@ -533,8 +541,12 @@ class Expander:
                     check = together or (typed_df and len(key) < 3)
                     if df and (not check or self._together(term, other)):
                         found[other] = df
+                elif len(key) >= 3 and len(near) < MAX_NEAR:
+                    near.append(other)
         if typed_df and not plan.correction and found:
             self._unsupported(term, typed_df, found)
+        if typed_df and not plan.correction and not found and near:
+            return self._near_sounds(plan, term, typed_df, near)
         # Spellings the notebook uses together with the typed word first, and then only
         # those (러스트 is rust, which shares the Rust book's notes, not the commoner list,
         # last or rest), else the closest in length (스위트 is suite, not set), then the
@@ -554,6 +566,44 @@ class Expander:
         weight = SOUND_WEIGHT if typed_df else ABSENT_SOUND_WEIGHT
         for df, other in best:
             self._add(plan, (other,), self._capped(weight, typed_df, df), "sound", "sounds alike")
+        return len(best)
+
+    def _english_forms(self, plan: WordPlan, picks: list[str], weight: float, typed_df: int) -> None:
+        """The notes' other forms of the English words a Hangul word was found to be
+        (타임아웃 ~ timeout: timeouts too, the title of the note that says it), as a typed
+        English word gets them (:meth:`_stems`), a little lower."""
+        if self.vocab is None:
+            return
+        for pick in picks:
+            if not pick.isascii() or len(pick) < 3:
+                continue
+            forms = sorted(((self.df(o), o) for o in self.vocab.by_stem(light_stem(pick)) if o != pick),
+                           reverse=True)
+            for df, other in forms[:MAX_SOUND_FORMS]:
+                if df:
+                    self._add(plan, (other,), self._capped(weight * STEM_WEIGHT, typed_df, df), "stem",
+                              f"a form of {pick}")
+
+    def _near_sounds(self, plan: WordPlan, term: str, typed_df: int, near: list[str]) -> int:
+        """No look-alike sounds quite like the word, but these have its consonants: those
+        spelled much like it (romanized, :data:`NEAR_RATIO`) that the notebook writes beside
+        it far beyond chance are its other spelling all the same (타임아웃 ~ timeout, 버튼 ~
+        button: vowels spelled by ear; not padding, which shares 버튼's consonants and
+        notes, but not its letters)."""
+        from difflib import SequenceMatcher
+
+        latin = term.isascii()
+        spelled = term if latin else romanize(term)
+        linked = []
+        for other in near:
+            ratio = SequenceMatcher(None, spelled, romanize(other) if latin else other).ratio()
+            if ratio >= NEAR_RATIO and self._together(term, other, TOGETHER_P, APART_LIFT):
+                linked.append((-ratio, other))
+        best = [other for _, other in sorted(linked)[:MAX_SOUNDS]]
+        for other in best:
+            self._add(plan, (other,), self._capped(SOUND_WEIGHT, typed_df, self.df(other)), "sound",
+                      "its consonants, and written beside it")
+        self._english_forms(plan, best, SOUND_WEIGHT, typed_df)
         return len(best)
 
     def _best(self, term: str, candidates: list[str], max_dist: float,
