@@ -402,7 +402,7 @@ def add_learned(plan: Any, learned: Associations, expander: Any) -> None:
 
 
 #: Other forms of a learned English partner searched with it (``fail``: ``failed``, ``failure``).
-MAX_FORMS = 3
+MAX_FORMS = 4
 
 
 def _forms(term: str, expander: Any) -> list[str]:
@@ -412,6 +412,23 @@ def _forms(term: str, expander: Any) -> list[str]:
         return [term]
     from .english import light_stem
 
-    others = sorted((o for o in vocab.by_stem(light_stem(term)) if o != term),
-                    key=lambda o: -expander.df(o))
-    return [term, *others[:MAX_FORMS]]
+    others = set(vocab.by_stem(light_stem(term)))
+    if len(term) >= MIN_PREFIX_FORM:
+        # condition -> conditional, conditionals: a word built on it (a longer stem of its own)
+        for f in ("title", "body"):
+            for n, btext in enumerate(expander.reader.expand_prefix(f, term)):
+                t = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                if n >= MAX_PREFIX_SCAN:
+                    break
+                if len(t) <= len(term) + MAX_SUFFIX and t.isalpha():
+                    others.add(t)
+    others.discard(term)
+    ranked = sorted(others, key=lambda o: (-expander.df(o), o))
+    return [term, *ranked[:MAX_FORMS]]
+
+
+#: A learned English partner this long also brings the notes' words that extend it by at
+#: most MAX_SUFFIX letters (read from the first MAX_PREFIX_SCAN terms of its prefix).
+MIN_PREFIX_FORM = 6
+MAX_SUFFIX = 4
+MAX_PREFIX_SCAN = 50
