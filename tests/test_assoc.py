@@ -118,11 +118,23 @@ def test_no_twins_no_pairs(tmp_path: Path) -> None:
     assert "rollout.md" not in [h.path for h in search(nb, "배포는 어떻게 하나요", ix=ix).hits]
 
 
-def test_only_questions_use_the_pairs(tmp_path: Path) -> None:
-    """A plain query searches its own words (and aliases, glosses, sounds): a learned pair is
-    a weaker guess, used where the words are the asker's."""
+def test_a_korean_word_finds_the_english_note_below_the_korean_ones(tmp_path: Path) -> None:
+    """A query with a Korean word uses the pairs too (the note may say it only in
+    English), weighted below the typed word: the notes that say 배포 come first. Fails on
+    the code before (questions only)."""
     nb, ix = make(tmp_path, {**twin_notes(), **OTHERS})
-    assert "rollout.md" not in [h.path for h in search(nb, "배포", ix=ix).hits]
+    paths = [h.path for h in search(nb, "배포", ix=ix).hits]
+    assert "rollout.md" in paths
+    assert paths[0].startswith("ko/") and paths.index("rollout.md") > 3
+
+
+def test_an_english_query_does_not_use_the_pairs(tmp_path: Path) -> None:
+    """An English query searches its own words (and their forms, glosses, sounds): a note
+    that only says 배포 is not what ``deploy`` asked for."""
+    nb, ix = make(tmp_path, {**twin_notes(), **OTHERS})
+    result = search(nb, "deploy", ix=ix, explain=True)
+    assert result.explanation is not None
+    assert not [v for w in result.explanation.words for v in w.variants if v.kind == "learned"]
 
 
 def test_a_sync_learns_new_twins_and_forgets_removed_ones(tmp_path: Path) -> None:
