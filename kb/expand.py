@@ -515,7 +515,9 @@ class Expander:
         (:func:`kb.jamo.sounds_like`); how many. A short skeleton says little (정의 ~ json,
         스위트 ~ set): with fewer than three consonant classes (or ``together``) the two
         spellings must also share notes more often than chance (:meth:`_together`),
-        unless the word is not in the notes at all."""
+        unless the word is not in the notes at all. Of a word the notes use, the look-alikes
+        the notebook does not support are dropped (:meth:`_unsupported`); if none is left,
+        one with its consonants may do (:meth:`_near_sounds`)."""
         if self.vocab is None:
             return 0
         latin = term.isascii()
