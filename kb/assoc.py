@@ -166,11 +166,14 @@ Kept = tuple[str, bytes]
 
 
 def kept_traits(traits: Traits) -> Kept | None:
-    """What is kept of a note's traits; None for a note that cannot be a twin (too few
-    fingerprints, or prose of both scripts). An edit of the prose changes nothing kept."""
+    """What is kept of a note's traits; None for a note that cannot be a twin (prose of
+    both scripts). A note with too few fingerprints may still be one by its path (see
+    :func:`path_twins`). An edit of the prose changes nothing kept."""
     share, prints = traits
-    if len(prints) < MIN_SHARED or LATIN_SHARE < share < KOREAN_SHARE:
+    if LATIN_SHARE < share < KOREAN_SHARE:
         return None
+    if len(prints) < MIN_SHARED:
+        prints = []
     return ("k" if share >= KOREAN_SHARE else "l"), array("I", prints).tobytes()
 
 
@@ -200,6 +203,36 @@ def find_twins(notes: dict[str, Kept]) -> list[tuple[str, str]]:
         smaller = min(len(notes[ko][1]), len(notes[en][1])) // _ITEM
         if n >= MIN_SHARED and n >= MIN_SHARED_PART * smaller:
             twins.append((ko, en))
+    found = set(twins)
+    twins.extend(pair for pair in path_twins(notes) if pair not in found)
+    return twins
+
+
+def _path_key(rel: str) -> tuple[str, str]:
+    """A note's folder at the top of the notebook and its file name."""
+    parts = rel.replace("\\", "/").split("/")
+    return (parts[0] if len(parts) > 1 else "", parts[-1].lower())
+
+
+def path_twins(notes: dict[str, Kept]) -> list[tuple[str, str]]:
+    """``(Korean note, the other)`` pairs that a project keeps as translations by name: the
+    only Korean note and the only other note of a file name within one top folder
+    (``helm/docs/helm/helm_rollback.md`` and ``helm/i18n/ko/.../helm_rollback.md``,
+    ``glossary/content/en/service-mesh.md`` and ``glossary/content/ko/service-mesh.md``);
+    a translation need not keep code or links (a glossary entry has none). A name more
+    notes share on either side (``README.md`` in every folder) pairs nothing."""
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for rel in notes:
+        key = _path_key(rel)
+        if key[0]:
+            by_key.setdefault(key, []).append(rel)
+    twins = []
+    for rels in by_key.values():
+        if len(rels) == 2:
+            a, b = sorted(rels, key=lambda r: notes[r][0])  # "k" before "l"
+            if notes[a][0] == "k" and notes[b][0] == "l":
+                twins.append((a, b))
+    twins.sort()
     return twins
 
 
@@ -337,6 +370,9 @@ def save_updated(index_dir: Path, root: Path, learner: Learner, removed: Iterabl
             for traits in notes.values():
                 held.update(_prints(traits))
             relearn = any(held[fp] > 1 for rel in candidates for fp in _prints(notes[rel]))
+        if candidates and not relearn:  # a twin by its name (see path_twins)?
+            keys = Counter(_path_key(rel) for rel in notes)
+            relearn = any(keys[_path_key(rel)] == 2 for rel in candidates)
         if relearn:
             _learn(index_dir, root, notes)
         else:

@@ -181,3 +181,40 @@ def test_note_traits(body: str, share: float, prints: int) -> None:
     got_share, got_prints = note_traits(body)
     assert abs(got_share - share) < 0.15
     assert len(got_prints) == prints
+
+
+def named_twins(count: int = 4, rename: bool = False) -> dict[str, str]:
+    """Translations kept by name (``glossary/en/x.md`` and ``glossary/ko/x.md``) with no code
+    or links in common: a glossary's entries."""
+    notes = {}
+    for i in range(count):
+        notes[f"glossary/ko/{'entry' if rename else 'app'}{i}.md"] = (
+            f"# 앱 {i} 안내\n\n오늘 정리한 문서.\n\n"
+            f"## 시작\n\n오늘 {START[i][0]}.\n\n## 배포\n\n오늘 {SHIP[i][0]}.\n")
+        notes[f"glossary/en/app{i}.md"] = (
+            f"# App {i} guide\n\nQuickly written notes.\n\n"
+            f"## Start\n\nQuickly: {START[i][1]}.\n\n## Deploy\n\nQuickly: {SHIP[i][1]}.\n")
+    return notes
+
+
+def test_translations_kept_by_name_are_twins(tmp_path: Path) -> None:
+    """Fails on the code before: twins were found by shared code lines and links only."""
+    nb, ix = make(tmp_path, {**named_twins(), **OTHERS})
+    assert "deploy" in partners(nb, "배포")
+    assert "rollout.md" in [h.path for h in search(nb, "배포는 어떻게 하나요", ix=ix).hits]
+
+
+def test_notes_of_different_names_are_not_twins_by_name(tmp_path: Path) -> None:
+    nb, _ = make(tmp_path, {**named_twins(rename=True), **OTHERS})
+    assert partners(nb, "배포") == []
+
+
+def test_a_sync_finds_a_twin_by_name(tmp_path: Path) -> None:
+    notes = named_twins()
+    nb, _ = make(tmp_path, {k: v for k, v in notes.items() if "/en/" not in k or k.endswith("app0.md")})
+    assert partners(nb, "배포") == []
+    time.sleep(0.025)
+    for rel, text in notes.items():
+        (nb.root / rel).write_text(text, encoding="utf-8")
+    sync_index(nb)
+    assert "deploy" in partners(nb, "배포")
