@@ -469,12 +469,12 @@ class Expander:
         word the notes inflect as a verb (줄이 is 줄이기, 줄여, 줄인다, not during: a
         loanword takes 하다, not endings of its own)."""
         weak = [o for o in found if not self._together(term, o, TOGETHER_P, APART_LIFT)]
-        if not weak:
-            return
-        verb = not term.isascii() and self._inflected(term, typed_df)
         for other in weak:
-            if verb or found[other] < APART_SHARE * typed_df:
+            if found[other] < APART_SHARE * typed_df:
                 del found[other]
+        if any(o in found for o in weak) and not term.isascii() and self._inflected(term, typed_df):
+            for other in weak:
+                found.pop(other, None)
 
     def _inflected(self, term: str, typed_df: int) -> bool:
         """Whether the notes write a Hangul word with the endings of a verb, in at least
@@ -490,11 +490,14 @@ class Expander:
         df_a, df_b = self.df(a), self.df(b)
         if min(df_a, df_b) == 0 or max(df_a, df_b) > MAX_TOGETHER:
             return False
+        expected = df_a * df_b / self.n
+        most = min(df_a, df_b)  # they cannot share more notes than the rarer one is in
+        if most < lift * expected or poisson_tail(most, expected) >= p:
+            return False
         docs, other = self._body_docs(a), self._body_docs(b)
         if docs is None or other is None:  # a term in the title only: no body postings
             return False
         both = len(docs & other)
-        expected = df_a * df_b / self.n
         return both > 0 and both >= lift * expected and poisson_tail(both, expected) < p
 
     def _body_docs(self, term: str) -> frozenset[int] | None:
@@ -598,7 +601,10 @@ class Expander:
         spelled = term if latin else romanize(term)
         linked = []
         for other in near:
-            ratio = SequenceMatcher(None, spelled, romanize(other) if latin else other).ratio()
+            match = SequenceMatcher(None, spelled, romanize(other) if latin else other)
+            if match.real_quick_ratio() < NEAR_RATIO or match.quick_ratio() < NEAR_RATIO:
+                continue  # bounds of ratio(), cheaper
+            ratio = match.ratio()
             if ratio >= NEAR_RATIO and self._together(term, other, TOGETHER_P, APART_LIFT):
                 linked.append((-ratio, other))
         best = [other for _, other in sorted(linked)[:MAX_SOUNDS]]
