@@ -81,6 +81,8 @@ LOOSE_P = 0.05
 #: least this share as common as the word, is a verb (줄이: 줄일, 줄이기, 줄여, 줄인다).
 INFLECTED_FORMS = 3
 INFLECTED_SHARE = 0.2
+#: Longest stem (syllables) read as a possible verb: 줄이, 따라, 늘리, 되돌리.
+MAX_VERB_STEM = 3
 #: A sound-alike of a word the notes use, not found beside it, is kept only if the notes
 #: use it at least this share as often as the typed word (사용량 in 55 notes is not the
 #: singling of one note; 레플리카셋 in 2 notes may well be the replicaset of 9).
@@ -95,7 +97,7 @@ MAX_SOUNDS = 3
 #: beside it (:meth:`Expander._near_sounds`).
 MAX_NEAR = 60
 #: ...and how alike the two must be spelled (difflib's ratio, the Hangul romanized).
-NEAR_RATIO = 0.5
+NEAR_RATIO = 0.6
 #: Most other forms of an English sound-alike searched with it (timeout: timeouts).
 MAX_SOUND_FORMS = 2
 MAX_INITIALS = 6
@@ -468,13 +470,12 @@ class Expander:
         than it (사용량 in 55 notes is not the singling of one), or any not found beside a
         word the notes inflect as a verb (줄이 is 줄이기, 줄여, 줄인다, not during: a
         loanword takes 하다, not endings of its own)."""
-        weak = [o for o in found if not self._together(term, o, TOGETHER_P, APART_LIFT)]
-        for other in weak:
-            if found[other] < APART_SHARE * typed_df:
+        for other in [o for o, df in found.items() if df < APART_SHARE * typed_df]:
+            if not self._together(term, other, TOGETHER_P, APART_LIFT):
                 del found[other]
-        if any(o in found for o in weak) and not term.isascii() and self._inflected(term, typed_df):
-            for other in weak:
-                found.pop(other, None)
+        if found and not term.isascii() and len(term) <= MAX_VERB_STEM and self._inflected(term, typed_df):
+            for other in [o for o in found if not self._together(term, o, TOGETHER_P, APART_LIFT)]:
+                del found[other]
 
     def _inflected(self, term: str, typed_df: int) -> bool:
         """Whether the notes write a Hangul word with the endings of a verb, in at least
@@ -546,11 +547,11 @@ class Expander:
                     check = together or (typed_df and len(key) < 3)
                     if df and (not check or self._together(term, other)):
                         found[other] = df
-                elif len(key) >= 3 and len(near) < MAX_NEAR:
+                elif not latin and len(key) >= 3 and len(near) < MAX_NEAR:
                     near.append(other)
         if typed_df and not plan.correction and found:
             self._unsupported(term, typed_df, found)
-        if typed_df and not plan.correction and not found and near:
+        if typed_df and not plan.correction and not found and near and not latin:
             return self._near_sounds(plan, term, typed_df, near)
         # Spellings the notebook uses together with the typed word first, and then only
         # those (러스트 is rust, which shares the Rust book's notes, not the commoner list,
