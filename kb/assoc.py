@@ -166,11 +166,14 @@ Kept = tuple[str, bytes]
 
 
 def kept_traits(traits: Traits) -> Kept | None:
-    """What is kept of a note's traits; None for a note that cannot be a twin (too few
-    fingerprints, or prose of both scripts). An edit of the prose changes nothing kept."""
+    """What is kept of a note's traits; None for a note that cannot be a twin (prose of
+    both scripts). A note with too few fingerprints may still be one by its path (see
+    :func:`path_twins`). An edit of the prose changes nothing kept."""
     share, prints = traits
-    if len(prints) < MIN_SHARED or LATIN_SHARE < share < KOREAN_SHARE:
+    if LATIN_SHARE < share < KOREAN_SHARE:
         return None
+    if len(prints) < MIN_SHARED:
+        prints = []
     return ("k" if share >= KOREAN_SHARE else "l"), array("I", prints).tobytes()
 
 
@@ -200,6 +203,36 @@ def find_twins(notes: dict[str, Kept]) -> list[tuple[str, str]]:
         smaller = min(len(notes[ko][1]), len(notes[en][1])) // _ITEM
         if n >= MIN_SHARED and n >= MIN_SHARED_PART * smaller:
             twins.append((ko, en))
+    found = set(twins)
+    twins.extend(pair for pair in path_twins(notes) if pair not in found)
+    return twins
+
+
+def _path_key(rel: str) -> tuple[str, str]:
+    """A note's folder at the top of the notebook and its file name."""
+    parts = rel.replace("\\", "/").split("/")
+    return (parts[0] if len(parts) > 1 else "", parts[-1].lower())
+
+
+def path_twins(notes: dict[str, Kept]) -> list[tuple[str, str]]:
+    """``(Korean note, the other)`` pairs that a project keeps as translations by name: the
+    only Korean note and the only other note of a file name within one top folder
+    (``helm/docs/helm/helm_rollback.md`` and ``helm/i18n/ko/.../helm_rollback.md``,
+    ``glossary/content/en/service-mesh.md`` and ``glossary/content/ko/service-mesh.md``);
+    a translation need not keep code or links (a glossary entry has none). A name more
+    notes share on either side (``README.md`` in every folder) pairs nothing."""
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for rel in notes:
+        key = _path_key(rel)
+        if key[0]:
+            by_key.setdefault(key, []).append(rel)
+    twins = []
+    for rels in by_key.values():
+        if len(rels) == 2:
+            a, b = sorted(rels, key=lambda r: notes[r][0])  # "k" before "l"
+            if notes[a][0] == "k" and notes[b][0] == "l":
+                twins.append((a, b))
+    twins.sort()
     return twins
 
 
@@ -337,6 +370,9 @@ def save_updated(index_dir: Path, root: Path, learner: Learner, removed: Iterabl
             for traits in notes.values():
                 held.update(_prints(traits))
             relearn = any(held[fp] > 1 for rel in candidates for fp in _prints(notes[rel]))
+        if candidates and not relearn:  # a twin by its name (see path_twins)?
+            keys = Counter(_path_key(rel) for rel in notes)
+            relearn = any(keys[_path_key(rel)] == 2 for rel in candidates)
         if relearn:
             _learn(index_dir, root, notes)
         else:
@@ -380,7 +416,7 @@ def add_learned(plan: Any, learned: Associations, expander: Any) -> None:
     below the typed word by the pair's strength and capped by its rarity (see
     :meth:`kb.expand.Expander._capped`). Not for code (``retry_limit``, ``a.b``) nor a
     question word."""
-    from .expand import Variant
+    from .expand import Variant, drop_narrower
 
     if expander is None or plan.question or len(plan.terms) != 1:
         return
@@ -398,10 +434,11 @@ def add_learned(plan: Any, learned: Associations, expander: Any) -> None:
                 continue
             weight = expander._capped(LEARNED_WEIGHT * min(1.0, dice / FULL_DICE), typed_df, df)
             plan.variants.append(Variant((form,), weight, "learned", why))
+    drop_narrower(plan)
 
 
 #: Other forms of a learned English partner searched with it (``fail``: ``failed``, ``failure``).
-MAX_FORMS = 3
+MAX_FORMS = 4
 
 
 def _forms(term: str, expander: Any) -> list[str]:
@@ -411,6 +448,23 @@ def _forms(term: str, expander: Any) -> list[str]:
         return [term]
     from .english import light_stem
 
-    others = sorted((o for o in vocab.by_stem(light_stem(term)) if o != term),
-                    key=lambda o: -expander.df(o))
-    return [term, *others[:MAX_FORMS]]
+    others = set(vocab.by_stem(light_stem(term)))
+    if len(term) >= MIN_PREFIX_FORM:
+        # condition -> conditional, conditionals: a word built on it (a longer stem of its own)
+        for f in ("title", "body"):
+            for n, btext in enumerate(expander.reader.expand_prefix(f, term)):
+                t = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                if n >= MAX_PREFIX_SCAN:
+                    break
+                if len(t) <= len(term) + MAX_SUFFIX and t.isalpha():
+                    others.add(t)
+    others.discard(term)
+    ranked = sorted(others, key=lambda o: (-expander.df(o), o))
+    return [term, *ranked[:MAX_FORMS]]
+
+
+#: A learned English partner this long also brings the notes' words that extend it by at
+#: most MAX_SUFFIX letters (read from the first MAX_PREFIX_SCAN terms of its prefix).
+MIN_PREFIX_FORM = 6
+MAX_SUFFIX = 4
+MAX_PREFIX_SCAN = 50

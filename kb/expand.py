@@ -68,10 +68,38 @@ TYPO_MIN_RATIO = 4.0
 TYPO_MAX_SHARE = 0.01
 #: Most notes a term may be in for :meth:`Expander._together` to read its postings.
 MAX_TOGETHER = 5000
-#: How many times more often than chance two spellings must share notes to be linked.
+#: How many times more often than chance two spellings must share notes to be linked...
 TOGETHER_LIFT = 2.0
+#: ...and how unlikely that many shared notes must be by chance alone (a Poisson tail):
+#: 따라 (in 863 notes) shares dali's one note, 2.6 times chance, which chance does one
+#: time in five; 폴링 shares 3 of polling's 9 notes, which it does one time in ten million.
+TOGETHER_P = 0.005
+#: ...or, for a short word's look-alike (a two-syllable word, a skeleton of two consonants:
+#: 쉘 ~ shell in 4 of its 15 notes), this unlikely.
+LOOSE_P = 0.05
+#: A Hangul word the notes write in this many forms with a verb's endings, together at
+#: least this share as common as the word, is a verb (줄이: 줄일, 줄이기, 줄여, 줄인다).
+INFLECTED_FORMS = 3
+INFLECTED_SHARE = 0.2
+#: Longest stem (syllables) read as a possible verb: 줄이, 따라, 늘리, 되돌리.
+MAX_VERB_STEM = 3
+#: A sound-alike of a word the notes use, not found beside it, is kept only if the notes
+#: use it at least this share as often as the typed word (사용량 in 55 notes is not the
+#: singling of one note; 레플리카셋 in 2 notes may well be the replicaset of 9).
+APART_SHARE = 0.1
+#: ...and a far rarer one, or one of a verb, must be found beside it this many times more
+#: often than chance (a common word shares notes with any word of the same documents:
+#: 따라 turns up in 16 of taylor's 30 notes, 2.4 times chance).
+APART_LIFT = 5.0
 MAX_STEMS = 12
 MAX_SOUNDS = 3
+#: Most look-alikes with a word's consonants but not its vowels checked for being written
+#: beside it (:meth:`Expander._near_sounds`).
+MAX_NEAR = 60
+#: ...and how alike the two must be spelled (difflib's ratio, the Hangul romanized).
+NEAR_RATIO = 0.6
+#: Most other forms of an English sound-alike searched with it (timeout: timeouts).
+MAX_SOUND_FORMS = 2
 MAX_INITIALS = 6
 #: Korean words of grammar that name no topic, a closed class like the particles: bound
 #: nouns (``수``, ``것``/``걸``, ``때``, ``데``), negation and degree adverbs (``안``, ``못``, ``더``,
@@ -148,6 +176,33 @@ def kept(plans: dict[Any, Any] | None, name: str, most: int = MAX_KEPT) -> dict[
     return table
 
 
+def poisson_tail(k: int, mean: float) -> float:
+    """The chance of ``k`` or more events where ``mean`` are expected (Poisson)."""
+    if k <= 0:
+        return 1.0
+    if k > mean + 12 * math.sqrt(mean) + 12:
+        return 0.0  # far out in the tail (and the sum below would lose it in rounding)
+    term = math.exp(-mean)
+    below = 0.0
+    for i in range(k):
+        below += term
+        term *= mean / (i + 1)
+    return max(0.0, 1.0 - below)
+
+
+def drop_narrower(plan: WordPlan) -> None:
+    """Drop the glosses of a word that name something narrower: a phrase holding the word
+    itself or another of its forms (``서버(dev server)``, ``서버(rust language server)`` when
+    서버 is server; ``annotation(트레잇 어노테이션)`` beside ``annotation(어노테이션)``). The
+    note glossed a kind of the thing, not its other spelling."""
+    single = {plan.terms[0]} if len(plan.terms) == 1 else set()
+    single.update(v.terms[0] for v in plan.variants if len(v.terms) == 1)
+    if not single:
+        return
+    plan.variants[:] = [v for v in plan.variants if not (
+        v.kind == "gloss" and len(v.terms) > 1 and not single.isdisjoint(v.terms))]
+
+
 def bm25_idf(df: int, n: int) -> float:
     """Whoosh's BM25 idf."""
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
@@ -202,7 +257,7 @@ class Expander:
             kept = self.plans[key] = self._plan(text, terms)
         return replace(kept, variants=list(kept.variants))
 
-    def _plan(self, text: str, terms: list[str]) -> WordPlan:
+    def _plan_variants(self, text: str, terms: list[str]) -> WordPlan:
         terms_t = tuple(terms)
         plan = WordPlan(text, terms_t)
         dfs = [self.df(t) for t in terms]
@@ -237,6 +292,11 @@ class Expander:
                 reading = self._layout_reading(plan.text, to_latin_layout)  # ㅏㅕㅠㄷㅊ시
                 if reading:
                     self._correct(plan, reading, "layout", "typed in Korean mode")
+        return plan
+
+    def _plan(self, text: str, terms: list[str]) -> WordPlan:
+        plan = self._plan_variants(text, terms)
+        drop_narrower(plan)
         return plan
 
     def _add(self, plan: WordPlan, terms: tuple[str, ...], weight: float, kind: str, why: str = "") -> bool:
@@ -404,18 +464,42 @@ class Expander:
                 weight = self._capped(GLOSS_WEIGHT * share, typed_df, min(dfs))
                 self._add(plan, terms, weight, "gloss", f"glossed {side}({other})")
 
-    def _together(self, a: str, b: str) -> bool:
+    def _unsupported(self, term: str, typed_df: int, found: dict[str, int]) -> None:
+        """Drop from ``found`` the look-alikes of a word the notes use that the notebook
+        does not support: one not found beside it (:meth:`_together`) that is far rarer
+        than it (사용량 in 55 notes is not the singling of one), or any not found beside a
+        word the notes inflect as a verb (줄이 is 줄이기, 줄여, 줄인다, not during: a
+        loanword takes 하다, not endings of its own)."""
+        for other in [o for o, df in found.items() if df < APART_SHARE * typed_df]:
+            if not self._together(term, other, TOGETHER_P, APART_LIFT):
+                del found[other]
+        if found and not term.isascii() and len(term) <= MAX_VERB_STEM and self._inflected(term, typed_df):
+            for other in [o for o in found if not self._together(term, o, TOGETHER_P, APART_LIFT)]:
+                del found[other]
+
+    def _inflected(self, term: str, typed_df: int) -> bool:
+        """Whether the notes write a Hangul word with the endings of a verb, in at least
+        INFLECTED_FORMS forms that together are INFLECTED_SHARE as common as the word."""
+        forms = self._forms(term)
+        forms.pop(term, None)
+        return len(forms) >= INFLECTED_FORMS and sum(forms.values()) >= INFLECTED_SHARE * typed_df
+
+    def _together(self, a: str, b: str, p: float = LOOSE_P, lift: float = TOGETHER_LIFT) -> bool:
         """Whether the two terms turn up in the same notes far more often than chance would
         have it (폴링 and polling do; 상태 and sunday, both common, only by chance). A term in
         more than MAX_TOGETHER notes is not read."""
         df_a, df_b = self.df(a), self.df(b)
         if min(df_a, df_b) == 0 or max(df_a, df_b) > MAX_TOGETHER:
             return False
+        expected = df_a * df_b / self.n
+        most = min(df_a, df_b)  # they cannot share more notes than the rarer one is in
+        if most < lift * expected or poisson_tail(most, expected) >= p:
+            return False
         docs, other = self._body_docs(a), self._body_docs(b)
         if docs is None or other is None:  # a term in the title only: no body postings
             return False
         both = len(docs & other)
-        return both > 0 and both * self.n >= TOGETHER_LIFT * df_a * df_b
+        return both > 0 and both >= lift * expected and poisson_tail(both, expected) < p
 
     def _body_docs(self, term: str) -> frozenset[int] | None:
         """The notes whose body has ``term`` (None: no body postings), read once a plan
@@ -435,7 +519,9 @@ class Expander:
         (:func:`kb.jamo.sounds_like`); how many. A short skeleton says little (정의 ~ json,
         스위트 ~ set): with fewer than three consonant classes (or ``together``) the two
         spellings must also share notes more often than chance (:meth:`_together`),
-        unless the word is not in the notes at all."""
+        unless the word is not in the notes at all. Of a word the notes use, the look-alikes
+        the notebook does not support are dropped (:meth:`_unsupported`); if none is left,
+        one with its consonants may do (:meth:`_near_sounds`)."""
         if self.vocab is None:
             return 0
         latin = term.isascii()
@@ -451,6 +537,7 @@ class Expander:
             keys = {hangul_sound_key(f) for f in forms}
         keys = {k for k in keys if len(k) >= min_key}
         found: dict[str, int] = {}
+        near: list[str] = []  # the same consonants, vowels that do not agree
         for key in sorted(keys):  # in a fixed order: ties below keep the first found
             for other in self.vocab.by_sound(key):
                 if other.isascii() == latin or other in plan.terms or other in found:
@@ -460,6 +547,12 @@ class Expander:
                     check = together or (typed_df and len(key) < 3)
                     if df and (not check or self._together(term, other)):
                         found[other] = df
+                elif not latin and len(key) >= 3 and len(near) < MAX_NEAR:
+                    near.append(other)
+        if typed_df and not plan.correction and found:
+            self._unsupported(term, typed_df, found)
+        if typed_df and not plan.correction and not found and near and not latin:
+            return self._near_sounds(plan, term, typed_df, near)
         # Spellings the notebook uses together with the typed word first, and then only
         # those (러스트 is rust, which shares the Rust book's notes, not the commoner list,
         # last or rest), else the closest in length (스위트 is suite, not set), then the
@@ -479,6 +572,47 @@ class Expander:
         weight = SOUND_WEIGHT if typed_df else ABSENT_SOUND_WEIGHT
         for df, other in best:
             self._add(plan, (other,), self._capped(weight, typed_df, df), "sound", "sounds alike")
+        return len(best)
+
+    def _english_forms(self, plan: WordPlan, picks: list[str], weight: float, typed_df: int) -> None:
+        """The notes' other forms of the English words a Hangul word was found to be
+        (타임아웃 ~ timeout: timeouts too, the title of the note that says it), as a typed
+        English word gets them (:meth:`_stems`), a little lower."""
+        if self.vocab is None:
+            return
+        for pick in picks:
+            if not pick.isascii() or len(pick) < 3:
+                continue
+            forms = sorted(((self.df(o), o) for o in self.vocab.by_stem(light_stem(pick)) if o != pick),
+                           reverse=True)
+            for df, other in forms[:MAX_SOUND_FORMS]:
+                if df:
+                    self._add(plan, (other,), self._capped(weight * STEM_WEIGHT, typed_df, df), "stem",
+                              f"a form of {pick}")
+
+    def _near_sounds(self, plan: WordPlan, term: str, typed_df: int, near: list[str]) -> int:
+        """No look-alike sounds quite like the word, but these have its consonants: those
+        spelled much like it (romanized, :data:`NEAR_RATIO`) that the notebook writes beside
+        it far beyond chance are its other spelling all the same (타임아웃 ~ timeout, 버튼 ~
+        button: vowels spelled by ear; not padding, which shares 버튼's consonants and
+        notes, but not its letters)."""
+        from difflib import SequenceMatcher
+
+        latin = term.isascii()
+        spelled = term if latin else romanize(term)
+        linked = []
+        for other in near:
+            match = SequenceMatcher(None, spelled, romanize(other) if latin else other)
+            if match.real_quick_ratio() < NEAR_RATIO or match.quick_ratio() < NEAR_RATIO:
+                continue  # bounds of ratio(), cheaper
+            ratio = match.ratio()
+            if ratio >= NEAR_RATIO and self._together(term, other, TOGETHER_P, APART_LIFT):
+                linked.append((-ratio, other))
+        best = [other for _, other in sorted(linked)[:MAX_SOUNDS]]
+        for other in best:
+            self._add(plan, (other,), self._capped(SOUND_WEIGHT, typed_df, self.df(other)), "sound",
+                      "its consonants, and written beside it")
+        self._english_forms(plan, best, SOUND_WEIGHT, typed_df)
         return len(best)
 
     def _best(self, term: str, candidates: list[str], max_dist: float,

@@ -932,8 +932,10 @@ def _written_flags(nb: Notebook, searcher: Searcher, clauses: list[Clause]) -> t
 
 def _learned_for(nb: Notebook, clauses: list[Clause]) -> Any:
     """The notebook's learned associations (:mod:`kb.assoc`) when the query is a question
-    (its words are the asker's, seldom the note's); else None."""
-    if not any(c.kind == "word" and not c.negated and _asking(c.text) for c in clauses):
+    (its words are the asker's, seldom the note's) or has a Korean word (the note may say
+    it in English only); else None: an English query searches the English words."""
+    if not any(c.kind == "word" and not c.negated and (_asking(c.text) or _starts_hangul(c.text))
+               for c in clauses):
         return None
     from .assoc import Associations
 

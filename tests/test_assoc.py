@@ -118,11 +118,23 @@ def test_no_twins_no_pairs(tmp_path: Path) -> None:
     assert "rollout.md" not in [h.path for h in search(nb, "배포는 어떻게 하나요", ix=ix).hits]
 
 
-def test_only_questions_use_the_pairs(tmp_path: Path) -> None:
-    """A plain query searches its own words (and aliases, glosses, sounds): a learned pair is
-    a weaker guess, used where the words are the asker's."""
+def test_a_korean_word_finds_the_english_note_below_the_korean_ones(tmp_path: Path) -> None:
+    """A query with a Korean word uses the pairs too (the note may say it only in
+    English), weighted below the typed word: the notes that say 배포 come first. Fails on
+    the code before (questions only)."""
     nb, ix = make(tmp_path, {**twin_notes(), **OTHERS})
-    assert "rollout.md" not in [h.path for h in search(nb, "배포", ix=ix).hits]
+    paths = [h.path for h in search(nb, "배포", ix=ix).hits]
+    assert "rollout.md" in paths
+    assert paths[0].startswith("ko/") and paths.index("rollout.md") > 3
+
+
+def test_an_english_query_does_not_use_the_pairs(tmp_path: Path) -> None:
+    """An English query searches its own words (and their forms, glosses, sounds): a note
+    that only says 배포 is not what ``deploy`` asked for."""
+    nb, ix = make(tmp_path, {**twin_notes(), **OTHERS})
+    result = search(nb, "deploy", ix=ix, explain=True)
+    assert result.explanation is not None
+    assert not [v for w in result.explanation.words for v in w.variants if v.kind == "learned"]
 
 
 def test_a_sync_learns_new_twins_and_forgets_removed_ones(tmp_path: Path) -> None:
@@ -169,3 +181,40 @@ def test_note_traits(body: str, share: float, prints: int) -> None:
     got_share, got_prints = note_traits(body)
     assert abs(got_share - share) < 0.15
     assert len(got_prints) == prints
+
+
+def named_twins(count: int = 4, rename: bool = False) -> dict[str, str]:
+    """Translations kept by name (``glossary/en/x.md`` and ``glossary/ko/x.md``) with no code
+    or links in common: a glossary's entries."""
+    notes = {}
+    for i in range(count):
+        notes[f"glossary/ko/{'entry' if rename else 'app'}{i}.md"] = (
+            f"# 앱 {i} 안내\n\n오늘 정리한 문서.\n\n"
+            f"## 시작\n\n오늘 {START[i][0]}.\n\n## 배포\n\n오늘 {SHIP[i][0]}.\n")
+        notes[f"glossary/en/app{i}.md"] = (
+            f"# App {i} guide\n\nQuickly written notes.\n\n"
+            f"## Start\n\nQuickly: {START[i][1]}.\n\n## Deploy\n\nQuickly: {SHIP[i][1]}.\n")
+    return notes
+
+
+def test_translations_kept_by_name_are_twins(tmp_path: Path) -> None:
+    """Fails on the code before: twins were found by shared code lines and links only."""
+    nb, ix = make(tmp_path, {**named_twins(), **OTHERS})
+    assert "deploy" in partners(nb, "배포")
+    assert "rollout.md" in [h.path for h in search(nb, "배포는 어떻게 하나요", ix=ix).hits]
+
+
+def test_notes_of_different_names_are_not_twins_by_name(tmp_path: Path) -> None:
+    nb, _ = make(tmp_path, {**named_twins(rename=True), **OTHERS})
+    assert partners(nb, "배포") == []
+
+
+def test_a_sync_finds_a_twin_by_name(tmp_path: Path) -> None:
+    notes = named_twins()
+    nb, _ = make(tmp_path, {k: v for k, v in notes.items() if "/en/" not in k or k.endswith("app0.md")})
+    assert partners(nb, "배포") == []
+    time.sleep(0.025)
+    for rel, text in notes.items():
+        (nb.root / rel).write_text(text, encoding="utf-8")
+    sync_index(nb)
+    assert "deploy" in partners(nb, "배포")

@@ -282,6 +282,9 @@ def test_a_sound_alike_the_notebook_pairs_with_the_word_wins(tmp_path: Path) -> 
         (root / f"misc-{i}.md").write_text(f"# Misc {i}\n\nThe list, the last item and the rest {i}.\n",
                                            encoding="utf-8")
     (root / "owner-list.md").write_text("# Owner list\n\nA list of ownership records.\n", encoding="utf-8")
+    # ...in a notebook of some size: 3 shared notes of 11 are as likely by chance as not
+    for i in range(30):
+        (root / f"other-{i}.md").write_text(f"# Other {i}\n\nSomething else, {i}.\n", encoding="utf-8")
     (root / "rust-ownership.md").write_text("# Ownership\n\nRust ownership: each value has one owner.\n",
                                             encoding="utf-8")
     time.sleep(0.025)
