@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from typing import Any
 
 #: Stored in the index; a different value makes kb rebuild it.
-ANALYZER_VERSION = "ko-2"  # 2: c#/c++/.net terms, question endings
+ANALYZER_VERSION = "ko-3"  # 2: c#/c++/.net terms, question endings; 3: predicate stems (늘리-)
 
 #: Tokens longer than this are not words (hashes, base64, minified code).
 MAX_TOKEN_CHARS = 48
@@ -303,6 +303,7 @@ _VERB = frozenset(_verb_endings())
 _SUFFIXES = sorted(_JOSA | _VERB, key=len, reverse=True)
 _MAX_SUFFIX = max(len(s) for s in _SUFFIXES)
 _SUFFIX_SET = frozenset(_SUFFIXES)
+_VERB_ONLY = _VERB - _JOSA
 
 
 #: Words that ask rather than name: in a question typed into a search box they carry no
@@ -345,6 +346,28 @@ def strip_suffix(word: str) -> str:
             if stem_len >= 2 or (k >= 2 and tail in _JOSA):
                 return word[:stem_len]
     return word
+
+
+#: Marks a predicate's stem in the index (``늘리-``): a term of its own, apart from the words,
+#: so a noun that looks like a form of a verb (``고려`` ~ ``고리-``) never matches the other noun.
+STEM_MARK = "-"
+
+
+def predicate_stem(word: str, stripped: str | None = None) -> str:
+    """The stem a Hangul word shares with the other forms of its verb or adjective
+    (:func:`kb.jamo.verb_stem`), or ``""``; none when the particle table already read it as
+    a Sino-Korean noun with 하다/되다 (``확인하고`` is ``확인``).
+
+    >>> predicate_stem("늘리고"), predicate_stem("늘려도"), predicate_stem("확인하고")
+    ('늘리', '늘리', '')
+    """
+    from .jamo import verb_stem
+
+    if stripped is None:
+        stripped = strip_suffix(word)
+    if stripped != word and word[len(stripped):] in _VERB_ONLY:
+        return ""
+    return verb_stem(stripped)
 
 
 def split_identifier(word: str) -> list[str]:
@@ -408,6 +431,12 @@ def _analyze_word(word: str, split_parts: bool) -> _Entry:
             stem = strip_suffix(run)
             if len(stem) <= MAX_TOKEN_CHARS:
                 out.append((stem, pos, start, end))
+                if split_parts:
+                    # 늘리고, 늘려, 늘린다 also as 늘리- (at the word's position, as an
+                    # identifier's parts): the query's form of the verb meets the note's.
+                    verb = predicate_stem(run, stem)
+                    if verb:
+                        out.append((verb + STEM_MARK, pos, start, end))
                 pos += 1
             prev_latin = False
             continue

@@ -32,7 +32,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .analysis import analyze, is_hangul_word, is_question_word, query_terms
+from .analysis import STEM_MARK, analyze, is_hangul_word, is_question_word, predicate_stem, query_terms
 from .english import letters_key, light_stem
 from .jamo import (
     choseong,
@@ -80,6 +80,8 @@ GRAMMAR_WORDS = frozenset("것 걸 게 거 수 때 데 줄 뿐 등 및 안 못 �
 #: Forms of a predicate searched (the most common first), and their weight.
 MAX_FORMS = 8
 FORM_WEIGHT = 0.8
+#: Weight of a predicate's stem term (every form of the verb, :meth:`Expander._verb`).
+VERB_WEIGHT = 0.8
 #: Lexicon terms read per place a predicate's forms may start (``막`` starts many words).
 MAX_FORM_SCAN = 200
 #: A predicate whose forms are in more than this share of the notes names no topic
@@ -212,7 +214,11 @@ class Expander:
             self._glosses(plan, " ".join(terms), typed_df)
             return plan
         term = terms[0]
-        if is_question_word(term) and is_hangul_word(term):
+        asks = is_question_word(term)
+        if is_hangul_word(term) and self._verb(plan, term, typed_df, asks):
+            if asks or not typed_df:
+                return plan  # 늘리고, 되돌리려면: a verb the notes write in other forms
+        elif asks and is_hangul_word(term):
             # A word that ends as a question (줄이려면, 바뀌나요) is read as a verb; other words
             # are not (a noun such as 연산자 or 용도 parses as stem + ending too, and reading
             # every word costs ~10 ms a query).
@@ -340,6 +346,31 @@ class Expander:
                     if n >= MAX_FORM_SCAN:
                         break
         return found
+
+    def _verb(self, plan: WordPlan, term: str, typed_df: int, asks: bool) -> bool:
+        """A verb or adjective (``늘리고``, ``되돌리려면``, ``바꿔``): its stem's term, which the
+        index files beside every form of it (``늘리-`` for ``늘려``, ``늘린다``, ``늘리기``;
+        :func:`kb.analysis.predicate_stem`), and the stem as a word (``늘리는`` is indexed
+        ``늘리``). Whether it was read as one."""
+        word = plan.text.strip().rstrip("?!.~")
+        if not is_hangul_word(word):
+            word = term
+        stem = predicate_stem(word, term) or predicate_stem(word, word)
+        if not stem:
+            return False
+        token = stem + STEM_MARK
+        df = self.df(token)
+        if not df:
+            return False
+        if asks and df > COMMON_STEM_SHARE * self.n:
+            return False  # 하나요, 있나요: a predicate that names no topic stays a question word
+        if asks or not typed_df:
+            plan.stem, plan.stem_df = stem, max(df, typed_df)
+        why = f"every form of {stem}-"
+        self._add(plan, (token,), self._capped(VERB_WEIGHT, typed_df, df), "verb", why)
+        if len(stem) >= 2 and stem != term and self.df(stem):
+            self._capped_add(plan, stem, VERB_WEIGHT, typed_df, "verb", why)
+        return True
 
     def _predicate(self, plan: WordPlan, term: str, typed_df: int) -> None:
         """A verb or adjective as typed (``막으려면``, ``바꿨는데``, ``돌릴``): its stem, if
