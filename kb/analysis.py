@@ -304,6 +304,8 @@ _SUFFIXES = sorted(_JOSA | _VERB, key=len, reverse=True)
 _MAX_SUFFIX = max(len(s) for s in _SUFFIXES)
 _SUFFIX_SET = frozenset(_SUFFIXES)
 _VERB_ONLY = _VERB - _JOSA
+#: 하다 and 되다 with an ending fused in or contracted (할, 한, 했, 해; 될, 됐, 돼).
+_DO_SYLLABLES = frozenset("하할한함합했해되될된됨됩됐돼")
 
 
 #: Words that ask rather than name: in a question typed into a search box they carry no
@@ -345,6 +347,14 @@ def strip_suffix(word: str) -> str:
             # (집에서 -> 집, but 정의/평가/결과 stay whole).
             if stem_len >= 2 or (k >= 2 and tail in _JOSA):
                 return word[:stem_len]
+    if n >= 4:
+        # A noun with 하다/되다 and an ending the table does not list (렌더링할지, 배포됐던):
+        # the grammar's endings at the level of jamo find it (kb.jamo.verb_stem).
+        from .jamo import verb_stem
+
+        stem = verb_stem(word)
+        if len(stem) >= 2 and word.startswith(stem) and word[len(stem)] in _DO_SYLLABLES:
+            return stem
     return word
 
 
@@ -365,7 +375,7 @@ def predicate_stem(word: str, stripped: str | None = None) -> str:
 
     if stripped is None:
         stripped = strip_suffix(word)
-    if stripped != word and word[len(stripped):] in _VERB_ONLY:
+    if stripped != word and (word[len(stripped):] in _VERB_ONLY or word[len(stripped)] in _DO_SYLLABLES):
         return ""
     return verb_stem(stripped)
 

@@ -727,20 +727,20 @@ def predicate_heads(stem: str) -> list[str]:
 _BARE_ENDINGS = frozenset(
     "고 게 기 면 며 는 던 다 도록 려면 려고 려는 려다 니까 는데 지만 는지 나요 네요 세요 면서 더라도 "
     "거나 든지 다가 는다 고서 기로 게요 는가 던데 지요 죠 게끔 는가요 는데요 겠 겠다 겠고 던지 려나 려니 "
-    "니 냐 자마자".split()
+    "니 냐 자마자 다고 다는 다면".split()
 )
 #: ...of which these end many nouns after one syllable (광고, 분기, 측면, 람다).
 _WEAK_ENDINGS = frozenset("고 기 면 다".split())
 #: Endings after a stem that ends in a consonant (``막`` + ``으려면``, ``읽`` + ``은``).
 _EU_ENDINGS = frozenset(
     "으면 으려면 으려고 으려는 으며 으니까 으면서 으세요 으니 은 을 음 은지 을지 을까 을까요 은데 은가 "
-    "은가요 을수".split()
+    "은가요 을수 습니다 습니까 습니다만".split()
 )
 #: What follows 어/아, alone or contracted into the stem's last syllable (``늘려``+``서``).
 _AFTER_EO = frozenset("서 도 야 요 서는 서도 야지 야만 야죠 야해".split())
 #: What follows a past ㅆ (``늘렸``+``다``, ``바꿨``+``는데``).
 _AFTER_PAST = frozenset(
-    "다 고 는데 지만 던 을 어요 습니다 나요 는지 으면 으니 죠 지 기 거나 을까 었다 어서 는지요".split()
+    "다 고 는데 지만 던 을 어요 습니다 습니까 으니까 나요 는지 으면 으니 죠 지 기 거나 을까 었다 어서 는지요".split()
 )
 #: What follows an ending fused into the stem's last syllable as its 받침: ㄴ (``되돌린``+``다``),
 #: ㄹ (``돌릴``+``까``), ㅂ (``줄입``+``니다``).
@@ -750,7 +750,9 @@ _AFTER_FUSED_FINAL = {
     "ㅂ": frozenset("니다 니까 시다".split()),
 }
 #: Vowels of a stem syllable that an ending's 어/아 contracts into (``리``+``어`` = ``려``).
-_UNDO = {"ㅕ": "ㅣ", "ㅝ": "ㅜ", "ㅘ": "ㅗ", "ㅙ": "ㅚ"}
+#: ...with the initials they contract after: 과, 화 end Sino-Korean nouns (결과, 최적화), 와,
+#: 봐, 놔 and 돼 are verbs.
+_UNDO = {"ㅕ": ("ㅣ", CHO), "ㅝ": ("ㅜ", CHO), "ㅘ": ("ㅗ", "ㅇㅂㄴ"), "ㅙ": ("ㅚ", "ㄷ")}
 #: Last syllables of stems that take a fused ending with nothing after it (``가린``, ``돌릴``,
 #: ``늘림``): the causative and passive 리/기/히/우 and 꾸. A noun ends in ``인``, ``일``, ``준``
 #: far more often than a verb does (확인, 파일, 기준), so those need an ending after them.
@@ -799,18 +801,21 @@ def _stem_before(rest: str, ending: str) -> str | None:
     but leaves no stem to index, None when it does not fit."""
     cho, jung, jong = split_syllable(rest[-1])
     head = rest[:-1]
-    if ending in _EU_ENDINGS:
+    if ending in _EU_ENDINGS and jong != "ㅆ":
         # 막으려면, 읽은: after a consonant (not ㄹ: 만들면, not 만들으면)
         return _checked(rest, ending) if jong and jong != "ㄹ" else None
-    if cho == "ㅇ" and jung in "ㅓㅏ" and head and split_syllable(head[-1])[2]:
-        # 남아, 막아서, 읽었다: the ending's own 어/아 after a stem that ends in a consonant
+    if cho == "ㅇ" and jung in "ㅓㅏㅕ" and head and (jung != "ㅕ" or head[-1] == "하"):
+        # 남아, 막아서, 읽었다: the ending's own 어/아 after a stem (되어, 하여 uncontracted)
         if (not jong and (not ending or ending in _AFTER_EO)) or (jong == "ㅆ" and ending in _AFTER_PAST):
             return _checked(head, "어")
         return None
-    if jung in _UNDO and (
+    if jung in _UNDO and cho in _UNDO[jung][1] and (
             (not jong and (not ending or ending in _AFTER_EO)) or (jong == "ㅆ" and ending in _AFTER_PAST)):
         # 늘려(서), 바꿨는데: 리+어 = 려, 꾸+어 = 꿔
-        return _checked(head + join_syllable(cho, _UNDO[jung]), "어")
+        return _checked(head + join_syllable(cho, _UNDO[jung][0]), "어")
+    if cho == "ㅎ" and jung == "ㅐ" and (
+            (not jong and ending in _AFTER_EO) or (jong == "ㅆ" and ending in _AFTER_PAST)):
+        return _checked(head + "하", "어")  # 이해했는지, 정리해서: 하 + 여 = 해
     if jong in _AFTER_FUSED_FINAL and ending in _AFTER_FUSED_FINAL[jong] or (
             not ending and jong in "ㄴㄹㅁ" and jong and (
                 join_syllable(cho, jung) in _FUSE_ALONE or _is_aux_ji(head, cho, jung))):
@@ -828,7 +833,7 @@ def _is_aux_ji(head: str, cho: str, jung: str) -> bool:
     if cho != "ㅈ" or jung != "ㅣ" or not head:
         return False
     c, j, f = split_syllable(head[-1])
-    return (j in _UNDO and not f) or (c == "ㅇ" and j in "ㅓㅏ" and not f and len(head) >= 2)
+    return (j in _UNDO and c in _UNDO[j][1] and not f) or (c == "ㅇ" and j in "ㅓㅏ" and not f and len(head) >= 2)
 
 
 def _checked(stem: str, ending: str) -> str:
@@ -837,10 +842,12 @@ def _checked(stem: str, ending: str) -> str:
     ㅂ, ㅅ), and a one-syllable stem kept only when it is no likely noun (see _SINO_FINALS)."""
     if len(stem) >= 2 and stem[-1] == "지":
         c, j, f = split_syllable(stem[-2])
-        if j in _UNDO and not f:
-            stem = stem[:-2] + join_syllable(c, _UNDO[j])  # 가려지 -> 가리
+        if j in _UNDO and c in _UNDO[j][1] and not f:
+            stem = stem[:-2] + join_syllable(c, _UNDO[j][0])  # 가려지 -> 가리
         elif c == "ㅇ" and j in "ㅓㅏ" and not f and len(stem) >= 3 and split_syllable(stem[-3])[2]:
             stem = stem[:-2]  # 막아지 -> 막
+    if len(stem) >= 3 and stem[-1] in "하되":
+        stem = stem[:-1]  # 렌더링할지: a noun with 하다, as the particle table reads it
     if not stem:
         return ""
     c, j, f = split_syllable(stem[-1])
