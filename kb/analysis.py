@@ -358,9 +358,15 @@ def strip_suffix(word: str) -> str:
     return word
 
 
-#: Marks a predicate's stem in the index (``늘리-``): a term of its own, apart from the words,
-#: so a noun that looks like a form of a verb (``고려`` ~ ``고리-``) never matches the other noun.
-STEM_MARK = "-"
+#: Marks a predicate's stem in the index (``~늘리``): a term of its own, apart from the words,
+#: so a noun that looks like a form of a verb (``고려`` ~ ``~고리``) never matches the other
+#: noun; in front, so no Hangul prefix (``늘리*``) reaches it.
+STEM_MARK = "~"
+
+
+def stem_term(stem: str) -> str:
+    """The index term of a predicate's stem: ``늘리`` -> ``~늘리``."""
+    return STEM_MARK + stem
 
 
 def predicate_stem(word: str, stripped: str | None = None) -> str:
@@ -442,11 +448,11 @@ def _analyze_word(word: str, split_parts: bool) -> _Entry:
             if len(stem) <= MAX_TOKEN_CHARS:
                 out.append((stem, pos, start, end))
                 if split_parts:
-                    # 늘리고, 늘려, 늘린다 also as 늘리- (at the word's position, as an
+                    # 늘리고, 늘려, 늘린다 also as ~늘리 (at the word's position, as an
                     # identifier's parts): the query's form of the verb meets the note's.
                     verb = predicate_stem(run, stem)
                     if verb:
-                        out.append((verb + STEM_MARK, pos, start, end))
+                        out.append((stem_term(verb), pos, start, end))
                 pos += 1
             prev_latin = False
             continue

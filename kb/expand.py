@@ -32,7 +32,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .analysis import STEM_MARK, analyze, is_hangul_word, is_question_word, predicate_stem, query_terms
+from .analysis import analyze, is_hangul_word, is_question_word, predicate_stem, query_terms, stem_term
 from .english import letters_key, light_stem
 from .jamo import (
     choseong,
@@ -349,7 +349,7 @@ class Expander:
 
     def _verb(self, plan: WordPlan, term: str, typed_df: int, asks: bool) -> bool:
         """A verb or adjective (``늘리고``, ``되돌리려면``, ``바꿔``): its stem's term, which the
-        index files beside every form of it (``늘리-`` for ``늘려``, ``늘린다``, ``늘리기``;
+        index files beside every form of it (``~늘리`` for ``늘려``, ``늘린다``, ``늘리기``;
         :func:`kb.analysis.predicate_stem`), and the stem as a word (``늘리는`` is indexed
         ``늘리``). Whether it was read as one."""
         word = plan.text.strip().rstrip("?!.~")
@@ -358,7 +358,7 @@ class Expander:
         stem = predicate_stem(word, term) or predicate_stem(word, word)
         if not stem:
             return False
-        token = stem + STEM_MARK
+        token = stem_term(stem)
         df = self.df(token)
         if not df:
             return False
