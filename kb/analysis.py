@@ -581,8 +581,9 @@ def query_terms(text: str) -> list[str]:
 
 
 def analyze(text: str) -> list[str]:
-    """Index-mode terms of ``text``, for tests and debugging."""
-    return [t for t, _, _, _ in iter_terms(unicodedata.normalize("NFC", text))]
+    """Index-mode terms of ``text`` (without the predicates' stem terms), for tests, debugging
+    and frontmatter values."""
+    return [t for t, _, _, _ in iter_terms(unicodedata.normalize("NFC", text)) if t[0] != STEM_MARK]
 
 
 def prepare_whoosh_import() -> None:
@@ -717,12 +718,43 @@ def _tokenizer_class() -> type:
 
 
 _TOKENIZER: type | None = None
+_POSITIONS: type | None = None
+
+
+def _positions_class() -> type:
+    """Build the Whoosh posting format class on first use (see :func:`text_format`)."""
+    global _POSITIONS
+    if _POSITIONS is not None:
+        return _POSITIONS
+    prepare_whoosh_import()
+    from whoosh.formats import Positions
+
+    class KoreanPositions(Positions):  # type: ignore[misc]
+        """Whoosh's positions, except that a predicate's stem term (``~늘리``) does not count
+        in the field's length: it is a second reading of a word already counted, and a note
+        must not score lower (BM25 divides by the length) for writing its verbs."""
+
+        def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Iterator[Any]:
+            for w, freq, weight, encoded in super().word_values(value, analyzer, **kwargs):
+                yield w, 0 if w[:1] == STEM_MARK else freq, weight, encoded
+
+    KoreanPositions.__module__ = __name__
+    KoreanPositions.__qualname__ = "KoreanPositions"
+    _POSITIONS = KoreanPositions
+    return KoreanPositions
+
+
+def text_format(field_boost: float) -> Any:
+    """The posting format of kb's text fields (Whoosh's positions; stems not counted in lengths)."""
+    return _positions_class()(field_boost=field_boost)
 
 
 def __getattr__(name: str) -> Any:
-    # The index's pickled schema names kb.analysis.KoreanTokenizer.
+    # The index's pickled schema names kb.analysis.KoreanTokenizer and KoreanPositions.
     if name == "KoreanTokenizer":
         return _tokenizer_class()
+    if name == "KoreanPositions":
+        return _positions_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
