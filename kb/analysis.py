@@ -346,15 +346,23 @@ def strip_suffix(word: str) -> str:
             # Keep two syllables, or one before a particle of two or more
             # (집에서 -> 집, but 정의/평가/결과 stay whole).
             if stem_len >= 2 or (k >= 2 and tail in _JOSA):
-                return word[:stem_len]
-    if n >= 4:
-        # A noun with 하다/되다 and an ending the table does not list (렌더링할지, 배포됐던):
-        # the grammar's endings at the level of jamo find it (kb.jamo.verb_stem).
-        from .jamo import verb_stem
+                if tail in _VERB_ONLY:
+                    return word[:stem_len]
+                return _sino_noun(word[:stem_len])
+    return _sino_noun(word)
 
-        stem = verb_stem(word)
-        if len(stem) >= 2 and word.startswith(stem) and word[len(stem)] in _DO_SYLLABLES:
-            return stem
+
+def _sino_noun(word: str) -> str:
+    """A noun with 하다/되다 and an ending the table does not list (``렌더링할지``, ``배포됐던``),
+    found by the grammar's endings at the level of jamo (:func:`kb.jamo.verb_stem`); else the
+    word."""
+    if len(word) < 4:
+        return word
+    from .jamo import verb_stem
+
+    stem = verb_stem(word)
+    if len(stem) >= 2 and word.startswith(stem) and word[len(stem)] in _DO_SYLLABLES:
+        return stem
     return word
 
 

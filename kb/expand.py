@@ -215,14 +215,13 @@ class Expander:
             return plan
         term = terms[0]
         asks = is_question_word(term)
-        if is_hangul_word(term) and self._verb(plan, term, typed_df, asks):
-            if asks or not typed_df:
-                return plan  # 늘리고, 되돌리려면: a verb the notes write in other forms
-        elif asks and is_hangul_word(term):
+        if asks and is_hangul_word(term):
             # A word that ends as a question (줄이려면, 바뀌나요) is read as a verb; other words
             # are not (a noun such as 연산자 or 용도 parses as stem + ending too, and reading
             # every word costs ~10 ms a query).
             self._predicate(plan, term, typed_df)
+        if is_hangul_word(term) and self._verb(plan, term, typed_df, asks) and not typed_df:
+            return plan  # 늘리고: a verb the notes write in other forms, no typo
         if (is_question_word(term) or term in GRAMMAR_WORDS) and not plan.stem:
             plan.variants.clear()
             plan.question = True
@@ -362,9 +361,9 @@ class Expander:
         df = self.df(token)
         if not df:
             return False
-        if asks and df > COMMON_STEM_SHARE * self.n:
-            return False  # 하나요, 있나요: a predicate that names no topic stays a question word
-        if asks or not typed_df:
+        if df > COMMON_STEM_SHARE * self.n:
+            return False  # 하나요, 있나요: a predicate that names no topic (a question word)
+        if not plan.stem and (asks or not typed_df):
             plan.stem, plan.stem_df = stem, max(df, typed_df)
         why = f"every form of {stem}-"
         self._add(plan, (token,), self._capped(VERB_WEIGHT, typed_df, df), "verb", why)
