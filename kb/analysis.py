@@ -346,23 +346,7 @@ def strip_suffix(word: str) -> str:
             # Keep two syllables, or one before a particle of two or more
             # (집에서 -> 집, but 정의/평가/결과 stay whole).
             if stem_len >= 2 or (k >= 2 and tail in _JOSA):
-                if tail in _VERB_ONLY:
-                    return word[:stem_len]
-                return _sino_noun(word[:stem_len])
-    return _sino_noun(word)
-
-
-def _sino_noun(word: str) -> str:
-    """A noun with 하다/되다 and an ending the table does not list (``렌더링할지``, ``배포됐던``),
-    found by the grammar's endings at the level of jamo (:func:`kb.jamo.verb_stem`); else the
-    word."""
-    if len(word) < 4:
-        return word
-    from .jamo import verb_stem
-
-    stem = verb_stem(word)
-    if len(stem) >= 2 and word.startswith(stem) and word[len(stem)] in _DO_SYLLABLES:
-        return stem
+                return word[:stem_len]
     return word
 
 
@@ -389,9 +373,12 @@ def predicate_stem(word: str, stripped: str | None = None) -> str:
 
     if stripped is None:
         stripped = strip_suffix(word)
-    if stripped != word and (word[len(stripped):] in _VERB_ONLY or word[len(stripped)] in _DO_SYLLABLES):
+    if stripped != word and word[len(stripped):] in _VERB_ONLY:
         return ""
-    return verb_stem(stripped)
+    stem = verb_stem(stripped)
+    if len(stripped) > len(stem) >= 2 and stripped.startswith(stem) and stripped[len(stem)] in _DO_SYLLABLES:
+        return ""  # 렌더링할지: a noun with 하다 (the word stays as it is, as in the table's absence)
+    return stem
 
 
 def split_identifier(word: str) -> list[str]:
