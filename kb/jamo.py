@@ -801,7 +801,7 @@ def _stem_before(rest: str, ending: str) -> str | None:
     but leaves no stem to index, None when it does not fit."""
     cho, jung, jong = split_syllable(rest[-1])
     head = rest[:-1]
-    if ending in _EU_ENDINGS and jong != "ㅆ":
+    if ending in _EU_ENDINGS and not (jong == "ㅆ" and jung in "ㅓㅏㅕㅝㅘㅙㅐ"):  # not a past 었, 았, 했
         # 막으려면, 읽은: after a consonant (not ㄹ: 만들면, not 만들으면)
         return _checked(rest, ending) if jong and jong != "ㄹ" else None
     if cho == "ㅇ" and jung in "ㅓㅏㅕ" and head and (jung != "ㅕ" or head[-1] == "하"):
