@@ -32,7 +32,15 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .analysis import analyze, is_hangul_word, is_question_word, predicate_stem, query_terms, stem_term
+from .analysis import (
+    QUESTION_WORDS,
+    analyze,
+    is_hangul_word,
+    is_question_word,
+    predicate_stem,
+    query_terms,
+    stem_term,
+)
 from .english import letters_key, light_stem
 from .jamo import (
     choseong,
@@ -220,7 +228,8 @@ class Expander:
             # are not (a noun such as 연산자 or 용도 parses as stem + ending too, and reading
             # every word costs ~10 ms a query).
             self._predicate(plan, term, typed_df)
-        if is_hangul_word(term) and self._verb(plan, term, typed_df, asks) and not typed_df:
+        if (is_hangul_word(term) and term not in QUESTION_WORDS and term not in GRAMMAR_WORDS
+                and self._verb(plan, term, typed_df, asks) and not typed_df):
             return plan  # 늘리고: a verb the notes write in other forms, no typo
         if (is_question_word(term) or term in GRAMMAR_WORDS) and not plan.stem:
             plan.variants.clear()

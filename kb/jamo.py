@@ -740,7 +740,8 @@ _EU_ENDINGS = frozenset(
 _AFTER_EO = frozenset("서 도 야 요 서는 서도 야지 야만 야죠 야해".split())
 #: What follows a past ㅆ (``늘렸``+``다``, ``바꿨``+``는데``).
 _AFTER_PAST = frozenset(
-    "다 고 는데 지만 던 을 어요 습니다 습니까 으니까 나요 는지 으면 으니 죠 지 기 거나 을까 었다 어서 는지요".split()
+    "다 고 는데 지만 던 을 어요 습니다 습니까 으니까 나요 는지 으면 으니 죠 지 기 거나 을까 었다 어서 "
+    "는지요".split()
 )
 #: What follows an ending fused into the stem's last syllable as its 받침: ㄴ (``되돌린``+``다``),
 #: ㄹ (``돌릴``+``까``), ㅂ (``줄입``+``니다``).
@@ -833,7 +834,9 @@ def _is_aux_ji(head: str, cho: str, jung: str) -> bool:
     if cho != "ㅈ" or jung != "ㅣ" or not head:
         return False
     c, j, f = split_syllable(head[-1])
-    return (j in _UNDO and c in _UNDO[j][1] and not f) or (c == "ㅇ" and j in "ㅓㅏ" and not f and len(head) >= 2)
+    if j in _UNDO and c in _UNDO[j][1] and not f:
+        return True
+    return c == "ㅇ" and j in "ㅓㅏ" and not f and len(head) >= 2
 
 
 def _checked(stem: str, ending: str) -> str:

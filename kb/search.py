@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .aliases import AliasTable, load_groups
-from .analysis import iter_terms, query_terms
+from .analysis import STEM_MARK, iter_terms, query_terms
 from .expand import WordPlan, kept
 from .index.schema import TEXT_FIELDS, stored_row
 from .index.sync import open_index
@@ -1362,7 +1362,7 @@ def _key_terms(searcher: Searcher, fieldname: str, text: str, number: int,
 
     reader = searcher.reader()
     field = reader.schema[fieldname]
-    counts = Counter(t for t, _, _, _ in iter_terms(text))
+    counts = Counter(t for t, _, _, _ in iter_terms(text) if t[0] != STEM_MARK)  # not ~늘리
     if not counts:
         return []
     model = Bo1Model(reader.doc_count_all(), reader.field_length(fieldname))
