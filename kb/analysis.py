@@ -661,13 +661,28 @@ def _placeholder(name: str, functions: list[str]) -> None:
     sys.modules[name] = stand_in
 
 
+#: The Whoosh classes of this module, built on first use (see :func:`_whoosh_class`).
+_WHOOSH_CLASSES: dict[str, type] = {}
+
+
+def _whoosh_class(name: str, build: Any) -> type:
+    """The class ``name`` that ``build()`` makes, built once on first use, so importing this
+    module does not import Whoosh (``kb --help`` and the freshness check never need it); named
+    as a class of this module, where the index's pickled schema finds it."""
+    cls = _WHOOSH_CLASSES.get(name)
+    if cls is None:
+        prepare_whoosh_import()
+        cls = build()
+        cls.__module__, cls.__qualname__ = __name__, name
+        _WHOOSH_CLASSES[name] = cls
+    return cls
+
+
 def _tokenizer_class() -> type:
-    """Build the Whoosh tokenizer class on first use, so importing this module does not
-    import Whoosh (``kb --help`` and the freshness check never need it)."""
-    global _TOKENIZER
-    if _TOKENIZER is not None:
-        return _TOKENIZER
-    prepare_whoosh_import()
+    return _whoosh_class("KoreanTokenizer", _build_tokenizer)
+
+
+def _build_tokenizer() -> type:
     from whoosh.analysis import Token, Tokenizer
 
     class KoreanTokenizer(Tokenizer):  # type: ignore[misc]
@@ -706,22 +721,14 @@ def _tokenizer_class() -> type:
                     t.endchar = start_char + end
                 yield t
 
-    KoreanTokenizer.__module__ = __name__
-    KoreanTokenizer.__qualname__ = "KoreanTokenizer"
-    _TOKENIZER = KoreanTokenizer
     return KoreanTokenizer
 
 
-_TOKENIZER: type | None = None
-_POSITIONS: type | None = None
-
-
 def _positions_class() -> type:
-    """Build the Whoosh posting format class on first use (see :func:`text_format`)."""
-    global _POSITIONS
-    if _POSITIONS is not None:
-        return _POSITIONS
-    prepare_whoosh_import()
+    return _whoosh_class("KoreanPositions", _build_positions)
+
+
+def _build_positions() -> type:
     from whoosh.formats import Positions
 
     class KoreanPositions(Positions):  # type: ignore[misc]
@@ -733,9 +740,6 @@ def _positions_class() -> type:
             for w, freq, weight, encoded in super().word_values(value, analyzer, **kwargs):
                 yield w, 0 if w[:1] == STEM_MARK else freq, weight, encoded
 
-    KoreanPositions.__module__ = __name__
-    KoreanPositions.__qualname__ = "KoreanPositions"
-    _POSITIONS = KoreanPositions
     return KoreanPositions
 
 
