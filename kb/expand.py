@@ -370,8 +370,8 @@ class Expander:
         df = self.df(token)
         if not df:
             return False
-        if asks and df > COMMON_STEM_SHARE * self.n:
-            return False  # 하나요, 있나요: a predicate that names no topic stays a question word
+        if df > COMMON_STEM_SHARE * self.n:
+            return False  # 있고, 하나요: a predicate that names no topic (a question word)
         if not plan.stem and (asks or not typed_df):
             plan.stem, plan.stem_df = stem, max(df, typed_df)
         why = f"every form of {stem}-"
