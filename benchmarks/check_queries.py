@@ -6,7 +6,8 @@ Run from the repository root::
 
 Defaults: ``--corpus ../shared/corpus`` and ``benchmarks/queries.tsv``,
 ``benchmarks/queries_differ.tsv``, ``benchmarks/queries_holdout.tsv``,
-``benchmarks/queries_fresh.tsv`` and ``benchmarks/queries_fresh2.tsv``.  Exit
+``benchmarks/queries_fresh.tsv``, ``benchmarks/queries_fresh2.tsv`` and
+``benchmarks/queries_fresh3.tsv``.  Exit
 status 1 when any row fails a check.
 
 Every row: each relevant path must be a note of the corpus.  Rows with a fourth
@@ -51,8 +52,14 @@ from _baselines import iter_note_files, norm_path
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = HERE.parent.parent / "shared" / "corpus"
-DEFAULT_FILES = (HERE / "queries.tsv", HERE / "queries_differ.tsv", HERE / "queries_holdout.tsv",
-                 HERE / "queries_fresh.tsv", HERE / "queries_fresh2.tsv")
+DEFAULT_FILES = (
+    HERE / "queries.tsv",
+    HERE / "queries_differ.tsv",
+    HERE / "queries_holdout.tsv",
+    HERE / "queries_fresh.tsv",
+    HERE / "queries_fresh2.tsv",
+    HERE / "queries_fresh3.tsv",
+)
 HEADER = ("kind", "query", "relevant")
 
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)

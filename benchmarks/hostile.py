@@ -166,6 +166,9 @@ CASES: list[Case] = [
     C("search:_MD_WIKILINK_RE", "sub", "'[[a|' x n", _wrap("", "[[a|", "")),
     # search: snippets read as plain text, a line at a time
     C("search:_MARKUP_RE", "search", "'a' x n", _wrap("", "a", "")),
+    # search: is an excluded -word an option (the query is capped, but still)
+    C("search:_OPTION_RE", "match", "'-a' x n '!'", _wrap("", "-a", "!")),
+    C("search:_OPTION_RE", "match", "'-' 'a_' x n '--'", _wrap("-", "a_", "--")),
     C("search:_FENCE_LINE_RE", "match", "'`' x n", _wrap("", "`", "")),
     C("search:_FENCE_LINE_RE", "match", "blanks '~' x n", _wrap("   ", "~", "x")),
     C("search:_RULE_RE", "match", "'- ' x n 'x'", _wrap("", "- ", "x")),

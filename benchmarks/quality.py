@@ -3,7 +3,7 @@
 Run from the repository root, with the Python that has kb and Whoosh
 installed (kb is run as ``sys.executable -m kb``), e.g. ``.venv/bin/python``::
 
-    python benchmarks/quality.py [--corpus DIR] [--set main|differ|holdout|fresh|fresh2|all]
+    python benchmarks/quality.py [--corpus DIR] [--set main|differ|holdout|fresh|fresh2|fresh3|all]
         [--queries FILE] [--systems kb,grep,fts5,whoosh,recoll] [--verbose]
         [--json FILE]
 
@@ -11,7 +11,7 @@ Defaults: ``--corpus ../shared/corpus``, ``--set all`` and all five systems.
 Each system indexes the corpus once, then runs every query of the chosen
 sets; the top 10 paths are compared with the relevant ones.
 
-Five query sets (``--set``; ``--queries FILE`` runs one file instead):
+Six query sets (``--set``; ``--queries FILE`` runs one file instead):
 
 * ``main`` -- ``benchmarks/queries.tsv``: ``title`` (topic words a person
   types to reopen a note) and ``body`` (rare words remembered from inside
@@ -37,6 +37,10 @@ Five query sets (``--set``; ``--queries FILE`` runs one file instead):
   written in session 4 by the helper qset while others tuned the question
   ranking: each query's target fixed by reading the note before any system
   ran on it, and never tuned on.
+* ``fresh3`` -- ``benchmarks/queries_fresh3.tsv``: 90 more queries of the
+  differ kinds (50 question, 10 each cross-script, typo, english, code),
+  written in session 5 by the helper qset3 the same way, for the lead only:
+  other helpers do not open it, so nothing is ever tuned on it.
 
 A queries file is UTF-8 TSV with the header ``kind<TAB>query<TAB>relevant``
 and an optional fourth column ``check`` (what ``check_queries.py``
@@ -105,6 +109,9 @@ SETS = {
     # 80 queries of the five differ kinds written in session 4 (helper qset) by reading their
     # notes, before any system was run on them, while others tuned on the sets above; never tuned on.
     "fresh2": Path(__file__).resolve().with_name("queries_fresh2.tsv"),
+    # 90 queries of the five differ kinds written in session 5 (helper qset3) the same way, for the
+    # lead only: the other helpers do not open it.
+    "fresh3": Path(__file__).resolve().with_name("queries_fresh3.tsv"),
 }
 
 
@@ -397,8 +404,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=(*SETS, "all"),
         default="all",
         help="which judged set: main (title/body), differ (issue 10's kinds), holdout (the same kinds, "
-        "never tuned on), fresh (questions, never tuned on), fresh2 (all five kinds, never tuned on) "
-        "or all (default)",
+        "never tuned on), fresh (questions, never tuned on), fresh2 and fresh3 (all five kinds, never "
+        "tuned on; fresh3 is the lead's) or all (default)",
     )
     parser.add_argument("--queries", type=Path, help="run this queries file instead of --set")
     parser.add_argument(

@@ -6,7 +6,8 @@ Query syntax (never raises; what it cannot read is searched as plain words):
 ``rag 파드``         every word must match (if none has all, any word, with a notice)
 ``"exact phrase"``   the words in this order
 ``exec*``            prefix
-``-word``, ``NOT w``  exclude (``-l``, ``-it``, ``--as`` are flags: code)
+``-word``, ``NOT w``  exclude (``-l``, ``-it``, ``--as`` are flags: code; so is
+                     ``-outform`` if the notes write it, see _written_flags)
 ``a OR b``           either (binds the two neighbouring words)
 ``tag:rag``          notes with this tag (``tags:`` too)
 ``title:word``       only in titles (``body:``, ``path:`` likewise)
@@ -166,6 +167,9 @@ class Clause:
     fieldname: str | None = None
     negated: bool = False
     alternatives: list[Clause] = field(default_factory=list)  # OR-ed with this one
+    #: Excluded as ``-word`` where ``word`` could be a command's option (``-outform``):
+    #: read as a flag instead if the notes write it (:func:`_written_flags`).
+    dashed: bool = False
 
 
 _TOKEN_RE = re.compile(r'"([^"]*)"|(\S+)')
@@ -218,10 +222,14 @@ def _is_flag(raw: str) -> bool:
             or (len(rest) <= 2 and rest.isascii() and rest.isalnum()))
 
 
+#: What an option written with one dash looks like (``-outform``, ``-productVersion``).
+_OPTION_RE = re.compile(r"-[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
+
+
 def _parse_word(raw: str) -> Clause | None:
-    negated = False
+    negated = dashed = False
     if raw.startswith("-") and len(raw) > 1 and not _is_flag(raw):
-        negated, raw = True, raw[1:]
+        negated, dashed, raw = True, bool(_OPTION_RE.fullmatch(raw)), raw[1:]
     raw = raw.strip("()[]{}")
     name, sep, value = raw.partition(":")
     field_name = _FIELD_ALIASES.get(name.lower()) if sep else None
@@ -240,7 +248,7 @@ def _parse_word(raw: str) -> Clause | None:
     raw = raw.strip("*")
     if not raw:
         return None
-    return Clause("word", raw, fieldname=field_name, negated=negated)
+    return Clause("word", raw, fieldname=field_name, negated=negated, dashed=dashed and not field_name)
 
 
 # --------------------------------------------------------------------------- query building
@@ -760,6 +768,13 @@ def search(
     from .vocab import Vocab
 
     with ix.searcher() as searcher:
+        clauses, flags = _written_flags(nb, searcher, clauses)
+        if flags:
+            read = ", ".join(flags)
+            undo = " ".join(f"NOT {f[1:]}" for f in flags)
+            it, option = ("them", "options") if len(flags) > 1 else ("it", "an option")
+            said = f"{read} searched as written: the notes use {it} as {option} (to exclude {it}: {undo})"
+            notice = f"{notice}; {said}" if notice else said
         builder = _Builder(searcher, AliasTable(load_groups(nb.root)), Vocab(nb.index_dir), plans=plans,
                            learned=_learned_for(nb, clauses))
         unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),
@@ -815,6 +830,68 @@ def search(
         add_snippet(nb, hit, builder.terms, lines)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
                         explanation=explained)
+
+
+#: Notes read (at most, for a whole query) to see whether an excluded ``-word`` is an
+#: option the notes write.
+FLAG_PROBE_NOTES = 20
+
+
+def _written_flags(nb: Notebook, searcher: Searcher, clauses: list[Clause]) -> tuple[list[Clause], list[str]]:
+    """The clauses with each ``-word`` the notes write as an option read as that option,
+    not as an exclusion, and those options as typed. ``openssl x509 -outform DER`` and
+    ``sw_vers -productVersion`` are commands: excluding ``outform`` would drop the very
+    note that holds the command. A ``-word`` is an option when a note holding it and the
+    query's other words (at most :data:`FLAG_PROBE_NOTES` of them are read) writes it
+    with its dash, as a word of its own; ``kubernetes -cka`` still excludes."""
+    from whoosh.query import And, Or, Term
+
+    dashed = [c for c in clauses if c.dashed and c.negated]
+    positives = [c for c in clauses if not c.negated and c.kind == "word" and not c.alternatives]
+    if not dashed or not positives:
+        return clauses, []
+
+    def holding(text: str) -> Any:
+        terms = query_terms(text)
+        return And([Or([Term(f, t) for f in TEXT_FIELDS]) for t in terms]) if terms else None
+
+    others = [q for q in (holding(c.text) for c in positives) if q is not None]
+    words = {id(c): holding(c.text) for c in dashed}
+    pending = [c for c in dashed if words[id(c)] is not None]
+    if not others or not pending:
+        return clauses, []
+    written = {id(c): re.compile(rf"(?<![\w-])-{re.escape(c.text)}(?![\w-])", re.IGNORECASE)
+               for c in pending}
+    flags: list[str] = []
+    bodies: dict[int, str] = {}  # at most FLAG_PROBE_NOTES notes read, whatever the query
+
+    def probe(group: list[Clause]) -> None:
+        # The notes holding the group's words and the others: `find -name -exec` reads the
+        # notes with find, name and exec first, then each option alone.
+        q = And([*(words[id(c)] for c in group), *others])
+        for n, docnum in enumerate(q.docs(searcher)):
+            if n >= FLAG_PROBE_NOTES or not group:
+                break
+            body = bodies.get(docnum)
+            if body is None:
+                if len(bodies) >= FLAG_PROBE_NOTES:
+                    break
+                try:
+                    text, _ = read_body_at(nb.root, stored_row(searcher.stored_fields(docnum)).path)
+                except OSError:
+                    text = ""
+                body = bodies[docnum] = text[:MAX_LITERAL_BYTES]
+            for clause in [c for c in group if written[id(c)].search(body)]:
+                group.remove(clause)
+                pending.remove(clause)
+                flags.append(f"-{clause.text}")
+                clause.negated, clause.dashed, clause.text = False, False, f"-{clause.text}"
+
+    if len(pending) > 1:
+        probe(list(pending))
+    for clause in list(pending):
+        probe([clause])
+    return clauses, flags
 
 
 def _learned_for(nb: Notebook, clauses: list[Clause]) -> Any:

@@ -82,6 +82,9 @@ FLAG_NOTES = {
     "file-share.md": "# 파일 공유\n\n```\npython3 -m http.server 8000\n```\n",
     "kill.md": "# 프로세스 종료\n\n```\nkill -9 4242\n```\n\nkill 은 시그널을 보낸다.\n",
     "docker-shell.md": "# 컨테이너 셸\n\n```\ndocker run -it ubuntu bash\n```\n",
+    "cert-der.md": "# 인증서 변환\n\n```\nopenssl x509 -in ca.crt -out ca.der -outform DER\n```\n",
+    "openssl.md": "# openssl 소개\n\nopenssl x509 명령은 인증서를 읽는다. outform 은 출력 형식이다.\n",
+    "macos.md": "# 맥 버전\n\n```\nsw_vers -productVersion\n```\n",
 }
 
 
@@ -93,6 +96,8 @@ FLAG_NOTES = {
         (["python3 -m http.server"], "file-share"),
         (["kill -9"], "kill"),
         (["docker run -it"], "docker-shell"),
+        (["openssl x509 -outform DER"], "cert-der"),
+        (["sw_vers", "-productVersion"], "macos"),
     ],
 )
 def test_a_short_flag_is_code_not_an_exclusion(
@@ -104,6 +109,23 @@ def test_a_short_flag_is_code_not_an_exclusion(
     r = run(runner, "search", "--json", *query)
     assert r.exit_code == 0, r.output
     assert slugs(r)[0] == note
+
+
+def test_an_option_the_notes_write_is_searched_and_said(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-outform` is a word as well as an option: kb excludes it unless a note holding the
+    query's other words writes it as an option, and then says it searched it as written."""
+    notebook_of(tmp_path, monkeypatch, "flags", FLAG_NOTES)
+    r = run(runner, "search", "openssl -outform")
+    assert r.exit_code == 0, r.output
+    assert "-outform searched as written" in r.output and "NOT outform" in r.output
+    r = run(runner, "search", "--json", "openssl", "NOT", "outform")  # the way to exclude it
+    assert r.exit_code == 1 and "cert-der" not in r.output  # both openssl notes say outform
+    r = run(runner, "search", "--json", "openssl -형식")  # not an option: still excluded
+    assert r.exit_code == 0 and slugs(r) == ["cert-der"]
+    r = run(runner, "search", "--json", "openssl -der")  # cert-der says DER, never -der
+    assert r.exit_code == 0 and slugs(r) == ["openssl"]
 
 
 @pytest.mark.parametrize(

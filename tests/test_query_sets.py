@@ -42,15 +42,32 @@ def test_check_queries_checks_every_set() -> None:
     assert set(check_queries.DEFAULT_FILES) == set(quality.SETS.values())
 
 
-def test_fresh2_has_every_differ_kind_and_checks_where_the_kind_needs_one() -> None:
-    queries = quality.load_queries(quality.SETS["fresh2"], "fresh2")
+# The held-out sets of the five differ kinds, and how many queries of each kind they hold.
+FRESH_COUNTS = {
+    "fresh2": {"cross-script": 10, "typo": 10, "question": 40, "code": 10, "english": 10},
+    "fresh3": {"cross-script": 10, "typo": 10, "question": 50, "code": 10, "english": 10},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FRESH_COUNTS))
+def test_fresh_sets_have_every_differ_kind_and_checks_where_the_kind_needs_one(name: str) -> None:
+    queries = quality.load_queries(quality.SETS[name], name)
     counts = {kind: sum(q.kind == kind for q in queries) for kind in quality.DIFFER_KINDS}
-    assert counts == {"cross-script": 10, "typo": 10, "question": 40, "code": 10, "english": 10}
+    assert counts == FRESH_COUNTS[name]
     rows = [
         line.split("\t")
-        for line in quality.SETS["fresh2"].read_text("utf-8").splitlines()[1:]
+        for line in quality.SETS[name].read_text("utf-8").splitlines()[1:]
         if line and not line.startswith("#")
     ]
+    assert len(rows) == len(queries)
     for row in rows:
         needs_check = row[0] in ("cross-script", "typo", "code")
         assert (len(row) == 4 and row[3].strip()) if needs_check else len(row) == 3, row
+
+
+def test_fresh_sets_do_not_repeat_a_query() -> None:
+    seen: dict[str, str] = {}
+    for name in FRESH_COUNTS:
+        for query in quality.load_queries(quality.SETS[name], name):
+            assert query.text not in seen, (query.text, seen.get(query.text), name)
+            seen[query.text] = name
