@@ -724,36 +724,10 @@ def _build_tokenizer() -> type:
     return KoreanTokenizer
 
 
-def _positions_class() -> type:
-    return _whoosh_class("KoreanPositions", _build_positions)
-
-
-def _build_positions() -> type:
-    from whoosh.formats import Positions
-
-    class KoreanPositions(Positions):  # type: ignore[misc]
-        """Whoosh's positions, except that a predicate's stem term (``~늘리``) does not count
-        in the field's length: it is a second reading of a word already counted, and a note
-        must not score lower (BM25 divides by the length) for writing its verbs."""
-
-        def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Iterator[Any]:
-            for w, freq, weight, encoded in super().word_values(value, analyzer, **kwargs):
-                yield w, 0 if w[:1] == STEM_MARK else freq, weight, encoded
-
-    return KoreanPositions
-
-
-def text_format(field_boost: float) -> Any:
-    """The posting format of kb's text fields (Whoosh's positions; stems not counted in lengths)."""
-    return _positions_class()(field_boost=field_boost)
-
-
 def __getattr__(name: str) -> Any:
-    # The index's pickled schema names kb.analysis.KoreanTokenizer and KoreanPositions.
+    # The index's pickled schema names kb.analysis.KoreanTokenizer.
     if name == "KoreanTokenizer":
         return _tokenizer_class()
-    if name == "KoreanPositions":
-        return _positions_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -364,8 +364,8 @@ class Expander:
         if not is_hangul_word(word):
             word = term
         stem = predicate_stem(word, term) or predicate_stem(word, word)
-        if not stem:
-            return False
+        if not stem or (typed_df and not asks):
+            return False  # a word the notes write as typed is most often a noun (생명주기)
         token = stem_term(stem)
         df = self.df(token)
         if not df:

@@ -805,7 +805,8 @@ def _stem_before(rest: str, ending: str) -> str | None:
     if ending in _EU_ENDINGS and not (jong == "ㅆ" and jung in "ㅓㅏㅕㅝㅘㅙㅐ"):  # not a past 었, 았, 했
         # 막으려면, 읽은: after a consonant (not ㄹ: 만들면, not 만들으면)
         return _checked(rest, ending) if jong and jong != "ㄹ" else None
-    if cho == "ㅇ" and jung in "ㅓㅏㅕ" and head and (jung != "ㅕ" or head[-1] == "하"):
+    if cho == "ㅇ" and jung in "ㅓㅏㅕ" and head and (
+            split_syllable(head[-1])[2] if jung != "ㅕ" else head[-1] == "하"):
         # 남아, 막아서, 읽었다: the ending's own 어/아 after a stem (되어, 하여 uncontracted)
         if (not jong and (not ending or ending in _AFTER_EO)) or (jong == "ㅆ" and ending in _AFTER_PAST):
             return _checked(head, "어")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..analysis import analyze, korean_analyzer, text_format
+from ..analysis import analyze, korean_analyzer
 from ..noterow import NoteRow
 from ..notes import Note, nfc
 
@@ -23,19 +23,13 @@ def make_schema() -> Any:
     from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
     ana = korean_analyzer()
-
-    def text(name: str, stored: bool = False) -> Any:
-        field = TEXT(analyzer=ana, stored=stored, field_boost=FIELD_BOOSTS[name])
-        field.format = text_format(FIELD_BOOSTS[name])
-        return field
-
     return Schema(
         path=ID(stored=True, unique=True),
-        title=text("title", stored=True),
-        aliases=text("aliases"),
-        tagtext=text("tagtext"),
-        pathtext=text("pathtext"),
-        body=text("body"),
+        title=TEXT(analyzer=ana, stored=True, field_boost=FIELD_BOOSTS["title"]),
+        aliases=TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["aliases"]),
+        tagtext=TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["tagtext"]),
+        pathtext=TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["pathtext"]),
+        body=TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["body"]),
         tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=False),
         date=DATETIME(stored=True),
         mtime=STORED(),
