@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from typing import Any
 
 #: Stored in the index; a different value makes kb rebuild it.
-ANALYZER_VERSION = "ko-2"  # 2: c#/c++/.net terms, question endings
+ANALYZER_VERSION = "ko-3"  # 2: c#/c++/.net terms, question endings; 3: predicate stems (늘리-)
 
 #: Tokens longer than this are not words (hashes, base64, minified code).
 MAX_TOKEN_CHARS = 48
@@ -303,6 +303,9 @@ _VERB = frozenset(_verb_endings())
 _SUFFIXES = sorted(_JOSA | _VERB, key=len, reverse=True)
 _MAX_SUFFIX = max(len(s) for s in _SUFFIXES)
 _SUFFIX_SET = frozenset(_SUFFIXES)
+_VERB_ONLY = _VERB - _JOSA
+#: 하다 and 되다 with an ending fused in or contracted (할, 한, 했, 해; 될, 됐, 돼).
+_DO_SYLLABLES = frozenset("하할한함합했해되될된됨됩됐돼")
 
 
 #: Words that ask rather than name: in a question typed into a search box they carry no
@@ -345,6 +348,37 @@ def strip_suffix(word: str) -> str:
             if stem_len >= 2 or (k >= 2 and tail in _JOSA):
                 return word[:stem_len]
     return word
+
+
+#: Marks a predicate's stem in the index (``~늘리``): a term of its own, apart from the words,
+#: so a noun that looks like a form of a verb (``고려`` ~ ``~고리``) never matches the other
+#: noun; in front, so no Hangul prefix (``늘리*``) reaches it.
+STEM_MARK = "~"
+
+
+def stem_term(stem: str) -> str:
+    """The index term of a predicate's stem: ``늘리`` -> ``~늘리``."""
+    return STEM_MARK + stem
+
+
+def predicate_stem(word: str, stripped: str | None = None) -> str:
+    """The stem a Hangul word shares with the other forms of its verb or adjective
+    (:func:`kb.jamo.verb_stem`), or ``""``; none when the particle table already read it as
+    a Sino-Korean noun with 하다/되다 (``확인하고`` is ``확인``).
+
+    >>> predicate_stem("늘리고"), predicate_stem("늘려도"), predicate_stem("확인하고")
+    ('늘리', '늘리', '')
+    """
+    from .jamo import verb_stem
+
+    if stripped is None:
+        stripped = strip_suffix(word)
+    if stripped != word and word[len(stripped):] in _VERB_ONLY:
+        return ""
+    stem = verb_stem(stripped)
+    if len(stripped) > len(stem) >= 2 and stripped.startswith(stem) and stripped[len(stem)] in _DO_SYLLABLES:
+        return ""  # 렌더링할지: a noun with 하다 (the word stays as it is, as in the table's absence)
+    return stem
 
 
 def split_identifier(word: str) -> list[str]:
@@ -408,6 +442,12 @@ def _analyze_word(word: str, split_parts: bool) -> _Entry:
             stem = strip_suffix(run)
             if len(stem) <= MAX_TOKEN_CHARS:
                 out.append((stem, pos, start, end))
+                if split_parts:
+                    # 늘리고, 늘려, 늘린다 also as ~늘리 (at the word's position, as an
+                    # identifier's parts): the query's form of the verb meets the note's.
+                    verb = predicate_stem(run, stem)
+                    if verb:
+                        out.append((stem_term(verb), pos, start, end))
                 pos += 1
             prev_latin = False
             continue
@@ -536,8 +576,9 @@ def query_terms(text: str) -> list[str]:
 
 
 def analyze(text: str) -> list[str]:
-    """Index-mode terms of ``text``, for tests and debugging."""
-    return [t for t, _, _, _ in iter_terms(unicodedata.normalize("NFC", text))]
+    """Index-mode terms of ``text`` (without the predicates' stem terms), for tests, debugging
+    and frontmatter values."""
+    return [t for t, _, _, _ in iter_terms(unicodedata.normalize("NFC", text)) if t[0] != STEM_MARK]
 
 
 def prepare_whoosh_import() -> None:
@@ -620,13 +661,28 @@ def _placeholder(name: str, functions: list[str]) -> None:
     sys.modules[name] = stand_in
 
 
+#: The Whoosh classes of this module, built on first use (see :func:`_whoosh_class`).
+_WHOOSH_CLASSES: dict[str, type] = {}
+
+
+def _whoosh_class(name: str, build: Any) -> type:
+    """The class ``name`` that ``build()`` makes, built once on first use, so importing this
+    module does not import Whoosh (``kb --help`` and the freshness check never need it); named
+    as a class of this module, where the index's pickled schema finds it."""
+    cls = _WHOOSH_CLASSES.get(name)
+    if cls is None:
+        prepare_whoosh_import()
+        cls = build()
+        cls.__module__, cls.__qualname__ = __name__, name
+        _WHOOSH_CLASSES[name] = cls
+    return cls
+
+
 def _tokenizer_class() -> type:
-    """Build the Whoosh tokenizer class on first use, so importing this module does not
-    import Whoosh (``kb --help`` and the freshness check never need it)."""
-    global _TOKENIZER
-    if _TOKENIZER is not None:
-        return _TOKENIZER
-    prepare_whoosh_import()
+    return _whoosh_class("KoreanTokenizer", _build_tokenizer)
+
+
+def _build_tokenizer() -> type:
     from whoosh.analysis import Token, Tokenizer
 
     class KoreanTokenizer(Tokenizer):  # type: ignore[misc]
@@ -665,13 +721,7 @@ def _tokenizer_class() -> type:
                     t.endchar = start_char + end
                 yield t
 
-    KoreanTokenizer.__module__ = __name__
-    KoreanTokenizer.__qualname__ = "KoreanTokenizer"
-    _TOKENIZER = KoreanTokenizer
     return KoreanTokenizer
-
-
-_TOKENIZER: type | None = None
 
 
 def __getattr__(name: str) -> Any:

@@ -32,7 +32,15 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .analysis import analyze, is_hangul_word, is_question_word, query_terms
+from .analysis import (
+    QUESTION_WORDS,
+    analyze,
+    is_hangul_word,
+    is_question_word,
+    predicate_stem,
+    query_terms,
+    stem_term,
+)
 from .english import letters_key, light_stem
 from .jamo import (
     choseong,
@@ -108,6 +116,8 @@ GRAMMAR_WORDS = frozenset("것 걸 게 거 수 때 데 줄 뿐 등 및 안 못 �
 #: Forms of a predicate searched (the most common first), and their weight.
 MAX_FORMS = 8
 FORM_WEIGHT = 0.8
+#: Weight of a predicate's stem term (every form of the verb, :meth:`Expander._verb`).
+VERB_WEIGHT = 0.8
 #: Lexicon terms read per place a predicate's forms may start (``막`` starts many words).
 MAX_FORM_SCAN = 200
 #: A predicate whose forms are in more than this share of the notes names no topic
@@ -267,11 +277,15 @@ class Expander:
             self._glosses(plan, " ".join(terms), typed_df)
             return plan
         term = terms[0]
-        if is_question_word(term) and is_hangul_word(term):
+        asks = is_question_word(term)
+        if asks and is_hangul_word(term):
             # A word that ends as a question (줄이려면, 바뀌나요) is read as a verb; other words
             # are not (a noun such as 연산자 or 용도 parses as stem + ending too, and reading
             # every word costs ~10 ms a query).
             self._predicate(plan, term, typed_df)
+        if (is_hangul_word(term) and term not in QUESTION_WORDS and term not in GRAMMAR_WORDS
+                and self._verb(plan, term, typed_df, asks) and not typed_df):
+            return plan  # 늘리고: a verb the notes write in other forms, no typo
         if (is_question_word(term) or term in GRAMMAR_WORDS) and not plan.stem:
             plan.variants.clear()
             plan.question = True
@@ -400,6 +414,31 @@ class Expander:
                     if n >= MAX_FORM_SCAN:
                         break
         return found
+
+    def _verb(self, plan: WordPlan, term: str, typed_df: int, asks: bool) -> bool:
+        """A verb or adjective (``늘리고``, ``되돌리려면``, ``바꿔``): its stem's term, which the
+        index files beside every form of it (``~늘리`` for ``늘려``, ``늘린다``, ``늘리기``;
+        :func:`kb.analysis.predicate_stem`), and the stem as a word (``늘리는`` is indexed
+        ``늘리``). Whether it was read as one."""
+        word = plan.text.strip().rstrip("?!.~")
+        if not is_hangul_word(word):
+            word = term
+        stem = predicate_stem(word, term) or predicate_stem(word, word)
+        if not stem or (typed_df and not asks):
+            return False  # a word the notes write as typed is most often a noun (생명주기)
+        token = stem_term(stem)
+        df = self.df(token)
+        if not df:
+            return False
+        if df > COMMON_STEM_SHARE * self.n:
+            return False  # 있고, 하나요: a predicate that names no topic (a question word)
+        if not plan.stem and (asks or not typed_df):
+            plan.stem, plan.stem_df = stem, max(df, typed_df)
+        why = f"every form of {stem}-"
+        self._add(plan, (token,), self._capped(VERB_WEIGHT, typed_df, df), "verb", why)
+        if len(stem) >= 2 and stem != term and self.df(stem):
+            self._capped_add(plan, stem, VERB_WEIGHT, typed_df, "verb", why)
+        return True
 
     def _predicate(self, plan: WordPlan, term: str, typed_df: int) -> None:
         """A verb or adjective as typed (``막으려면``, ``바꿨는데``, ``돌릴``): its stem, if

@@ -717,3 +717,149 @@ def predicate_heads(stem: str) -> list[str]:
             heads.append(stem[:-1] + join_syllable(cho, other))
             heads.append(stem[:-1] + join_syllable(cho, other, "ㅆ"))
     return heads
+
+
+# --------------------------------------------------------------------------- one stem for the index
+
+#: Endings joined straight to a predicate's stem (``늘리`` + ``고``, ``막`` + ``는데``). The
+#: one-syllable ones are also the last syllable of many nouns (사고, 크기, 화면, 이미지):
+#: they leave a stem only under :func:`verb_stem`'s stricter rules.
+_BARE_ENDINGS = frozenset(
+    "고 게 기 면 며 는 던 다 도록 려면 려고 려는 려다 니까 는데 지만 는지 나요 네요 세요 면서 더라도 "
+    "거나 든지 다가 는다 고서 기로 게요 는가 던데 지요 죠 게끔 는가요 는데요 겠 겠다 겠고 던지 려나 려니 "
+    "니 냐 자마자 다고 다는 다면".split()
+)
+#: ...of which these end many nouns after one syllable (광고, 분기, 측면, 람다).
+_WEAK_ENDINGS = frozenset("고 기 면 다".split())
+#: Endings after a stem that ends in a consonant (``막`` + ``으려면``, ``읽`` + ``은``).
+_EU_ENDINGS = frozenset(
+    "으면 으려면 으려고 으려는 으며 으니까 으면서 으세요 으니 은 을 음 은지 을지 을까 을까요 은데 은가 "
+    "은가요 을수 습니다 습니까 습니다만".split()
+)
+#: What follows 어/아, alone or contracted into the stem's last syllable (``늘려``+``서``).
+_AFTER_EO = frozenset("서 도 야 요 서는 서도 야지 야만 야죠 야해".split())
+#: What follows a past ㅆ (``늘렸``+``다``, ``바꿨``+``는데``).
+_AFTER_PAST = frozenset(
+    "다 고 는데 지만 던 을 어요 습니다 습니까 으니까 나요 는지 으면 으니 죠 지 기 거나 을까 었다 어서 "
+    "는지요".split()
+)
+#: What follows an ending fused into the stem's last syllable as its 받침: ㄴ (``되돌린``+``다``),
+#: ㄹ (``돌릴``+``까``), ㅂ (``줄입``+``니다``).
+_AFTER_FUSED_FINAL = {
+    "ㄴ": frozenset("다 데 지 가 가요 지요 걸 데도 다면 다고 다는".split()),
+    "ㄹ": frozenset("까 까요 수 게 게요 래 지 때 지도 지요 거야".split()),
+    "ㅂ": frozenset("니다 니까 시다".split()),
+}
+#: Vowels of a stem syllable that an ending's 어/아 contracts into (``리``+``어`` = ``려``).
+#: ...with the initials they contract after: 과, 화 end Sino-Korean nouns (결과, 최적화), 와,
+#: 봐, 놔 and 돼 are verbs.
+_UNDO = {"ㅕ": ("ㅣ", CHO), "ㅝ": ("ㅜ", CHO), "ㅘ": ("ㅗ", "ㅇㅂㄴ"), "ㅙ": ("ㅚ", "ㄷ")}
+#: Last syllables of stems that take a fused ending with nothing after it (``가린``, ``돌릴``,
+#: ``늘림``): the causative and passive 리/기/히/우 and 꾸. A noun ends in ``인``, ``일``, ``준``
+#: far more often than a verb does (확인, 파일, 기준), so those need an ending after them.
+_FUSE_ALONE = frozenset("리기히우꾸")
+#: 받침 a Sino-Korean syllable can have: a one-syllable stem with one of these and a short
+#: ending is most often a noun (측면, 광고, 분기); 맺고, 끊고, 읽기, 찾는 are verbs.
+_SINO_FINALS = frozenset("ㄱㄴㄹㅁㅂㅇ")
+_MAX_VERB_ENDING = 4
+
+
+def _syllables(word: str) -> bool:
+    return all(_BASE <= ord(c) <= _LAST for c in word)
+
+
+def verb_stem(word: str) -> str:
+    """The stem of a native Korean predicate form, or ``""``: its ending stripped, an ending
+    fused into the last syllable's 받침 taken out, a contraction undone, so the forms of one
+    verb meet (``늘리고``, ``늘려``, ``늘린다``, ``늘렸다`` -> ``늘리``; ``바꿔``, ``바꾸면`` ->
+    ``바꾸``; ``가린``, ``가려진`` -> ``가리``; ``남게``, ``남아`` -> ``남``...). Rules of the grammar at
+    the level of jamo, no list of verbs: a guess, so the index adds the stem beside the
+    word (as an identifier's parts) and a query searches it as another form of the word.
+
+    ======================  ==========
+    word                     stem
+    ======================  ==========
+    ``되돌리려면``            ``되돌리``
+    ``되돌린다``              ``되돌리``
+    ``넘겨``                  ``넘기``
+    ``막으려면``              ``막``
+    ``메모리``, ``측면``      ``""``
+    ======================  ==========
+    """
+    n = len(word)
+    if n < 2 or not _syllables(word):
+        return ""
+    for k in range(min(_MAX_VERB_ENDING, n - 1), -1, -1):
+        ending = word[n - k:] if k else ""
+        stem = _stem_before(word[: n - k], ending)
+        if stem is not None:
+            return stem  # the longest ending that fits decides, even when it leaves no stem
+    return ""
+
+
+def _stem_before(rest: str, ending: str) -> str | None:
+    """The stem of ``rest`` followed by ``ending`` (maybe ``""``); ``""`` when the shape fits
+    but leaves no stem to index, None when it does not fit."""
+    cho, jung, jong = split_syllable(rest[-1])
+    head = rest[:-1]
+    if ending in _EU_ENDINGS and not (jong == "ㅆ" and jung in "ㅓㅏㅕㅝㅘㅙㅐ"):  # not a past 었, 았, 했
+        # 막으려면, 읽은: after a consonant (not ㄹ: 만들면, not 만들으면)
+        return _checked(rest, ending) if jong and jong != "ㄹ" else None
+    if cho == "ㅇ" and jung in "ㅓㅏㅕ" and head and (
+            split_syllable(head[-1])[2] if jung != "ㅕ" else head[-1] == "하"):
+        # 남아, 막아서, 읽었다: the ending's own 어/아 after a stem (되어, 하여 uncontracted)
+        if (not jong and (not ending or ending in _AFTER_EO)) or (jong == "ㅆ" and ending in _AFTER_PAST):
+            return _checked(head, "어")
+        return None
+    if jung in _UNDO and cho in _UNDO[jung][1] and (
+            (not jong and (not ending or ending in _AFTER_EO)) or (jong == "ㅆ" and ending in _AFTER_PAST)):
+        # 늘려(서), 바꿨는데: 리+어 = 려, 꾸+어 = 꿔
+        return _checked(head + join_syllable(cho, _UNDO[jung][0]), "어")
+    if cho == "ㅎ" and jung == "ㅐ" and (
+            (not jong and ending in _AFTER_EO) or (jong == "ㅆ" and ending in _AFTER_PAST)):
+        return _checked(head + "하", "어")  # 이해했는지, 정리해서: 하 + 여 = 해
+    if jong in _AFTER_FUSED_FINAL and ending in _AFTER_FUSED_FINAL[jong] or (
+            not ending and jong in "ㄴㄹㅁ" and jong and (
+                join_syllable(cho, jung) in _FUSE_ALONE or _is_aux_ji(head, cho, jung))):
+        # 되돌린다, 돌릴까, 줄입니다; 가린, 늘림; 가려진 (가리 + 어지 + ㄴ)
+        return _checked(head + join_syllable(cho, jung), "ㄴ")
+    if ending in _BARE_ENDINGS:
+        if ending[0] == "려" and jong and jong != "ㄹ":
+            return None  # 려면 follows a vowel or ㄹ: 막려면 is no Korean
+        return _checked(rest, ending)
+    return None
+
+
+def _is_aux_ji(head: str, cho: str, jung: str) -> bool:
+    """``가려지``: the passive 어지 after a contracted stem (or 아/어 after a consonant)."""
+    if cho != "ㅈ" or jung != "ㅣ" or not head:
+        return False
+    c, j, f = split_syllable(head[-1])
+    if j in _UNDO and c in _UNDO[j][1] and not f:
+        return True
+    return c == "ㅇ" and j in "ㅓㅏ" and not f and len(head) >= 2
+
+
+def _checked(stem: str, ending: str) -> str:
+    """``stem`` in a normal shape, if it can be one: the passive 어지 folded into its verb
+    (``가려지`` -> ``가리``), a final ㄹ dropped (``만들``, ``만든`` -> ``만드``: ㄹ falls before ㄴ,
+    ㅂ, ㅅ), and a one-syllable stem kept only when it is no likely noun (see _SINO_FINALS)."""
+    if len(stem) >= 2 and stem[-1] == "지":
+        c, j, f = split_syllable(stem[-2])
+        if j in _UNDO and c in _UNDO[j][1] and not f:
+            stem = stem[:-2] + join_syllable(c, _UNDO[j][0])  # 가려지 -> 가리
+        elif c == "ㅇ" and j in "ㅓㅏ" and not f and len(stem) >= 3 and split_syllable(stem[-3])[2]:
+            stem = stem[:-2]  # 막아지 -> 막
+    if len(stem) >= 3 and stem[-1] in "하되":
+        stem = stem[:-1]  # 렌더링할지: a noun with 하다, as the particle table reads it
+    if not stem:
+        return ""
+    c, j, f = split_syllable(stem[-1])
+    if len(stem) >= 2 and f == "ㄹ":
+        stem = stem[:-1] + join_syllable(c, j)
+    if len(stem) == 1:
+        if not f or f == "ㄹ":
+            return ""  # 사고, 화면, 가게: 사, 화, 가 are no stems to index
+        if f in _SINO_FINALS and ending in _WEAK_ENDINGS:
+            return ""  # 측면, 광고, 분기
+    return stem
