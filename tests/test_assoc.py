@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from indexed import indexed
 
 from kb.config import Notebook
 from kb.index.sync import open_index, sync_index
@@ -63,17 +64,6 @@ OTHERS = {
 }
 
 
-def make(tmp_path: Path, notes: dict[str, str]) -> tuple[Notebook, object]:
-    root = tmp_path / "notes"
-    for name, text in notes.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    nb = Notebook(root=root, index_dir=tmp_path / "index", source="test")
-    sync_index(nb)
-    ix, _ = open_index(nb, sync=False)
-    return nb, ix
-
-
 def partners(nb: Notebook, term: str) -> list[str]:
     from kb.assoc import Associations
 
@@ -81,7 +71,7 @@ def partners(nb: Notebook, term: str) -> list[str]:
 
 
 def test_a_korean_question_finds_an_english_note_through_learned_pairs(tmp_path: Path) -> None:
-    nb, ix = make(tmp_path, {**twin_notes(), **OTHERS})
+    nb, ix = indexed(tmp_path, {**twin_notes(), **OTHERS})
     paths = [h.path for h in search(nb, "배포는 어떻게 하나요", ix=ix).hits]
     assert "rollout.md" in paths
     # the typed word still comes first: the notes that say 배포 rank above the translation
@@ -89,7 +79,7 @@ def test_a_korean_question_finds_an_english_note_through_learned_pairs(tmp_path:
 
 
 def test_explain_shows_the_learned_pair(tmp_path: Path) -> None:
-    nb, ix = make(tmp_path, {**twin_notes(), **OTHERS})
+    nb, ix = indexed(tmp_path, {**twin_notes(), **OTHERS})
     result = search(nb, "배포는 어떻게 하나요", ix=ix, explain=True)
     assert result.explanation is not None
     variants = [v for w in result.explanation.words for v in w.variants if v.kind == "learned"]
@@ -99,7 +89,7 @@ def test_explain_shows_the_learned_pair(tmp_path: Path) -> None:
 
 
 def test_what_is_learned_and_what_is_not(tmp_path: Path) -> None:
-    nb, _ = make(tmp_path, {**twin_notes(), **OTHERS})
+    nb, _ = indexed(tmp_path, {**twin_notes(), **OTHERS})
     assert "deploy" in partners(nb, "배포")
     assert "배포" in partners(nb, "deploy")
     assert "install" in partners(nb, "설치")
@@ -113,7 +103,7 @@ def test_no_twins_no_pairs(tmp_path: Path) -> None:
     notes = twin_notes()
     for i in range(4):
         notes[f"en/app{i}.md"] = notes[f"en/app{i}.md"].replace("appctl", "otherctl")
-    nb, ix = make(tmp_path, {**notes, **OTHERS})
+    nb, ix = indexed(tmp_path, {**notes, **OTHERS})
     assert partners(nb, "배포") == []
     assert "rollout.md" not in [h.path for h in search(nb, "배포는 어떻게 하나요", ix=ix).hits]
 
@@ -122,7 +112,7 @@ def test_a_korean_word_finds_the_english_note_below_the_korean_ones(tmp_path: Pa
     """A query with a Korean word uses the pairs too (the note may say it only in
     English), weighted below the typed word: the notes that say 배포 come first. Fails on
     the code before (questions only)."""
-    nb, ix = make(tmp_path, {**twin_notes(), **OTHERS})
+    nb, ix = indexed(tmp_path, {**twin_notes(), **OTHERS})
     paths = [h.path for h in search(nb, "배포", ix=ix).hits]
     assert "rollout.md" in paths
     assert paths[0].startswith("ko/") and paths.index("rollout.md") > 3
@@ -131,14 +121,14 @@ def test_a_korean_word_finds_the_english_note_below_the_korean_ones(tmp_path: Pa
 def test_an_english_query_does_not_use_the_pairs(tmp_path: Path) -> None:
     """An English query searches its own words (and their forms, glosses, sounds): a note
     that only says 배포 is not what ``deploy`` asked for."""
-    nb, ix = make(tmp_path, {**twin_notes(), **OTHERS})
+    nb, ix = indexed(tmp_path, {**twin_notes(), **OTHERS})
     result = search(nb, "deploy", ix=ix, explain=True)
     assert result.explanation is not None
     assert not [v for w in result.explanation.words for v in w.variants if v.kind == "learned"]
 
 
 def test_a_sync_learns_new_twins_and_forgets_removed_ones(tmp_path: Path) -> None:
-    nb, _ = make(tmp_path, OTHERS)
+    nb, _ = indexed(tmp_path, OTHERS)
     assert partners(nb, "배포") == []
     for name, text in twin_notes().items():
         (nb.root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -199,19 +189,19 @@ def named_twins(count: int = 4, rename: bool = False) -> dict[str, str]:
 
 def test_translations_kept_by_name_are_twins(tmp_path: Path) -> None:
     """Fails on the code before: twins were found by shared code lines and links only."""
-    nb, ix = make(tmp_path, {**named_twins(), **OTHERS})
+    nb, ix = indexed(tmp_path, {**named_twins(), **OTHERS})
     assert "deploy" in partners(nb, "배포")
     assert "rollout.md" in [h.path for h in search(nb, "배포는 어떻게 하나요", ix=ix).hits]
 
 
 def test_notes_of_different_names_are_not_twins_by_name(tmp_path: Path) -> None:
-    nb, _ = make(tmp_path, {**named_twins(rename=True), **OTHERS})
+    nb, _ = indexed(tmp_path, {**named_twins(rename=True), **OTHERS})
     assert partners(nb, "배포") == []
 
 
 def test_a_sync_finds_a_twin_by_name(tmp_path: Path) -> None:
     notes = named_twins()
-    nb, _ = make(tmp_path, {k: v for k, v in notes.items() if "/en/" not in k or k.endswith("app0.md")})
+    nb, _ = indexed(tmp_path, {k: v for k, v in notes.items() if "/en/" not in k or k.endswith("app0.md")})
     assert partners(nb, "배포") == []
     time.sleep(0.025)
     for rel, text in notes.items():

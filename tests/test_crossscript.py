@@ -8,25 +8,13 @@ fail on kb before these mechanisms (checked when written)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+
+from indexed import indexed
 
 from kb.config import Notebook
 from kb.expand import Variant, WordPlan, drop_narrower, poisson_tail
-from kb.index.sync import open_index, sync_index
 from kb.search import search
-
-
-def make(tmp_path: Path, notes: dict[str, str]) -> tuple[Notebook, object]:
-    root = tmp_path / "notes"
-    for name, text in notes.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    time.sleep(0.025)
-    nb = Notebook(root=root, index_dir=tmp_path / "index", source="test")
-    sync_index(nb)
-    ix, _ = open_index(nb, sync=False)
-    return nb, ix
 
 
 def variants(nb: Notebook, ix: object, query: str, kind: str) -> list[tuple[str, ...]]:
@@ -56,7 +44,7 @@ def test_a_junk_sound_alike_no_longer_pulls_a_wrong_note_up(tmp_path: Path) -> N
     """Fails on the old code: dali shares its one note with 따라 (in 11 of 51 notes), 4.6
     times chance, which passed the old test (lift 2) and put the note holding dali first;
     chance alone does that one time in five."""
-    nb, ix = make(tmp_path, verb_notes())
+    nb, ix = indexed(tmp_path, verb_notes())
     assert ("dali",) not in variants(nb, ix, "따라 이미지", "sound")
     paths = [h.path for h in search(nb, "따라 이미지", ix=ix).hits]
     assert paths == ["ko/image.md", "ko/loader.md"]
@@ -68,7 +56,7 @@ def test_a_look_alike_written_beside_the_word_is_kept(tmp_path: Path) -> None:
     for i in range(3):
         notes[f"ko/poll-{i}.md"] = f"# 방식 {i}\n\n폴링 은 polling 이라고도 한다. 주기적으로 묻는다 {i}.\n"
     notes["en/hooks.md"] = "# Webhooks versus polling\n\nPolling asks; a webhook is told.\n"
-    nb, ix = make(tmp_path, notes)
+    nb, ix = indexed(tmp_path, notes)
     assert ("polling",) in variants(nb, ix, "폴링", "sound")
     assert "en/hooks.md" in [h.path for h in search(nb, "폴링", ix=ix).hits]
 
@@ -80,7 +68,7 @@ def test_a_far_rarer_look_alike_never_beside_the_word_is_dropped(tmp_path: Path)
     for i in range(12):
         notes[f"ko/use-{i}.md"] = f"# 사용량 {i}\n\n메모리 사용량 을 본다 {i}.\n"
     notes["en/single.md"] = "# Singling out\n\nSingling out one row of the table.\n"
-    nb, ix = make(tmp_path, notes)
+    nb, ix = indexed(tmp_path, notes)
     assert ("singling",) not in variants(nb, ix, "사용량", "sound")
     assert "en/single.md" not in [h.path for h in search(nb, "사용량", ix=ix).hits]
 
@@ -93,7 +81,7 @@ def test_consonants_and_the_notes_make_a_pair_the_vowels_miss(tmp_path: Path) ->
     for i in range(4):
         notes[f"ko/req-{i}.md"] = f"# 요청 설정 {i}\n\n요청 타임아웃 은 timeout 값으로 정한다 {i}.\n"
     notes["en/timeouts.md"] = "# Timeouts\n\nLimit the elapsed time of a job with a deadline.\n"
-    nb, ix = make(tmp_path, notes)
+    nb, ix = indexed(tmp_path, notes)
     r = search(nb, "타임아웃", ix=ix, explain=True)
     assert "en/timeouts.md" in [h.path for h in r.hits]
     assert r.explanation is not None
@@ -120,7 +108,7 @@ def test_a_narrower_gloss_is_not_searched(tmp_path: Path) -> None:
     for i in range(3):
         notes[f"ko/srv-{i}.md"] = f"# 서버 {i}\n\n서버 는 server 라고 한다 {i}.\n"
     notes["ko/vite.md"] = "# 개발\n\n개발 서버(dev server) 를 띄운다.\n"
-    nb, ix = make(tmp_path, notes)
+    nb, ix = indexed(tmp_path, notes)
     glosses = variants(nb, ix, "서버", "gloss")
     assert ("dev", "server") not in glosses
     assert ("server",) in variants(nb, ix, "서버", "sound")

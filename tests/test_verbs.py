@@ -11,14 +11,11 @@ came first or was all there was).
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
+from indexed import indexed
 
 from kb.analysis import analyze, iter_terms, query_terms
 from kb.config import Notebook
-from kb.index.sync import open_index, sync_index
 from kb.search import search
 
 STEMS = [
@@ -97,16 +94,7 @@ NOTES = {
 
 @pytest.fixture(scope="module")
 def notebook(tmp_path_factory: pytest.TempPathFactory) -> tuple[Notebook, object]:
-    base: Path = tmp_path_factory.mktemp("verbs")
-    root = base / "notes"
-    root.mkdir()
-    for name, text in NOTES.items():
-        (root / name).write_text(text, encoding="utf-8")
-    time.sleep(0.025)
-    nb = Notebook(root=root, index_dir=base / "index", source="test")
-    sync_index(nb)
-    ix, _ = open_index(nb, sync=False)
-    return nb, ix
+    return indexed(tmp_path_factory.mktemp("verbs"), NOTES)
 
 
 @pytest.mark.parametrize(("query", "note"), [
