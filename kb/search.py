@@ -782,7 +782,7 @@ def search(
             undo = " ".join(f"NOT {f[1:]}" for f in flags)
             it, option = ("them", "options") if len(flags) > 1 else ("it", "an option")
             said = f"{read} searched as written: the notes use {it} as {option} (to exclude {it}: {undo})"
-            notice = f"{notice}; {said}" if notice else said
+            notice = _also(notice, said)
         builder = _Builder(searcher, _aliases(nb, plans), Vocab(nb.index_dir), plans=plans,
                            learned=_learned_for(nb, clauses))
         unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),
@@ -809,19 +809,16 @@ def search(
             results, in_headings = _headings_first(nb, results, soft, limit, plans)
         corrected = _corrected_query(builder, clauses)
         if corrected:
-            fixed = f"showing results for {corrected}"
-            notice = f"{notice}; {fixed}" if notice else fixed
+            notice = _also(notice, f"showing results for {corrected}")
         positives = [c for c in clauses if not c.negated and c.kind != "tag"]
         if results is not None and len(results) and soft is not None and not soft.complete:
-            partial = "no note has every word; showing notes with most of them"
-            notice = f"{notice}; {partial}" if notice else partial
+            notice = _also(notice, "no note has every word; showing notes with most of them")
         elif results is None or (len(results) == 0 and len(positives) > 1):
             q_any = _combine(builder, clauses, any_word=True)
             any_results = _run(searcher, q_any, tag_filter, limit, plans)
             if any_results is not None and len(any_results):
                 results, q = any_results, q_any
-                fallback = "no note has every word; showing notes with any of them"
-                notice = f"{notice}; {fallback}" if notice else fallback
+                notice = _also(notice, "no note has every word; showing notes with any of them")
         suggestions = did_you_mean(builder, clauses)
         explained = builder.explanation(q) if explain else None
         if results is None or len(results) == 0:
@@ -838,6 +835,21 @@ def search(
         add_snippet(nb, hit, builder.terms, lines)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
                         explanation=explained)
+
+
+def _also(notice: str, more: str) -> str:
+    """A search's notice with one more thing said."""
+    return f"{notice}; {more}" if notice else more
+
+
+def _body_of(nb: Notebook, path: str) -> str:
+    """The start of a note's body (at most :data:`MAX_LITERAL_BYTES`) as a hit's text is
+    read for its headings or its options; "" when the file cannot be read."""
+    try:
+        body, _ = read_body_at(nb.root, path)
+    except OSError:
+        return ""
+    return body[:MAX_LITERAL_BYTES]
 
 
 def _aliases(nb: Notebook, plans: dict[Any, Any] | None) -> AliasTable:
@@ -912,11 +924,7 @@ def _written_flags(nb: Notebook, searcher: Searcher, clauses: list[Clause]) -> t
             if body is None:
                 if len(bodies) >= FLAG_PROBE_NOTES:
                     break
-                try:
-                    text, _ = read_body_at(nb.root, stored_row(searcher.stored_fields(docnum)).path)
-                except OSError:
-                    text = ""
-                body = bodies[docnum] = text[:MAX_LITERAL_BYTES]
+                body = bodies[docnum] = _body_of(nb, stored_row(searcher.stored_fields(docnum)).path)
             for clause in [c for c in group if written[id(c)].search(body)]:
                 group.remove(clause)
                 pending.remove(clause)
@@ -1044,11 +1052,7 @@ def _headings_first(nb: Notebook, results: Any, soft: Any, limit: int,
         path = stored_row(r.fields()).path
         found = known.get(path)
         if found is None:
-            try:
-                body, _ = read_body_at(nb.root, path)
-            except OSError:
-                body = ""
-            found = known[path] = heading_terms(body[:MAX_LITERAL_BYTES])
+            found = known[path] = heading_terms(_body_of(nb, path))
         share, matched[r.docnum] = heading_share(found, words)
         scored.append((float(r.score or 0.0) * (1.0 + HEADING_BONUS * share), r.docnum, r))
     scored.sort(key=lambda x: (-x[0], x[1]))
