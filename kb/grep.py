@@ -347,23 +347,42 @@ def _word_spans(fast: Any, body: bytes | memoryview, n: int) -> Iterator[tuple[i
     """The spans of group 1 (the word) of ``-w``'s RE2 pattern in ``body[:n]``, which takes
     the characters around the word: the next search starts one character before the
     previous word's end (its last character may be the next one's edge)."""
-    pos = 0
+    pos = floor = 0  # where the next search starts; where the next word may start
     while pos <= n:
         m = fast.search(body, pos, n)
+        if m is not None and m.start(1) < floor:
+            # the word just given again (at a line start, where ``^`` is its left edge):
+            # the next one has its edge at pos (the word's last character) or later
+            after = _edge_only(fast).search(body, pos, n)
+            m = fast.search(body, floor, n)
+            if after is not None and (m is None or after.start(1) <= m.start(1)):
+                m = after
         if m is None:
             return
         a, b = m.span(1)
         yield a, b
         if b > a:
-            nxt = fast.search(body, b - 1, n)
-            if nxt is not None and nxt.start(1) >= b:
-                pos = b - 1
-                continue
-            pos = b
+            pos, floor = b - 1, b
         else:
             pos = b + 1
             while pos < n and body[pos] & 0xC0 == 0x80:
                 pos += 1  # the next character, not the next byte
+            floor = pos
+
+
+_EDGES: dict[bytes, Any] = {}
+
+
+def _edge_only(fast: Any) -> Any:
+    """``-w``'s RE2 pattern whose word must follow a character (no line start)."""
+    key = fast.pattern
+    edge_only = _EDGES.get(key)
+    if edge_only is None:
+        import re2  # type: ignore[import-not-found,import-untyped]
+
+        edge = f"[^{_CLASS_OF['word']}\\n]".encode()
+        edge_only = _EDGES[key] = re2.compile(key.replace(b"(?:^|" + edge + b")", edge, 1))
+    return edge_only
 
 
 def _line_match(

@@ -758,3 +758,15 @@ def test_grep_on_a_pooled_notebook_keeps_it_open(gnb: Path, monkeypatch: pytest.
     (gnb / "new.md").write_text("a zebra\n", encoding="utf-8")
     assert kb("-l", "zebra")[:2] == (0, "new.md\n")
     assert nb.grep_cache[1] is not kept
+
+
+@pytest.mark.parametrize("text", ["  ", "  \n  ", "a a", "a  a", " a ", "x  \n"])
+def test_word_whose_last_character_is_the_next_words_edge(text: str) -> None:
+    """-w: a word that ends in a non-word character is the left edge of the next one, also
+    when the first word starts a line (found by Hypothesis: ``a| `` over two spaces)."""
+    pat = compile_pattern("a| ", word=True)
+    data = (text + "\n").encode()
+    hit = search_file(pat, data)
+    got = [s for m in (hit[1] if hit else []) for s in m.spans]
+    python = [s for m in (lines_within(5.0, pat, file_text(data)) or []) for s in m.spans]
+    assert got == python
