@@ -326,7 +326,7 @@ class Expander:
 
     def _latin(self, plan: WordPlan, term: str, typed_df: int) -> None:
         joined = not typed_df or any(c in plan.text for c in "._-:/")  # not useEffect: written whole
-        parts = tuple(analyze(plan.text)[1:]) if joined and plan.text != term else ()
+        parts = tuple(analyze(plan.text)[1:]) if joined else ()  # create_file_writer too
         if len(parts) > 1 and all(self.df(p) for p in parts):
             # TFLiteConverter.from_saved_model, also written inside a longer name in the
             # notes (tf.lite.TFLiteConverter.from_saved_model): its parts in a row.

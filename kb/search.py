@@ -796,7 +796,7 @@ def search(
             from whoosh.query import Every
 
             q = Every()
-        literal = _code_literal(query, clauses)
+        literal, in_code = _code_literal(query, clauses, builder.reader)
         soft = _soft_node(q)
         # A question: its first hits are read for their headings (see _headings_first).
         asks = not literal and soft is not None and _asks(builder)
@@ -804,7 +804,7 @@ def search(
         results = _run(searcher, q, tag_filter, pool, plans)
         in_headings: dict[int, list[str]] = {}
         if literal and results is not None and len(results):
-            results = _literal_first(nb, results, literal, limit)
+            results = _literal_first(nb, results, literal, limit, in_code)
         elif asks and results is not None and len(results):
             results, in_headings = _headings_first(nb, results, soft, limit, plans)
         corrected = _corrected_query(builder, clauses)
@@ -1008,30 +1008,82 @@ LITERAL_POOL = 20
 _CODE_MARKS = frozenset("-.:_@/=()#+<>[]{}$")
 
 
-def _code_literal(query: str, clauses: list[Clause]) -> str:
-    """The query as a literal to look for, if it is code: plain words only, all ASCII, with a
-    symbol of code in it (``--install``, ``import.meta.glob``, ``notifyAll()``); else ""."""
+def _code_literal(query: str, clauses: list[Clause], reader: Any) -> tuple[str, bool]:
+    """The query as a literal to look for, if it is code, and whether only code spans count:
+    plain words only, all ASCII, with a symbol of code in it (``--install``,
+    ``import.meta.glob``, ``notifyAll()``, ``Arc::clone``: a ``name:value`` whose name is no
+    frontmatter field of the notes is code), found anywhere in a note; or two words or more
+    without one (``docker compose up``, ``git rebase upstream``), found in a code block or
+    span (prose holds English words in a row); else ``("", False)``."""
     text = " ".join(query.split())
     if (not text.isascii() or len(text) < 4 or '"' in text
-            or any(c.kind != "word" or c.negated or c.fieldname or c.alternatives for c in clauses)):
-        return ""
-    return text.lower() if any(c in _CODE_MARKS for c in text) else ""
+            or any(c.negated or c.alternatives or (c.kind != "word" or c.fieldname)
+                   and not _unknown_field(c, reader) for c in clauses)):
+        return "", False
+    if any(c in _CODE_MARKS for c in text):
+        return text.lower(), False
+    return (text.lower(), True) if len(clauses) > 1 else ("", False)
 
 
-def _literal_first(nb: Notebook, results: Any, literal: str, limit: int) -> Any:
-    """The hits whose text holds ``literal`` (case aside) first, each group in its order."""
+def _unknown_field(clause: Clause, reader: Any) -> bool:
+    """``Arc::clone``, ``client:load``: read as ``key:value`` but no note has the field ``key``
+    (:meth:`_Builder.meta_query` searches it as a word)."""
+    return (clause.kind == "meta" and bool(clause.fieldname)
+            and next(iter(reader.expand_prefix("meta", f"{clause.fieldname}=")), None) is None)
+
+
+def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code: bool = False) -> Any:
+    """The hits that hold ``literal`` (case aside; ``in_code``: in a code block or span)
+    first, those whose title or a heading names it before the rest of them (a note about
+    ``notifyAll()``, a section on ``import.meta.glob()``), each group in its order."""
     from .scoring import Results
+    from .topic import headings
 
     top = list(results[: max(limit, LITERAL_POOL)])
-    holding, rest = [], []
+    named, holding, rest = [], [], []
     for r in top:
+        row = stored_row(r.fields())
         try:
-            with open(nb.root / stored_row(r.fields()).path, "rb") as fh:
-                text = fh.read(MAX_LITERAL_BYTES).decode("utf-8", "replace").lower()
+            with open(nb.root / row.path, "rb") as fh:
+                text = fh.read(MAX_LITERAL_BYTES).decode("utf-8", "replace")
         except OSError:
             text = ""
-        (holding if literal in text else rest).append(r)
-    return Results((holding + rest)[:limit], len(results))
+        lower = text.lower()
+        if literal not in lower or (in_code and literal not in code_text(lower)):
+            rest.append(r)
+        elif literal in row.title.lower() or (
+                "#" in lower and any(literal in h for h in headings(lower))):
+            named.append(r)
+        else:
+            holding.append(r)
+    return Results((named + holding + rest)[:limit], len(results))
+
+
+def code_text(text: str) -> str:
+    """The code of a Markdown text: its fenced blocks' lines and its inline code spans, one
+    a line (linear in the text)."""
+    out: list[str] = []
+    fence = ""
+    for line in text.splitlines():
+        s = line.lstrip(" \t")
+        if s.startswith(("```", "~~~")):
+            mark = s[:3]
+            if not fence:
+                fence = mark
+            elif mark == fence:
+                fence = ""
+            continue
+        if fence:
+            out.append(line)
+            continue
+        start = line.find("`")
+        while start >= 0:
+            end = line.find("`", start + 1)
+            if end < 0:
+                break
+            out.append(line[start + 1:end])
+            start = line.find("`", end + 1)
+    return "\n".join(out)
 
 
 def _headings_first(nb: Notebook, results: Any, soft: Any, limit: int,
