@@ -281,13 +281,57 @@ def table_lines(units: list[Unit]) -> list[str]:
     for term, partners in best.items():
         partners.sort(key=lambda x: (-x[0], x[1]))
         top[term] = {other for _, other in partners[:TOP_K]}
+    dice_of = {(term, other): dice for term, partners in best.items() for dice, other in partners}
+    idiom = _idiom_pairs(units, top, dice_of)
     lines = []
     for term, partners in best.items():
         # Mutual: 릴리스 is in most sections that say chart, but chart's best are 차트 and
         # the like: a topic shared, not the same word.
         lines.extend(f"{term}\t{other}\t{dice:.3f}" for dice, other in partners[:TOP_K]
-                     if term in top[other])
+                     if term in top[other] and (term, other) not in idiom and (other, term) not in idiom)
     return lines
+
+
+#: Two Korean words in this share (Dice) of the same units or more stand together: a
+#: fixed phrase (예를 들어).
+PHRASE_DICE = 0.8
+
+
+def _idiom_pairs(units: list[Unit], top: dict[str, set[str]],
+                 dice_of: dict[tuple[str, str], float]) -> set[tuple[str, str]]:
+    """``(Korean, English)`` pairs learned from a fixed phrase: Korean words that stand in
+    the same units (예를 들어, 부모 ... 상속) all paired with one English word (example, of
+    *for example*). The English word goes with the one that pairs best (예를, 들어 ~
+    example: 예를); when none does better than the rest, the units cannot tell which it
+    translates (건너뜁니다, 실행해봅시다 ~ symlink) and it goes with none. A word that sounds
+    like it keeps its pair (가비지 ~ garbage)."""
+    from .vocab import sounds_alike
+
+    by_latin: dict[str, list[str]] = {}
+    for lat, hs in top.items():
+        if _is_latin_term(lat):
+            for h in hs:
+                if _is_hangul_term(h) and lat in top.get(h, ()):
+                    by_latin.setdefault(lat, []).append(h)
+    wanted = {h for hs in by_latin.values() if len(hs) > 1 for h in hs}
+    if not wanted:
+        return set()
+    where: dict[str, set[int]] = {h: set() for h in wanted}
+    for i, (hangul, _) in enumerate(units):
+        for h in hangul:
+            if h in where:
+                where[h].add(i)
+    out: set[tuple[str, str]] = set()
+    for lat, hs in by_latin.items():
+        group = {x for a, b in product(hs, hs) if a < b
+                 and 2 * len(where[a] & where[b]) >= PHRASE_DICE * (len(where[a]) + len(where[b]))
+                 for x in (a, b)}
+        if not group:
+            continue
+        ranked = sorted(group, key=lambda h: -dice_of[(h, lat)])
+        keep = ranked[0] if dice_of[(ranked[0], lat)] > dice_of[(ranked[1], lat)] else None
+        out.update((h, lat) for h in group if h != keep and not sounds_alike(h, lat))
+    return out
 
 
 # --------------------------------------------------------------------------- index time
@@ -447,6 +491,7 @@ def _forms(term: str, expander: Any) -> list[str]:
     if not term.isascii() or vocab is None:
         return [term]
     from .english import light_stem
+    from .expand import fused
 
     others = set(vocab.by_stem(light_stem(term)))
     if len(term) >= MIN_PREFIX_FORM:
@@ -456,8 +501,8 @@ def _forms(term: str, expander: Any) -> list[str]:
                 t = btext.decode("utf-8") if isinstance(btext, bytes) else btext
                 if n >= MAX_PREFIX_SCAN:
                     break
-                if len(t) <= len(term) + MAX_SUFFIX and t.isalpha():
-                    others.add(t)
+                if len(t) <= len(term) + MAX_SUFFIX and t.isalpha() and not fused(t, term, expander.df):
+                    others.add(t)  # not examplegen (ExampleGen) for example
     others.discard(term)
     ranked = sorted(others, key=lambda o: (-expander.df(o), o))
     return [term, *ranked[:MAX_FORMS]]

@@ -497,6 +497,8 @@ class Expander:
         if self.vocab is None:
             return
         for other, share in self.vocab.glosses(side):
+            if phrase_gloss(side, other):
+                continue  # 조건(agile manifesto): the gloss of a longer phrase, not of 조건
             terms = tuple(other.split())
             dfs = [self.df(t) for t in terms]
             if all(dfs):
@@ -648,6 +650,9 @@ class Expander:
             if ratio >= NEAR_RATIO and self._together(term, other, TOGETHER_P, APART_LIFT):
                 linked.append((-ratio, other))
         best = [other for _, other in sorted(linked)[:MAX_SOUNDS]]
+        # timeoutid (timeoutId) beside timeout: an identifier made of the look-alike and
+        # another word, not another spelling of the word
+        best = [o for o in best if not any(fused(o, w, self.df) for w in best if w != o)]
         for other in best:
             self._add(plan, (other,), self._capped(SOUND_WEIGHT, typed_df, self.df(other)), "sound",
                       "its consonants, and written beside it")
@@ -796,3 +801,38 @@ class Expander:
             top = best[0][0]
             for df, t in best:
                 self._add(plan, (t,), max(0.3, df / top), "initials", f"{head}{initial}")
+
+
+def fused(longer: str, head: str, df: Any) -> bool:
+    """Whether ``longer`` is ``head`` and another word of the notes written as one name
+    (``timeoutid`` = timeout + id, ``examplegen`` = example + gen, from ``timeoutId``,
+    ``ExampleGen``), not a form of ``head`` (``timeouts``, ``conditional``): it is not filed
+    under ``head``'s stem, and the rest is a word at least as common as the whole
+    (``df``: a term's number of notes)."""
+    if len(longer) <= len(head) or not longer.startswith(head) or not longer.isascii():
+        return False
+    rest = longer[len(head):]
+    return (len(rest) >= 2 and light_stem(longer) != light_stem(head)
+            and df(rest) >= max(1, df(longer)))
+
+
+#: Korean syllables an English word of a gloss takes at least (섭동법 (perturbation method),
+#: 기계어 (machine code)); a gloss with more English words names a longer phrase.
+SYLLABLES_PER_WORD = 2
+
+
+def phrase_gloss(side: str, other: str) -> bool:
+    """Whether a gloss pairs one Korean word with an English phrase too long for it, which
+    glossed the phrase the word ends (``Agile이 될 조건 (Agile Manifesto)`` gives 조건 ~
+    agile manifesto; ``순서 (total ordering)``, ``사고 (algorithmic thinking)``): more English
+    words of three letters or more than the word has pairs of syllables, unless the two
+    sound alike (a loanword: 서비스어카운트 ~ service account)."""
+    hangul, latin = (side, other) if other.isascii() else (other, side)
+    if " " in hangul or not latin.isascii() or not is_hangul_word(hangul):
+        return False
+    words = [w for w in latin.split() if len(w) >= 3]
+    if len(words) <= max(1, -(-len(hangul) // SYLLABLES_PER_WORD)):
+        return False
+    from .vocab import sounds_alike
+
+    return not sounds_alike(hangul, latin) and not sounds_alike(hangul, words[-1])

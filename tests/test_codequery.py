@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from indexed import indexed
+
 from kb.search import search
 
 FILLER = "\n".join(f"문단 {i}: 설명 텍스트가 이어집니다." for i in range(20))
