@@ -301,10 +301,10 @@ def _idiom_pairs(units: list[Unit], top: dict[str, set[str]],
                  dice_of: dict[tuple[str, str], float]) -> set[tuple[str, str]]:
     """``(Korean, English)`` pairs learned from a fixed phrase: Korean words that stand in
     the same units (예를 들어, 부모 ... 상속) all paired with one English word (example, of
-    *for example*). The English word goes with the one that pairs best (예를, 들어 ~
-    example: 예를); when none does better than the rest, the units cannot tell which it
-    translates (건너뜁니다, 실행해봅시다 ~ symlink) and it goes with none. A word that sounds
-    like it keeps its pair (가비지 ~ garbage)."""
+    *for example*). The English word goes with the ones that pair best (예를, 들어 ~
+    example: 예를); when they pair as well, the units cannot tell which it translates and
+    it stays with each (시작, 설치 ~ install in two sections that always say both). A word
+    that sounds like it keeps its pair (가비지 ~ garbage)."""
     from .vocab import sounds_alike
 
     by_latin: dict[str, list[str]] = {}
@@ -328,9 +328,8 @@ def _idiom_pairs(units: list[Unit], top: dict[str, set[str]],
                  for x in (a, b)}
         if not group:
             continue
-        ranked = sorted(group, key=lambda h: -dice_of[(h, lat)])
-        keep = ranked[0] if dice_of[(ranked[0], lat)] > dice_of[(ranked[1], lat)] else None
-        out.update((h, lat) for h in group if h != keep and not sounds_alike(h, lat))
+        top_dice = max(dice_of[(h, lat)] for h in group)
+        out.update((h, lat) for h in group if dice_of[(h, lat)] < top_dice and not sounds_alike(h, lat))
     return out
 
 
