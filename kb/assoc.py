@@ -490,7 +490,7 @@ def _forms(term: str, expander: Any) -> list[str]:
     if not term.isascii() or vocab is None:
         return [term]
     from .english import light_stem
-    from .expand import fused
+    from .expand import fragment, fused
 
     others = set(vocab.by_stem(light_stem(term)))
     if len(term) >= MIN_PREFIX_FORM:
@@ -503,6 +503,8 @@ def _forms(term: str, expander: Any) -> list[str]:
                 if len(t) <= len(term) + MAX_SUFFIX and t.isalpha() and not fused(t, term, expander.df):
                     others.add(t)  # not examplegen (ExampleGen) for example
     others.discard(term)
+    term_df = expander.df(term)
+    others = {o for o in others if not fragment(o, term, expander.df(o), term_df)}  # not chang for change
     ranked = sorted(others, key=lambda o: (-expander.df(o), o))
     return [term, *ranked[:MAX_FORMS]]
 

@@ -489,6 +489,8 @@ class Expander:
                 if df:
                     found.append((df, other))
         found.sort(reverse=True)
+        typed = typed_df or self.df(term)
+        found = [(df, o) for df, o in found if not fragment(o, term, df, typed)]
         for df, other in found[:MAX_STEMS]:
             self._add(plan, (other,), self._capped(STEM_WEIGHT, typed_df, df), "stem", light_stem(term))
         return len(found)
@@ -497,7 +499,7 @@ class Expander:
         if self.vocab is None:
             return
         for other, share in self.vocab.glosses(side):
-            if phrase_gloss(side, other):
+            if phrase_gloss(side, other) or cited(side) or cited(other):
                 continue  # 조건(agile manifesto): the gloss of a longer phrase, not of 조건
             terms = tuple(other.split())
             dfs = [self.df(t) for t in terms]
@@ -624,8 +626,9 @@ class Expander:
         for pick in picks:
             if not pick.isascii() or len(pick) < 3:
                 continue
-            forms = sorted(((self.df(o), o) for o in self.vocab.by_stem(light_stem(pick)) if o != pick),
-                           reverse=True)
+            pick_df = self.df(pick)
+            forms = sorted(((self.df(o), o) for o in self.vocab.by_stem(light_stem(pick)) if o != pick
+                            and not fragment(o, pick, self.df(o), pick_df)), reverse=True)
             for df, other in forms[:MAX_SOUND_FORMS]:
                 if df:
                     self._add(plan, (other,), self._capped(weight * STEM_WEIGHT, typed_df, df), "stem",
@@ -836,3 +839,26 @@ def phrase_gloss(side: str, other: str) -> bool:
     from .vocab import sounds_alike
 
     return not sounds_alike(hangul, latin) and not sounds_alike(hangul, words[-1])
+
+
+#: Endings of a web address or a file name: ``결과(thestartupbible.com)`` cites a source,
+#: ``이미지(facebook-logo.png)`` names a file; neither glosses the word.
+_CITED = frozenset("com org net io kr co dev html htm png jpg jpeg gif svg pdf".split())
+
+
+def cited(side: str) -> bool:
+    """Whether a gloss's side is a web address or a file name (``support.apple.com``)."""
+    head, dot, tail = side.rpartition(".")
+    return bool(dot) and head[-1:].isalnum() and tail in _CITED
+
+
+#: A form of a word far rarer than it (this many times) and shorter is a fragment.
+FRAGMENT_RATIO = 10
+
+
+def fragment(other: str, term: str, df: int, term_df: int) -> bool:
+    """Whether ``other``, filed under ``term``'s stem, is a fragment of it rather than a
+    form: shorter and far rarer (``tim``, ``imag``, ``typ``, ``chang`` for time, image,
+    type, change: the stemmer's stem, written as a name in some code), not the word a
+    form is built on (``test`` for testing is commoner than it)."""
+    return len(other) < len(term) and df * FRAGMENT_RATIO < term_df

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from indexed import indexed
+
 from kb.search import search
 
 
@@ -63,3 +64,20 @@ def test_a_pair_learned_from_a_fixed_phrase_goes_with_its_best_word() -> None:
     pairs = {tuple(line.split("\t")[:2]) for line in table_lines(units)}
     assert ("예를", "example") in pairs
     assert ("들어", "example") not in pairs and ("example", "들어") not in pairs
+
+
+def test_a_cited_address_or_file_is_no_gloss() -> None:
+    from kb.expand import cited
+
+    assert cited("thestartupbible.com") and cited("chat.openai.com") and cited("facebook-logo.png")
+    assert not cited("node.js") and not cited("deadlock")
+
+
+def test_a_stem_fragment_is_no_form(tmp_path: Path) -> None:
+    # time is everywhere; `tim` is a name in one code block: filed under time's stem, not a form
+    notes = {f"t{i}.md": f"# 시간 {i}\n\ntime and times, timing {i}.\n" for i in range(12)}
+    notes["code.md"] = "# 코드\n\n```\ntim = 3\n```\n"
+    nb, ix = indexed(tmp_path, notes)
+    found = _variants(nb, ix, "time")
+    assert ("times",) in found
+    assert ("tim",) not in found
