@@ -325,6 +325,17 @@ class Expander:
         self._add(plan, terms, 1.0, kind, why)
 
     def _latin(self, plan: WordPlan, term: str, typed_df: int) -> None:
+        if term[0] == "@" and len(term) > 1:
+            # @Getter: the annotation as written first, the bare name after it (or in its
+            # place when no note writes the @)
+            bare = term[1:]
+            df = self.df(bare)
+            if df and not typed_df:
+                self._correct(plan, (bare,), "shorter", "the name without @")
+            elif df:
+                weight = self._capped(PARTS_WEIGHT, typed_df, df)
+                self._add(plan, (bare,), weight, "shorter", "the name without @")
+            return
         joined = not typed_df or any(c in plan.text for c in "._-:/")  # not useEffect: written whole
         parts = tuple(analyze(plan.text)[1:]) if joined else ()  # create_file_writer too
         if len(parts) > 1 and all(self.df(p) for p in parts):

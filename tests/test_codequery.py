@@ -54,3 +54,17 @@ def test_a_heading_that_names_the_code_ranks_first(tmp_path: Path) -> None:
                     + FILLER + "\n",
     })
     assert _first(nb, ix, "notifyAll()") == "about.md"
+
+
+def test_an_annotation_is_searched_as_written(tmp_path: Path) -> None:
+    # @Getter is Lombok's annotation; notes that say getter (a method, a plugin) are not it
+    nb, ix = indexed(tmp_path, {
+        "getter.md": "# Getter plugin\n\ngetter 플러그인. getter 설정과 getter 목록.\n",
+        "methods.md": "# getter 메서드\n\ngetter 와 setter 를 만든다.\n",
+        "jpa.md": "# 엔티티\n\n" + FILLER + "\n\n```java\n@Getter\n@Entity\nclass Member {}\n```\n",
+    })
+    assert _first(nb, ix, "@Getter") == "jpa.md"
+    # a name no note writes with @ is searched without it, and kb says so
+    r = search(nb, "@setter", limit=5, ix=ix)
+    assert [h.path for h in r.hits] == ["methods.md"]
+    assert "setter" in r.notice
