@@ -1062,18 +1062,11 @@ def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code
 def code_text(text: str) -> str:
     """The code of a Markdown text: its fenced blocks' lines and its inline code spans, one
     a line (linear in the text)."""
+    from .topic import fenced
+
     out: list[str] = []
-    fence = ""
-    for line in text.splitlines():
-        s = line.lstrip(" \t")
-        if s.startswith(("```", "~~~")):
-            mark = s[:3]
-            if not fence:
-                fence = mark
-            elif mark == fence:
-                fence = ""
-            continue
-        if fence:
+    for in_code, line in fenced(text.splitlines()):
+        if in_code:
             out.append(line)
             continue
         start = line.find("`")
