@@ -804,7 +804,7 @@ def search(
         results = _run(searcher, q, tag_filter, pool, plans)
         in_headings: dict[int, list[str]] = {}
         if literal and results is not None and len(results):
-            results = _literal_first(nb, results, literal, limit, in_code)
+            results = _literal_first(nb, results, literal, limit, in_code, searcher.reader())
         elif asks and results is not None and len(results):
             results, in_headings = _headings_first(nb, results, soft, limit, plans)
         corrected = _corrected_query(builder, clauses)
@@ -1032,16 +1032,22 @@ def _unknown_field(clause: Clause, reader: Any) -> bool:
             and next(iter(reader.expand_prefix("meta", f"{clause.fieldname}=")), None) is None)
 
 
-def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code: bool = False) -> Any:
+def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code: bool = False,
+                   reader: Any = None) -> Any:
     """The hits that hold ``literal`` (case aside; ``in_code``: in a code block or span)
     first, those whose title or a heading names it before the rest of them (a note about
-    ``notifyAll()``, a section on ``import.meta.glob()``), each group in its order."""
+    ``notifyAll()``, a section on ``import.meta.glob()``), each group in its order. Only
+    the notes the index says have every word of it are read (``reader``)."""
     from .scoring import Results
     from .topic import headings
 
     top = list(results[: max(limit, LITERAL_POOL)])
+    may = _having_words(reader, literal) if reader is not None else None
     named, holding, rest = [], [], []
     for r in top:
+        if may is not None and r.docnum not in may:
+            rest.append(r)
+            continue
         row = stored_row(r.fields())
         try:
             with open(nb.root / row.path, "rb") as fh:
@@ -1057,6 +1063,23 @@ def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code
         else:
             holding.append(r)
     return Results((named + holding + rest)[:limit], len(results))
+
+
+def _having_words(reader: Any, literal: str) -> set[int] | None:
+    """The notes whose title or body has every plain word of ``literal`` (``docker``,
+    ``compose``, ``up``; the parts of ``import.meta.glob``): the only ones that can hold it."""
+    from .analysis import analyze
+
+    docs: set[int] | None = None
+    for term in {t for t in analyze(literal) if t.isalnum()}:
+        have: set[int] = set()
+        for f in ("title", "body"):
+            if (f, term) in reader:
+                have.update(reader.postings(f, term).all_ids())
+        docs = have if docs is None else docs & have
+        if not docs:
+            break
+    return docs  # None: no plain word to tell by
 
 
 def code_text(text: str) -> str:
