@@ -1036,13 +1036,13 @@ def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code
                    reader: Any = None) -> Any:
     """The hits that hold ``literal`` (case aside; ``in_code``: in a code block or span)
     first, those whose title or a heading names it before the rest of them (a note about
-    ``notifyAll()``, a section on ``import.meta.glob()``), each group in its order. Only
-    the notes the index says have every word of it are read (``reader``)."""
+    ``notifyAll()``, a section on ``import.meta.glob()``), each group in its order. Words in
+    a row (``in_code``) are looked for only in the notes the index says have them all."""
     from .scoring import Results
     from .topic import headings
 
     top = list(results[: max(limit, LITERAL_POOL)])
-    may = _having_words(reader, literal) if reader is not None else None
+    may = _having_words(reader, literal) if reader is not None and in_code else None
     named, holding, rest = [], [], []
     for r in top:
         if may is not None and r.docnum not in may:
@@ -1066,12 +1066,14 @@ def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code
 
 
 def _having_words(reader: Any, literal: str) -> set[int] | None:
-    """The notes whose title or body has every plain word of ``literal`` (``docker``,
-    ``compose``, ``up``; the parts of ``import.meta.glob``): the only ones that can hold it."""
-    from .analysis import analyze
-
+    """The notes whose title or body has every word of ``literal``, words of letters and
+    digits (``docker compose up``): the only ones that can hold them in a row as words.
+    None when a word is not that plain."""
+    words = set(literal.split())
+    if not all(w.isalnum() for w in words):
+        return None
     docs: set[int] | None = None
-    for term in {t for t in analyze(literal) if t.isalnum()}:
+    for term in words:
         have: set[int] = set()
         for f in ("title", "body"):
             if (f, term) in reader:
