@@ -1042,7 +1042,7 @@ def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code
     from .topic import headings
 
     top = list(results[: max(limit, LITERAL_POOL)])
-    may = _having_words(reader, literal) if reader is not None and in_code else None
+    may = _having_words(reader, literal, [r.docnum for r in top]) if reader is not None and in_code else None
     named, holding, rest = [], [], []
     for r in top:
         if may is not None and r.docnum not in may:
@@ -1065,23 +1065,32 @@ def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code
     return Results((named + holding + rest)[:limit], len(results))
 
 
-def _having_words(reader: Any, literal: str) -> set[int] | None:
-    """The notes whose title or body has every word of ``literal``, words of letters and
-    digits (``docker compose up``): the only ones that can hold them in a row as words.
-    None when a word is not that plain."""
+def _having_words(reader: Any, literal: str, docs: list[int]) -> set[int] | None:
+    """Of ``docs``, the notes whose title or body has every word of ``literal``, words of
+    letters and digits (``docker compose up``): the only ones that can hold them in a row as
+    words. None when a word is not that plain. Each word's postings are skipped through to
+    the notes asked about, the rarest word first."""
     words = set(literal.split())
     if not all(w.isalnum() for w in words):
         return None
-    docs: set[int] | None = None
-    for term in words:
+    keep = set(docs)
+    for term in sorted(words, key=lambda t: reader.doc_frequency("body", t)):
         have: set[int] = set()
         for f in ("title", "body"):
-            if (f, term) in reader:
-                have.update(reader.postings(f, term).all_ids())
-        docs = have if docs is None else docs & have
-        if not docs:
+            if (f, term) not in reader:
+                continue
+            m = reader.postings(f, term)
+            for d in sorted(keep - have):
+                if not m.is_active():
+                    break
+                if m.id() < d:
+                    m.skip_to(d)
+                if m.is_active() and m.id() == d:
+                    have.add(d)
+        keep = have
+        if not keep:
             break
-    return docs  # None: no plain word to tell by
+    return keep
 
 
 def code_text(text: str) -> str:
