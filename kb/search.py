@@ -798,17 +798,21 @@ def search(
 
             q = Every()
         literal, in_code = _code_literal(query, clauses, builder.reader)
+        # code: written with a symbol of code; words in a row (in_code) are code if a note has them so
+        code = bool(literal) and not in_code
         soft = _soft_node(q)
         # A question: its first hits are read for their headings (see _headings_first).
-        asks = not literal and soft is not None and _asks(builder)
+        asks = not code and soft is not None and _asks(builder)
+        literal = "" if asks else literal
         pool = max(limit, LITERAL_POOL) if literal else max(limit, HEADING_POOL) if asks else limit
         results = _run(searcher, q, tag_filter, pool, plans)
         in_headings: dict[int, list[str]] = {}
         if literal and results is not None and len(results):
-            results = _literal_first(nb, results, literal, limit, in_code, searcher.reader())
+            results, held = _literal_first(nb, results, literal, limit, in_code, searcher.reader())
+            code = code or held
         elif asks and results is not None and len(results):
             results, in_headings = _headings_first(nb, results, soft, limit, plans)
-        if (soft is not None and soft.min_share >= 1.0 and not literal and results is not None
+        if (soft is not None and soft.min_share >= 1.0 and not code and results is not None
                 and 0 < len(results) < limit):
             filled = _filled(searcher, q, soft, results, tag_filter, limit, plans)
             if filled is not results:
@@ -1064,11 +1068,12 @@ def _unknown_field(clause: Clause, reader: Any) -> bool:
 
 
 def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code: bool = False,
-                   reader: Any = None) -> Any:
+                   reader: Any = None) -> tuple[Any, bool]:
     """The hits that hold ``literal`` (case aside; ``in_code``: in a code block or span)
     first, those whose title or a heading names it before the rest of them (a note about
-    ``notifyAll()``, a section on ``import.meta.glob()``), each group in its order. Words in
-    a row (``in_code``) are looked for only in the notes the index says have them all."""
+    ``notifyAll()``, a section on ``import.meta.glob()``), each group in its order, and
+    whether any hit holds it. Words in a row (``in_code``) are looked for only in the notes
+    the index says have them all."""
     from .scoring import Results
     from .topic import headings
 
@@ -1093,7 +1098,7 @@ def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code
             named.append(r)
         else:
             holding.append(r)
-    return Results((named + holding + rest)[:limit], len(results))
+    return Results((named + holding + rest)[:limit], len(results)), bool(named or holding)
 
 
 def _having_words(reader: Any, literal: str, docs: list[int]) -> set[int] | None:
