@@ -473,9 +473,11 @@ class Notebook:
 
         add_snippet(self.place, hit, set(terms), lines)
 
-    def related(self, row: NoteRow, *, limit: int = 10) -> list[Hit]:
-        """The notes most like ``row`` (``kb related``). Raises OSError if its file is unreadable."""
+    def related(self, row: NoteRow, *, limit: int = 10, note: Note | None = None) -> list[Hit]:
+        """The notes most like ``row`` (``kb related``). Raises OSError if its file is unreadable.
+        ``note``: its file as :meth:`read` gave it just now (not read again)."""
         from .search import related
 
         return self._reading(lambda: related(self.place, row.path, limit=limit, ix=self.ix,
-                                             plans=self._plans, searcher=self._kept_searcher()))
+                                             plans=self._plans, searcher=self._kept_searcher(),
+                                             note=note))
