@@ -170,3 +170,14 @@ def test_related_on_whooshs_collector(generated: Notebook, monkeypatch: pytest.M
     for path, hits in fast.items():
         assert [s for _, s in hits] == pytest.approx([s for _, s in slow[path]], rel=1e-12)
     assert sum(len(v) for v in fast.values()) > len(rows)
+
+
+def test_related_of_the_note_show_read_is_kb_relateds(generated: Notebook) -> None:
+    """kb show hands related the note it read (not read again): the same notes, order and
+    scores as kb related's; a note of another path is not taken for it."""
+    rows = generated.rows()
+    other = generated.read(rows[0])
+    for row in rows:
+        alone = [(h.path, h.score) for h in generated.related(row, limit=5)]
+        assert [(h.path, h.score) for h in generated.related(row, limit=5, note=generated.read(row))] == alone
+        assert [(h.path, h.score) for h in generated.related(row, limit=5, note=other)] == alone
