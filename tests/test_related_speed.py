@@ -181,3 +181,48 @@ def test_related_of_the_note_show_read_is_kb_relateds(generated: Notebook) -> No
         alone = [(h.path, h.score) for h in generated.related(row, limit=5)]
         assert [(h.path, h.score) for h in generated.related(row, limit=5, note=generated.read(row))] == alone
         assert [(h.path, h.score) for h in generated.related(row, limit=5, note=other)] == alone
+
+
+def test_blocks_read_without_their_positions_give_whooshs_ids_and_weights(generated: Notebook) -> None:
+    """scoring._ids_and_weights (related's blocks: the positions not decoded) gives the ids
+    and weights Whoosh's own reading of every block gives, and leaves the positions out of
+    the blocks of more than three postings (the ones that cost)."""
+    import pickle
+    import zlib
+
+    from kb.scoring import _ids_and_weights
+
+    checked = cut = 0
+    with generated.ix.searcher() as s:
+        for sub, _ in s.leaf_searchers():
+            r = sub.reader()
+            for field in ("body", "title", "tagtext"):
+                for text in list(r.lexicon(field)):
+                    m = r.postings(field, text)
+                    while not hasattr(m, "_atend"):
+                        m = m.child
+                    while not m._atend:
+                        raw = m._postfile.get(m._dataoffset, m._nextoffset - m._dataoffset)
+                        whole = pickle.loads(zlib.decompress(raw) if m._compression else raw)
+                        got = _ids_and_weights(m)
+                        assert got[:2] == whole[:2] and type(got[1]) is type(whole[1]), (field, text)
+                        if m._blocklength > 3:
+                            assert got[2] == () and whole[2], (field, text)
+                            cut += 1
+                        checked += 1
+                        m._next_block()
+    assert checked > 150 and cut > 30, (checked, cut)
+
+
+def test_a_phrase_after_related_is_what_it_is_alone(generated: Notebook, tmp_path: Path) -> None:
+    """related reads its terms' blocks without positions and does not keep those blocks: a
+    phrase search on the same open notebook afterwards (its kept scores) finds what a fresh
+    one finds."""
+    queries = ['"kubernetes pod"', '"파드 서비스"', '"retrieval vector" 검색', '"lock thread"']
+    alone = Notebook.open(generated.root)
+    expected = [[(h.path, h.score) for h in alone.search(q, limit=20).hits] for q in queries]
+    after = Notebook.open(generated.root)
+    for row in after.rows():
+        after.related(row, limit=5)
+    assert [[(h.path, h.score) for h in after.search(q, limit=20).hits] for q in queries] == expected
+    assert any(expected)
