@@ -226,3 +226,33 @@ def test_a_phrase_after_related_is_what_it_is_alone(generated: Notebook, tmp_pat
         after.related(row, limit=5)
     assert [[(h.path, h.score) for h in after.search(q, limit=20).hits] for q in queries] == expected
     assert any(expected)
+
+
+def test_a_note_named_again_is_found_as_the_first_time(generated: Notebook) -> None:
+    """Notebook.note looks a slug up in a table kept from the second note named on (a
+    server's notebook): the same row, the same errors, for slugs, prefixes, titles; a
+    note added or removed since is seen (the table is dropped with the index version)."""
+    import time
+
+    from kb.errors import NoteNotFound
+
+    rows = generated.rows()
+    refs = [r.slug for r in rows[:30]] + [r.title for r in rows[:8]]
+    refs += ["n00", "n01", "copy0", "zzz-none", "N001", "n001.md", "/n002/", " n003 "]
+
+    def one(nb: Notebook, ref: str) -> object:
+        try:
+            return nb.note(ref).path
+        except NoteNotFound as exc:  # AmbiguousSlug too
+            return (type(exc).__name__, str(exc))
+
+    expected = [one(Notebook.open(generated.root), ref) for ref in refs]  # each asked first
+    assert [one(generated, ref) for ref in refs] == expected
+    assert generated._by_slug is not None  # the table was used
+    assert [one(generated, ref) for ref in refs] == expected
+    time.sleep(0.05)
+    (generated.root / "n-added.md").write_text("# added\n\nnew note\n", encoding="utf-8")
+    (generated.root / rows[0].path).unlink()
+    generated.open_index()  # as kb.server does before each command
+    assert one(generated, "n-added") == "n-added.md"
+    assert isinstance(one(generated, rows[0].slug), tuple)  # gone: not found in an old table
