@@ -359,6 +359,8 @@ def idle_steps() -> Iterator[None]:
 
     sample = ("# a\n\ntext `code` **b** [l](x)\n\n- item\n\n> quote\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
               "```text\nx\n```\n")
+    _markdown_class()  # markdown-it's rules built
+    yield
     console = Console(file=io.StringIO(), width=80, color_system="truecolor", force_terminal=True)
     laid_out(console, note_body(sample, code_theme=code_theme()))
     yield

@@ -38,8 +38,10 @@ from . import wire as client
 IDLE_SECONDS = 1800.0
 #: Open notebooks kept (the least recently used one is closed first).
 POOL_SIZE = 4
-#: Seconds without a request before the server works ahead (:meth:`Server.idle_step`).
-AHEAD_AFTER = 0.2
+#: Seconds without a request before the server works ahead (:meth:`Server.idle_step`): a
+#: user's next command rarely comes sooner, a script's (one command after another) always
+#: does, so a request seldom waits for a step (each is at most ~50 ms, a lexer compiled).
+AHEAD_AFTER = 1.0
 #: A client that sends nothing for this long is dropped.
 READ_TIMEOUT = 5.0
 

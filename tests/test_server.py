@@ -649,7 +649,7 @@ def test_a_server_s_steps_ahead_end_and_never_raise(monkeypatch: pytest.MonkeyPa
     done = 0
     while srv.idle_step():
         done += 1
-    assert done == len(render.COMMON_FENCES) + 1
+    assert done == len(render.COMMON_FENCES) + 2
     assert not srv.idle_step()
 
     def broken():  # a step that fails (a broken Pygments): no more steps, no error
