@@ -1161,6 +1161,10 @@ def run_into(jobs: list[tuple[Job, Measurement]], keep: bool) -> None:
 
 #: How many long notes the cold `kb show` row shows, each once (one more first, untimed).
 COLD_SHOWS = 20
+#: Seconds the cold `kb show` row waits first: a server idle for a while works ahead
+#: (``kb.server.AHEAD_AFTER``: after 1 s without a request it compiles common lexers); the
+#: rows before it never leave it idle that long.
+COLD_PAUSE = 3.0
 
 
 def long_notes(notebook: Path, count: int) -> list[str]:
@@ -1181,6 +1185,7 @@ def cold_show_row(kb: list[str], python: str, notebook: Path, scale: int, env: d
     rendered view, no related notes), each once, against `python -c pass` interleaved."""
     slugs = long_notes(notebook, COLD_SHOWS + 1)
     progress(f"{scale}x: kb show of {len(slugs) - 1} long notes, each once, served")
+    time.sleep(COLD_PAUSE)  # a user's server has been idle a while: it has worked ahead
     shows = Measurement()
     floors = Measurement()
     pid = server_pid(kb, env)
