@@ -44,7 +44,8 @@ reference: ``kb search`` (text and ``--json``) for :data:`SERVED_QUERIES` on eac
 <= 3x the floor), ``kb show``, ``kb tags``, ``kb list --limit 20``, ``kb links``, ``kb related``
 (<= 4x; ``kb show`` repeats one note, which the server keeps rendered after the first run),
 ``kb show`` of 20 long notes with code, each shown once (nothing of theirs kept: the cold
-case, against its own interleaved floor runs; its note gives the server's CPU time a show,
+case, after the server was idle 3 s as a user's is, against its own interleaved floor runs;
+its note gives the server's CPU time a show,
 which a busy machine barely changes), one search in-process (``KB_SERVER=0``,
 today's path, as a row of its own), a first run (no server yet: the command runs in-process,
 then starts one) and the same command 1 s later (a user's next command: the new server may
