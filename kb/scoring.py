@@ -79,7 +79,10 @@ class _Segment:
         return raw
 
 
-def _term(seg: _Segment, field: str, text: Any, boost: float) -> dict[int, float]:
+def _term(seg: _Segment, field: str, text: Any, boost: float, positions: bool = True) -> dict[int, float]:
+    """The term's scores at every note that holds it (times ``boost``), kept on the
+    segment; its postings blocks kept too, for a phrase's positions (``positions=False``:
+    a caller that needs none, :func:`top_terms`; the blocks read without them)."""
     from whoosh.scoring import BM25FScorer
 
     if field not in seg.top.schema:
@@ -109,8 +112,10 @@ def _term(seg: _Segment, field: str, text: Any, boost: float) -> dict[int, float
         idf, K1 = scorer.idf, scorer.K1
         k1p1 = K1 + 1
         norm = seg.norms(field, K1, scorer.B, scorer.avgfl)
-        blocks: list[tuple[Any, Any]] | None = [] if m._fixedsize is None else None
+        blocks: list[tuple[Any, Any]] | None = [] if m._fixedsize is None and positions else None
         while not m._atend:
+            if not positions and m._data is None:
+                m._data = _ids_and_weights(m)
             if m._ids is None:
                 m._read_ids()
             if m._weights is None:
@@ -637,7 +642,7 @@ def _term_at(seg: _Segment, field: str, btext: bytes, scorer: Any, docs: list[in
         return {}
     m = _leaf(seg, field, btext)
     if m is None:
-        part = _term(seg, field, btext, 1.0)
+        part = _term(seg, field, btext, 1.0, positions=False)
         return {d: part[d] for d in docs if d in part}
     lengths = seg.lengths(field)
     n = len(lengths)
@@ -648,6 +653,8 @@ def _term_at(seg: _Segment, field: str, btext: bytes, scorer: Any, docs: list[in
     k = 0  # the first wanted note not yet passed
     while not m._atend and k < len(docs):
         if m._maxid >= docs[k]:
+            if m._data is None:
+                m._data = _ids_and_weights(m)
             if m._ids is None:
                 m._read_ids()
             ids = m._ids
@@ -666,6 +673,31 @@ def _term_at(seg: _Segment, field: str, btext: bytes, scorer: Any, docs: list[in
         m._i = m._blocklength
         m._next_block()
     return out
+
+
+#: Where Whoosh 3's pickle of a postings block (protocol 2: ``(ids, weights, values)``)
+#: starts its values, the positions of each posting: the values' tuple opened (MARK), its
+#: first ``bytes`` made by ``_codecs.encode`` (GLOBAL). The ids and weights before it are
+#: ints, floats or None, whose opcodes cannot spell it.
+_VALUES_START = b"(c_codecs\nencode\n"
+
+
+def _ids_and_weights(m: Any) -> tuple[Any, Any, tuple[()]]:
+    """A postings block's data as Whoosh's ``_read_data`` reads it, ``(ids, weights,
+    values)``, but its values (positions: each a ``bytes`` rebuilt by a call, most of
+    the time of a block) left out: ``()``. The pickle is cut where the values start and
+    closed there, so the ids and weights are what the whole pickle gives; a block pickled
+    otherwise is read whole."""
+    import zlib
+    from pickle import loads
+
+    raw = m._postfile.get(m._dataoffset, m._nextoffset - m._dataoffset)
+    if m._compression:
+        raw = zlib.decompress(raw)
+    at = raw.find(_VALUES_START)
+    if at < 0:
+        return loads(raw)  # type: ignore[no-any-return]
+    return loads(raw[:at] + b")\x87.")  # type: ignore[no-any-return]  # (), TUPLE3, STOP
 
 
 def top_terms(searcher: Any, terms: list[tuple[str, str, float]], limit: int,
@@ -713,7 +745,7 @@ def top_terms(searcher: Any, terms: list[tuple[str, str, float]], limit: int,
                 break
             bound, i, btext, _ = bounded[j]
             field, _, boost = terms[i]
-            part = _term(seg, field, btext, boost)
+            part = _term(seg, field, btext, boost, positions=False)
             full[i] = part
             get = lower.get
             for d, s in part.items():

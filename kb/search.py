@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from .config import Notebook
     from .noterow import NoteRow
+    from .notes import Note
 
 #: Weight of a prefix expansion against the exact stem.
 PREFIX_WEIGHT = 0.5
@@ -1556,19 +1557,21 @@ def line_at(where: list[tuple[int, int]], body_line: int, offset: int | None) ->
 
 
 def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None,
-            plans: dict[Any, Any] | None = None, searcher: Any = None) -> list[Hit]:
+            plans: dict[Any, Any] | None = None, searcher: Any = None, note: Note | None = None) -> list[Hit]:
     """Notes most like the note at ``path``: its most distinctive terms (Bo1), title
     and tags included, searched as one OR query; the note itself left out.
     ``plans``: the tables a long-lived caller keeps for one index version (see
     :func:`kb.expand.kept`): the terms' collection frequencies and postings' scores;
-    ``searcher``: one of that index kept open (see :func:`search`)."""
+    ``searcher``: one of that index kept open (see :func:`search`); ``note``: the note
+    as read from its file just now (``kb show`` has it), else it is read here."""
     from contextlib import nullcontext
 
     from .notes import read_note
 
     if ix is None:
         ix, _ = open_index(nb)
-    note = read_note(nb.root, path)
+    if note is None or note.path != path:
+        note = read_note(nb.root, path)
     text = "\n".join([note.title, note.title, " ".join(note.tags), note.body])
     with nullcontext(searcher) if searcher is not None else ix.searcher() as searcher:
         key_terms = _key_terms(searcher, "body", text, 20, kept(plans, "#related-cf"))
