@@ -355,13 +355,16 @@ def soft_and_class() -> type:
                 sure = sure if sure is not None else [None] * len(parts)
                 for part, title, w, need, firm in zip(parts, titles, self.weights, self.needed, sure,
                                                       strict=True):
-                    guessed = w * GUESS_CREDIT
                     for d, sc in part.items():
                         old = acc.get(d)
                         acc[d] = sc if old is None else old + sc
-                        held[d] = held.get(d, 0.0) + (w if firm is None or d in firm else guessed)
+                        held[d] = held.get(d, 0.0) + w
                         if need:
                             needs[d] = needs.get(d, 0) + 1
+                    if firm is not None:  # a question's English word: a guess holds less of it
+                        less = w * (1.0 - GUESS_CREDIT)
+                        for d in part.keys() - firm:
+                            held[d] -= less
                     for d in title:
                         if d in part:
                             in_title[d] = in_title.get(d, 0.0) + w
