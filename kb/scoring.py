@@ -290,6 +290,10 @@ COORD_POWER = 2.0
 #: How much more a note whose title (or path, tags, aliases) holds all of a soft query's
 #: words scores than one whose body alone holds them; in between by their weight.
 TITLE_BONUS = 1.0
+#: The share of a word's weight a note holds when it matches the word only through a
+#: guessed translation (see SoftAnd.sure): ``base`` typed in a question is not held by a
+#: note that says only ``기본``, which some note once glossed as base.
+GUESS_CREDIT = 0.1
 
 
 #: A soft query (a question) prefers a focused note to a long one that mentions everything:
@@ -332,11 +336,14 @@ def soft_and_class() -> type:
                 #: Per word, the part of its query on titles and paths (or None): a note whose
                 #: title holds the words ranks higher (see TITLE_BONUS).
                 self.titles = list(titles) if titles is not None else [None] * len(subqueries)
+                #: Per word, None, or the part of its query without its guessed translations:
+                #: a note outside it holds the word at GUESS_CREDIT of its weight.
+                self.sure: list[Any] = [None] * len(subqueries)
 
             def __eq__(self, other: object) -> bool:
                 return (type(other) is type(self) and self.subqueries == other.subqueries  # type: ignore[attr-defined]
                         and self.weights == other.weights and self.min_share == other.min_share  # type: ignore[attr-defined]
-                        and self.focused == other.focused)  # type: ignore[attr-defined]
+                        and self.focused == other.focused and self.sure == other.sure)  # type: ignore[attr-defined]
 
             __hash__ = Or.__hash__
 
@@ -344,19 +351,25 @@ def soft_and_class() -> type:
                 return self
 
             def combine(self, parts: list[dict[int, float]], titles: list[Any],
-                        long_factor: Any = None) -> dict[int, float]:
+                        long_factor: Any = None, sure: list[Any] | None = None) -> dict[int, float]:
                 total = sum(self.weights) or 1.0
                 held: dict[int, float] = {}
                 in_title: dict[int, float] = {}
                 acc: dict[int, float] = {}
                 needs: dict[int, int] = {}
-                for part, title, w, need in zip(parts, titles, self.weights, self.needed, strict=True):
+                sure = sure if sure is not None else [None] * len(parts)
+                for part, title, w, need, firm in zip(parts, titles, self.weights, self.needed, sure,
+                                                      strict=True):
                     for d, sc in part.items():
                         old = acc.get(d)
                         acc[d] = sc if old is None else old + sc
                         held[d] = held.get(d, 0.0) + w
                         if need:
                             needs[d] = needs.get(d, 0) + 1
+                    if firm is not None:  # a question's English word: a guess holds less of it
+                        less = w * (1.0 - GUESS_CREDIT)
+                        for d in part.keys() - firm:
+                            held[d] -= less
                     for d in title:
                         if d in part:
                             in_title[d] = in_title.get(d, 0.0) + w
@@ -383,11 +396,14 @@ def soft_and_class() -> type:
                 parts = [_matched(sub.matcher(searcher, context)) for sub in self.subqueries]
                 titles = [set() if t is None else set(_matched(t.matcher(searcher, context)))
                           for t in self.titles]
+                sure = [None if t is None else set(_matched(t.matcher(searcher, context)))
+                        for t in self.sure]
                 top = searcher.get_parent() if searcher.has_parent() else searcher
                 avg = top.avg_field_length("body") or 1.0
                 reader = searcher.reader()
                 out = self.combine(parts, titles,
-                                   lambda d: _long_note_factor(reader.doc_field_length(d, "body", 0), avg))
+                                   lambda d: _long_note_factor(reader.doc_field_length(d, "body", 0), avg),
+                                   sure)
                 if not out:
                     return NullMatcher()
                 ids = sorted(out)
@@ -424,7 +440,8 @@ def evaluate(seg: _Segment, q: Any, within: Any = None) -> dict[int, float]:
         avg = seg.top.avg_field_length("body") or 1.0
         return q.combine([evaluate(seg, sub) for sub in q.subqueries],
                          [() if t is None else evaluate(seg, t).keys() for t in q.titles],
-                         lambda d: _long_note_factor(b2l[lengths[d]] if d < n else 0, avg))
+                         lambda d: _long_note_factor(b2l[lengths[d]] if d < n else 0, avg),
+                         [None if t is None else evaluate(seg, t).keys() for t in q.sure])
     if kind is Q.Or and not q.minmatch and not q.scale:
         acc: dict[int, float] = {}
         for sub in q.subqueries:

@@ -330,6 +330,12 @@ class _Builder:
                          "wording) weighs less than one they come back to (a topic), and a note "
                          f"whose headings hold the words' weight scores up to {1 + HEADING_BONUS:g} "
                          "times more (headings: the terms they hold)")
+            guessed = [label for label in soft.labels if _guesses(self, label)]
+            if guessed:
+                from .scoring import GUESS_CREDIT
+
+                combined += (f"; {', '.join(guessed)}: held at {GUESS_CREDIT:g} of its weight by a note "
+                             "that has only a guessed translation of it (gloss, learned), not the word")
         return Explanation(list(self.plans.values()), combined)
 
     def has_term(self, term: str, fields: Iterable[str] = ("title", "body")) -> bool:
@@ -655,6 +661,8 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
             q = soft_and_class()([u[0] for u in live], [u[1] for u in live], min_share=min_share,
                                  titles=titles, needed=[not u[3] for u in live])
             q.labels = [u[4] for u in live]
+            if _asks(builder):
+                q.sure = [_sure_part(builder, u) for u in live]
         else:
             q = NullQuery
     else:
@@ -683,6 +691,45 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
     if neg and q is not NullQuery:
         q = AndNot(q, neg[0] if len(neg) == 1 else Or(neg))
     return q
+
+
+#: A Hangul form of a typed English word that is a guess at its meaning (a gloss some note
+#: gave, a pair learned from translated notes), not the word itself in the other script.
+GUESS_KINDS = frozenset(("gloss", "learned"))
+
+
+def _guesses(builder: _Builder, label: str) -> set[tuple[str, ...]]:
+    """The guessed Hangul translations (:data:`GUESS_KINDS`) a question searched for an
+    English word typed as the notes write it (``base`` -> ``기본``); none for a Hangul word
+    (its English partners are how a Korean question reaches an English note), a corrected
+    word or a sound-alike (``베이스`` is the word itself)."""
+    plan = builder.plans.get(label)
+    if plan is None or not plan.found or plan.correction or not plan.terms or not all(
+            t.isascii() for t in plan.terms):
+        return set()
+    return {v.terms for v in plan.variants
+            if v.kind in GUESS_KINDS and not all(t.isascii() for t in v.terms)}
+
+
+def _sure_part(builder: _Builder, u: Any) -> Any:
+    """A question word's query without its guessed translations (:func:`_guesses`), or None
+    when it has none: a note matching the word only through a guess holds it at
+    :data:`kb.scoring.GUESS_CREDIT` of its weight. ``vite 설정에서 base 옵션은 뭘 하나요``:
+    the note that writes ``base`` answers it, not the one that says ``기본`` throughout."""
+    from whoosh.query import NullQuery, Or
+
+    guessed = _guesses(builder, u[4]) if u[2] else set()
+    if not guessed:
+        return None
+    keep = []
+    for leaf in [u[0]] if u[0].is_leaf() else u[0].leaves():
+        words = getattr(leaf, "words", None)
+        text = getattr(leaf, "text", None)
+        if (tuple(words) if words else (text,)) not in guessed:
+            keep.append(leaf)
+    if not keep:
+        return NullQuery
+    return keep[0] if len(keep) == 1 else Or(keep)
 
 
 def _topic_weighted(builder: _Builder, units: list[Any]) -> list[Any]:
