@@ -123,3 +123,72 @@ def test_symbol_lines_read_a_note_once_and_share_the_lines_of_the_same_text(
     for query in ("클러스터", "kubectl run", "파드 생성"):
         printed = {h.path: h.line for h in nb.search(query, limit=25).hits}
         assert {c.path: line for c, line in session.symbols(query)} == printed
+
+
+def _graph_answers(graph: Any, targets: list[str], sources: list[str]) -> Any:
+    graph._fill_maps()
+    maps = [{k: sorted(v) for k, v in table.items() if v}
+            for table in (graph._nocase, graph._titles, graph._suffixes)]
+    resolved = [(t, s, graph.resolve(t, s)) for t in targets for s in sources]
+    return list(graph.notes.items()), maps, resolved, [graph.suggest(t) for t in targets]
+
+
+def test_the_graph_with_open_notes_is_the_graph_of_all_their_rows() -> None:
+    """An open note's new title (or a new note) gives a graph made from the index's one
+    (LinkGraph.with_rows: no pass over every note), which must resolve and suggest exactly
+    as a graph built from all the rows; the index's graph stays as it was."""
+    from kb.links import LinkGraph
+    from kb.noterow import NoteRow
+
+    rows = [NoteRow.of("k8s.md", title="쿠버네티스", tags=[], links=["pod"]),
+            NoteRow.of("wiki/k8s/pod.md", title="Pod", tags=[], links=[]),
+            NoteRow.of("notes/pod.md", title="파드", tags=[], links=["k8s"]),
+            NoteRow.of("git/rebase.md", title="Rebase", tags=[], links=[]),
+            NoteRow.of("old.md", title="Rebase", tags=[], links=[]),
+            NoteRow.of("untitled.md", title="", tags=[], links=[])]
+    changed = [NoteRow.of("old.md", title="옛 노트", tags=[], links=[]),  # no longer a second Rebase
+               NoteRow.of("untitled.md", title="Pod", tags=[], links=[]),  # a second Pod
+               NoteRow.of("k8s.md", title="쿠버네티스", tags=[], links=["git/rebase"]),  # same title
+               NoteRow.of("drafts/pods.md", title="파드 모음", tags=[], links=[]),  # a new note
+               NoteRow.of("drafts/new/pod.md", title="", tags=[], links=[])]  # a new pod: suffixes
+    targets = ["pod", "Pod", "rebase", "Rebase", "옛 노트", "파드 모음", "pods", "new/pod", "k8s/pod",
+               "POD", "untitled", "drafts/pods", "podz", "rebas", "파드"]
+    sources = ["", "k8s", "drafts/x", "wiki/k8s/x"]
+    base = LinkGraph(rows)
+    base.suggest("podz")  # suggest()'s name tables built: with_rows carries them over
+    before = _graph_answers(LinkGraph(rows), targets, sources)
+    merged = {r.path: r for r in rows}
+    merged.update((r.path, r) for r in changed)
+    assert _graph_answers(base.with_rows(changed), targets, sources) == _graph_answers(
+        LinkGraph(merged.values()), targets, sources)
+    assert _graph_answers(base, targets, sources) == before
+    fresh = LinkGraph(rows)  # maps not filled yet, no suggest tables
+    assert _graph_answers(fresh.with_rows(changed), targets, sources) == _graph_answers(
+        LinkGraph(merged.values()), targets, sources)
+
+
+def test_typing_a_new_notes_title_does_not_rebuild_the_graph(notebook: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each keystroke in the title of a new note changes what ``[[Title]]`` names: the graph
+    is made from the index's, never built from every row again, and resolves as one would."""
+    from kb import links
+    from kb.lsp import notebook as lspnb
+
+    session = lspnb.Session(lspnb.Notes(notebook))
+    session.graph()
+    built: list[int] = []
+    real = links.LinkGraph.__init__
+
+    def counted(self: Any, notes: Any) -> None:
+        notes = list(notes)
+        built.append(len(notes))
+        real(self, notes)
+
+    monkeypatch.setattr(links.LinkGraph, "__init__", counted)
+    for title in ("ㄱ", "기", "깃", "깃 메모"):
+        session.change("drafts/memo.md", f"# {title}\n\n[[쿠버네티스]]\n", 1)
+        graph = session.graph()
+        assert graph.resolve(title).slug == "drafts/memo"
+        assert graph.resolve("쿠버네티스").reason.startswith("ambiguous")
+        assert graph.resolve("git").slug == "git"
+    assert built and max(built) == 0  # only empty graphs, filled from the index's maps

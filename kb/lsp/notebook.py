@@ -405,9 +405,11 @@ class Session:
     def graph(self) -> LinkGraph:
         """The link graph that resolves links as the editor's text has it: the index's, or,
         when an open note is new or has another title than the index knows (which changes
-        what ``[[Title]]`` names), one with the open notes' rows. That one is built again
-        only when those titles change, not at every keystroke. Links are resolved from
-        each note's text (:meth:`references`), not from the rows' link lists."""
+        what ``[[Title]]`` names), one with the open notes' rows. That one is made again
+        only when those titles change, not at every keystroke, from the index's graph
+        (:meth:`kb.links.LinkGraph.with_rows`: a few ms, not a pass over every note). Links
+        are resolved from each note's text (:meth:`references`), not from the rows' link
+        lists."""
         stored = self.notes.by_path()
         key = (self.notes.nb.epoch,) + tuple(
             (path, buf.doc().title)
@@ -417,7 +419,8 @@ class Session:
         if len(key) == 1:
             return self.notes.links
         if self._graph is None or self._graph_key != key:
-            self._graph, self._graph_key = LinkGraph(self.docs()), key
+            rows = [buf.doc() for buf in self.buffers.values()]
+            self._graph, self._graph_key = self.notes.links.with_rows(rows), key
         return self._graph
 
     def doc(self, slug: str) -> NoteRow | None:

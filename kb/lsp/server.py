@@ -271,9 +271,12 @@ def _open_beside(ls: KbLanguageServer) -> None:
 def _warm_up(ls: KbLanguageServer, session: Session) -> None:
     """Before the first request (in the thread that opened the index): what the first
     completion and symbol search would pay for once, a quarter to half a second at 1x:
-    the link graph (a link's text), a search (the vocabulary tables, the alias table, a
+    the link graph and its lookup maps (a link's text), a search (the vocabulary tables, the alias table, a
     searcher), and lsprotocol's converters of their answers (built on first use)."""
     session.graph()
+    # the index graph's lookup maps filled in one pass over the notes: no link looked up
+    # later (a completion's link text) pays a pass, and an open note's graph is made from them
+    session.notes.links.with_rows(())
     session.notes.search("kb", limit=1)
     start = lsp.Position(0, 0)
     where = lsp.Location("file:///", lsp.Range(start, start))
