@@ -29,6 +29,7 @@ how much rarer it is (a rare term's BM25 idf is higher).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -222,8 +223,11 @@ class Expander:
     """Plans the variants of query words against one index reader (and its vocab tables)."""
 
     def __init__(self, reader: Any, vocab: Any, fields: tuple[str, ...],
-                 plans: dict[Any, Any] | None = None) -> None:
+                 plans: dict[Any, Any] | None = None, stop: Callable[[], None] | None = None) -> None:
         self.reader = reader
+        #: Called before each word's plan and between its sound-alike keys: it may raise to
+        #: abandon the search (see search.search); a plan half made is not kept.
+        self.stop = stop
         #: Plans kept across searches of this index by a long-lived caller (see search.search).
         self.plans = plans
         self.vocab = vocab
@@ -264,6 +268,8 @@ class Expander:
         key = (text, tuple(terms))
         kept = self.plans.get(key)
         if kept is None:
+            if self.stop is not None:
+                self.stop()
             kept = self.plans[key] = self._plan(text, terms)
         return replace(kept, variants=list(kept.variants))
 
@@ -578,6 +584,8 @@ class Expander:
         found: dict[str, int] = {}
         near: list[str] = []  # the same consonants, vowels that do not agree
         for key in sorted(keys):  # in a fixed order: ties below keep the first found
+            if self.stop is not None:
+                self.stop()
             for other in self.vocab.by_sound(key):
                 if other.isascii() == latin or other in plan.terms or other in found:
                     continue

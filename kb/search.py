@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -263,7 +263,7 @@ class _Builder:
 
     def __init__(self, searcher: Searcher, aliases: AliasTable | None = None, vocab: Any = None,
                  expand: bool = True, plans: dict[Any, Any] | None = None,
-                 learned: Any = None) -> None:
+                 learned: Any = None, stop: Callable[[], None] | None = None) -> None:
         from whoosh.query import Or
 
         from .expand import Expander
@@ -279,7 +279,7 @@ class _Builder:
         #: How each plain query word was understood (``kb search --explain``), by its text.
         self.plans: dict[str, WordPlan] = {}
         self.units: dict[tuple[str, ...], Any] = {}  # see _units
-        self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans) if expand else None
+        self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans, stop) if expand else None
         #: The words the notebook uses together across scripts (:mod:`kb.assoc`), or None.
         self.learned = learned if expand else None
 
@@ -744,6 +744,7 @@ def search(
     snippets: bool = True,
     plans: dict[Any, Any] | None = None,
     searcher: Any = None,
+    stop: Callable[[], None] | None = None,
 ) -> SearchResult:
     """Ranked hits for ``query`` in the notebook (the index is synced first); with
     ``explain``, how kb understood the query (:class:`Explanation`).
@@ -752,7 +753,10 @@ def search(
     (``snippets=False``: no file is read; :func:`add_snippet` one hit later) and keep
     the words' plans in ``plans`` across searches of the same index (empty it when
     the index changes): planning a Hangul word's other forms is most of a search; and
-    a ``searcher`` of that index kept open (opening one reads every segment's tables)."""
+    a ``searcher`` of that index kept open (opening one reads every segment's tables).
+    ``stop``: called between the steps of the search (each word's plan, the ranking), it
+    may raise to abandon a search the caller no longer needs (``kb lsp``'s completion
+    when the next keystroke has come); nothing half-made is kept."""
     from contextlib import nullcontext
 
     from whoosh.query import Term
@@ -784,7 +788,7 @@ def search(
             said = f"{read} searched as written: the notes use {it} as {option} (to exclude {it}: {undo})"
             notice = _also(notice, said)
         builder = _Builder(searcher, _aliases(nb, plans), Vocab(nb.index_dir), plans=plans,
-                           learned=_learned_for(nb, clauses))
+                           learned=_learned_for(nb, clauses), stop=stop)
         unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),
                                            *(c.text for c in clauses if c.kind == "tag" and not c.negated)])
         if unknown:
@@ -801,7 +805,11 @@ def search(
         # A question: its first hits are read for their headings (see _headings_first).
         asks = not literal and soft is not None and _asks(builder)
         pool = max(limit, LITERAL_POOL) if literal else max(limit, HEADING_POOL) if asks else limit
+        if stop is not None:
+            stop()
         results = _run(searcher, q, tag_filter, pool, plans)
+        if stop is not None:
+            stop()
         in_headings: dict[int, list[str]] = {}
         if literal and results is not None and len(results):
             results = _literal_first(nb, results, literal, limit)

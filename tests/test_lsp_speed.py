@@ -192,3 +192,73 @@ def test_typing_a_new_notes_title_does_not_rebuild_the_graph(notebook: Path,
         assert graph.resolve("쿠버네티스").reason.startswith("ambiguous")
         assert graph.resolve("git").slug == "git"
     assert built and max(built) == 0  # only empty graphs, filled from the index's maps
+
+
+class _Outdated(Exception):
+    pass
+
+
+def test_a_completion_is_abandoned_between_its_steps_and_nothing_half_made_is_kept(notebook: Path) -> None:
+    """``stop`` is asked between a completion's steps and inside its search (before a word's
+    plan); when it raises, the completion is abandoned, and the next one answers as a
+    server that never saw it would."""
+    from kb.lsp import notebook as lspnb
+
+    session = lspnb.Session(lspnb.Notes(notebook))
+    calls: list[int] = []
+
+    def stop() -> None:
+        calls.append(1)
+        if len(calls) == 2:  # the first call is before the search: this one is in it
+            raise _Outdated
+
+    with pytest.raises(_Outdated):
+        session.complete_notes("클러스", "new.md", stop=stop)
+    assert not any(isinstance(k, tuple) and k[:1] == ("클러스",) for k in session.notes.nb._plans)
+    again = session.complete_notes("클러스", "new.md", stop=stop)
+    assert len(calls) > 2  # asked again through the whole search, never raising
+    fresh = lspnb.Session(lspnb.Notes(notebook)).complete_notes("클러스", "new.md")
+    assert again == fresh and {c.slug for c in fresh} == {"k8s", "copy", "git"}
+
+
+def test_a_running_completion_stops_when_the_next_keystroke_is_read(notebook: Path) -> None:
+    """The server's completion asks the messages read but not handled yet: a change of its
+    document (or its cancel) behind it ends it with ContentModified; without one, it answers."""
+    import asyncio
+
+    from lsprotocol import types as lsp
+    from pygls.exceptions import JsonRpcContentModified
+
+    from kb.lsp import stdio
+    from kb.lsp.notebook import Notes, Session
+    from kb.lsp.server import make_server
+
+    server = make_server(str(notebook))
+    init = server.protocol.lsp_initialize(lsp.InitializeParams(lsp.ClientCapabilities(),
+                                                               root_uri=notebook.as_uri()))
+    for _ in init:  # (the workspace is made before the handler's turn)
+        break
+    server.session = Session(Notes(notebook))
+    server.ready.set()
+    loop = asyncio.new_event_loop()
+    server.inbox = stdio.Inbox(loop, lambda batch: None)
+    uri = (notebook / "new.md").as_uri()
+    server.session.open("new.md", "# t\n\n[[클러스", 1)
+    handler = server.protocol.fm.features[lsp.TEXT_DOCUMENT_COMPLETION]
+    params = lsp.CompletionParams(lsp.TextDocumentIdentifier(uri), lsp.Position(2, 5))
+    change = {"jsonrpc": "2.0", "method": "textDocument/didChange",
+              "params": {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": "x"}]}}
+    other = {**change, "params": {**change["params"], "textDocument": {"uri": uri + "x.md", "version": 2}}}
+    try:
+        server.inbox.pending.append(change)
+        with pytest.raises(JsonRpcContentModified):
+            loop.run_until_complete(handler(params))
+        assert server.inbox.outdated(uri, 3) and not server.inbox.outdated(uri + "x.md", 3)
+        server.inbox.pending.clear()
+        server.inbox.pending.append(other)  # another document's change: no matter
+        server.inbox.pending.append({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 9}})
+        assert server.inbox.outdated(uri, 9) and not server.inbox.outdated(uri, 8)
+        result = loop.run_until_complete(handler(params))
+        assert result is not None and {i.detail for i in result.items} == {"k8s", "copy", "git"}
+    finally:
+        loop.close()

@@ -219,14 +219,15 @@ class Notes:
             self._lines_chars += len(plain[0])
         return key, body_line, plain
 
-    def search(self, query: str, limit: int = 20) -> Any:
+    def search(self, query: str, limit: int = 20, stop: Callable[[], None] | None = None) -> Any:
         """kb's ranked search (``kb search``) without snippets (no note file is read); the
-        last answers are kept until the index changes (typing back and forth asks again)."""
+        last answers are kept until the index changes (typing back and forth asks again).
+        ``stop``: see :func:`kb.search.search` (a search it abandons is not kept)."""
         key = (query, limit)
         self._current()
         found = self._searched.pop(key, None)
         if found is None:
-            found = self.nb.search(query, limit=limit, snippets=False)
+            found = self.nb.search(query, limit=limit, snippets=False, stop=stop)
             self._current()  # the search found the index damaged or replaced: a new one answered
             if len(self._searched) >= 256:
                 self._searched.pop(next(iter(self._searched)))
@@ -465,8 +466,11 @@ class Session:
             out.append(Problem(link.start, link.end, message, "error", "broken-link", link.target))
         return out
 
-    def complete_notes(self, typed: str, source: str, limit: int = 30) -> list[Candidate]:
-        """Notes for a link being typed: slug and title prefix matches, then kb's search."""
+    def complete_notes(self, typed: str, source: str, limit: int = 30,
+                       stop: Callable[[], None] | None = None) -> list[Candidate]:
+        """Notes for a link being typed: slug and title prefix matches, then kb's search.
+        ``stop``: called between the steps (and inside the search), it may raise to abandon
+        a completion the next keystroke made worthless."""
         want = typed.strip().casefold()
         own = slug_of(source)
         out: dict[str, Candidate] = {}
@@ -485,7 +489,9 @@ class Session:
         for doc in prefix[: limit // 2]:
             add(doc)
         by_path = self.notes.by_path()
-        result = self.notes.search(typed, limit=self.SEARCH_HITS)
+        if stop is not None:
+            stop()
+        result = self.notes.search(typed, limit=self.SEARCH_HITS, stop=stop)
         for hit in result.hits:
             buf = self.buffers.get(hit.path)
             row = buf.doc() if buf is not None else by_path.get(hit.path)

@@ -47,6 +47,9 @@ class KbLanguageServer(LanguageServer):
         self.failure = ""
         self.shut_down = False
         self._diagnose: dict[str, asyncio.TimerHandle] = {}  # diagnostics to send (publish_soon)
+        #: The messages read but not handled yet (:func:`kb.lsp.stdio.run`); None in tests
+        #: that drive the server without stdio.
+        self.inbox: stdio.Inbox | None = None
 
     # ---------------------------------------------------------------- helpers
 
@@ -110,6 +113,21 @@ class KbLanguageServer(LanguageServer):
         assert self.session is not None
         for path in list(self.session.buffers):
             self.publish(path)
+
+    def stop_when_outdated(self, uri: str) -> Callable[[], None]:
+        """For the request being handled (about the document ``uri``): a function that raises
+        ContentModified once a message read since makes its answer worthless (a change of
+        the document, the request's cancel): called between the steps of a completion, the
+        keystroke behind it gets its answer sooner."""
+        inbox, msg_id = self.inbox, self.protocol.msg_id
+
+        def stop() -> None:
+            if inbox is not None and inbox.outdated(uri, msg_id):
+                from pygls.exceptions import JsonRpcContentModified
+
+                raise JsonRpcContentModified("the document changed while this completion was worked on")
+
+        return stop
 
     def at(self, uri: str, position: lsp.Position) -> tuple[str, str, int] | None:
         """``(note path, text, offset)`` of a position in a note (its open buffer if any)."""
@@ -441,7 +459,8 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
             typed = posixpath.basename(typed)
             typed = typed[:-3] if typed.lower().endswith(".md") else typed
         base = posixpath.dirname(path)
-        for i, cand in enumerate(ls.session.complete_notes(typed, path)):
+        stop = ls.stop_when_outdated(params.text_document.uri)
+        for i, cand in enumerate(ls.session.complete_notes(typed, path, stop=stop)):
             if ctx.kind == "wiki":
                 insert = ls.session.link_text(cand.slug, path) + ("" if ctx.closed else "]]")
             else:
@@ -745,6 +764,15 @@ class _OneLine(logging.Formatter):
         return " ".join(line.split())
 
 
+def _not_interrupted(record: logging.LogRecord) -> bool:
+    """Whether a log record is worth the editor's log: not pygls's word that a completion
+    was answered ContentModified (:meth:`KbLanguageServer.stop_when_outdated`), which is
+    no error."""
+    from pygls.exceptions import JsonRpcContentModified
+
+    return not (record.exc_info and isinstance(record.exc_info[1], JsonRpcContentModified))
+
+
 def _quiet_logs() -> None:
     """pygls's and kb's errors (a message that is not JSON, a handler that failed) go to
     stderr, the editor's log, as one line each."""
@@ -755,6 +783,7 @@ def _quiet_logs() -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_OneLine("kb lsp: %(message)s"))
+    handler.addFilter(_not_interrupted)
     for name in ("pygls", "kb.lsp"):
         log = logging.getLogger(name)
         log.addHandler(handler)
@@ -800,7 +829,8 @@ def serve(directory: str | None = None) -> int:
     server._stop_event = threading.Event()
     server.protocol.set_writer(StdoutWriter(stdout))
     try:
-        asyncio.run(stdio.run(stdin, lambda batch: _handle(server, batch)))
+        asyncio.run(stdio.run(stdin, lambda batch: _handle(server, batch),
+                              lambda inbox: setattr(server, "inbox", inbox)))
     except BrokenPipeError:
         stdio.log.error("Connection to the client is lost")
     except (KeyboardInterrupt, SystemExit):  # the client's exit notification
