@@ -262,3 +262,31 @@ def test_a_running_completion_stops_when_the_next_keystroke_is_read(notebook: Pa
         assert result is not None and {i.detail for i in result.items} == {"k8s", "copy", "git"}
     finally:
         loop.close()
+
+
+def test_kept_postings_past_their_bound_drop_the_terms_used_least_lately(
+    notebook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived notebook keeps each term's scores for the next searches; past the bound
+    the terms used least lately go (not all of them at once), and the hits stay those of a
+    notebook that keeps nothing."""
+    from kb import scoring
+    from kb.core import Notebook
+
+    for i in range(12):
+        (notebook / f"n{i}.md").write_text(f"# 노트 {i}\n\n클러스터 rebase 파드 {'kubectl ' * i}\n",
+                                           encoding="utf-8")
+    time.sleep(0.03)
+    monkeypatch.setattr(scoring, "MAX_KEPT_POSTINGS", 40)
+    nb, plain = Notebook.open(notebook), Notebook.open(notebook)
+    queries = ["클러스터", "rebase", "kubectl", "클러스터", "파드 rebase", "노트", "kubectl 클러스터"]
+    for query in queries:
+        kept = [(h.slug, h.score) for h in nb.search(query, limit=25).hits]
+        plain._plans = {}  # keeps nothing between searches
+        assert kept == [(h.slug, h.score) for h in plain.search(query, limit=25).hits]
+        stores = [v for v in nb._plans["#postings"].values()]
+        for store in stores:
+            assert store["count"][0] == sum(len(t) for t in store["terms"].values())
+            assert set(store["blocks"]) <= set(store["terms"])
+    assert any(store["terms"] for store in stores)  # not emptied: the latest terms stay
+    assert all(store["count"][0] <= 40 + 25 for store in stores)
