@@ -1225,13 +1225,29 @@ def _snippet(text: str, terms: set[str], width: int) -> tuple[str, list[tuple[in
 
 def first_match(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> int | None:
     """The offset in ``text`` of the first match of the snippet :func:`make_snippet` would
-    make (the line ``kb search`` shows a hit at), without laying the snippet out."""
-    return _window(text, terms, width)[3]
+    make (the line ``kb search`` shows a hit at), without laying the snippet out: the
+    window is analyzed only up to its first matched word (:func:`iter_terms` yields the
+    terms in the order of their first characters, so that one starts the first span)."""
+    start, end, occurrences = _bounds(text, terms, width)
+    for term, _, a, _ in iter_terms(text[start:end]):
+        if term in terms:
+            return start + a
+    return occurrences[0][0] if occurrences else None
 
 
 def _window(text: str, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int]], int | None]:
     """The snippet's window ``text[start:end]``, the spans of its matched words and the offset
     of its first match (see :func:`_snippet`)."""
+    start, end, occurrences = _bounds(text, terms, width)
+    # Exact spans: analyze only the window, so highlights are whole surface words.
+    spans = sorted({(start + a, start + b) for t, _, a, b in iter_terms(text[start:end]) if t in terms})
+    first_match = spans[0][0] if spans else (occurrences[0][0] if occurrences else None)
+    return start, end, spans, first_match
+
+
+def _bounds(text: str, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int, str]]]:
+    """The snippet's window ``text[start:end]`` (the ``width`` characters with most distinct
+    terms, then most hits) and the terms' occurrences (:func:`_occurrences`)."""
     occurrences = _occurrences(text, terms)
     if not occurrences:
         start, end = 0, min(len(text), width)
@@ -1262,10 +1278,7 @@ def _window(text: str, terms: set[str], width: int) -> tuple[int, int, list[tupl
             sp = text.find(" ", end)
             if 0 <= sp < end + 20:
                 end = sp
-    # Exact spans: analyze only the window, so highlights are whole surface words.
-    spans = sorted({(start + a, start + b) for t, _, a, b in iter_terms(text[start:end]) if t in terms})
-    first_match = spans[0][0] if spans else (occurrences[0][0] if occurrences else None)
-    return start, end, spans, first_match
+    return start, end, occurrences
 
 
 # Markdown read as plain text, a line at a time: every pattern is bounded by the

@@ -290,3 +290,24 @@ def test_kept_postings_past_their_bound_drop_the_terms_used_least_lately(
             assert set(store["blocks"]) <= set(store["terms"])
     assert any(store["terms"] for store in stores)  # not emptied: the latest terms stay
     assert all(store["count"][0] <= 40 + 25 for store in stores)
+
+
+def test_first_match_stops_at_the_first_matched_word_yet_agrees_with_the_snippet() -> None:
+    """:func:`kb.search.first_match` reads the window only up to its first matched word; on
+    random text of every kind of word (Korean with particles and verb endings, identifiers
+    and their parts, C#, .NET, C++) it is the snippet's first span."""
+    import random
+
+    from kb.analysis import iter_terms
+    from kb.search import SNIPPET_CHARS, _snippet, first_match
+
+    words = ["파드가", "파드", "클러스터를", "늘리고", "늘려", "kubectl", "kubectl-run", "max_active_runs",
+             "getUserName", "C#", "C#을", ".NET", "C++", "g++", "rebase", "Rebase의", "don't", "v1.2",
+             "x", "-", "*", "(", "쿠버네티스", "user_name을", "API를", "Airflow의", "deploy한다", "\n"]
+    rng = random.Random(7)
+    for _ in range(400):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 120)))
+        found = [t for t, _, _, _ in iter_terms(text)]
+        for _ in range(3):
+            terms = set(rng.sample(found, min(len(found), rng.randint(1, 3)))) if found else {"없음"}
+            assert first_match(text, terms) == _snippet(text, terms, SNIPPET_CHARS)[2], (text, terms)
