@@ -311,3 +311,33 @@ def test_first_match_stops_at_the_first_matched_word_yet_agrees_with_the_snippet
         for _ in range(3):
             terms = set(rng.sample(found, min(len(found), rng.randint(1, 3)))) if found else {"없음"}
             assert first_match(text, terms) == _snippet(text, terms, SNIPPET_CHARS)[2], (text, terms)
+
+
+def test_posting_ids_read_by_blocks_are_whooshs_all_ids(notebook: Path) -> None:
+    """The co-occurrence checks of sound-alikes read a term's notes a block at a time: the
+    same ids as Whoosh's ``all_ids()``, on an index of several segments with deleted
+    documents (notes changed after the build) and terms in more notes than a block holds."""
+    from kb.core import Notebook
+    from kb.expand import posting_ids
+
+    for i in range(300):
+        (notebook / f"n{i}.md").write_text(f"# 노트 {i}\n\n공통 common 파드 word{i % 7}\n", encoding="utf-8")
+    time.sleep(0.03)
+    nb = Notebook.open(notebook)
+    for i in range(0, 300, 7):  # changed: deleted from the first segment, added in another
+        (notebook / f"n{i}.md").write_text(f"# 노트 {i}\n\n바뀐 common word{i % 5}\n", encoding="utf-8")
+    time.sleep(0.03)
+    assert nb.fresh()
+    with nb.ix.searcher() as searcher:
+        reader = searcher.reader()
+        assert not reader.is_atomic() and any(r.has_deletions() for r, _ in reader.leaf_readers())
+        terms = list(reader.lexicon("body"))
+        assert len(terms) > 20
+        for term in terms:
+            want = list(reader.postings("body", term).all_ids())
+            assert posting_ids(reader.postings("body", term)) == want, term
+        from kb.expand import _leaves
+
+        common = reader.postings("body", "common")
+        assert _leaves(common, 0) is not None and len(_leaves(common, 0)) > 1  # not Whoosh's way
+        assert max(len(list(reader.postings("body", t).all_ids())) for t in terms) > 200

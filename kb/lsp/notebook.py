@@ -69,6 +69,7 @@ class Notes:
 
     def _reset(self) -> None:
         self._keys: list[tuple[str, int]] | None = None
+        self._key_rows: list[NoteRow] = []
         self._searched: dict[tuple[str, int], Any] = {}
         self._tags: Counter[str] | None = None
         self.epoch = self.nb.epoch
@@ -131,10 +132,11 @@ class Notes:
         (casefolded): a binary search in a sorted list of those keys."""
         import bisect
 
-        rows = self.rows()
         self._current()
         if self._keys is None:
+            rows = self._key_rows = self.rows()  # (a copy of the list: once an index version)
             self._keys = sorted((key, i) for i, row in enumerate(rows) for key in _prefix_keys(row) if key)
+        rows = self._key_rows
         out: dict[int, None] = {}
         at = bisect.bisect_left(self._keys, (want, -1))
         while at < len(self._keys) and self._keys[at][0].startswith(want) and len(out) < limit:
