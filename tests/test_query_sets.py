@@ -46,6 +46,7 @@ def test_check_queries_checks_every_set() -> None:
 FRESH_COUNTS = {
     "fresh2": {"cross-script": 10, "typo": 10, "question": 40, "code": 10, "english": 10},
     "fresh3": {"cross-script": 10, "typo": 10, "question": 50, "code": 10, "english": 10},
+    "fresh4": {"cross-script": 10, "typo": 10, "question": 60, "code": 10, "english": 10},
 }
 
 
