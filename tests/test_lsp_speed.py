@@ -341,3 +341,52 @@ def test_posting_ids_read_by_blocks_are_whooshs_all_ids(notebook: Path) -> None:
         common = reader.postings("body", "common")
         assert _leaves(common, 0) is not None and len(_leaves(common, 0)) > 1  # not Whoosh's way
         assert max(len(list(reader.postings("body", t).all_ids())) for t in terms) > 200
+
+
+def test_garbage_is_collected_when_the_server_is_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index's objects are frozen out of the collector's sight once it is open, the
+    automatic collections wait for far more allocations, and the young objects are
+    collected after a batch once nothing waits; everything only after a pause."""
+    import asyncio
+    import gc
+
+    from kb.lsp import server as lspserver
+
+    calls: list[Any] = []
+    monkeypatch.setattr(gc, "collect", lambda generation=2: calls.append(("collect", generation)))
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(gc, "unfreeze", lambda: calls.append("unfreeze"))
+    monkeypatch.setattr(gc, "set_threshold", lambda *t: calls.append(("threshold", t)))
+
+    class Protocol:
+        _request_futures: dict[int, Any] = {}
+
+    class Server:
+        inbox = None
+        protocol = Protocol()
+
+    ls: Any = Server()
+    collector = lspserver._Collector(ls)
+    collector.start()
+    assert calls == [("collect", 2), "freeze", ("threshold", lspserver._Collector.THRESHOLDS)]
+    assert lspserver._Collector.THRESHOLDS[0] >= 10_000
+    calls.clear()
+
+    async def batches() -> None:
+        Protocol._request_futures = {7: None}  # a request still running: not now
+        collector.batch()
+        collector.batch()  # one collection for both
+        await asyncio.sleep(collector.IDLE * 3)
+        assert calls == []
+        Protocol._request_futures = {}
+        await asyncio.sleep(collector.IDLE * 3)
+        assert calls == [("collect", 1)]
+
+    asyncio.run(batches())
+    calls.clear()
+    collector.idle()  # a batch just now: no full collection yet
+    assert calls == []
+    collector.last_batch -= collector.FULL_IDLE
+    collector.last_full -= collector.FULL_EVERY
+    collector.idle()
+    assert calls == ["unfreeze", ("collect", 2), "freeze"]

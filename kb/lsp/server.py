@@ -283,7 +283,8 @@ class _Collector:
 
     def busy(self) -> bool:
         ls = self.ls
-        return bool((ls.inbox is not None and ls.inbox.pending) or ls.protocol._request_futures)
+        running = getattr(ls.protocol, "_request_futures", None)  # pygls's requests not answered yet
+        return bool((ls.inbox is not None and ls.inbox.pending) or running)
 
     def batch(self) -> None:
         """A batch of messages was handed on: collect the young objects once it is answered."""
