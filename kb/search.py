@@ -3,7 +3,8 @@
 Query syntax (never raises; what it cannot read is searched as plain words):
 
 ==================  ===================================================
-``rag 파드``         every word must match (if none has all, any word, with a notice)
+``rag 파드``         every word must match (if fewer than a page have both, then notes with
+                     the rarer word; if none has all, any word; with a notice)
 ``"exact phrase"``   the words in this order
 ``exec*``            prefix
 ``-word``, ``NOT w``  exclude (``-l``, ``-it``, ``--as`` are flags: code; so is
@@ -815,6 +816,13 @@ def search(
             results = _literal_first(nb, results, literal, limit)
         elif asks and results is not None and len(results):
             results, in_headings = _headings_first(nb, results, soft, limit, plans)
+        if (soft is not None and soft.min_share >= 1.0 and not literal and results is not None
+                and 0 < len(results) < limit):
+            filled = _filled(searcher, q, soft, results, tag_filter, limit, plans)
+            if filled is not results:
+                notice = _also(notice, f"only {len(results)} notes have both words; "
+                                       "after them, notes with the rarer word")
+                results = filled
         corrected = _corrected_query(builder, clauses)
         if corrected:
             notice = _also(notice, f"showing results for {corrected}")
@@ -843,6 +851,29 @@ def search(
         add_snippet(nb, hit, builder.terms, lines)
     return SearchResult(query, hits, total, notice=notice, terms=builder.terms, suggestions=suggestions,
                         explanation=explained)
+
+
+def _filled(searcher: Searcher, q: Any, soft: Any, results: Any, tag_filter: list[Any], limit: int,
+            plans: dict[Any, Any] | None) -> Any:
+    """A two-word query that few notes match in full: those notes, then the notes that hold
+    most of the words' weight (the rarer word), as a longer query ranks them."""
+    from .scoring import Results
+
+    complete = soft.complete
+    soft.min_share = SOFT_MIN_SHARE
+    try:
+        more = _run(searcher, q, tag_filter, limit, plans)
+    finally:
+        soft.min_share = 1.0
+        soft.complete = complete
+    if more is None:
+        return results
+    full = list(results[:limit])
+    seen = {r.docnum for r in full}
+    extra = [r for r in more if r.docnum not in seen][: limit - len(full)]
+    if not extra:
+        return results
+    return Results(full + extra, max(len(more), len(full) + len(extra)))
 
 
 def _also(notice: str, more: str) -> str:

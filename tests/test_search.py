@@ -247,3 +247,20 @@ def test_kept_tables_answer_as_one_search_and_follow_the_index(tmp_path: Path,
     after = core.search("정렬", limit=100)
     assert note.relative_to(root).as_posix() in {h.path for h in after.hits}
     assert _answer(after) == _answer(search(core.place, "정렬", limit=100, ix=core.ix))
+
+
+def test_two_words_few_full_matches_then_the_rarer_word(tmp_path: Path) -> None:
+    """A two-word query that fewer notes than a page match in full lists those first, then
+    the notes holding the rarer word (a typo'd or half-remembered second word costs the
+    note only its place, not its presence); notes with only the common word stay out."""
+    from indexed import indexed
+
+    notes = {"both.md": "# Both\n\nzeta and common together.\n",
+             "rare.md": "# Zeta guide\n\nzeta explained at length.\n"}
+    notes |= {f"c{i}.md": f"# Note {i}\n\ncommon words only.\n" for i in range(6)}
+    nb, _ = indexed(tmp_path, notes)
+    r = search(nb, "zeta common")
+    assert [h.path for h in r.hits] == ["both.md", "rare.md"]
+    assert "both words" in r.notice
+    r = search(nb, "zeta common", limit=1)  # a full page of full matches: nothing added
+    assert [h.path for h in r.hits] == ["both.md"] and "both words" not in r.notice
