@@ -378,8 +378,19 @@ class Expander:
         self._add(plan, terms, 1.0, kind, why)
 
     def _latin(self, plan: WordPlan, term: str, typed_df: int) -> None:
+        if term[0] == "@" and len(term) > 1:
+            # @Getter: the annotation as written first, the bare name after it (or in its
+            # place when no note writes the @)
+            bare = term[1:]
+            df = self.df(bare)
+            if df and not typed_df:
+                self._correct(plan, (bare,), "shorter", "the name without @")
+            elif df:
+                weight = self._capped(PARTS_WEIGHT, typed_df, df)
+                self._add(plan, (bare,), weight, "shorter", "the name without @")
+            return
         joined = not typed_df or any(c in plan.text for c in "._-:/")  # not useEffect: written whole
-        parts = tuple(analyze(plan.text)[1:]) if joined and plan.text != term else ()
+        parts = tuple(analyze(plan.text)[1:]) if joined else ()  # create_file_writer too
         if len(parts) > 1 and all(self.df(p) for p in parts):
             # TFLiteConverter.from_saved_model, also written inside a longer name in the
             # notes (tf.lite.TFLiteConverter.from_saved_model): its parts in a row.
@@ -542,6 +553,8 @@ class Expander:
                 if df:
                     found.append((df, other))
         found.sort(reverse=True)
+        typed = typed_df or self.df(term)
+        found = [(df, o) for df, o in found if not fragment(o, term, df, typed)]
         for df, other in found[:MAX_STEMS]:
             self._add(plan, (other,), self._capped(STEM_WEIGHT, typed_df, df), "stem", light_stem(term))
         return len(found)
@@ -550,6 +563,8 @@ class Expander:
         if self.vocab is None:
             return
         for other, share in self.vocab.glosses(side):
+            if phrase_gloss(side, other) or cited(side) or cited(other):
+                continue  # 조건(agile manifesto): the gloss of a longer phrase, not of 조건
             terms = tuple(other.split())
             dfs = [self.df(t) for t in terms]
             if all(dfs):
@@ -677,8 +692,9 @@ class Expander:
         for pick in picks:
             if not pick.isascii() or len(pick) < 3:
                 continue
-            forms = sorted(((self.df(o), o) for o in self.vocab.by_stem(light_stem(pick)) if o != pick),
-                           reverse=True)
+            pick_df = self.df(pick)
+            forms = sorted(((self.df(o), o) for o in self.vocab.by_stem(light_stem(pick)) if o != pick
+                            and not fragment(o, pick, self.df(o), pick_df)), reverse=True)
             for df, other in forms[:MAX_SOUND_FORMS]:
                 if df:
                     self._add(plan, (other,), self._capped(weight * STEM_WEIGHT, typed_df, df), "stem",
@@ -703,6 +719,9 @@ class Expander:
             if ratio >= NEAR_RATIO and self._together(term, other, TOGETHER_P, APART_LIFT):
                 linked.append((-ratio, other))
         best = [other for _, other in sorted(linked)[:MAX_SOUNDS]]
+        # timeoutid (timeoutId) beside timeout: an identifier made of the look-alike and
+        # another word, not another spelling of the word
+        best = [o for o in best if not any(fused(o, w, self.df) for w in best if w != o)]
         for other in best:
             self._add(plan, (other,), self._capped(SOUND_WEIGHT, typed_df, self.df(other)), "sound",
                       "its consonants, and written beside it")
@@ -851,3 +870,61 @@ class Expander:
             top = best[0][0]
             for df, t in best:
                 self._add(plan, (t,), max(0.3, df / top), "initials", f"{head}{initial}")
+
+
+def fused(longer: str, head: str, df: Any) -> bool:
+    """Whether ``longer`` is ``head`` and another word of the notes written as one name
+    (``timeoutid`` = timeout + id, ``examplegen`` = example + gen, from ``timeoutId``,
+    ``ExampleGen``), not a form of ``head`` (``timeouts``, ``conditional``): it is not filed
+    under ``head``'s stem, and the rest is a word at least as common as the whole
+    (``df``: a term's number of notes)."""
+    if len(longer) <= len(head) or not longer.startswith(head) or not longer.isascii():
+        return False
+    rest = longer[len(head):]
+    return (len(rest) >= 2 and light_stem(longer) != light_stem(head)
+            and df(rest) >= max(1, df(longer)))
+
+
+#: Korean syllables an English word of a gloss takes at least (섭동법 (perturbation method),
+#: 기계어 (machine code)); a gloss with more English words names a longer phrase.
+SYLLABLES_PER_WORD = 2
+
+
+def phrase_gloss(side: str, other: str) -> bool:
+    """Whether a gloss pairs one Korean word with an English phrase too long for it, which
+    glossed the phrase the word ends (``Agile이 될 조건 (Agile Manifesto)`` gives 조건 ~
+    agile manifesto; ``순서 (total ordering)``, ``사고 (algorithmic thinking)``): more English
+    words of three letters or more than the word has pairs of syllables, unless the two
+    sound alike (a loanword: 서비스어카운트 ~ service account)."""
+    hangul, latin = (side, other) if other.isascii() else (other, side)
+    if " " in hangul or not latin.isascii() or not is_hangul_word(hangul):
+        return False
+    words = [w for w in latin.split() if len(w) >= 3]
+    if len(words) <= max(1, -(-len(hangul) // SYLLABLES_PER_WORD)):
+        return False
+    from .vocab import sounds_alike
+
+    return not sounds_alike(hangul, latin) and not sounds_alike(hangul, words[-1])
+
+
+#: Endings of a web address or a file name: ``결과(thestartupbible.com)`` cites a source,
+#: ``이미지(facebook-logo.png)`` names a file; neither glosses the word.
+_CITED = frozenset("com org net io kr co dev html htm png jpg jpeg gif svg pdf".split())
+
+
+def cited(side: str) -> bool:
+    """Whether a gloss's side is a web address or a file name (``support.apple.com``)."""
+    head, dot, tail = side.rpartition(".")
+    return bool(dot) and head[-1:].isalnum() and tail in _CITED
+
+
+#: A form of a word far rarer than it (this many times) and shorter is a fragment.
+FRAGMENT_RATIO = 10
+
+
+def fragment(other: str, term: str, df: int, term_df: int) -> bool:
+    """Whether ``other``, filed under ``term``'s stem, is a fragment of it rather than a
+    form: shorter and far rarer (``tim``, ``imag``, ``typ``, ``chang`` for time, image,
+    type, change: the stemmer's stem, written as a name in some code), not the word a
+    form is built on (``test`` for testing is commoner than it)."""
+    return len(other) < len(term) and df * FRAGMENT_RATIO < term_df

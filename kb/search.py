@@ -801,10 +801,13 @@ def search(
             from whoosh.query import Every
 
             q = Every()
-        literal = _code_literal(query, clauses)
+        literal, in_code = _code_literal(query, clauses, builder.reader)
+        # code: written with a symbol of code; words in a row (in_code) are code if a note has them so
+        code = bool(literal) and not in_code
         soft = _soft_node(q)
         # A question: its first hits are read for their headings (see _headings_first).
-        asks = not literal and soft is not None and _asks(builder)
+        asks = not code and soft is not None and _asks(builder)
+        literal = "" if asks else literal
         pool = max(limit, LITERAL_POOL) if literal else max(limit, HEADING_POOL) if asks else limit
         if stop is not None:
             stop()
@@ -813,10 +816,11 @@ def search(
             stop()
         in_headings: dict[int, list[str]] = {}
         if literal and results is not None and len(results):
-            results = _literal_first(nb, results, literal, limit)
+            results, held = _literal_first(nb, results, literal, limit, in_code, searcher.reader())
+            code = code or held
         elif asks and results is not None and len(results):
             results, in_headings = _headings_first(nb, results, soft, limit, plans)
-        if (soft is not None and soft.min_share >= 1.0 and not literal and results is not None
+        if (soft is not None and soft.min_share >= 1.0 and not code and results is not None
                 and 0 < len(results) < limit):
             filled = _filled(searcher, q, soft, results, tag_filter, limit, plans)
             if filled is not results:
@@ -1047,30 +1051,110 @@ LITERAL_POOL = 20
 _CODE_MARKS = frozenset("-.:_@/=()#+<>[]{}$")
 
 
-def _code_literal(query: str, clauses: list[Clause]) -> str:
-    """The query as a literal to look for, if it is code: plain words only, all ASCII, with a
-    symbol of code in it (``--install``, ``import.meta.glob``, ``notifyAll()``); else ""."""
+def _code_literal(query: str, clauses: list[Clause], reader: Any) -> tuple[str, bool]:
+    """The query as a literal to look for, if it is code, and whether only code spans count:
+    plain words only, all ASCII, with a symbol of code in it (``--install``,
+    ``import.meta.glob``, ``notifyAll()``, ``Arc::clone``: a ``name:value`` whose name is no
+    frontmatter field of the notes is code), found anywhere in a note; or two words or more
+    without one (``docker compose up``, ``git rebase upstream``), found in a code block or
+    span (prose holds English words in a row); else ``("", False)``."""
     text = " ".join(query.split())
     if (not text.isascii() or len(text) < 4 or '"' in text
-            or any(c.kind != "word" or c.negated or c.fieldname or c.alternatives for c in clauses)):
-        return ""
-    return text.lower() if any(c in _CODE_MARKS for c in text) else ""
+            or any(c.negated or c.alternatives or (c.kind != "word" or c.fieldname)
+                   and not _unknown_field(c, reader) for c in clauses)):
+        return "", False
+    if any(c in _CODE_MARKS for c in text):
+        return text.lower(), False
+    return (text.lower(), True) if len(clauses) > 1 else ("", False)
 
 
-def _literal_first(nb: Notebook, results: Any, literal: str, limit: int) -> Any:
-    """The hits whose text holds ``literal`` (case aside) first, each group in its order."""
+def _unknown_field(clause: Clause, reader: Any) -> bool:
+    """``Arc::clone``, ``client:load``: read as ``key:value`` but no note has the field ``key``
+    (:meth:`_Builder.meta_query` searches it as a word)."""
+    return (clause.kind == "meta" and bool(clause.fieldname)
+            and next(iter(reader.expand_prefix("meta", f"{clause.fieldname}=")), None) is None)
+
+
+def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code: bool = False,
+                   reader: Any = None) -> tuple[Any, bool]:
+    """The hits that hold ``literal`` (case aside; ``in_code``: in a code block or span)
+    first, those whose title or a heading names it before the rest of them (a note about
+    ``notifyAll()``, a section on ``import.meta.glob()``), each group in its order, and
+    whether any hit holds it. Words in a row (``in_code``) are looked for only in the notes
+    the index says have them all."""
     from .scoring import Results
+    from .topic import headings
 
     top = list(results[: max(limit, LITERAL_POOL)])
-    holding, rest = [], []
+    may = _having_words(reader, literal, [r.docnum for r in top]) if reader is not None and in_code else None
+    named, holding, rest = [], [], []
     for r in top:
+        if may is not None and r.docnum not in may:
+            rest.append(r)
+            continue
+        row = stored_row(r.fields())
         try:
-            with open(nb.root / stored_row(r.fields()).path, "rb") as fh:
-                text = fh.read(MAX_LITERAL_BYTES).decode("utf-8", "replace").lower()
+            with open(nb.root / row.path, "rb") as fh:
+                text = fh.read(MAX_LITERAL_BYTES).decode("utf-8", "replace")
         except OSError:
             text = ""
-        (holding if literal in text else rest).append(r)
-    return Results((holding + rest)[:limit], len(results))
+        lower = text.lower()
+        if literal not in lower or (in_code and literal not in code_text(lower)):
+            rest.append(r)
+        elif literal in row.title.lower() or (
+                "#" in lower and any(literal in h for h in headings(lower))):
+            named.append(r)
+        else:
+            holding.append(r)
+    return Results((named + holding + rest)[:limit], len(results)), bool(named or holding)
+
+
+def _having_words(reader: Any, literal: str, docs: list[int]) -> set[int] | None:
+    """Of ``docs``, the notes whose title or body has every word of ``literal``, words of
+    letters and digits (``docker compose up``): the only ones that can hold them in a row as
+    words. None when a word is not that plain. Each word's postings are skipped through to
+    the notes asked about, the rarest word first."""
+    words = set(literal.split())
+    if not all(w.isalnum() for w in words):
+        return None
+    keep = set(docs)
+    for term in sorted(words, key=lambda t: reader.doc_frequency("body", t)):
+        have: set[int] = set()
+        for f in ("title", "body"):
+            if (f, term) not in reader:
+                continue
+            m = reader.postings(f, term)
+            for d in sorted(keep - have):
+                if not m.is_active():
+                    break
+                if m.id() < d:
+                    m.skip_to(d)
+                if m.is_active() and m.id() == d:
+                    have.add(d)
+        keep = have
+        if not keep:
+            break
+    return keep
+
+
+def code_text(text: str) -> str:
+    """The code of a Markdown text: its fenced blocks' lines and its inline code spans, one
+    a line (linear in the text)."""
+    from .topic import fenced
+
+    out: list[str] = []
+    for in_code, line in fenced(text.splitlines()):
+        if in_code:
+            out.append(line)
+            continue
+        start = line.find("`")
+        while start >= 0:
+            end = line.find("`", start + 1)
+            if end < 0:
+                break
+            out.append(line[start + 1:end])
+            start = line.find("`", end + 1)
+    return "\n".join(out)
 
 
 def _headings_first(nb: Notebook, results: Any, soft: Any, limit: int,
