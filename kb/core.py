@@ -463,13 +463,14 @@ class Notebook:
 
     def search(
         self, query: str, *, limit: int = 10, tags: Iterable[str] = (), explain: bool = False,
-        snippets: bool = True,
+        snippets: bool = True, stop: Callable[[], None] | None = None,
     ) -> SearchResult:
         """The same search as ``kb search`` (ranked hits, snippets, suggestions).
 
         ``snippets=False`` reads no file (``kb find``: a search a keystroke; :meth:`snippet`
         fills in one hit later). The words' plans (their other forms, most of a search's
-        time) are kept for the next searches until the index changes."""
+        time) are kept for the next searches until the index changes. ``stop``: called
+        between the search's steps, it may raise to abandon it (see :func:`kb.search.search`)."""
         from .search import search
 
         if len(self._plans) > MAX_PLANS:
@@ -477,7 +478,7 @@ class Notebook:
         wanted = tuple(tags)
         return self._reading(lambda: search(self.place, query, limit=limit, tags=wanted, ix=self.ix,
                                             explain=explain, snippets=snippets, plans=self._plans,
-                                            searcher=self._kept_searcher()))
+                                            searcher=self._kept_searcher(), stop=stop))
 
     def snippet(self, hit: Hit, terms: Iterable[str], lines: dict[Any, Any] | None = None) -> None:
         """Fill in a hit's snippet, highlights and ``line`` (the line of its first match) from

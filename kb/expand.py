@@ -29,6 +29,7 @@ how much rarer it is (a rare term's BM25 idf is higher).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -213,6 +214,53 @@ def drop_narrower(plan: WordPlan) -> None:
         v.kind == "gloss" and len(v.terms) > 1 and not single.isdisjoint(v.terms))]
 
 
+def posting_ids(m: Any) -> Any:
+    """The ids of a fresh postings matcher, as ``m.all_ids()`` gives them, but read a block
+    at a time from Whoosh's leaf matchers (its generator costs a few Python calls an id:
+    ~0.2 ms a sound-alike's co-occurrence check at 1x); ``m.all_ids()`` itself for a kind
+    of matcher not known here."""
+    leaves = _leaves(m, 0)
+    if leaves is None:
+        return m.all_ids()
+    out: list[int] = []
+    for leaf, offset, excluded in leaves:
+        ids: list[int] = []
+        while not leaf._atend:  # from the start of its block: ids skipped so far were excluded
+            if leaf._ids is None:
+                leaf._read_ids()
+            ids.extend(leaf._ids)
+            leaf._i = leaf._blocklength
+            leaf._next_block()
+        if excluded:
+            ids = [i for i in ids if i not in excluded]
+        out.extend([i + offset for i in ids] if offset else ids)
+    return out
+
+
+def _leaves(m: Any, offset: int) -> list[tuple[Any, int, Any]] | None:
+    """``(leaf matcher, id offset, ids it excludes)`` of a postings matcher: a segment's
+    block matcher, maybe behind the filter of deleted documents, or several of those
+    (a multi-segment index); None for any other kind."""
+    from whoosh.matching.wrappers import FilterMatcher, MultiMatcher
+
+    if isinstance(m, MultiMatcher):
+        out = []
+        for sub, more in zip(m.matchers, m.offsets, strict=True):
+            found = _leaves(sub, offset + more)
+            if found is None:
+                return None
+            out += found
+        return out
+    excluded = None
+    if type(m) is FilterMatcher:
+        if not m._exclude:
+            return None
+        excluded, m = m._ids, m.child
+    if not all(hasattr(m, a) for a in ("_atend", "_ids", "_read_ids", "_next_block", "_blocklength")):
+        return None
+    return [(m, offset, excluded)]
+
+
 def bm25_idf(df: int, n: int) -> float:
     """Whoosh's BM25 idf."""
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
@@ -222,8 +270,11 @@ class Expander:
     """Plans the variants of query words against one index reader (and its vocab tables)."""
 
     def __init__(self, reader: Any, vocab: Any, fields: tuple[str, ...],
-                 plans: dict[Any, Any] | None = None) -> None:
+                 plans: dict[Any, Any] | None = None, stop: Callable[[], None] | None = None) -> None:
         self.reader = reader
+        #: Called before each word's plan and between its sound-alike keys: it may raise to
+        #: abandon the search (see search.search); a plan half made is not kept.
+        self.stop = stop
         #: Plans kept across searches of this index by a long-lived caller (see search.search).
         self.plans = plans
         self.vocab = vocab
@@ -264,6 +315,8 @@ class Expander:
         key = (text, tuple(terms))
         kept = self.plans.get(key)
         if kept is None:
+            if self.stop is not None:
+                self.stop()
             kept = self.plans[key] = self._plan(text, terms)
         return replace(kept, variants=list(kept.variants))
 
@@ -561,7 +614,7 @@ class Expander:
         if term in self._docs:
             return self._docs[term]
         try:
-            docs: frozenset[int] | None = frozenset(self.reader.postings("body", term).all_ids())
+            docs: frozenset[int] | None = frozenset(posting_ids(self.reader.postings("body", term)))
         except Exception:
             docs = None
         self._docs[term] = docs
@@ -593,6 +646,8 @@ class Expander:
         found: dict[str, int] = {}
         near: list[str] = []  # the same consonants, vowels that do not agree
         for key in sorted(keys):  # in a fixed order: ties below keep the first found
+            if self.stop is not None:
+                self.stop()
             for other in self.vocab.by_sound(key):
                 if other.isascii() == latin or other in plan.terms or other in found:
                     continue

@@ -51,11 +51,26 @@ class _Segment:
         self.terms: dict[tuple[str, bytes], dict[int, float]] = kept.setdefault("terms", {})
         #: ...and its postings blocks as read (ids, and the data that holds the positions).
         self.blocks: dict[tuple[str, bytes], list[tuple[Any, Any]]] = kept.setdefault("blocks", {})
+        #: How many postings' scores ``terms`` holds (kept up to date as terms are added).
+        self._count: list[int] = kept.setdefault("count", [0])
         self._norms: dict[tuple[str, float, float, float], list[float]] = kept.setdefault("norms", {})
 
     def postings(self) -> int:
         """How many postings' scores are kept."""
-        return sum(len(t) for t in self.terms.values())
+        return self._count[0]
+
+    def keep(self, key: tuple[str, bytes], scores: dict[int, float]) -> None:
+        self.terms[key] = scores
+        self._count[0] += len(scores)
+
+    def evict(self, most: int) -> None:
+        """Drop the terms used least lately (and their blocks) until at most ``most``
+        postings' scores are kept: the terms a notebook's searches share stay."""
+        terms = self.terms
+        while terms and self._count[0] > most:
+            key = next(iter(terms))
+            self._count[0] -= len(terms.pop(key))
+            self.blocks.pop(key, None)
 
     def norms(self, field: str, K1: float, B: float, avgfl: float) -> list[float]:
         """BM25's length part of the denominator for each of the 256 length bytes (the
@@ -95,8 +110,9 @@ def _term(seg: _Segment, field: str, text: Any, boost: float, positions: bool = 
         except ValueError:
             return {}
     key = (field, btext)
-    kept = seg.terms.get(key)
+    kept = seg.terms.pop(key, None)
     if kept is not None:
+        seg.terms[key] = kept  # the most recently used last (see _Segment.evict)
         return kept if boost == 1.0 else {d: s * boost for d, s in kept.items()}
     reader = seg.reader
     if key not in reader:
@@ -132,7 +148,7 @@ def _term(seg: _Segment, field: str, text: Any, boost: float, positions: bool = 
                 blocks.append((ids, m._data))
             m._i = m._blocklength
             m._next_block()
-        seg.terms[key] = out
+        seg.keep(key, out)
         if blocks is not None:
             seg.blocks[key] = blocks
         return out if boost == 1.0 else {d: s * boost for d, s in out.items()}
@@ -592,8 +608,7 @@ def _segments(searcher: Any, kept: dict[Any, Any] | None) -> Any:
             store = kept.setdefault(key, {})
         seg = _Segment(searcher, sub, store)
         if store is not None and seg.postings() > MAX_KEPT_POSTINGS:
-            seg.terms.clear()
-            seg.blocks.clear()
+            seg.evict(MAX_KEPT_POSTINGS * 3 // 4)
         yield seg, offset
 
 
@@ -601,7 +616,8 @@ def top_docs(searcher: Any, q: Any, limit: int, allow: Any = None,
              kept: dict[Any, Any] | None = None) -> Results:
     """The ``limit`` best notes for ``q`` (only those ``allow`` matches, if given).
     ``kept``: what a long-lived caller keeps across searches of one index version (each
-    term's scores and postings blocks per segment, up to MAX_KEPT_POSTINGS)."""
+    term's scores and postings blocks per segment, up to MAX_KEPT_POSTINGS: past it, the
+    terms used least lately are dropped)."""
     import heapq
 
     _quick_stored_offsets()

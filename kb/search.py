@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -265,7 +265,7 @@ class _Builder:
 
     def __init__(self, searcher: Searcher, aliases: AliasTable | None = None, vocab: Any = None,
                  expand: bool = True, plans: dict[Any, Any] | None = None,
-                 learned: Any = None) -> None:
+                 learned: Any = None, stop: Callable[[], None] | None = None) -> None:
         from whoosh.query import Or
 
         from .expand import Expander
@@ -281,7 +281,7 @@ class _Builder:
         #: How each plain query word was understood (``kb search --explain``), by its text.
         self.plans: dict[str, WordPlan] = {}
         self.units: dict[tuple[str, ...], Any] = {}  # see _units
-        self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans) if expand else None
+        self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans, stop) if expand else None
         #: The words the notebook uses together across scripts (:mod:`kb.assoc`), or None.
         self.learned = learned if expand else None
 
@@ -793,6 +793,7 @@ def search(
     snippets: bool = True,
     plans: dict[Any, Any] | None = None,
     searcher: Any = None,
+    stop: Callable[[], None] | None = None,
 ) -> SearchResult:
     """Ranked hits for ``query`` in the notebook (the index is synced first); with
     ``explain``, how kb understood the query (:class:`Explanation`).
@@ -801,7 +802,10 @@ def search(
     (``snippets=False``: no file is read; :func:`add_snippet` one hit later) and keep
     the words' plans in ``plans`` across searches of the same index (empty it when
     the index changes): planning a Hangul word's other forms is most of a search; and
-    a ``searcher`` of that index kept open (opening one reads every segment's tables)."""
+    a ``searcher`` of that index kept open (opening one reads every segment's tables).
+    ``stop``: called between the steps of the search (each word's plan, the ranking), it
+    may raise to abandon a search the caller no longer needs (``kb lsp``'s completion
+    when the next keystroke has come); nothing half-made is kept."""
     from contextlib import nullcontext
 
     from whoosh.query import Term
@@ -833,7 +837,7 @@ def search(
             said = f"{read} searched as written: the notes use {it} as {option} (to exclude {it}: {undo})"
             notice = _also(notice, said)
         builder = _Builder(searcher, _aliases(nb, plans), Vocab(nb.index_dir), plans=plans,
-                           learned=_learned_for(nb, clauses))
+                           learned=_learned_for(nb, clauses), stop=stop)
         unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),
                                            *(c.text for c in clauses if c.kind == "tag" and not c.negated)])
         if unknown:
@@ -853,7 +857,11 @@ def search(
         asks = not code and soft is not None and _asks(builder)
         literal = "" if asks else literal
         pool = max(limit, LITERAL_POOL) if literal else max(limit, HEADING_POOL) if asks else limit
+        if stop is not None:
+            stop()
         results = _run(searcher, q, tag_filter, pool, plans)
+        if stop is not None:
+            stop()
         in_headings: dict[int, list[str]] = {}
         if literal and results is not None and len(results):
             results, held = _literal_first(nb, results, literal, limit, in_code, searcher.reader())
@@ -1380,13 +1388,29 @@ def _snippet(text: str, terms: set[str], width: int) -> tuple[str, list[tuple[in
 
 def first_match(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> int | None:
     """The offset in ``text`` of the first match of the snippet :func:`make_snippet` would
-    make (the line ``kb search`` shows a hit at), without laying the snippet out."""
-    return _window(text, terms, width)[3]
+    make (the line ``kb search`` shows a hit at), without laying the snippet out: the
+    window is analyzed only up to its first matched word (:func:`iter_terms` yields the
+    terms in the order of their first characters, so that one starts the first span)."""
+    start, end, occurrences = _bounds(text, terms, width)
+    for term, _, a, _ in iter_terms(text[start:end]):
+        if term in terms:
+            return start + a
+    return occurrences[0][0] if occurrences else None
 
 
 def _window(text: str, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int]], int | None]:
     """The snippet's window ``text[start:end]``, the spans of its matched words and the offset
     of its first match (see :func:`_snippet`)."""
+    start, end, occurrences = _bounds(text, terms, width)
+    # Exact spans: analyze only the window, so highlights are whole surface words.
+    spans = sorted({(start + a, start + b) for t, _, a, b in iter_terms(text[start:end]) if t in terms})
+    first_match = spans[0][0] if spans else (occurrences[0][0] if occurrences else None)
+    return start, end, spans, first_match
+
+
+def _bounds(text: str, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int, str]]]:
+    """The snippet's window ``text[start:end]`` (the ``width`` characters with most distinct
+    terms, then most hits) and the terms' occurrences (:func:`_occurrences`)."""
     occurrences = _occurrences(text, terms)
     if not occurrences:
         start, end = 0, min(len(text), width)
@@ -1417,10 +1441,7 @@ def _window(text: str, terms: set[str], width: int) -> tuple[int, int, list[tupl
             sp = text.find(" ", end)
             if 0 <= sp < end + 20:
                 end = sp
-    # Exact spans: analyze only the window, so highlights are whole surface words.
-    spans = sorted({(start + a, start + b) for t, _, a, b in iter_terms(text[start:end]) if t in terms})
-    first_match = spans[0][0] if spans else (occurrences[0][0] if occurrences else None)
-    return start, end, spans, first_match
+    return start, end, occurrences
 
 
 # Markdown read as plain text, a line at a time: every pattern is bounded by the
