@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from typing import Any
 
 #: Stored in the index; a different value makes kb rebuild it.
-ANALYZER_VERSION = "ko-3"  # 2: c#/c++/.net terms, question endings; 3: predicate stems (늘리-)
+ANALYZER_VERSION = "ko-4"  # 2: c#/c++/.net terms, question endings; 3: predicate stems (늘리-); 4: @names
 
 #: Tokens longer than this are not words (hashes, base64, minified code).
 MAX_TOKEN_CHARS = 48
@@ -476,7 +476,7 @@ _BEFORE_DOT = frozenset(" \t\n\r([{<\"'`*,;:/|")
 
 def _symbol_terms(text: str) -> dict[int, tuple[str, int]]:
     """Offset of a word -> ``(symbol term, end of the term)`` for names like ``C#``,
-    ``C++`` and ``.NET`` (-> ``c#``, ``c++``, ``.net``)."""
+    ``C++``, ``.NET`` and ``@Getter`` (-> ``c#``, ``c++``, ``.net``, ``@getter``)."""
     out: dict[int, tuple[str, int]] = {}
     n = len(text)
     for sym in "#+":
@@ -498,6 +498,16 @@ def _symbol_terms(text: str) -> dict[int, tuple[str, int]]:
             start = m.start()
             if start == 0 or text[start - 1] in _BEFORE_DOT:
                 out[start + 1] = (m.group().lower(), m.end())
+    at = text.find("@")
+    while at >= 0:
+        # @Getter, @router.get, @lru_cache: a decorator or an annotation (not user@host)
+        end = at + 1
+        while end < n and (text[end] in _NAME_CHARS or text[end] == "_"
+                           or (text[end] == "." and end + 1 < n and text[end + 1] in _NAME_CHARS)):
+            end += 1
+        if end > at + 1 and text[at + 1].isalpha() and (at == 0 or text[at - 1] in _BEFORE_DOT):
+            out[at + 1] = (text[at:end].lower(), end)
+        at = text.find("@", end)
     return out
 
 
@@ -539,7 +549,7 @@ def iter_terms(text: str, split_parts: bool = True) -> Iterator[tuple[str, int, 
                 term, end = symbol
                 particle_at = end
                 next_stop = min(next_stop, end)
-                yield term, pos, base - (term[0] == "."), end
+                yield term, pos, base - (term[0] in ".@"), end
                 if not split_parts and len(terms) == 1:
                     pos += used
                     continue

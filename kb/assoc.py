@@ -281,13 +281,56 @@ def table_lines(units: list[Unit]) -> list[str]:
     for term, partners in best.items():
         partners.sort(key=lambda x: (-x[0], x[1]))
         top[term] = {other for _, other in partners[:TOP_K]}
+    dice_of = {(term, other): dice for term, partners in best.items() for dice, other in partners}
+    idiom = _idiom_pairs(units, top, dice_of)
     lines = []
     for term, partners in best.items():
         # Mutual: 릴리스 is in most sections that say chart, but chart's best are 차트 and
         # the like: a topic shared, not the same word.
         lines.extend(f"{term}\t{other}\t{dice:.3f}" for dice, other in partners[:TOP_K]
-                     if term in top[other])
+                     if term in top[other] and (term, other) not in idiom and (other, term) not in idiom)
     return lines
+
+
+#: Two Korean words in this share (Dice) of the same units or more stand together: a
+#: fixed phrase (예를 들어).
+PHRASE_DICE = 0.8
+
+
+def _idiom_pairs(units: list[Unit], top: dict[str, set[str]],
+                 dice_of: dict[tuple[str, str], float]) -> set[tuple[str, str]]:
+    """``(Korean, English)`` pairs learned from a fixed phrase: Korean words that stand in
+    the same units (예를 들어, 부모 ... 상속) all paired with one English word (example, of
+    *for example*). The English word goes with the ones that pair best (예를, 들어 ~
+    example: 예를); when they pair as well, the units cannot tell which it translates and
+    it stays with each (시작, 설치 ~ install in two sections that always say both). A word
+    that sounds like it keeps its pair (가비지 ~ garbage)."""
+    from .vocab import sounds_alike
+
+    by_latin: dict[str, list[str]] = {}
+    for lat, hs in top.items():
+        if _is_latin_term(lat):
+            for h in hs:
+                if _is_hangul_term(h) and lat in top.get(h, ()):
+                    by_latin.setdefault(lat, []).append(h)
+    wanted = {h for hs in by_latin.values() if len(hs) > 1 for h in hs}
+    if not wanted:
+        return set()
+    where: dict[str, set[int]] = {h: set() for h in wanted}
+    for i, (hangul, _) in enumerate(units):
+        for h in hangul:
+            if h in where:
+                where[h].add(i)
+    out: set[tuple[str, str]] = set()
+    for lat, hs in by_latin.items():
+        group = {x for a, b in product(hs, hs) if a < b
+                 and 2 * len(where[a] & where[b]) >= PHRASE_DICE * (len(where[a]) + len(where[b]))
+                 for x in (a, b)}
+        if not group:
+            continue
+        top_dice = max(dice_of[(h, lat)] for h in group)
+        out.update((h, lat) for h in group if dice_of[(h, lat)] < top_dice and not sounds_alike(h, lat))
+    return out
 
 
 # --------------------------------------------------------------------------- index time
@@ -447,6 +490,7 @@ def _forms(term: str, expander: Any) -> list[str]:
     if not term.isascii() or vocab is None:
         return [term]
     from .english import light_stem
+    from .expand import fragment, fused
 
     others = set(vocab.by_stem(light_stem(term)))
     if len(term) >= MIN_PREFIX_FORM:
@@ -456,9 +500,11 @@ def _forms(term: str, expander: Any) -> list[str]:
                 t = btext.decode("utf-8") if isinstance(btext, bytes) else btext
                 if n >= MAX_PREFIX_SCAN:
                     break
-                if len(t) <= len(term) + MAX_SUFFIX and t.isalpha():
-                    others.add(t)
+                if len(t) <= len(term) + MAX_SUFFIX and t.isalpha() and not fused(t, term, expander.df):
+                    others.add(t)  # not examplegen (ExampleGen) for example
     others.discard(term)
+    term_df = expander.df(term)
+    others = {o for o in others if not fragment(o, term, expander.df(o), term_df)}  # not chang for change
     ranked = sorted(others, key=lambda o: (-expander.df(o), o))
     return [term, *ranked[:MAX_FORMS]]
 

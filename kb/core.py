@@ -128,8 +128,10 @@ def tag_counts(rows: Iterable[NoteRow]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def resolve_note(rows: list[NoteRow], text: str) -> NoteRow:
+def resolve_note(rows: list[NoteRow], text: str, by_slug: dict[str, list[NoteRow]] | None = None) -> NoteRow:
     """The one note ``text`` names: its slug, a unique slug prefix, its title or file name.
+    ``by_slug``: ``rows`` by slug (a caller keeps it): a slug is then looked up, not
+    searched for in every row (~5 ms at 38,580 notes).
 
     Raises :class:`NoteNotFound` (or :class:`AmbiguousSlug`) with the closest candidates.
     """
@@ -141,6 +143,10 @@ def resolve_note(rows: list[NoteRow], text: str) -> NoteRow:
     want = want.strip("/")
     if not want:
         raise NoteNotFound("give a slug or a title, e.g. `kb show airflow-executors`")
+    if by_slug is not None:
+        exact = by_slug.get(want, ())
+        if len(exact) == 1:  # the first step below, found at once
+            return exact[0]
     folded = want.casefold()
     steps: tuple[Callable[[NoteRow], bool], ...] = (
         lambda r: r.slug == want,
@@ -189,6 +195,8 @@ class Notebook:
         self._epoch = 0
         self._rows: list[NoteRow] | None = None
         self._by_path: dict[str, NoteRow] | None = None
+        self._by_slug: dict[str, list[NoteRow]] | None = None  # (from the second note named on)
+        self._named = False
         self._links: LinkGraph | None = None
         #: Query words' plans, kept for the searches of one index version (see :meth:`search`).
         self._plans: dict[Any, Any] = {}
@@ -264,7 +272,7 @@ class Notebook:
         elif ix is not None:
             generation = ix.latest_generation()
         if not (self._opened and generation is not None and generation == self._generation):
-            self._rows = self._by_path = None
+            self._rows = self._by_path = self._by_slug = None
             self._links = None
             self._plans = {}
             self._drop_searcher()
@@ -368,7 +376,7 @@ class Notebook:
     def close(self) -> None:
         """Let go of the index and everything read from it."""
         self._ix, self._opened, self._generation = None, False, None
-        self._rows = self._by_path = self._links = None
+        self._rows = self._by_path = self._by_slug = self._links = None
         self._drop_searcher()
         self.views = {}
         self._epoch += 1
@@ -425,7 +433,14 @@ class Notebook:
     def note(self, ref: str) -> NoteRow:
         """The note ``ref`` names: slug, unique slug prefix, title or file name (as ``kb show``).
         Raises :class:`NoteNotFound` / :class:`AmbiguousSlug`."""
-        return resolve_note(self.rows(), ref)
+        rows = self.rows()
+        if self._by_slug is None and self._named:  # asked again: a long-lived notebook (kb.server)
+            by_slug: dict[str, list[NoteRow]] = {}
+            for r in rows:
+                by_slug.setdefault(r.slug, []).append(r)
+            self._by_slug = by_slug
+        self._named = True
+        return resolve_note(rows, ref, self._by_slug)
 
     def row_of(self, slug: str) -> NoteRow | None:
         """The note with exactly this slug, or None."""
@@ -448,13 +463,14 @@ class Notebook:
 
     def search(
         self, query: str, *, limit: int = 10, tags: Iterable[str] = (), explain: bool = False,
-        snippets: bool = True,
+        snippets: bool = True, stop: Callable[[], None] | None = None,
     ) -> SearchResult:
         """The same search as ``kb search`` (ranked hits, snippets, suggestions).
 
         ``snippets=False`` reads no file (``kb find``: a search a keystroke; :meth:`snippet`
         fills in one hit later). The words' plans (their other forms, most of a search's
-        time) are kept for the next searches until the index changes."""
+        time) are kept for the next searches until the index changes. ``stop``: called
+        between the search's steps, it may raise to abandon it (see :func:`kb.search.search`)."""
         from .search import search
 
         if len(self._plans) > MAX_PLANS:
@@ -462,7 +478,7 @@ class Notebook:
         wanted = tuple(tags)
         return self._reading(lambda: search(self.place, query, limit=limit, tags=wanted, ix=self.ix,
                                             explain=explain, snippets=snippets, plans=self._plans,
-                                            searcher=self._kept_searcher()))
+                                            searcher=self._kept_searcher(), stop=stop))
 
     def snippet(self, hit: Hit, terms: Iterable[str], lines: dict[Any, Any] | None = None) -> None:
         """Fill in a hit's snippet, highlights and ``line`` (the line of its first match) from
@@ -473,9 +489,11 @@ class Notebook:
 
         add_snippet(self.place, hit, set(terms), lines)
 
-    def related(self, row: NoteRow, *, limit: int = 10) -> list[Hit]:
-        """The notes most like ``row`` (``kb related``). Raises OSError if its file is unreadable."""
+    def related(self, row: NoteRow, *, limit: int = 10, note: Note | None = None) -> list[Hit]:
+        """The notes most like ``row`` (``kb related``). Raises OSError if its file is unreadable.
+        ``note``: its file as :meth:`read` gave it just now (not read again)."""
         from .search import related
 
         return self._reading(lambda: related(self.place, row.path, limit=limit, ix=self.ix,
-                                             plans=self._plans, searcher=self._kept_searcher()))
+                                             plans=self._plans, searcher=self._kept_searcher(),
+                                             note=note))

@@ -29,6 +29,7 @@ how much rarer it is (a rare term's BM25 idf is higher).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -213,6 +214,53 @@ def drop_narrower(plan: WordPlan) -> None:
         v.kind == "gloss" and len(v.terms) > 1 and not single.isdisjoint(v.terms))]
 
 
+def posting_ids(m: Any) -> Any:
+    """The ids of a fresh postings matcher, as ``m.all_ids()`` gives them, but read a block
+    at a time from Whoosh's leaf matchers (its generator costs a few Python calls an id:
+    ~0.2 ms a sound-alike's co-occurrence check at 1x); ``m.all_ids()`` itself for a kind
+    of matcher not known here."""
+    leaves = _leaves(m, 0)
+    if leaves is None:
+        return m.all_ids()
+    out: list[int] = []
+    for leaf, offset, excluded in leaves:
+        ids: list[int] = []
+        while not leaf._atend:  # from the start of its block: ids skipped so far were excluded
+            if leaf._ids is None:
+                leaf._read_ids()
+            ids.extend(leaf._ids)
+            leaf._i = leaf._blocklength
+            leaf._next_block()
+        if excluded:
+            ids = [i for i in ids if i not in excluded]
+        out.extend([i + offset for i in ids] if offset else ids)
+    return out
+
+
+def _leaves(m: Any, offset: int) -> list[tuple[Any, int, Any]] | None:
+    """``(leaf matcher, id offset, ids it excludes)`` of a postings matcher: a segment's
+    block matcher, maybe behind the filter of deleted documents, or several of those
+    (a multi-segment index); None for any other kind."""
+    from whoosh.matching.wrappers import FilterMatcher, MultiMatcher
+
+    if isinstance(m, MultiMatcher):
+        out = []
+        for sub, more in zip(m.matchers, m.offsets, strict=True):
+            found = _leaves(sub, offset + more)
+            if found is None:
+                return None
+            out += found
+        return out
+    excluded = None
+    if type(m) is FilterMatcher:
+        if not m._exclude:
+            return None
+        excluded, m = m._ids, m.child
+    if not all(hasattr(m, a) for a in ("_atend", "_ids", "_read_ids", "_next_block", "_blocklength")):
+        return None
+    return [(m, offset, excluded)]
+
+
 def bm25_idf(df: int, n: int) -> float:
     """Whoosh's BM25 idf."""
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
@@ -222,8 +270,11 @@ class Expander:
     """Plans the variants of query words against one index reader (and its vocab tables)."""
 
     def __init__(self, reader: Any, vocab: Any, fields: tuple[str, ...],
-                 plans: dict[Any, Any] | None = None) -> None:
+                 plans: dict[Any, Any] | None = None, stop: Callable[[], None] | None = None) -> None:
         self.reader = reader
+        #: Called before each word's plan and between its sound-alike keys: it may raise to
+        #: abandon the search (see search.search); a plan half made is not kept.
+        self.stop = stop
         #: Plans kept across searches of this index by a long-lived caller (see search.search).
         self.plans = plans
         self.vocab = vocab
@@ -264,6 +315,8 @@ class Expander:
         key = (text, tuple(terms))
         kept = self.plans.get(key)
         if kept is None:
+            if self.stop is not None:
+                self.stop()
             kept = self.plans[key] = self._plan(text, terms)
         return replace(kept, variants=list(kept.variants))
 
@@ -325,8 +378,19 @@ class Expander:
         self._add(plan, terms, 1.0, kind, why)
 
     def _latin(self, plan: WordPlan, term: str, typed_df: int) -> None:
+        if term[0] == "@" and len(term) > 1:
+            # @Getter: the annotation as written first, the bare name after it (or in its
+            # place when no note writes the @)
+            bare = term[1:]
+            df = self.df(bare)
+            if df and not typed_df:
+                self._correct(plan, (bare,), "shorter", "the name without @")
+            elif df:
+                weight = self._capped(PARTS_WEIGHT, typed_df, df)
+                self._add(plan, (bare,), weight, "shorter", "the name without @")
+            return
         joined = not typed_df or any(c in plan.text for c in "._-:/")  # not useEffect: written whole
-        parts = tuple(analyze(plan.text)[1:]) if joined and plan.text != term else ()
+        parts = tuple(analyze(plan.text)[1:]) if joined else ()  # create_file_writer too
         if len(parts) > 1 and all(self.df(p) for p in parts):
             # TFLiteConverter.from_saved_model, also written inside a longer name in the
             # notes (tf.lite.TFLiteConverter.from_saved_model): its parts in a row.
@@ -489,6 +553,8 @@ class Expander:
                 if df:
                     found.append((df, other))
         found.sort(reverse=True)
+        typed = typed_df or self.df(term)
+        found = [(df, o) for df, o in found if not fragment(o, term, df, typed)]
         for df, other in found[:MAX_STEMS]:
             self._add(plan, (other,), self._capped(STEM_WEIGHT, typed_df, df), "stem", light_stem(term))
         return len(found)
@@ -497,6 +563,8 @@ class Expander:
         if self.vocab is None:
             return
         for other, share in self.vocab.glosses(side):
+            if phrase_gloss(side, other) or cited(side) or cited(other):
+                continue  # 조건(agile manifesto): the gloss of a longer phrase, not of 조건
             terms = tuple(other.split())
             dfs = [self.df(t) for t in terms]
             if all(dfs):
@@ -546,7 +614,7 @@ class Expander:
         if term in self._docs:
             return self._docs[term]
         try:
-            docs: frozenset[int] | None = frozenset(self.reader.postings("body", term).all_ids())
+            docs: frozenset[int] | None = frozenset(posting_ids(self.reader.postings("body", term)))
         except Exception:
             docs = None
         self._docs[term] = docs
@@ -578,6 +646,8 @@ class Expander:
         found: dict[str, int] = {}
         near: list[str] = []  # the same consonants, vowels that do not agree
         for key in sorted(keys):  # in a fixed order: ties below keep the first found
+            if self.stop is not None:
+                self.stop()
             for other in self.vocab.by_sound(key):
                 if other.isascii() == latin or other in plan.terms or other in found:
                     continue
@@ -622,8 +692,9 @@ class Expander:
         for pick in picks:
             if not pick.isascii() or len(pick) < 3:
                 continue
-            forms = sorted(((self.df(o), o) for o in self.vocab.by_stem(light_stem(pick)) if o != pick),
-                           reverse=True)
+            pick_df = self.df(pick)
+            forms = sorted(((self.df(o), o) for o in self.vocab.by_stem(light_stem(pick)) if o != pick
+                            and not fragment(o, pick, self.df(o), pick_df)), reverse=True)
             for df, other in forms[:MAX_SOUND_FORMS]:
                 if df:
                     self._add(plan, (other,), self._capped(weight * STEM_WEIGHT, typed_df, df), "stem",
@@ -648,6 +719,9 @@ class Expander:
             if ratio >= NEAR_RATIO and self._together(term, other, TOGETHER_P, APART_LIFT):
                 linked.append((-ratio, other))
         best = [other for _, other in sorted(linked)[:MAX_SOUNDS]]
+        # timeoutid (timeoutId) beside timeout: an identifier made of the look-alike and
+        # another word, not another spelling of the word
+        best = [o for o in best if not any(fused(o, w, self.df) for w in best if w != o)]
         for other in best:
             self._add(plan, (other,), self._capped(SOUND_WEIGHT, typed_df, self.df(other)), "sound",
                       "its consonants, and written beside it")
@@ -796,3 +870,61 @@ class Expander:
             top = best[0][0]
             for df, t in best:
                 self._add(plan, (t,), max(0.3, df / top), "initials", f"{head}{initial}")
+
+
+def fused(longer: str, head: str, df: Any) -> bool:
+    """Whether ``longer`` is ``head`` and another word of the notes written as one name
+    (``timeoutid`` = timeout + id, ``examplegen`` = example + gen, from ``timeoutId``,
+    ``ExampleGen``), not a form of ``head`` (``timeouts``, ``conditional``): it is not filed
+    under ``head``'s stem, and the rest is a word at least as common as the whole
+    (``df``: a term's number of notes)."""
+    if len(longer) <= len(head) or not longer.startswith(head) or not longer.isascii():
+        return False
+    rest = longer[len(head):]
+    return (len(rest) >= 2 and light_stem(longer) != light_stem(head)
+            and df(rest) >= max(1, df(longer)))
+
+
+#: Korean syllables an English word of a gloss takes at least (섭동법 (perturbation method),
+#: 기계어 (machine code)); a gloss with more English words names a longer phrase.
+SYLLABLES_PER_WORD = 2
+
+
+def phrase_gloss(side: str, other: str) -> bool:
+    """Whether a gloss pairs one Korean word with an English phrase too long for it, which
+    glossed the phrase the word ends (``Agile이 될 조건 (Agile Manifesto)`` gives 조건 ~
+    agile manifesto; ``순서 (total ordering)``, ``사고 (algorithmic thinking)``): more English
+    words of three letters or more than the word has pairs of syllables, unless the two
+    sound alike (a loanword: 서비스어카운트 ~ service account)."""
+    hangul, latin = (side, other) if other.isascii() else (other, side)
+    if " " in hangul or not latin.isascii() or not is_hangul_word(hangul):
+        return False
+    words = [w for w in latin.split() if len(w) >= 3]
+    if len(words) <= max(1, -(-len(hangul) // SYLLABLES_PER_WORD)):
+        return False
+    from .vocab import sounds_alike
+
+    return not sounds_alike(hangul, latin) and not sounds_alike(hangul, words[-1])
+
+
+#: Endings of a web address or a file name: ``결과(thestartupbible.com)`` cites a source,
+#: ``이미지(facebook-logo.png)`` names a file; neither glosses the word.
+_CITED = frozenset("com org net io kr co dev html htm png jpg jpeg gif svg pdf".split())
+
+
+def cited(side: str) -> bool:
+    """Whether a gloss's side is a web address or a file name (``support.apple.com``)."""
+    head, dot, tail = side.rpartition(".")
+    return bool(dot) and head[-1:].isalnum() and tail in _CITED
+
+
+#: A form of a word far rarer than it (this many times) and shorter is a fragment.
+FRAGMENT_RATIO = 10
+
+
+def fragment(other: str, term: str, df: int, term_df: int) -> bool:
+    """Whether ``other``, filed under ``term``'s stem, is a fragment of it rather than a
+    form: shorter and far rarer (``tim``, ``imag``, ``typ``, ``chang`` for time, image,
+    type, change: the stemmer's stem, written as a name in some code), not the word a
+    form is built on (``test`` for testing is commoner than it)."""
+    return len(other) < len(term) and df * FRAGMENT_RATIO < term_df

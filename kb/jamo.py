@@ -20,6 +20,7 @@ call                         result
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 _BASE = 0xAC00
@@ -643,84 +644,6 @@ def romanize(word: str) -> str:
 
 # --------------------------------------------------------------------------- predicates
 
-#: What follows a verb or adjective stem (``막`` + ``으려면``, ``줄이`` + ``려면``, ``바꾸`` + ``기``):
-#: Korean grammar's endings, a closed class like the particles of :mod:`kb.analysis`.
-PREDICATE_ENDINGS = frozenset(
-    "다 고 게 기 지 는 은 을 면 으면 려면 으려면 려고 으려고 도록 는데 은데 어 아 어서 아서 어야 아야 "
-    "어도 아도 었다 았다 었 았 어요 아요 습니다 니다 며 으며 면서 으면서 기도 기를 기는 기에 기가 지만 "
-    "는지 은지 을지 을까 나요 까요 네 네요 죠 지요 니 냐 음 음을 음이 기로 자 세요 으세요 던 더라도 "
-    "는가 은가 가요 데 까 수 서 야 도 요 라 려 ".split()
-)
-#: Endings that ask (``나요``, ``까요``, ``려면``...): :func:`predicate_stems` strips these too.
-_FUSED_FINALS = ("ㄴ", "ㄹ", "ㅁ", "ㅂ", "ㅆ")
-#: What starts an ending that follows a fused final: ㄴ가요, ㄴ데, ㄴ지, ㄹ까, ㄹ수, ㅂ니다.
-_AFTER_FUSED = frozenset("가데지까수니")
-#: A stem's last vowel and the vowel it makes with an ending's 어/아 (``줄이`` + ``어`` -> ``줄여``).
-_CONTRACTED = {"ㅣ": "ㅕ", "ㅜ": "ㅝ", "ㅗ": "ㅘ", "ㅡ": "ㅓ", "ㅏ": "ㅏ", "ㅓ": "ㅓ", "ㅚ": "ㅙ", "ㅐ": "ㅐ",
-               "ㅔ": "ㅔ", "ㅟ": "ㅟ"}
-_UNCONTRACTED = {v: k for k, v in _CONTRACTED.items() if k != v}
-
-
-def predicate_stems(word: str) -> list[str]:
-    """Candidate stems of a Hangul predicate, the longest first: an ending of
-    :data:`PREDICATE_ENDINGS` stripped, and an ending fused into the last syllable
-    undone (``돌릴`` -> ``돌리``, ``바꿨는데`` -> ``바꾸``, ``줄여서`` -> ``줄이``).
-    A guess: :meth:`kb.expand.Expander` keeps a stem only if the notes use its forms.
-
-    >>> predicate_stems("막으려면")
-    ['막']
-    """
-    if len(word) < 2 or not all(is_syllable(c) for c in word):
-        return []
-    out: list[str] = []
-
-    def add(stem: str) -> None:
-        if stem and stem != word and stem not in out:
-            out.append(stem)
-
-    rests = [(word, "")]
-    for k in range(min(4, len(word) - 1), 0, -1):
-        if word[-k:] in PREDICATE_ENDINGS:
-            rests.append((word[:-k], word[-k:]))
-    for rest, ending in rests:
-        cho, jung, jong = split_syllable(rest[-1])
-        if rest is not word:
-            add(rest)
-        if jong in _FUSED_FINALS and (not ending or jong == "ㅆ" or ending[0] in _AFTER_FUSED):
-            # An ending fuses into the word's last syllable (돌릴, 느린가요 = 느리 + ㄴ가요,
-            # 줍니다 = 주 + ㅂ니다), or a past ㅆ (바꿨는데); 점을 is 점 + 을, not 저 + ㅁ + 을.
-            bare = join_syllable(cho, jung)
-            add(rest[:-1] + bare)
-            if jong == "ㅆ":  # past: 바꿨 -> 바꿔 -> 바꾸, 했 -> 해 -> 하
-                if jung in _UNCONTRACTED:
-                    add(rest[:-1] + join_syllable(cho, _UNCONTRACTED[jung]))
-                elif jung == "ㅐ" and cho == "ㅎ":
-                    add(rest[:-1] + "하")
-        elif not jong and rest is not word and jung in _UNCONTRACTED:
-            add(rest[:-1] + join_syllable(cho, _UNCONTRACTED[jung]))  # 줄여(서) -> 줄이
-        elif not jong and rest is not word and jung == "ㅐ" and cho == "ㅎ":
-            add(rest[:-1] + "하")  # 해(야) -> 하
-    return out
-
-
-def predicate_heads(stem: str) -> list[str]:
-    """Where the forms of a stem start in a lexicon: the stem itself (``줄이`` -> ``줄이기``,
-    ``줄이는``), and its last syllable with an ending fused in (``줄일``, ``줄인``, ``줄여``,
-    ``줄였``)."""
-    cho, jung, jong = split_syllable(stem[-1])
-    heads = [stem]
-    if not jong:
-        for final in _FUSED_FINALS:
-            heads.append(stem[:-1] + join_syllable(cho, jung, final))
-        other = _CONTRACTED.get(jung)
-        if other and other != jung:
-            heads.append(stem[:-1] + join_syllable(cho, other))
-            heads.append(stem[:-1] + join_syllable(cho, other, "ㅆ"))
-    return heads
-
-
-# --------------------------------------------------------------------------- one stem for the index
-
 #: Endings joined straight to a predicate's stem (``늘리`` + ``고``, ``막`` + ``는데``). The
 #: one-syllable ones are also the last syllable of many nouns (사고, 크기, 화면, 이미지):
 #: they leave a stem only under :func:`verb_stem`'s stricter rules.
@@ -743,17 +666,22 @@ _AFTER_PAST = frozenset(
     "다 고 는데 지만 던 을 어요 습니다 습니까 으니까 나요 는지 으면 으니 죠 지 기 거나 을까 었다 어서 "
     "는지요".split()
 )
-#: What follows an ending fused into the stem's last syllable as its 받침: ㄴ (``되돌린``+``다``),
-#: ㄹ (``돌릴``+``까``), ㅂ (``줄입``+``니다``).
+#: What follows an ending fused into the stem's last syllable as its 받침: ㄴ (``되돌린``+``다``,
+#: ``느린``+``가요``), ㄹ (``돌릴``+``까``), ㅂ (``줄입``+``니다``).
 _AFTER_FUSED_FINAL = {
     "ㄴ": frozenset("다 데 지 가 가요 지요 걸 데도 다면 다고 다는".split()),
     "ㄹ": frozenset("까 까요 수 게 게요 래 지 때 지도 지요 거야".split()),
     "ㅂ": frozenset("니다 니까 시다".split()),
 }
-#: Vowels of a stem syllable that an ending's 어/아 contracts into (``리``+``어`` = ``려``).
-#: ...with the initials they contract after: 과, 화 end Sino-Korean nouns (결과, 최적화), 와,
-#: 봐, 놔 and 돼 are verbs.
-_UNDO = {"ㅕ": ("ㅣ", CHO), "ㅝ": ("ㅜ", CHO), "ㅘ": ("ㅗ", "ㅇㅂㄴ"), "ㅙ": ("ㅚ", "ㄷ")}
+#: 받침 an ending fuses into a stem's last syllable: ㄴ ㄹ ㅁ ㅂ (돌릴, 늘림, 줍니다) and the past ㅆ.
+_FUSED_FINALS = ("ㄴ", "ㄹ", "ㅁ", "ㅂ", "ㅆ")
+#: A vowel contracted from a stem's last vowel and the ending's 어/아 (``리``+``어`` = ``려``,
+#: ``꾸``+``어`` = ``꿔``, ``쓰``+``어`` = ``써``): the stem's vowel, and the initials after
+#: which the index's one reading (:func:`verb_stem`) undoes it: 과, 화 end Sino-Korean nouns
+#: (결과, 최적화), 와, 봐, 놔 and 돼 are verbs; 서, 거 end too many nouns (문서, 근거).
+_UNDO = {"ㅕ": ("ㅣ", CHO), "ㅝ": ("ㅜ", CHO), "ㅘ": ("ㅗ", "ㅇㅂㄴ"), "ㅙ": ("ㅚ", "ㄷ"), "ㅓ": ("ㅡ", "")}
+#: ...and the other way: a stem's last vowel and what 어/아 makes of it.
+_CONTRACTED = {stem: contracted for contracted, (stem, _) in _UNDO.items()}
 #: Last syllables of stems that take a fused ending with nothing after it (``가린``, ``돌릴``,
 #: ``늘림``): the causative and passive 리/기/히/우 and 꾸. A noun ends in ``인``, ``일``, ``준``
 #: far more often than a verb does (확인, 파일, 기준), so those need an ending after them.
@@ -763,9 +691,102 @@ _FUSE_ALONE = frozenset("리기히우꾸")
 _SINO_FINALS = frozenset("ㄱㄴㄹㅁㅂㅇ")
 _MAX_VERB_ENDING = 4
 
+#: What follows a verb or adjective stem (``막`` + ``으려면``, ``줄이`` + ``려면``, ``바꾸`` + ``기``):
+#: Korean grammar's endings, a closed class like the particles of :mod:`kb.analysis`; the
+#: tables above, and endings that start with the ending's own 어/아 or a past 었/았.
+PREDICATE_ENDINGS = frozenset(
+    "다 고 게 기 지 는 은 을 면 으면 려면 으려면 려고 으려고 도록 는데 은데 어 아 어서 아서 어야 아야 "
+    "어도 아도 었다 았다 었 았 어요 아요 습니다 니다 며 으며 면서 으면서 기도 기를 기는 기에 기가 지만 "
+    "는지 은지 을지 을까 나요 까요 네 네요 죠 지요 니 냐 음 음을 음이 기로 자 세요 으세요 던 더라도 "
+    "는가 은가 가요 데 까 수 서 야 도 요 라 려 ".split()
+)
+
 
 def _syllables(word: str) -> bool:
     return all(_BASE <= ord(c) <= _LAST for c in word)
+
+
+def _split_stems(word: str, strict: bool) -> Iterator[str]:
+    """The one core of both readings of a predicate: ``word`` cut before each ending of the
+    grammar, the longest first, and the stems each cut leaves by the tables above (an ending
+    fused into the last syllable's 받침 taken out, a contraction undone).
+
+    ``strict`` (the index, :func:`verb_stem`): only the readings the tables allow in full,
+    each a stem in its normal shape (:func:`_checked`), ``""`` for a cut that fits but leaves
+    none; its first answer decides. Else (the query, :func:`predicate_stems`): every
+    candidate, a guess the notes must confirm."""
+    n = len(word)
+    longest = range(min(_MAX_VERB_ENDING, n - 1), -1, -1)
+    # the query's guesses start with the word as it is (돌릴 -> 돌리), then the longest ending
+    for k in longest if strict else (0, *longest[:-1]):
+        ending = word[n - k:] if k else ""
+        if strict:
+            stem = _stem_before(word[: n - k], ending)
+            if stem is not None:
+                yield stem
+                return
+        elif not k or ending in PREDICATE_ENDINGS:
+            yield from _candidates(word[: n - k], ending)
+
+
+def _candidates(rest: str, ending: str) -> Iterator[str]:
+    """Every stem ``rest`` + ``ending`` may be a form of (see :func:`_split_stems`)."""
+    cho, jung, jong = split_syllable(rest[-1])
+    head = rest[:-1]
+    if ending:
+        yield rest
+    undo = _UNDO.get(jung)
+    if jong in _FUSED_FINALS and (not ending or jong == "ㅆ" or ending in _AFTER_FUSED_FINAL.get(jong, ())):
+        # 돌릴, 느린가요 = 느리 + ㄴ가요, 줍니다 = 주 + ㅂ니다, a past ㅆ (바꿨는데); 점을 is
+        # 점 + 을, not 저 + ㅁ + 을.
+        yield head + join_syllable(cho, jung)
+        if jong == "ㅆ":  # past: 바꿨 -> 바꿔 -> 바꾸, 했 -> 해 -> 하
+            if undo:
+                yield head + join_syllable(cho, undo[0])
+            elif jung == "ㅐ" and cho == "ㅎ":
+                yield head + "하"
+    elif not jong and ending and undo:
+        yield head + join_syllable(cho, undo[0])  # 줄여(서) -> 줄이
+    elif not jong and ending and jung == "ㅐ" and cho == "ㅎ":
+        yield head + "하"  # 해(야) -> 하
+
+
+def predicate_stems(word: str) -> list[str]:
+    """Candidate stems of a Hangul predicate: an ending fused into its last syllable, then an ending of
+    :data:`PREDICATE_ENDINGS` stripped, and an ending fused into the last syllable
+    undone (``돌릴`` -> ``돌리``, ``바꿨는데`` -> ``바꾸``, ``줄여서`` -> ``줄이``).
+    A guess: :meth:`kb.expand.Expander` keeps a stem only if the notes use its forms.
+    The query's reading of the grammar :func:`verb_stem` reads for the index.
+
+    >>> predicate_stems("막으려면")
+    ['막']
+    """
+    if len(word) < 2 or not _syllables(word):
+        return []
+    out: list[str] = []
+    for stem in _split_stems(word, strict=False):
+        if stem and stem != word and stem not in out:
+            out.append(stem)
+    return out
+
+
+def predicate_heads(stem: str) -> list[str]:
+    """Where the forms of a stem start in a lexicon: the stem itself (``줄이`` -> ``줄이기``,
+    ``줄이는``), and its last syllable with an ending fused in (``줄일``, ``줄인``, ``줄여``,
+    ``줄였``)."""
+    cho, jung, jong = split_syllable(stem[-1])
+    heads = [stem]
+    if not jong:
+        for final in _FUSED_FINALS:
+            heads.append(stem[:-1] + join_syllable(cho, jung, final))
+        other = _CONTRACTED.get(jung)
+        if other and other != jung:
+            heads.append(stem[:-1] + join_syllable(cho, other))
+            heads.append(stem[:-1] + join_syllable(cho, other, "ㅆ"))
+    return heads
+
+
+# --------------------------------------------------------------------------- one stem for the index
 
 
 def verb_stem(word: str) -> str:
@@ -786,15 +807,10 @@ def verb_stem(word: str) -> str:
     ``메모리``, ``측면``      ``""``
     ======================  ==========
     """
-    n = len(word)
-    if n < 2 or not _syllables(word):
+    if len(word) < 2 or not _syllables(word):
         return ""
-    for k in range(min(_MAX_VERB_ENDING, n - 1), -1, -1):
-        ending = word[n - k:] if k else ""
-        stem = _stem_before(word[: n - k], ending)
-        if stem is not None:
-            return stem  # the longest ending that fits decides, even when it leaves no stem
-    return ""
+    # the longest ending that fits decides, even when it leaves no stem
+    return next(_split_stems(word, strict=True), "")
 
 
 def _stem_before(rest: str, ending: str) -> str | None:

@@ -170,6 +170,60 @@ class LinkGraph:
         self._nocase, self._titles, self._suffixes = nocase, titles, suffixes
         self._complete = True
 
+    def with_rows(self, rows: Iterable[NoteRow]) -> LinkGraph:
+        """The graph of this one's notes with ``rows`` in place of the notes of the same slug
+        (a slug not here added last, in their order): what ``LinkGraph`` of all those rows
+        resolves and suggests, made from this graph's lookup maps (filled here once) by
+        copying them and only the lists the rows change, not a pass over every note
+        (``kb lsp``: an open note whose title is being typed, ~0.5 s a keystroke on 38,580
+        notes). This graph is left as it was."""
+        self._fill_maps()
+        new = LinkGraph(())
+        notes = new.notes = dict(self.notes)
+        nocase, titles, suffixes = dict(self._nocase), dict(self._titles), dict(self._suffixes)
+        added: list[str] = []
+        for row in rows:
+            slug = row.slug
+            old = notes.get(slug)
+            if old is None:
+                added.append(slug)
+                folded = slug.casefold()
+                nocase[folded] = [*nocase.get(folded, ()), slug]
+                parts = folded.split("/")
+                for i in range(1, len(parts)):
+                    key = "/".join(parts[i:])
+                    suffixes[key] = [*suffixes.get(key, ()), slug]
+            else:
+                old_key = _title_key(old)
+                if old_key is not None:
+                    kept = [s for s in titles[old_key] if s != slug]
+                    if kept:
+                        titles[old_key] = kept
+                    else:
+                        del titles[old_key]
+            notes[slug] = row
+            title_key = _title_key(row)
+            if title_key is not None:
+                titles[title_key] = [*titles.get(title_key, ()), slug]
+        new._nocase, new._titles, new._suffixes, new._complete = nocase, titles, suffixes, True
+        if self._by_name is not None:  # suggest()'s tables, with the added notes' names
+            by_name = dict(self._by_name)
+            grams = dict(self._grams) if self._grams is not None else None
+            counts = dict(self._gram_counts)
+            for slug in added:
+                name = slug.rpartition("/")[2]
+                if name in by_name:
+                    by_name[name] = [*by_name[name], slug]
+                    continue
+                by_name[name] = [slug]
+                if grams is not None:
+                    found = _trigrams(name)
+                    counts[name] = len(found)
+                    for gram in found:
+                        grams[gram] = [*grams.get(gram, ()), name]
+            new._by_name, new._grams, new._gram_counts = by_name, grams, counts
+        return new
+
     def _load(self, targets: Iterable[str]) -> None:
         """Make sure the lookup maps hold the keys the link ``targets`` ask about."""
         if self._complete:

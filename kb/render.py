@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -337,6 +337,36 @@ def _lexer_class(name: str) -> Any:
             cls = None
         _LEXER_CLASSES[name] = cls
         return cls
+
+
+#: Code fence names common in notes (GitHub's most used languages and their usual
+#: spellings), whose lexers :func:`idle_steps` compiles ahead: a lexer's first use compiles
+#: its rules (2-55 ms each: css, kotlin, python, javascript, sql), within a cold ``kb show``.
+COMMON_FENCES = ("bash", "sh", "shell", "console", "python", "py", "javascript", "js", "typescript",
+                 "ts", "jsx", "tsx", "json", "yaml", "yml", "html", "xml", "css", "scss", "java",
+                 "kotlin", "go", "rust", "c", "cpp", "c++", "csharp", "sql", "ruby", "php", "swift",
+                 "diff", "toml", "ini", "dockerfile", "markdown", "text")
+
+
+def idle_steps() -> Iterator[None]:
+    """Work a resident process (:mod:`kb.server`) does ahead, a small step per ``next()``,
+    while no request waits: what a first rendered note would otherwise pay within its
+    command (Rich's Markdown with its parser, the code theme, a lexer's rules compiled
+    for each of :data:`COMMON_FENCES`). The output is the same with or without it."""
+    import io
+
+    from rich.console import Console
+
+    sample = ("# a\n\ntext `code` **b** [l](x)\n\n- item\n\n> quote\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+              "```text\nx\n```\n")
+    _markdown_class()  # markdown-it's rules built
+    yield
+    console = Console(file=io.StringIO(), width=80, color_system="truecolor", force_terminal=True)
+    laid_out(console, note_body(sample, code_theme=code_theme()))
+    yield
+    for name in COMMON_FENCES:
+        _lexer(name)
+        yield
 
 
 def text_segments(text: Text, console: Any, options: Any) -> list[Any] | None:

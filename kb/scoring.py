@@ -51,11 +51,26 @@ class _Segment:
         self.terms: dict[tuple[str, bytes], dict[int, float]] = kept.setdefault("terms", {})
         #: ...and its postings blocks as read (ids, and the data that holds the positions).
         self.blocks: dict[tuple[str, bytes], list[tuple[Any, Any]]] = kept.setdefault("blocks", {})
+        #: How many postings' scores ``terms`` holds (kept up to date as terms are added).
+        self._count: list[int] = kept.setdefault("count", [0])
         self._norms: dict[tuple[str, float, float, float], list[float]] = kept.setdefault("norms", {})
 
     def postings(self) -> int:
         """How many postings' scores are kept."""
-        return sum(len(t) for t in self.terms.values())
+        return self._count[0]
+
+    def keep(self, key: tuple[str, bytes], scores: dict[int, float]) -> None:
+        self.terms[key] = scores
+        self._count[0] += len(scores)
+
+    def evict(self, most: int) -> None:
+        """Drop the terms used least lately (and their blocks) until at most ``most``
+        postings' scores are kept: the terms a notebook's searches share stay."""
+        terms = self.terms
+        while terms and self._count[0] > most:
+            key = next(iter(terms))
+            self._count[0] -= len(terms.pop(key))
+            self.blocks.pop(key, None)
 
     def norms(self, field: str, K1: float, B: float, avgfl: float) -> list[float]:
         """BM25's length part of the denominator for each of the 256 length bytes (the
@@ -79,7 +94,10 @@ class _Segment:
         return raw
 
 
-def _term(seg: _Segment, field: str, text: Any, boost: float) -> dict[int, float]:
+def _term(seg: _Segment, field: str, text: Any, boost: float, positions: bool = True) -> dict[int, float]:
+    """The term's scores at every note that holds it (times ``boost``), kept on the
+    segment; its postings blocks kept too, for a phrase's positions (``positions=False``:
+    a caller that needs none, :func:`top_terms`; the blocks read without them)."""
     from whoosh.scoring import BM25FScorer
 
     if field not in seg.top.schema:
@@ -92,8 +110,9 @@ def _term(seg: _Segment, field: str, text: Any, boost: float) -> dict[int, float
         except ValueError:
             return {}
     key = (field, btext)
-    kept = seg.terms.get(key)
+    kept = seg.terms.pop(key, None)
     if kept is not None:
+        seg.terms[key] = kept  # the most recently used last (see _Segment.evict)
         return kept if boost == 1.0 else {d: s * boost for d, s in kept.items()}
     reader = seg.reader
     if key not in reader:
@@ -109,8 +128,10 @@ def _term(seg: _Segment, field: str, text: Any, boost: float) -> dict[int, float
         idf, K1 = scorer.idf, scorer.K1
         k1p1 = K1 + 1
         norm = seg.norms(field, K1, scorer.B, scorer.avgfl)
-        blocks: list[tuple[Any, Any]] | None = [] if m._fixedsize is None else None
+        blocks: list[tuple[Any, Any]] | None = [] if m._fixedsize is None and positions else None
         while not m._atend:
+            if not positions and m._data is None:
+                m._data = _ids_and_weights(m)
             if m._ids is None:
                 m._read_ids()
             if m._weights is None:
@@ -127,7 +148,7 @@ def _term(seg: _Segment, field: str, text: Any, boost: float) -> dict[int, float
                 blocks.append((ids, m._data))
             m._i = m._blocklength
             m._next_block()
-        seg.terms[key] = out
+        seg.keep(key, out)
         if blocks is not None:
             seg.blocks[key] = blocks
         return out if boost == 1.0 else {d: s * boost for d, s in out.items()}
@@ -285,6 +306,10 @@ COORD_POWER = 2.0
 #: How much more a note whose title (or path, tags, aliases) holds all of a soft query's
 #: words scores than one whose body alone holds them; in between by their weight.
 TITLE_BONUS = 1.0
+#: The share of a word's weight a note holds when it matches the word only through a
+#: guessed translation (see SoftAnd.sure): ``base`` typed in a question is not held by a
+#: note that says only ``기본``, which some note once glossed as base.
+GUESS_CREDIT = 0.1
 
 
 #: A soft query (a question) prefers a focused note to a long one that mentions everything:
@@ -327,11 +352,14 @@ def soft_and_class() -> type:
                 #: Per word, the part of its query on titles and paths (or None): a note whose
                 #: title holds the words ranks higher (see TITLE_BONUS).
                 self.titles = list(titles) if titles is not None else [None] * len(subqueries)
+                #: Per word, None, or the part of its query without its guessed translations:
+                #: a note outside it holds the word at GUESS_CREDIT of its weight.
+                self.sure: list[Any] = [None] * len(subqueries)
 
             def __eq__(self, other: object) -> bool:
                 return (type(other) is type(self) and self.subqueries == other.subqueries  # type: ignore[attr-defined]
                         and self.weights == other.weights and self.min_share == other.min_share  # type: ignore[attr-defined]
-                        and self.focused == other.focused)  # type: ignore[attr-defined]
+                        and self.focused == other.focused and self.sure == other.sure)  # type: ignore[attr-defined]
 
             __hash__ = Or.__hash__
 
@@ -339,19 +367,25 @@ def soft_and_class() -> type:
                 return self
 
             def combine(self, parts: list[dict[int, float]], titles: list[Any],
-                        long_factor: Any = None) -> dict[int, float]:
+                        long_factor: Any = None, sure: list[Any] | None = None) -> dict[int, float]:
                 total = sum(self.weights) or 1.0
                 held: dict[int, float] = {}
                 in_title: dict[int, float] = {}
                 acc: dict[int, float] = {}
                 needs: dict[int, int] = {}
-                for part, title, w, need in zip(parts, titles, self.weights, self.needed, strict=True):
+                sure = sure if sure is not None else [None] * len(parts)
+                for part, title, w, need, firm in zip(parts, titles, self.weights, self.needed, sure,
+                                                      strict=True):
                     for d, sc in part.items():
                         old = acc.get(d)
                         acc[d] = sc if old is None else old + sc
                         held[d] = held.get(d, 0.0) + w
                         if need:
                             needs[d] = needs.get(d, 0) + 1
+                    if firm is not None:  # a question's English word: a guess holds less of it
+                        less = w * (1.0 - GUESS_CREDIT)
+                        for d in part.keys() - firm:
+                            held[d] -= less
                     for d in title:
                         if d in part:
                             in_title[d] = in_title.get(d, 0.0) + w
@@ -378,11 +412,14 @@ def soft_and_class() -> type:
                 parts = [_matched(sub.matcher(searcher, context)) for sub in self.subqueries]
                 titles = [set() if t is None else set(_matched(t.matcher(searcher, context)))
                           for t in self.titles]
+                sure = [None if t is None else set(_matched(t.matcher(searcher, context)))
+                        for t in self.sure]
                 top = searcher.get_parent() if searcher.has_parent() else searcher
                 avg = top.avg_field_length("body") or 1.0
                 reader = searcher.reader()
                 out = self.combine(parts, titles,
-                                   lambda d: _long_note_factor(reader.doc_field_length(d, "body", 0), avg))
+                                   lambda d: _long_note_factor(reader.doc_field_length(d, "body", 0), avg),
+                                   sure)
                 if not out:
                     return NullMatcher()
                 ids = sorted(out)
@@ -419,7 +456,8 @@ def evaluate(seg: _Segment, q: Any, within: Any = None) -> dict[int, float]:
         avg = seg.top.avg_field_length("body") or 1.0
         return q.combine([evaluate(seg, sub) for sub in q.subqueries],
                          [() if t is None else evaluate(seg, t).keys() for t in q.titles],
-                         lambda d: _long_note_factor(b2l[lengths[d]] if d < n else 0, avg))
+                         lambda d: _long_note_factor(b2l[lengths[d]] if d < n else 0, avg),
+                         [None if t is None else evaluate(seg, t).keys() for t in q.sure])
     if kind is Q.Or and not q.minmatch and not q.scale:
         acc: dict[int, float] = {}
         for sub in q.subqueries:
@@ -570,8 +608,7 @@ def _segments(searcher: Any, kept: dict[Any, Any] | None) -> Any:
             store = kept.setdefault(key, {})
         seg = _Segment(searcher, sub, store)
         if store is not None and seg.postings() > MAX_KEPT_POSTINGS:
-            seg.terms.clear()
-            seg.blocks.clear()
+            seg.evict(MAX_KEPT_POSTINGS * 3 // 4)
         yield seg, offset
 
 
@@ -579,7 +616,8 @@ def top_docs(searcher: Any, q: Any, limit: int, allow: Any = None,
              kept: dict[Any, Any] | None = None) -> Results:
     """The ``limit`` best notes for ``q`` (only those ``allow`` matches, if given).
     ``kept``: what a long-lived caller keeps across searches of one index version (each
-    term's scores and postings blocks per segment, up to MAX_KEPT_POSTINGS)."""
+    term's scores and postings blocks per segment, up to MAX_KEPT_POSTINGS: past it, the
+    terms used least lately are dropped)."""
     import heapq
 
     _quick_stored_offsets()
@@ -637,7 +675,7 @@ def _term_at(seg: _Segment, field: str, btext: bytes, scorer: Any, docs: list[in
         return {}
     m = _leaf(seg, field, btext)
     if m is None:
-        part = _term(seg, field, btext, 1.0)
+        part = _term(seg, field, btext, 1.0, positions=False)
         return {d: part[d] for d in docs if d in part}
     lengths = seg.lengths(field)
     n = len(lengths)
@@ -648,6 +686,8 @@ def _term_at(seg: _Segment, field: str, btext: bytes, scorer: Any, docs: list[in
     k = 0  # the first wanted note not yet passed
     while not m._atend and k < len(docs):
         if m._maxid >= docs[k]:
+            if m._data is None:
+                m._data = _ids_and_weights(m)
             if m._ids is None:
                 m._read_ids()
             ids = m._ids
@@ -666,6 +706,31 @@ def _term_at(seg: _Segment, field: str, btext: bytes, scorer: Any, docs: list[in
         m._i = m._blocklength
         m._next_block()
     return out
+
+
+#: Where Whoosh 3's pickle of a postings block (protocol 2: ``(ids, weights, values)``)
+#: starts its values, the positions of each posting: the values' tuple opened (MARK), its
+#: first ``bytes`` made by ``_codecs.encode`` (GLOBAL). The ids and weights before it are
+#: ints, floats or None, whose opcodes cannot spell it.
+_VALUES_START = b"(c_codecs\nencode\n"
+
+
+def _ids_and_weights(m: Any) -> tuple[Any, Any, tuple[()]]:
+    """A postings block's data as Whoosh's ``_read_data`` reads it, ``(ids, weights,
+    values)``, but its values (positions: each a ``bytes`` rebuilt by a call, most of
+    the time of a block) left out: ``()``. The pickle is cut where the values start and
+    closed there, so the ids and weights are what the whole pickle gives; a block pickled
+    otherwise is read whole."""
+    import zlib
+    from pickle import loads
+
+    raw = m._postfile.get(m._dataoffset, m._nextoffset - m._dataoffset)
+    if m._compression:
+        raw = zlib.decompress(raw)
+    at = raw.find(_VALUES_START)
+    if at < 0:
+        return loads(raw)  # type: ignore[no-any-return]
+    return loads(raw[:at] + b")\x87.")  # type: ignore[no-any-return]  # (), TUPLE3, STOP
 
 
 def top_terms(searcher: Any, terms: list[tuple[str, str, float]], limit: int,
@@ -713,7 +778,7 @@ def top_terms(searcher: Any, terms: list[tuple[str, str, float]], limit: int,
                 break
             bound, i, btext, _ = bounded[j]
             field, _, boost = terms[i]
-            part = _term(seg, field, btext, boost)
+            part = _term(seg, field, btext, boost, positions=False)
             full[i] = part
             get = lower.get
             for d, s in part.items():

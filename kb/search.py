@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from .config import Notebook
     from .noterow import NoteRow
+    from .notes import Note
 
 #: Weight of a prefix expansion against the exact stem.
 PREFIX_WEIGHT = 0.5
@@ -264,7 +265,7 @@ class _Builder:
 
     def __init__(self, searcher: Searcher, aliases: AliasTable | None = None, vocab: Any = None,
                  expand: bool = True, plans: dict[Any, Any] | None = None,
-                 learned: Any = None) -> None:
+                 learned: Any = None, stop: Callable[[], None] | None = None) -> None:
         from whoosh.query import Or
 
         from .expand import Expander
@@ -280,7 +281,7 @@ class _Builder:
         #: How each plain query word was understood (``kb search --explain``), by its text.
         self.plans: dict[str, WordPlan] = {}
         self.units: dict[tuple[str, ...], Any] = {}  # see _units
-        self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans) if expand else None
+        self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans, stop) if expand else None
         #: The words the notebook uses together across scripts (:mod:`kb.assoc`), or None.
         self.learned = learned if expand else None
 
@@ -329,6 +330,12 @@ class _Builder:
                          "wording) weighs less than one they come back to (a topic), and a note "
                          f"whose headings hold the words' weight scores up to {1 + HEADING_BONUS:g} "
                          "times more (headings: the terms they hold)")
+            guessed = [label for label in soft.labels if _guesses(self, label)]
+            if guessed:
+                from .scoring import GUESS_CREDIT
+
+                combined += (f"; {', '.join(guessed)}: held at {GUESS_CREDIT:g} of its weight by a note "
+                             "that has only a guessed translation of it (gloss, learned), not the word")
         return Explanation(list(self.plans.values()), combined)
 
     def has_term(self, term: str, fields: Iterable[str] = ("title", "body")) -> bool:
@@ -654,6 +661,8 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
             q = soft_and_class()([u[0] for u in live], [u[1] for u in live], min_share=min_share,
                                  titles=titles, needed=[not u[3] for u in live])
             q.labels = [u[4] for u in live]
+            if _asks(builder):
+                q.sure = [_sure_part(builder, u) for u in live]
         else:
             q = NullQuery
     else:
@@ -682,6 +691,45 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
     if neg and q is not NullQuery:
         q = AndNot(q, neg[0] if len(neg) == 1 else Or(neg))
     return q
+
+
+#: A Hangul form of a typed English word that is a guess at its meaning (a gloss some note
+#: gave, a pair learned from translated notes), not the word itself in the other script.
+GUESS_KINDS = frozenset(("gloss", "learned"))
+
+
+def _guesses(builder: _Builder, label: str) -> set[tuple[str, ...]]:
+    """The guessed Hangul translations (:data:`GUESS_KINDS`) a question searched for an
+    English word typed as the notes write it (``base`` -> ``기본``); none for a Hangul word
+    (its English partners are how a Korean question reaches an English note), a corrected
+    word or a sound-alike (``베이스`` is the word itself)."""
+    plan = builder.plans.get(label)
+    if plan is None or not plan.found or plan.correction or not plan.terms or not all(
+            t.isascii() for t in plan.terms):
+        return set()
+    return {v.terms for v in plan.variants
+            if v.kind in GUESS_KINDS and not all(t.isascii() for t in v.terms)}
+
+
+def _sure_part(builder: _Builder, u: Any) -> Any:
+    """A question word's query without its guessed translations (:func:`_guesses`), or None
+    when it has none: a note matching the word only through a guess holds it at
+    :data:`kb.scoring.GUESS_CREDIT` of its weight. ``vite 설정에서 base 옵션은 뭘 하나요``:
+    the note that writes ``base`` answers it, not the one that says ``기본`` throughout."""
+    from whoosh.query import NullQuery, Or
+
+    guessed = _guesses(builder, u[4]) if u[2] else set()
+    if not guessed:
+        return None
+    keep = []
+    for leaf in [u[0]] if u[0].is_leaf() else u[0].leaves():
+        words = getattr(leaf, "words", None)
+        text = getattr(leaf, "text", None)
+        if (tuple(words) if words else (text,)) not in guessed:
+            keep.append(leaf)
+    if not keep:
+        return NullQuery
+    return keep[0] if len(keep) == 1 else Or(keep)
 
 
 def _topic_weighted(builder: _Builder, units: list[Any]) -> list[Any]:
@@ -745,6 +793,7 @@ def search(
     snippets: bool = True,
     plans: dict[Any, Any] | None = None,
     searcher: Any = None,
+    stop: Callable[[], None] | None = None,
 ) -> SearchResult:
     """Ranked hits for ``query`` in the notebook (the index is synced first); with
     ``explain``, how kb understood the query (:class:`Explanation`).
@@ -753,7 +802,10 @@ def search(
     (``snippets=False``: no file is read; :func:`add_snippet` one hit later) and keep
     the words' plans in ``plans`` across searches of the same index (empty it when
     the index changes): planning a Hangul word's other forms is most of a search; and
-    a ``searcher`` of that index kept open (opening one reads every segment's tables)."""
+    a ``searcher`` of that index kept open (opening one reads every segment's tables).
+    ``stop``: called between the steps of the search (each word's plan, the ranking), it
+    may raise to abandon a search the caller no longer needs (``kb lsp``'s completion
+    when the next keystroke has come); nothing half-made is kept."""
     from contextlib import nullcontext
 
     from whoosh.query import Term
@@ -785,7 +837,7 @@ def search(
             said = f"{read} searched as written: the notes use {it} as {option} (to exclude {it}: {undo})"
             notice = _also(notice, said)
         builder = _Builder(searcher, _aliases(nb, plans), Vocab(nb.index_dir), plans=plans,
-                           learned=_learned_for(nb, clauses))
+                           learned=_learned_for(nb, clauses), stop=stop)
         unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),
                                            *(c.text for c in clauses if c.kind == "tag" and not c.negated)])
         if unknown:
@@ -797,18 +849,26 @@ def search(
             from whoosh.query import Every
 
             q = Every()
-        literal = _code_literal(query, clauses)
+        literal, in_code = _code_literal(query, clauses, builder.reader)
+        # code: written with a symbol of code; words in a row (in_code) are code if a note has them so
+        code = bool(literal) and not in_code
         soft = _soft_node(q)
         # A question: its first hits are read for their headings (see _headings_first).
-        asks = not literal and soft is not None and _asks(builder)
+        asks = not code and soft is not None and _asks(builder)
+        literal = "" if asks else literal
         pool = max(limit, LITERAL_POOL) if literal else max(limit, HEADING_POOL) if asks else limit
+        if stop is not None:
+            stop()
         results = _run(searcher, q, tag_filter, pool, plans)
+        if stop is not None:
+            stop()
         in_headings: dict[int, list[str]] = {}
         if literal and results is not None and len(results):
-            results = _literal_first(nb, results, literal, limit)
+            results, held = _literal_first(nb, results, literal, limit, in_code, searcher.reader())
+            code = code or held
         elif asks and results is not None and len(results):
             results, in_headings = _headings_first(nb, results, soft, limit, plans)
-        if (soft is not None and soft.min_share >= 1.0 and not literal and results is not None
+        if (soft is not None and soft.min_share >= 1.0 and not code and results is not None
                 and 0 < len(results) < limit):
             filled = _filled(searcher, q, soft, results, tag_filter, limit, plans)
             if filled is not results:
@@ -1039,30 +1099,110 @@ LITERAL_POOL = 20
 _CODE_MARKS = frozenset("-.:_@/=()#+<>[]{}$")
 
 
-def _code_literal(query: str, clauses: list[Clause]) -> str:
-    """The query as a literal to look for, if it is code: plain words only, all ASCII, with a
-    symbol of code in it (``--install``, ``import.meta.glob``, ``notifyAll()``); else ""."""
+def _code_literal(query: str, clauses: list[Clause], reader: Any) -> tuple[str, bool]:
+    """The query as a literal to look for, if it is code, and whether only code spans count:
+    plain words only, all ASCII, with a symbol of code in it (``--install``,
+    ``import.meta.glob``, ``notifyAll()``, ``Arc::clone``: a ``name:value`` whose name is no
+    frontmatter field of the notes is code), found anywhere in a note; or two words or more
+    without one (``docker compose up``, ``git rebase upstream``), found in a code block or
+    span (prose holds English words in a row); else ``("", False)``."""
     text = " ".join(query.split())
     if (not text.isascii() or len(text) < 4 or '"' in text
-            or any(c.kind != "word" or c.negated or c.fieldname or c.alternatives for c in clauses)):
-        return ""
-    return text.lower() if any(c in _CODE_MARKS for c in text) else ""
+            or any(c.negated or c.alternatives or (c.kind != "word" or c.fieldname)
+                   and not _unknown_field(c, reader) for c in clauses)):
+        return "", False
+    if any(c in _CODE_MARKS for c in text):
+        return text.lower(), False
+    return (text.lower(), True) if len(clauses) > 1 else ("", False)
 
 
-def _literal_first(nb: Notebook, results: Any, literal: str, limit: int) -> Any:
-    """The hits whose text holds ``literal`` (case aside) first, each group in its order."""
+def _unknown_field(clause: Clause, reader: Any) -> bool:
+    """``Arc::clone``, ``client:load``: read as ``key:value`` but no note has the field ``key``
+    (:meth:`_Builder.meta_query` searches it as a word)."""
+    return (clause.kind == "meta" and bool(clause.fieldname)
+            and next(iter(reader.expand_prefix("meta", f"{clause.fieldname}=")), None) is None)
+
+
+def _literal_first(nb: Notebook, results: Any, literal: str, limit: int, in_code: bool = False,
+                   reader: Any = None) -> tuple[Any, bool]:
+    """The hits that hold ``literal`` (case aside; ``in_code``: in a code block or span)
+    first, those whose title or a heading names it before the rest of them (a note about
+    ``notifyAll()``, a section on ``import.meta.glob()``), each group in its order, and
+    whether any hit holds it. Words in a row (``in_code``) are looked for only in the notes
+    the index says have them all."""
     from .scoring import Results
+    from .topic import headings
 
     top = list(results[: max(limit, LITERAL_POOL)])
-    holding, rest = [], []
+    may = _having_words(reader, literal, [r.docnum for r in top]) if reader is not None and in_code else None
+    named, holding, rest = [], [], []
     for r in top:
+        if may is not None and r.docnum not in may:
+            rest.append(r)
+            continue
+        row = stored_row(r.fields())
         try:
-            with open(nb.root / stored_row(r.fields()).path, "rb") as fh:
-                text = fh.read(MAX_LITERAL_BYTES).decode("utf-8", "replace").lower()
+            with open(nb.root / row.path, "rb") as fh:
+                text = fh.read(MAX_LITERAL_BYTES).decode("utf-8", "replace")
         except OSError:
             text = ""
-        (holding if literal in text else rest).append(r)
-    return Results((holding + rest)[:limit], len(results))
+        lower = text.lower()
+        if literal not in lower or (in_code and literal not in code_text(lower)):
+            rest.append(r)
+        elif literal in row.title.lower() or (
+                "#" in lower and any(literal in h for h in headings(lower))):
+            named.append(r)
+        else:
+            holding.append(r)
+    return Results((named + holding + rest)[:limit], len(results)), bool(named or holding)
+
+
+def _having_words(reader: Any, literal: str, docs: list[int]) -> set[int] | None:
+    """Of ``docs``, the notes whose title or body has every word of ``literal``, words of
+    letters and digits (``docker compose up``): the only ones that can hold them in a row as
+    words. None when a word is not that plain. Each word's postings are skipped through to
+    the notes asked about, the rarest word first."""
+    words = set(literal.split())
+    if not all(w.isalnum() for w in words):
+        return None
+    keep = set(docs)
+    for term in sorted(words, key=lambda t: reader.doc_frequency("body", t)):
+        have: set[int] = set()
+        for f in ("title", "body"):
+            if (f, term) not in reader:
+                continue
+            m = reader.postings(f, term)
+            for d in sorted(keep - have):
+                if not m.is_active():
+                    break
+                if m.id() < d:
+                    m.skip_to(d)
+                if m.is_active() and m.id() == d:
+                    have.add(d)
+        keep = have
+        if not keep:
+            break
+    return keep
+
+
+def code_text(text: str) -> str:
+    """The code of a Markdown text: its fenced blocks' lines and its inline code spans, one
+    a line (linear in the text)."""
+    from .topic import fenced
+
+    out: list[str] = []
+    for in_code, line in fenced(text.splitlines()):
+        if in_code:
+            out.append(line)
+            continue
+        start = line.find("`")
+        while start >= 0:
+            end = line.find("`", start + 1)
+            if end < 0:
+                break
+            out.append(line[start + 1:end])
+            start = line.find("`", end + 1)
+    return "\n".join(out)
 
 
 def _headings_first(nb: Notebook, results: Any, soft: Any, limit: int,
@@ -1248,13 +1388,29 @@ def _snippet(text: str, terms: set[str], width: int) -> tuple[str, list[tuple[in
 
 def first_match(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> int | None:
     """The offset in ``text`` of the first match of the snippet :func:`make_snippet` would
-    make (the line ``kb search`` shows a hit at), without laying the snippet out."""
-    return _window(text, terms, width)[3]
+    make (the line ``kb search`` shows a hit at), without laying the snippet out: the
+    window is analyzed only up to its first matched word (:func:`iter_terms` yields the
+    terms in the order of their first characters, so that one starts the first span)."""
+    start, end, occurrences = _bounds(text, terms, width)
+    for term, _, a, _ in iter_terms(text[start:end]):
+        if term in terms:
+            return start + a
+    return occurrences[0][0] if occurrences else None
 
 
 def _window(text: str, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int]], int | None]:
     """The snippet's window ``text[start:end]``, the spans of its matched words and the offset
     of its first match (see :func:`_snippet`)."""
+    start, end, occurrences = _bounds(text, terms, width)
+    # Exact spans: analyze only the window, so highlights are whole surface words.
+    spans = sorted({(start + a, start + b) for t, _, a, b in iter_terms(text[start:end]) if t in terms})
+    first_match = spans[0][0] if spans else (occurrences[0][0] if occurrences else None)
+    return start, end, spans, first_match
+
+
+def _bounds(text: str, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int, str]]]:
+    """The snippet's window ``text[start:end]`` (the ``width`` characters with most distinct
+    terms, then most hits) and the terms' occurrences (:func:`_occurrences`)."""
     occurrences = _occurrences(text, terms)
     if not occurrences:
         start, end = 0, min(len(text), width)
@@ -1285,10 +1441,7 @@ def _window(text: str, terms: set[str], width: int) -> tuple[int, int, list[tupl
             sp = text.find(" ", end)
             if 0 <= sp < end + 20:
                 end = sp
-    # Exact spans: analyze only the window, so highlights are whole surface words.
-    spans = sorted({(start + a, start + b) for t, _, a, b in iter_terms(text[start:end]) if t in terms})
-    first_match = spans[0][0] if spans else (occurrences[0][0] if occurrences else None)
-    return start, end, spans, first_match
+    return start, end, occurrences
 
 
 # Markdown read as plain text, a line at a time: every pattern is bounded by the
@@ -1472,19 +1625,21 @@ def line_at(where: list[tuple[int, int]], body_line: int, offset: int | None) ->
 
 
 def related(nb: Notebook, path: str, limit: int = 5, ix: Any = None,
-            plans: dict[Any, Any] | None = None, searcher: Any = None) -> list[Hit]:
+            plans: dict[Any, Any] | None = None, searcher: Any = None, note: Note | None = None) -> list[Hit]:
     """Notes most like the note at ``path``: its most distinctive terms (Bo1), title
     and tags included, searched as one OR query; the note itself left out.
     ``plans``: the tables a long-lived caller keeps for one index version (see
     :func:`kb.expand.kept`): the terms' collection frequencies and postings' scores;
-    ``searcher``: one of that index kept open (see :func:`search`)."""
+    ``searcher``: one of that index kept open (see :func:`search`); ``note``: the note
+    as read from its file just now (``kb show`` has it), else it is read here."""
     from contextlib import nullcontext
 
     from .notes import read_note
 
     if ix is None:
         ix, _ = open_index(nb)
-    note = read_note(nb.root, path)
+    if note is None or note.path != path:
+        note = read_note(nb.root, path)
     text = "\n".join([note.title, note.title, " ".join(note.tags), note.body])
     with nullcontext(searcher) if searcher is not None else ix.searcher() as searcher:
         key_terms = _key_terms(searcher, "body", text, 20, kept(plans, "#related-cf"))

@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,10 @@ from . import wire as client
 IDLE_SECONDS = 1800.0
 #: Open notebooks kept (the least recently used one is closed first).
 POOL_SIZE = 4
+#: Seconds without a request before the server works ahead (:meth:`Server.idle_step`): a
+#: user's next command rarely comes sooner, a script's (one command after another) always
+#: does, so a request seldom waits for a step (each is at most ~50 ms, a lexer compiled).
+AHEAD_AFTER = 1.0
 #: A client that sends nothing for this long is dropped.
 READ_TIMEOUT = 5.0
 
@@ -221,6 +226,22 @@ class Server:
         self.files = _kb_files()
         self.own_env = dict(os.environb)
         self.encodings = client.encodings()
+        self.ahead: Any = None  # render.idle_steps(), done between requests
+
+    def idle_step(self) -> bool:
+        """One step of the work done ahead while idle (see :func:`kb.render.idle_steps`);
+        False when there is none left."""
+        try:
+            if self.ahead is None:
+                from . import render
+
+                self.ahead = render.idle_steps()
+            next(self.ahead)
+        except StopIteration:
+            return False
+        except Exception:  # never the server's end: the command does it again itself
+            return False
+        return True
 
     def warm_up(self) -> None:
         """Import what the commands need and build the Click command once."""
@@ -386,7 +407,7 @@ def serve(idle: float | None = None) -> int:
     server.warm_up()
     queue.started()
     try:
-        while (conn := queue.next(server.idle)) is not None:
+        while (conn := queue.next(server.idle, server.idle_step)) is not None:
             try:
                 if not server.handle(conn):
                     break
@@ -436,16 +457,25 @@ class Waiting:
         with self.cond:
             self.starting = False
 
-    def next(self, idle: float) -> Any:
-        """The next connection; None after ``idle`` seconds without one."""
-        with self.cond:
-            end = time.monotonic() + idle
-            while not self.conns:
-                left = end - time.monotonic()
-                if left <= 0:
+    def next(self, idle: float, step: Callable[[], bool] | None = None) -> Any:
+        """The next connection; None after ``idle`` seconds without one. Meanwhile, once
+        none has come for :data:`AHEAD_AFTER` seconds, ``step()`` is called again and again
+        (outside the lock, a connection waiting checked before each) until it returns False:
+        a request that comes during a step waits for that step only."""
+        end = time.monotonic() + idle
+        quiet = time.monotonic() + AHEAD_AFTER
+        while True:
+            with self.cond:
+                if self.conns:
+                    return self.conns.popleft()
+                now = time.monotonic()
+                if now >= end:
                     return None
-                self.cond.wait(left)
-            return self.conns.popleft()
+                if step is None or now < quiet:
+                    self.cond.wait(min(end, quiet) - now if step is not None else end - now)
+                    continue
+            if not step():
+                step = None
 
 
 def _hung_up(conn: Any) -> bool:

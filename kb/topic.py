@@ -18,7 +18,7 @@ less for one used once a note, never below :data:`MIN_SHARE`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 #: A word used this many times a note (or more) where it occurs counts as a topic word.
@@ -112,12 +112,11 @@ def _marked_lines(body: str) -> list[str]:
     return out
 
 
-def headings(body: str) -> list[str]:
-    """The ATX headings of a Markdown text (``## 테스트 하나만 실행하기``), code blocks
-    skipped (linear in the text)."""
-    out: list[str] = []
+def fenced(lines: Iterable[str]) -> Iterator[tuple[bool, str]]:
+    """Each line of a Markdown text that is no code fence, and whether it stands in a code
+    block (between a fence and the next of the same kind)."""
     fence = ""
-    for line in _marked_lines(body):
+    for line in lines:
         s = line.lstrip(" \t")
         if s.startswith(("```", "~~~")):
             mark = s[:3]
@@ -126,9 +125,17 @@ def headings(body: str) -> list[str]:
             elif mark == fence:
                 fence = ""
             continue
-        if fence:
+        yield bool(fence), line
+
+
+def headings(body: str) -> list[str]:
+    """The ATX headings of a Markdown text (``## 테스트 하나만 실행하기``), code blocks
+    skipped (linear in the text)."""
+    out: list[str] = []
+    for in_code, line in fenced(_marked_lines(body)):
+        if in_code:
             continue
-        text = s.lstrip("#")
+        text = line.lstrip(" \t").lstrip("#")
         if text[:1] in (" ", "\t") or not text:
             out.append(text.strip())
     return out

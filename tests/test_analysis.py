@@ -53,6 +53,8 @@ QUERY_TABLE = [
     ("서비스어카운트", ["서비스어카운트"]),
     ("을", ["을"]),  # a lone particle stays a (rare) word, not an empty query
     ("C#", ["c#"]),  # not "c": every note with a C in it
+    ("@Getter", ["@getter"]),  # an annotation, not every getter
+    ("user@example.com", ["user", "example.com"]),
     ("C++", ["c++"]),
     (".NET", [".net"]),
     ("C#은", ["c#"]),

@@ -170,3 +170,89 @@ def test_related_on_whooshs_collector(generated: Notebook, monkeypatch: pytest.M
     for path, hits in fast.items():
         assert [s for _, s in hits] == pytest.approx([s for _, s in slow[path]], rel=1e-12)
     assert sum(len(v) for v in fast.values()) > len(rows)
+
+
+def test_related_of_the_note_show_read_is_kb_relateds(generated: Notebook) -> None:
+    """kb show hands related the note it read (not read again): the same notes, order and
+    scores as kb related's; a note of another path is not taken for it."""
+    rows = generated.rows()
+    other = generated.read(rows[0])
+    for row in rows:
+        alone = [(h.path, h.score) for h in generated.related(row, limit=5)]
+        assert [(h.path, h.score) for h in generated.related(row, limit=5, note=generated.read(row))] == alone
+        assert [(h.path, h.score) for h in generated.related(row, limit=5, note=other)] == alone
+
+
+def test_blocks_read_without_their_positions_give_whooshs_ids_and_weights(generated: Notebook) -> None:
+    """scoring._ids_and_weights (related's blocks: the positions not decoded) gives the ids
+    and weights Whoosh's own reading of every block gives, and leaves the positions out of
+    the blocks of more than three postings (the ones that cost)."""
+    import pickle
+    import zlib
+
+    from kb.scoring import _ids_and_weights
+
+    checked = cut = 0
+    with generated.ix.searcher() as s:
+        for sub, _ in s.leaf_searchers():
+            r = sub.reader()
+            for field in ("body", "title", "tagtext"):
+                for text in list(r.lexicon(field)):
+                    m = r.postings(field, text)
+                    while not hasattr(m, "_atend"):
+                        m = m.child
+                    while not m._atend:
+                        raw = m._postfile.get(m._dataoffset, m._nextoffset - m._dataoffset)
+                        whole = pickle.loads(zlib.decompress(raw) if m._compression else raw)
+                        got = _ids_and_weights(m)
+                        assert got[:2] == whole[:2] and type(got[1]) is type(whole[1]), (field, text)
+                        if m._blocklength > 3:
+                            assert got[2] == () and whole[2], (field, text)
+                            cut += 1
+                        checked += 1
+                        m._next_block()
+    assert checked > 150 and cut > 30, (checked, cut)
+
+
+def test_a_phrase_after_related_is_what_it_is_alone(generated: Notebook, tmp_path: Path) -> None:
+    """related reads its terms' blocks without positions and does not keep those blocks: a
+    phrase search on the same open notebook afterwards (its kept scores) finds what a fresh
+    one finds."""
+    queries = ['"kubernetes pod"', '"파드 서비스"', '"retrieval vector" 검색', '"lock thread"']
+    alone = Notebook.open(generated.root)
+    expected = [[(h.path, h.score) for h in alone.search(q, limit=20).hits] for q in queries]
+    after = Notebook.open(generated.root)
+    for row in after.rows():
+        after.related(row, limit=5)
+    assert [[(h.path, h.score) for h in after.search(q, limit=20).hits] for q in queries] == expected
+    assert any(expected)
+
+
+def test_a_note_named_again_is_found_as_the_first_time(generated: Notebook) -> None:
+    """Notebook.note looks a slug up in a table kept from the second note named on (a
+    server's notebook): the same row, the same errors, for slugs, prefixes, titles; a
+    note added or removed since is seen (the table is dropped with the index version)."""
+    import time
+
+    from kb.errors import NoteNotFound
+
+    rows = generated.rows()
+    refs = [r.slug for r in rows[:30]] + [r.title for r in rows[:8]]
+    refs += ["n00", "n01", "copy0", "zzz-none", "N001", "n001.md", "/n002/", " n003 "]
+
+    def one(nb: Notebook, ref: str) -> object:
+        try:
+            return nb.note(ref).path
+        except NoteNotFound as exc:  # AmbiguousSlug too
+            return (type(exc).__name__, str(exc))
+
+    expected = [one(Notebook.open(generated.root), ref) for ref in refs]  # each asked first
+    assert [one(generated, ref) for ref in refs] == expected
+    assert generated._by_slug is not None  # the table was used
+    assert [one(generated, ref) for ref in refs] == expected
+    time.sleep(0.05)
+    (generated.root / "n-added.md").write_text("# added\n\nnew note\n", encoding="utf-8")
+    (generated.root / rows[0].path).unlink()
+    generated.open_index()  # as kb.server does before each command
+    assert one(generated, "n-added") == "n-added.md"
+    assert isinstance(one(generated, rows[0].slug), tuple)  # gone: not found in an old table

@@ -175,3 +175,39 @@ def test_text_segments_leave_other_text_to_rich() -> None:
     overlapping.stylize("bold", 0, 2)
     overlapping.stylize("red", 1, 3)
     assert render.text_segments(overlapping, console, console.options) is None
+
+
+def test_idle_steps_compile_the_common_lexers_ahead() -> None:
+    """After kb.server's idle steps, a common fence's lexer has its rules compiled (what
+    its first code block paid: 2-55 ms a language); the rendering is the same."""
+    import subprocess
+    import sys
+
+    code = """
+from pygments.lexers import find_lexer_class_by_name
+from kb import render
+classes = [find_lexer_class_by_name(n) for n in ("css", "python", "kotlin", "sql", "js", "yaml")]
+assert not any("_tokens" in c.__dict__ for c in classes)
+for _ in render.idle_steps():
+    pass
+assert all("_tokens" in c.__dict__ for c in classes)
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr
+    # the same output with and without the steps (a fresh process each)
+    show = """
+import io
+from rich.console import Console
+from kb import render
+if %s:
+    for _ in render.idle_steps():
+        pass
+c = Console(file=io.StringIO(), width=70, color_system="truecolor", force_terminal=True)
+v = render.laid_out(c, render.note_body("x\\n\\n```css\\na { color: red }\\n```\\n```py\\nx = 1\\n```\\n"))
+c.print(v)
+print(c.file.getvalue())
+"""
+    outs = [subprocess.run([sys.executable, "-c", show % flag], capture_output=True, text=True,
+                           timeout=120).stdout for flag in ("False", "True")]
+    assert outs[0] == outs[1] and "color" in outs[0]

@@ -605,3 +605,56 @@ def test_a_long_command_on_the_server_does_not_make_others_wait(srv: Served, not
         _, err = slow.communicate(timeout=120)
     assert slow.returncode == 2 and b"backtracks" in err
     assert srv.count() == before + 1  # the quick one's request, left waiting, was not run again
+
+
+def test_an_idle_server_works_ahead_a_step_at_a_time() -> None:
+    """Between requests the server works ahead (compiles lexers: kb.render.idle_steps) only
+    once no request has come for AHEAD_AFTER seconds, a step at a time, until there is none
+    left; a request that comes meanwhile waits for the step under way only."""
+    from kb import server
+
+    queue = server.Waiting(None)
+    calls: list[float] = []
+
+    def step() -> bool:
+        calls.append(time.monotonic())
+        return len(calls) < 3
+
+    start = time.monotonic()
+    assert queue.next(server.AHEAD_AFTER + 0.3, step) is None  # idle: every step done, then None
+    assert len(calls) == 3 and calls[0] - start >= server.AHEAD_AFTER * 0.99
+
+    queue.conns.append("waiting")  # a request already waiting: no step before it
+    calls.clear()
+    assert queue.next(5.0, step) == "waiting" and not calls
+
+    steps = 0
+
+    def endless() -> bool:  # a request comes during the third step
+        nonlocal steps
+        steps += 1
+        if steps == 3:
+            with queue.cond:
+                queue.conns.append("came")
+        time.sleep(0.01)
+        return True
+
+    assert queue.next(5.0, endless) == "came" and steps == 3
+
+
+def test_a_server_s_steps_ahead_end_and_never_raise(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kb import render, server
+
+    srv = server.Server(1.0)
+    done = 0
+    while srv.idle_step():
+        done += 1
+    assert done == len(render.COMMON_FENCES) + 2
+    assert not srv.idle_step()
+
+    def broken():  # a step that fails (a broken Pygments): no more steps, no error
+        raise ImportError("no pygments")
+        yield
+
+    monkeypatch.setattr(render, "idle_steps", broken)
+    assert not server.Server(1.0).idle_step()

@@ -118,3 +118,22 @@ def test_explain_shows_the_stem(notebook: tuple[Notebook, object]) -> None:
     verb = plans["늘리고"]
     assert verb.stem == "늘리"
     assert ("~늘리",) in {v.terms for v in verb.variants if v.kind == "verb"}
+
+
+# One grammar, two readings (kb.jamo._split_stems): the query's guesses follow the same fused-final
+# table as the index's one stem.
+@pytest.mark.parametrize(("word", "stem"),
+                         [("되돌린다", "되돌리"), ("받아온다", "받아오"), ("빠진다", "빠지")])
+def test_query_guesses_read_a_present_ending_fused_into_the_stem(word: str, stem: str) -> None:
+    from kb.jamo import predicate_stems, verb_stem
+
+    assert stem in predicate_stems(word)
+    assert verb_stem(word) == stem
+
+
+@pytest.mark.parametrize(("word", "wrong"), [("함수", "하"), ("변수", "벼"), ("감지", "가"), ("분수", "부")])
+def test_query_guesses_fuse_no_ending_the_table_does_not_list(word: str, wrong: str) -> None:
+    # ㅁ makes a noun of a verb and takes no ending after it; ㄴ is no ending before 수
+    from kb.jamo import predicate_stems
+
+    assert wrong not in predicate_stems(word)

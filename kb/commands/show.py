@@ -89,7 +89,7 @@ def _view(nb: "Notebook", row: "NoteRow", note: "Note", theme: str) -> "Renderab
         found = graph.resolve(target, row.slug).slug
         return graph.title(found) if found else None
 
-    similar = [(h.slug, h.title) for h in nb.related(row, limit=5)]
+    similar = [(h.slug, h.title) for h in nb.related(row, limit=5, note=note)]
     return render.note_view(
         note,
         str(nb.root / note.path),

@@ -69,6 +69,7 @@ class Notes:
 
     def _reset(self) -> None:
         self._keys: list[tuple[str, int]] | None = None
+        self._key_rows: list[NoteRow] = []
         self._searched: dict[tuple[str, int], Any] = {}
         self._tags: Counter[str] | None = None
         self.epoch = self.nb.epoch
@@ -131,10 +132,11 @@ class Notes:
         (casefolded): a binary search in a sorted list of those keys."""
         import bisect
 
-        rows = self.rows()
         self._current()
         if self._keys is None:
+            rows = self._key_rows = self.rows()  # (a copy of the list: once an index version)
             self._keys = sorted((key, i) for i, row in enumerate(rows) for key in _prefix_keys(row) if key)
+        rows = self._key_rows
         out: dict[int, None] = {}
         at = bisect.bisect_left(self._keys, (want, -1))
         while at < len(self._keys) and self._keys[at][0].startswith(want) and len(out) < limit:
@@ -219,14 +221,15 @@ class Notes:
             self._lines_chars += len(plain[0])
         return key, body_line, plain
 
-    def search(self, query: str, limit: int = 20) -> Any:
+    def search(self, query: str, limit: int = 20, stop: Callable[[], None] | None = None) -> Any:
         """kb's ranked search (``kb search``) without snippets (no note file is read); the
-        last answers are kept until the index changes (typing back and forth asks again)."""
+        last answers are kept until the index changes (typing back and forth asks again).
+        ``stop``: see :func:`kb.search.search` (a search it abandons is not kept)."""
         key = (query, limit)
         self._current()
         found = self._searched.pop(key, None)
         if found is None:
-            found = self.nb.search(query, limit=limit, snippets=False)
+            found = self.nb.search(query, limit=limit, snippets=False, stop=stop)
             self._current()  # the search found the index damaged or replaced: a new one answered
             if len(self._searched) >= 256:
                 self._searched.pop(next(iter(self._searched)))
@@ -405,9 +408,11 @@ class Session:
     def graph(self) -> LinkGraph:
         """The link graph that resolves links as the editor's text has it: the index's, or,
         when an open note is new or has another title than the index knows (which changes
-        what ``[[Title]]`` names), one with the open notes' rows. That one is built again
-        only when those titles change, not at every keystroke. Links are resolved from
-        each note's text (:meth:`references`), not from the rows' link lists."""
+        what ``[[Title]]`` names), one with the open notes' rows. That one is made again
+        only when those titles change, not at every keystroke, from the index's graph
+        (:meth:`kb.links.LinkGraph.with_rows`: a few ms, not a pass over every note). Links
+        are resolved from each note's text (:meth:`references`), not from the rows' link
+        lists."""
         stored = self.notes.by_path()
         key = (self.notes.nb.epoch,) + tuple(
             (path, buf.doc().title)
@@ -417,7 +422,8 @@ class Session:
         if len(key) == 1:
             return self.notes.links
         if self._graph is None or self._graph_key != key:
-            self._graph, self._graph_key = LinkGraph(self.docs()), key
+            rows = [buf.doc() for buf in self.buffers.values()]
+            self._graph, self._graph_key = self.notes.links.with_rows(rows), key
         return self._graph
 
     def doc(self, slug: str) -> NoteRow | None:
@@ -462,8 +468,11 @@ class Session:
             out.append(Problem(link.start, link.end, message, "error", "broken-link", link.target))
         return out
 
-    def complete_notes(self, typed: str, source: str, limit: int = 30) -> list[Candidate]:
-        """Notes for a link being typed: slug and title prefix matches, then kb's search."""
+    def complete_notes(self, typed: str, source: str, limit: int = 30,
+                       stop: Callable[[], None] | None = None) -> list[Candidate]:
+        """Notes for a link being typed: slug and title prefix matches, then kb's search.
+        ``stop``: called between the steps (and inside the search), it may raise to abandon
+        a completion the next keystroke made worthless."""
         want = typed.strip().casefold()
         own = slug_of(source)
         out: dict[str, Candidate] = {}
@@ -482,7 +491,9 @@ class Session:
         for doc in prefix[: limit // 2]:
             add(doc)
         by_path = self.notes.by_path()
-        result = self.notes.search(typed, limit=self.SEARCH_HITS)
+        if stop is not None:
+            stop()
+        result = self.notes.search(typed, limit=self.SEARCH_HITS, stop=stop)
         for hit in result.hits:
             buf = self.buffers.get(hit.path)
             row = buf.doc() if buf is not None else by_path.get(hit.path)

@@ -47,6 +47,10 @@ class KbLanguageServer(LanguageServer):
         self.failure = ""
         self.shut_down = False
         self._diagnose: dict[str, asyncio.TimerHandle] = {}  # diagnostics to send (publish_soon)
+        #: The messages read but not handled yet (:func:`kb.lsp.stdio.run`); None in tests
+        #: that drive the server without stdio.
+        self.inbox: stdio.Inbox | None = None
+        self.collector = _Collector(self)
 
     # ---------------------------------------------------------------- helpers
 
@@ -110,6 +114,21 @@ class KbLanguageServer(LanguageServer):
         assert self.session is not None
         for path in list(self.session.buffers):
             self.publish(path)
+
+    def stop_when_outdated(self, uri: str) -> Callable[[], None]:
+        """For the request being handled (about the document ``uri``): a function that raises
+        ContentModified once a message read since makes its answer worthless (a change of
+        the document, the request's cancel): called between the steps of a completion, the
+        keystroke behind it gets its answer sooner."""
+        inbox, msg_id = self.inbox, self.protocol.msg_id
+
+        def stop() -> None:
+            if inbox is not None and inbox.outdated(uri, msg_id):
+                from pygls.exceptions import JsonRpcContentModified
+
+                raise JsonRpcContentModified("the document changed while this completion was worked on")
+
+        return stop
 
     def at(self, uri: str, position: lsp.Position) -> tuple[str, str, int] | None:
         """``(note path, text, offset)`` of a position in a note (its open buffer if any)."""
@@ -229,6 +248,73 @@ class _ClientProgress:
                 progress.end(self.TOKEN, value)
 
 
+class _Collector:
+    """Python's cyclic garbage collection off the requests' path. On a big notebook the
+    server holds millions of objects (rows, the link graph, kept plans and postings): a
+    collection that the allocations of a request set off took up to ~0.3 s at 10x, in the
+    middle of a completion. So once the index is open, what is there is frozen out of the
+    collector's sight (``gc.freeze``: long-lived, never garbage until the index changes),
+    the automatic collections wait for far more allocations, and the young objects are
+    collected when the server is idle: :data:`IDLE` seconds after the messages of a batch,
+    once no request is running or waiting. Everything is collected (and frozen anew) when
+    the editor has been idle :data:`FULL_IDLE` seconds, at most every :data:`FULL_EVERY`."""
+
+    #: Seconds after a batch of messages before the young objects are collected.
+    IDLE = 0.02
+    #: Allocations that set off an automatic collection (Python's default: 700); with the
+    #: collections when idle, these are only the safety net of a long busy spell.
+    THRESHOLDS = (100_000, 50, 100)
+    FULL_IDLE = 2.0
+    FULL_EVERY = 60.0
+
+    def __init__(self, ls: KbLanguageServer) -> None:
+        self.ls = ls
+        self.pending: asyncio.TimerHandle | None = None
+        self.last_full = time.monotonic()
+        self.last_batch = self.last_full
+
+    def start(self) -> None:
+        """Once the index is open and warm (its objects will live as long as it)."""
+        import gc
+
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*self.THRESHOLDS)
+
+    def busy(self) -> bool:
+        ls = self.ls
+        running = getattr(ls.protocol, "_request_futures", None)  # pygls's requests not answered yet
+        return bool((ls.inbox is not None and ls.inbox.pending) or running)
+
+    def batch(self) -> None:
+        """A batch of messages was handed on: collect the young objects once it is answered."""
+        self.last_batch = time.monotonic()
+        if self.pending is None:
+            self.pending = asyncio.get_running_loop().call_later(self.IDLE, self._young)
+
+    def _young(self) -> None:
+        import gc
+
+        self.pending = None
+        if self.busy():
+            self.batch()
+            return
+        gc.collect(1)
+
+    def idle(self) -> None:
+        """Called every second or so: everything collected and frozen anew when the editor
+        has been idle long enough (what the index dropped since is let go of)."""
+        import gc
+
+        now = time.monotonic()
+        if now - self.last_batch < self.FULL_IDLE or now - self.last_full < self.FULL_EVERY or self.busy():
+            return
+        self.last_full = now
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+
+
 def _shows_progress(ls: KbLanguageServer) -> bool:
     window = ls.client_capabilities.window
     return bool(window is not None and window.work_done_progress)
@@ -250,6 +336,7 @@ def _open_beside(ls: KbLanguageServer) -> None:
         if failure:
             ls.tell(failure)
         else:
+            ls.collector.start()
             loop.create_task(_check_files(ls))
         ls.ready.set()
 
@@ -271,9 +358,14 @@ def _open_beside(ls: KbLanguageServer) -> None:
 def _warm_up(ls: KbLanguageServer, session: Session) -> None:
     """Before the first request (in the thread that opened the index): what the first
     completion and symbol search would pay for once, a quarter to half a second at 1x:
-    the link graph (a link's text), a search (the vocabulary tables, the alias table, a
-    searcher), and lsprotocol's converters of their answers (built on first use)."""
+    the link graph and its lookup maps (a link's text), the notes' names sorted (prefix
+    matches), a search (the vocabulary tables, the alias table, a searcher), and
+    lsprotocol's converters of their answers (built on first use)."""
     session.graph()
+    # the index graph's lookup maps filled in one pass over the notes: no link looked up
+    # later (a completion's link text) pays a pass, and an open note's graph is made from them
+    session.notes.links.with_rows(())
+    session.notes.prefixed("", 0)  # the sorted keys of the notes' names, for completion
     session.notes.search("kb", limit=1)
     start = lsp.Position(0, 0)
     where = lsp.Location("file:///", lsp.Range(start, start))
@@ -310,6 +402,7 @@ async def _check_files(ls: KbLanguageServer) -> None:
     while session is not None and not ls.shut_down:
         wait = session.next_check()
         await asyncio.sleep(wait if wait is not None else session.CHECK_EVERY)
+        ls.collector.idle()
         if wait is None or ls.shut_down or await loop.run_in_executor(None, session.unchanged):
             continue
         if not ls.shut_down and session.refresh():
@@ -438,7 +531,8 @@ def _register(server: KbLanguageServer) -> None:  # noqa: C901 - one closure per
             typed = posixpath.basename(typed)
             typed = typed[:-3] if typed.lower().endswith(".md") else typed
         base = posixpath.dirname(path)
-        for i, cand in enumerate(ls.session.complete_notes(typed, path)):
+        stop = ls.stop_when_outdated(params.text_document.uri)
+        for i, cand in enumerate(ls.session.complete_notes(typed, path, stop=stop)):
             if ctx.kind == "wiki":
                 insert = ls.session.link_text(cand.slug, path) + ("" if ctx.closed else "]]")
             else:
@@ -742,6 +836,15 @@ class _OneLine(logging.Formatter):
         return " ".join(line.split())
 
 
+def _not_interrupted(record: logging.LogRecord) -> bool:
+    """Whether a log record is worth the editor's log: not pygls's word that a completion
+    was answered ContentModified (:meth:`KbLanguageServer.stop_when_outdated`), which is
+    no error."""
+    from pygls.exceptions import JsonRpcContentModified
+
+    return not (record.exc_info and isinstance(record.exc_info[1], JsonRpcContentModified))
+
+
 def _quiet_logs() -> None:
     """pygls's and kb's errors (a message that is not JSON, a handler that failed) go to
     stderr, the editor's log, as one line each."""
@@ -752,6 +855,7 @@ def _quiet_logs() -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_OneLine("kb lsp: %(message)s"))
+    handler.addFilter(_not_interrupted)
     for name in ("pygls", "kb.lsp"):
         log = logging.getLogger(name)
         log.addHandler(handler)
@@ -776,6 +880,7 @@ def _handle(server: KbLanguageServer, batch: list[Any]) -> None:
         except Exception as exc:
             stdio.log.error("Unable to handle message", exc_info=exc)
             server.report_server_error(exc, JsonRpcException)
+    server.collector.batch()
 
 
 def serve(directory: str | None = None) -> int:
@@ -797,7 +902,8 @@ def serve(directory: str | None = None) -> int:
     server._stop_event = threading.Event()
     server.protocol.set_writer(StdoutWriter(stdout))
     try:
-        asyncio.run(stdio.run(stdin, lambda batch: _handle(server, batch)))
+        asyncio.run(stdio.run(stdin, lambda batch: _handle(server, batch),
+                              lambda inbox: setattr(server, "inbox", inbox)))
     except BrokenPipeError:
         stdio.log.error("Connection to the client is lost")
     except (KeyboardInterrupt, SystemExit):  # the client's exit notification

@@ -136,6 +136,24 @@ class Inbox:
         if first:
             self.loop.call_soon_threadsafe(self.drain)
 
+    def outdated(self, uri: Any, msg_id: Any) -> bool:
+        """Whether a message read but not handled yet makes the request ``msg_id`` (about the
+        document ``uri``) worthless: a change of that document or the request's cancel. A
+        completion being worked on asks this between its steps (it runs in the loop, so
+        the messages behind it wait here)."""
+        with self.lock:
+            for message in self.pending:
+                if not isinstance(message, dict):
+                    continue
+                method = message.get("method")
+                if method == DID_CHANGE and _uri(message) == uri:
+                    return True
+                if method == CANCEL:
+                    params = message.get("params")
+                    if isinstance(params, dict) and params.get("id") == msg_id:
+                        return True
+        return False
+
     def drain(self) -> None:
         """In the loop: take every message that arrived and handle them as one batch."""
         with self.lock:
@@ -154,10 +172,14 @@ class Inbox:
             self.closed.set_result(None)
 
 
-async def run(stdin: BinaryIO, handle: Callable[[list[Any]], None]) -> None:
+async def run(stdin: BinaryIO, handle: Callable[[list[Any]], None],
+              opened: Callable[[Inbox], None] | None = None) -> None:
     """Read ``stdin`` in a thread and ``handle`` the messages in batches in this loop until
-    stdin ends (an ``exit`` notification ends the process before that)."""
+    stdin ends (an ``exit`` notification ends the process before that); ``opened`` is
+    given the :class:`Inbox` first."""
     inbox = Inbox(asyncio.get_running_loop(), handle)
+    if opened is not None:
+        opened(inbox)
     fd = stdin.fileno()
 
     def reader() -> None:
