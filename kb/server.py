@@ -227,10 +227,12 @@ class Server:
         self.own_env = dict(os.environb)
         self.encodings = client.encodings()
         self.ahead: Any = None  # render.idle_steps(), done between requests
+        self.collector = Collector()
 
     def idle_step(self) -> bool:
-        """One step of the work done ahead while idle (see :func:`kb.render.idle_steps`);
-        False when there is none left."""
+        """One step of the work done ahead while idle (see :func:`kb.render.idle_steps`),
+        then the garbage collection left for idle time (:class:`Collector`); False when
+        there is none left."""
         try:
             if self.ahead is None:
                 from . import render
@@ -238,9 +240,9 @@ class Server:
                 self.ahead = render.idle_steps()
             next(self.ahead)
         except StopIteration:
-            return False
+            return self.collector.idle()
         except Exception:  # never the server's end: the command does it again itself
-            return False
+            return self.collector.idle()
         return True
 
     def warm_up(self) -> None:
@@ -405,6 +407,7 @@ def serve(idle: float | None = None) -> int:
     threading.Thread(target=queue.accept, daemon=True).start()
     server = Server(idle)
     server.warm_up()
+    server.collector.start()
     queue.started()
     try:
         while (conn := queue.next(server.idle, server.idle_step)) is not None:
@@ -415,10 +418,64 @@ def serve(idle: float | None = None) -> int:
                 pass
             finally:
                 conn.close()
+                server.collector.answered()
     finally:
         sock.close()
         server.pool.close()
     return 0
+
+
+class Collector:
+    """Python's cyclic garbage collection off the requests' path. A server that keeps a big
+    notebook open holds millions of objects (rows, the link graph, kept plans and
+    postings); a full collection set off by a request's allocations walks them all (at
+    10x, tens of milliseconds, at times hundreds, inside a ``kb show``). So what lives on
+    after a request is frozen out of the collector's sight once the answer is sent (
+    ``gc.freeze``, constant time), automatic collections wait for more allocations, and
+    the whole heap is collected (and frozen anew) only while the server is idle, at most
+    every :data:`FULL_EVERY` seconds, or after :data:`FULL_AFTER` requests without a pause
+    (what a request leaves in reference cycles is let go of then). Like :mod:`kb.lsp`'s."""
+
+    #: Allocations that set off an automatic collection (Python's default: 700).
+    THRESHOLDS = (100_000, 50, 100)
+    FULL_EVERY = 60.0
+    FULL_AFTER = 500
+
+    def __init__(self) -> None:
+        self.last_full = time.monotonic()
+        self.since_full = 0
+
+    def start(self) -> None:
+        import gc
+
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*self.THRESHOLDS)
+
+    def answered(self) -> None:
+        """A request is answered (its connection closed)."""
+        import gc
+
+        self.since_full += 1
+        if self.since_full >= self.FULL_AFTER:
+            self.full()
+        else:
+            gc.freeze()
+
+    def idle(self) -> bool:
+        """A step of idle time: the full collection when it is due; False (nothing more)."""
+        if self.since_full and time.monotonic() - self.last_full >= self.FULL_EVERY:
+            self.full()
+        return False
+
+    def full(self) -> None:
+        import gc
+
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        self.last_full = time.monotonic()
+        self.since_full = 0
 
 
 class Waiting:

@@ -658,3 +658,44 @@ def test_a_server_s_steps_ahead_end_and_never_raise(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(render, "idle_steps", broken)
     assert not server.Server(1.0).idle_step()
+
+
+def test_collector_freezes_what_a_request_leaves_and_collects_it_when_idle() -> None:
+    """Garbage collection off the requests' path: after an answer what lives is frozen (a
+    collection a request sets off does not walk it), and what a request left in a
+    reference cycle is let go of by the full collection of idle time, once it is due."""
+    import gc
+    import weakref
+
+    from kb.server import Collector
+
+    class Node:
+        pass
+
+    before = gc.get_threshold()
+    collector = Collector()
+    try:
+        collector.start()
+        assert gc.get_threshold() == Collector.THRESHOLDS
+        node = Node()
+        node.me = node  # type: ignore[attr-defined]
+        left = weakref.ref(node)
+        del node
+        collector.answered()
+        assert gc.get_freeze_count() > 0
+        gc.collect()
+        assert left() is not None  # frozen: not walked by a collection
+        assert collector.idle() is False and left() is not None  # not due yet
+        collector.last_full -= Collector.FULL_EVERY
+        assert collector.idle() is False
+        assert left() is None
+        collector.since_full = Collector.FULL_AFTER - 1  # a long busy spell: collected anyway
+        node = Node()
+        node.me = node  # type: ignore[attr-defined]
+        left = weakref.ref(node)
+        del node
+        collector.answered()
+        assert left() is None
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
