@@ -4,7 +4,7 @@ Query syntax (never raises; what it cannot read is searched as plain words):
 
 ==================  ===================================================
 ``rag 파드``         every word must match (if fewer than a page have both, then notes with
-                     the rarer word; if none has all, any word; with a notice)
+                     one, the rarer counting more; if none has all, any word; with a notice)
 ``"exact phrase"``   the words in this order
 ``exec*``            prefix
 ``-word``, ``NOT w``  exclude (``-l``, ``-it``, ``--as`` are flags: code; so is
@@ -873,7 +873,7 @@ def search(
             filled = _filled(searcher, q, soft, results, tag_filter, limit, plans)
             if filled is not results:
                 notice = _also(notice, f"only {len(results)} notes have both words; "
-                                       "after them, notes with the rarer word")
+                                       "after them, notes with one of them")
                 results = filled
         corrected = _corrected_query(builder, clauses)
         if corrected:
