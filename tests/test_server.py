@@ -667,7 +667,7 @@ def test_collector_freezes_what_a_request_leaves_and_collects_it_when_idle() -> 
     import gc
     import weakref
 
-    from kb.server import Collector
+    from kb.collector import Collector
 
     class Node:
         pass

@@ -21,6 +21,7 @@ from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
+from ..collector import Collector
 from ..errors import KbError
 from ..notes import slug_of
 from . import stdio
@@ -248,38 +249,24 @@ class _ClientProgress:
                 progress.end(self.TOKEN, value)
 
 
-class _Collector:
-    """Python's cyclic garbage collection off the requests' path. On a big notebook the
-    server holds millions of objects (rows, the link graph, kept plans and postings): a
-    collection that the allocations of a request set off took up to ~0.3 s at 10x, in the
-    middle of a completion. So once the index is open, what is there is frozen out of the
-    collector's sight (``gc.freeze``: long-lived, never garbage until the index changes),
-    the automatic collections wait for far more allocations, and the young objects are
-    collected when the server is idle: :data:`IDLE` seconds after the messages of a batch,
-    once no request is running or waiting. Everything is collected (and frozen anew) when
-    the editor has been idle :data:`FULL_IDLE` seconds, at most every :data:`FULL_EVERY`."""
+class _Collector(Collector):
+    """:class:`kb.collector.Collector`'s policy (Python's cyclic garbage collection off the
+    requests' path: what the open index holds frozen out of the collector's sight,
+    automatic collections only after many allocations), timed by the editor's messages:
+    the young objects are collected :data:`IDLE` seconds after a batch, once no request is
+    running or waiting; everything (frozen anew) when the editor has been idle
+    :data:`FULL_IDLE` seconds, at most every ``FULL_EVERY``. On a big notebook a collection
+    set off by a request's allocations took up to ~0.3 s at 10x, in a completion."""
 
     #: Seconds after a batch of messages before the young objects are collected.
     IDLE = 0.02
-    #: Allocations that set off an automatic collection (Python's default: 700); with the
-    #: collections when idle, these are only the safety net of a long busy spell.
-    THRESHOLDS = (100_000, 50, 100)
     FULL_IDLE = 2.0
-    FULL_EVERY = 60.0
 
     def __init__(self, ls: KbLanguageServer) -> None:
+        super().__init__()
         self.ls = ls
         self.pending: asyncio.TimerHandle | None = None
-        self.last_full = time.monotonic()
         self.last_batch = self.last_full
-
-    def start(self) -> None:
-        """Once the index is open and warm (its objects will live as long as it)."""
-        import gc
-
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*self.THRESHOLDS)
 
     def busy(self) -> bool:
         ls = self.ls
@@ -301,18 +288,14 @@ class _Collector:
             return
         gc.collect(1)
 
-    def idle(self) -> None:
+    def idle(self) -> bool:
         """Called every second or so: everything collected and frozen anew when the editor
         has been idle long enough (what the index dropped since is let go of)."""
-        import gc
-
         now = time.monotonic()
-        if now - self.last_batch < self.FULL_IDLE or now - self.last_full < self.FULL_EVERY or self.busy():
-            return
-        self.last_full = now
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
+        if now - self.last_batch >= self.FULL_IDLE and now - self.last_full >= self.FULL_EVERY \
+                and not self.busy():
+            self.full()
+        return False
 
 
 def _shows_progress(ls: KbLanguageServer) -> bool:
