@@ -28,6 +28,7 @@ The engine, apart from the index and the terminal:
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -370,19 +371,17 @@ def _word_spans(fast: Any, body: bytes | memoryview, n: int) -> Iterator[tuple[i
             floor = pos
 
 
-_EDGES: dict[bytes, Any] = {}
-
-
 def _edge_only(fast: Any) -> Any:
     """``-w``'s RE2 pattern whose word must follow a character (no line start)."""
-    key = fast.pattern
-    edge_only = _EDGES.get(key)
-    if edge_only is None:
-        import re2  # type: ignore[import-not-found,import-untyped]
+    return _edge_only_of(fast.pattern)
 
-        edge = f"[^{_CLASS_OF['word']}\\n]".encode()
-        edge_only = _EDGES[key] = re2.compile(key.replace(b"(?:^|" + edge + b")", edge, 1))
-    return edge_only
+
+@functools.lru_cache(maxsize=32)  # a long-lived server greps many patterns: bounded
+def _edge_only_of(pattern: bytes) -> Any:
+    import re2  # type: ignore[import-not-found,import-untyped]
+
+    edge = f"[^{_CLASS_OF['word']}\\n]".encode()
+    return re2.compile(pattern.replace(b"(?:^|" + edge + b")", edge, 1))
 
 
 def _line_match(
