@@ -266,7 +266,7 @@ def _markdown_class() -> Any:
 
     class FastCodeBlock(CodeBlock):
         def __rich_console__(self, console: Any, options: Any) -> Any:
-            syntax = Syntax(str(self.text).rstrip(), _lexer(self.lexer_name), theme=self.theme,
+            syntax = Syntax(str(self.text).rstrip(), _lexer(self.lexer_name), theme=_theme(self.theme),
                             word_wrap=True, padding=1)
             segments = code_segments(syntax, console, options)
             if segments is None:
@@ -313,6 +313,22 @@ def _markdown_class() -> Any:
 
 #: Pygments' lexer class for each name a code fence gave (None: no such lexer), found once.
 _LEXER_CLASSES: dict[str, Any] = {}
+#: Rich's syntax theme for each code theme name, made once: ``Syntax(theme=NAME)`` made a
+#: new one for every code block, whose token styles were then parsed again (~6% of a
+#: long note's time); a theme keeps them (``PygmentsSyntaxTheme._style_cache``).
+_THEMES: dict[str, Any] = {}
+
+
+def _theme(name: str) -> Any:
+    """``Syntax.get_theme(name)``, made once per name."""
+    theme = _THEMES.get(name)
+    if theme is None:
+        from rich.syntax import Syntax
+
+        if len(_THEMES) >= 16:
+            _THEMES.clear()
+        theme = _THEMES[name] = Syntax.get_theme(name)
+    return theme
 
 
 def _lexer(name: str) -> Any:
@@ -369,14 +385,82 @@ def idle_steps() -> Iterator[None]:
         yield
 
 
+class _Widths(dict):  # type: ignore[type-arg]
+    """``str.translate`` table: a character of 2 cells -> two characters, of none ->
+    deleted, of one -> itself (Rich's ``get_character_cell_size``), filled as met."""
+
+    def __missing__(self, codepoint: int) -> Any:
+        from rich.cells import get_character_cell_size
+
+        size = get_character_cell_size(chr(codepoint))
+        found = None if size == 0 else "\0\0" if size == 2 else codepoint
+        if len(self) < _WIDTHS_MAX:  # bounded: a note of every character in Unicode
+            self[codepoint] = found
+        return found
+
+
+#: At most this many characters in :data:`_WIDTHS` (Hangul syllables are 11,172).
+_WIDTHS_MAX = 40_000
+_WIDTHS = _Widths()
+_SINGLE_CELLS: Any = None
+
+
+def _cells(text: str) -> int:
+    """``rich.cells.cell_len(text)``, the same number, ~2x faster on Hangul: one
+    ``str.translate`` instead of a cached lookup per character."""
+    global _SINGLE_CELLS
+    if _SINGLE_CELLS is None:
+        from rich.cells import _is_single_cell_widths
+
+        _SINGLE_CELLS = _is_single_cell_widths
+    if _SINGLE_CELLS(text):
+        return len(text)
+    if "\u200d" in text or "\ufe0f" in text:  # a joiner, an emoji selector: Rich counts them
+        from rich.cells import cell_len
+
+        return cell_len(text)
+    return len(text.translate(_WIDTHS))
+
+
+_WORD_RE = re.compile(r"\s*\S+\s*")  # rich._wrap.re_word
+
+
+def _divide_line(text: str, width: int) -> list[int]:
+    """``rich._wrap.divide_line(text, width, fold=True)``: the same offsets, the cells
+    counted by :func:`_cells`, and none for a line that fits the width."""
+    if _cells(text) <= width and "\u200d" not in text and "\ufe0f" not in text:
+        return []  # every word fits where it is
+    from rich.cells import chop_cells
+
+    breaks: list[int] = []
+    offset = 0
+    for m in _WORD_RE.finditer(text):
+        start, word = m.start(), m.group()
+        size = _cells(word.rstrip())
+        if width - offset >= size:
+            offset += _cells(word)
+        elif size > width:
+            folded = chop_cells(word, width=width)
+            for k, line in enumerate(folded):
+                if start:
+                    breaks.append(start)
+                if k == len(folded) - 1:
+                    offset = _cells(line)
+                else:
+                    start += len(line)
+        elif offset and start:
+            breaks.append(start)
+            offset = _cells(word)
+    return breaks
+
+
 def text_segments(text: Text, console: Any, options: Any) -> list[Any] | None:
     """``list(console.render(text, options))`` for a paragraph of a rendered note (a
     ``Text`` justified left, folded, spans in order and apart), the very same segments
     without Rich's general path (a ``Text`` for every line, its spans divided, cropped,
     padded and joined again: ~20% of a long note's time); None for any other text
     (render it as it is). ``tests/test_render.py`` compares the two."""
-    from rich._wrap import divide_line
-    from rich.cells import cell_len, set_cell_size
+    from rich.cells import set_cell_size
     from rich.segment import Segment
     from rich.style import Style
 
@@ -403,13 +487,13 @@ def text_segments(text: Text, console: Any, options: Any) -> list[Any] | None:
     k = 0  # the first span that may reach into this line
     start = 0
     for hard in plain.split("\n"):
-        offsets = divide_line(hard, width, fold=True)
+        offsets = _divide_line(hard, width)
         for a, b in zip([0, *offsets], [*offsets, len(hard)], strict=False):
             if b - a > width:  # Text.rstrip_end: blanks beyond the width (in characters) cut
                 # (its r"\s+$", without the regex: linear on a long run of blanks)
                 b -= min(b - a - len(hard[a:b].rstrip()), b - a - width)
             line = hard[a:b]
-            cells = cell_len(line)
+            cells = _cells(line)
             if cells > width:  # Text.truncate: cut to the width (half a wide character: a blank)
                 line = set_cell_size(line, width)
             if a or start:  # a line after the first: the line break joining them
@@ -514,8 +598,12 @@ def _code_lines(syntax: Any, code: str, allow_blank: bool) -> list[tuple[str, li
     spans: list[Any] = []
     col = 0
     last = ""
-    for token_type, token in (syntax.lexer or syntax.default_lexer).get_tokens(code):
-        content = strip_control_codes(token)
+    tokens = list((syntax.lexer or syntax.default_lexer).get_tokens(code))
+    whole = "".join([token for _, token in tokens])
+    # strip_control_codes is asked of a token only when some token has a code it strips
+    controls = any(code in whole for code in _STRIPPED_CONTROLS)
+    for token_type, token in tokens:
+        content = strip_control_codes(token) if controls else token
         if not content:
             continue  # no text: its span was empty, and Text.split leaves empty spans out
         style = style_of(token_type)
@@ -535,6 +623,10 @@ def _code_lines(syntax: Any, code: str, allow_blank: bool) -> list[tuple[str, li
     if not allow_blank and last == "\n":
         lines.pop()
     return lines
+
+
+#: The characters ``rich.control.strip_control_codes`` removes.
+_STRIPPED_CONTROLS = ("\a", "\b", "\v", "\f", "\r")
 
 
 class _Restyle:
@@ -582,11 +674,12 @@ def _fitting_line(plain: str, spans: list[Any], line_style: Any, justify: str, w
     ``Text.split`` gives it) that fits ``width``, laid out as ``Text.wrap`` (padded to the
     width when justified left) and styled as ``Text.render`` would: a segment between any
     two span edges. None when it does not fit, or its spans overlap."""
-    from rich.cells import cell_len
     from rich.segment import Segment
 
-    cells = cell_len(plain)
-    if len(plain) > width or cells > width:
+    if len(plain) > width:
+        return None
+    cells = _cells(plain)
+    if cells > width:
         return None
     end = len(plain)
     last = 0
@@ -610,7 +703,7 @@ def _fitting_line(plain: str, spans: list[Any], line_style: Any, justify: str, w
     # Segment.adjust_line_length, twice (Syntax's lines, then Padding's): each adds the
     # cells the line's segments lack, counted segment by segment (a sign and its emoji
     # variation selector in two segments count one cell less than together)
-    shown = sum(cell_len(segment.text) for segment in row)
+    shown = sum([_cells(segment.text) for segment in row])
     if shown > width:
         return None
     if shown < width and justify == "left":
@@ -797,12 +890,6 @@ def _cut(text: str, width: int, how: str) -> str:
         tail = _take_end(text, width - 1 - _cells(head))
         return head + "…" + tail
     return _take(text, width - 1) + "…"
-
-
-def _cells(text: str) -> int:
-    from rich.cells import cell_len
-
-    return cell_len(text)
 
 
 def _take(text: str, width: int) -> str:
@@ -1096,8 +1183,53 @@ def laid_out(console: Any, renderable: RenderableType) -> Rendered:
     long note on a terminal was rendered twice: once to ask whether it needs the pager)."""
     options = console.options.update(justify=None, overflow=None, height=None, no_wrap=None, markup=None,
                                       highlight=None)  # what Console.print passes
-    lines = console.render_lines(renderable, options, pad=False, new_lines=True)
-    return Rendered([segment for line in lines for segment in line], len(lines))
+    return _split_lines(console.render(renderable, options), options.max_width)
+
+
+def _split_lines(segments: Iterable[Any], width: int) -> Rendered:
+    """``console.render_lines(..., pad=False, new_lines=True)``'s lines of ``segments``
+    (``Segment.split_and_crop_lines``: cut at each line break, a line wider than ``width``
+    cropped), joined, and how many: the same segments, the cells counted by :func:`_cells`."""
+    from rich.cells import set_cell_size
+    from rich.segment import Segment
+
+    out: list[Any] = []
+    height = 0
+    line: list[Any] = []
+    newline = Segment("\n")
+
+    def close() -> None:  # Segment.adjust_line_length(line, width, pad=False)
+        if sum([0 if seg.control else _cells(seg.text) for seg in line]) <= width:
+            out.extend(line)
+            return
+        shown = 0
+        for seg in line:
+            size = 0 if seg.control else _cells(seg.text)
+            if shown + size < width or seg.control:
+                out.append(seg)
+                shown += size
+            else:
+                out.append(Segment(set_cell_size(seg.text, width - shown), seg.style))
+                break
+
+    for segment in segments:
+        if "\n" in segment.text and not segment.control:
+            text, style, _ = segment
+            while text:
+                part, new_line, text = text.partition("\n")
+                if part:
+                    line.append(Segment(part, style))
+                if new_line:
+                    close()
+                    out.append(newline)
+                    height += 1
+                    line.clear()
+        else:
+            line.append(segment)
+    if line:
+        close()
+        height += 1
+    return Rendered(out, height)
 
 
 class Rendered:
