@@ -668,6 +668,11 @@ def _code_lines(syntax: Any, code: str, allow_blank: bool) -> list[tuple[str, li
 _STRIPPED_CONTROLS = ("\a", "\b", "\v", "\f", "\r")
 
 
+#: :attr:`_Restyle.known` of each way a code block is drawn (its text style, background
+#: and padding), for the next block.
+_RESTYLED: dict[Any, dict[Any, Any]] = {}
+
+
 class _Restyle:
     """The styles a code line's segments end with: the line's text style, then the block's
     background (Syntax's ``render_lines``), then its padding's style (``Padding``), each
@@ -679,7 +684,13 @@ class _Restyle:
         self.console, self.background, self.padding = console, background, padding
         self.text_style = console.get_style("", default=Style.null())  # a joined Text's own style
         self.padded_background = padding + background if padding else background
-        self.known: dict[Any, Any] = {}
+        # kept for the next code blocks drawn alike (the same theme): their token styles
+        key = (self.text_style, background, padding)
+        if key not in _RESTYLED and len(_RESTYLED) >= 32:
+            _RESTYLED.clear()
+        self.known: dict[Any, Any] = _RESTYLED.setdefault(key, {})
+        if len(self.known) >= 4096:
+            self.known.clear()
 
     def pad_all(self, segments: list[Any]) -> list[Any]:
         from rich.segment import Segment

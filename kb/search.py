@@ -1712,7 +1712,7 @@ def _key_terms(searcher: Searcher, fieldname: str, text: str, number: int,
     maxweight = 0
     found: list[float] = []  # the ``number`` best scores so far (a heap)
     last = None
-    for word, weight in sorted(counts.items(), key=lambda kv: -kv[1]):
+    for word, weight in sorted(counts.items(), key=itemgetter(1), reverse=True):  # (stable: ties in order)
         if weight != last:
             last = weight
             if len(found) >= number and bound(float(weight)) < found[0]:
