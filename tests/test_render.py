@@ -211,3 +211,81 @@ print(c.file.getvalue())
     outs = [subprocess.run([sys.executable, "-c", show % flag], capture_output=True, text=True,
                            timeout=120).stdout for flag in ("False", "True")]
     assert outs[0] == outs[1] and "color" in outs[0]
+
+
+CELL_PIECES = ["a", " ", "쿠버네티스", "파드", "🚀", "👩‍💻", "©\ufe0f", "\ufe0f", "\u200d", "e\u0301",
+               "\x00", "\x07", "\x1b", "\x7f", "\u200b", "ｆｕｌｌ", "中文", "\u3000", "ㄱ",
+               "\U0001f1f0\U0001f1f7", "\t", "é"]
+
+
+def _random_cells(rng: random.Random) -> str:
+    return "".join(rng.choice(CELL_PIECES) for _ in range(rng.randint(0, 30)))
+
+
+def test_cells_counts_as_rich_counts() -> None:
+    from rich.cells import cell_len
+
+    for codepoint in [*range(0, 0x3400), *range(0xAC00, 0xD7A4, 7), *range(0xE000, 0x30000, 13)]:
+        ch = chr(codepoint)
+        assert render._cells(ch) == cell_len(ch), hex(codepoint)
+        assert render._cells(ch * 3 + "가") == cell_len(ch * 3 + "가"), hex(codepoint)
+    rng = random.Random(5)
+    for _ in range(3000):
+        text = _random_cells(rng)
+        assert render._cells(text) == cell_len(text), repr(text)
+
+
+def test_divide_line_breaks_where_rich_breaks() -> None:
+    from rich._wrap import divide_line
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        line = "".join(rng.choice(WORDS + CELL_PIECES[:12]) for _ in range(rng.randint(0, 25)))
+        line = line.replace("\n", " ")
+        width = rng.choice([1, 2, 3, 5, 9, 17, 40, 80])
+        assert render._divide_line(line, width) == divide_line(line, width, fold=True), (line, width)
+
+
+def test_crop_lines_are_riches_lines() -> None:
+    from rich.segment import Segment
+
+    rng = random.Random(11)
+    styles = [None, Style(bold=True), Style(color="red", bgcolor="blue")]
+    for _ in range(1500):
+        segments = []
+        for _ in range(rng.randint(0, 12)):
+            text = _random_cells(rng) + rng.choice(["", "\n", "\n\n", "x\ny"])
+            control = [(1,)] if rng.random() < 0.05 else None
+            segments.append(Segment(text, rng.choice(styles), control))
+        width = rng.choice([1, 2, 3, 7, 20, 80])
+        pad, new_lines, style = rng.random() < 0.5, rng.random() < 0.5, rng.choice(styles)
+        want = list(Segment.split_and_crop_lines(segments, width, style=style, pad=pad,
+                                                 include_new_lines=new_lines))
+        assert list(render._crop_lines(segments, width, style, pad, new_lines)) == want
+
+
+LISTS = """- 쿠버네티스 파드가 재시작되는 이유는 대부분 liveness probe 실패이며,
+  이 줄은 좁은 폭에서 여러 번 접힌다
+- `code` **굵게** *기울임* [링크](https://example.com)
+  - 중첩된 항목 👩‍💻 🚀 ©\ufe0f
+    > 인용 안의 긴 한국어 문장은 네 칸 들여쓰기 뒤에 접힌다, 줄바꿈 위치는 Rich와 같아야 한다
+
+8. 여덟
+9. 아홉
+10. 열: 번호의 폭이 달라진다
+
+> - 인용 안의 목록
+> - 두 번째 항목: ｆｕｌｌ width 문자와 中文
+>
+> > 중첩 인용
+"""
+
+
+@pytest.mark.parametrize(("width", "colours"), CONSOLES)
+def test_lists_and_quotes_render_as_riches_markdown(width: int, colours: str | None) -> None:
+    outs = []
+    for markdown in (Markdown(LISTS), render.note_body(LISTS)):
+        console = _console(width, colours)
+        console.print(markdown)
+        outs.append(_plain_ids(console.file.getvalue()))
+    assert outs[0] == outs[1]
