@@ -461,20 +461,17 @@ def _cells(text: str) -> int:
     return len(text.translate(_WIDTHS))
 
 
-_WORD_RE = re.compile(r"\s*\S+\s*")  # rich._wrap.re_word
-
-
 def _divide_line(text: str, width: int) -> list[int]:
     """``rich._wrap.divide_line(text, width, fold=True)``: the same offsets, the cells
     counted by :func:`_cells`, and none for a line that fits the width."""
     if _cells(text) <= width and "\u200d" not in text and "\ufe0f" not in text:
         return []  # every word fits where it is
+    from rich._wrap import words  # (its regex matched from each word's end: linear)
     from rich.cells import chop_cells
 
     breaks: list[int] = []
     offset = 0
-    for m in _WORD_RE.finditer(text):
-        start, word = m.start(), m.group()
+    for start, _, word in words(text):
         size = _cells(word.rstrip())
         if width - offset >= size:
             offset += _cells(word)

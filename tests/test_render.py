@@ -289,3 +289,12 @@ def test_lists_and_quotes_render_as_riches_markdown(width: int, colours: str | N
         console.print(markdown)
         outs.append(_plain_ids(console.file.getvalue()))
     assert outs[0] == outs[1]
+
+
+def test_divide_line_is_linear_on_long_blanks() -> None:
+    import time
+
+    for line in (" " * 300_000, " " * 300_000 + "x", "x" + " " * 300_000, ("가 " * 100_000) + " " * 100_000):
+        start = time.perf_counter()
+        render._divide_line(line, 80)
+        assert time.perf_counter() - start < 2.0
