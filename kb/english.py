@@ -100,9 +100,10 @@ def derived_lookups(word: str) -> list[tuple[str, str, tuple[str, ...]]]:
         return []
     out: list[tuple[str, str, tuple[str, ...]]] = []
     stem = light_stem(w)
-    if stem.endswith("at") and len(stem) >= 6:
-        out.append((stem[:-2], "", _ATION_FORMS))
-    elif w.endswith(_ATION_FORMS) and len(stem) >= 3:
+    if stem.endswith("at"):
+        if len(stem) >= 6:  # creat: creation, creating are filed together already
+            out.append((stem[:-2], "", _ATION_FORMS))
+    elif w.endswith(_ATION_FORMS):
         out.append((stem + "at", "", _ATE_FORMS))
     for ending in _AL_ENDINGS:
         if w.endswith(ending):
