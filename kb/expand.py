@@ -42,7 +42,7 @@ from .analysis import (
     query_terms,
     stem_term,
 )
-from .english import letters_key, light_stem
+from .english import derived_lookups, letters_key, light_stem
 from .jamo import (
     choseong,
     choseong_variants,
@@ -543,11 +543,18 @@ class Expander:
         return any(next(iter(self.reader.expand_prefix(f, term)), None) is not None for f in LEXICON_FIELDS)
 
     def _stems(self, plan: WordPlan, term: str, typed_df: int) -> int:
-        """English words with the same stem (``parsing`` -> ``parse``, ``parsed``); how many."""
+        """English words with the same stem (``parsing`` -> ``parse``, ``parsed``), and the
+        derived words a Porter stemmer would join to it (``authenticating`` ->
+        ``authentication``, ``conditions`` -> ``conditional``: see
+        :func:`kb.english.derived_lookups`); how many."""
         if self.vocab is None or len(term) < 3 or (plan.variants and plan.variants[-1].kind == "stem"):
             return 0
         found = []
-        for other in self.vocab.by_stem(light_stem(term)):
+        family = set(self.vocab.by_stem(light_stem(term)))
+        for stem, prefix, endings in derived_lookups(term):
+            family.update(o for o in self.vocab.by_stem(stem)
+                          if o.startswith(prefix) and (not endings or o.endswith(endings)))
+        for other in sorted(family):
             if other != term:
                 df = self.df(other)
                 if df:
