@@ -124,6 +124,8 @@ MAX_FORM_SCAN = 200
 #: A predicate whose forms are in more than this share of the notes names no topic
 #: (``하나요``, ``있나요``, ``되나요``): it stays a question word.
 COMMON_STEM_SHARE = 0.1
+#: Particles of one letter after a noun (큐에, 훅을, 풀로).
+ONE_LETTER_PARTICLES = frozenset("이 가 을 를 은 는 의 에 로 와 과 도 만".split())
 #: Fields whose lexicon the variants are checked against.
 LEXICON_FIELDS = ("title", "body")
 
@@ -348,7 +350,11 @@ class Expander:
         if term.isascii():
             self._latin(plan, term, typed_df)
         elif is_hangul_word(term):
-            self._hangul(plan, term, typed_df)
+            head = "" if typed_df else self._noun_head(term)
+            if head:
+                self._head(plan, head)  # 풀로: 풀 with a particle, not a typo
+            else:
+                self._hangul(plan, term, typed_df)
         elif is_choseong_only(term):
             self._initials(plan, term)
         else:
@@ -534,6 +540,22 @@ class Expander:
         plan.stem, plan.stem_df = stem, max(top, typed_df)
         for t, _ in sorted(forms.items(), key=lambda x: -x[1])[:MAX_FORMS]:
             self._add(plan, (t,), FORM_WEIGHT, "verb", f"a form of {stem}-")
+
+    def _noun_head(self, term: str) -> str:
+        """The noun of an unknown word of two syllables that is a one-syllable noun and a
+        one-letter particle (``풀로``, ``큐에``: the index keeps such words whole, as ``정의`` is
+        no ``정`` + ``의``), if the notes have the noun; or ``""``."""
+        if len(term) != 2 or term[1] not in ONE_LETTER_PARTICLES:
+            return ""
+        return term[0] if self.df(term[0]) else ""
+
+    def _head(self, plan: WordPlan, head: str) -> None:
+        """Search the noun in place of the unknown word (``풀`` for ``풀로``), and what the noun
+        searches (``pool``), before any typo guess (``풀로`` is not ``풀려``)."""
+        plan.correction = head
+        self._add(plan, (head,), 1.0, "shorter", f"{head} + {plan.terms[0][1:]}")
+        for v in self.plan(head, [head]).variants:
+            self._add(plan, v.terms, v.weight, v.kind, v.why)
 
     def _splits(self, term: str) -> bool:
         """Whether the notes write the word as two (메시지큐 -> 메시지 큐; searched by the caller)."""
