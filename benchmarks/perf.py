@@ -132,6 +132,8 @@ class RunResult:
     stdout: bytes
     error: str | None = None
     maxrss_mb: float | None = None
+    #: CPU seconds (user + system) of the process and the children it waited for.
+    cpu: float | None = None
 
 
 @dataclass
@@ -142,6 +144,7 @@ class Measurement:
     maxrss_mb: list[float] = field(default_factory=list)
     error: str | None = None
     last_stdout: bytes = b""
+    cpu: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float | None:
@@ -227,6 +230,7 @@ def run_process(
 def run_once(job: Job) -> RunResult:
     """Run a job once; never raises for a failing, missing or hanging command."""
     argv = [sys.executable, "-c", MEMORY_WRAPPER, *job.argv] if job.memory else job.argv
+    before = children_cpu()
     try:
         seconds, code, stdout, stderr = run_process(argv, job.env, job.timeout)
     except subprocess.TimeoutExpired:
@@ -249,7 +253,16 @@ def run_once(job: Job) -> RunResult:
         return RunResult(
             seconds, code, stdout, f"exit {code}: {last_stderr_line(stderr) or '(no stderr)'}"
         )
-    return RunResult(seconds, code, stdout, maxrss_mb=maxrss_mb)
+    return RunResult(seconds, code, stdout, maxrss_mb=maxrss_mb, cpu=children_cpu() - before)
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's children waited for so far (the commands run one at a
+    time: a difference around one is its own, and its waited-for children's)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(
@@ -889,8 +902,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="source notes")
     parser.add_argument("--json", type=Path, help="also save the numbers to this file")
     parser.add_argument(
-        "--only", choices=("all", "served"), default="all",
-        help="served: only the resident server's rows (issue 17), with the floor in the same run",
+        "--only", choices=("all", "served", "first"), default="all",
+        help="served: only the resident server's rows (issue 17), with the floor in the same run; "
+        "first: only the first-run rows (a first run and the next command against KB_SERVER=0)",
     )
     args = parser.parse_args(argv)
     # main() changes into the work dir: make user-given paths absolute first.
@@ -983,6 +997,14 @@ def run_benchmark(
     if args.only == "served":
         for scale, notebook in notebooks.items():
             rows += served_rows(kb, python, notebook, scale, kb_env(workdir / f"index-{scale}x"), args.runs)
+        return rows, meta
+    if args.only == "first":
+        for scale, notebook in notebooks.items():
+            senv = served_env(kb_env(workdir / f"index-{scale}x"))
+            progress(f"{scale}x: bringing the index up to date (in-process)")
+            run_once(kb_job("index", kb, notebook, ["index"], {**senv, "KB_SERVER": "0"},
+                            timeout=REBUILD_TIMEOUT_S))
+            rows += first_rows(kb, notebook, scale, senv, args.runs)
         return rows, meta
     for scale, notebook in notebooks.items():
         rows += rebuild_rows(
@@ -1095,6 +1117,8 @@ def first_rows(kb: list[str], notebook: Path, scale: int, senv: dict[str, str], 
                     into.error = run.error
                 elif i:
                     into.samples.append(run.seconds)
+                    if run.cpu is not None:
+                        into.cpu.append(run.cpu)
                 if into is firsts[key]:
                     time.sleep(NEXT_COMMAND_AFTER)
     stop_server(kb, senv, starting)
@@ -1102,10 +1126,25 @@ def first_rows(kb: list[str], notebook: Path, scale: int, senv: dict[str, str], 
     target = Target("ratio", 1.1, "KB_SERVER=0")
     return [
         row_from(f"{what} (first run: starts the server)", f"{scale}x", firsts["server"],
-                 reference=firsts["alone"].median, reference_name="KB_SERVER=0", target=target),
+                 reference=firsts["alone"].median, reference_name="KB_SERVER=0", target=target,
+                 note=sample_note(firsts["server"], firsts["alone"])),
         row_from(f"{what} ({NEXT_COMMAND_AFTER:.0f} s after a first run)", f"{scale}x", seconds["server"],
-                 reference=seconds["alone"].median, reference_name="KB_SERVER=0", target=target),
+                 reference=seconds["alone"].median, reference_name="KB_SERVER=0", target=target,
+                 note=sample_note(seconds["server"], seconds["alone"])),
     ]
+
+
+def sample_note(m: Measurement, ref: Measurement) -> str:
+    """Each timed run of a row and of its reference, in the order run (ms), and their median
+    CPU time (the process and the children it waited for: a busy machine barely changes it)."""
+    def ms(values: list[float]) -> str:
+        return " ".join(f"{v * 1000:.0f}" for v in values)
+
+    note = f"runs ms: {ms(m.samples)}; KB_SERVER=0: {ms(ref.samples)}"
+    if m.cpu and ref.cpu:
+        note += (f"; CPU median {statistics.median(m.cpu) * 1000:.0f} ms, "
+                 f"KB_SERVER=0 {statistics.median(ref.cpu) * 1000:.0f} ms")
+    return note
 
 
 def served_rows(
