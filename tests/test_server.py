@@ -485,6 +485,60 @@ def test_a_new_server_starts_after_the_command_that_started_it(tmp_path: Path) -
             del os.environ["KB_SERVER_NAME"]
 
 
+#: Runs kb's console-script entry point with an atexit probe: the file ``sys.argv[1]`` is
+#: written by the interpreter's clean-up, if it runs.
+_CLEAN_UP_PROBE = (
+    "import atexit, sys\n"
+    "probe = sys.argv[1]\n"
+    "atexit.register(lambda: open(probe, 'w').write('cleaned up'))\n"
+    "sys.argv = ['kb', *sys.argv[2:]]\n"
+    "from kb.client import main\n"
+    "main()\n"
+)
+#: The CLI as it was run before the client existed (it exits as Python does).
+_CLI = "import sys; sys.argv = ['kb', *sys.argv[1:]]; from kb.cli import run; run()"
+
+
+@pytest.mark.parametrize("server", ["0", "1", "unset"])
+def test_a_read_only_command_run_here_ends_without_the_interpreter_s_clean_up(
+        tmp_path: Path, notebook_dir: Path, monkeypatch: pytest.MonkeyPatch, server: str) -> None:
+    """A read-only command run in this process (KB_SERVER=0; a first run, which then starts
+    a server; a fallback from a pipe) ends as a served one does: output flushed, then
+    ``os._exit``, without the interpreter's clean-up (at 10x ~100 ms of CPU after the answer
+    was printed). Output and exit code are the CLI's own (:data:`_CLI`, which exits as Python
+    does); a command that writes (``kb index``) still exits through the clean-up."""
+    for i in range(300):  # more output than one buffer: all of it must be flushed
+        (notebook_dir / f"many-{i}.md").write_text(f"# note {i}\n\nbody {i}\n", encoding="utf-8")
+    name = f"quick-{os.getpid()}-{time.monotonic_ns()}"
+    monkeypatch.setenv("KB_SERVER_NAME", name)
+    env = _env(KB_SERVER_IDLE="60", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.pop("KB_SERVER", None)
+    if server != "unset":
+        env["KB_SERVER"] = server
+    reference = dict(env, KB_SERVER="0")
+    subprocess.run([sys.executable, "-m", "kb", "index"], env=reference, capture_output=True, timeout=120)
+    s = Served(name)
+    try:
+        for args in (["list"], ["search", "note"], ["search", "zzzqqqnothing"], ["search", ""],
+                     ["show", "many-7"], ["tags", "--bogus"]):
+            s.stop()  # no server: the command runs here (and, with KB_SERVER=1, starts one)
+            probe = tmp_path / f"probe-{time.monotonic_ns()}"
+            done = subprocess.run([sys.executable, "-c", _CLEAN_UP_PROBE, str(probe), *args], env=dict(env),
+                                  capture_output=True, timeout=120)
+            expected = subprocess.run([sys.executable, "-c", _CLI, *args], env=dict(reference),
+                                      capture_output=True, timeout=120)
+            same(done, expected)
+            assert not probe.exists(), (args, "the interpreter's clean-up ran")
+        probe = tmp_path / "probe-index"
+        done = subprocess.run([sys.executable, "-c", _CLEAN_UP_PROBE, str(probe), "index"], env=dict(env),
+                              capture_output=True, timeout=120)
+        assert done.returncode == 0 and probe.read_text() == "cleaned up"
+        if server == "1":
+            s.wait_up()  # the first run still started a server, once it had exited
+    finally:
+        s.stop()
+
+
 def test_a_command_while_the_server_starts_waits_for_it(tmp_path: Path, notebook_dir: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """A server listens before its imports: a command that comes meanwhile is served when
