@@ -51,8 +51,9 @@ today's path, as a row of its own), a first run (no server yet: the command runs
 then starts one) and the same command 1 s later (a user's next command: the new server may
 still be starting) against the same two with ``KB_SERVER=0``, which they must not be slower
 than (each round begins with the previous round's server stopped and its process gone; at
-least :data:`FIRST_ROUNDS` rounds; the note gives every run's time and both sides' median CPU
-time; ``--only first`` runs only these rows). The server runs under a socket name of the
+least :data:`FIRST_ROUNDS` rounds, judged on the geometric mean of each round's ratio
+(:func:`paired_ratio`); the note gives every run's time, the ratio of the medians and both
+sides' median CPU time; ``--only first`` runs only these rows). The server runs under a socket name of the
 benchmark's own (``KB_SERVER_NAME``) and is stopped at the end.
 
 Run: ``python benchmarks/perf.py [--scale 1,10] [--runs 7] [--keep DIR] [--word WORD]
@@ -182,9 +183,13 @@ class Row:
     error: str | None = None
     note: str = ""
     samples: list[float] = field(default_factory=list)
+    #: The ratio judged, when it is not median / reference (see :func:`paired_ratio`).
+    paired: float | None = None
 
     @property
     def ratio(self) -> float | None:
+        if self.paired is not None and not self.error:
+            return self.paired
         if self.median is None or not self.reference:
             return None
         return self.median / self.reference
@@ -1090,7 +1095,7 @@ NEXT_COMMAND_AFTER = 1.0
 #: in-process search (the first run adds a ~1 ms spawn), and one cold run's wall time varies
 #: by +-20-30% on a busy machine (+-15% on a quiet one): the medians of 7 runs each then put
 #: their ratio anywhere in ~0.9-1.15x (seen: 1.01x, 1.15x, 1.14x, 0.96x, 1.13x), too wide to
-#: judge a 1.10x target; 15 rounds halve that spread's variance.
+#: judge a 1.10x target; 15 rounds, each pair in the same round (:func:`paired_ratio`).
 FIRST_ROUNDS = 15
 
 
@@ -1131,23 +1136,41 @@ def first_rows(kb: list[str], notebook: Path, scale: int, senv: dict[str, str], 
     stop_server(kb, senv, starting)
     what = f"kb search {SERVED_QUERIES[0]}"
     target = Target("ratio", 1.1, "KB_SERVER=0")
-    return [
-        row_from(f"{what} (first run: starts the server)", f"{scale}x", firsts["server"],
-                 reference=firsts["alone"].median, reference_name="KB_SERVER=0", target=target,
-                 note=sample_note(firsts["server"], firsts["alone"])),
-        row_from(f"{what} ({NEXT_COMMAND_AFTER:.0f} s after a first run)", f"{scale}x", seconds["server"],
-                 reference=seconds["alone"].median, reference_name="KB_SERVER=0", target=target,
-                 note=sample_note(seconds["server"], seconds["alone"])),
-    ]
+    rows = []
+    for label, got in ((f"{what} (first run: starts the server)", firsts),
+                       (f"{what} ({NEXT_COMMAND_AFTER:.0f} s after a first run)", seconds)):
+        row = row_from(label, f"{scale}x", got["server"], reference=got["alone"].median,
+                       reference_name="KB_SERVER=0", target=target)
+        row.paired = paired_ratio(got["server"], got["alone"])
+        row.note = sample_note(got["server"], got["alone"])
+        rows.append(row)
+    return rows
+
+
+def paired_ratio(m: Measurement, ref: Measurement) -> float | None:
+    """The geometric mean, over the rounds, of a run's time over its reference's in the same
+    round: what a user meets is one first run against the same command without a server at
+    that moment; pairing them cancels the load that changes from one round to the next
+    (one cold run's time varies by +-30% on a busy machine), and every round counts. The
+    ratio of the two sides' medians (in the note) swung 0.76-1.16x between runs of this
+    benchmark where both sides spent the same CPU time; this one 0.89-1.05x."""
+    pairs = [(a, b) for a, b in zip(m.samples, ref.samples, strict=False) if a > 0 and b > 0]
+    if m.error or ref.error or not pairs:
+        return None
+    return statistics.geometric_mean([a / b for a, b in pairs])
 
 
 def sample_note(m: Measurement, ref: Measurement) -> str:
-    """Each timed run of a row and of its reference, in the order run (ms), and their median
-    CPU time (the process and the children it waited for: a busy machine barely changes it)."""
+    """Each timed run of a row and of its reference, in the order run (ms), the ratio of
+    their medians, and their median CPU time (the process and the children it waited for:
+    a busy machine barely changes it)."""
     def ms(values: list[float]) -> str:
         return " ".join(f"{v * 1000:.0f}" for v in values)
 
-    note = f"runs ms: {ms(m.samples)}; KB_SERVER=0: {ms(ref.samples)}"
+    note = "ratio: geometric mean of the rounds' ratios"
+    if m.median and ref.median:
+        note += f" (of the medians: {m.median / ref.median:.2f}x)"
+    note += f"; runs ms: {ms(m.samples)}; KB_SERVER=0: {ms(ref.samples)}"
     if m.cpu and ref.cpu:
         note += (f"; CPU median {statistics.median(m.cpu) * 1000:.0f} ms, "
                  f"KB_SERVER=0 {statistics.median(ref.cpu) * 1000:.0f} ms")
