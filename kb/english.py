@@ -70,6 +70,54 @@ def light_stem(word: str) -> str:
     return w
 
 
+#: Forms of an ``-ate`` verb and of its ``-ation`` noun: :func:`light_stem` files them apart
+#: (``migrating`` -> ``migrat``, ``migration`` -> ``migr``), as it must for ``configure`` /
+#: ``configuration`` to meet.
+_ATE_FORMS = ("ate", "ated", "ates", "ating")
+_ATION_FORMS = ("ation", "ations")
+#: Nouns that take ``-al`` (``conditional``, ``operational``, ``fundamental``, ``periodical``).
+_AL_NOUNS = ("ion", "ment", "ic")
+_AL_ENDINGS = ("ally", "als", "al")
+
+
+def derived_lookups(word: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Where else to look for words derived from ``word`` that :func:`light_stem` files
+    under another stem, though a Porter stemmer (SQLite FTS5's) joins them: an ``-ate``
+    verb and its ``-ation`` noun (``authenticating`` / ``authentication``) and a noun and
+    its ``-al`` adjective (``conditions`` / ``conditional``). Each answer is ``(stem,
+    prefix, endings)``: the terms filed under ``stem`` that start with ``prefix`` and end
+    with one of ``endings`` (any ending when empty).
+
+    >>> derived_lookups("authenticating")
+    [('authentic', '', ('ation', 'ations'))]
+    >>> derived_lookups("conditions")
+    [('conditional', 'conditional', ())]
+    >>> derived_lookups("conditionals")
+    [('cond', 'condition', ())]
+    """
+    w = word.lower()
+    if len(w) < 6 or not w.isalpha() or not w.isascii():
+        return []
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    stem = light_stem(w)
+    if stem.endswith("at"):
+        if len(stem) >= 6:  # creat: creation, creating are filed together already
+            out.append((stem[:-2], "", _ATION_FORMS))
+    elif w.endswith(_ATION_FORMS):
+        out.append((stem + "at", "", _ATE_FORMS))
+    for ending in _AL_ENDINGS:
+        if w.endswith(ending):
+            base = w[: -len(ending)]
+            if base.endswith(_AL_NOUNS):
+                out.append((light_stem(base), base, ()))
+            break
+    else:
+        base = w[:-1] if w.endswith("s") and not w.endswith("ss") else w
+        if base.endswith(_AL_NOUNS):
+            out.append((light_stem(base + "al"), base + "al", ()))
+    return out
+
+
 def letters_key(word: str) -> str:
     """The letters of a word in order (``kuberentes`` and ``kubernetes`` -> ``beeeknrstu``):
     two neighbouring letters swapped leave it as it is."""

@@ -42,7 +42,7 @@ from .analysis import (
     query_terms,
     stem_term,
 )
-from .english import letters_key, light_stem
+from .english import derived_lookups, letters_key, light_stem
 from .jamo import (
     choseong,
     choseong_variants,
@@ -124,6 +124,8 @@ MAX_FORM_SCAN = 200
 #: A predicate whose forms are in more than this share of the notes names no topic
 #: (``하나요``, ``있나요``, ``되나요``): it stays a question word.
 COMMON_STEM_SHARE = 0.1
+#: Particles of one letter after a noun (큐에, 훅을, 풀로).
+ONE_LETTER_PARTICLES = frozenset("이 가 을 를 은 는 의 에 로 와 과 도 만".split())
 #: Fields whose lexicon the variants are checked against.
 LEXICON_FIELDS = ("title", "body")
 
@@ -348,7 +350,11 @@ class Expander:
         if term.isascii():
             self._latin(plan, term, typed_df)
         elif is_hangul_word(term):
-            self._hangul(plan, term, typed_df)
+            head = "" if typed_df else self._noun_head(term)
+            if head:
+                self._head(plan, head)  # 풀로: 풀 with a particle, not a typo
+            else:
+                self._hangul(plan, term, typed_df)
         elif is_choseong_only(term):
             self._initials(plan, term)
         else:
@@ -535,6 +541,22 @@ class Expander:
         for t, _ in sorted(forms.items(), key=lambda x: -x[1])[:MAX_FORMS]:
             self._add(plan, (t,), FORM_WEIGHT, "verb", f"a form of {stem}-")
 
+    def _noun_head(self, term: str) -> str:
+        """The noun of an unknown word of two syllables that is a one-syllable noun and a
+        one-letter particle (``풀로``, ``큐에``: the index keeps such words whole, as ``정의`` is
+        no ``정`` + ``의``), if the notes have the noun; or ``""``."""
+        if len(term) != 2 or term[1] not in ONE_LETTER_PARTICLES:
+            return ""
+        return term[0] if self.df(term[0]) else ""
+
+    def _head(self, plan: WordPlan, head: str) -> None:
+        """Search the noun in place of the unknown word (``풀`` for ``풀로``), and what the noun
+        searches (``pool``), before any typo guess (``풀로`` is not ``풀려``)."""
+        plan.correction = head
+        self._add(plan, (head,), 1.0, "shorter", f"{head} + {plan.terms[0][1:]}")
+        for v in self.plan(head, [head]).variants:
+            self._add(plan, v.terms, v.weight, v.kind, v.why)
+
     def _splits(self, term: str) -> bool:
         """Whether the notes write the word as two (메시지큐 -> 메시지 큐; searched by the caller)."""
         return len(term) >= 3 and any(self.df(term[:i]) and self.df(term[i:]) for i in range(1, len(term)))
@@ -543,11 +565,18 @@ class Expander:
         return any(next(iter(self.reader.expand_prefix(f, term)), None) is not None for f in LEXICON_FIELDS)
 
     def _stems(self, plan: WordPlan, term: str, typed_df: int) -> int:
-        """English words with the same stem (``parsing`` -> ``parse``, ``parsed``); how many."""
+        """English words with the same stem (``parsing`` -> ``parse``, ``parsed``), and the
+        derived words a Porter stemmer would join to it (``authenticating`` ->
+        ``authentication``, ``conditions`` -> ``conditional``: see
+        :func:`kb.english.derived_lookups`); how many."""
         if self.vocab is None or len(term) < 3 or (plan.variants and plan.variants[-1].kind == "stem"):
             return 0
         found = []
-        for other in self.vocab.by_stem(light_stem(term)):
+        family = set(self.vocab.by_stem(light_stem(term)))
+        for stem, prefix, endings in derived_lookups(term):
+            family.update(o for o in self.vocab.by_stem(stem)
+                          if o.startswith(prefix) and (not endings or o.endswith(endings)))
+        for other in sorted(family):
             if other != term:
                 df = self.df(other)
                 if df:

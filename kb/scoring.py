@@ -54,6 +54,9 @@ class _Segment:
         #: How many postings' scores ``terms`` holds (kept up to date as terms are added).
         self._count: list[int] = kept.setdefault("count", [0])
         self._norms: dict[tuple[str, float, float, float], list[float]] = kept.setdefault("norms", {})
+        #: The ``(field, word)`` pairs of the query's phrases (see :func:`phrase_words`): only
+        #: their postings are read with positions; None: every term's are.
+        self.phrased: set[tuple[str, str]] | None = None
 
     def postings(self) -> int:
         """How many postings' scores are kept."""
@@ -446,7 +449,9 @@ def evaluate(seg: _Segment, q: Any, within: Any = None) -> dict[int, float]:
 
     kind = type(q)
     if kind is Q.Term:
-        return _term(seg, q.fieldname, q.text, q.boost)
+        phrased = seg.phrased
+        return _term(seg, q.fieldname, q.text, q.boost,
+                     positions=phrased is None or (q.fieldname, q.text) in phrased)
     if kind is Q.Phrase:
         return _phrase(seg, q, within)
     if kind is _SOFT_AND:
@@ -612,6 +617,29 @@ def _segments(searcher: Any, kept: dict[Any, Any] | None) -> Any:
         yield seg, offset
 
 
+def phrase_words(q: Any) -> set[tuple[str, str]]:
+    """The ``(field, word)`` pairs of every phrase in a query: the only terms whose
+    postings need their positions (reading a block's positions is most of its cost;
+    a term read without them is read again with them if a later phrase wants them)."""
+    from whoosh import query as Q
+
+    out: set[tuple[str, str]] = set()
+    stack = [q]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Q.Phrase):
+            out.update((node.fieldname, w) for w in node.words)
+            continue
+        if isinstance(node, Q.CompoundQuery):
+            stack.extend(node.subqueries)
+        elif isinstance(node, Q.BinaryQuery):
+            stack.extend((node.a, node.b))
+        elif isinstance(node, Q.WrappingQuery):
+            stack.append(node.child)
+        stack.extend(t for t in (*getattr(node, "titles", ()), *getattr(node, "sure", ())) if t is not None)
+    return out
+
+
 def top_docs(searcher: Any, q: Any, limit: int, allow: Any = None,
              kept: dict[Any, Any] | None = None) -> Results:
     """The ``limit`` best notes for ``q`` (only those ``allow`` matches, if given).
@@ -622,7 +650,9 @@ def top_docs(searcher: Any, q: Any, limit: int, allow: Any = None,
 
     _quick_stored_offsets()
     scored: list[tuple[float, int]] = []
+    phrased = phrase_words(q)
     for seg, offset in _segments(searcher, kept):
+        seg.phrased = phrased
         allowed = evaluate(seg, allow) if allow is not None else None
         scores = evaluate(seg, q, allowed)
         if not scores:

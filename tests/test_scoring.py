@@ -176,3 +176,38 @@ def test_random_queries_rank_as_whoosh(segmented, words, quoted, prefix, any_wor
     elif prefix:
         text += "*"
     _assert_same(_both(nb, ix, text, any_word))
+
+
+def test_only_phrase_words_are_read_with_positions(segmented) -> None:
+    """A term no phrase of the query holds is read without its positions (most of a
+    postings block's cost) and its blocks are not kept; a phrase's words keep theirs."""
+    from whoosh.query import Or, Phrase, Term
+
+    _, ix = segmented
+    kept: dict = {}
+    with ix.searcher() as s:  # type: ignore[attr-defined]
+        scoring.top_docs(s, Or([Term("body", "정렬"), Phrase("body", ["교착", "상태"])]), 10, kept=kept)
+        blocks = {key for store in kept.values() for key in store["blocks"]}
+        terms = {key for store in kept.values() for key in store["terms"]}
+    assert ("body", "정렬".encode()) in terms
+    assert ("body", "정렬".encode()) not in blocks
+    assert ("body", "교착".encode()) in blocks and ("body", "상태".encode()) in blocks
+
+
+def test_a_word_read_without_positions_then_in_a_phrase_ranks_as_whoosh(segmented) -> None:
+    """A term kept from a query that needed no positions, then asked for in a phrase by
+    the next query (kb lsp keeps postings across searches): its positions are read then,
+    the phrase scores as Whoosh's."""
+    from whoosh.query import Phrase, Term
+
+    _, ix = segmented
+    kept: dict = {}
+    phrase = Phrase("body", ["교착", "상태"])
+    with ix.searcher() as s:  # type: ignore[attr-defined]
+        scoring.top_docs(s, Term("body", "교착"), 10, kept=kept)
+        scoring.top_docs(s, Term("body", "상태"), 10, kept=kept)
+        mine = scoring.top_docs(s, phrase, 10, kept=kept)
+        whoosh = s.search(phrase, limit=10)
+        assert len(mine) == len(whoosh) > 0
+        assert [r.docnum for r in mine] == [r.docnum for r in whoosh]
+        assert [r.score for r in mine] == pytest.approx([r.score for r in whoosh], rel=1e-9)
