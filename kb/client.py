@@ -127,9 +127,11 @@ def served(argv: list[str]) -> int | None:
         sock.close()
 
 
-def _spawn() -> None:
+def _spawn(leaving: bool = False) -> None:
     """Start a server in the background (detached, its own session, stdio on /dev/null),
-    unless one could not start a little while ago (it left :func:`off_marker`)."""
+    unless one could not start a little while ago (it left :func:`off_marker`).
+    ``leaving``: this process's output is flushed and it exits next (see
+    :func:`kb.wire.start_detached`)."""
     marker = off_marker()
     try:
         import time
@@ -140,24 +142,60 @@ def _spawn() -> None:
         pass
     # Python starts only once this process has exited: on a busy 2-core machine the server's
     # start-up beside this command's exit (~100 ms at 10x) made the first run ~20% slower.
-    if not start_detached(["-m", "kb.server"], after_exit=True):  # no process can start now
+    if not start_detached(["-m", "kb.server"], after_exit=True, leaving=leaving):  # no process can start now
         leave_off_marker("cannot start a process")
 
 
-def _here(start_server: bool) -> None:
-    """Run the command in this process (today's path); then start a server if asked."""
+def _here(start_server: bool, read_only: bool = False) -> None:
+    """Run the command in this process (today's path); then start a server if asked.
+
+    ``read_only``: a command the server would answer (:data:`kb.wire.SERVED`) ends as a
+    served one does, its output flushed and then :func:`_leave`: no interpreter clean-up,
+    whose freeing of every module and object (the open index, its rows, the vocabulary)
+    took ~75 ms of CPU after a 10x search had printed its answer (its share of a first run
+    and of every ``KB_SERVER=0`` command). Nothing such a command does needs that clean-up:
+    the server runs it in a process that never has one. Other commands (they write) exit as
+    Python does."""
     from kb.cli import run
 
+    code: object = 0
+    leaving = False  # the command is done, its exit code an int: only _leave comes after the spawn
     try:
         run()
+        leaving = read_only
+    except SystemExit as exc:
+        if not read_only:
+            raise
+        code = exc.code
+        leaving = code is None or isinstance(code, int)
     finally:
         if start_server:
             try:
                 sys.stdout.flush()
                 sys.stderr.flush()
-            except (OSError, ValueError):
-                pass
-            _spawn()
+            except (AttributeError, OSError, ValueError):
+                leaving = False  # Python's exit reports it, on stderr as it is
+            _spawn(leaving)
+    if read_only:
+        _leave(code)
+
+
+def _leave(code: object) -> None:
+    """Exit with ``code`` as ``sys.exit(code)`` would, without the interpreter's clean-up
+    (``os._exit`` once stdout and stderr are flushed); where a flush fails (a reader gone,
+    a full disk) it is ``sys.exit``, whose clean-up reports it as Python always did."""
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        sys.exit(code)  # a message: Python prints it
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        sys.exit(status)
+    os._exit(status & 0xFF)
 
 
 def start_server(env: "os._Environ[str]") -> bool:
@@ -171,8 +209,9 @@ def main() -> None:
     """The console-script entry point."""
     argv = sys.argv[1:]
     env = os.environ
-    if env.get("KB_SERVER") == "0" or "_KB_COMPLETE" in env or command_of(argv) is None:
-        _here(False)
+    read_only = command_of(argv) is not None and "_KB_COMPLETE" not in env
+    if env.get("KB_SERVER") == "0" or not read_only:
+        _here(False, read_only)
         return
     busy = False
     try:
@@ -195,7 +234,7 @@ def main() -> None:
         sys.stderr.write(f"Error: cannot write the output: {exc.strerror or exc}\n")
         sys.exit(1)
     if code is None:
-        _here(start_server(env) and not busy)
+        _here(start_server(env) and not busy, read_only=True)
         return
     # Everything went out through os.write (a pager's plain output through sys.stdout): no
     # interpreter clean-up is needed, and skipping it saves a little of every command.

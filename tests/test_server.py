@@ -10,6 +10,7 @@ a second account).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -21,6 +22,7 @@ import sys
 import termios
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -465,17 +467,25 @@ def test_a_new_server_starts_after_the_command_that_started_it(tmp_path: Path) -
     start-up, then its imports) waits until the kb process that spawned it has exited."""
     s = Served(f"after-{os.getpid()}-{time.monotonic_ns()}")
     code = "import time; from kb import client; client._spawn(); print('spawned', flush=True); time.sleep(1)"
-    env = s.env(XDG_CACHE_HOME=str(tmp_path / "c"))
-    parent = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE)
-    try:
+    with _spawning(s, code, s.env(XDG_CACHE_HOME=str(tmp_path / "c"))) as parent:
         assert parent.stdout is not None and parent.stdout.readline() == b"spawned\n"
         end = time.monotonic() + 0.7
         while time.monotonic() < end:  # the parent lives on: no Python of the server yet
             assert _python_servers(s.name) == []
             time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def _spawning(s: Served, code: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """Python running ``code`` (which starts ``s``'s server), for the block's checks; then it
+    must exit (status 0) and the server come up once it has (stopped in any case)."""
+    parent = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        yield parent
         assert parent.wait(10) == 0
         os.environ["KB_SERVER_NAME"] = s.name
-        s.wait_up()  # and once it is gone, the server starts
+        s.wait_up()  # once it is gone, the server starts
     finally:
         parent.kill()
         os.environ["KB_SERVER_NAME"] = s.name
@@ -483,6 +493,75 @@ def test_a_new_server_starts_after_the_command_that_started_it(tmp_path: Path) -
             s.stop()
         finally:
             del os.environ["KB_SERVER_NAME"]
+
+
+def test_a_first_run_lets_go_of_its_output_before_it_starts_a_server(tmp_path: Path) -> None:
+    """A first run starts the server as its last step, its answer flushed (``leaving``): its
+    stdout and stderr are let go of first, so that the reader of a pipe sees their end at
+    once, and the new process (forked: the command does not wait for it to run) never holds
+    them; the server's Python still starts only once the command has exited."""
+    s = Served(f"leaving-{os.getpid()}-{time.monotonic_ns()}")
+    code = ("import time; from kb import client; print('answer', flush=True); client._spawn(leaving=True); "
+            "time.sleep(2)")
+    with _spawning(s, code, s.env(XDG_CACHE_HOME=str(tmp_path / "c"))) as parent:
+        assert parent.stdout is not None and parent.stderr is not None
+        assert parent.stdout.read() == b"answer\n" and parent.stderr.read() == b""  # both ended...
+        assert parent.poll() is None  # ...while the command still runs
+        assert _python_servers(s.name) == []
+
+
+#: Runs kb's console-script entry point with an atexit probe: the file ``sys.argv[1]`` is
+#: written by the interpreter's clean-up, if it runs.
+_CLEAN_UP_PROBE = (
+    "import atexit, sys\n"
+    "probe = sys.argv[1]\n"
+    "atexit.register(lambda: open(probe, 'w').write('cleaned up'))\n"
+    "sys.argv = ['kb', *sys.argv[2:]]\n"
+    "from kb.client import main\n"
+    "main()\n"
+)
+#: The CLI as it was run before the client existed (it exits as Python does).
+_CLI = "import sys; sys.argv = ['kb', *sys.argv[1:]]; from kb.cli import run; run()"
+
+
+@pytest.mark.parametrize("server", ["0", "1", "unset"])
+def test_a_read_only_command_run_here_ends_without_the_interpreter_s_clean_up(
+        tmp_path: Path, notebook_dir: Path, monkeypatch: pytest.MonkeyPatch, server: str) -> None:
+    """A read-only command run in this process (KB_SERVER=0; a first run, which then starts
+    a server; a fallback from a pipe) ends as a served one does: output flushed, then
+    ``os._exit``, without the interpreter's clean-up (at 10x ~100 ms of CPU after the answer
+    was printed). Output and exit code are the CLI's own (:data:`_CLI`, which exits as Python
+    does); a command that writes (``kb index``) still exits through the clean-up."""
+    for i in range(300):  # more output than one buffer: all of it must be flushed
+        (notebook_dir / f"many-{i}.md").write_text(f"# note {i}\n\nbody {i}\n", encoding="utf-8")
+    name = f"quick-{os.getpid()}-{time.monotonic_ns()}"
+    monkeypatch.setenv("KB_SERVER_NAME", name)
+    env = _env(KB_SERVER_IDLE="60", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.pop("KB_SERVER", None)
+    if server != "unset":
+        env["KB_SERVER"] = server
+    reference = dict(env, KB_SERVER="0")
+    subprocess.run([sys.executable, "-m", "kb", "index"], env=reference, capture_output=True, timeout=120)
+    s = Served(name)
+    try:
+        for args in (["list"], ["search", "note"], ["search", "zzzqqqnothing"], ["search", ""],
+                     ["show", "many-7"], ["tags", "--bogus"]):
+            s.stop()  # no server: the command runs here (and, with KB_SERVER=1, starts one)
+            probe = tmp_path / f"probe-{time.monotonic_ns()}"
+            done = subprocess.run([sys.executable, "-c", _CLEAN_UP_PROBE, str(probe), *args], env=dict(env),
+                                  capture_output=True, timeout=120)
+            expected = subprocess.run([sys.executable, "-c", _CLI, *args], env=dict(reference),
+                                      capture_output=True, timeout=120)
+            same(done, expected)
+            assert not probe.exists(), (args, "the interpreter's clean-up ran")
+        probe = tmp_path / "probe-index"
+        done = subprocess.run([sys.executable, "-c", _CLEAN_UP_PROBE, str(probe), "index"], env=dict(env),
+                              capture_output=True, timeout=120)
+        assert done.returncode == 0 and probe.read_text() == "cleaned up"
+        if server == "1":
+            s.wait_up()  # the first run still started a server, once it had exited
+    finally:
+        s.stop()
 
 
 def test_a_command_while_the_server_starts_waits_for_it(tmp_path: Path, notebook_dir: Path,
@@ -521,14 +600,10 @@ class _NoUnix(_real):
 _socket.socket = _NoUnix
 """,
     "fork": """
-import subprocess
-_real = subprocess.Popen
-class _NoFork(_real):
-    def __init__(self, args, *a, **kw):
-        if any("kb.server" in str(x) for x in args):
-            raise BlockingIOError(11, "Resource temporarily unavailable")  # fork: EAGAIN (RLIMIT_NPROC)
-        super().__init__(args, *a, **kw)
-subprocess.Popen = _NoFork
+import os
+def _no_fork():
+    raise BlockingIOError(11, "Resource temporarily unavailable")  # fork: EAGAIN (RLIMIT_NPROC)
+os.fork = _no_fork
 """,
 }
 
@@ -543,14 +618,13 @@ def test_where_no_server_can_run_a_command_is_what_kb_server_0_gives(
     site.mkdir()
     log = tmp_path / "spawns"
     (site / "sitecustomize.py").write_text(NO_SERVER[why] + f"""
-import subprocess as _sp
-_spawn = _sp.Popen.__init__
-def _logged(self, args, *a, **kw):
-    if any("kb.server" in str(x) for x in args):
-        with open({str(log)!r}, "a") as fh:
-            fh.write("spawn\\n")
-    return _spawn(self, args, *a, **kw)
-_sp.Popen.__init__ = _logged
+import os as _os
+_fork = _os.fork
+def _logged():  # kb forks only to start a server here (the notebook is too small for a probe)
+    with open({str(log)!r}, "a") as fh:
+        fh.write("spawn\\n")
+    return _fork()
+_os.fork = _logged
 """, encoding="utf-8")
     s = Served(f"none-{why}-{os.getpid()}-{time.monotonic_ns()}")
     cache = tmp_path / "cache"
