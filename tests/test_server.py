@@ -10,7 +10,6 @@ a second account).
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import re
@@ -22,7 +21,6 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -467,25 +465,17 @@ def test_a_new_server_starts_after_the_command_that_started_it(tmp_path: Path) -
     start-up, then its imports) waits until the kb process that spawned it has exited."""
     s = Served(f"after-{os.getpid()}-{time.monotonic_ns()}")
     code = "import time; from kb import client; client._spawn(); print('spawned', flush=True); time.sleep(1)"
-    with _spawning(s, code, s.env(XDG_CACHE_HOME=str(tmp_path / "c"))) as parent:
+    env = s.env(XDG_CACHE_HOME=str(tmp_path / "c"))
+    parent = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE)
+    try:
         assert parent.stdout is not None and parent.stdout.readline() == b"spawned\n"
         end = time.monotonic() + 0.7
         while time.monotonic() < end:  # the parent lives on: no Python of the server yet
             assert _python_servers(s.name) == []
             time.sleep(0.02)
-
-
-@contextlib.contextmanager
-def _spawning(s: Served, code: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """Python running ``code`` (which starts ``s``'s server), for the block's checks; then it
-    must exit (status 0) and the server come up once it has (stopped in any case)."""
-    parent = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
-    try:
-        yield parent
         assert parent.wait(10) == 0
         os.environ["KB_SERVER_NAME"] = s.name
-        s.wait_up()  # once it is gone, the server starts
+        s.wait_up()  # and once it is gone, the server starts
     finally:
         parent.kill()
         os.environ["KB_SERVER_NAME"] = s.name
@@ -503,11 +493,23 @@ def test_a_first_run_lets_go_of_its_output_before_it_starts_a_server(tmp_path: P
     s = Served(f"leaving-{os.getpid()}-{time.monotonic_ns()}")
     code = ("import time; from kb import client; print('answer', flush=True); client._spawn(leaving=True); "
             "time.sleep(2)")
-    with _spawning(s, code, s.env(XDG_CACHE_HOME=str(tmp_path / "c"))) as parent:
+    parent = subprocess.Popen([sys.executable, "-c", code], env=s.env(XDG_CACHE_HOME=str(tmp_path / "c")),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
         assert parent.stdout is not None and parent.stderr is not None
         assert parent.stdout.read() == b"answer\n" and parent.stderr.read() == b""  # both ended...
         assert parent.poll() is None  # ...while the command still runs
         assert _python_servers(s.name) == []
+        assert parent.wait(10) == 0
+        os.environ["KB_SERVER_NAME"] = s.name
+        s.wait_up()
+    finally:
+        parent.kill()
+        os.environ["KB_SERVER_NAME"] = s.name
+        try:
+            s.stop()
+        finally:
+            del os.environ["KB_SERVER_NAME"]
 
 
 #: Runs kb's console-script entry point with an atexit probe: the file ``sys.argv[1]`` is
