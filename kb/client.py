@@ -127,11 +127,9 @@ def served(argv: list[str]) -> int | None:
         sock.close()
 
 
-def _spawn(leaving: bool = False) -> None:
+def _spawn() -> None:
     """Start a server in the background (detached, its own session, stdio on /dev/null),
-    unless one could not start a little while ago (it left :func:`off_marker`).
-    ``leaving``: this process's output is flushed and it exits next (see
-    :func:`kb.wire.start_detached`)."""
+    unless one could not start a little while ago (it left :func:`off_marker`)."""
     marker = off_marker()
     try:
         import time
@@ -142,7 +140,7 @@ def _spawn(leaving: bool = False) -> None:
         pass
     # Python starts only once this process has exited: on a busy 2-core machine the server's
     # start-up beside this command's exit (~100 ms at 10x) made the first run ~20% slower.
-    if not start_detached(["-m", "kb.server"], after_exit=True, leaving=leaving):  # no process can start now
+    if not start_detached(["-m", "kb.server"], after_exit=True):  # no process can start now
         leave_off_marker("cannot start a process")
 
 
@@ -152,30 +150,27 @@ def _here(start_server: bool, read_only: bool = False) -> None:
     ``read_only``: a command the server would answer (:data:`kb.wire.SERVED`) ends as a
     served one does, its output flushed and then :func:`_leave`: no interpreter clean-up,
     whose freeing of every module and object (the open index, its rows, the vocabulary)
-    took ~75 ms of CPU after a 10x search had printed its answer (its share of a first run
+    took ~100 ms of CPU after a 10x search had printed its answer (its share of a first run
     and of every ``KB_SERVER=0`` command). Nothing such a command does needs that clean-up:
     the server runs it in a process that never has one. Other commands (they write) exit as
     Python does."""
     from kb.cli import run
 
     code: object = 0
-    leaving = False  # the command is done, its exit code an int: only _leave comes after the spawn
     try:
         run()
-        leaving = read_only
     except SystemExit as exc:
         if not read_only:
             raise
         code = exc.code
-        leaving = code is None or isinstance(code, int)
     finally:
         if start_server:
             try:
                 sys.stdout.flush()
                 sys.stderr.flush()
-            except (AttributeError, OSError, ValueError):
-                leaving = False  # Python's exit reports it, on stderr as it is
-            _spawn(leaving)
+            except (OSError, ValueError):
+                pass
+            _spawn()
     if read_only:
         _leave(code)
 

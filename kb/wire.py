@@ -170,85 +170,46 @@ def same_user(sock: "object") -> bool:
     return int.from_bytes(creds[4:8], sys.byteorder) == os.getuid()
 
 
-def start_detached(args: list[str], env: "dict[str, str] | None" = None, *, after_exit: bool = False,
-                   leaving: bool = False) -> bool:
+def start_detached(args: list[str], env: "dict[str, str] | None" = None, *, after_exit: bool = False) -> bool:
     """Start ``python ARGS`` (this interpreter) in the background: its own session, stdio on
     /dev/null, in ``/``, importing kb from the same place as this kb, installed or not
     (``env``: more variables). False if it could not be started.
 
-    ``after_exit``: Python starts only once this process has exited (see :func:`_gated`).
-    ``leaving``: this process writes nothing more (its output is flushed, it exits next):
-    its stdout and stderr are pointed at /dev/null first, so that a reader of a pipe sees
-    their end now, and the new process never holds them."""
+    ``after_exit``: Python starts only once this process has exited. A small ``/bin/sh``
+    waits, asleep, on a pipe whose write end only this process holds (the kernel closes it
+    at the exit), then becomes Python: a server started by a command's last step costs that
+    command nothing, not even the interpreter's start-up beside its exit."""
+    import subprocess  # lazily: only to start a server or a watcher (~5 ms)
+
     full = {**os.environ, **(env or {})}
     here = os.path.dirname(package_dir())
     full["PYTHONPATH"] = here + (os.pathsep + full["PYTHONPATH"] if full.get("PYTHONPATH") else "")
     argv = [sys.executable, *args]
+    gate: tuple[int, int] | None = None
     if after_exit:
-        return _gated(argv, full, leaving)
-    import subprocess  # lazily: only to start a watcher (~5 ms)
-
-    try:
-        subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         close_fds=True, start_new_session=True, cwd="/", env=full)
-    except OSError:
-        return False
-    return True
-
-
-def _gated(argv: list[str], env: dict[str, str], leaving: bool) -> bool:
-    """Start ``argv`` once this process has exited: a forked child waits, asleep in a small
-    ``/bin/sh``, on a pipe whose write end only this process holds (the kernel closes it at
-    the exit), then becomes ``argv``. A server started by a command's last step costs that
-    command nothing, not even the interpreter's start-up beside its exit.
-
-    A fork, not ``subprocess`` (``vfork``, which waits until the child has run its ``exec``):
-    on a busy machine a new process waits its turn for a CPU (10-35 ms measured at load 10,
-    against ~0.7 ms on a quiet one), and that wait was the command's. After a fork this
-    process goes on at once; it holds little to copy by then (the index files are mapped,
-    not copied) and exits next."""
-    try:
-        gate_r, gate_w = os.pipe()  # both close-on-exec: no other child inherits the write end
-    except OSError:
-        return False
-    try:
-        null = os.open(os.devnull, os.O_RDWR)
-    except OSError:
-        os.close(gate_r)
-        os.close(gate_w)
-        return False
-    if leaving:
-        os.dup2(null, 1)
-        os.dup2(null, 2)
-    try:
-        pid = os.fork()
-    except OSError:  # no process can start now
-        for fd in (gate_r, gate_w, null):
-            os.close(fd)
-        return False
-    if pid == 0:  # the child: nothing of the parent's runs here, it becomes /bin/sh or exits
         try:
-            os.setsid()
-            os.dup2(gate_r, 0)
-            os.dup2(null, 1)
-            os.dup2(null, 2)
-            os.chdir("/")
-            try:
-                os.execve("/bin/sh", ["/bin/sh", "-c", 'read _; exec "$0" "$@" </dev/null', *argv], env)
-            except OSError:  # no /bin/sh: wait here, then Python
-                while os.read(0, 512):
-                    pass
-                os.dup2(null, 0)
-                os.execve(argv[0], argv, env)
-        finally:
-            os._exit(127)
-    os.close(gate_r)
-    os.close(null)
-    _HELD.append(gate_w)  # open until this process exits
+            gate = os.pipe()  # both close-on-exec: no other child inherits the write end
+        except OSError:
+            pass
+        else:
+            argv = ["/bin/sh", "-c", 'read _; exec "$0" "$@" </dev/null', *argv]
+    try:
+        subprocess.Popen(argv, stdin=gate[0] if gate else subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True, cwd="/", env=full)
+    except OSError as exc:
+        if gate is None:
+            return False
+        os.close(gate[0])
+        os.close(gate[1])
+        # No /bin/sh: Python at once. No process at all (fork failed): no second try.
+        return isinstance(exc, (FileNotFoundError, PermissionError)) and start_detached(args, env)
+    if gate is not None:
+        os.close(gate[0])
+        _HELD.append(gate[1])  # open until this process exits
     return True
 
 
-#: Write ends of :func:`_gated`'s gates (kept open until the exit).
+#: Write ends of :func:`start_detached`'s gates (kept open until the exit).
 _HELD: list[int] = []
 
 

@@ -485,33 +485,6 @@ def test_a_new_server_starts_after_the_command_that_started_it(tmp_path: Path) -
             del os.environ["KB_SERVER_NAME"]
 
 
-def test_a_first_run_lets_go_of_its_output_before_it_starts_a_server(tmp_path: Path) -> None:
-    """A first run starts the server as its last step, its answer flushed (``leaving``): its
-    stdout and stderr are let go of first, so that the reader of a pipe sees their end at
-    once, and the new process (forked: the command does not wait for it to run) never holds
-    them; the server's Python still starts only once the command has exited."""
-    s = Served(f"leaving-{os.getpid()}-{time.monotonic_ns()}")
-    code = ("import time; from kb import client; print('answer', flush=True); client._spawn(leaving=True); "
-            "time.sleep(2)")
-    parent = subprocess.Popen([sys.executable, "-c", code], env=s.env(XDG_CACHE_HOME=str(tmp_path / "c")),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert parent.stdout is not None and parent.stderr is not None
-        assert parent.stdout.read() == b"answer\n" and parent.stderr.read() == b""  # both ended...
-        assert parent.poll() is None  # ...while the command still runs
-        assert _python_servers(s.name) == []
-        assert parent.wait(10) == 0
-        os.environ["KB_SERVER_NAME"] = s.name
-        s.wait_up()
-    finally:
-        parent.kill()
-        os.environ["KB_SERVER_NAME"] = s.name
-        try:
-            s.stop()
-        finally:
-            del os.environ["KB_SERVER_NAME"]
-
-
 #: Runs kb's console-script entry point with an atexit probe: the file ``sys.argv[1]`` is
 #: written by the interpreter's clean-up, if it runs.
 _CLEAN_UP_PROBE = (
@@ -602,10 +575,14 @@ class _NoUnix(_real):
 _socket.socket = _NoUnix
 """,
     "fork": """
-import os
-def _no_fork():
-    raise BlockingIOError(11, "Resource temporarily unavailable")  # fork: EAGAIN (RLIMIT_NPROC)
-os.fork = _no_fork
+import subprocess
+_real = subprocess.Popen
+class _NoFork(_real):
+    def __init__(self, args, *a, **kw):
+        if any("kb.server" in str(x) for x in args):
+            raise BlockingIOError(11, "Resource temporarily unavailable")  # fork: EAGAIN (RLIMIT_NPROC)
+        super().__init__(args, *a, **kw)
+subprocess.Popen = _NoFork
 """,
 }
 
@@ -620,13 +597,14 @@ def test_where_no_server_can_run_a_command_is_what_kb_server_0_gives(
     site.mkdir()
     log = tmp_path / "spawns"
     (site / "sitecustomize.py").write_text(NO_SERVER[why] + f"""
-import os as _os
-_fork = _os.fork
-def _logged():  # kb forks only to start a server here (the notebook is too small for a probe)
-    with open({str(log)!r}, "a") as fh:
-        fh.write("spawn\\n")
-    return _fork()
-_os.fork = _logged
+import subprocess as _sp
+_spawn = _sp.Popen.__init__
+def _logged(self, args, *a, **kw):
+    if any("kb.server" in str(x) for x in args):
+        with open({str(log)!r}, "a") as fh:
+            fh.write("spawn\\n")
+    return _spawn(self, args, *a, **kw)
+_sp.Popen.__init__ = _logged
 """, encoding="utf-8")
     s = Served(f"none-{why}-{os.getpid()}-{time.monotonic_ns()}")
     cache = tmp_path / "cache"
