@@ -1188,20 +1188,15 @@ def _having_words(reader: Any, literal: str, docs: list[int]) -> set[int] | None
 def code_text(text: str) -> str:
     """The code of a Markdown text: its fenced blocks' lines and its inline code spans, one
     a line (linear in the text)."""
+    from .notes import INLINE_CODE_RE
     from .topic import fenced
 
     out: list[str] = []
     for in_code, line in fenced(text.splitlines()):
         if in_code:
             out.append(line)
-            continue
-        start = line.find("`")
-        while start >= 0:
-            end = line.find("`", start + 1)
-            if end < 0:
-                break
-            out.append(line[start + 1:end])
-            start = line.find("`", end + 1)
+        else:
+            out.extend(span[1:-1] for span in INLINE_CODE_RE.findall(line))
     return "\n".join(out)
 
 

@@ -240,9 +240,7 @@ class Server:
 
                 self.ahead = render.idle_steps()
             next(self.ahead)
-        except StopIteration:
-            return self.collector.idle()
-        except Exception:  # never the server's end: the command does it again itself
+        except Exception:  # done (StopIteration) or failed: never the server's end
             return self.collector.idle()
         return True
 
