@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import proximity
 from .aliases import AliasTable, load_groups
 from .analysis import STEM_MARK, iter_terms, query_terms
 from .expand import WordPlan, kept
@@ -856,18 +857,30 @@ def search(
         # A question: its first hits are read for their headings (see _headings_first).
         asks = not code and soft is not None and _asks(builder)
         literal = "" if asks else literal
+        # Words near each other (see _near_first); not a code query, but English words that
+        # are code only if a note has them so in a row (in_code) are words too.
+        near = not code and soft is not None and len(soft.subqueries) > 1
         pool = max(limit, LITERAL_POOL) if literal else max(limit, HEADING_POOL) if asks else limit
+        if near:
+            pool = max(pool, proximity.POOL)
         if stop is not None:
             stop()
         results = _run(searcher, q, tag_filter, pool, plans)
         if stop is not None:
             stop()
         in_headings: dict[int, list[str]] = {}
+        close: dict[int, tuple[float, list[str]]] = {}
+        if near and results is not None and len(results) > 1:
+            results, close = _near_first(searcher, results, soft)
         if literal and results is not None and len(results):
             results, held = _literal_first(nb, results, literal, limit, in_code, searcher.reader())
             code = code or held
         elif asks and results is not None and len(results):
             results, in_headings = _headings_first(nb, results, soft, limit, plans)
+        if not asks and results is not None and len(results) > limit:
+            from .scoring import Results
+
+            results = Results(list(results[:limit]), len(results))
         if (soft is not None and soft.min_share >= 1.0 and not code and results is not None
                 and 0 < len(results) < limit):
             filled = _filled(searcher, q, soft, results, tag_filter, limit, plans)
@@ -898,6 +911,9 @@ def search(
             explained.hits = _matched_terms(searcher, builder, results[:limit])
             for hit, r in zip(explained.hits, results[:limit], strict=False):
                 hit.matched.extend(("headings", t) for t in in_headings.get(r.docnum, ()))
+                if r.docnum in close:
+                    factor, pairs = close[r.docnum]
+                    hit.matched.extend(("near", p) for p in [f"x{factor:.2f}", *pairs])
     lines = kept(plans, "#lines", MAX_KEPT_LINES)  # at least the hits of this search share
     for hit in hits if snippets else ():
         add_snippet(nb, hit, builder.terms, lines)
@@ -1224,6 +1240,35 @@ def _headings_first(nb: Notebook, results: Any, soft: Any, limit: int,
     scored.sort(key=lambda x: (-x[0], x[1]))
     top = [Scored(r._searcher, d, s) if isinstance(r, Scored) else r for s, d, r in scored[:limit]]
     return Results(top, len(results)), matched
+
+
+def _near_first(searcher: Searcher, results: Any, soft: Any
+                ) -> tuple[Any, dict[int, tuple[float, list[str]]]]:
+    """The first hits of a query of two or more content words, each scored
+    ``1 + proximity.BONUS * share`` times higher, where ``share`` is how much of the query's
+    pair weight stands close together in its body (:func:`kb.proximity.proximity`), best
+    first; and for the notes it lifted, the factor and the pairs (``word~word``)."""
+    from .scoring import Results, Scored
+
+    top = list(results[: proximity.POOL])
+    found = proximity.proximity(searcher.reader(), [r.docnum for r in top], soft.subqueries,
+                                soft.weights, soft.needed)
+    if not found:
+        return results, {}
+    labels = soft.labels
+    if len(labels) != len(soft.subqueries):
+        labels = [str(i) for i in range(len(soft.subqueries))]
+    scored: list[tuple[float, int, Any]] = []
+    close: dict[int, tuple[float, list[str]]] = {}
+    for r in top:
+        got = found.get(r.docnum)
+        factor = 1.0 + proximity.BONUS * got[0] if got else 1.0
+        if got:
+            close[r.docnum] = (factor, [f"{labels[i]}~{labels[j]}" for i, j in got[1]])
+        scored.append((float(r.score or 0.0) * factor, r.docnum, r))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    out = [Scored(r._searcher, d, s) if isinstance(r, Scored) else r for s, d, r in scored]
+    return Results(out + list(results[len(top):]), len(results)), close
 
 
 #: Notes whose heading terms a long-lived caller keeps (see :func:`_headings_first`).

@@ -1,0 +1,160 @@
+"""Term proximity: a note where the query's words stand close together ranks higher.
+
+``defaulting generic parameters``: the note with the heading *Generic parameter defaults*
+answers it, a note with ``parameters`` in its title and ``generic`` and ``default`` far
+apart in a long body does not. kb's scores count where each word is (title, body), not
+how near the words are to each other; the query's words in a row are rewarded
+(``search.PHRASE_BOOST``) only as typed, in order, each in its typed form.
+
+Here, for the first :data:`POOL` hits of a query of two or more content words (a
+:class:`kb.scoring.SoftAnd`: question words out), the body positions of each word's
+forms (its terms and the other forms it searched: stems, aliases, glosses...) are read
+from the index for those notes only, and for every pair of words the nearest two
+occurrences are found in one sweep. A pair at distance ``d`` tokens is worth
+``max(0, 1 - (d - 1) / WINDOW)`` (1 when adjacent), times the smaller of the two words'
+weights; ``share`` is what the pairs a note holds close are worth against all pairs of
+the query. The note's score is multiplied by ``1 + BONUS * share``: bounded, it reorders
+near-ties and cannot lift a note that misses words above one that holds them.
+
+Cost is linear: each word's positions in a note are capped at :data:`MAX_POSITIONS`, the
+forms of a word at :data:`MAX_FORMS`, the words at the query's own limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Hits of a query whose positions are read and re-ranked.
+POOL = 30
+#: A note whose words all stand adjacent scores this much more (in between by ``share``).
+BONUS = 0.3
+#: Tokens apart at which two words stop counting as near.
+WINDOW = 8
+#: Occurrences of a word read per note (a hostile note costs no more than a long one).
+MAX_POSITIONS = 1_000
+#: Forms of a word whose positions are read (the heaviest first).
+MAX_FORMS = 8
+#: The field whose positions count.
+FIELD = "body"
+
+
+def _tune() -> None:  # EXPERIMENT ONLY: to be removed
+    import os
+
+    g = globals()
+    for name in ("POOL", "BONUS", "WINDOW", "MAX_FORMS"):
+        v = os.environ.get("KB_PROX_" + name)
+        if v is not None:
+            g[name] = type(g[name])(v)
+
+
+_tune()
+
+
+def word_forms(q: Any) -> dict[str, float]:
+    """The body terms one word of a query matches, each with its weight (the leaf's boost,
+    at most 1): the typed terms 1, other forms their variant weight. A phrase's words
+    (a split compound, a multi-word alias) count each as the word."""
+    out: dict[str, float] = {}
+    leaves = [q] if q.is_leaf() else list(q.leaves())
+    for leaf in leaves:
+        if getattr(leaf, "fieldname", None) != FIELD:
+            continue
+        words = getattr(leaf, "words", None)
+        text = getattr(leaf, "text", None)
+        texts = list(words) if words else [text] if isinstance(text, str) else []
+        w = min(1.0, float(getattr(leaf, "boost", 1.0)))
+        for t in texts:
+            if w > out.get(t, 0.0):
+                out[t] = w
+    best = sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FORMS]
+    return dict(best)
+
+
+def _positions(reader: Any, term: str, docs: list[int]) -> dict[int, list[int]]:
+    """The term's body positions in each of the sorted ``docs`` that holds it (skipping
+    through its postings to them)."""
+    out: dict[int, list[int]] = {}
+    if (FIELD, term) not in reader:
+        return out
+    m = reader.postings(FIELD, term)
+    for d in docs:
+        if not m.is_active():
+            break
+        if m.id() < d:
+            m.skip_to(d)
+            if not m.is_active():
+                break
+        if m.id() == d:
+            try:
+                out[d] = list(m.value_as("positions")[:MAX_POSITIONS])
+            except Exception:  # noqa: BLE001 -- a field without positions: nothing near
+                return {}
+    return out
+
+
+def near_pairs(occurrences: list[tuple[int, int, float]], n_words: int,
+               window: int = WINDOW) -> dict[tuple[int, int], float]:
+    """For ``(position, word, form weight)`` occurrences sorted by position, the best
+    closeness of each pair of words ``(i, j)``, ``i < j``: ``max(0, 1 - (d - 1) / window)``
+    times the two forms' weights, for the nearest two. One sweep, each occurrence looked
+    at against the last one of every other word: linear in the occurrences."""
+    last_pos = [-(1 << 40)] * n_words
+    last_w = [0.0] * n_words
+    best: dict[tuple[int, int], float] = {}
+    for p, i, w in occurrences:
+        for j in range(n_words):
+            if j == i:
+                continue
+            d = p - last_pos[j]
+            if d > window or d < 1:
+                continue
+            value = (1.0 - (d - 1) / window) * w * last_w[j]
+            key = (i, j) if i < j else (j, i)
+            if value > best.get(key, 0.0):
+                best[key] = value
+        last_pos[i] = p
+        last_w[i] = w
+    return best
+
+
+def proximity(reader: Any, docs: list[int], subqueries: list[Any], weights: list[float],
+              needed: list[bool]) -> dict[int, tuple[float, list[tuple[int, int]]]]:
+    """For each of ``docs`` (top-level document numbers) whose content words stand near
+    each other: the share of the query's pair weight held close (0..1) and the pairs, as
+    places of the words in the query (question words, ``needed`` False, left out)."""
+    words: list[tuple[dict[str, float], float]] = []
+    index: list[int] = []  # each word's place in the query
+    for k, (q, w, need) in enumerate(zip(subqueries, weights, needed, strict=True)):
+        forms = word_forms(q) if need and w > 0 else {}
+        if forms:
+            words.append((forms, w))
+            index.append(k)
+    n = len(words)
+    if n < 2 or not docs:
+        return {}
+    total = sum(min(words[i][1], words[j][1]) for i in range(n) for j in range(i + 1, n))
+    if total <= 0:
+        return {}
+    order = sorted(set(docs))
+    at: dict[int, list[tuple[int, int, float]]] = {}
+    for i, (forms, _) in enumerate(words):
+        per_doc: dict[int, dict[int, float]] = {}
+        for term, fw in forms.items():
+            for d, ps in _positions(reader, term, order).items():
+                got = per_doc.setdefault(d, {})
+                for p in ps:
+                    if fw > got.get(p, 0.0):
+                        got[p] = fw
+        for d, got in per_doc.items():
+            ps = sorted(got)[:MAX_POSITIONS]
+            at.setdefault(d, []).extend((p, i, got[p]) for p in ps)
+    out: dict[int, tuple[float, list[tuple[int, int]]]] = {}
+    for d, occ in at.items():
+        occ.sort()
+        best = near_pairs(occ, n)
+        if not best:
+            continue
+        held = sum(v * min(words[i][1], words[j][1]) for (i, j), v in best.items())
+        out[d] = (held / total, [(index[i], index[j]) for i, j in sorted(best)])
+    return out
