@@ -31,9 +31,15 @@ BONUS = 0.3
 #: Tokens apart at which two words stop counting as near.
 WINDOW = 8
 #: Occurrences of a word read per note (a hostile note costs no more than a long one).
-MAX_POSITIONS = 1_000
+MAX_POSITIONS = 500
+#: Occurrences of all the words read per note, and looked back at from each.
+MAX_OCCURRENCES = 4_000
+MAX_RECENT = 32
 #: Forms of a word whose positions are read (the heaviest first).
 MAX_FORMS = 8
+#: Content words a query needs for proximity to count.
+MIN_WORDS = 2
+EQUAL = 0  # EXPERIMENT: every form at weight 1
 #: The field whose positions count.
 FIELD = "body"
 
@@ -42,7 +48,7 @@ def _tune() -> None:  # EXPERIMENT ONLY: to be removed
     import os
 
     g = globals()
-    for name in ("POOL", "BONUS", "WINDOW", "MAX_FORMS"):
+    for name in ("POOL", "BONUS", "WINDOW", "MAX_FORMS", "MIN_WORDS", "EQUAL"):
         v = os.environ.get("KB_PROX_" + name)
         if v is not None:
             g[name] = type(g[name])(v)
@@ -63,7 +69,7 @@ def word_forms(q: Any) -> dict[str, float]:
         words = getattr(leaf, "words", None)
         text = getattr(leaf, "text", None)
         texts = list(words) if words else [text] if isinstance(text, str) else []
-        w = min(1.0, float(getattr(leaf, "boost", 1.0)))
+        w = 1.0 if EQUAL else min(1.0, float(getattr(leaf, "boost", 1.0)))
         for t in texts:
             if w > out.get(t, 0.0):
                 out[t] = w
@@ -93,28 +99,31 @@ def _positions(reader: Any, term: str, docs: list[int]) -> dict[int, list[int]]:
     return out
 
 
-def near_pairs(occurrences: list[tuple[int, int, float]], n_words: int,
-               window: int = WINDOW) -> dict[tuple[int, int], float]:
+def near_pairs(occurrences: list[tuple[int, int, float]], window: int = WINDOW
+               ) -> dict[tuple[int, int], float]:
     """For ``(position, word, form weight)`` occurrences sorted by position, the best
     closeness of each pair of words ``(i, j)``, ``i < j``: ``max(0, 1 - (d - 1) / window)``
     times the two forms' weights, for the nearest two. One sweep, each occurrence looked
-    at against the last one of every other word: linear in the occurrences."""
-    last_pos = [-(1 << 40)] * n_words
-    last_w = [0.0] * n_words
+    at against the occurrences less than ``window`` positions before it: linear in the
+    occurrences (times the window)."""
+    from collections import deque
+
+    recent: deque[tuple[int, int, float]] = deque()
     best: dict[tuple[int, int], float] = {}
     for p, i, w in occurrences:
-        for j in range(n_words):
-            if j == i:
+        while recent and p - recent[0][0] > window:
+            recent.popleft()
+        for q, j, v in recent:
+            d = p - q
+            if j == i or d < 1:
                 continue
-            d = p - last_pos[j]
-            if d > window or d < 1:
-                continue
-            value = (1.0 - (d - 1) / window) * w * last_w[j]
+            value = (1.0 - (d - 1) / window) * w * v
             key = (i, j) if i < j else (j, i)
             if value > best.get(key, 0.0):
                 best[key] = value
-        last_pos[i] = p
-        last_w[i] = w
+        recent.append((p, i, w))
+        if len(recent) > MAX_RECENT:
+            recent.popleft()
     return best
 
 
@@ -131,7 +140,7 @@ def proximity(reader: Any, docs: list[int], subqueries: list[Any], weights: list
             words.append((forms, w))
             index.append(k)
     n = len(words)
-    if n < 2 or not docs:
+    if n < max(2, MIN_WORDS) or not docs:
         return {}
     total = sum(min(words[i][1], words[j][1]) for i in range(n) for j in range(i + 1, n))
     if total <= 0:
@@ -152,7 +161,7 @@ def proximity(reader: Any, docs: list[int], subqueries: list[Any], weights: list
     out: dict[int, tuple[float, list[tuple[int, int]]]] = {}
     for d, occ in at.items():
         occ.sort()
-        best = near_pairs(occ, n)
+        best = near_pairs(occ[:MAX_OCCURRENCES])
         if not best:
             continue
         held = sum(v * min(words[i][1], words[j][1]) for (i, j), v in best.items())
