@@ -57,7 +57,14 @@ def _tune() -> None:  # EXPERIMENT ONLY: to be removed
 _tune()
 
 
-def word_forms(q: Any) -> dict[str, float]:
+#: Other forms that are the word itself (spelled, inflected, typed otherwise), which count in
+#: full; a guess at its meaning or sound (a gloss, a sound-alike, a learned pair) counts at
+#: its weight.
+SAME_KINDS = frozenset(("alias", "split", "stem", "typo", "fix", "layout", "initials", "shorter",
+                        "parts", "verb"))
+
+
+def word_forms(q: Any, same: frozenset[str] = frozenset()) -> dict[str, float]:
     """The body terms one word of a query matches, each with its weight (the leaf's boost,
     at most 1): the typed terms 1, other forms their variant weight. A phrase's words
     (a split compound, a multi-word alias) count each as the word."""
@@ -69,8 +76,10 @@ def word_forms(q: Any) -> dict[str, float]:
         words = getattr(leaf, "words", None)
         text = getattr(leaf, "text", None)
         texts = list(words) if words else [text] if isinstance(text, str) else []
-        w = 1.0 if EQUAL else min(1.0, float(getattr(leaf, "boost", 1.0)))
+        w = 1.0 if EQUAL == 1 else min(1.0, float(getattr(leaf, "boost", 1.0)))
         for t in texts:
+            if EQUAL == 2 and t in same:
+                w = 1.0
             if w > out.get(t, 0.0):
                 out[t] = w
     best = sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FORMS]
@@ -128,14 +137,15 @@ def near_pairs(occurrences: list[tuple[int, int, float]], window: int = WINDOW
 
 
 def proximity(reader: Any, docs: list[int], subqueries: list[Any], weights: list[float],
-              needed: list[bool]) -> dict[int, tuple[float, list[tuple[int, int]]]]:
+              needed: list[bool], same: list[frozenset[str]] | None = None
+              ) -> dict[int, tuple[float, list[tuple[int, int]]]]:
     """For each of ``docs`` (top-level document numbers) whose content words stand near
     each other: the share of the query's pair weight held close (0..1) and the pairs, as
     places of the words in the query (question words, ``needed`` False, left out)."""
     words: list[tuple[dict[str, float], float]] = []
     index: list[int] = []  # each word's place in the query
     for k, (q, w, need) in enumerate(zip(subqueries, weights, needed, strict=True)):
-        forms = word_forms(q) if need and w > 0 else {}
+        forms = word_forms(q, same[k] if same else frozenset()) if need and w > 0 else {}
         if forms:
             words.append((forms, w))
             index.append(k)
