@@ -39,6 +39,7 @@ MAX_RECENT = 32
 MAX_FORMS = 8
 #: Content words a query needs for proximity to count.
 MIN_WORDS = 2
+CHANCE = 0  # EXPERIMENT
 EQUAL = 0  # EXPERIMENT: every form at weight 1
 #: The field whose positions count.
 FIELD = "body"
@@ -48,7 +49,7 @@ def _tune() -> None:  # EXPERIMENT ONLY: to be removed
     import os
 
     g = globals()
-    for name in ("POOL", "BONUS", "WINDOW", "MAX_FORMS", "MIN_WORDS", "EQUAL"):
+    for name in ("POOL", "BONUS", "WINDOW", "MAX_FORMS", "MIN_WORDS", "EQUAL", "CHANCE"):
         v = os.environ.get("KB_PROX_" + name)
         if v is not None:
             g[name] = type(g[name])(v)
@@ -157,6 +158,7 @@ def proximity(reader: Any, docs: list[int], subqueries: list[Any], weights: list
         return {}
     order = sorted(set(docs))
     at: dict[int, list[tuple[int, int, float]]] = {}
+    counts: dict[int, list[int]] = {}
     for i, (forms, _) in enumerate(words):
         per_doc: dict[int, dict[int, float]] = {}
         for term, fw in forms.items():
@@ -168,12 +170,23 @@ def proximity(reader: Any, docs: list[int], subqueries: list[Any], weights: list
         for d, got in per_doc.items():
             ps = sorted(got)[:MAX_POSITIONS]
             at.setdefault(d, []).extend((p, i, got[p]) for p in ps)
+            counts.setdefault(d, [0] * n)[i] = len(got)
     out: dict[int, tuple[float, list[tuple[int, int]]]] = {}
     for d, occ in at.items():
         occ.sort()
         best = near_pairs(occ[:MAX_OCCURRENCES])
         if not best:
             continue
+        if CHANCE:
+            # Two words that fill a note stand near each other anyway: only nearness beyond
+            # chance counts (the odds that n_i and n_j occurrences placed at random in a note
+            # of length L put two within the window: 1 - exp(-2 W n_i n_j / L)).
+            import math
+
+            c = counts[d]
+            length = max(1, reader.doc_field_length(d, FIELD, 0) or 1)
+            best = {(i, j): v * math.exp(-2.0 * WINDOW * c[i] * c[j] / length)
+                    for (i, j), v in best.items()}
         held = sum(v * min(words[i][1], words[j][1]) for (i, j), v in best.items())
         out[d] = (held / total, [(index[i], index[j]) for i, j in sorted(best)])
     return out
