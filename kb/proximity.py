@@ -40,6 +40,7 @@ MAX_FORMS = 8
 #: Content words a query needs for proximity to count.
 MIN_WORDS = 2
 CHANCE = 0  # EXPERIMENT
+MIN_FORM = 0.0  # EXPERIMENT
 EQUAL = 0  # EXPERIMENT: every form at weight 1
 #: The field whose positions count.
 FIELD = "body"
@@ -49,7 +50,7 @@ def _tune() -> None:  # EXPERIMENT ONLY: to be removed
     import os
 
     g = globals()
-    for name in ("POOL", "BONUS", "WINDOW", "MAX_FORMS", "MIN_WORDS", "EQUAL", "CHANCE"):
+    for name in ("POOL", "BONUS", "WINDOW", "MAX_FORMS", "MIN_WORDS", "EQUAL", "CHANCE", "MIN_FORM"):
         v = os.environ.get("KB_PROX_" + name)
         if v is not None:
             g[name] = type(g[name])(v)
@@ -83,29 +84,60 @@ def word_forms(q: Any, same: frozenset[str] = frozenset()) -> dict[str, float]:
                 w = 1.0
             if w > out.get(t, 0.0):
                 out[t] = w
-    best = sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FORMS]
+    best = sorted(((t, w) for t, w in out.items() if w >= MIN_FORM), key=lambda kv: (-kv[1], kv[0]))[:MAX_FORMS]
     return dict(best)
 
 
-def _positions(reader: Any, term: str, docs: list[int]) -> dict[int, list[int]]:
-    """The term's body positions in each of the sorted ``docs`` that holds it (skipping
-    through its postings to them)."""
+def _leaves(reader: Any) -> list[tuple[Any, int]]:
+    """The segment readers of a reader and the document number each starts at."""
+    if reader.is_atomic():
+        return [(reader, 0)]
+    return list(zip(reader.readers, reader.doc_offsets, strict=True))
+
+
+def _positions(leaves: list[tuple[Any, int]], term: str, docs: list[int]) -> dict[int, list[int]]:
+    """The term's body positions in each of the sorted ``docs`` (top-level numbers) that
+    holds it. Each segment's postings are read block by block: a block none of the notes
+    falls in is passed on its header, a block one does has its ids read, and its positions
+    only when it holds one of them (as ``kb.scoring._term_at`` reads scores)."""
+    import bisect
+
     out: dict[int, list[int]] = {}
-    if (FIELD, term) not in reader:
-        return out
-    m = reader.postings(FIELD, term)
-    for d in docs:
-        if not m.is_active():
-            break
-        if m.id() < d:
-            m.skip_to(d)
-            if not m.is_active():
-                break
-        if m.id() == d:
-            try:
-                out[d] = list(m.value_as("positions")[:MAX_POSITIONS])
-            except Exception:  # noqa: BLE001 -- a field without positions: nothing near
-                return {}
+    for k, (reader, offset) in enumerate(leaves):
+        end = leaves[k + 1][1] if k + 1 < len(leaves) else None
+        lo = bisect.bisect_left(docs, offset)
+        hi = len(docs) if end is None else bisect.bisect_left(docs, end)
+        if lo >= hi:
+            continue
+        try:
+            btext = term.encode("utf-8")
+            if (FIELD, btext) not in reader:
+                continue
+            m = reader.postings(FIELD, btext)
+        except (KeyError, ValueError):
+            continue
+        while not hasattr(m, "_atend") and hasattr(m, "child"):
+            m = m.child  # a filter of deleted notes: the notes asked about are live
+        if not (hasattr(m, "_read_values") and hasattr(m, "_read_ids")):
+            return {}  # another postings format: no positions read here
+        decode = m.format.decode_positions
+        want = [d - offset for d in docs[lo:hi]]
+        i = 0
+        while not m._atend and i < len(want):
+            if m._maxid >= want[i]:
+                if m._ids is None:
+                    m._read_ids()
+                ids = m._ids
+                j = bisect.bisect_right(want, m._maxid, i)
+                for d in want[i:j]:
+                    at = bisect.bisect_left(ids, d)
+                    if at < len(ids) and ids[at] == d:
+                        if m._values is None:
+                            m._read_values()
+                        out[d + offset] = decode(m._values[at])[:MAX_POSITIONS]
+                i = j
+            m._i = m._blocklength
+            m._next_block()
     return out
 
 
@@ -157,12 +189,13 @@ def proximity(reader: Any, docs: list[int], subqueries: list[Any], weights: list
     if total <= 0:
         return {}
     order = sorted(set(docs))
+    leaves = _leaves(reader)
     at: dict[int, list[tuple[int, int, float]]] = {}
     counts: dict[int, list[int]] = {}
     for i, (forms, _) in enumerate(words):
         per_doc: dict[int, dict[int, float]] = {}
         for term, fw in forms.items():
-            for d, ps in _positions(reader, term, order).items():
+            for d, ps in _positions(leaves, term, order).items():
                 got = per_doc.setdefault(d, {})
                 for p in ps:
                     if fw > got.get(p, 0.0):
