@@ -6,15 +6,22 @@ apart in a long body does not. kb's scores count where each word is (title, body
 how near the words are to each other; the query's words in a row are rewarded
 (``search.PHRASE_BOOST``) only as typed, in order, each in its typed form.
 
-Here, for the first :data:`POOL` hits of a query of two or more content words (a
-:class:`kb.scoring.SoftAnd`: question words out), the body positions of each word's
+Here, for the first :data:`POOL` hits of a query of :data:`MIN_WORDS` content words or
+more (a :class:`kb.scoring.SoftAnd`: question words out), the body positions of each word's
 forms (its terms and the other forms it searched: stems, aliases, glosses...) are read
 from the index for those notes only, and for every pair of words the nearest two
 occurrences are found in one sweep. A pair at distance ``d`` tokens is worth
 ``max(0, 1 - (d - 1) / WINDOW)`` (1 when adjacent), times the smaller of the two words'
 weights; ``share`` is what the pairs a note holds close are worth against all pairs of
 the query. The note's score is multiplied by ``1 + BONUS * share``: bounded, it reorders
-near-ties and cannot lift a note that misses words above one that holds them.
+near-ties (a note that misses a word scores ``share ** 2`` less for it, see
+``scoring.COORD_POWER``, and stays below one that holds every word unless nearly tied).
+
+Measured on the study sets (benchmarks/EXPERIMENTS.md, session 8): two-word queries lost
+more than they gained (the typed words in a row are rewarded already, and a typo's
+correction counts below the typed form), a wider window or a larger bonus lost questions,
+and counting only nearness beyond chance (two words filling a note are near anyway) lost
+English queries; hence three words or more, a window of four.
 
 Cost is linear: each word's positions in a note are capped at :data:`MAX_POSITIONS`, the
 forms of a word at :data:`MAX_FORMS`, the words at the query's own limit.
@@ -25,48 +32,26 @@ from __future__ import annotations
 from typing import Any
 
 #: Hits of a query whose positions are read and re-ranked.
-POOL = 30
+POOL = 20
 #: A note whose words all stand adjacent scores this much more (in between by ``share``).
 BONUS = 0.3
 #: Tokens apart at which two words stop counting as near.
-WINDOW = 8
+WINDOW = 4
 #: Occurrences of a word read per note (a hostile note costs no more than a long one).
 MAX_POSITIONS = 500
 #: Occurrences of all the words read per note, and looked back at from each.
 MAX_OCCURRENCES = 4_000
+#: Occurrences within the window looked back at from each (words at one position aside).
 MAX_RECENT = 32
 #: Forms of a word whose positions are read (the heaviest first).
 MAX_FORMS = 8
 #: Content words a query needs for proximity to count.
-MIN_WORDS = 2
-CHANCE = 0  # EXPERIMENT
-MIN_FORM = 0.0  # EXPERIMENT
-EQUAL = 0  # EXPERIMENT: every form at weight 1
+MIN_WORDS = 3
 #: The field whose positions count.
 FIELD = "body"
 
 
-def _tune() -> None:  # EXPERIMENT ONLY: to be removed
-    import os
-
-    g = globals()
-    for name in ("POOL", "BONUS", "WINDOW", "MAX_FORMS", "MIN_WORDS", "EQUAL", "CHANCE", "MIN_FORM"):
-        v = os.environ.get("KB_PROX_" + name)
-        if v is not None:
-            g[name] = type(g[name])(v)
-
-
-_tune()
-
-
-#: Other forms that are the word itself (spelled, inflected, typed otherwise), which count in
-#: full; a guess at its meaning or sound (a gloss, a sound-alike, a learned pair) counts at
-#: its weight.
-SAME_KINDS = frozenset(("alias", "split", "stem", "typo", "fix", "layout", "initials", "shorter",
-                        "parts", "verb"))
-
-
-def word_forms(q: Any, same: frozenset[str] = frozenset()) -> dict[str, float]:
+def word_forms(q: Any) -> dict[str, float]:
     """The body terms one word of a query matches, each with its weight (the leaf's boost,
     at most 1): the typed terms 1, other forms their variant weight. A phrase's words
     (a split compound, a multi-word alias) count each as the word."""
@@ -78,13 +63,11 @@ def word_forms(q: Any, same: frozenset[str] = frozenset()) -> dict[str, float]:
         words = getattr(leaf, "words", None)
         text = getattr(leaf, "text", None)
         texts = list(words) if words else [text] if isinstance(text, str) else []
-        w = 1.0 if EQUAL == 1 else min(1.0, float(getattr(leaf, "boost", 1.0)))
+        w = min(1.0, float(getattr(leaf, "boost", 1.0)))
         for t in texts:
-            if EQUAL == 2 and t in same:
-                w = 1.0
             if w > out.get(t, 0.0):
                 out[t] = w
-    best = sorted(((t, w) for t, w in out.items() if w >= MIN_FORM), key=lambda kv: (-kv[1], kv[0]))[:MAX_FORMS]
+    best = sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FORMS]
     return dict(best)
 
 
@@ -170,15 +153,14 @@ def near_pairs(occurrences: list[tuple[int, int, float]], window: int = WINDOW
 
 
 def proximity(reader: Any, docs: list[int], subqueries: list[Any], weights: list[float],
-              needed: list[bool], same: list[frozenset[str]] | None = None
-              ) -> dict[int, tuple[float, list[tuple[int, int]]]]:
+              needed: list[bool]) -> dict[int, tuple[float, list[tuple[int, int]]]]:
     """For each of ``docs`` (top-level document numbers) whose content words stand near
     each other: the share of the query's pair weight held close (0..1) and the pairs, as
     places of the words in the query (question words, ``needed`` False, left out)."""
     words: list[tuple[dict[str, float], float]] = []
     index: list[int] = []  # each word's place in the query
     for k, (q, w, need) in enumerate(zip(subqueries, weights, needed, strict=True)):
-        forms = word_forms(q, same[k] if same else frozenset()) if need and w > 0 else {}
+        forms = word_forms(q) if need and w > 0 else {}
         if forms:
             words.append((forms, w))
             index.append(k)
@@ -191,7 +173,6 @@ def proximity(reader: Any, docs: list[int], subqueries: list[Any], weights: list
     order = sorted(set(docs))
     leaves = _leaves(reader)
     at: dict[int, list[tuple[int, int, float]]] = {}
-    counts: dict[int, list[int]] = {}
     for i, (forms, _) in enumerate(words):
         per_doc: dict[int, dict[int, float]] = {}
         for term, fw in forms.items():
@@ -203,23 +184,12 @@ def proximity(reader: Any, docs: list[int], subqueries: list[Any], weights: list
         for d, got in per_doc.items():
             ps = sorted(got)[:MAX_POSITIONS]
             at.setdefault(d, []).extend((p, i, got[p]) for p in ps)
-            counts.setdefault(d, [0] * n)[i] = len(got)
     out: dict[int, tuple[float, list[tuple[int, int]]]] = {}
     for d, occ in at.items():
         occ.sort()
         best = near_pairs(occ[:MAX_OCCURRENCES])
         if not best:
             continue
-        if CHANCE:
-            # Two words that fill a note stand near each other anyway: only nearness beyond
-            # chance counts (the odds that n_i and n_j occurrences placed at random in a note
-            # of length L put two within the window: 1 - exp(-2 W n_i n_j / L)).
-            import math
-
-            c = counts[d]
-            length = max(1, reader.doc_field_length(d, FIELD, 0) or 1)
-            best = {(i, j): v * math.exp(-2.0 * WINDOW * c[i] * c[j] / length)
-                    for (i, j), v in best.items()}
         held = sum(v * min(words[i][1], words[j][1]) for (i, j), v in best.items())
         out[d] = (held / total, [(index[i], index[j]) for i, j in sorted(best)])
     return out

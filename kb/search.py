@@ -859,7 +859,7 @@ def search(
         literal = "" if asks else literal
         # Words near each other (see _near_first); not a code query, but English words that
         # are code only if a note has them so in a row (in_code) are words too.
-        near = not code and soft is not None and len(soft.subqueries) > 1
+        near = not code and soft is not None and sum(soft.needed) >= proximity.MIN_WORDS
         pool = max(limit, LITERAL_POOL) if literal else max(limit, HEADING_POOL) if asks else limit
         if near:
             pool = max(pool, proximity.POOL)
@@ -871,7 +871,7 @@ def search(
         in_headings: dict[int, list[str]] = {}
         close: dict[int, tuple[float, list[str]]] = {}
         if near and results is not None and len(results) > 1:
-            results, close = _near_first(searcher, results, soft, builder.plans)
+            results, close = _near_first(searcher, results, soft)
         if literal and results is not None and len(results):
             results, held = _literal_first(nb, results, literal, limit, in_code, searcher.reader())
             code = code or held
@@ -1242,14 +1242,7 @@ def _headings_first(nb: Notebook, results: Any, soft: Any, limit: int,
     return Results(top, len(results)), matched
 
 
-def _same_forms(plan: WordPlan | None) -> frozenset[str]:
-    """The terms of a word's other forms that are the word itself (:data:`kb.proximity.SAME_KINDS`)."""
-    if plan is None:
-        return frozenset()
-    return frozenset(t for v in plan.variants if v.kind in proximity.SAME_KINDS for t in v.terms)
-
-
-def _near_first(searcher: Searcher, results: Any, soft: Any, plans: dict[str, WordPlan]
+def _near_first(searcher: Searcher, results: Any, soft: Any
                 ) -> tuple[Any, dict[int, tuple[float, list[str]]]]:
     """The first hits of a query of two or more content words, each scored
     ``1 + proximity.BONUS * share`` times higher, where ``share`` is how much of the query's
@@ -1261,9 +1254,8 @@ def _near_first(searcher: Searcher, results: Any, soft: Any, plans: dict[str, Wo
     labels = soft.labels
     if len(labels) != len(soft.subqueries):
         labels = [str(i) for i in range(len(soft.subqueries))]
-    same = [_same_forms(plans.get(label)) for label in labels]
     found = proximity.proximity(searcher.reader(), [r.docnum for r in top], soft.subqueries,
-                                soft.weights, soft.needed, same)
+                                soft.weights, soft.needed)
     if not found:
         return results, {}
     scored: list[tuple[float, int, Any]] = []

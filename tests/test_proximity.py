@@ -24,7 +24,7 @@ def two_notes() -> dict[str, str]:
     notes = dict(FILLER)
     notes["a/scattered.md"] = (f"# Types\n\nA generic type. {PAD} {PAD}\n\n{PAD} {PAD} "
                                f"A parameter list. {PAD}\n\n{PAD} {PAD} The default.\n")
-    notes["b/together.md"] = (f"# Types\n\n## A default for each generic type parameter\n\n{PAD} {PAD}"
+    notes["b/together.md"] = (f"# Types\n\n## Generic type parameter default\n\n{PAD} {PAD}"
                               f"\n\n{PAD} {PAD}\n\n{PAD} {PAD} {PAD}\n\n{PAD} The end.\n")
     return notes
 
