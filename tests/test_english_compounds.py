@@ -1,0 +1,54 @@
+"""A hyphenated compound typed with another inflection of its part (issue 10, English
+inflections): ``self-healed`` for a note that writes ``self-healing``. SQLite FTS5
+(Porter) splits the compound and stems its parts; kb keeps it whole and must find the
+notes' compounds whose parts have the same stems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from indexed import indexed
+
+from kb.search import search
+
+
+def _paths(nb, ix, query: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [h.path for h in search(nb, query, limit=5, ix=ix).hits]
+
+
+def _stems(nb, ix, query: str) -> set[str]:  # type: ignore[no-untyped-def]
+    r = search(nb, query, limit=5, ix=ix, explain=True)
+    assert r.explanation is not None
+    return {v.terms[0] for w in r.explanation.words for v in w.variants if v.kind == "stem"}
+
+
+NOTES = {
+    # each target writes the compound in another form than the query
+    "heal.md": "# Operators\n\nA self-healing cluster restarts what fails.\n",
+    "trade.md": "# State pattern\n\nThe trade-off of the pattern: more types.\n",
+    "coded.md": "# Installer\n\nThe first installer took a hard-coded list of manifests.\n",
+    # siblings holding the other query words, and the compound's parts apart
+    "systems.md": "# Systems\n\nSystems fail. A cluster heals itself when an operator restarts pods.\n",
+    "self.md": "# Self\n\nThe pattern itself: a state holds a list, and the cluster heals.\n",
+    "hard.md": "# Hard problems\n\nCoding the installer list was hard: manifests everywhere.\n",
+}
+
+
+def test_a_compound_finds_the_notes_compound_with_its_parts_stems(tmp_path: Path) -> None:
+    nb, ix = indexed(tmp_path, NOTES)
+    assert "self-healing" in _stems(nb, ix, "self-healed")
+    assert _paths(nb, ix, "self-healed cluster")[:1] == ["heal.md"]
+    assert "trade-off" in _stems(nb, ix, "trade-offs")
+    assert _paths(nb, ix, "pattern trade-offs")[:1] == ["trade.md"]
+    assert "hard-coded" in _stems(nb, ix, "hard-coding")
+    assert _paths(nb, ix, "hard-coding manifests list")[:1] == ["coded.md"]
+
+
+def test_only_compounds_with_every_part_of_the_same_stem(tmp_path: Path) -> None:
+    nb, ix = indexed(tmp_path, {**NOTES, "more.md": "# More\n\nself-hosted, self-help, hard-core.\n"})
+    assert _stems(nb, ix, "self-healed") == {"self-healing"}
+    assert _stems(nb, ix, "self-hosting") == {"self-hosted"}
+    assert "hard-core" not in _stems(nb, ix, "hard-coding")
+    # identifiers and code are not compounds of words: nothing is looked up for them
+    assert _stems(nb, ix, "max_active_runs") == set()
+    assert _stems(nb, ix, "--dry-run=client") == set()
