@@ -101,6 +101,8 @@ APART_SHARE = 0.1
 #: 따라 turns up in 16 of taylor's 30 notes, 2.4 times chance).
 APART_LIFT = 5.0
 MAX_STEMS = 12
+#: Forms of a compound's last part searched with the other parts in a row (never-returned).
+MAX_PART_FORMS = 2
 MAX_SOUNDS = 3
 #: Most look-alikes with a word's consonants but not its vowels checked for being written
 #: beside it (:meth:`Expander._near_sounds`).
@@ -621,6 +623,14 @@ class Expander:
         picks = sorted(((df, o) for o, df in found.items() if df), reverse=True)[:MAX_STEMS]
         for df, other in picks:
             self._add(plan, (other,), self._capped(STEM_WEIGHT, typed_df, df), "stem", "-".join(stems))
+        if not typed_df and self.vocab is not None and all(self.df(p) for p in parts[:-1]):
+            # never-returned for a note that writes "never returns": the parts in a row,
+            # the last in the notes' commonest forms of its stem
+            forms = sorted(((self.df(o), o) for o in self.vocab.by_stem(stems[-1]) if o != last),
+                           reverse=True)
+            for df, other in forms[:MAX_PART_FORMS]:
+                if df and self._add(plan, (*parts[:-1], other), STEM_WEIGHT, "stem", "-".join(stems)):
+                    picks.append((df, other))
         return len(picks)
 
     def _glosses(self, plan: WordPlan, side: str, typed_df: int) -> None:
