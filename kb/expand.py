@@ -623,14 +623,24 @@ class Expander:
         picks = sorted(((df, o) for o, df in found.items() if df), reverse=True)[:MAX_STEMS]
         for df, other in picks:
             self._add(plan, (other,), self._capped(STEM_WEIGHT, typed_df, df), "stem", "-".join(stems))
-        if not typed_df and self.vocab is not None and all(self.df(p) for p in parts[:-1]):
-            # never-returned for a note that writes "never returns": the parts in a row,
-            # the last in the notes' commonest forms of its stem
+        if self.vocab is None:
+            return len(picks)
+        if all(self.df(p) for p in parts[:-1]):
+            # never-returned for a note that writes "never returns", load-balanced for "load
+            # balancing": the parts in a row, the last in the notes' commonest forms of its stem
             forms = sorted(((self.df(o), o) for o in self.vocab.by_stem(stems[-1]) if o != last),
                            reverse=True)
+            weight = PARTS_WEIGHT if typed_df else STEM_WEIGHT
             for df, other in forms[:MAX_PART_FORMS]:
-                if df and self._add(plan, (*parts[:-1], other), STEM_WEIGHT, "stem", "-".join(stems)):
+                if df and self._add(plan, (*parts[:-1], other), weight, "stem", "-".join(stems)):
                     picks.append((df, other))
+        # auto-scaled for a note that writes autoscaling: the compound written as one word
+        joined = "".join(parts)
+        for other in self.vocab.by_stem(light_stem(joined)):
+            df = self.df(other)
+            if df and self._add(plan, (other,), self._capped(STEM_WEIGHT, typed_df, df), "stem",
+                                "-".join(stems)):
+                picks.append((df, other))
         return len(picks)
 
     def _glosses(self, plan: WordPlan, side: str, typed_df: int) -> None:

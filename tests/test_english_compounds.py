@@ -61,3 +61,17 @@ def test_a_compound_the_notes_write_as_words_finds_them_in_other_forms(tmp_path:
     nb, ix = indexed(tmp_path, NOTES)
     assert "never returns" in _stems(nb, ix, "never-returned")
     assert _paths(nb, ix, "never-returned function type")[:1] == ["never.md"]
+
+
+def test_a_compound_finds_the_word_the_notes_write_it_as(tmp_path: Path) -> None:
+    notes = {
+        "auto.md": "# Scaling\n\nAutoscaling adds pods when the load grows.\n",
+        "pods.md": "# Pods\n\nPods are scaled by hand; the load is auto detected.\n",
+        "lb.md": "# Traffic\n\nLoad balancing spreads requests over servers.\n",
+        "other.md": "# Servers\n\nA load-balanced pair of servers; requests are balanced.\n",
+    }
+    nb, ix = indexed(tmp_path, notes)
+    assert "autoscaling" in _stems(nb, ix, "auto-scaled")
+    assert _paths(nb, ix, "auto-scaled pods")[:1] == ["auto.md"]
+    # typed as the notes write it too, the compound's other forms in a row are searched
+    assert "load balancing" in _stems(nb, ix, "load-balanced")
