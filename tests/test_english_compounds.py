@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from indexed import indexed
 
 from kb.search import search
@@ -36,14 +37,19 @@ NOTES = {
 }
 
 
-def test_a_compound_finds_the_notes_compound_with_its_parts_stems(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("query", "form", "target"), [
+    ("self-healed cluster", "self-healing", "heal.md"),
+    ("pattern trade-offs", "trade-off", "trade.md"),
+    ("hard-coding manifests list", "hard-coded", "coded.md"),
+    # a compound the notes write as words: its parts in a row, in other forms
+    ("never-returned function type", "never returns", "never.md"),
+])
+def test_a_compound_finds_the_notes_forms_of_it(tmp_path: Path, query: str, form: str,
+                                                target: str) -> None:
     nb, ix = indexed(tmp_path, NOTES)
-    assert "self-healing" in _stems(nb, ix, "self-healed")
-    assert _paths(nb, ix, "self-healed cluster")[:1] == ["heal.md"]
-    assert "trade-off" in _stems(nb, ix, "trade-offs")
-    assert _paths(nb, ix, "pattern trade-offs")[:1] == ["trade.md"]
-    assert "hard-coded" in _stems(nb, ix, "hard-coding")
-    assert _paths(nb, ix, "hard-coding manifests list")[:1] == ["coded.md"]
+    compound = next(word for word in query.split() if "-" in word)
+    assert form in _stems(nb, ix, compound)
+    assert _paths(nb, ix, query)[:1] == [target]
 
 
 def test_only_compounds_with_every_part_of_the_same_stem(tmp_path: Path) -> None:
@@ -55,12 +61,6 @@ def test_only_compounds_with_every_part_of_the_same_stem(tmp_path: Path) -> None
     # identifiers and code are not compounds of words: nothing is looked up for them
     assert _stems(nb, ix, "max_active_runs") == set()
     assert _stems(nb, ix, "--dry-run=client") == set()
-
-
-def test_a_compound_the_notes_write_as_words_finds_them_in_other_forms(tmp_path: Path) -> None:
-    nb, ix = indexed(tmp_path, NOTES)
-    assert "never returns" in _stems(nb, ix, "never-returned")
-    assert _paths(nb, ix, "never-returned function type")[:1] == ["never.md"]
 
 
 def test_a_compound_finds_the_word_the_notes_write_it_as(tmp_path: Path) -> None:
