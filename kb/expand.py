@@ -101,6 +101,8 @@ APART_SHARE = 0.1
 #: 따라 turns up in 16 of taylor's 30 notes, 2.4 times chance).
 APART_LIFT = 5.0
 MAX_STEMS = 12
+#: Forms of a compound's last part searched with the other parts in a row (never-returned).
+MAX_PART_FORMS = 2
 MAX_SOUNDS = 3
 #: Most look-alikes with a word's consonants but not its vowels checked for being written
 #: beside it (:meth:`Expander._near_sounds`).
@@ -395,6 +397,7 @@ class Expander:
                 weight = self._capped(PARTS_WEIGHT, typed_df, df)
                 self._add(plan, (bare,), weight, "shorter", "the name without @")
             return
+        self._compound_stems(plan, term, typed_df)  # self-healed -> self-healing
         joined = not typed_df or any(c in plan.text for c in "._-:/")  # not useEffect: written whole
         parts = tuple(analyze(plan.text)[1:]) if joined else ()  # create_file_writer too
         if len(parts) > 1 and all(self.df(p) for p in parts):
@@ -587,6 +590,58 @@ class Expander:
         for df, other in found[:MAX_STEMS]:
             self._add(plan, (other,), self._capped(STEM_WEIGHT, typed_df, df), "stem", light_stem(term))
         return len(found)
+
+    def _compound_stems(self, plan: WordPlan, term: str, typed_df: int) -> int:
+        """Hyphenated compounds of the notes whose parts have the typed compound's parts'
+        stems (``self-healed`` -> ``self-healing``, ``trade-offs`` -> ``trade-off``), as
+        stem variants; how many. The vocab files only plain words under their stems, so
+        the index's terms are read from the typed compound's first parts and the start of
+        its last part's stem (``self-heal``)."""
+        parts = term.split("-")
+        if (len(parts) < 2 or not all(p.isalpha() and p.isascii() for p in parts)
+                or (plan.variants and plan.variants[-1].kind == "stem")):
+            return 0
+        stems = [light_stem(p) for p in parts]
+        last = parts[-1]
+        common = 0
+        while common < min(len(last), len(stems[-1])) and last[common] == stems[-1][common]:
+            common += 1
+        if common < 3:
+            return 0  # too short a start to read from (the stem is the part)
+        head = "-".join(parts[:-1]) + "-" + last[:common]
+        found: dict[str, int] = {}
+        for f in LEXICON_FIELDS:
+            for n, btext in enumerate(self.reader.expand_prefix(f, head)):
+                if n >= MAX_FORM_SCAN:
+                    break
+                other = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                if other == term or other in found:
+                    continue
+                others = other.split("-")
+                if len(others) == len(parts) and [light_stem(o) for o in others] == stems:
+                    found[other] = self.df(other)
+        picks = sorted(((df, o) for o, df in found.items() if df), reverse=True)[:MAX_STEMS]
+        for df, other in picks:
+            self._add(plan, (other,), self._capped(STEM_WEIGHT, typed_df, df), "stem", "-".join(stems))
+        if self.vocab is None:
+            return len(picks)
+        if all(self.df(p) for p in parts[:-1]):
+            # never-returned for a note that writes "never returns", load-balanced for "load
+            # balancing": the parts in a row, the last in the notes' commonest forms of its stem
+            forms = sorted(((self.df(o), o) for o in self.vocab.by_stem(stems[-1]) if o != last),
+                           reverse=True)
+            weight = PARTS_WEIGHT if typed_df else STEM_WEIGHT
+            for df, other in forms[:MAX_PART_FORMS]:
+                if df and self._add(plan, (*parts[:-1], other), weight, "stem", "-".join(stems)):
+                    picks.append((df, other))
+        # auto-scaled for a note that writes autoscaling: the compound written as one word
+        joined = "".join(parts)
+        for other in self.vocab.by_stem(light_stem(joined)):
+            df = self.df(other)
+            if df and self._add(plan, (other,), self._capped(STEM_WEIGHT, typed_df, df), "stem",
+                                "-".join(stems)):
+                picks.append((df, other))
+        return len(picks)
 
     def _glosses(self, plan: WordPlan, side: str, typed_df: int) -> None:
         if self.vocab is None:

@@ -358,11 +358,16 @@ def soft_and_class() -> type:
                 #: Per word, None, or the part of its query without its guessed translations:
                 #: a note outside it holds the word at GUESS_CREDIT of its weight.
                 self.sure: list[Any] = [None] * len(subqueries)
+                #: Whether a note held enough only through such forms still passes min_share
+                #: (ranked by the lesser share): an English query's Korean note is ranked
+                #: below the English ones, not left out.
+                self.sure_keeps = False
 
             def __eq__(self, other: object) -> bool:
                 return (type(other) is type(self) and self.subqueries == other.subqueries  # type: ignore[attr-defined]
                         and self.weights == other.weights and self.min_share == other.min_share  # type: ignore[attr-defined]
-                        and self.focused == other.focused and self.sure == other.sure)  # type: ignore[attr-defined]
+                        and self.focused == other.focused and self.sure == other.sure  # type: ignore[attr-defined]
+                        and self.sure_keeps == other.sure_keeps)  # type: ignore[attr-defined]
 
             __hash__ = Or.__hash__
 
@@ -373,6 +378,7 @@ def soft_and_class() -> type:
                         long_factor: Any = None, sure: list[Any] | None = None) -> dict[int, float]:
                 total = sum(self.weights) or 1.0
                 held: dict[int, float] = {}
+                full: dict[int, float] = {}  # held, each guess counted in full (sure_keeps)
                 in_title: dict[int, float] = {}
                 acc: dict[int, float] = {}
                 needs: dict[int, int] = {}
@@ -388,6 +394,8 @@ def soft_and_class() -> type:
                     if firm is not None:  # a question's English word: a guess holds less of it
                         less = w * (1.0 - GUESS_CREDIT)
                         for d in part.keys() - firm:
+                            if self.sure_keeps:
+                                full[d] = full.get(d, 0.0) + less
                             held[d] -= less
                     for d in title:
                         if d in part:
@@ -397,7 +405,7 @@ def soft_and_class() -> type:
                 n_needed = sum(self.needed)
                 for d, sc in acc.items():
                     share = held[d] / total
-                    if share + 1e-9 < self.min_share:
+                    if share + full.get(d, 0.0) / total + 1e-9 < self.min_share:
                         continue
                     if needs.get(d, 0) == n_needed:
                         self.complete += 1

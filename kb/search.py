@@ -285,6 +285,8 @@ class _Builder:
         self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans, stop) if expand else None
         #: The words the notebook uses together across scripts (:mod:`kb.assoc`), or None.
         self.learned = learned if expand else None
+        #: Whether every word of the query is written in Latin letters (see _guess_kinds).
+        self.latin_query = False
 
     def word_weight(self, clause: Clause) -> float:
         """A word's weight in a soft AND: the idf of its rarest typed term (or of the form
@@ -331,12 +333,15 @@ class _Builder:
                          "wording) weighs less than one they come back to (a topic), and a note "
                          f"whose headings hold the words' weight scores up to {1 + HEADING_BONUS:g} "
                          "times more (headings: the terms they hold)")
-            guessed = [label for label in soft.labels if _guesses(self, label)]
-            if guessed:
-                from .scoring import GUESS_CREDIT
+        kinds = _guess_kinds(self)
+        guessed = [label for label in soft.labels if _guesses(self, label, kinds)] if soft and kinds else []
+        if guessed:
+            from .scoring import GUESS_CREDIT
 
-                combined += (f"; {', '.join(guessed)}: held at {GUESS_CREDIT:g} of its weight by a note "
-                             "that has only a guessed translation of it (gloss, learned), not the word")
+            what = ("a guessed translation of it (gloss, learned)" if kinds == GUESS_KINDS
+                    else "it in Hangul (alias, sound-alike, gloss, learned)")
+            combined += (f"; {', '.join(guessed)}: held at {GUESS_CREDIT:g} of its weight by a note "
+                         f"that has only {what}, not the word")
         return Explanation(list(self.plans.values()), combined)
 
     def has_term(self, term: str, fields: Iterable[str] = ("title", "body")) -> bool:
@@ -662,8 +667,10 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
             q = soft_and_class()([u[0] for u in live], [u[1] for u in live], min_share=min_share,
                                  titles=titles, needed=[not u[3] for u in live])
             q.labels = [u[4] for u in live]
-            if _asks(builder):
-                q.sure = [_sure_part(builder, u) for u in live]
+            kinds = _guess_kinds(builder)
+            if kinds:
+                q.sure = [_sure_part(builder, u, kinds) for u in live]
+                q.sure_keeps = kinds is LATIN_GUESS_KINDS
         else:
             q = NullQuery
     else:
@@ -699,7 +706,23 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
 GUESS_KINDS = frozenset(("gloss", "learned"))
 
 
-def _guesses(builder: _Builder, label: str) -> set[tuple[str, ...]]:
+#: ...and in a query written all in Latin letters, any Hangul form of an English word: its
+#: spelling by the alias table or by sound too (``container`` -> ``컨테이너``). An English
+#: query is answered first by the notes that write its words; a Korean note that holds a
+#: word only in Hangul holds it at GUESS_CREDIT (it still matches: ``register CPU`` may need
+#: the note that says 레지스터).
+LATIN_GUESS_KINDS = frozenset(("gloss", "learned", "alias", "sound"))
+
+
+def _guess_kinds(builder: _Builder) -> frozenset[str]:
+    """The kinds of variant a soft query holds a word by at GUESS_CREDIT only (see
+    _sure_part): guessed translations in a question, any Hangul form in an all-Latin query."""
+    if _asks(builder):
+        return GUESS_KINDS
+    return LATIN_GUESS_KINDS if builder.latin_query else frozenset()
+
+
+def _guesses(builder: _Builder, label: str, kinds: frozenset[str] = GUESS_KINDS) -> set[tuple[str, ...]]:
     """The guessed Hangul translations (:data:`GUESS_KINDS`) a question searched for an
     English word typed as the notes write it (``base`` -> ``기본``); none for a Hangul word
     (its English partners are how a Korean question reaches an English note), a corrected
@@ -709,17 +732,17 @@ def _guesses(builder: _Builder, label: str) -> set[tuple[str, ...]]:
             t.isascii() for t in plan.terms):
         return set()
     return {v.terms for v in plan.variants
-            if v.kind in GUESS_KINDS and not all(t.isascii() for t in v.terms)}
+            if v.kind in kinds and not all(t.isascii() for t in v.terms)}
 
 
-def _sure_part(builder: _Builder, u: Any) -> Any:
+def _sure_part(builder: _Builder, u: Any, kinds: frozenset[str] = GUESS_KINDS) -> Any:
     """A question word's query without its guessed translations (:func:`_guesses`), or None
     when it has none: a note matching the word only through a guess holds it at
     :data:`kb.scoring.GUESS_CREDIT` of its weight. ``vite 설정에서 base 옵션은 뭘 하나요``:
     the note that writes ``base`` answers it, not the one that says ``기본`` throughout."""
     from whoosh.query import NullQuery, Or
 
-    guessed = _guesses(builder, u[4]) if u[2] else set()
+    guessed = _guesses(builder, u[4], kinds) if u[2] else set()
     if not guessed:
         return None
     keep = []
@@ -839,6 +862,7 @@ def search(
             notice = _also(notice, said)
         builder = _Builder(searcher, _aliases(nb, plans), Vocab(nb.index_dir), plans=plans,
                            learned=_learned_for(nb, clauses), stop=stop)
+        builder.latin_query = all(c.text.isascii() for c in clauses if not c.negated)
         unknown = _unknown_tags(searcher, [*(t.text for t in tag_filter),
                                            *(c.text for c in clauses if c.kind == "tag" and not c.negated)])
         if unknown:
