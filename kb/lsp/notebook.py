@@ -57,6 +57,9 @@ class Notes:
         self._lines: dict[Any, tuple[str, list[tuple[int, int]]]] = {}
         self._lines_chars = 0
         self._sigs: dict[Any, tuple[Any, int]] = {}
+        #: The plain lines the index keeps (kb.index.lines), and the signatures of its files
+        self._kept_table: Any = None
+        self._kept_files: list[Any] = []
         self._reset()
         if opened:
             self.open()
@@ -72,6 +75,7 @@ class Notes:
         self._key_rows: list[NoteRow] = []
         self._searched: dict[tuple[str, int], Any] = {}
         self._tags: Counter[str] | None = None
+        self._kept: Any = None
         self.epoch = self.nb.epoch
 
     def _current(self) -> None:
@@ -170,9 +174,11 @@ class Notes:
         text as plain lines (most of the work: reading and parsing its Markdown) is kept
         for the next searches, by its text (a symbol search as you type finds many of the
         same notes again), found again by the file's signature without reading it (a
-        note changed on disk is read again). ``within``: CPU seconds left for it; a note
-        not kept whose reading would take longer (by its size: see LOCATE_BASE) is
-        skipped, its line left unknown."""
+        note changed on disk is read again). The index keeps every note's plain lines
+        too (:mod:`kb.index.lines`): a note unchanged since the sync read it is not read.
+        ``within``: CPU seconds left for it; a note not kept whose reading would take
+        longer (by its size: see LOCATE_BASE) is skipped, its line left unknown."""
+        from ..index.manifest import signature
         from ..search import first_match, line_at
 
         if hit.line is not None:
@@ -184,6 +190,14 @@ class Notes:
         sig = (hit.path, hit.title, st.st_mtime_ns, st.st_size, st.st_ino)
         text_key, body_line = self._sigs.get(sig, (None, 0))
         plain = self._lines.pop(text_key, None) if text_key is not None else None
+        if plain is None and (kept := self.kept_lines().get(hit.path, signature(st), hit.title)) is not None:
+            body_line, plain = kept
+            text_key = ("kept", *sig)
+            if self._lines.pop(text_key, None) is None:  # (its key dropped from _sigs when it was full)
+                self._lines_chars += len(plain[0])
+            if len(self._sigs) >= MAX_SIGS:
+                self._sigs.clear()
+            self._sigs[sig] = (text_key, body_line)
         if plain is None:
             if within is not None and LOCATE_BASE + st.st_size * LOCATE_PER_BYTE > within:
                 return
@@ -200,6 +214,26 @@ class Notes:
         text, where = plain
         wanted = terms if isinstance(terms, set) else set(terms)
         hit.line = line_at(where, body_line, first_match(text, wanted))
+
+    def kept_lines(self) -> Any:
+        """The plain lines the index keeps (:class:`kb.index.lines.Kept`), read again when
+        their files changed (looked at once an index version)."""
+        from ..index.lines import Kept
+        from ..index.manifest import LINES, LINES_DELTA
+
+        self._current()
+        if self._kept is None:
+            files = []
+            for name in (LINES, LINES_DELTA):
+                try:
+                    st = os.stat(self.nb.index_dir / name)
+                    files.append((st.st_mtime_ns, st.st_size, st.st_ino))
+                except OSError:
+                    files.append(None)
+            if self._kept_files != files:  # (a sync that changes no note keeps them)
+                self._kept_files, self._kept_table = files, Kept(self.nb.index_dir)
+            self._kept = self._kept_table
+        return self._kept
 
     def _read_plain(self, hit: Any) -> tuple[Any, int, tuple[str, list[tuple[int, int]]]] | None:
         """From the note's file: the key of its text, the lines before its body, and the text
