@@ -163,3 +163,24 @@ def line_at(where: list[tuple[int, int]], body_line: int, offset: int | None) ->
         return body_line + 1
     k = bisect.bisect_right(where, (offset, 1 << 62)) - 1
     return body_line + where[max(k, 0)][1] + 1
+
+
+def numbered(text: str, where: list[tuple[int, int]]) -> list[int]:
+    """The body line of each ``\n``-separated line of a :func:`snippet_lines` text (``where``
+    without the offsets, which the text itself gives: see :func:`line_in`). A line that
+    holds a newline of its own (``&#10;`` unescaped) counts for each of its parts."""
+    if text.count("\n") + 1 == len(where):
+        return [number for _, number in where]
+    out: list[int] = []
+    for k, (offset, number) in enumerate(where):
+        end = where[k + 1][0] - 1 if k + 1 < len(where) else len(text)
+        out.extend([number] * (text.count("\n", offset, end) + 1))
+    return out
+
+
+def line_in(text: str, numbers: list[int], body_line: int, offset: int | None) -> int:
+    """:func:`line_at` for a text and its :func:`numbered` lines: the line of the file
+    (from 1) of an offset into the text (None: the body's first line)."""
+    if offset is None or not numbers:
+        return body_line + 1
+    return body_line + numbers[min(text.count("\n", 0, offset), len(numbers) - 1)] + 1

@@ -43,21 +43,20 @@ Signature = tuple[int, int, int, int]
 Plain = tuple[str, list[tuple[int, int]]]
 
 
-def pack(plain: Plain, zdict: bytes) -> bytes:
-    """The text (UTF-8) and its lines' body line numbers (as steps from the previous one),
-    compressed; the offsets are the text's."""
+def pack(text: str, numbers: list[int], zdict: bytes) -> bytes:
+    """A text and the body line of each of its lines (:func:`kb.plain.numbered`, stored as
+    steps from the previous one), compressed."""
     from array import array
 
-    text, where = plain
     data = text.encode("utf-8", "surrogatepass")
-    numbers = [n for _, n in where]
     steps = array("I", (b - a for a, b in zip([0, *numbers], numbers, strict=False)))
     packer = zlib.compressobj(LEVEL, zdict=zdict) if zdict else zlib.compressobj(LEVEL)
     return packer.compress(len(data).to_bytes(4, "little") + data + steps.tobytes()) + packer.flush()
 
 
-def unpack(blob: bytes, zdict: bytes) -> Plain | None:
-    """:func:`pack` undone (None for a blob that is not one, or packed with another dictionary)."""
+def unpack(blob: bytes, zdict: bytes) -> tuple[str, list[int]] | None:
+    """:func:`pack` undone: the text and the body line of each of its lines (None for a blob
+    that is not one, or packed with another dictionary)."""
     from array import array
     from itertools import accumulate
 
@@ -70,11 +69,9 @@ def unpack(blob: bytes, zdict: bytes) -> Plain | None:
         steps.frombytes(data[4 + size:])
     except (ValueError, zlib.error):
         return None
-    lengths = [len(line) + 1 for line in text.split("\n")]
-    if len(steps) != len(lengths) or not text:
-        return ("", []) if not text and not steps else None
-    where = list(zip(accumulate(lengths, initial=0), accumulate(steps), strict=False))
-    return text, where
+    if len(steps) != (text.count("\n") + 1 if text else 0):
+        return None
+    return text, list(accumulate(steps))
 
 
 def learn_dict(texts: Iterable[str]) -> bytes:
@@ -146,8 +143,11 @@ class Learner:
         self._waiting = []
 
     def _pack(self, rel: str, plain: Plain) -> None:
+        from ..plain import numbered
+
         sig, title, body_line, _ = self.notes[rel]
-        self.notes[rel] = (sig, title, body_line, pack(plain, self.zdict or b""))
+        text, where = plain
+        self.notes[rel] = (sig, title, body_line, pack(text, numbered(text, where), self.zdict or b""))
 
 
 def base_dict(index_dir: Path) -> bytes:
@@ -265,9 +265,10 @@ class Kept:
     def __len__(self) -> int:
         return len(self._table.keys() | self._delta.keys())
 
-    def get(self, rel: str, sig: Signature, title: str) -> tuple[int, Plain] | None:
-        """The lines before the body and the plain lines of the note at ``rel`` if they were
-        kept for a file with signature ``sig`` and a note titled ``title``."""
+    def get(self, rel: str, sig: Signature, title: str) -> tuple[int, tuple[str, list[int]]] | None:
+        """The lines before the body and the plain lines of the note at ``rel`` (its text and
+        the body line of each line, see :func:`kb.plain.numbered`) if they were kept for a
+        file with signature ``sig`` and a note titled ``title``."""
         entry = self._delta.get(rel)
         if entry is not None:
             kept_sig, kept_title, body_line, blob = entry

@@ -54,7 +54,7 @@ class Notes:
         #: title (an edited note is a new key; the old one ages out), at most
         #: KEEP_LINES_CHARS of text; and the key and frontmatter lines of each file read,
         #: by its path, title and signature
-        self._lines: dict[Any, tuple[str, list[tuple[int, int]]]] = {}
+        self._lines: dict[Any, tuple[str, list[int]]] = {}
         self._lines_chars = 0
         self._sigs: dict[Any, tuple[Any, int]] = {}
         #: The plain lines the index keeps (kb.index.lines), and the signatures of its files
@@ -179,7 +179,8 @@ class Notes:
         ``within``: CPU seconds left for it; a note not kept whose reading would take
         longer (by its size: see LOCATE_BASE) is skipped, its line left unknown."""
         from ..index.manifest import signature
-        from ..search import first_match, line_at
+        from ..plain import line_in
+        from ..search import first_match
 
         if hit.line is not None:
             return
@@ -211,9 +212,9 @@ class Notes:
         self._lines[text_key] = plain  # the most recently used last
         while self._lines and self._lines_chars > KEEP_LINES_CHARS:  # the least recently used go
             self._lines_chars -= len(self._lines.pop(next(iter(self._lines)))[0])
-        text, where = plain
+        text, numbers = plain
         wanted = terms if isinstance(terms, set) else set(terms)
-        hit.line = line_at(where, body_line, first_match(text, wanted))
+        hit.line = line_in(text, numbers, body_line, first_match(text, wanted))
 
     def kept_lines(self) -> Any:
         """The plain lines the index keeps (:class:`kb.index.lines.Kept`), read again when
@@ -226,22 +227,23 @@ class Notes:
             files = []
             for name in (LINES, LINES_DELTA):
                 try:
-                    st = os.stat(self.nb.index_dir / name)
+                    st = os.stat(self.nb.place.index_dir / name)
                     files.append((st.st_mtime_ns, st.st_size, st.st_ino))
                 except OSError:
                     files.append(None)
             if self._kept_files != files:  # (a sync that changes no note keeps them)
-                self._kept_files, self._kept_table = files, Kept(self.nb.index_dir)
+                self._kept_files, self._kept_table = files, Kept(self.nb.place.index_dir)
             self._kept = self._kept_table
         return self._kept
 
-    def _read_plain(self, hit: Any) -> tuple[Any, int, tuple[str, list[tuple[int, int]]]] | None:
+    def _read_plain(self, hit: Any) -> tuple[Any, int, tuple[str, list[int]]] | None:
         """From the note's file: the key of its text, the lines before its body, and the text
         as :func:`kb.search.snippet_lines` reads it with where its lines come from (kept
         already when another note has the same text); None when it cannot be read."""
         import hashlib
 
         from ..notes import read_body_at
+        from ..plain import numbered
         from ..search import snippet_lines
 
         try:
@@ -251,7 +253,8 @@ class Notes:
         key = (hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).digest(), hit.title)
         plain = self._lines.pop(key, None)
         if plain is None:
-            plain = snippet_lines(body, hit.title)
+            text, where = snippet_lines(body, hit.title)
+            plain = text, numbered(text, where)
             self._lines_chars += len(plain[0])
         return key, body_line, plain
 
