@@ -723,7 +723,9 @@ def test_symbol_lines_skip_a_note_too_long_for_the_budget_left(notebook: Path) -
     assert found["long.md"] is None
 
 
-def test_symbol_lines_of_long_notes_come_from_the_index_within_the_budget(notebook: Path) -> None:
+def test_symbol_lines_of_long_notes_come_from_the_index_within_the_budget(
+    notebook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """In-process: the plain lines the index keeps of each note give a long note its line
     where reading it would overrun the budget (above), the line ``kb search`` prints; and
     none of the notes is read."""
@@ -736,14 +738,14 @@ def test_symbol_lines_of_long_notes_come_from_the_index_within_the_budget(notebo
     time.sleep(0.03)
     session = Session(Notes(notebook))
     session.LOCATE_BUDGET = 0.01  # reading long.md (300 KB) is reckoned at 30 ms
+    reads: list[str] = []
     real = kbnotes.read_body_at
-    kbnotes.read_body_at = None  # type: ignore[assignment]  # (any read fails the test)
-    try:
-        found = {cand.path: line for cand, line in session.symbols("클러스터")}
-    finally:
-        kbnotes.read_body_at = real
+    monkeypatch.setattr(kbnotes, "read_body_at", lambda root, rel: reads.append(rel) or real(root, rel))
+    found = {cand.path: line for cand, line in session.symbols("클러스터")}
     assert found["k8s.md"] == 7
     assert found["long.md"] == 15_003
+    assert reads == []
+    monkeypatch.setattr(kbnotes, "read_body_at", real)
     printed = {h.path: h.line for h in Notebook.open(notebook).search("클러스터", limit=25).hits}
     assert found == printed
 
