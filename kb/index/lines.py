@@ -32,7 +32,7 @@ from .manifest import LINES, LINES_DELTA
 
 MAGIC = b"kb-lines 1\n"
 #: The compressed texts the delta keeps at most (the notes read longest ago go first).
-DELTA_MAX_BYTES = 16 << 20
+DELTA_MAX_BYTES = 4 << 20
 #: zlib's level, and its preset dictionary: the words most common in the first
 #: DICT_NOTES notes a rebuild reads (15% smaller than without on the corpus).
 LEVEL = 6
@@ -233,13 +233,17 @@ def _read_delta(index_dir: Path) -> dict[str, tuple[Signature, str, int, bytes]]
 
 class Kept:
     """The plain lines the index keeps, read from ``index_dir`` (a missing or damaged file
-    keeps nothing)."""
+    keeps nothing); ``base``: a Kept whose ``lines.bin`` is still the one there (only the
+    delta is read again: after a sync that changed a few notes)."""
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, base: Kept | None = None) -> None:
         self._table: dict[str, Any] = {}
         self._data: bytes | Any = b""
         self._zdict = b""
         self._delta = _read_delta(index_dir) or {}
+        if base is not None:
+            self._table, self._data, self._zdict = base._table, base._data, base._zdict
+            return
         try:
             self._open(index_dir / LINES)
         except (OSError, ValueError, EOFError, TypeError):

@@ -232,7 +232,9 @@ class Notes:
                 except OSError:
                     files.append(None)
             if self._kept_files != files:  # (a sync that changes no note keeps them)
-                self._kept_files, self._kept_table = files, Kept(self.nb.place.index_dir)
+                same_base = self._kept_files[:1] == files[:1] and self._kept_table is not None
+                self._kept_table = Kept(self.nb.place.index_dir, self._kept_table if same_base else None)
+                self._kept_files = files
             self._kept = self._kept_table
         return self._kept
 
