@@ -174,10 +174,13 @@ def save_rebuilt(index_dir: Path, learner: Learner) -> None:
         with open(tmp, "wb") as fh:
             fh.write(MAGIC + len(zdict).to_bytes(4, "little") + zdict)
             at = len(MAGIC) + 4 + len(zdict)
+            written: dict[bytes, int] = {}  # notes of the same text share it
             for rel, (sig, title, body_line, blob) in learner.notes.items():
-                fh.write(blob)
-                table[rel] = (sig, title, body_line, at, len(blob))
-                at += len(blob)
+                if blob not in written:
+                    fh.write(blob)
+                    written[blob] = at
+                    at += len(blob)
+                table[rel] = (sig, title, body_line, written[blob], len(blob))
             fh.write(marshal.dumps(table))
             fh.write(at.to_bytes(8, "little"))
         os.replace(tmp, index_dir / LINES)
