@@ -7,7 +7,8 @@ Run from the repository root::
 Defaults: ``--corpus ../shared/corpus`` and ``benchmarks/queries.tsv``,
 ``benchmarks/queries_differ.tsv``, ``benchmarks/queries_holdout.tsv``,
 ``benchmarks/queries_fresh.tsv``, ``benchmarks/queries_fresh2.tsv``,
-``benchmarks/queries_fresh3.tsv`` and ``benchmarks/queries_fresh4.tsv``.  Exit
+``benchmarks/queries_fresh3.tsv``, ``benchmarks/queries_fresh4.tsv`` and
+``benchmarks/queries_fresh5.tsv``.  Exit
 status 1 when any row fails a check.
 
 Every row: each relevant path must be a note of the corpus.  Rows with a fourth
@@ -60,6 +61,7 @@ DEFAULT_FILES = (
     HERE / "queries_fresh2.tsv",
     HERE / "queries_fresh3.tsv",
     HERE / "queries_fresh4.tsv",
+    HERE / "queries_fresh5.tsv",
 )
 HEADER = ("kind", "query", "relevant")
 

@@ -3,7 +3,8 @@
 Run from the repository root, with the Python that has kb and Whoosh
 installed (kb is run as ``sys.executable -m kb``), e.g. ``.venv/bin/python``::
 
-    python benchmarks/quality.py [--corpus DIR] [--set main|differ|holdout|fresh|fresh2|fresh3|fresh4|all]
+    python benchmarks/quality.py [--corpus DIR]
+        [--set main|differ|holdout|fresh|fresh2|fresh3|fresh4|fresh5|all]
         [--queries FILE] [--systems kb,grep,fts5,whoosh,recoll] [--verbose]
         [--json FILE]
 
@@ -11,7 +12,7 @@ Defaults: ``--corpus ../shared/corpus``, ``--set all`` and all five systems.
 Each system indexes the corpus once, then runs every query of the chosen
 sets; the top 10 paths are compared with the relevant ones.
 
-Seven query sets (``--set``; ``--queries FILE`` runs one file instead):
+Eight query sets (``--set``; ``--queries FILE`` runs one file instead):
 
 * ``main`` -- ``benchmarks/queries.tsv``: ``title`` (topic words a person
   types to reopen a note) and ``body`` (rare words remembered from inside
@@ -44,6 +45,10 @@ Seven query sets (``--set``; ``--queries FILE`` runs one file instead):
 * ``fresh4`` -- ``benchmarks/queries_fresh4.tsv``: 100 more queries of the
   differ kinds (60 question, 10 each cross-script, typo, english, code),
   written in session 6 by the helper qset4 the same way, blind to every
+  system's results, for the lead only (other helpers do not open it).
+* ``fresh5`` -- ``benchmarks/queries_fresh5.tsv``: 100 more queries of the
+  differ kinds (40 question, 30 english, 10 each cross-script, typo, code),
+  written in session 8 by the helper qset5 the same way, blind to every
   system's results, for the lead only (other helpers do not open it).
 
 A queries file is UTF-8 TSV with the header ``kind<TAB>query<TAB>relevant``
@@ -126,9 +131,12 @@ SETS = {
     # 100 queries of the five differ kinds written in session 6 (helper qset4) the same way, blind to
     # every system's results, for the lead only: the other helpers do not open it.
     "fresh4": Path(__file__).resolve().with_name("queries_fresh4.tsv"),
+    # 100 queries of the five differ kinds (40 question, 30 english) written in session 8 (helper
+    # qset5) the same way, blind to every system's results, for the lead only.
+    "fresh5": Path(__file__).resolve().with_name("queries_fresh5.tsv"),
 }
 #: Sets only to be checked, never studied or tuned on: ``rank_diff.py`` does not print their queries.
-CHECK_ONLY = frozenset(("fresh", "fresh2", "fresh3", "fresh4"))
+CHECK_ONLY = frozenset(("fresh", "fresh2", "fresh3", "fresh4", "fresh5"))
 
 
 @dataclass(frozen=True)
@@ -420,8 +428,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=(*SETS, "all"),
         default="all",
         help="which judged set: main (title/body), differ (issue 10's kinds), holdout (the same kinds, "
-        "never tuned on), fresh (questions, never tuned on), fresh2, fresh3 and fresh4 (all five kinds, "
-        "never tuned on; fresh3 and fresh4 are the lead's) or all (default)",
+        "never tuned on), fresh (questions, never tuned on), fresh2 to fresh5 (all five kinds, never "
+        "tuned on; fresh3, fresh4 and fresh5 are the lead's) or all (default)",
     )
     parser.add_argument("--queries", type=Path, help="run this queries file instead of --set")
     parser.add_argument(

@@ -47,6 +47,7 @@ FRESH_COUNTS = {
     "fresh2": {"cross-script": 10, "typo": 10, "question": 40, "code": 10, "english": 10},
     "fresh3": {"cross-script": 10, "typo": 10, "question": 50, "code": 10, "english": 10},
     "fresh4": {"cross-script": 10, "typo": 10, "question": 60, "code": 10, "english": 10},
+    "fresh5": {"cross-script": 10, "typo": 10, "question": 40, "code": 10, "english": 30},
 }
 
 
