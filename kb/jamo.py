@@ -552,31 +552,38 @@ def _sibilants_agree(hangul: list[str], latin: list[set[str | None]]) -> bool:
 
 
 class LatinSound:
-    """An English word's shapes and vowels, worked out once for :func:`sounds_like`."""
+    """An English word's shapes and vowels, worked out once for :func:`sounds_like`: the
+    shapes first, its vowels and sibilants only when a Hangul word has one of them (most
+    of the words filed under a sound key do not)."""
 
     def __init__(self, latin: str) -> None:
-        # (shape, vowel stretches) per spelling and shape; the shape without its last
-        # consonant and vowel too, for a Hangul word whose last syllable was cut.
-        self.whole: dict[str, list[list[str]]] = {}
-        self.cut: dict[str, list[list[str]]] = {}
-        spellings = _respell(latin.lower())
-        self.sibilants = [_latin_sibilants(w) for w in spellings]
-        for spelling in spellings:
-            slots = _latin_slots(spelling)
+        # The spellings that have each shape; the shape without its last consonant and
+        # vowel too, for a Hangul word whose last syllable was cut.
+        self.spellings = _respell(latin.lower())
+        self.whole: dict[str, list[int]] = {}
+        self.cut: dict[str, list[int]] = {}
+        self._slots: list[list[str]] | None = None
+        self._sibilants: list[list[set[str | None]]] | None = None
+        for k, spelling in enumerate(self.spellings):
             for shape in _latin_shapes(spelling):
-                self.whole.setdefault(shape, []).append(slots)
+                self.whole.setdefault(shape, []).append(k)
                 if shape.endswith("V") and len(shape) >= 3 and shape[-2] in "KTLMN":
-                    self.cut.setdefault(shape[:-2], []).append(slots[:-1])
+                    self.cut.setdefault(shape[:-2], []).append(k)
 
     def matches(self, hangul: str) -> bool:
         shape = hangul_sound_shape_cached(hangul)
         if not shape or (shape not in self.whole and shape not in self.cut):
             return False
         _, sibilants, vowels = _hangul_sound(hangul)
-        if not any(_sibilants_agree(sibilants, x) for x in self.sibilants) and shape in self.whole:
+        if self._sibilants is None:
+            self._sibilants = [_latin_sibilants(w) for w in self.spellings]
+        if not any(_sibilants_agree(sibilants, x) for x in self._sibilants) and shape in self.whole:
             return False
-        return any(_slots_agree(vowels, s) for s in self.whole.get(shape, ())) or any(
-            _slots_agree(vowels, s) for s in self.cut.get(shape, ()))
+        if self._slots is None:
+            self._slots = [_latin_slots(w) for w in self.spellings]
+        slots = self._slots
+        return any(_slots_agree(vowels, slots[k]) for k in self.whole.get(shape, ())) or any(
+            _slots_agree(vowels, slots[k][:-1]) for k in self.cut.get(shape, ()))
 
 
 #: A query word's sounds are matched against every word of the notebook filed under its

@@ -538,6 +538,11 @@ def read_body_at(root: Path, relpath: str) -> tuple[str, int]:
         data = fh.read(MAX_NOTE_BYTES + 1)
     if len(data) > MAX_NOTE_BYTES:
         data = _cut_at_char(data[:MAX_NOTE_BYTES])
+    return body_of(data)
+
+
+def body_of(data: bytes) -> tuple[str, int]:
+    """:func:`read_body_at` of a file's bytes (at most MAX_NOTE_BYTES of them)."""
     text, _ = decode_bytes(data)
     m = FM_RE.match(text) or FM_EMPTY_RE.match(text)
     if not m:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from kb.config import Notebook
 from kb.index.sync import open_index, sync_index
@@ -21,3 +22,13 @@ def indexed(base: Path, notes: dict[str, str]) -> tuple[Notebook, object]:
     sync_index(nb)
     ix, _ = open_index(nb, sync=False)
     return nb, ix
+
+
+def without_kept_lines(session: Any) -> Any:
+    """The session with the index's plain lines of the notes (kb.index.lines) removed: the
+    notes are read, as those changed since the last sync are."""
+    from kb.index.manifest import LINES, LINES_DELTA
+
+    for name in (LINES, LINES_DELTA):
+        (session.notes.nb.place.index_dir / name).unlink(missing_ok=True)
+    return session

@@ -17,6 +17,7 @@ import pytest
 from kb.lsp.text import UTF8, UTF16, UTF32, Lines, completing, headings, link_at, links_in
 
 sys.path.insert(0, str(Path(__file__).parent))
+from indexed import without_kept_lines  # noqa: E402
 from lspclient import LspClient, uri  # noqa: E402
 
 KB = [sys.executable, "-m", "kb"]
@@ -715,11 +716,38 @@ def test_symbol_lines_skip_a_note_too_long_for_the_budget_left(notebook: Path) -
     (notebook / "long.md").write_text("# 깊은 노트\n\n" + "아무 말 없는 줄.\n" * 60_000 + "클러스터 끝.\n",
                                       encoding="utf-8")
     time.sleep(0.03)
-    session = Session(Notes(notebook))
+    session = without_kept_lines(Session(Notes(notebook)))
     session.LOCATE_BUDGET = 0.01  # a 1 MB note takes longer than that
     found = {cand.path: line for cand, line in session.symbols("클러스터")}
     assert found["k8s.md"] == 7  # "파드가 모여 클러스터를 이룬다."
     assert found["long.md"] is None
+
+
+def test_symbol_lines_of_long_notes_come_from_the_index_within_the_budget(
+    notebook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process: the plain lines the index keeps of each note give a long note its line
+    where reading it would overrun the budget (above), the line ``kb search`` prints; and
+    none of the notes is read."""
+    from kb import notes as kbnotes
+    from kb.core import Notebook
+    from kb.lsp.notebook import Notes, Session
+
+    (notebook / "long.md").write_text("# 깊은 노트\n\n" + "아무 말 없는 줄.\n" * 15_000 + "클러스터 끝.\n",
+                                      encoding="utf-8")
+    time.sleep(0.03)
+    session = Session(Notes(notebook))
+    session.LOCATE_BUDGET = 0.01  # reading long.md (300 KB) is reckoned at 30 ms
+    reads: list[str] = []
+    real = kbnotes.read_body_at
+    monkeypatch.setattr(kbnotes, "read_body_at", lambda root, rel: reads.append(rel) or real(root, rel))
+    found = {cand.path: line for cand, line in session.symbols("클러스터")}
+    assert found["k8s.md"] == 7
+    assert found["long.md"] == 15_003
+    assert reads == []
+    monkeypatch.setattr(kbnotes, "read_body_at", real)
+    printed = {h.path: h.line for h in Notebook.open(notebook).search("클러스터", limit=25).hits}
+    assert found == printed
 
 
 def test_symbol_lines_reuse_the_plain_text_of_notes_found_before(
@@ -738,7 +766,7 @@ def test_symbol_lines_reuse_the_plain_text_of_notes_found_before(
         return real(text, title)
 
     monkeypatch.setattr(search, "snippet_lines", counted)
-    session = lspnb.Session(lspnb.Notes(notebook))
+    session = without_kept_lines(lspnb.Session(lspnb.Notes(notebook)))
     queries = ("클러스터", "클러스터를", "kubectl")
     lines = {q: dict((c.path, line) for c, line in session.symbols(q)) for q in queries}
     assert lines == {"클러스터": {"k8s.md": 7}, "클러스터를": {"k8s.md": 7}, "kubectl": {"k8s.md": 11}}

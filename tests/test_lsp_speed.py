@@ -3,11 +3,15 @@ the answers stay those of ``kb search``: in-process, on a small notebook."""
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from indexed import without_kept_lines  # noqa: E402
 
 NOTES = {
     "k8s.md": "---\ntitle: 쿠버네티스\ntags: [k8s]\n---\n# 쿠버네티스\n\n"
@@ -107,7 +111,7 @@ def test_symbol_lines_read_a_note_once_and_share_the_lines_of_the_same_text(
 
     monkeypatch.setattr(kbnotes, "read_body_at", read)
     monkeypatch.setattr(search, "snippet_lines", lines)
-    session = lspnb.Session(lspnb.Notes(notebook))
+    session = without_kept_lines(lspnb.Session(lspnb.Notes(notebook)))  # (see the next test)
     first = {c.path: line for c, line in session.symbols("클러스터")}
     assert first == {"k8s.md": 7, "copy.md": 6, "git.md": 3}  # (copy.md: a line less of frontmatter)
     assert sorted(reads) == ["copy.md", "git.md", "k8s.md"] and made.count("쿠버네티스") == 1

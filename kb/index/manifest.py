@@ -43,6 +43,9 @@ ASSOC_NOTES = "assoc.bin"
 #: ``kb grep``'s word index and its changes (:mod:`kb.grepindex`).
 GREP_BASE = "grep.bin"
 GREP_DELTA = "grep.delta"
+#: Each note's text as plain lines, for the line of a search hit (:mod:`kb.index.lines`).
+LINES = "lines.bin"
+LINES_DELTA = "lines.delta"
 #: The hits of the last ``kb search``, for ``kb show N``.
 LAST_SEARCH = "last-search.bin"
 #: Whoosh's write lock and temporary folder (its segments and tables of contents are
@@ -54,7 +57,7 @@ WHOOSH_TMP = "MAIN.tmp"
 KB_FILES = frozenset({
     STAMP, MANIFEST, SIZES, CATALOG, CATALOG_DELTA, SYNC_LOCK, REBUILDING, WATCH_STATE, WATCH_PID,
     WATCH_OFF, VOCAB, VOCAB_DELTA, GLOSSES, GLOSS_NOTES, ASSOCIATIONS, ASSOC_NOTES, GREP_BASE, GREP_DELTA,
-    LAST_SEARCH, WHOOSH_LOCK, WHOOSH_TMP,
+    LINES, LINES_DELTA, LAST_SEARCH, WHOOSH_LOCK, WHOOSH_TMP,
 })
 
 Signature = tuple[int, int, int, int]

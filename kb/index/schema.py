@@ -12,7 +12,7 @@ from ..analysis import analyze, korean_analyzer
 from ..noterow import NoteRow
 from ..notes import Note, nfc
 
-SCHEMA_VERSION = 2  # 2: frontmatter fields (meta)
+SCHEMA_VERSION = 3  # 2: frontmatter fields (meta); 3: each note's plain lines kept (kb.index.lines)
 #: Text fields searched by a plain word, with their weight against the body.
 FIELD_BOOSTS = {"title": 4.0, "aliases": 3.0, "tagtext": 2.5, "pathtext": 2.0, "body": 1.0}
 TEXT_FIELDS = tuple(FIELD_BOOSTS)

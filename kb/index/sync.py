@@ -241,6 +241,7 @@ def _index_notes(
     rows: dict[str, Any] | None = None,
     learners: Iterable[Any] = (),
     grep: Any = None,
+    lines: Any = None,
 ) -> dict[str, Signature]:
     """Add ``paths`` to the writer; returns their scan signatures (unreadable files left out).
 
@@ -248,7 +249,8 @@ def _index_notes(
     reads it no longer matches, so the next check indexes it again. ``rows`` gets
     each indexed note's catalog row (:mod:`kb.index.catalog`); ``learners`` (a
     :class:`kb.vocab.Learner`, a :class:`kb.assoc.Learner`) see each note's text, ``grep`` (a
-    :class:`kb.grepindex.Reader`) its bytes.
+    :class:`kb.grepindex.Reader`) its bytes, and so does ``lines`` (a
+    :class:`kb.index.lines.Learner`, with the signature).
     """
     done: dict[str, Signature] = {}
     for i, rel in enumerate(paths, 1):
@@ -256,7 +258,8 @@ def _index_notes(
         if progress:
             progress.note(i, total, rel)
         try:
-            note = read_note(root, rel, None if grep is None else grep.seen(rel))
+            raw = None if grep is None else grep.seen(rel)
+            note = read_note(root, rel, raw if lines is None else lines.seen(rel, raw))
         except OSError as exc:
             stats.warnings.append((rel, f"cannot read: {exc.strerror or exc}"))
             continue
@@ -268,6 +271,8 @@ def _index_notes(
             rows[rel] = catalog.row_of(doc, catalog.file_counts(root, rel))  # (row, counts)
         for each in learners:
             each.note(rel, note.title, note.body)
+        if lines is not None:
+            lines.note(rel, note.title, sigs[rel])
         done[rel] = sigs[rel]
     return done
 
@@ -420,17 +425,20 @@ def _sync_once(
     if dry:
         return False
     from .. import assoc, grepindex, vocab  # lazily: only a sync that changes notes learns words (~4 ms)
+    from . import lines
 
     generation = ix.latest_generation()
     update = catalog.Update(nb.index_dir, nb.root, generation, ix)
     todo = added + changed
     learner = vocab.Learner(ix.reader() if len(todo) <= vocab.CHECK_NEW_TERMS_MAX else None)
     pairs = assoc.Learner()
+    plain = lines.Learner(lines.base_dict(nb.index_dir))
 
     def save_side_files(gen: int) -> None:
         update.save(gen, removed, changed, new)
         vocab.save_updated(nb.index_dir, ix, learner, removed)
         assoc.save_updated(nb.index_dir, nb.root, pairs, removed)
+        lines.save_updated(nb.index_dir, plain, removed)
 
     writer = _writer(ix)
     try:
@@ -440,7 +448,7 @@ def _sync_once(
         new: dict[str, Any] = {}
         grep = grepindex.Reader()
         done = _index_notes(writer, nb.root, todo, disk, stats, progress, len(todo), new,
-                            (learner, pairs), grep)
+                            (learner, pairs), grep, plain)
         _forget_dirs_of(dirs, [p for p in todo if p not in done])
         files = {k: tuple(v) for k, v in old.items() if k not in removed and k not in changed}
         files.update(done)
@@ -484,15 +492,18 @@ def _full_rebuild(
         procs = min(2, os.cpu_count() or 1) if len(paths) > 500 else 1
     generation = ix.latest_generation()
     from .. import assoc, grepindex, vocab  # lazily, as in _sync_once
+    from . import lines
 
     rows: dict[str, Any] = {}  # in path order, like paths
     learner = vocab.Learner()
     pairs = assoc.Learner()
+    plain = lines.Learner()
 
     def save_side_files(gen: int) -> None:
         catalog.save_indexed(nb.index_dir, nb.root, gen, rows)
         vocab.save_rebuilt(nb.index_dir, ix, learner)  # from the lexicon the commit made
         assoc.save_rebuilt(nb.index_dir, nb.root, pairs)
+        lines.save_rebuilt(nb.index_dir, plain)
 
     try:
         if previous is not None:
@@ -501,7 +512,7 @@ def _full_rebuild(
         try:
             grep = grepindex.Reader(build=True)
             done = _index_notes(
-                writer, nb.root, paths, disk, stats, progress, len(paths), rows, (learner, pairs), grep
+                writer, nb.root, paths, disk, stats, progress, len(paths), rows, (learner, pairs), grep, plain
             )
             _forget_dirs_of(dirs, [p for p in paths if p not in done])
             _commit(writer, nb, done, generation, dirs, save_side_files, progress, clear=True, grep=grep)

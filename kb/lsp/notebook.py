@@ -54,9 +54,12 @@ class Notes:
         #: title (an edited note is a new key; the old one ages out), at most
         #: KEEP_LINES_CHARS of text; and the key and frontmatter lines of each file read,
         #: by its path, title and signature
-        self._lines: dict[Any, tuple[str, list[tuple[int, int]]]] = {}
+        self._lines: dict[Any, tuple[str, list[int]]] = {}
         self._lines_chars = 0
         self._sigs: dict[Any, tuple[Any, int]] = {}
+        #: The plain lines the index keeps (kb.index.lines), and the signatures of its files
+        self._kept_table: Any = None
+        self._kept_files: list[Any] = []
         self._reset()
         if opened:
             self.open()
@@ -72,6 +75,7 @@ class Notes:
         self._key_rows: list[NoteRow] = []
         self._searched: dict[tuple[str, int], Any] = {}
         self._tags: Counter[str] | None = None
+        self._kept: Any = None
         self.epoch = self.nb.epoch
 
     def _current(self) -> None:
@@ -170,10 +174,13 @@ class Notes:
         text as plain lines (most of the work: reading and parsing its Markdown) is kept
         for the next searches, by its text (a symbol search as you type finds many of the
         same notes again), found again by the file's signature without reading it (a
-        note changed on disk is read again). ``within``: CPU seconds left for it; a note
-        not kept whose reading would take longer (by its size: see LOCATE_BASE) is
-        skipped, its line left unknown."""
-        from ..search import first_match, line_at
+        note changed on disk is read again). The index keeps every note's plain lines
+        too (:mod:`kb.index.lines`): a note unchanged since the sync read it is not read.
+        ``within``: CPU seconds left for it; a note not kept whose reading would take
+        longer (by its size: see LOCATE_BASE) is skipped, its line left unknown."""
+        from ..index.manifest import signature
+        from ..plain import line_in
+        from ..search import first_match
 
         if hit.line is not None:
             return
@@ -184,6 +191,14 @@ class Notes:
         sig = (hit.path, hit.title, st.st_mtime_ns, st.st_size, st.st_ino)
         text_key, body_line = self._sigs.get(sig, (None, 0))
         plain = self._lines.pop(text_key, None) if text_key is not None else None
+        if plain is None and (kept := self.kept_lines().get(hit.path, signature(st), hit.title)) is not None:
+            body_line, plain = kept
+            text_key = ("kept", *sig)
+            if self._lines.pop(text_key, None) is None:  # (its key dropped from _sigs when it was full)
+                self._lines_chars += len(plain[0])
+            if len(self._sigs) >= MAX_SIGS:
+                self._sigs.clear()
+            self._sigs[sig] = (text_key, body_line)
         if plain is None:
             if within is not None and LOCATE_BASE + st.st_size * LOCATE_PER_BYTE > within:
                 return
@@ -197,17 +212,40 @@ class Notes:
         self._lines[text_key] = plain  # the most recently used last
         while self._lines and self._lines_chars > KEEP_LINES_CHARS:  # the least recently used go
             self._lines_chars -= len(self._lines.pop(next(iter(self._lines)))[0])
-        text, where = plain
+        text, numbers = plain
         wanted = terms if isinstance(terms, set) else set(terms)
-        hit.line = line_at(where, body_line, first_match(text, wanted))
+        hit.line = line_in(text, numbers, body_line, first_match(text, wanted))
 
-    def _read_plain(self, hit: Any) -> tuple[Any, int, tuple[str, list[tuple[int, int]]]] | None:
+    def kept_lines(self) -> Any:
+        """The plain lines the index keeps (:class:`kb.index.lines.Kept`), read again when
+        their files changed (looked at once an index version)."""
+        from ..index.lines import Kept
+        from ..index.manifest import LINES, LINES_DELTA
+
+        self._current()
+        if self._kept is None:
+            files = []
+            for name in (LINES, LINES_DELTA):
+                try:
+                    st = os.stat(self.nb.place.index_dir / name)
+                    files.append((st.st_mtime_ns, st.st_size, st.st_ino))
+                except OSError:
+                    files.append(None)
+            if self._kept_files != files:  # (a sync that changes no note keeps them)
+                same_base = self._kept_files[:1] == files[:1] and self._kept_table is not None
+                self._kept_table = Kept(self.nb.place.index_dir, self._kept_table if same_base else None)
+                self._kept_files = files
+            self._kept = self._kept_table
+        return self._kept
+
+    def _read_plain(self, hit: Any) -> tuple[Any, int, tuple[str, list[int]]] | None:
         """From the note's file: the key of its text, the lines before its body, and the text
         as :func:`kb.search.snippet_lines` reads it with where its lines come from (kept
         already when another note has the same text); None when it cannot be read."""
         import hashlib
 
         from ..notes import read_body_at
+        from ..plain import numbered
         from ..search import snippet_lines
 
         try:
@@ -217,7 +255,8 @@ class Notes:
         key = (hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).digest(), hit.title)
         plain = self._lines.pop(key, None)
         if plain is None:
-            plain = snippet_lines(body, hit.title)
+            text, where = snippet_lines(body, hit.title)
+            plain = text, numbered(text, where)
             self._lines_chars += len(plain[0])
         return key, body_line, plain
 
