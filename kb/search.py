@@ -1385,25 +1385,119 @@ def _run(searcher: Searcher, q: Any, tag_filter: list[Any], limit: int,
 # --------------------------------------------------------------------------- snippets
 
 
-def _occurrences(text: str, terms: set[str]) -> list[tuple[int, int, str]]:
-    """Where each term occurs as a substring of the lowercased text, in order.
+#: Occurrences of one term :func:`_occurrences` keeps at most.
+MAX_OCCURRENCES = 1000
+#: Occurrences of a term it keeps to find the longer terms that hold it without scanning
+#: the text again for them (see :func:`_occurrence_plan`).
+MAX_BASE_OCCURRENCES = 5000
+#: Characters ``str.find`` scans in the time Python takes to look at one occurrence of a
+#: base for its longer terms (about 1.5 ns a character against 150 ns, measured): where a
+#: base is commoner than that, its longer terms are scanned for instead.
+SCAN_PER_LOOK = 100
 
-    A substring search in C is far cheaper than analyzing a whole note; the
-    window it picks is then analyzed exactly.
+
+def _occurrences(text: str, terms: set[str] | frozenset[str]) -> list[tuple[int, int, str]]:
+    """Where each term occurs as a substring of the lowercased text, in order: for each
+    term, its occurrences left to right, none overlapping the one before (as repeated
+    ``str.find`` finds them), only those at a word's start for a term that does not start
+    with Hangul (an occurrence inside a longer word counts once per word), at most
+    :data:`MAX_OCCURRENCES` of them. (An empty term occurs nowhere.)
+
+    A substring search in C is far cheaper than analyzing a whole note; the window it
+    picks is then analyzed exactly. A query's terms are mostly a few words and their longer
+    forms (``상태``, ``상태관리``, ``상태였다``...): the longer forms are looked for where a
+    shorter term they hold was found (:func:`_occurrence_plan`), not in the whole text again.
     """
     low = text[:SNIPPET_SCAN_CHARS].lower()
+    plan = _occurrence_plan(frozenset(terms))
+    derived: dict[str, list[int]] = {}  # a longer term's occurrences, found at its base's
     out: list[tuple[int, int, str]] = []
-    for t in terms:
-        i = low.find(t)
+    for t, after, before, n_longer in plan:
+        size = len(t)
+        hangul = _starts_hangul(t)
+        at = derived.pop(t, None)
+        if at is None:
+            at, ok = [], 0
+            i = low.find(t)
+            while i >= 0:
+                at.append(i)
+                if hangul or i == 0 or not low[i - 1].isalnum():
+                    ok += 1
+                if ok >= MAX_OCCURRENCES and (not n_longer or len(at) >= MAX_BASE_OCCURRENCES):
+                    break
+                i = low.find(t, i + size)
+            complete = i < 0
+        else:
+            complete = True
+        if n_longer and complete and len(at) * SCAN_PER_LOOK < len(low) * n_longer:
+            # t occurs nowhere else: its longer terms are where t is, with the character
+            # next to it (after it, or before it for a term that holds t further in)
+            for lt in (*after.values(), *before.values()):
+                for longer, _ in lt:
+                    derived[longer] = []
+            for p in at:
+                if after:
+                    for longer, _ in after.get(low[p + size: p + size + 1], ()):
+                        if low.startswith(longer, p):
+                            derived[longer].append(p)
+                if before and p:
+                    for longer, k in before.get(low[p - 1], ()):
+                        if p >= k and low.startswith(longer, p - k):
+                            derived[longer].append(p - k)
         n = 0
-        while i >= 0 and n < 1000:
-            # Prefer word starts: an occurrence inside a longer word counts once per word.
-            if i == 0 or not low[i - 1].isalnum() or _starts_hangul(t):
-                out.append((i, i + len(t), t))
+        end = -1
+        for i in at:
+            if i < end:  # overlaps the occurrence before (str.find, from its end, skips it)
+                continue
+            end = i + size
+            if hangul or i == 0 or not low[i - 1].isalnum():
+                out.append((i, end, t))
                 n += 1
-            i = low.find(t, i + len(t))
+                if n >= MAX_OCCURRENCES:
+                    break
     out.sort()
     return out
+
+
+Plan = list[tuple[str, dict[str, list[tuple[str, int]]], dict[str, list[tuple[str, int]]], int]]
+_PLANS: dict[frozenset[str], Plan] = {}
+
+
+def _occurrence_plan(terms: frozenset[str]) -> Plan:
+    """How :func:`_occurrences` looks for each (non-empty) term, shortest first:
+    ``(term, after, before, n_longer)``. A term that is the base of longer ones (the
+    longest other term each holds) lists them by the character next to the base in them:
+    ``after`` (the longer term starts with the base) or ``before`` (it holds the base at
+    ``k`` > 0), as ``(longer term, k)``; ``n_longer`` counts them. A base is a term no
+    proper prefix of which is also its suffix (``상태``, not ``abab``): its occurrences never
+    overlap, so the search left to right finds all of them, and a longer term occurs only
+    where its base does. Kept for the last queries' term sets (a search's hits share one)."""
+    plan = _PLANS.get(terms)
+    if plan is not None:
+        return plan
+    ordered = sorted((t for t in terms if t), key=lambda t: (len(t), t))
+    candidates = [t for t in ordered if not any(t[:i] == t[-i:] for i in range(1, len(t)))]
+    after: dict[str, dict[str, list[tuple[str, int]]]] = {t: {} for t in ordered}
+    before: dict[str, dict[str, list[tuple[str, int]]]] = {t: {} for t in ordered}
+    for t in ordered:
+        base = None
+        for b in candidates:
+            if len(b) >= len(t):
+                break
+            if b in t:
+                base = b  # (the candidates go by length: the last one held is the longest)
+        if base is not None:
+            k = t.index(base)
+            if k == 0:
+                after[base].setdefault(t[len(base)], []).append((t, 0))
+            else:
+                before[base].setdefault(t[k - 1], []).append((t, k))
+    plan = [(t, after[t], before[t], sum(map(len, after[t].values())) + sum(map(len, before[t].values())))
+            for t in ordered]
+    if len(_PLANS) >= 64:
+        _PLANS.clear()
+    _PLANS[terms] = plan
+    return plan
 
 
 def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
