@@ -79,12 +79,13 @@ def _leaves(reader: Any) -> list[tuple[Any, int]]:
 
 
 def _positions(leaves: list[tuple[Any, int]], term: str, docs: list[int]) -> dict[int, list[int]]:
-    """The term's body positions in each of the sorted ``docs`` (top-level numbers) that
-    holds it. Each segment's postings are read block by block: a block none of the notes
-    falls in is passed on its header, a block one does has its ids read, and its positions
-    only when it holds one of them (as ``kb.scoring._term_at`` reads scores)."""
+    """The term's body positions (the first MAX_POSITIONS) in each of the sorted ``docs``
+    (top-level numbers) that holds it, read as :func:`kb.scoring.positions_in` reads them."""
     import bisect
 
+    from .scoring import leaf_postings, positions_in
+
+    btext = term.encode("utf-8")
     out: dict[int, list[int]] = {}
     for k, (reader, offset) in enumerate(leaves):
         end = leaves[k + 1][1] if k + 1 < len(leaves) else None
@@ -93,34 +94,15 @@ def _positions(leaves: list[tuple[Any, int]], term: str, docs: list[int]) -> dic
         if lo >= hi:
             continue
         try:
-            btext = term.encode("utf-8")
             if (FIELD, btext) not in reader:
                 continue
-            m = reader.postings(FIELD, btext)
+            m = leaf_postings(reader, FIELD, btext)
         except (KeyError, ValueError):
             continue
-        while not hasattr(m, "_atend") and hasattr(m, "child"):
-            m = m.child  # a filter of deleted notes: the notes asked about are live
-        if not (hasattr(m, "_read_values") and hasattr(m, "_read_ids")):
+        if m is None:
             return {}  # another postings format: no positions read here
-        decode = m.format.decode_positions
-        want = [d - offset for d in docs[lo:hi]]
-        i = 0
-        while not m._atend and i < len(want):
-            if m._maxid >= want[i]:
-                if m._ids is None:
-                    m._read_ids()
-                ids = m._ids
-                j = bisect.bisect_right(want, m._maxid, i)
-                for d in want[i:j]:
-                    at = bisect.bisect_left(ids, d)
-                    if at < len(ids) and ids[at] == d:
-                        if m._values is None:
-                            m._read_values()
-                        out[d + offset] = decode(m._values[at])[:MAX_POSITIONS]
-                i = j
-            m._i = m._blocklength
-            m._next_block()
+        found = positions_in(m, [d - offset for d in docs[lo:hi]], MAX_POSITIONS)
+        out.update((d + offset, ps) for d, ps in found.items())
     return out
 
 

@@ -160,29 +160,43 @@ def _term(seg: _Segment, field: str, text: Any, boost: float, positions: bool = 
 
 def _leaf(seg: _Segment, field: str, btext: bytes) -> Any:
     """The postings matcher of a term, read block by block (None: not such a matcher)."""
-    m = seg.reader.postings(field, btext)
+    return leaf_postings(seg.reader, field, btext)
+
+
+def leaf_postings(reader: Any, field: str, btext: bytes) -> Any:
+    """A segment reader's postings of a term as Whoosh's block matcher, which can be read
+    block by block (through a filter of deleted notes: the notes asked about are live);
+    None when they are another kind of matcher."""
+    m = reader.postings(field, btext)
     while not hasattr(m, "_atend") and hasattr(m, "child"):
         m = m.child
     return m if hasattr(m, "_read_values") and hasattr(m, "_read_ids") else None
 
 
-def _positions(m: Any, docs: set[int] | frozenset[int]) -> dict[int, list[int]]:
-    """The term's positions in each of ``docs`` that holds it."""
+def positions_in(m: Any, docs: list[int], cap: int | None = None) -> dict[int, list[int]]:
+    """The term's positions (the first ``cap`` of them) in each of the sorted ``docs``
+    (numbers within the matcher's segment) that holds it. A block none of them falls in
+    is passed on its header, one that some do has its ids read, and its positions only
+    when it holds one; the walk ends after the last of them."""
+    import bisect
+
     decode = m.format.decode_positions
-    low = min(docs)
     out: dict[int, list[int]] = {}
-    while not m._atend:
-        if m._maxid >= low:
+    k = 0  # the first wanted note not yet passed
+    while not m._atend and k < len(docs):
+        if m._maxid >= docs[k]:
             if m._ids is None:
                 m._read_ids()
             ids = m._ids
-            wanted = [i for i, d in enumerate(ids) if d in docs]
-            if wanted:
-                if m._values is None:
-                    m._read_values()
-                values = m._values
-                for i in wanted:
-                    out[ids[i]] = decode(values[i])
+            last = bisect.bisect_right(docs, m._maxid, k)
+            for d in docs[k:last]:
+                at = bisect.bisect_left(ids, d)
+                if at < len(ids) and ids[at] == d:
+                    if m._values is None:
+                        m._read_values()
+                    ps = decode(m._values[at])
+                    out[d] = ps if cap is None else ps[:cap]
+            k = last
         m._i = m._blocklength
         m._next_block()
     return out
@@ -275,7 +289,7 @@ def _phrase(seg: _Segment, q: Any, within: Any = None) -> dict[int, float]:
         m = _leaf(seg, field_name, w)
         if m is None:
             return _generic(seg, q)
-        where[w] = _positions(m, docs)
+        where[w] = positions_in(m, sorted(docs))
     slop, boost = q.slop, q.boost
     out: dict[int, float] = {}
     for d in docs:

@@ -1248,7 +1248,7 @@ def _headings_first(nb: Notebook, results: Any, soft: Any, limit: int,
     (:func:`kb.topic.heading_share`: a heading names what its section answers); the best
     ``limit`` of them, and for each the query terms its headings hold. A note's heading
     terms are kept with the plans (one index version)."""
-    from .scoring import Results, Scored
+    from .scoring import Results
     from .topic import HEADING_BONUS, heading_share, heading_terms, word_terms
 
     words = [(*word_terms(sub), w) for sub, w in zip(soft.subqueries, soft.weights, strict=True)]
@@ -1262,18 +1262,16 @@ def _headings_first(nb: Notebook, results: Any, soft: Any, limit: int,
             found = known[path] = heading_terms(_body_of(nb, path))
         share, matched[r.docnum] = heading_share(found, words)
         scored.append((float(r.score or 0.0) * (1.0 + HEADING_BONUS * share), r.docnum, r))
-    scored.sort(key=lambda x: (-x[0], x[1]))
-    top = [Scored(r._searcher, d, s) if isinstance(r, Scored) else r for s, d, r in scored[:limit]]
-    return Results(top, len(results)), matched
+    return Results(_best_first(scored, limit), len(results)), matched
 
 
 def _near_first(searcher: Searcher, results: Any, soft: Any
                 ) -> tuple[Any, dict[int, tuple[float, list[str]]]]:
-    """The first hits of a query of two or more content words, each scored
+    """The first hits of a query of :data:`kb.proximity.MIN_WORDS` or more content words, each scored
     ``1 + proximity.BONUS * share`` times higher, where ``share`` is how much of the query's
     pair weight stands close together in its body (:func:`kb.proximity.proximity`), best
     first; and for the notes it lifted, the factor and the pairs (``word~word``)."""
-    from .scoring import Results, Scored
+    from .scoring import Results
 
     top = list(results[: proximity.POOL])
     labels = soft.labels
@@ -1291,9 +1289,17 @@ def _near_first(searcher: Searcher, results: Any, soft: Any
         if got:
             close[r.docnum] = (factor, [f"{labels[i]}~{labels[j]}" for i, j in got[1]])
         scored.append((float(r.score or 0.0) * factor, r.docnum, r))
+    return Results(_best_first(scored) + list(results[len(top):]), len(results)), close
+
+
+def _best_first(scored: list[tuple[float, int, Any]], limit: int | None = None) -> list[Any]:
+    """Hits scored again, ``(score, docnum, hit)``: the best ``limit`` first (ties by note
+    number), each with its new score (:class:`kb.scoring.Scored`; Whoosh's own hits as
+    they are)."""
+    from .scoring import Scored
+
     scored.sort(key=lambda x: (-x[0], x[1]))
-    out = [Scored(r._searcher, d, s) if isinstance(r, Scored) else r for s, d, r in scored]
-    return Results(out + list(results[len(top):]), len(results)), close
+    return [Scored(r._searcher, d, s) if isinstance(r, Scored) else r for s, d, r in scored[:limit]]
 
 
 #: Notes whose heading terms a long-lived caller keeps (see :func:`_headings_first`).
