@@ -894,6 +894,7 @@ def search(
         if stop is not None:
             stop()
         in_headings: dict[int, list[str]] = {}
+        in_lists: dict[int, list[str]] = {}
         close: dict[int, tuple[float, list[str]]] = {}
         if near and results is not None and len(results) > 1:
             results, close = _near_first(searcher, results, soft)
@@ -901,7 +902,8 @@ def search(
             results, held = _literal_first(nb, results, literal, limit, in_code, searcher.reader())
             code = code or held
         elif asks and results is not None and len(results):
-            results, in_headings = _headings_first(nb, results, soft, limit, plans)
+            results, in_headings, in_lists = _headings_first(nb, searcher.reader(), results, soft, limit,
+                                                             plans)
         if not asks and results is not None and len(results) > limit:
             from .scoring import Results
 
@@ -936,6 +938,7 @@ def search(
             explained.hits = _matched_terms(searcher, builder, results[:limit])
             for hit, r in zip(explained.hits, results[:limit], strict=False):
                 hit.matched.extend(("headings", t) for t in in_headings.get(r.docnum, ()))
+                hit.matched.extend(("only in lists", t) for t in in_lists.get(r.docnum, ()))
                 if r.docnum in close:
                     factor, pairs = close[r.docnum]
                     hit.matched.extend(("near", p) for p in [f"x{factor:.2f}", *pairs])
@@ -1241,28 +1244,42 @@ def code_text(text: str) -> str:
     return "\n".join(out)
 
 
-def _headings_first(nb: Notebook, results: Any, soft: Any, limit: int,
-                    plans: dict[Any, Any] | None) -> tuple[Any, dict[int, list[str]]]:
+def _headings_first(nb: Notebook, reader: Any, results: Any, soft: Any, limit: int,
+                    plans: dict[Any, Any] | None
+                    ) -> tuple[Any, dict[int, list[str]], dict[int, list[str]]]:
     """A question's first hits, each scored ``1 + HEADING_BONUS * share`` times higher,
     where ``share`` is the share of the question's word weight its headings hold
-    (:func:`kb.topic.heading_share`: a heading names what its section answers); the best
-    ``limit`` of them, and for each the query terms its headings hold. A note's heading
-    terms are kept with the plans (one index version)."""
+    (:func:`kb.topic.heading_share`: a heading names what its section answers), and
+    ``1 - LIST_PENALTY * part`` times lower, where ``part`` is the share of the weight of
+    the words it holds only in list items and table rows (:func:`kb.topic.listed_share`);
+    the best ``limit`` of them, for each the query terms its headings hold, and for the
+    notes made lower the words they only list. A note's heading terms are kept with the
+    plans (one index version)."""
     from .scoring import Results
-    from .topic import HEADING_BONUS, heading_share, heading_terms, word_terms
+    from .topic import HEADING_BONUS, LIST_PENALTY, heading_share, heading_terms, listed_share, word_terms
 
     words = [(*word_terms(sub), w) for sub, w in zip(soft.subqueries, soft.weights, strict=True)]
     known = kept(plans, "#headings", MAX_KEPT_HEADINGS)
+    # A note that holds a word of the question only in its lists (an index, a table of
+    # contents) names it and explains it elsewhere: it scores less (kb.topic.listed_share).
+    listed = listed_share(reader, [r.docnum for r in results], [(s, w) for s, _, w in words])
+    labels = soft.labels if len(soft.labels) == len(words) else [str(i) for i in range(len(words))]
     scored: list[tuple[float, int, Any]] = []
     matched: dict[int, list[str]] = {}
+    only_listed: dict[int, list[str]] = {}
     for r in results:
         path = stored_row(r.fields()).path
         found = known.get(path)
         if found is None:
             found = known[path] = heading_terms(_body_of(nb, path))
         share, matched[r.docnum] = heading_share(found, words)
-        scored.append((float(r.score or 0.0) * (1.0 + HEADING_BONUS * share), r.docnum, r))
-    return Results(_best_first(scored, limit), len(results)), matched
+        factor = 1.0 + HEADING_BONUS * share
+        if r.docnum in listed:
+            part, which = listed[r.docnum]
+            factor *= 1.0 - LIST_PENALTY * part
+            only_listed[r.docnum] = [labels[i] for i in which]
+        scored.append((float(r.score or 0.0) * factor, r.docnum, r))
+    return Results(_best_first(scored, limit), len(results)), matched, only_listed
 
 
 def _near_first(searcher: Searcher, results: Any, soft: Any

@@ -18,6 +18,8 @@ less for one used once a note, never below :data:`MIN_SHARE`.
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -167,3 +169,89 @@ def heading_share(found: set[str], words: list[tuple[frozenset[str], tuple[tuple
             held += w
             matched.extend(hits)
     return held / total, sorted(set(matched))
+
+
+# --------------------------------------------------------------------------- list-only words
+
+#: A question's word that a note holds only in its list items and table rows (an index,
+#: a table of contents, a list of links) costs the note this much of its score, in
+#: between by the share of the question's weight such words hold (:func:`listed_share`).
+LIST_PENALTY = 0.5
+#: A line that is a list item (``-``, ``*``, ``+``, ``1.``, ``1)``) or a table row (``|``).
+_ITEM = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]|[ \t]*\|")
+_WORD = re.compile(r"\w+")
+
+
+def listed_terms(body: str) -> list[str]:
+    """The index terms of a note's list items and table rows that the rest of its text
+    (prose, headings; code blocks out) does not hold: what the note names in a list and
+    never explains. A term counts as held by the rest when some word of it starts with the
+    term (a stem, ``되돌리`` of ``되돌리려면``), so a doubt keeps a term out. Read at index
+    time (:mod:`kb.index.schema`); only the item lines are analyzed."""
+    from .analysis import iter_terms
+
+    items: list[str] = []
+    rest: list[str] = []
+    for in_code, line in fenced(body[:HEADING_SCAN_CHARS].split("\n")):
+        if not in_code:
+            (items if _ITEM.match(line) else rest).append(line)
+    if not items:
+        return []
+    words = sorted(set(_WORD.findall("\n".join(rest).lower())))
+    out: set[str] = set()
+    for term, _, _, _ in iter_terms("\n".join(items)):
+        if term in out:
+            continue
+        key = term.lstrip("~")
+        i = bisect.bisect_left(words, key)
+        if not (i < len(words) and words[i].startswith(key)):
+            out.add(term)
+    return sorted(out)
+
+
+def listed_share(reader: Any, docs: list[int], words: list[tuple[frozenset[str], float]]
+                 ) -> dict[int, tuple[float, list[int]]]:
+    """For each note of ``docs`` holding some of a question's words (``(terms, weight)``)
+    only in its list items or table rows (:func:`listed_terms`, the index's ``listed``
+    field): the share of the question's weight those words hold, and which words. A word
+    is listed-only in a note when one of its terms is listed there and none of its other
+    terms is in the note's body."""
+    total = sum(w for _, w in words)
+    wanted = sorted(set(docs))
+    if total <= 0.0 or not wanted:
+        return {}
+    listed: dict[str, set[int]] = {}
+    for terms, _ in words:
+        for t in terms:
+            if t not in listed and (LISTED_FIELD, t) in reader:
+                listed[t] = _docs_in(reader, LISTED_FIELD, t, wanted)
+    out: dict[int, tuple[float, list[int]]] = {}
+    for i, (terms, w) in enumerate(words):
+        docs_i = set().union(*(listed.get(t, ()) for t in terms))
+        for d in sorted(docs_i):
+            others = [t for t in terms if d not in listed.get(t, ())]
+            if any(_docs_in(reader, "body", t, [d]) for t in others if ("body", t) in reader):
+                continue
+            share, which = out.get(d, (0.0, []))
+            out[d] = (share + w / total, [*which, i])
+    return out
+
+
+#: The index field of :func:`listed_terms`.
+LISTED_FIELD = "listed"
+
+
+def _docs_in(reader: Any, field: str, term: str, docs: list[int]) -> set[int]:
+    """Those of ``docs`` (sorted) whose ``field`` holds ``term``."""
+    m = reader.postings(field, term)
+    found: set[int] = set()
+    for d in docs:
+        if not m.is_active():
+            break
+        if m.id() < d:
+            m.skip_to(d)
+            if not m.is_active():
+                break
+        if m.id() == d:
+            found.add(d)
+    return found

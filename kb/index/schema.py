@@ -11,8 +11,10 @@ from typing import Any
 from ..analysis import analyze, korean_analyzer
 from ..noterow import NoteRow
 from ..notes import Note, nfc
+from ..topic import listed_terms
 
-SCHEMA_VERSION = 3  # 2: frontmatter fields (meta); 3: each note's plain lines kept (kb.index.lines)
+SCHEMA_VERSION = 4  # 2: frontmatter fields (meta); 3: each note's plain lines kept (kb.index.lines);
+#  4: the terms a note holds only in list items and table rows (listed)
 #: Text fields searched by a plain word, with their weight against the body.
 FIELD_BOOSTS = {"title": 4.0, "aliases": 3.0, "tagtext": 2.5, "pathtext": 2.0, "body": 1.0}
 TEXT_FIELDS = tuple(FIELD_BOOSTS)
@@ -37,6 +39,9 @@ def make_schema() -> Any:
         # Other frontmatter fields, as key=term keywords: `category:개념` finds
         # `category: 핵심 개념` (terms analyzed like the body, particles stripped).
         meta=KEYWORD(lowercase=False, scorable=False),
+        # The terms a note holds only in its list items and table rows (kb.topic.listed_terms):
+        # a question's word it only lists, it does not explain.
+        listed=KEYWORD(lowercase=False, scorable=False),
     )
 
 
@@ -77,6 +82,7 @@ def note_document(note: Note) -> dict[str, Any]:
         "mtime": note.mtime,
         "links": note.links,
         "meta": " ".join(meta_terms(note.meta)),
+        "listed": " ".join(listed_terms(note.body)),
     }
 
 
