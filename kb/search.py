@@ -297,7 +297,8 @@ class _Builder:
 
     def word_weight(self, clause: Clause) -> float:
         """A word's weight in a soft AND: the idf of its rarest typed term (or of the form
-        searched in its place), so common words (``어떻게``, ``사용``) weigh little."""
+        searched in its place), so common words (``어떻게``, ``사용``) weigh little; an English
+        word's, of its commonest form (``verified`` weighs as ``verify``)."""
         from .expand import bm25_idf
 
         plan = self.plans.get(clause.text)
@@ -309,6 +310,11 @@ class _Builder:
             dfs = [plan.stem_df]  # 줄이려면: as rare as the predicate, not as this form of it
         elif plan.found:
             dfs = [self.expander.df(t) for t in plan.terms]
+            if len(dfs) == 1:
+                # verified: as rare as its commonest form (verify), as Porter's one term for
+                # them all weighs; a rare inflection typed does not make the word rarer.
+                dfs = [max([dfs[0], *(self.expander.df(v.terms[0]) for v in plan.variants
+                                      if v.kind == "stem" and len(v.terms) == 1)])]
         else:
             dfs = [self.expander.df(t) for t in plan.correction.split()] or [0]
         df = min(dfs) if dfs else 0

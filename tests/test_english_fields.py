@@ -61,3 +61,27 @@ def test_a_query_with_a_hangul_word_sums_the_fields_as_before(tmp_path: Path) ->
         best = b.term_query("authentication", ("title", "pathtext", "body"))
     assert type(summed).__name__ == "Or"
     assert type(best).__name__ == "DisjunctionMax"
+
+
+PROVENANCE = {
+    "provenance.md": ("# Provenance and integrity\n\n"
+                      "A provenance file records where a package came from; a user can verify the "
+                      "package with it, and the provenance holds its signature.\n"),
+    "verify.md": "# verify\n\nverify checks a package against its provenance file.\n",
+    "sign.md": "# Signing\n\nSign the package, then verify it.\n",
+    "keys.md": "# Keys\n\nA public key can verify a signature.\n",
+    "checksum.md": "# Checksums\n\nDownload the file and verify the checksum.\n",
+    "old.md": "# Old releases\n\nThe old download was verified by hand.\n",
+    "other.md": "# Other\n\nNothing about it here.\n",
+}
+
+
+def test_a_rare_inflection_weighs_as_the_words_commonest_form(tmp_path: Path) -> None:
+    # `verified` is rarer than `verify`: typed, it weighs as `verify` (Porter's one term), so
+    # the note titled with the rarer word `provenance` ranks above the one titled `verify`.
+    nb, ix = indexed(tmp_path, PROVENANCE)
+    assert _paths(nb, ix, "verified provenance")[:2] == ["provenance.md", "verify.md"]
+    r = search(nb, "verified provenance", limit=5, ix=ix, explain=True)
+    assert r.explanation is not None
+    weights = dict(w.split() for w in r.explanation.combined.split(": ", 1)[1].split(", "))
+    assert float(weights["verified"]) < float(weights["provenance"])
