@@ -57,6 +57,12 @@ VARIANT_FIELDS = ("title", "body", "pathtext", "tagtext")
 #: this share of the others (one that uses two forms is a little more about the word).
 FORM_KINDS = frozenset(("stem", "verb", "learned"))
 FORMS_TIEBREAK = 0.2
+#: In a query written all in Latin letters, a word found in several fields of a note (the
+#: title, the path that repeats it, the tags, the body) scores as its best field plus this
+#: share of the others, not their sum: a word's evidence saturates across a note's fields
+#: (as BM25F, and FTS5's bm25 over weighted columns, count it), so a common word in a
+#: sibling's title and path does not outweigh a rarer word the answer holds.
+FIELDS_TIEBREAK = 0.5
 #: Extra weight of notes where the query's words stand together as a phrase.
 PHRASE_BOOST = 1.5
 #: ...and, in a longer query, where two neighbouring words do.
@@ -285,7 +291,8 @@ class _Builder:
 
     def word_weight(self, clause: Clause) -> float:
         """A word's weight in a soft AND: the idf of its rarest typed term (or of the form
-        searched in its place), so common words (``어떻게``, ``사용``) weigh little."""
+        searched in its place), so common words (``어떻게``, ``사용``) weigh little; an English
+        word's, of its commonest form (``verified`` weighs as ``verify``)."""
         from .expand import bm25_idf
 
         plan = self.plans.get(clause.text)
@@ -297,6 +304,11 @@ class _Builder:
             dfs = [plan.stem_df]  # 줄이려면: as rare as the predicate, not as this form of it
         elif plan.found:
             dfs = [self.expander.df(t) for t in plan.terms]
+            if len(dfs) == 1:
+                # verified: as rare as its commonest form (verify), as Porter's one term for
+                # them all weighs; a rare inflection typed does not make the word rarer.
+                dfs = [max([dfs[0], *(self.expander.df(v.terms[0]) for v in plan.variants
+                                      if v.kind == "stem" and len(v.terms) == 1)])]
         else:
             dfs = [self.expander.df(t) for t in plan.correction.split()] or [0]
         df = min(dfs) if dfs else 0
@@ -431,6 +443,8 @@ class _Builder:
                     if f in fields and (f, terms[0]) in self.reader]
             if not subs:
                 return NullQuery
+            if self.latin_query and len(subs) > 1:
+                return self.across_fields(subs)
             return subs[0] if len(subs) == 1 else Or(subs)
         phrases = [Phrase(f, list(terms), boost=weight) for f in ("title", "body") if f in fields]
         if not phrases:
@@ -463,13 +477,27 @@ class _Builder:
         from whoosh.query import NullQuery, Or, Term
 
         subs = []
+        per_field = []
         for f in fields:
+            here = []
             for t, w in self.expand(f, term):
-                subs.append(Term(f, t, boost=w * weight))
+                here.append(Term(f, t, boost=w * weight))
                 self.terms.add(t)
+            subs.extend(here)
+            if here:
+                per_field.append(here[0] if len(here) == 1 else Or(here))
         if not subs:
             return NullQuery
+        if self.latin_query and len(per_field) > 1:
+            return self.across_fields(per_field)
         return subs[0] if len(subs) == 1 else Or(subs)
+
+    def across_fields(self, per_field: list[Any]) -> Any:
+        """A word's queries on several fields, for an all-Latin query: the best field and
+        a share of the others (:data:`FIELDS_TIEBREAK`), not their sum."""
+        from whoosh.query import DisjunctionMax
+
+        return DisjunctionMax(per_field, tiebreak=FIELDS_TIEBREAK)
 
     def prefix_query(self, text: str, fields: Iterable[str]) -> Any:
         from whoosh.query import NullQuery, Or, Prefix
