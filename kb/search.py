@@ -1,4 +1,4 @@
-"""Search: a forgiving query parser, Korean-aware term expansion, ranking, snippets.
+"""Search: a forgiving query parser, Korean-aware term expansion, ranking (snippets: kb/snippets.py).
 
 Query syntax (never raises; what it cannot read is searched as plain words):
 
@@ -35,7 +35,8 @@ from .expand import WordPlan, kept
 from .index.schema import TEXT_FIELDS, stored_row
 from .index.sync import open_index
 from .notes import read_body_at
-from .plain import SNIPPET_SCAN_CHARS, line_at, snippet_lines
+from .plain import line_at, snippet_lines
+from .snippets import SNIPPET_CHARS, snippet_and_first, starts_hangul
 from .topic import HEADING_POOL
 
 if TYPE_CHECKING:
@@ -56,13 +57,18 @@ VARIANT_FIELDS = ("title", "body", "pathtext", "tagtext")
 #: this share of the others (one that uses two forms is a little more about the word).
 FORM_KINDS = frozenset(("stem", "verb", "learned"))
 FORMS_TIEBREAK = 0.2
+#: In a query written all in Latin letters, a word found in several fields of a note (the
+#: title, the path that repeats it, the tags, the body) scores as its best field plus this
+#: share of the others, not their sum: a word's evidence saturates across a note's fields
+#: (as BM25F, and FTS5's bm25 over weighted columns, count it), so a common word in a
+#: sibling's title and path does not outweigh a rarer word the answer holds.
+FIELDS_TIEBREAK = 0.5
 #: Extra weight of notes where the query's words stand together as a phrase.
 PHRASE_BOOST = 1.5
 #: ...and, in a longer query, where two neighbouring words do.
 PAIR_BOOST = 0.5
 #: Most terms one Hangul prefix expands to (the most frequent are kept).
 MAX_EXPANSIONS = 64
-SNIPPET_CHARS = 180
 #: A longer query is cut, with a notice: a pasted page must not take seconds, nor
 #: build a query deep enough to exhaust Python's recursion limit in Whoosh.
 MAX_QUERY_WORDS = 32
@@ -76,12 +82,6 @@ _FIELD_ALIASES = {"tag": "tag", "tags": "tag", "title": "title", "body": "body",
 #: longest note kept (with its text: a few MB at most).
 MAX_KEPT_LINES = 128
 MAX_KEPT_CHARS = 64_000
-
-
-def _starts_hangul(text: str) -> bool:
-    """Whether ``text`` starts with a Hangul syllable (a comparison: a regex class over
-    the Hangul block takes ~1 ms to compile, at every start)."""
-    return "\uac00" <= text[:1] <= "\ud7a3"
 
 
 @dataclass
@@ -291,7 +291,8 @@ class _Builder:
 
     def word_weight(self, clause: Clause) -> float:
         """A word's weight in a soft AND: the idf of its rarest typed term (or of the form
-        searched in its place), so common words (``어떻게``, ``사용``) weigh little."""
+        searched in its place), so common words (``어떻게``, ``사용``) weigh little; an English
+        word's, of its commonest form (``verified`` weighs as ``verify``)."""
         from .expand import bm25_idf
 
         plan = self.plans.get(clause.text)
@@ -303,6 +304,11 @@ class _Builder:
             dfs = [plan.stem_df]  # 줄이려면: as rare as the predicate, not as this form of it
         elif plan.found:
             dfs = [self.expander.df(t) for t in plan.terms]
+            if len(dfs) == 1:
+                # verified: as rare as its commonest form (verify), as Porter's one term for
+                # them all weighs; a rare inflection typed does not make the word rarer.
+                dfs = [max([dfs[0], *(self.expander.df(v.terms[0]) for v in plan.variants
+                                      if v.kind == "stem" and len(v.terms) == 1)])]
         else:
             dfs = [self.expander.df(t) for t in plan.correction.split()] or [0]
         df = min(dfs) if dfs else 0
@@ -370,7 +376,7 @@ class _Builder:
         # 퀵정렬 typed for notes that write 퀵 정렬 (loadbalancer for load balancer, when the
         # notes lack it whole): split where both halves are words.
         latin_split = len(terms) == 1 and terms[0].isalpha() and terms[0].isascii() and not plan.found
-        if len(terms) == 1 and (_starts_hangul(terms[0]) or latin_split) and len(terms[0]) >= 3:
+        if len(terms) == 1 and (starts_hangul(terms[0]) or latin_split) and len(terms[0]) >= 3:
             t = terms[0]
             shortest = 3 if latin_split else 1
             for i in range(shortest, len(t) - shortest + 1):
@@ -437,6 +443,8 @@ class _Builder:
                     if f in fields and (f, terms[0]) in self.reader]
             if not subs:
                 return NullQuery
+            if self.latin_query and len(subs) > 1:
+                return self.across_fields(subs)
             return subs[0] if len(subs) == 1 else Or(subs)
         phrases = [Phrase(f, list(terms), boost=weight) for f in ("title", "body") if f in fields]
         if not phrases:
@@ -452,7 +460,7 @@ class _Builder:
         reader = self.reader
         if (fieldname, term) in reader:
             out.append((term, 1.0))
-        if _starts_hangul(term) and len(term) >= 2:  # 수 -> 수가, 수도, 수렴...: noise, not endings
+        if starts_hangul(term) and len(term) >= 2:  # 수 -> 수가, 수도, 수렴...: noise, not endings
             extra = []
             for btext in reader.expand_prefix(fieldname, term):
                 t = btext.decode("utf-8") if isinstance(btext, bytes) else btext
@@ -469,13 +477,27 @@ class _Builder:
         from whoosh.query import NullQuery, Or, Term
 
         subs = []
+        per_field = []
         for f in fields:
+            here = []
             for t, w in self.expand(f, term):
-                subs.append(Term(f, t, boost=w * weight))
+                here.append(Term(f, t, boost=w * weight))
                 self.terms.add(t)
+            subs.extend(here)
+            if here:
+                per_field.append(here[0] if len(here) == 1 else Or(here))
         if not subs:
             return NullQuery
+        if self.latin_query and len(per_field) > 1:
+            return self.across_fields(per_field)
         return subs[0] if len(subs) == 1 else Or(subs)
+
+    def across_fields(self, per_field: list[Any]) -> Any:
+        """A word's queries on several fields, for an all-Latin query: the best field and
+        a share of the others (:data:`FIELDS_TIEBREAK`), not their sum."""
+        from whoosh.query import DisjunctionMax
+
+        return DisjunctionMax(per_field, tiebreak=FIELDS_TIEBREAK)
 
     def prefix_query(self, text: str, fields: Iterable[str]) -> Any:
         from whoosh.query import NullQuery, Or, Prefix
@@ -613,7 +635,7 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
         a = _plain_terms(positive[i])
         b = _plain_terms(positive[i + 1]) if i + 1 < len(positive) else None
         if a and b and len(a) == 1 and len(b) == 1 and (
-                _starts_hangul(a[0]) and _starts_hangul(b[0]) or a[0].isalpha() and b[0].isalpha()):
+                starts_hangul(a[0]) and starts_hangul(b[0]) or a[0].isalpha() and b[0].isalpha()):
             # 교착 상태 typed for notes that write 교착상태 (data base, database): the two
             # words as one, too.
             joined = a[0] + b[0]
@@ -1077,7 +1099,7 @@ def _learned_for(nb: Notebook, clauses: list[Clause]) -> Any:
     """The notebook's learned associations (:mod:`kb.assoc`) when the query is a question
     (its words are the asker's, seldom the note's) or has a Korean word (the note may say
     it in English only); else None: an English query searches the English words."""
-    if not any(c.kind == "word" and not c.negated and (_asking(c.text) or _starts_hangul(c.text))
+    if not any(c.kind == "word" and not c.negated and (_asking(c.text) or starts_hangul(c.text))
                for c in clauses):
         return None
     from .assoc import Associations
@@ -1405,228 +1427,6 @@ def _run(searcher: Searcher, q: Any, tag_filter: list[Any], limit: int,
     return collector.results()
 
 
-# --------------------------------------------------------------------------- snippets
-
-
-#: Occurrences of one term :func:`_occurrences` keeps at most.
-MAX_OCCURRENCES = 1000
-#: Occurrences of a term it keeps to find the longer terms that hold it without scanning
-#: the text again for them (see :func:`_occurrence_plan`).
-MAX_BASE_OCCURRENCES = 5000
-#: Characters ``str.find`` scans in the time Python takes to look at one occurrence of a
-#: base for its longer terms (about 1.5 ns a character against 150 ns, measured): where a
-#: base is commoner than that, its longer terms are scanned for instead.
-SCAN_PER_LOOK = 100
-
-
-def _occurrences(text: str, terms: set[str] | frozenset[str]) -> list[tuple[int, int, str]]:
-    """Where each term occurs as a substring of the lowercased text, in order: for each
-    term, its occurrences left to right, none overlapping the one before (as repeated
-    ``str.find`` finds them), only those at a word's start for a term that does not start
-    with Hangul (an occurrence inside a longer word counts once per word), at most
-    :data:`MAX_OCCURRENCES` of them. (An empty term occurs nowhere.)
-
-    A substring search in C is far cheaper than analyzing a whole note; the window it
-    picks is then analyzed exactly. A query's terms are mostly a few words and their longer
-    forms (``상태``, ``상태관리``, ``상태였다``...): the longer forms are looked for where a
-    shorter term they hold was found (:func:`_occurrence_plan`), not in the whole text again.
-    """
-    low = text[:SNIPPET_SCAN_CHARS].lower()
-    plan = _occurrence_plan(frozenset(terms))
-    derived: dict[str, list[int]] = {}  # a longer term's occurrences, found at its base's
-    out: list[tuple[int, int, str]] = []
-    for t, after, before, n_longer in plan:
-        size = len(t)
-        hangul = _starts_hangul(t)
-        at = derived.pop(t, None)
-        if at is None:
-            at, ok = [], 0
-            i = low.find(t)
-            while i >= 0:
-                at.append(i)
-                if hangul or i == 0 or not low[i - 1].isalnum():
-                    ok += 1
-                if ok >= MAX_OCCURRENCES and (not n_longer or len(at) >= MAX_BASE_OCCURRENCES):
-                    break
-                i = low.find(t, i + size)
-            complete = i < 0
-        else:
-            complete = True
-        if n_longer and complete and len(at) * SCAN_PER_LOOK < len(low) * n_longer:
-            # t occurs nowhere else: its longer terms are where t is, with the character
-            # next to it (after it, or before it for a term that holds t further in)
-            for lt in (*after.values(), *before.values()):
-                for longer, _ in lt:
-                    derived[longer] = []
-            for p in at:
-                if after:
-                    for longer, _ in after.get(low[p + size: p + size + 1], ()):
-                        if low.startswith(longer, p):
-                            derived[longer].append(p)
-                if before and p:
-                    for longer, k in before.get(low[p - 1], ()):
-                        if p >= k and low.startswith(longer, p - k):
-                            derived[longer].append(p - k)
-        n = 0
-        end = -1
-        for i in at:
-            if i < end:  # overlaps the occurrence before (str.find, from its end, skips it)
-                continue
-            end = i + size
-            if hangul or i == 0 or not low[i - 1].isalnum():
-                out.append((i, end, t))
-                n += 1
-                if n >= MAX_OCCURRENCES:
-                    break
-    out.sort()
-    return out
-
-
-Plan = list[tuple[str, dict[str, list[tuple[str, int]]], dict[str, list[tuple[str, int]]], int]]
-_PLANS: dict[frozenset[str], Plan] = {}
-
-
-def _occurrence_plan(terms: frozenset[str]) -> Plan:
-    """How :func:`_occurrences` looks for each (non-empty) term, shortest first:
-    ``(term, after, before, n_longer)``. A term that is the base of longer ones (the
-    longest other term each holds) lists them by the character next to the base in them:
-    ``after`` (the longer term starts with the base) or ``before`` (it holds the base at
-    ``k`` > 0), as ``(longer term, k)``; ``n_longer`` counts them. A base is a term no
-    proper prefix of which is also its suffix (``상태``, not ``abab``): its occurrences never
-    overlap, so the search left to right finds all of them, and a longer term occurs only
-    where its base does. Kept for the last queries' term sets (a search's hits share one)."""
-    plan = _PLANS.get(terms)
-    if plan is not None:
-        return plan
-    ordered = sorted((t for t in terms if t), key=lambda t: (len(t), t))
-    candidates = [t for t in ordered if not any(t[:i] == t[-i:] for i in range(1, len(t)))]
-    after: dict[str, dict[str, list[tuple[str, int]]]] = {t: {} for t in ordered}
-    before: dict[str, dict[str, list[tuple[str, int]]]] = {t: {} for t in ordered}
-    for t in ordered:
-        base = None
-        for b in candidates:
-            if len(b) >= len(t):
-                break
-            if b in t:
-                base = b  # (the candidates go by length: the last one held is the longest)
-        if base is not None:
-            k = t.index(base)
-            if k == 0:
-                after[base].setdefault(t[len(base)], []).append((t, 0))
-            else:
-                before[base].setdefault(t[k - 1], []).append((t, k))
-    plan = [(t, after[t], before[t], sum(map(len, after[t].values())) + sum(map(len, before[t].values())))
-            for t in ordered]
-    if len(_PLANS) >= 64:
-        _PLANS.clear()
-    _PLANS[terms] = plan
-    return plan
-
-
-def make_snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
-    """The passage of ``text`` with most distinct matched terms, and the spans to highlight.
-
-    Whitespace is folded to single spaces; spans index into the returned string.
-    """
-    snippet, spans, _ = _snippet(text, terms, width)
-    return snippet, spans
-
-
-def _snippet(text: str, terms: set[str], width: int) -> tuple[str, list[tuple[int, int]], int | None]:
-    """:func:`make_snippet`, and the offset in ``text`` of the snippet's first match (None: no match)."""
-    start, end, spans, first_match = _window(text, terms, width)
-    # Fold whitespace, keeping span offsets in step.
-    out: list[str] = []
-    mapped: list[tuple[int, int]] = []
-    pos_map: dict[int, int] = {}
-    n = 0
-    prev_space = True
-    for i in range(start, end):
-        pos_map[i] = n
-        ch = text[i]
-        if ch.isspace():
-            if prev_space:
-                continue
-            out.append(" ")
-            prev_space = True
-        else:
-            out.append(ch)
-            prev_space = False
-        n += 1
-    pos_map[end] = n
-    for s, e in spans:
-        mapped.append((pos_map.get(s, 0), pos_map.get(e, n)))
-    snippet = "".join(out).rstrip()
-    prefix = "…" if start > 0 else ""
-    suffix = "…" if end < len(text) else ""
-    shift = len(prefix)
-    mapped = [(s + shift, min(e, len(snippet)) + shift) for s, e in mapped if s < len(snippet)]
-    return prefix + snippet + suffix, mapped, first_match
-
-
-def first_match(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> int | None:
-    """The offset in ``text`` of the first match of the snippet :func:`make_snippet` would
-    make (the line ``kb search`` shows a hit at), without laying the snippet out: the
-    window is analyzed only up to its first matched word (:func:`iter_terms` yields the
-    terms in the order of their first characters, so that one starts the first span)."""
-    start, end, occurrences = _bounds(text, terms, width)
-    for term, _, a, _ in iter_terms(text[start:end]):
-        if term in terms:
-            return start + a
-    return occurrences[0][0] if occurrences else None
-
-
-def _window(text: str, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int]], int | None]:
-    """The snippet's window ``text[start:end]``, the spans of its matched words and the offset
-    of its first match (see :func:`_snippet`)."""
-    start, end, occurrences = _bounds(text, terms, width)
-    # Exact spans: analyze only the window, so highlights are whole surface words.
-    spans = sorted({(start + a, start + b) for t, _, a, b in iter_terms(text[start:end]) if t in terms})
-    first_match = spans[0][0] if spans else (occurrences[0][0] if occurrences else None)
-    return start, end, spans, first_match
-
-
-def _bounds(text: str, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int, str]]]:
-    """The snippet's window ``text[start:end]`` (the ``width`` characters with most distinct
-    terms, then most hits) and the terms' occurrences (:func:`_occurrences`)."""
-    occurrences = _occurrences(text, terms)
-    if not occurrences:
-        start, end = 0, min(len(text), width)
-    else:
-        # Two pointers: the window of `width` chars with most distinct terms, then most hits.
-        best, first, j = (-1, -1), 0, 0
-        counts: dict[str, int] = {}
-        for i, (s0, _, _) in enumerate(occurrences):
-            while j < len(occurrences) and occurrences[j][1] - s0 <= width:
-                counts[occurrences[j][2]] = counts.get(occurrences[j][2], 0) + 1
-                j += 1
-            score = (len(counts), j - i)
-            if score > best:
-                best, first = score, i
-            t = occurrences[i][2]
-            counts[t] -= 1
-            if not counts[t]:
-                del counts[t]
-        s0 = occurrences[first][0]
-        # Start a little before the first match, at a word boundary.
-        start = max(0, s0 - width // 4)
-        if start > 0:
-            sp = text.rfind(" ", 0, start + 1)
-            nl = text.rfind("\n", 0, s0)
-            start = max(start if sp < 0 else sp + 1, nl + 1 if nl >= 0 and nl < s0 else 0)
-        end = min(len(text), start + width)
-        if end < len(text):
-            sp = text.find(" ", end)
-            if 0 <= sp < end + 20:
-                end = sp
-    return start, end, occurrences
-
-
-def snippet_text(body: str, title: str) -> str:
-    """A note's text as a snippet shows it (see :func:`snippet_lines`)."""
-    return snippet_lines(body, title)[0]
-
-
 def add_snippet(nb: Notebook, hit: Hit, terms: set[str],
                 lines: dict[tuple[str, str], tuple[str, list[tuple[int, int]]]] | None = None) -> None:
     """Fill in ``hit.snippet``, ``highlights`` and ``line`` from the note on disk
@@ -1643,7 +1443,7 @@ def add_snippet(nb: Notebook, hit: Hit, terms: set[str],
         if lines is not None and len(body) <= MAX_KEPT_CHARS:
             lines[key] = known
     text, where = known
-    hit.snippet, hit.highlights, first = _snippet(text, terms, SNIPPET_CHARS)
+    hit.snippet, hit.highlights, first = snippet_and_first(text, terms, SNIPPET_CHARS)
     hit.line = line_at(where, body_line, first)
 
 

@@ -75,14 +75,14 @@ def test_the_synonyms_file_counts_at_once_though_the_alias_table_is_kept(noteboo
 
 
 def test_first_match_is_the_snippets_first_match() -> None:
-    """The symbol line comes from :func:`kb.search.first_match`, which must agree with the
+    """The symbol line comes from :func:`kb.snippets.first_match`, which must agree with the
     snippet ``kb search`` lays out (the line it prints)."""
-    from kb.search import SNIPPET_CHARS, _snippet, first_match
+    from kb.snippets import SNIPPET_CHARS, first_match, snippet_and_first
 
     text = ("서론 문장.\n" + "채움 " * 60 + "\n파드 가 여기.\n" + "채움 " * 80
             + "\n파드 와 클러스터 가 함께.\nkubectl 도.\n" + "끝 " * 40)
     for terms in ({"파드"}, {"파드", "클러스터"}, {"kubectl", "파드"}, {"없음"}, {"채움", "끝"}):
-        assert first_match(text, terms) == _snippet(text, terms, SNIPPET_CHARS)[2]
+        assert first_match(text, terms) == snippet_and_first(text, terms, SNIPPET_CHARS)[2]
     assert first_match(text, {"파드", "클러스터"}) == text.index("파드 와 클러스터")
 
 
@@ -297,13 +297,13 @@ def test_kept_postings_past_their_bound_drop_the_terms_used_least_lately(
 
 
 def test_first_match_stops_at_the_first_matched_word_yet_agrees_with_the_snippet() -> None:
-    """:func:`kb.search.first_match` reads the window only up to its first matched word; on
+    """:func:`kb.snippets.first_match` reads the window only up to its first matched word; on
     random text of every kind of word (Korean with particles and verb endings, identifiers
     and their parts, C#, .NET, C++) it is the snippet's first span."""
     import random
 
     from kb.analysis import iter_terms
-    from kb.search import SNIPPET_CHARS, _snippet, first_match
+    from kb.snippets import SNIPPET_CHARS, first_match, snippet_and_first
 
     words = ["파드가", "파드", "클러스터를", "늘리고", "늘려", "kubectl", "kubectl-run", "max_active_runs",
              "getUserName", "C#", "C#을", ".NET", "C++", "g++", "rebase", "Rebase의", "don't", "v1.2",
@@ -314,7 +314,7 @@ def test_first_match_stops_at_the_first_matched_word_yet_agrees_with_the_snippet
         found = [t for t, _, _, _ in iter_terms(text)]
         for _ in range(3):
             terms = set(rng.sample(found, min(len(found), rng.randint(1, 3)))) if found else {"없음"}
-            assert first_match(text, terms) == _snippet(text, terms, SNIPPET_CHARS)[2], (text, terms)
+            assert first_match(text, terms) == snippet_and_first(text, terms, SNIPPET_CHARS)[2], (text, terms)
 
 
 def test_posting_ids_read_by_blocks_are_whooshs_all_ids(notebook: Path) -> None:

@@ -1,4 +1,4 @@
-"""``kb.search._occurrences`` (where a search's terms occur in a note: the snippet's window and
+"""``kb.snippets._occurrences`` (where a search's terms occur in a note: the snippet's window and
 the language server's symbol lines come from it) looks for a longer term only where a shorter
 term it holds was found. It must answer exactly as the plain per-term scan it replaced, kept
 here as the reference."""
@@ -8,8 +8,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb import search
-from kb.search import SNIPPET_SCAN_CHARS, _occurrence_plan, _occurrences
+from kb import snippets
+from kb.snippets import SNIPPET_SCAN_CHARS, _occurrence_plan, _occurrences
 
 
 def reference(text: str, terms: set[str]) -> list[tuple[int, int, str]]:
@@ -46,7 +46,7 @@ def test_same_occurrences_as_the_plain_scan(text: str, terms: set[str], picks: l
     for start, size in picks:  # and terms that do occur: pieces of the text
         if low[start:start + size]:
             terms.add(low[start:start + size])
-    search._PLANS.clear()
+    snippets._PLANS.clear()
     assert _occurrences(text, terms) == reference(text, terms)
 
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from kb.config import Notebook
 from kb.core import resolve_note
 from kb.index.sync import open_index
-from kb.search import make_snippet, parse_query, search
+from kb.search import parse_query, search
+from kb.snippets import make_snippet
 
 
 def paths(nb: Notebook, q: str, **kw) -> list[str]:
@@ -205,7 +206,7 @@ def test_frontmatter_fields_are_searchable(nb: Notebook, notebook_dir: Path) -> 
 
 
 def test_snippet_text_reads_like_prose() -> None:
-    from kb.search import snippet_text
+    from kb.snippets import snippet_text
 
     body = "# RAG 정리\n\nRAG는 **검색**을 쓴다. [[vector-database|벡터 DB]]와 [[rag]] 참고.\n## 평가\n지표"
     assert snippet_text(body, "RAG 정리") == "RAG는 검색을 쓴다. 벡터 DB와 rag 참고.\n평가:\n지표"

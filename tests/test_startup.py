@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import kb.cli
 from kb.analysis import _is_hangul, _script_runs
-from kb.search import _starts_hangul
+from kb.snippets import starts_hangul
 
 # Runs kb in-process, then writes every loaded module (with a flag for kb's
 # placeholders, see kb.analysis.prepare_whoosh_import) and every compiled regex with
@@ -185,4 +185,4 @@ def test_script_runs_cut_where_the_regex_did(word: str) -> None:
 
 @given(st.text(alphabet=st.sampled_from(_EDGES) | st.characters(), max_size=4))
 def test_starts_hangul_is_the_regex_match(text: str) -> None:
-    assert _starts_hangul(text) == bool(_SYLLABLE_RE.match(text))
+    assert starts_hangul(text) == bool(_SYLLABLE_RE.match(text))

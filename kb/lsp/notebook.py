@@ -180,7 +180,7 @@ class Notes:
         longer (by its size: see LOCATE_BASE) is skipped, its line left unknown."""
         from ..index.manifest import signature
         from ..plain import line_in
-        from ..search import first_match
+        from ..snippets import first_match
 
         if hit.line is not None:
             return
@@ -240,7 +240,7 @@ class Notes:
 
     def _read_plain(self, hit: Any) -> tuple[Any, int, tuple[str, list[int]]] | None:
         """From the note's file: the key of its text, the lines before its body, and the text
-        as :func:`kb.search.snippet_lines` reads it with where its lines come from (kept
+        as :func:`kb.plain.snippet_lines` reads it with where its lines come from (kept
         already when another note has the same text); None when it cannot be read."""
         import hashlib
 
