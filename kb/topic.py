@@ -215,23 +215,29 @@ def listed_share(reader: Any, docs: list[int], words: list[tuple[frozenset[str],
     only in its list items or table rows (:func:`listed_terms`, the index's ``listed``
     field): the share of the question's weight those words hold, and which words. A word
     is listed-only in a note when one of its terms is listed there and none of its other
-    terms is in the note's body."""
+    terms is in the note's body. Each term's postings are read in the segments that hold
+    one of ``docs`` only, and the body's only for the notes a word is listed in."""
     total = sum(w for _, w in words)
     wanted = sorted(set(docs))
     if total <= 0.0 or not wanted:
         return {}
+    leaves = ([(reader, 0)] if reader.is_atomic()
+              else list(zip(reader.readers, reader.doc_offsets, strict=True)))
     listed: dict[str, set[int]] = {}
-    for terms, _ in words:
-        for t in terms:
-            if t not in listed and (LISTED_FIELD, t) in reader:
-                listed[t] = _docs_in(reader, LISTED_FIELD, t, wanted)
     out: dict[int, tuple[float, list[int]]] = {}
     for i, (terms, w) in enumerate(words):
-        docs_i = set().union(*(listed.get(t, ()) for t in terms))
-        for d in sorted(docs_i):
-            others = [t for t in terms if d not in listed.get(t, ())]
-            if any(_docs_in(reader, "body", t, [d]) for t in others if ("body", t) in reader):
-                continue
+        for t in terms:
+            if t not in listed:
+                listed[t] = _holding(leaves, LISTED_FIELD, t, wanted)
+        pending = sorted(set().union(*(listed[t] for t in terms)))
+        for t in terms:
+            if not pending:
+                break
+            ask = [d for d in pending if d not in listed[t]]
+            if ask:
+                held = _holding(leaves, "body", t, ask)
+                pending = [d for d in pending if d not in held]
+        for d in pending:
             share, which = out.get(d, (0.0, []))
             out[d] = (share + w / total, [*which, i])
     return out
@@ -241,17 +247,25 @@ def listed_share(reader: Any, docs: list[int], words: list[tuple[frozenset[str],
 LISTED_FIELD = "listed"
 
 
-def _docs_in(reader: Any, field: str, term: str, docs: list[int]) -> set[int]:
-    """Those of ``docs`` (sorted) whose ``field`` holds ``term``."""
-    m = reader.postings(field, term)
+def _holding(leaves: list[tuple[Any, int]], field: str, term: str, docs: list[int]) -> set[int]:
+    """Those of ``docs`` (sorted, top-level numbers) whose ``field`` holds ``term``, read
+    segment by segment (``leaves``: each segment's reader and first number), only in the
+    segments some of them are in."""
+    btext = term.encode("utf-8")
     found: set[int] = set()
-    for d in docs:
-        if not m.is_active():
-            break
-        if m.id() < d:
-            m.skip_to(d)
+    for k, (leaf, offset) in enumerate(leaves):
+        end = leaves[k + 1][1] if k + 1 < len(leaves) else None
+        lo = bisect.bisect_left(docs, offset)
+        hi = len(docs) if end is None else bisect.bisect_left(docs, end)
+        if lo >= hi or (field, btext) not in leaf:
+            continue
+        m = leaf.postings(field, btext)
+        for d in docs[lo:hi]:
+            local = d - offset
+            if m.id() < local:
+                m.skip_to(local)
             if not m.is_active():
                 break
-        if m.id() == d:
-            found.add(d)
+            if m.id() == local:
+                found.add(d)
     return found
