@@ -32,7 +32,7 @@ from . import proximity
 from .aliases import AliasTable, load_groups
 from .analysis import STEM_MARK, iter_terms, query_terms
 from .expand import WordPlan, kept
-from .index.schema import TEXT_FIELDS, stored_row
+from .index.schema import TEXT_FIELDS, stored_listed, stored_row
 from .index.sync import open_index
 from .notes import read_body_at
 from .plain import line_at, snippet_lines
@@ -1284,13 +1284,15 @@ def _headings_first(nb: Notebook, reader: Any, results: Any, soft: Any, limit: i
     known = kept(plans, "#headings", MAX_KEPT_HEADINGS)
     # A note that holds a word of the question only in its lists (an index, a table of
     # contents) names it and explains it elsewhere: it scores less (kb.topic.listed_share).
-    listed = listed_share(reader, [r.docnum for r in results], [(s, w) for s, _, w in words])
+    stored = {r.docnum: r.fields() for r in results}
+    listed = listed_share(reader, {d: stored_listed(f) for d, f in stored.items()},
+                          [(s, w) for s, _, w in words])
     labels = soft.labels if len(soft.labels) == len(words) else [str(i) for i in range(len(words))]
     scored: list[tuple[float, int, Any]] = []
     matched: dict[int, list[str]] = {}
     only_listed: dict[int, list[str]] = {}
     for r in results:
-        path = stored_row(r.fields()).path
+        path = stored_row(stored[r.docnum]).path
         found = known.get(path)
         if found is None:
             found = known[path] = heading_terms(_body_of(nb, path))

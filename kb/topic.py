@@ -206,45 +206,46 @@ def listed_terms(body: str) -> list[str]:
         i = bisect.bisect_left(words, key)
         if not (i < len(words) and words[i].startswith(key)):
             out.add(term)
-    return sorted(out)
+    return sorted(out)[:MAX_LISTED_TERMS]
 
 
-def listed_share(reader: Any, docs: list[int], words: list[tuple[frozenset[str], float]]
+def listed_share(reader: Any, listed: dict[int, frozenset[str]], words: list[tuple[frozenset[str], float]]
                  ) -> dict[int, tuple[float, list[int]]]:
-    """For each note of ``docs`` holding some of a question's words (``(terms, weight)``)
-    only in its list items or table rows (:func:`listed_terms`, the index's ``listed``
-    field): the share of the question's weight those words hold, and which words. A word
-    is listed-only in a note when one of its terms is listed there and none of its other
-    terms is in the note's body. Each term's postings are read in the segments that hold
-    one of ``docs`` only, and the body's only for the notes a word is listed in."""
+    """For each note of ``listed`` (a note's number -> its :func:`listed_terms`, kept with
+    its stored fields) holding some of a question's words (``(terms, weight)``) only in
+    its list items or table rows: the share of the question's weight those words hold,
+    and which words. A word is listed-only in a note when one of its terms is listed there
+    and none of its :data:`MAX_OTHER_FORMS` shortest other terms is in the note's body (read
+    from the index for those notes only)."""
     total = sum(w for _, w in words)
-    wanted = sorted(set(docs))
-    if total <= 0.0 or not wanted:
+    if total <= 0.0 or not any(listed.values()):
         return {}
     leaves = ([(reader, 0)] if reader.is_atomic()
               else list(zip(reader.readers, reader.doc_offsets, strict=True)))
-    listed: dict[str, set[int]] = {}
     out: dict[int, tuple[float, list[int]]] = {}
     for i, (terms, w) in enumerate(words):
-        for t in terms:
-            if t not in listed:
-                listed[t] = _holding(leaves, LISTED_FIELD, t, wanted)
-        pending = sorted(set().union(*(listed[t] for t in terms)))
-        for t in terms:
+        if w < MIN_LISTED_PART * total:
+            continue  # a question word's or a grammar word's weight: not worth reading
+        pending = sorted(d for d, held in listed.items() if not terms.isdisjoint(held))
+        for t in sorted(terms, key=lambda t: (len(t), t))[:MAX_OTHER_FORMS]:  # likelier in the note first
             if not pending:
                 break
-            ask = [d for d in pending if d not in listed[t]]
+            ask = [d for d in pending if t not in listed[d]]
             if ask:
-                held = _holding(leaves, "body", t, ask)
-                pending = [d for d in pending if d not in held]
+                found = _holding(leaves, "body", t, ask)
+                pending = [d for d in pending if d not in found]
         for d in pending:
             share, which = out.get(d, (0.0, []))
             out[d] = (share + w / total, [*which, i])
     return out
 
 
-#: The index field of :func:`listed_terms`.
-LISTED_FIELD = "listed"
+#: A word of less than this share of a question's weight is not read for it.
+MIN_LISTED_PART = 0.05
+#: A word's terms looked for in a note's body (the shortest: its stems and plain forms).
+MAX_OTHER_FORMS = 8
+#: The most terms a note keeps as :func:`listed_terms` (a hostile list of a million words).
+MAX_LISTED_TERMS = 5_000
 
 
 def _holding(leaves: list[tuple[Any, int]], field: str, term: str, docs: list[int]) -> set[int]:

@@ -4,7 +4,7 @@ A note that names many topics in list items or table rows (a table of contents, 
 of links, a README) holds a question's words without explaining any of them; for a
 question, the note that explains the topic in prose should rank above it. At index time
 each note keeps the terms it has only in list items and table rows
-(:func:`kb.topic.listed_terms`, the index's ``listed`` field); a question's first hits
+(:func:`kb.topic.listed_terms`, stored with the note's fields as ``listed``); a question's first hits
 score ``1 - LIST_PENALTY * part`` times less, ``part`` the share of the question's
 weight such words hold in the note. The search tests fail on kb before this (checked
 when written: the index has no ``listed`` field and the hub ranks first)."""

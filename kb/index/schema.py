@@ -14,7 +14,7 @@ from ..notes import Note, nfc
 from ..topic import listed_terms
 
 SCHEMA_VERSION = 4  # 2: frontmatter fields (meta); 3: each note's plain lines kept (kb.index.lines);
-#  4: the terms a note holds only in list items and table rows (listed)
+#  4: the terms a note holds only in list items and table rows (listed, stored)
 #: Text fields searched by a plain word, with their weight against the body.
 FIELD_BOOSTS = {"title": 4.0, "aliases": 3.0, "tagtext": 2.5, "pathtext": 2.0, "body": 1.0}
 TEXT_FIELDS = tuple(FIELD_BOOSTS)
@@ -41,7 +41,7 @@ def make_schema() -> Any:
         meta=KEYWORD(lowercase=False, scorable=False),
         # The terms a note holds only in its list items and table rows (kb.topic.listed_terms):
         # a question's word it only lists, it does not explain.
-        listed=KEYWORD(lowercase=False, scorable=False),
+        listed=STORED(),
     )
 
 
@@ -89,6 +89,12 @@ def note_document(note: Note) -> dict[str, Any]:
 def stored_tags(stored: Any) -> list[str]:
     """The tags of a note as the index stores them (one comma-separated string)."""
     return [t for t in (stored.get("tags") or "").split(",") if t]
+
+
+def stored_listed(stored: Any) -> frozenset[str]:
+    """The terms a note holds only in list items and table rows (:func:`kb.topic.listed_terms`),
+    from its stored fields; none from an index without them."""
+    return frozenset((stored.get("listed") or "").split())
 
 
 def stored_row(stored: Any) -> NoteRow:
