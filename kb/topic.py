@@ -187,7 +187,7 @@ def listed_terms(body: str) -> list[str]:
     (prose, headings; code blocks out) does not hold: what the note names in a list and
     never explains. A term counts as held by the rest when some word of it starts with the
     term (a stem, ``되돌리`` of ``되돌리려면``), so a doubt keeps a term out. Read at index
-    time (:mod:`kb.index.schema`); only the item lines are analyzed."""
+    time (:mod:`kb.index.schema`); only the item words the rest lacks are analyzed."""
     from .analysis import iter_terms
 
     items: list[str] = []
@@ -197,9 +197,13 @@ def listed_terms(body: str) -> list[str]:
             (items if _ITEM.match(line) else rest).append(line)
     if not items:
         return []
-    words = sorted(set(_WORD.findall("\n".join(rest).lower())))
+    held = set(_WORD.findall("\n".join(rest).lower()))
+    words = sorted(held)
+    # Only the item words whose parts are not all words of the rest are analyzed (the
+    # terms of a word are its stem and parts: those of a word the rest has are held).
+    new = {w for w in "\n".join(items).lower().split() if not held.issuperset(_WORD.findall(w))}
     out: set[str] = set()
-    for term, _, _, _ in iter_terms("\n".join(items)):
+    for term, _, _, _ in iter_terms("\n".join(sorted(new))):
         if term in out:
             continue
         key = term.lstrip("~")
