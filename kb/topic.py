@@ -177,6 +177,9 @@ def heading_share(found: set[str], words: list[tuple[frozenset[str], tuple[tuple
 #: a table of contents, a list of links) costs the note this much of its score, in
 #: between by the share of the question's weight such words hold (:func:`listed_share`).
 LIST_PENALTY = 0.5
+#: The least share of a note's lines (code out, blank lines out) that are list items or
+#: table rows for the note to keep :func:`listed_terms`.
+MIN_ITEM_LINES = 0.2
 #: A line that is a list item (``-``, ``*``, ``+``, ``1.``, ``1)``) or a table row (``|``).
 _ITEM = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]|[ \t]*\|")
 _WORD = re.compile(r"\w+")
@@ -185,9 +188,10 @@ _WORD = re.compile(r"\w+")
 def listed_terms(body: str) -> list[str]:
     """The index terms of a note's list items and table rows that the rest of its text
     (prose, headings; code blocks out) does not hold: what the note names in a list and
-    never explains. A term counts as held by the rest when some word of it starts with the
-    term (a stem, ``되돌리`` of ``되돌리려면``), so a doubt keeps a term out. Read at index
-    time (:mod:`kb.index.schema`); only the item words the rest lacks are analyzed."""
+    never explains; none for a note of fewer than :data:`MIN_ITEM_LINES` item lines. A
+    term counts as held by the rest when some word of it starts with the term (a stem,
+    ``되돌리`` of ``되돌리려면``), so a doubt keeps a term out. Read at index time
+    (:mod:`kb.index.schema`); only the item words the rest lacks are analyzed."""
     from .analysis import iter_terms
 
     items: list[str] = []
@@ -195,8 +199,9 @@ def listed_terms(body: str) -> list[str]:
     for in_code, line in fenced(body[:HEADING_SCAN_CHARS].split("\n")):
         if not in_code:
             (items if _ITEM.match(line) else rest).append(line)
-    if not items:
-        return []
+    lines = len(items) + sum(1 for line in rest if line.strip())
+    if len(items) < MIN_ITEM_LINES * lines:
+        return []  # a note of prose with a list or two: it explains what it lists
     held = set(_WORD.findall("\n".join(rest).lower()))
     words = sorted(held)
     # Only the item words whose parts are not all words of the rest are analyzed (the
