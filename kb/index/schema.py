@@ -1,6 +1,7 @@
 """What kb stores of a note in Whoosh: the schema, a note's document, its stored tags.
 
-A leaf: it knows notes and the analyzer, nothing of where the index lives.
+A leaf: it knows notes, the analyzer and what a note only lists (kb.topic), nothing of
+where the index lives.
 """
 
 from __future__ import annotations
