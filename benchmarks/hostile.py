@@ -48,8 +48,6 @@ from typing import Any
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 
 #: kb modules whose module-level regexes must all have a case here.
-MODULES = ("analysis", "notes", "links", "render", "search", "stats", "index", "catalog", "cli",
-           "config", "aliases", "scoring", "watch", "errors")
 
 
 @dataclass(frozen=True)
@@ -203,6 +201,32 @@ CASES: list[Case] = [
     C("topic:heading_terms", "call", "'a#' x n", _wrap("", "a#", "")),
     C("topic:heading_terms", "call", "blanks '#'", _wrap("", " ", "#")),
     C("topic:heading_terms", "call", "'```\\n' x n", _wrap("", "```\n", "")),
+    # ... and, at index time, for the words a note only lists (list items, table rows)
+    C("topic:_ITEM", "match", "blanks x n", _wrap("", " ", "x")),
+    C("topic:_ITEM", "match", "'1' x n '.'", _wrap("", "1", ".")),
+    C("topic:_WORD", "findall", "'a_' x n", _wrap("", "a_", "")),
+    C("topic:listed_terms", "call", "'- a\\n' x n", _wrap("", "- a\n", "")),
+    C("topic:listed_terms", "call", "'| ' x n", _wrap("", "| ", "")),
+    # kb lsp: the line before the cursor (at most 300 characters of it) and the buffer
+    C("lsp.text:_WIKI_OPEN", "search", "'[[' 'a' x n '|'", _wrap("[[", "a", "|")),
+    C("lsp.text:_WIKI_OPEN", "search", "'[[' x n", _wrap("", "[[", "")),
+    C("lsp.text:_WIKI_HEADING", "search", "'[[' 'a' x n '['", _wrap("[[", "a", "[")),
+    C("lsp.text:_WIKI_HEADING", "search", "'[[a#' x n", _wrap("", "[[a#", "")),
+    C("lsp.text:_MD_OPEN", "search", "'](' 'a' x n ' '", _wrap("](", "a", " ")),
+    C("lsp.text:_MD_OPEN", "search", "'](' x n", _wrap("", "](", "")),
+    C("lsp.text:_HASH_TAG", "search", "' #' 'a' x n ' '", _wrap(" #", "a", " ")),
+    C("lsp.text:_HASH_TAG", "search", "' #a' x n", _wrap("", " #a", "")),
+    C("lsp.text:_TAG_WORD", "search", "'a' x n ','", _wrap("", "a", ",")),
+    C("lsp.text:_TAG_WORD", "search", "'a,' x n", _wrap("", "a,", "")),
+    C("lsp.text:_FM_TAGS_KEY", "match", "'tags' blanks", _wrap("tags", " ", "x")),
+    C("lsp.text:_FM_KEY", "match", "'a' x n", _wrap("", "a", "")),
+    C("lsp.text:_FENCE_LINE", "finditer", "blanks x n", _wrap("", " ", "x")),
+    C("lsp.text:_FENCE_LINE", "finditer", "'\\n ``' x n", _wrap("", "\n ``", "")),
+    C("lsp.text:_ATX", "finditer", "'#' blanks", _wrap("#", " ", "")),
+    C("lsp.text:_ATX", "finditer", "'\\n#######' x n", _wrap("", "\n#######", "")),
+    C("lsp.text:_LINE_END", "finditer", "'\\r' x n", _wrap("", "\r", "")),
+    # kb find: a hit's preview
+    C("find.source:_FENCE_RE", "match", "blanks x n", _wrap("", " ", "")),
     # stats
     C("stats:_HANGUL_RUN", "findall", "'가a' x n", _wrap("", "가a", "")),
     C("stats:_LATIN_RUN", "findall", "'a가' x n", _wrap("", "a가", "")),
@@ -276,11 +300,18 @@ def timed(fn: Callable[[], Any], runs: int, timeout: float) -> float:
 
 def patterns_in_kb() -> dict[str, re.Pattern[str]]:
     """Every module-level compiled regex of kb, as ``module:name``."""
+    import pkgutil
+
+    import kb
+
     found: dict[str, re.Pattern[str]] = {}
-    for module in MODULES:
+    for info in pkgutil.walk_packages(kb.__path__, "kb."):
+        module = info.name.removeprefix("kb.")
+        if module == "__main__":  # (importing it runs the CLI)
+            continue
         try:
-            mod = importlib.import_module(f"kb.{module}")
-        except ImportError:
+            mod = importlib.import_module(info.name)
+        except ImportError:  # a module of an optional part whose library is missing
             continue
         source = Path(mod.__file__ or "").read_text(encoding="utf-8")
         for name, value in vars(mod).items():

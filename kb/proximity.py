@@ -71,13 +71,6 @@ def word_forms(q: Any) -> dict[str, float]:
     return dict(best)
 
 
-def _leaves(reader: Any) -> list[tuple[Any, int]]:
-    """The segment readers of a reader and the document number each starts at."""
-    if reader.is_atomic():
-        return [(reader, 0)]
-    return list(zip(reader.readers, reader.doc_offsets, strict=True))
-
-
 def _positions(leaves: list[tuple[Any, int]], term: str, docs: list[int]) -> dict[int, list[int]]:
     """The term's body positions (the first MAX_POSITIONS) in each of the sorted ``docs``
     (top-level numbers) that holds it, read as :func:`kb.scoring.positions_in` reads them."""
@@ -153,7 +146,9 @@ def proximity(reader: Any, docs: list[int], subqueries: list[Any], weights: list
     if total <= 0:
         return {}
     order = sorted(set(docs))
-    leaves = _leaves(reader)
+    from .scoring import segments
+
+    leaves = segments(reader)
     at: dict[int, list[tuple[int, int, float]]] = {}
     for i, (forms, _) in enumerate(words):
         per_doc: dict[int, dict[int, float]] = {}

@@ -163,6 +163,14 @@ def _leaf(seg: _Segment, field: str, btext: bytes) -> Any:
     return leaf_postings(seg.reader, field, btext)
 
 
+def segments(reader: Any) -> list[tuple[Any, int]]:
+    """The segment readers of an index reader and the top-level number of each one's first
+    note (one segment: the reader itself, from 0)."""
+    if reader.is_atomic():
+        return [(reader, 0)]
+    return list(zip(reader.readers, reader.doc_offsets, strict=True))
+
+
 def leaf_postings(reader: Any, field: str, btext: bytes) -> Any:
     """A segment reader's postings of a term as Whoosh's block matcher, which can be read
     block by block (through a filter of deleted notes: the notes asked about are live);

@@ -229,8 +229,9 @@ def listed_share(reader: Any, listed: dict[int, frozenset[str]], words: list[tup
     total = sum(w for _, w in words)
     if total <= 0.0 or not any(listed.values()):
         return {}
-    leaves = ([(reader, 0)] if reader.is_atomic()
-              else list(zip(reader.readers, reader.doc_offsets, strict=True)))
+    from .scoring import segments
+
+    leaves = segments(reader)
     out: dict[int, tuple[float, list[int]]] = {}
     for i, (terms, w) in enumerate(words):
         if w < MIN_LISTED_PART * total:

@@ -156,6 +156,19 @@ def test_markdown_links_are_found_as_before_in_normal_text(pieces: list[str]) ->
     assert new == [(m.span(2), m.group(2)) for m in old_matches]
 
 
+OLD_TAG_WORD_RE = re.compile(r"[^\s,\[\]'\"#]*\Z")  # quadratic on a long run of word characters
+
+
+@given(st.text(alphabet="ab ,[]'\"#\t가", max_size=40))
+def test_tag_word_is_the_same_as_before(text: str) -> None:
+    """kb lsp's last word of a ``tags:`` line: the linear regex finds what the old one did."""
+    from kb.lsp.text import _TAG_WORD
+
+    old, new = OLD_TAG_WORD_RE.search(text), _TAG_WORD.search(text)
+    assert old is not None and new is not None
+    assert (new.start(), new.group(0)) == (old.start(), old.group(0))
+
+
 def test_markdown_links_where_the_new_regex_reads_like_commonmark() -> None:
     # a `[` in the text: the link is the inner one (the target is the same)
     assert parse_links("[see [x](a.md)", "n.md") == ["a"]

@@ -156,7 +156,9 @@ _MD_OPEN = re.compile(r"\]\(([^()\s]*)\Z")
 _HASH_TAG = re.compile(r"(?:^|(?<=[\s(]))#([^\W\d_][\w\-/]*|)\Z")
 _FM_TAGS_KEY = re.compile(r"^(?:tags?)[ \t]*:", re.I)
 _FM_KEY = re.compile(r"^[^\s#-][^:]*:")
-_TAG_WORD = re.compile(r"[^\s,\[\]'\"#]*\Z")
+# The last word of a tags line: it starts where a separator (or the line's start) is just
+# before it, so the search tries each run of word characters once (linear time).
+_TAG_WORD = re.compile(r"(?<![^\s,\[\]'\"#])[^\s,\[\]'\"#]*\Z")
 #: How much of the line before the cursor is looked at.
 _LOOK_BACK = 300
 
