@@ -24,6 +24,13 @@ def indexed(base: Path, notes: dict[str, str]) -> tuple[Notebook, object]:
     return nb, ix
 
 
+def found(nb: Notebook, ix: object, query: str, limit: int = 5) -> list[str]:
+    """The paths of ``kb search``'s hits for ``query``, best first."""
+    from kb.search import search
+
+    return [h.path for h in search(nb, query, limit=limit, ix=ix).hits]
+
+
 def without_kept_lines(session: Any) -> Any:
     """The session with the index's plain lines of the notes (kb.index.lines) removed: the
     notes are read, as those changed since the last sync are."""

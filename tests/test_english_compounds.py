@@ -8,13 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from indexed import indexed
+from indexed import found, indexed
 
 from kb.search import search
-
-
-def _paths(nb, ix, query: str) -> list[str]:  # type: ignore[no-untyped-def]
-    return [h.path for h in search(nb, query, limit=5, ix=ix).hits]
 
 
 def _stems(nb, ix, query: str) -> set[str]:  # type: ignore[no-untyped-def]
@@ -49,7 +45,7 @@ def test_a_compound_finds_the_notes_forms_of_it(tmp_path: Path, query: str, form
     nb, ix = indexed(tmp_path, NOTES)
     compound = next(word for word in query.split() if "-" in word)
     assert form in _stems(nb, ix, compound)
-    assert _paths(nb, ix, query)[:1] == [target]
+    assert found(nb, ix, query)[:1] == [target]
 
 
 def test_only_compounds_with_every_part_of_the_same_stem(tmp_path: Path) -> None:
@@ -72,6 +68,6 @@ def test_a_compound_finds_the_word_the_notes_write_it_as(tmp_path: Path) -> None
     }
     nb, ix = indexed(tmp_path, notes)
     assert "autoscaling" in _stems(nb, ix, "auto-scaled")
-    assert _paths(nb, ix, "auto-scaled pods")[:1] == ["auto.md"]
+    assert found(nb, ix, "auto-scaled pods")[:1] == ["auto.md"]
     # typed as the notes write it too, the compound's other forms in a row are searched
     assert "load balancing" in _stems(nb, ix, "load-balanced")

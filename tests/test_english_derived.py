@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from indexed import indexed
+from indexed import found, indexed
 
 from kb.english import derived_lookups
 from kb.search import search
-
-
-def _paths(nb, ix, query: str) -> list[str]:  # type: ignore[no-untyped-def]
-    return [h.path for h in search(nb, query, limit=5, ix=ix).hits]
 
 
 def _forms(nb, ix, query: str) -> set[str]:  # type: ignore[no-untyped-def]
@@ -37,16 +33,16 @@ NOTES = {
 def test_an_ate_verb_finds_its_ation_noun_and_back(tmp_path: Path) -> None:
     nb, ix = indexed(tmp_path, NOTES)
     assert "authentication" in _forms(nb, ix, "authenticating")
-    assert _paths(nb, ix, "authenticating")[:1] == ["auth.md"]
+    assert found(nb, ix, "authenticating")[:1] == ["auth.md"]
     assert "encapsulation" in _forms(nb, ix, "encapsulating")
     assert "encapsulates" not in _forms(nb, ix, "encapsulating")  # no such word in the notes
-    assert _paths(nb, ix, "encapsulating details")[:1] == ["encap.md"]
+    assert found(nb, ix, "encapsulating details")[:1] == ["encap.md"]
 
 
 def test_a_noun_finds_its_al_adjective_and_back(tmp_path: Path) -> None:
     nb, ix = indexed(tmp_path, {**NOTES, "more.md": "# More\n\nOne condition, two conditions.\n"})
     assert {"conditional", "conditionals"} <= _forms(nb, ix, "conditions")
-    assert _paths(nb, ix, "conditions step")[:1] == ["cond.md"]
+    assert found(nb, ix, "conditions step")[:1] == ["cond.md"]
     assert {"condition", "conditions"} <= _forms(nb, ix, "conditionals")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from indexed import indexed
+from indexed import found, indexed
 
 from kb.search import search
 
@@ -34,19 +34,15 @@ NOTES = {
 }
 
 
-def _paths(nb, ix, query: str) -> list[str]:  # type: ignore[no-untyped-def]
-    return [h.path for h in search(nb, query, limit=5, ix=ix).hits]
-
-
 def test_a_word_in_title_and_path_counts_once_against_a_rarer_word_held_throughout(tmp_path: Path) -> None:
     nb, ix = indexed(tmp_path, NOTES)
-    got = _paths(nb, ix, "authentication users")
+    got = found(nb, ix, "authentication users")
     assert got[:2] == ["access.md", "spring-security-authentication.md"]
 
 
 def test_a_one_word_query_still_ranks_the_title_first(tmp_path: Path) -> None:
     nb, ix = indexed(tmp_path, NOTES)
-    assert _paths(nb, ix, "authentication")[:1] == ["spring-security-authentication.md"]
+    assert found(nb, ix, "authentication")[:1] == ["spring-security-authentication.md"]
 
 
 def test_a_query_with_a_hangul_word_sums_the_fields_as_before(tmp_path: Path) -> None:
@@ -80,7 +76,7 @@ def test_a_rare_inflection_weighs_as_the_words_commonest_form(tmp_path: Path) ->
     # `verified` is rarer than `verify`: typed, it weighs as `verify` (Porter's one term), so
     # the note titled with the rarer word `provenance` ranks above the one titled `verify`.
     nb, ix = indexed(tmp_path, PROVENANCE)
-    assert _paths(nb, ix, "verified provenance")[:2] == ["provenance.md", "verify.md"]
+    assert found(nb, ix, "verified provenance")[:2] == ["provenance.md", "verify.md"]
     r = search(nb, "verified provenance", limit=5, ix=ix, explain=True)
     assert r.explanation is not None
     weights = dict(w.split() for w in r.explanation.combined.split(": ", 1)[1].split(", "))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from indexed import indexed
+from indexed import found, indexed
 
 from kb.search import search
 
@@ -20,13 +20,9 @@ NOTES = {
 }
 
 
-def _paths(nb, ix, query: str) -> list[str]:  # type: ignore[no-untyped-def]
-    return [h.path for h in search(nb, query, limit=5, ix=ix).hits]
-
-
 def test_an_english_query_ranks_the_note_writing_its_words_first(tmp_path: Path) -> None:
     nb, ix = indexed(tmp_path, NOTES)
-    got = _paths(nb, ix, "container runtime images")
+    got = found(nb, ix, "container runtime images")
     assert got[:1] == ["en.md"]
     # a note holding the words only in Hangul is ranked lower, not left out
     assert "hangul.md" in got and "ko.md" in got
