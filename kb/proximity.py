@@ -74,18 +74,11 @@ def word_forms(q: Any) -> dict[str, float]:
 def _positions(leaves: list[tuple[Any, int]], term: str, docs: list[int]) -> dict[int, list[int]]:
     """The term's body positions (the first MAX_POSITIONS) in each of the sorted ``docs``
     (top-level numbers) that holds it, read as :func:`kb.scoring.positions_in` reads them."""
-    import bisect
-
-    from .scoring import leaf_postings, positions_in
+    from .scoring import leaf_postings, positions_in, segment_docs
 
     btext = term.encode("utf-8")
     out: dict[int, list[int]] = {}
-    for k, (reader, offset) in enumerate(leaves):
-        end = leaves[k + 1][1] if k + 1 < len(leaves) else None
-        lo = bisect.bisect_left(docs, offset)
-        hi = len(docs) if end is None else bisect.bisect_left(docs, end)
-        if lo >= hi:
-            continue
+    for reader, offset, local in segment_docs(leaves, docs):
         try:
             if (FIELD, btext) not in reader:
                 continue
@@ -94,7 +87,7 @@ def _positions(leaves: list[tuple[Any, int]], term: str, docs: list[int]) -> dic
             continue
         if m is None:
             return {}  # another postings format: no positions read here
-        found = positions_in(m, [d - offset for d in docs[lo:hi]], MAX_POSITIONS)
+        found = positions_in(m, local, MAX_POSITIONS)
         out.update((d + offset, ps) for d, ps in found.items())
     return out
 

@@ -22,6 +22,7 @@ does contain the excluded word (seen on the 10x notebook for ``-java spring``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 _B2L: list[int] | None = None
@@ -158,17 +159,25 @@ def _term(seg: _Segment, field: str, text: Any, boost: float, positions: bool = 
     return _matched(m, boost)  # other scorers (unscorable keyword fields): Whoosh's own
 
 
-def _leaf(seg: _Segment, field: str, btext: bytes) -> Any:
-    """The postings matcher of a term, read block by block (None: not such a matcher)."""
-    return leaf_postings(seg.reader, field, btext)
-
-
 def segments(reader: Any) -> list[tuple[Any, int]]:
     """The segment readers of an index reader and the top-level number of each one's first
     note (one segment: the reader itself, from 0)."""
     if reader.is_atomic():
         return [(reader, 0)]
     return list(zip(reader.readers, reader.doc_offsets, strict=True))
+
+
+def segment_docs(leaves: list[tuple[Any, int]], docs: list[int]) -> Iterator[tuple[Any, int, list[int]]]:
+    """For sorted top-level note numbers ``docs``: each segment (of :func:`segments`) that
+    holds some of them, its first number, and those notes as numbers within it."""
+    import bisect
+
+    for k, (leaf, offset) in enumerate(leaves):
+        end = leaves[k + 1][1] if k + 1 < len(leaves) else None
+        lo = bisect.bisect_left(docs, offset)
+        hi = len(docs) if end is None else bisect.bisect_left(docs, end)
+        if lo < hi:
+            yield leaf, offset, [d - offset for d in docs[lo:hi]]
 
 
 def leaf_postings(reader: Any, field: str, btext: bytes) -> Any:
@@ -294,7 +303,7 @@ def _phrase(seg: _Segment, q: Any, within: Any = None) -> dict[int, float]:
                         found[d] = decode(data[2][i])
             where[w] = found
             continue
-        m = _leaf(seg, field_name, w)
+        m = leaf_postings(seg.reader, field_name, w)
         if m is None:
             return _generic(seg, q)
         where[w] = positions_in(m, sorted(docs))
@@ -733,7 +742,7 @@ def _term_at(seg: _Segment, field: str, btext: bytes, scorer: Any, docs: list[in
         return {d: full[d] for d in docs if d in full}
     if not docs:
         return {}
-    m = _leaf(seg, field, btext)
+    m = leaf_postings(seg.reader, field, btext)
     if m is None:
         part = _term(seg, field, btext, 1.0, positions=False)
         return {d: part[d] for d in docs if d in part}

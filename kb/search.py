@@ -1287,7 +1287,7 @@ def _headings_first(nb: Notebook, reader: Any, results: Any, soft: Any, limit: i
     stored = {r.docnum: r.fields() for r in results}
     listed = listed_share(reader, {d: stored_listed(f) for d, f in stored.items()},
                           [(s, w) for s, _, w in words])
-    labels = soft.labels if len(soft.labels) == len(words) else [str(i) for i in range(len(words))]
+    labels = _labels(soft)
     scored: list[tuple[float, int, Any]] = []
     matched: dict[int, list[str]] = {}
     only_listed: dict[int, list[str]] = {}
@@ -1315,9 +1315,7 @@ def _near_first(searcher: Searcher, results: Any, soft: Any
     from .scoring import Results
 
     top = list(results[: proximity.POOL])
-    labels = soft.labels
-    if len(labels) != len(soft.subqueries):
-        labels = [str(i) for i in range(len(soft.subqueries))]
+    labels = _labels(soft)
     found = proximity.proximity(searcher.reader(), [r.docnum for r in top], soft.subqueries,
                                 soft.weights, soft.needed)
     if not found:
@@ -1331,6 +1329,12 @@ def _near_first(searcher: Searcher, results: Any, soft: Any
             close[r.docnum] = (factor, [f"{labels[i]}~{labels[j]}" for i, j in got[1]])
         scored.append((float(r.score or 0.0) * factor, r.docnum, r))
     return Results(_best_first(scored) + list(results[len(top):]), len(results)), close
+
+
+def _labels(soft: Any) -> list[str]:
+    """The words of a soft AND as typed, one a subquery (their places when it has none)."""
+    labels = soft.labels
+    return labels if len(labels) == len(soft.subqueries) else [str(i) for i in range(len(soft.subqueries))]
 
 
 def _best_first(scored: list[tuple[float, int, Any]], limit: int | None = None) -> list[Any]:

@@ -262,21 +262,19 @@ def _holding(leaves: list[tuple[Any, int]], field: str, term: str, docs: list[in
     """Those of ``docs`` (sorted, top-level numbers) whose ``field`` holds ``term``, read
     segment by segment (``leaves``: each segment's reader and first number), only in the
     segments some of them are in."""
+    from .scoring import segment_docs
+
     btext = term.encode("utf-8")
     found: set[int] = set()
-    for k, (leaf, offset) in enumerate(leaves):
-        end = leaves[k + 1][1] if k + 1 < len(leaves) else None
-        lo = bisect.bisect_left(docs, offset)
-        hi = len(docs) if end is None else bisect.bisect_left(docs, end)
-        if lo >= hi or (field, btext) not in leaf:
+    for leaf, offset, local in segment_docs(leaves, docs):
+        if (field, btext) not in leaf:
             continue
         m = leaf.postings(field, btext)
-        for d in docs[lo:hi]:
-            local = d - offset
-            if m.id() < local:
-                m.skip_to(local)
+        for d in local:
+            if m.id() < d:
+                m.skip_to(d)
             if not m.is_active():
                 break
-            if m.id() == local:
-                found.add(d)
+            if m.id() == d:
+                found.add(d + offset)
     return found
