@@ -337,6 +337,10 @@ def _generic(seg: _Segment, q: Any) -> dict[int, float]:
 
 #: How steeply a note missing some of a query's words is ranked down (see :class:`SoftAnd`).
 COORD_POWER = 2.0
+#: ...in a query written all in Latin letters: its words are the notes' own words in some
+#: form (stems join inflections), so a note missing one is likelier about something else
+#: (FTS5 with Porter, as zk uses it, asks for every word).
+LATIN_COORD_POWER = 5.0
 #: How much more a note whose title (or path, tags, aliases) holds all of a soft query's
 #: words scores than one whose body alone holds them; in between by their weight.
 TITLE_BONUS = 1.0
@@ -364,10 +368,11 @@ def soft_and_class() -> type:
         class SoftAnd(Or):  # type: ignore[misc]
             """The words of a longer query, softly ANDed: a note matches with enough of
             them and its summed score is scaled by the share of the words' weight it holds,
-            squared (a word's weight is its idf: missing ``어떻게`` costs little, missing
-            ``파드`` a lot). Notes holding less than ``min_share`` of the weight are left
-            out. ``complete`` counts, after a search, the notes that hold every word.
-            ``focused``: a long note scores less (see LONG_NOTE_POWER)."""
+            to the power ``coord`` (squared, or LATIN_COORD_POWER; a word's weight is its
+            idf: missing ``어떻게`` costs little, missing ``파드`` a lot). Notes holding less
+            than ``min_share`` of the weight are left out. ``complete`` counts, after a
+            search, the notes that hold every word. ``focused``: a long note scores less
+            (see LONG_NOTE_POWER)."""
 
             JOINT = " SOFTAND "
 
@@ -393,12 +398,14 @@ def soft_and_class() -> type:
                 #: (ranked by the lesser share): an English query's Korean note is ranked
                 #: below the English ones, not left out.
                 self.sure_keeps = False
+                #: How steeply a note missing words ranks down (COORD_POWER, LATIN_COORD_POWER).
+                self.coord = COORD_POWER
 
             def __eq__(self, other: object) -> bool:
                 return (type(other) is type(self) and self.subqueries == other.subqueries  # type: ignore[attr-defined]
                         and self.weights == other.weights and self.min_share == other.min_share  # type: ignore[attr-defined]
                         and self.focused == other.focused and self.sure == other.sure  # type: ignore[attr-defined]
-                        and self.sure_keeps == other.sure_keeps)  # type: ignore[attr-defined]
+                        and self.sure_keeps == other.sure_keeps and self.coord == other.coord)  # type: ignore[attr-defined]
 
             __hash__ = Or.__hash__
 
@@ -440,7 +447,7 @@ def soft_and_class() -> type:
                         continue
                     if needs.get(d, 0) == n_needed:
                         self.complete += 1
-                    sc = sc * share**COORD_POWER * (1.0 + TITLE_BONUS * in_title.get(d, 0.0) / total)
+                    sc = sc * share**self.coord * (1.0 + TITLE_BONUS * in_title.get(d, 0.0) / total)
                     if long_factor is not None and self.focused:
                         sc *= long_factor(d)
                     out[d] = sc * boost if boost != 1.0 else sc

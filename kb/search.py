@@ -331,6 +331,11 @@ class _Builder:
                 combined = "every word must match; notes whose title or path holds them first"
             words = ", ".join(f"{t} {w:.1f}" for t, w in zip(soft.labels, soft.weights, strict=False))
             combined += f": {words}" if words else ""
+            from .scoring import COORD_POWER, LATIN_COORD_POWER
+
+            if soft.coord == LATIN_COORD_POWER and soft.min_share < 1.0:
+                combined += ("; all in Latin letters: a note missing a word ranks far lower (the share "
+                             f"held counts to the power {LATIN_COORD_POWER:g}, not {COORD_POWER:g})")
         else:
             combined = "every word must match"
         if soft is not None and _asks(self):
@@ -661,7 +666,7 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
 def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
     from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Phrase
 
-    from .scoring import soft_and_class
+    from .scoring import LATIN_COORD_POWER, soft_and_class
 
     positive = [c for c in clauses if not c.negated]
     negative = [c for c in clauses if c.negated]
@@ -690,6 +695,8 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
             q = soft_and_class()([u[0] for u in live], [u[1] for u in live], min_share=min_share,
                                  titles=titles, needed=[not u[3] for u in live])
             q.labels = [u[4] for u in live]
+            if builder.latin_query:
+                q.coord = LATIN_COORD_POWER
             kinds = _guess_kinds(builder)
             if kinds:
                 q.sure = [_sure_part(builder, u, kinds) for u in live]
