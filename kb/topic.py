@@ -271,10 +271,14 @@ def _holding(leaves: list[tuple[Any, int]], field: str, term: str, docs: list[in
             continue
         m = leaf.postings(field, btext)
         for d in local:
-            if m.id() < d:
-                m.skip_to(d)
+            # (inactive from the start when the segment holds the term only in deleted
+            # notes: the old copies of notes a sync rewrote)
             if not m.is_active():
                 break
+            if m.id() < d:
+                m.skip_to(d)
+                if not m.is_active():
+                    break
             if m.id() == d:
                 found.add(d + offset)
     return found

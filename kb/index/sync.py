@@ -277,6 +277,36 @@ def _index_notes(
     return done
 
 
+#: A sync that rewrites (changes or removes) more than this share of the notes also merges
+#: away the segments whose deleted notes are more than this share of them. Whoosh counts a
+#: deleted note's terms in the words' document frequencies until its segment is merged, so
+#: after a sync that rewrote many notes (a branch checked out, a bulk edit) every word would
+#: weigh as commoner than it is and rank otherwise than after a rebuild (the differ set's
+#: questions .758 -> .695 with every note rewritten once). A small sync (``kb add``, an edit)
+#: never waits for such a merge; a segment all of whose notes are deleted is always dropped.
+STALE_SHARE = 0.2
+
+
+def _merge_stale(writer: Any, segments: list[Any], rewrite: bool = False) -> list[Any]:
+    """Whoosh's merge policy (small segments merged), after dropping the segments whose
+    notes are all deleted and, if ``rewrite``, merging those with more than STALE_SHARE
+    of them deleted (see there)."""
+    from whoosh.reading import SegmentReader  # lazily: start-up
+    from whoosh.writing import MERGE_SMALL
+
+    keep = []
+    for seg in segments:
+        if seg.deleted_count() >= seg.doc_count_all():
+            continue  # every note of it deleted: nothing to carry over
+        if rewrite and seg.deleted_count() > STALE_SHARE * seg.doc_count_all():
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            writer.add_reader(reader)
+            reader.close()
+        else:
+            keep.append(seg)
+    return MERGE_SMALL(writer, keep)
+
+
 def _commit(
     writer: Any,
     nb: Notebook,
@@ -287,10 +317,12 @@ def _commit(
     progress: Progress | None = None,
     clear: bool = False,
     grep: Any = None,
+    rewrite: bool = False,
 ) -> None:
     """Commit, then write the notes catalog, the file sizes and last the manifest of the
     generation the commit made. ``clear``: the new generation holds only what this
-    writer added (a rebuild beside the previous index).
+    writer added (a rebuild beside the previous index); ``rewrite``: the sync rewrote many
+    notes (see :data:`STALE_SHARE`).
 
     Until the commit, the previous generation and its side files stay as they are, so
     other kb processes go on reading them. If kb dies after the commit, the manifest
@@ -307,7 +339,9 @@ def _commit(
 
         writer.commit(mergetype=CLEAR)
     else:
-        writer.commit()
+        from functools import partial
+
+        writer.commit(mergetype=partial(_merge_stale, rewrite=rewrite))
     check_interrupted()  # (the commit forks a sub-writer for the last notes): before the manifest
     if progress:
         progress.step("writing the notes catalog")
@@ -453,7 +487,9 @@ def _sync_once(
         files = {k: tuple(v) for k, v in old.items() if k not in removed and k not in changed}
         files.update(done)
         learner.close()
-        _commit(writer, nb, files, generation, dirs, save_side_files, progress, grep=grep)  # type: ignore[arg-type]
+        rewrite = len(removed) + len(changed) > STALE_SHARE * len(old)
+        _commit(writer, nb, files, generation, dirs, save_side_files, progress, grep=grep,  # type: ignore[arg-type]
+                rewrite=rewrite)
     except BaseException:
         writer.cancel()
         raise
