@@ -59,6 +59,7 @@ from .jamo import (
     to_hangul_layout,
     to_latin_layout,
     typo_distance,
+    vowel_misfits,
 )
 
 #: An inflection is nearly the word itself (parse/parsing), a little below it all the same.
@@ -68,6 +69,8 @@ SOUND_WEIGHT = 0.8
 #: ...for a word the notes do not have at all: the other script is all there is.
 ABSENT_SOUND_WEIGHT = 0.8
 TYPO_WEIGHT = 0.6
+#: ...a look-alike that sounds like the same English word (디렉토리/디렉터리: directory).
+SPELLING_WEIGHT = 0.9
 SHORTER_WEIGHT = 0.8
 PARTS_WEIGHT = 0.8
 #: A variant must be this many times more common than the typed word to count as
@@ -287,6 +290,8 @@ class Expander:
         #: Each term's note count, kept with the plans (it depends on the index only).
         self._df: dict[str, int] = kept(plans, "#df")
         self._docs: dict[str, frozenset[int] | None] = {}
+        #: The English words each Hangul term sounds like (:meth:`_loan_sounds`).
+        self._loans: dict[str, frozenset[str]] = kept(plans, "#loans")
 
     # ----------------------------------------------------------------- lexicon
 
@@ -455,13 +460,15 @@ class Expander:
         elif typed_df <= TYPO_MAX_SHARE * self.n:
             fix = self._hangul_typo(term, typed_df)
             if fix:
-                self._add(plan, (fix[0],), TYPO_WEIGHT, "typo", f"{self.df(fix[0])} notes against {typed_df}")
+                self._add(plan, (fix[0],), self._spelling_weight(term, fix[0]), "typo",
+                          f"{self.df(fix[0])} notes against {typed_df}")
         else:
             # Loanwords are spelled two ways in common use (디렉토리/디렉터리, 메세지/메시지):
             # the other spelling, one slip away, if the notes use it too.
             fix = self._hangul_typo(term, typed_df, max(2, typed_df // 4), 0.5)
             if fix:
-                self._capped_add(plan, fix[0], TYPO_WEIGHT, typed_df, "typo", "another spelling")
+                self._capped_add(plan, fix[0], self._spelling_weight(term, fix[0]), typed_df, "typo",
+                                 "another spelling")
         self._glosses(plan, term, typed_df)
         # A two-syllable word of the notes is most often not a loanword (상태 is not santa):
         # its English look-alike must turn up beside it in some note.
@@ -748,16 +755,18 @@ class Expander:
             return self._near_sounds(plan, term, typed_df, near)
         # Spellings the notebook uses together with the typed word first, and then only
         # those (러스트 is rust, which shares the Rust book's notes, not the commoner list,
-        # last or rest), else the closest in length (스위트 is suite, not set), then the
-        # most common.
+        # last or rest), else those whose vowels pair as Korean writes them (인턴드 is
+        # interned: ㅓ is an r-coloured vowel, intend would be 인텐드; :func:`vowel_misfits`),
+        # the closest in length (스위트 is suite, not set), then the most common.
         size = len(romanize(term)) if latin is False else len(term)
         paired = typed_df and not plan.correction  # the word as typed, not a guessed fix
         apart = {other: not (paired and self._together(term, other)) for other in found}
 
-        def closeness(item: tuple[str, int]) -> tuple[bool, int, int]:
+        def closeness(item: tuple[str, int]) -> tuple[bool, int, int, int]:
             other, df = item
-            return (apart[other], abs((len(other) if latin is False else len(romanize(other))) - size),
-                    -df)
+            misfits = vowel_misfits(other, term) if latin else vowel_misfits(term, other)
+            return (apart[other], misfits,
+                    abs((len(other) if latin is False else len(romanize(other))) - size), -df)
 
         best = [(df, t) for t, df in sorted(found.items(), key=closeness)[:MAX_SOUNDS]]
         if best and not apart[best[0][1]]:  # the notebook says which spelling goes with it
@@ -812,6 +821,35 @@ class Expander:
         self._english_forms(plan, best, SOUND_WEIGHT, typed_df)
         return len(best)
 
+    def _loan_sounds(self, term: str) -> frozenset[str]:
+        """The English words of the notes a Hangul word sounds like (:func:`sounds_like`):
+        what the word is the Hangul spelling of, if it is a loanword; kept per term."""
+        table = self._loans
+        got = table.get(term)
+        if got is None:
+            key = hangul_sound_key(term)
+            found = set()
+            if self.vocab is not None and len(key) >= 2:
+                for other in self.vocab.by_sound(key):
+                    if other.isascii() and other not in found and sounds_like(term, other) and self.df(other):
+                        found.add(other)
+            got = table[term] = frozenset(found)
+        return got
+
+    def _spelling_weight(self, term: str, other: str) -> float:
+        """The weight of a Hangul look-alike of a word the notes use: a guess at a slip
+        (TYPO_WEIGHT), or, when both sound like the same English word of the notes, the
+        word's other spelling (디렉토리/디렉터리: directory), nearly the word itself."""
+        same = self._loan_sounds(term) & self._loan_sounds(other)
+        return SPELLING_WEIGHT if same else TYPO_WEIGHT
+
+    def _other_loanword(self, term: str, cand: str) -> bool:
+        """Whether a Hangul look-alike of a Hangul word is another word, not its spelling:
+        the typed word sounds like English words of the notes and the look-alike like none
+        of them (스트링 is string, 스트림 stream; 메세지 and 메시지 are both message)."""
+        typed = self._loan_sounds(term)
+        return bool(typed) and typed.isdisjoint(self._loan_sounds(cand))
+
     def _best(self, term: str, candidates: list[str], max_dist: float,
               min_df: int) -> tuple[str, float] | None:
         best: tuple[float, int, str] | None = None
@@ -829,7 +867,7 @@ class Expander:
             if df < min_df:
                 continue
             key = (d, -df, cand)
-            if best is None or key < best:
+            if (best is None or key < best) and not (hangul and self._other_loanword(term, cand)):
                 best = key
         return (best[2], best[0]) if best else None
 

@@ -490,6 +490,54 @@ def _latin_slots(w: str) -> list[str]:
     return [x[1:] if len(x) > 1 and x[0] == "y" else x for x in slots]
 
 
+def _latin_dropped_r(w: str) -> list[bool]:
+    """For each vowel stretch of :func:`_latin_slots`, whether an r Korean drops follows
+    it (``internd``: ``[False, True]``, the r-coloured vowel of in-*ter*-ned)."""
+    flags: list[bool] = []
+    stretch = False
+    r = False
+    n = len(w)
+    for i, c in enumerate(w):
+        if c in _VOWELS:
+            stretch = True
+        elif c == "r" and not (i + 1 < n and w[i + 1] in _VOWELS):
+            r = r or stretch
+        elif c in "hw":
+            continue
+        elif stretch:
+            flags.append(r)
+            stretch = r = False
+    if stretch:
+        flags.append(r)
+    return flags
+
+
+def _misfit(hangul: str, latin: str, dropped_r: bool) -> bool:
+    """A vowel pairing :func:`sounds_like` allows but Korean usage does not make: ㅓ is
+    the r-coloured vowel (서버, 인턴드 interned), an e or i not before an r is ㅔ or ㅣ
+    (인텐드 intend, 인덴트 indent); and ㅔ/ㅐ is no r-coloured e."""
+    if hangul == "ㅓ":
+        return latin[:1] in ("e", "i", "y") and not dropped_r
+    if hangul in ("ㅔ", "ㅐ"):
+        return latin[:1] == "e" and dropped_r
+    return False
+
+
+def vowel_misfits(hangul: str, latin: str) -> int:
+    """How many vowels of a Hangul word and an English word that sound alike
+    (:func:`sounds_like`) pair against Korean usage (:func:`_misfit`): the fewer, the
+    likelier the one is the other's spelling (인턴드 is interned, not indent or intend)."""
+    vowels = hangul_vowel_slots(hangul)
+    best: int | None = None
+    for w in _respell(latin.lower()):
+        slots, rs = _latin_slots(w), _latin_dropped_r(w)
+        for s, r in ((slots, rs), (slots[:-1], rs[:-1])):
+            if len(s) == len(vowels) and len(r) == len(s):
+                m = sum(_misfit(x, y, f) for x, y, f in zip(vowels, s, r, strict=True))
+                best = m if best is None else min(best, m)
+    return len(vowels) if best is None else best
+
+
 def _slots_agree(a: list[str], b: list[str]) -> bool:
     return len(a) == len(b) and all(
         y.startswith(_VOWEL_LETTERS.get(x, ("",))) for x, y in zip(a, b, strict=True))

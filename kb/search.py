@@ -611,6 +611,25 @@ def _plain_terms(clause: Clause) -> list[str] | None:
     return query_terms(clause.text) or None
 
 
+def _searched_terms(builder: _Builder, clause: Clause) -> list[str] | None:
+    """:func:`_plain_terms`, or for a mistyped word the notes lack, the terms searched in
+    its place (``인터패이스`` -> ``인터페이스``: "showing results for" ranks as if typed so,
+    the words standing together in a note too). Not for a word read another way (``풀로``
+    -> ``풀``: the notes' phrase may well hold the word with its particle)."""
+    terms = _plain_terms(clause)
+    plan = builder.plans.get(clause.text) if terms else None
+    if plan is not None and not plan.found and plan.correction:
+        fixed = tuple(plan.correction.split())
+        if any(v.terms == fixed and v.kind in TYPED_AS for v in plan.variants):
+            return list(fixed)
+    return terms
+
+
+#: Corrections of a word mistyped (a slip, the keyboard in the other mode), which a query's
+#: phrase boosts read as if typed so.
+TYPED_AS = frozenset(("fix", "layout"))
+
+
 #: From this many words on, a query is softly ANDed (:class:`kb.scoring.SoftAnd`): a note
 #: may miss a word, and ranks lower the more (and the rarer) words it misses. Shorter
 #: queries need every word, and fall back to any word when no note has them all.
@@ -709,7 +728,7 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
             if any(p is NullQuery for p in pos_q) or not pos_q
             else (pos_q[0] if len(pos_q) == 1 else And(pos_q))
         )
-    words = [_plain_terms(c) for c in positive]
+    words = [_searched_terms(builder, c) for c in positive]
     together: list[Any] = []
     if q is not NullQuery and len(words) > 1 and all(w and len(w) == 1 for w in words):
         # Notes where the words stand together (as typed) rank higher.
