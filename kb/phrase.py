@@ -197,6 +197,8 @@ class RunFinder:
             rank = [{o: i for i, o in enumerate(s)} for s in sounds]
             combos = sorted(product(*sounds), key=lambda c: sum(r[o] for r, o in zip(rank, c, strict=True)))
             for combo in combos[:MAX_COMBOS]:
+                if len(set(combo)) < len({w.term for w in words}):
+                    continue  # 자연 조인 is no john john: two words, two partners
                 if (any(o in w.known for o, w in zip(combo, words, strict=True))
                         and sounds_like(joined, "".join(combo)) and self.in_a_row(combo)):
                     return combo, EACH
