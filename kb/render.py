@@ -127,6 +127,7 @@ _KIND_LABEL = {
     "parts": "its parts in a row",
     "verb": "another form",
     "learned": "learned",
+    "phrase": "sounds alike, as one phrase",
 }
 
 

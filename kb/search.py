@@ -275,6 +275,7 @@ class _Builder:
         # Whoosh preloads every posting of an OR into arrays on small segments
         # (PreloadedOr); the plain union tree gives the same scores ~15% faster here.
         Or.matcher_type = Or.DEFAULT_MATCHER
+        self.searcher = searcher
         self.reader = searcher.reader()
         self.aliases = aliases
         self.terms: set[str] = set()  # every concrete term the query can match (for snippets)
@@ -282,6 +283,12 @@ class _Builder:
         self._expansions: dict[tuple[str, str], list[tuple[str, float]]] = kept(plans, "#expansions")
         #: How each plain query word was understood (``kb search --explain``), by its text.
         self.plans: dict[str, WordPlan] = {}
+        #: Runs of Hangul words read as one English phrase (:mod:`kb.phrase`), for --explain.
+        self.runs: list[WordPlan] = []
+        #: ...and the phrases of those runs whose words search their English words already:
+        #: notes where they stand in a row rank higher (by the clauses' key, as units).
+        self.run_rows: dict[tuple[str, ...], list[Any]] = {}
+        self._stop = stop
         self.units: dict[tuple[str, ...], Any] = {}  # see _units
         self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans, stop) if expand else None
         #: The words the notebook uses together across scripts (:mod:`kb.assoc`), or None.
@@ -354,7 +361,7 @@ class _Builder:
                     else "it in Hangul (alias, sound-alike, gloss, learned)")
             combined += (f"; {', '.join(guessed)}: held at {GUESS_CREDIT:g} of its weight by a note "
                          f"that has only {what}, not the word")
-        return Explanation(list(self.plans.values()), combined)
+        return Explanation([*self.plans.values(), *self.runs], combined)
 
     def has_term(self, term: str, fields: Iterable[str] = ("title", "body")) -> bool:
         return any((f, term) in self.reader for f in fields)
@@ -653,9 +660,10 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
     if cached is not None:
         return cached
     units: list[tuple[Any, float, bool, bool, str]] = []
+    queries = _with_runs(builder, positive, [builder.clause_query(c) for c in positive], key)
     i = 0
     while i < len(positive):
-        q_i = builder.clause_query(positive[i])
+        q_i = queries[i]
         a = _plain_terms(positive[i])
         b = _plain_terms(positive[i + 1]) if i + 1 < len(positive) else None
         if a and b and len(a) == 1 and len(b) == 1 and (
@@ -664,7 +672,7 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
             # words as one, too.
             joined = a[0] + b[0]
             if builder.has_term(joined, TEXT_FIELDS):
-                q_j = builder.clause_query(positive[i + 1])
+                q_j = queries[i + 1]
                 both = NullQuery if NullQuery in (q_i, q_j) else And([q_i, q_j])
                 whole = builder.word_query([joined], TEXT_FIELDS)
                 weight = max(builder.word_weight(positive[i]), builder.word_weight(positive[i + 1]))
@@ -680,6 +688,53 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
         i += 1
     builder.units[key] = units
     return units
+
+
+def _with_runs(builder: _Builder, positive: list[Clause], queries: list[Any],
+               key: tuple[str, ...]) -> list[Any]:
+    """The clauses' queries, each word of a run of Hangul words that sounds like an English
+    phrase of the notes searching that phrase too (:mod:`kb.phrase`: ``휴먼 인 더 루프`` ->
+    ``human-in-the-loop``); or, when each word searches its English word already, the
+    phrase in a row as a boost (``builder.run_rows``)."""
+    from whoosh.query import NullQuery, Or, Phrase
+
+    from .analysis import is_hangul_word
+    from .phrase import ROW_BOOST, RUN_WEIGHT, RunFinder, Word
+
+    if builder.expander is None or builder.expander.vocab is None or len(positive) < 2:
+        return queries
+    words: list[Word | None] = []
+    for c in positive:
+        terms = _plain_terms(c)
+        plan = builder.plans.get(c.text)
+        if terms and len(terms) == 1 and is_hangul_word(terms[0]) and plan is not None and not plan.stem:
+            known = () if plan.correction else tuple(dict.fromkeys(  # 서치 -> 설치: not its words
+                v.terms[0] for v in plan.variants
+                if len(v.terms) == 1 and v.terms[0].isascii() and v.terms[0].isalpha()))
+            words.append(Word(terms[0], not plan.question, known=known,
+                              last_only=c.text.strip() != terms[0]))
+        else:
+            words.append(None)
+    if sum(w is not None for w in words) < 2:
+        return queries
+    out = list(queries)
+    texts = [c.text for c in positive]
+    for run in RunFinder(builder.searcher, builder.expander, builder._stop).find(words):
+        plans = [builder.plans[texts[i]] for i in range(run.start, run.end)]
+        if run.covered(plans):
+            builder.run_rows.setdefault(key, []).extend(
+                Phrase(f, list(run.terms), boost=RUN_WEIGHT * ROW_BOOST) for f in ("title", "body"))
+            builder.runs.append(run.plan(texts, RUN_WEIGHT * ROW_BOOST,
+                                         "notes with them in a row rank higher"))
+            continue
+        # The phrase scores about as its words together: each word of the run takes its share.
+        node = builder.variant_query(run.terms, TEXT_FIELDS, RUN_WEIGHT / (run.end - run.start))
+        if node is NullQuery:
+            continue
+        builder.runs.append(run.plan(texts))
+        for i in range(run.start, run.end):
+            out[i] = node if out[i] is NullQuery else Or([out[i], node])
+    return out
 
 
 def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
@@ -742,6 +797,8 @@ def _combine(builder: _Builder, clauses: list[Clause], any_word: bool) -> Any:
             if a and b and not units[i][3] and not units[i + 1][3]:
                 together.append(Phrase("body", [*a, *b], slop=1, boost=PAIR_BOOST))
                 together.append(Phrase("title", [*a, *b], boost=PAIR_BOOST))
+    if q is not NullQuery:
+        together += builder.run_rows.get(tuple(repr(c) for c in positive), [])  # see _with_runs
     if together:
         q = AndMaybe(q, together[0] if len(together) == 1 else Or(together))
     neg = [n for n in (builder.clause_query(c) for c in negative) if n is not NullQuery]
