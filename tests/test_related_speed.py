@@ -52,6 +52,8 @@ def generated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Notebook:
     root.mkdir()
     monkeypatch.setenv("KB_DIR", str(root))
     monkeypatch.setenv("KB_INDEX_DIR", str(tmp_path / "gen-index"))
+    # the syncs below rewrite more than a fifth of the notes: keep the deleted copies anyway
+    monkeypatch.setattr("kb.index.sync.STALE_SHARE", 1.0)
     rng = random.Random(17)
     for i in range(90):
         _write(root, rng, f"n{i:03d}.md")

@@ -9,6 +9,7 @@ same order, scores equal to 1e-9.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -44,6 +45,13 @@ def segmented(tmp_path_factory: pytest.TempPathFactory) -> tuple[Notebook, objec
     """The eval notes indexed in three commits, with notes changed and removed on the
     way: several segments and deleted documents, as a real index has."""
     base = tmp_path_factory.mktemp("scoring")
+    with pytest.MonkeyPatch.context() as mp:
+        # a sync rewriting a fifth of these few notes would merge the deleted copies away
+        mp.setattr("kb.index.sync.STALE_SHARE", 1.0)
+        return _segmented(base)
+
+
+def _segmented(base: Path) -> tuple[Notebook, object]:
     root = base / "notes"
     shutil.copytree(NOTES, root)
     nb = Notebook(root=root, index_dir=base / "index", source="test")
