@@ -351,6 +351,18 @@ _CONTEXT_SPELLINGS = (
     (re.compile(r"(?<=b)u(?=[iy])"), ""),
     (re.compile(r"(?<=[aeiouyr])sion"), "jon"),
     (re.compile(r"all(?=[^aeiouy]|$|ing|ers?$)"), "aull"),
+    # letters English writes and does not say: knife 나이프, pseudo 수도, thumb 썸, column
+    # 칼럼, sign 사인, designer 디자이너, castle 캐슬, listen 리슨
+    (re.compile(r"^kn"), "n"),
+    (re.compile(r"^ps(?=[aeiouy])"), "s"),
+    (re.compile(r"mb(?=$|[^aeiouylr])"), "m"),
+    (re.compile(r"mn(?=$|[^aeiouy])"), "m"),
+    (re.compile(r"(?<=i)gn(?=$|[^aeiouy]|e[^aeiouy]|e$|ing)"), "n"),
+    (re.compile(r"(?<=[aeiouy])st(?=le|ling)"), "s"),
+    (re.compile(r"(?<=[aeiouy])sten(?=$|ers?$|ing|s$|ed$)"), "sen"),
+    # t before an unstressed i and a vowel is sh, as in -tion (initial 이니셜, credential
+    # 크리덴셜, patient 페이션트)
+    (re.compile(r"(?<=[aeiouynr])ti(?=a[lt]|ous|en[tc])"), "sh"),
 )
 #: sh after a vowel and before a consonant: Korean adds the vowel it adds to a final sh
 #: (hashmap 해시맵, dashboard 대시보드, as cache 캐시).
@@ -472,9 +484,12 @@ def _latin_shapes(w: str) -> set[str]:
                 # Korean drops an r that no vowel follows (server -> 서버, docker -> 도커).
                 choices = ("L",) if nxt in _VOWELS and nxt else ("",)
             elif c == "n" and nxt == "g":
-                # -ng is ㅇ; before a vowel or l/r the g is heard too (ingress -> 인그레스).
+                # -ng is ㅇ; before a vowel or l/r the g is heard too (ingress -> 인그레스),
+                # before e, i or y maybe as j (engine -> 엔진).
                 after = w[i + 2] if i + 2 < n else ""
                 choices = ("NK", "N") if after and (after in _VOWELS or after in "lr") else ("N",)
+                if after and after in "eiy" and w[i + 2:] not in ("ing", "ings"):
+                    choices = ("NK", "N", "NS")  # not the -ing of hanging
                 step = 2
             elif c == "n":
                 choices = ("N",)

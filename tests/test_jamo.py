@@ -162,3 +162,30 @@ def test_light_stem_leaves_code_alone() -> None:
 )
 def test_loanword_spellings(hangul: str, latin: str, alike: bool) -> None:
     assert sounds_like(hangul, latin) is alike
+
+
+@pytest.mark.parametrize(
+    ("hangul", "latin", "alike"),
+    [
+        # silent letters
+        ("나이프", "knife", True),
+        ("썸네일", "thumbnail", True),
+        ("람다", "lambda", True),
+        ("칼럼", "column", True),
+        ("디자인", "design", True),
+        ("디자이너", "designer", True),
+        ("캐슬", "castle", True),
+        ("리스너", "listener", True),
+        ("시그널", "signal", True),  # the g of gn before a vowel is said
+        ("칼럼니스트", "columnist", True),
+        # t before an unstressed i and a vowel is sh
+        ("이니셜", "initial", True),
+        ("크리덴셜", "credential", True),
+        # a soft g after n, not in an -ing
+        ("엔진", "engine", True),
+        ("엔지니어링", "engineering", True),
+        ("현장", "hanging", False),
+    ],
+)
+def test_silent_and_soft_letters(hangul: str, latin: str, alike: bool) -> None:
+    assert sounds_like(hangul, latin) is alike
