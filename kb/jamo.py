@@ -422,9 +422,10 @@ def _respell(word: str) -> list[str]:
 
 
 def _spellings(word: str) -> list[tuple[str, bool]]:
-    """:func:`_respell`'s spellings, each with whether it is one without an unstressed
-    vowel (:data:`_SCHWA`), which only a Hangul word that writes ㅡ there may have
-    (:func:`_writes_schwa`)."""
+    """:func:`_respell`'s spellings, each with whether it ends in a consonant and l or n
+    with no vowel between (an unstressed vowel dropped, :data:`_SCHWA`, or a silent e:
+    :data:`_CLUSTER_END`), which only a Hangul word that writes ㅡ there may have
+    (:func:`_writes_schwa`: 애플, not 앱을)."""
     bases = [_respell_one(word)]
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         singular = _respell_one(word[:-3] + "y" if word.endswith("ies") else word[:-1])
@@ -436,10 +437,13 @@ def _spellings(word: str) -> list[tuple[str, bool]]:
         for spelling, schwa in ((w, False), (_without_silent_e(w), False), (_SCHWA.sub(r"\1\2", w), True),
                                 (_CH_BEFORE_CONSONANT.sub("ji", w), False)):
             if spelling and spelling not in out:
-                out[spelling] = schwa
+                out[spelling] = schwa or bool(_CLUSTER_END.search(spelling))
     return list(out.items())[:MAX_SPELLINGS]
 
 
+#: A spelling that ends in a consonant and l or n with no vowel between (table -> tabl,
+#: bundle -> bundl): Korean writes ㅡ between them too (테이블, 번들).
+_CLUSTER_END = re.compile(r"[bcdfgkpstvxz][ln][sd]?$")
 _OBSTRUENTS = frozenset("ㄱㄲㅋㄷㄸㅌㅂㅃㅍㅅㅆㅈㅉㅊ")
 
 

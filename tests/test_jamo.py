@@ -149,6 +149,9 @@ def test_light_stem_leaves_code_alone() -> None:
         # a particle or ending after a 받침 is no unstressed vowel
         ("같은", "curtain", False),
         ("맛을", "model", False),
+        ("앱을", "apple", False),  # nor after a silent e's l (apple -> appl: 애플)
+        ("탑을", "tuple", False),
+        ("애플", "apple", True),
         # Korean writes b, v as ㅂ, p, f as ㅍ, d as ㄷ, t as ㅌ, g as ㄱ, k, c as ㅋ
         ("포럼", "volume", False),
         ("필드", "build", False),
