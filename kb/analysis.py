@@ -40,7 +40,9 @@ from collections.abc import Iterator
 from typing import Any
 
 #: Stored in the index; a different value makes kb rebuild it.
-ANALYZER_VERSION = "ko-4"  # 2: c#/c++/.net terms, question endings; 3: predicate stems (늘리-); 4: @names
+ANALYZER_VERSION = "ko-6"  # 2: c#/c++/.net terms, question endings; 3: predicate stems (늘리-); 4: @names;
+# 5: sound keys of English plurals as Korean writes them (kb.jamo: stores -> 스토어); 6: of
+# silent letters (knife, thumb, column, sign, castle, listen), t as sh (initial), soft ng (engine)
 
 #: Tokens longer than this are not words (hashes, base64, minified code).
 MAX_TOKEN_CHARS = 48

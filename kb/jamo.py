@@ -20,6 +20,7 @@ call                         result
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -337,16 +338,53 @@ def latin_sound_keys(word: str) -> set[str]:
 
 
 _SPELLINGS = (("ph", "f"), ("ck", "k"), ("qu", "k"), ("wh", "w"), ("gh", ""), ("tch", "ch"),
-              ("sch", "sk"), ("tion", "shon"), ("sion", "shon"), ("ture", "chr"), ("dge", "ji"),
-              ("ce", "se"), ("ci", "si"), ("cy", "sy"))
+              ("sch", "sk"), ("stion", "sjon"), ("tion", "shon"), ("sion", "shon"), ("ture", "cher"),
+              ("dge", "ji"), ("ce", "se"), ("ci", "si"), ("cy", "sy"))
+#: Spellings whose sound depends on the letters around them, before :data:`_SPELLINGS`:
+#: a u after q that no vowel follows is the vowel (qubit, 큐비트); a u after a first g, or
+#: after b before i or y, is silent (guide 가이드, guest 게스트, build 빌드, buy 바이); -sion
+#: after a vowel or r is voiced, 전 (vision 비전, version 버전); a before ll is the vowel of
+#: call, fall, install (콜, 폴, 인스톨): ``aull`` keeps every reading of the a and adds ㅗ.
+_CONTEXT_SPELLINGS = (
+    (re.compile(r"qu(?![aeiouy])"), "ku"),
+    (re.compile(r"^gu(?=[aeiy])"), "gw"),  # a g before w stays hard
+    (re.compile(r"(?<=b)u(?=[iy])"), ""),
+    (re.compile(r"(?<=[aeiouyr])sion"), "jon"),
+    (re.compile(r"all(?=[^aeiouy]|$|ing|ers?$)"), "aull"),
+    # letters English writes and does not say: knife 나이프, pseudo 수도, thumb 썸, column
+    # 칼럼, sign 사인, designer 디자이너, castle 캐슬, listen 리슨
+    (re.compile(r"^kn"), "n"),
+    (re.compile(r"^ps(?=[aeiouy])"), "s"),
+    (re.compile(r"mb(?=$|[^aeiouylr])"), "m"),
+    (re.compile(r"mn(?=$|[^aeiouy])"), "m"),
+    (re.compile(r"(?<=i)gn(?=$|[^aeiouy]|e[^aeiouy]|e$|ing)"), "n"),
+    (re.compile(r"(?<=[aeiouy])st(?=le|ling)"), "s"),
+    (re.compile(r"(?<=[aeiouy])sten(?=$|ers?$|ing|s$|ed$)"), "sen"),
+    # t before an unstressed i and a vowel is sh, as in -tion (initial 이니셜, credential
+    # 크리덴셜, patient 페이션트)
+    (re.compile(r"(?<=[aeiouynr])ti(?=a[lt]|ous|en[tc])"), "sh"),
+)
+#: sh after a vowel and before a consonant: Korean adds the vowel it adds to a final sh
+#: (hashmap 해시맵, dashboard 대시보드, as cache 캐시).
+_SH_BEFORE_CONSONANT = re.compile(r"(?<=[aeiouy])sh(?=[^aeiouy])")
+#: ...and ch there, which may be a k (technology 테크놀로지): a second spelling, as 치
+#: (matched 매치드, sketchbook 스케치북).
+_CH_BEFORE_CONSONANT = re.compile(r"(?<=[aeiouyr])ch(?=[^aeiouyhlr])")
+#: An unstressed vowel between a consonant Korean spells with ㅡ after it and a final l or
+#: n, with an English ending or none: Korean writes no vowel there (label 레이블, travel
+#: 트래블, button 버튼, token 토큰, lesson 레슨, curtain 커튼, opening 오프닝): a second
+#: spelling without it. A vowel must come before (open -> opn, not on -> n).
+_SCHWA = re.compile(r"^(.*[aeiouy][^aeiouy]*[bcdfgkpstvxz])(?:[aeo]|i(?=l)|ai(?=n))"
+                    r"([ln](?:s|d|ing|ings|er|ers|iz|izer|izers|izd)?)$")
+#: Most spellings :func:`_respell` gives one word.
+MAX_SPELLINGS = 8
 
 
-def _respell(word: str) -> list[str]:
-    """An English word spelled closer to how Korean writes it: ``ph`` -> ``f``, a silent
-    final e dropped, ``-ge``/``-sh``/``-ch`` at the end given the vowel Korean adds
-    (image -> 이미지, cache -> 캐시); and a second spelling without a silent e inside a
-    compound (pipeline -> pipline, 파이프라인)."""
+def _respell_one(word: str) -> str:
+    """The main spelling of :func:`_respell`."""
     w = word
+    for pattern, repl in _CONTEXT_SPELLINGS:
+        w = pattern.sub(repl, w)
     for a, b in _SPELLINGS:
         if a in w:
             w = w.replace(a, b)
@@ -358,15 +396,69 @@ def _respell(word: str) -> list[str]:
         w = w[:-1]  # silent e
     if w.endswith(("sh", "ch")):
         w += "i"
-    out = [w]
+    return _SH_BEFORE_CONSONANT.sub("shi", w)
+
+
+def _without_silent_e(w: str) -> str | None:
+    """pipe|line, name|space, byte|code: a vowel, a consonant, e, a consonant, a vowel
+    (pipeline -> pipline, 파이프라인); None if there is no such e."""
     n = len(w)
     for i in range(2, n - 2):
-        # pipe|line, name|space, byte|code: a vowel, a consonant, e, a consonant, a vowel
         if (w[i] == "e" and w[i - 1] not in _VOWELS and w[i - 2] in _VOWELS and w[i + 1] not in _VOWELS
                 and w[i - 1] != w[i + 1] and (w[i + 2] in _VOWELS or i + 3 < n and w[i + 3] in _VOWELS)):
-            out.append(w[:i] + w[i + 1:])
-            break
-    return out
+            return w[:i] + w[i + 1:]
+    return None
+
+
+def _respell(word: str) -> list[str]:
+    """An English word spelled closer to how Korean writes it: ``ph`` -> ``f``, a silent
+    final e dropped, ``-ge``/``-sh``/``-ch`` at the end given the vowel Korean adds
+    (image -> 이미지, cache -> 캐시), -ture as 처 (capture 캡처); and other spellings
+    Korean may write: without a silent e inside a compound (pipeline -> pipline,
+    파이프라인), without an unstressed vowel before a last l or n (:data:`_SCHWA`), ch
+    before a consonant as 치; a plural as its singular, and with the singular's silent e
+    gone (rules -> rule, rul, ruls: 룰스; scopes -> 스코프)."""
+    return [spelling for spelling, _ in _spellings(word)]
+
+
+def _spellings(word: str) -> list[tuple[str, bool]]:
+    """:func:`_respell`'s spellings, each with whether it ends in a consonant and l or n
+    with no vowel between (an unstressed vowel dropped, :data:`_SCHWA`, or a silent e:
+    :data:`_CLUSTER_END`), which only a Hangul word that writes ㅡ there may have
+    (:func:`_writes_schwa`: 애플, not 앱을)."""
+    bases = [_respell_one(word)]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        singular = _respell_one(word[:-3] + "y" if word.endswith("ies") else word[:-1])
+        bases.append(singular)
+        if not singular.endswith(("s", "x", "z")):
+            bases.append(singular + "s")
+    out: dict[str, bool] = {}
+    for w in bases:
+        for spelling, schwa in ((w, False), (_without_silent_e(w), False), (_SCHWA.sub(r"\1\2", w), True),
+                                (_CH_BEFORE_CONSONANT.sub("ji", w), False)):
+            if spelling and spelling not in out:
+                out[spelling] = schwa or bool(_CLUSTER_END.search(spelling))
+    return list(out.items())[:MAX_SPELLINGS]
+
+
+#: A spelling that ends in a consonant and l or n with no vowel between (table -> tabl,
+#: bundle -> bundl): Korean writes ㅡ between them too (테이블, 번들).
+_CLUSTER_END = re.compile(r"[bcdfgkpstvxz][ln][sd]?$")
+_OBSTRUENTS = frozenset("ㄱㄲㅋㄷㄸㅌㅂㅃㅍㅅㅆㅈㅉㅊ")
+
+
+def _writes_schwa(word: str) -> bool:
+    """Whether a Hangul word has the syllable Korean writes for an unstressed vowel
+    before l or n: a consonant, ㅡ, and ㄴ/ㄹ after it (버튼, 레이블, 오프닝); not a
+    particle or ending's 은, 을, 는 after a 받침 (같은, 맛을, 받는), which sound alike."""
+    parts = [split_syllable(ch) for ch in word if is_syllable(ch)]
+    for i, (cho, jung, jong) in enumerate(parts):
+        if jung == "ㅡ" and cho in _OBSTRUENTS and (
+                jong in ("ㄴ", "ㄹ") or not jong and i + 1 < len(parts) and parts[i + 1][0] in "ㄴㄹ"):
+            return True
+    return False
+
+
 _PLAIN = {c: ("V",) for c in "aeiouy"} | {"h": ("",), "w": ("",)} | {
     c: (k,) for c, k in _LATIN_CLASS.items() if c not in "rcgdnst"}
 
@@ -396,9 +488,12 @@ def _latin_shapes(w: str) -> set[str]:
                 # Korean drops an r that no vowel follows (server -> 서버, docker -> 도커).
                 choices = ("L",) if nxt in _VOWELS and nxt else ("",)
             elif c == "n" and nxt == "g":
-                # -ng is ㅇ; before a vowel or l/r the g is heard too (ingress -> 인그레스).
+                # -ng is ㅇ; before a vowel or l/r the g is heard too (ingress -> 인그레스),
+                # before e, i or y maybe as j (engine -> 엔진).
                 after = w[i + 2] if i + 2 < n else ""
                 choices = ("NK", "N") if after and (after in _VOWELS or after in "lr") else ("N",)
+                if after and after in "eiy" and w[i + 2:] not in ("ing", "ings"):
+                    choices = ("NK", "N", "NS")  # not the -ing of hanging
                 step = 2
             elif c == "n":
                 choices = ("N",)
@@ -426,8 +521,6 @@ def _latin_shapes(w: str) -> set[str]:
         else:
             keys = [k + ch for k in keys for ch in choices][:MAX_SOUND_KEYS]
         i += step
-    if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
-        keys += [k[:-1] for k in keys if k.endswith("S")]  # a plural: Korean writes the singular
     return {k for k in (_squeeze(k) for k in keys) if k.strip("V")}
 
 
@@ -599,6 +692,54 @@ def _sibilants_agree(hangul: list[str], latin: list[set[str | None]]) -> bool:
     return i == len(hangul)
 
 
+# Korean writes an English b or v as ㅂ, p or f as ㅍ, d as ㄷ, t as ㅌ, g as ㄱ, k, c or q
+# as ㅋ when it starts a syllable (a tense ㄲ, ㄸ, ㅃ for either: 깃 git); th as ㄷ or ㅌ.
+_STOP_UNITS = {"b": "ㅂㅃ", "v": "ㅂㅃ", "p": "ㅍㅃ", "f": "ㅍㅃ", "d": "ㄷㄸ", "t": "ㅌㄸ", "th": "ㄷㅌㄸ",
+               "g": "ㄱㄲ", "k": "ㅋㄲ", "c": "ㅋㄲ", "q": "ㅋㄲ", "ch": "ㅋㄲ"}
+_HANGUL_STOPS = frozenset("ㄱㄲㅋㄷㄸㅌㅂㅃㅍ")
+
+
+def _latin_stops(w: str) -> list[str]:
+    """The Hangul initials each stop consonant of a spelling may be written with, in order."""
+    out: list[str] = []
+    i, n = 0, len(w)
+    while i < n:
+        pair = w[i:i + 2]
+        if pair in ("th", "ch"):
+            out.append(_STOP_UNITS[pair])
+            i += 2
+            continue
+        unit = _STOP_UNITS.get(w[i])
+        if unit and i + 1 < n and w[i + 1] in _VOWELS:
+            out.append(unit)
+        elif unit:
+            # no vowel after it: the d of -ed after a voiceless consonant may be ㅌ (dropped
+            # 드롭트), the f of "of" ㅂ (오브: English's one f said v, also inside a phrase
+            # written as one word)
+            of = w[i] == "f" and w[i - 1:i] == "o" and w[i - 2:i - 1] not in _VOWELS | {"f"} and (
+                i + 1 == n or w[i + 1] not in "lrf")
+            ed = w[i] == "d" and i == n - 1 and w[i - 1:i] in ("p", "k", "c", "f", "s", "x", "h")
+            out.append(unit + ("ㅂ" if of else "ㅌ" if ed else ""))
+        i += 1
+    return out
+
+
+def _hangul_stops(word: str) -> str:
+    """The stop consonants a Hangul word starts its syllables with (not its 받침)."""
+    return "".join(c for c in (split_syllable(ch)[0] for ch in word if is_syllable(ch)) if c in _HANGUL_STOPS)
+
+
+def _stops_agree(hangul: str, latin: list[str]) -> bool:
+    """Each of the Hangul word's initial stops is one of the English word's stops, in
+    order, written as Korean writes it (필드 is field, not build; 포럼 is forum, not
+    volume); an English stop may be a 받침 instead, or silent."""
+    i = 0
+    for allowed in latin:
+        if i < len(hangul) and hangul[i] in allowed:
+            i += 1
+    return i == len(hangul)
+
+
 class LatinSound:
     """An English word's shapes and vowels, worked out once for :func:`sounds_like`: the
     shapes first, its vowels and sibilants only when a Hangul word has one of them (most
@@ -607,11 +748,14 @@ class LatinSound:
     def __init__(self, latin: str) -> None:
         # The spellings that have each shape; the shape without its last consonant and
         # vowel too, for a Hangul word whose last syllable was cut.
-        self.spellings = _respell(latin.lower())
+        marked = _spellings(latin.lower())
+        self.spellings = [spelling for spelling, _ in marked]
+        self.schwa = frozenset(k for k, (_, schwa) in enumerate(marked) if schwa)
         self.whole: dict[str, list[int]] = {}
         self.cut: dict[str, list[int]] = {}
         self._slots: list[list[str]] | None = None
         self._sibilants: list[list[set[str | None]]] | None = None
+        self._stops: list[list[str]] | None = None
         for k, spelling in enumerate(self.spellings):
             for shape in _latin_shapes(spelling):
                 self.whole.setdefault(shape, []).append(k)
@@ -627,11 +771,21 @@ class LatinSound:
             self._sibilants = [_latin_sibilants(w) for w in self.spellings]
         if not any(_sibilants_agree(sibilants, x) for x in self._sibilants) and shape in self.whole:
             return False
+        if self._stops is None:
+            self._stops = [_latin_stops(w) for w in self.spellings]
+        stops = _hangul_stops_cached(hangul)
+        if stops and not any(_stops_agree(stops, x) for x in self._stops):
+            return False
         if self._slots is None:
             self._slots = [_latin_slots(w) for w in self.spellings]
         slots = self._slots
-        return any(_slots_agree(vowels, slots[k]) for k in self.whole.get(shape, ())) or any(
-            _slots_agree(vowels, slots[k][:-1]) for k in self.cut.get(shape, ()))
+        if self.schwa and not _writes_schwa_cached(hangul):
+            whole = [k for k in self.whole.get(shape, ()) if k not in self.schwa]
+            cut = [k for k in self.cut.get(shape, ()) if k not in self.schwa]
+        else:
+            whole, cut = self.whole.get(shape, []), self.cut.get(shape, [])
+        return any(_slots_agree(vowels, slots[k]) for k in whole) or any(
+            _slots_agree(vowels, slots[k][:-1]) for k in cut)
 
 
 #: A query word's sounds are matched against every word of the notebook filed under its
@@ -648,6 +802,16 @@ def latin_sound(latin: str) -> LatinSound:
 def hangul_sound_shape_cached(hangul: str) -> str:
     """:func:`hangul_sound_shape`, kept per word (a pure function of it)."""
     return hangul_sound_shape(hangul)
+
+
+@lru_cache(maxsize=SOUND_CACHE)
+def _hangul_stops_cached(hangul: str) -> str:
+    return _hangul_stops(hangul)
+
+
+@lru_cache(maxsize=SOUND_CACHE)
+def _writes_schwa_cached(hangul: str) -> bool:
+    return _writes_schwa(hangul)
 
 
 @lru_cache(maxsize=SOUND_CACHE)

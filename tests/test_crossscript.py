@@ -119,3 +119,18 @@ def test_poisson_tail() -> None:
     assert abs(poisson_tail(1, 0.22) - (1 - 2.718281828 ** -0.22)) < 1e-6
     assert poisson_tail(3, 0.01) < 1e-6
     assert poisson_tail(10_000, 1.0) == 0.0
+
+
+def test_a_loanword_that_drops_a_written_vowel_finds_its_english_word(tmp_path: Path) -> None:
+    """Fails before kb.jamo read English as Korean writes it: 레이블 has no vowel for the e of
+    label, 룰스 none for the silent e of rules; and 포럼 (ㅍ) is forum, never volume."""
+    from indexed import found
+
+    notes = dict(FILLER)
+    notes["en/labels.md"] = "# Labels\n\nA label names a pod; selectors match labels.\n"
+    notes["en/hooks.md"] = "# Hooks\n\nThe rules of hooks: call them at the top level.\n"
+    notes["en/volumes.md"] = "# Volumes\n\nA volume keeps data past the container.\n"
+    nb, ix = indexed(tmp_path, notes)
+    assert found(nb, ix, "레이블")[:1] == ["en/labels.md"]
+    assert found(nb, ix, "룰스")[:1] == ["en/hooks.md"]
+    assert ("volume",) not in variants(nb, ix, "포럼", "sound")

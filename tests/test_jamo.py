@@ -119,3 +119,76 @@ def test_light_stem_leaves_code_alone() -> None:
     assert light_stem("max_active_runs") == "max_active_runs"
     assert light_stem("useeffect") == "useeffect"
     assert letters_key("kuberentes") == letters_key("kubernetes")
+
+
+@pytest.mark.parametrize(
+    ("hangul", "latin", "alike"),
+    [
+        # letters English writes that Korean does not say, or says otherwise
+        ("트래블", "travel", True),  # no vowel for an unstressed e before a last l or n
+        ("레이블", "label", True),
+        ("버튼", "button", True),
+        ("토큰", "token", True),
+        ("커튼", "curtain", True),
+        ("룰스", "rules", True),  # the silent e of a plural
+        ("스코프", "scopes", True),  # a plural written as its singular
+        ("클래스", "classes", True),
+        ("캡처", "capture", True),  # -ture is 처
+        ("아키텍처", "architecture", True),
+        ("해시맵", "hashmap", True),  # sh before a consonant is 시
+        ("매치드", "matched", True),
+        ("콜백", "callback", True),  # a before ll is ㅗ
+        ("인스톨", "install", True),
+        ("빌드", "build", True),  # a silent u
+        ("큐비트", "qubit", True),  # a u after q is the vowel when no vowel follows
+        ("비전", "vision", True),  # a voiced -sion is 전
+        ("퀘스천", "question", True),
+        ("오브", "of", True),
+        ("드롭트", "dropped", True),
+        ("깃", "git", True),  # a tense consonant for either
+        # a particle or ending after a 받침 is no unstressed vowel
+        ("같은", "curtain", False),
+        ("맛을", "model", False),
+        ("앱을", "apple", False),  # nor after a silent e's l (apple -> appl: 애플)
+        ("탑을", "tuple", False),
+        ("애플", "apple", True),
+        # Korean writes b, v as ㅂ, p, f as ㅍ, d as ㄷ, t as ㅌ, g as ㄱ, k, c as ㅋ
+        ("포럼", "volume", False),
+        ("필드", "build", False),
+        ("메탈", "medal", False),
+        ("메달", "metal", False),
+        ("인덴트", "intent", False),
+        ("라디오", "ratio", False),
+        ("데커", "teacher", False),
+        ("노트", "nodes", False),
+    ],
+)
+def test_loanword_spellings(hangul: str, latin: str, alike: bool) -> None:
+    assert sounds_like(hangul, latin) is alike
+
+
+@pytest.mark.parametrize(
+    ("hangul", "latin", "alike"),
+    [
+        # silent letters
+        ("나이프", "knife", True),
+        ("썸네일", "thumbnail", True),
+        ("람다", "lambda", True),
+        ("칼럼", "column", True),
+        ("디자인", "design", True),
+        ("디자이너", "designer", True),
+        ("캐슬", "castle", True),
+        ("리스너", "listener", True),
+        ("시그널", "signal", True),  # the g of gn before a vowel is said
+        ("칼럼니스트", "columnist", True),
+        # t before an unstressed i and a vowel is sh
+        ("이니셜", "initial", True),
+        ("크리덴셜", "credential", True),
+        # a soft g after n, not in an -ing
+        ("엔진", "engine", True),
+        ("엔지니어링", "engineering", True),
+        ("현장", "hanging", False),
+    ],
+)
+def test_silent_and_soft_letters(hangul: str, latin: str, alike: bool) -> None:
+    assert sounds_like(hangul, latin) is alike
