@@ -94,6 +94,13 @@ CASES: list[Case] = [
     C("assoc:note_traits", "call", "'[a](' x n", _wrap("", "[a](", "")),
     C("assoc:note_traits", "call", "code lines x n", _wrap("```\n", "ab cd ef gh ij kl\n", "")),
     C("assoc:_prose", "call", "'~~~ ```\\n' x n", _wrap("", "~~~ ```\n", "")),
+    # jamo: English words read as Korean writes them (query words and the vocabulary's terms)
+    C("jamo:_SH_BEFORE_CONSONANT", "sub", "'ash' x n", _wrap("", "ash", "")),
+    C("jamo:_CH_BEFORE_CONSONANT", "sub", "'ach' x n", _wrap("", "ach", "")),
+    C("jamo:_CLUSTER_END", "search", "'bl' x n 'a'", _wrap("", "bl", "a")),
+    C("jamo:_SCHWA", "sub", "'ab' x n 'q'", _wrap("", "ab", "q")),
+    C("jamo:_SCHWA", "sub", "'a' 'b' x n 'el'", _wrap("a", "b", "elz")),
+    C("jamo:_SCHWA", "sub", "'abe' x n 'lq'", _wrap("", "abe", "lq")),
     # vocab: glosses read from every note at index time
     C("vocab:extract_glosses", "call", "'(' x n", _wrap("", "(", "")),
     C("vocab:extract_glosses", "call", "'가 (a)' x n", _wrap("", "가 (a)", "")),
