@@ -22,7 +22,7 @@ does contain the excluded word (seen on the 10x notebook for ``-java spring``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 _B2L: list[int] | None = None
@@ -178,6 +178,23 @@ def segment_docs(leaves: list[tuple[Any, int]], docs: list[int]) -> Iterator[tup
         hi = len(docs) if end is None else bisect.bisect_left(docs, end)
         if lo < hi:
             yield leaf, offset, [d - offset for d in docs[lo:hi]]
+
+
+def docs_holding(m: Any, docs: Iterable[int]) -> set[int]:
+    """Those of the sorted ``docs`` a postings matcher holds, skipping through to each. A
+    matcher may be inactive from the start: a segment's filter of deleted notes, when the
+    segment holds the term only in deleted copies (the old copies of notes a sync rewrote)."""
+    found: set[int] = set()
+    for d in docs:
+        if not m.is_active():
+            break
+        if m.id() < d:
+            m.skip_to(d)
+            if not m.is_active():
+                break
+        if m.id() == d:
+            found.add(d)
+    return found
 
 
 def leaf_postings(reader: Any, field: str, btext: bytes) -> Any:

@@ -1311,6 +1311,8 @@ def _having_words(reader: Any, literal: str, docs: list[int]) -> set[int] | None
     letters and digits (``docker compose up``): the only ones that can hold them in a row as
     words. None when a word is not that plain. Each word's postings are skipped through to
     the notes asked about, the rarest word first."""
+    from .scoring import docs_holding
+
     words = set(literal.split())
     if not all(w.isalnum() for w in words):
         return None
@@ -1320,14 +1322,7 @@ def _having_words(reader: Any, literal: str, docs: list[int]) -> set[int] | None
         for f in ("title", "body"):
             if (f, term) not in reader:
                 continue
-            m = reader.postings(f, term)
-            for d in sorted(keep - have):
-                if not m.is_active():
-                    break
-                if m.id() < d:
-                    m.skip_to(d)
-                if m.is_active() and m.id() == d:
-                    have.add(d)
+            have |= docs_holding(reader.postings(f, term), sorted(keep - have))
         keep = have
         if not keep:
             break

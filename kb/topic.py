@@ -262,23 +262,11 @@ def _holding(leaves: list[tuple[Any, int]], field: str, term: str, docs: list[in
     """Those of ``docs`` (sorted, top-level numbers) whose ``field`` holds ``term``, read
     segment by segment (``leaves``: each segment's reader and first number), only in the
     segments some of them are in."""
-    from .scoring import segment_docs
+    from .scoring import docs_holding, segment_docs
 
     btext = term.encode("utf-8")
     found: set[int] = set()
     for leaf, offset, local in segment_docs(leaves, docs):
-        if (field, btext) not in leaf:
-            continue
-        m = leaf.postings(field, btext)
-        for d in local:
-            # (inactive from the start when the segment holds the term only in deleted
-            # notes: the old copies of notes a sync rewrote)
-            if not m.is_active():
-                break
-            if m.id() < d:
-                m.skip_to(d)
-                if not m.is_active():
-                    break
-            if m.id() == d:
-                found.add(d + offset)
+        if (field, btext) in leaf:
+            found.update(d + offset for d in docs_holding(leaf.postings(field, btext), local))
     return found
