@@ -622,7 +622,7 @@ def vowel_misfits(hangul: str, latin: str) -> int:
     likelier the one is the other's spelling (인턴드 is interned, not indent or intend)."""
     vowels = hangul_vowel_slots(hangul)
     best: int | None = None
-    for w in _respell(latin.lower()):
+    for w in latin_sound(latin).spellings:
         slots, rs = _latin_slots(w), _latin_dropped_r(w)
         for s, r in ((slots, rs), (slots[:-1], rs[:-1])):
             if len(s) == len(vowels) and len(r) == len(s):
@@ -766,20 +766,19 @@ class LatinSound:
         shape = hangul_sound_shape_cached(hangul)
         if not shape or (shape not in self.whole and shape not in self.cut):
             return False
-        _, sibilants, vowels = _hangul_sound(hangul)
+        _, sibilants, vowels, stops, schwa = _hangul_sound(hangul)
         if self._sibilants is None:
             self._sibilants = [_latin_sibilants(w) for w in self.spellings]
         if not any(_sibilants_agree(sibilants, x) for x in self._sibilants) and shape in self.whole:
             return False
         if self._stops is None:
             self._stops = [_latin_stops(w) for w in self.spellings]
-        stops = _hangul_stops_cached(hangul)
         if stops and not any(_stops_agree(stops, x) for x in self._stops):
             return False
         if self._slots is None:
             self._slots = [_latin_slots(w) for w in self.spellings]
         slots = self._slots
-        if self.schwa and not _writes_schwa_cached(hangul):
+        if self.schwa and not schwa:
             whole = [k for k in self.whole.get(shape, ()) if k not in self.schwa]
             cut = [k for k in self.cut.get(shape, ()) if k not in self.schwa]
         else:
@@ -805,19 +804,11 @@ def hangul_sound_shape_cached(hangul: str) -> str:
 
 
 @lru_cache(maxsize=SOUND_CACHE)
-def _hangul_stops_cached(hangul: str) -> str:
-    return _hangul_stops(hangul)
-
-
-@lru_cache(maxsize=SOUND_CACHE)
-def _writes_schwa_cached(hangul: str) -> bool:
-    return _writes_schwa(hangul)
-
-
-@lru_cache(maxsize=SOUND_CACHE)
-def _hangul_sound(hangul: str) -> tuple[str, list[str], list[str]]:
-    """A Hangul word's shape, sibilants and vowel slots, as :meth:`LatinSound.matches` reads them."""
-    return hangul_sound_shape_cached(hangul), _hangul_sibilants(hangul), hangul_vowel_slots(hangul)
+def _hangul_sound(hangul: str) -> tuple[str, list[str], list[str], str, bool]:
+    """A Hangul word's shape, sibilants, vowel slots, initial stops and whether it writes
+    ㅡ before l or n, as :meth:`LatinSound.matches` reads them."""
+    return (hangul_sound_shape_cached(hangul), _hangul_sibilants(hangul), hangul_vowel_slots(hangul),
+            _hangul_stops(hangul), _writes_schwa(hangul))
 
 
 def latin_lookup_keys(latin: str) -> set[str]:
