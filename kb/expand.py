@@ -290,8 +290,8 @@ class Expander:
         #: Each term's note count, kept with the plans (it depends on the index only).
         self._df: dict[str, int] = kept(plans, "#df")
         self._docs: dict[str, frozenset[int] | None] = {}
-        #: The English words each Hangul term sounds like (:meth:`_loan_sounds`).
-        self._loans: dict[str, frozenset[str]] = kept(plans, "#loans")
+        #: The English words each Hangul term sounds like (:meth:`english_sounds`).
+        self._loans: dict[str, dict[str, int]] = kept(plans, "#loans")
 
     # ----------------------------------------------------------------- lexicon
 
@@ -821,20 +821,23 @@ class Expander:
         self._english_forms(plan, best, SOUND_WEIGHT, typed_df)
         return len(best)
 
-    def _loan_sounds(self, term: str) -> frozenset[str]:
-        """The English words of the notes a Hangul word sounds like (:func:`sounds_like`):
-        what the word is the Hangul spelling of, if it is a loanword; kept per term."""
-        table = self._loans
-        got = table.get(term)
+    def english_sounds(self, term: str) -> dict[str, int]:
+        """The English terms of the notes a Hangul word sounds like (:func:`sounds_like`),
+        each with its note count, the commonest first (no test of being written beside it);
+        kept per term."""
+        got = self._loans.get(term)
         if got is None:
             key = hangul_sound_key(term)
-            found = set()
-            if self.vocab is not None and len(key) >= 2:
-                for other in self.vocab.by_sound(key):
-                    if other.isascii() and other not in found and sounds_like(term, other) and self.df(other):
-                        found.add(other)
-            got = table[term] = frozenset(found)
+            found = {o for o in self.vocab.by_sound(key) if o.isascii() and sounds_like(term, o)} if (
+                self.vocab is not None and key) else set()
+            ranked = sorted(((self.df(o), o) for o in found), reverse=True)
+            got = self._loans[term] = {o: df for df, o in ranked if df}
         return got
+
+    def _loan_sounds(self, term: str) -> Any:
+        """The English words a Hangul word is the Hangul spelling of, if it is a loanword
+        (:meth:`english_sounds`; none for a skeleton of one consonant class)."""
+        return self.english_sounds(term).keys() if len(hangul_sound_key(term)) >= 2 else {}.keys()
 
     def _spelling_weight(self, term: str, other: str) -> float:
         """The weight of a Hangul look-alike of a word the notes use: a guess at a slip

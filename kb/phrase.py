@@ -124,14 +124,13 @@ class Word:
 class RunFinder:
     """Finds the runs of one query against one searcher (and the expander's vocab)."""
 
-    def __init__(self, searcher: Any, expander: Any, stop: Callable[[], None] | None = None) -> None:
+    def __init__(self, searcher: Any, expander: Any) -> None:
         self.searcher = searcher
         self.reader = expander.reader
         self.expander = expander
         self.vocab = expander.vocab
-        self.stop = stop
-        #: A Hangul word's English look-alikes, and a run's answer, kept with the plans.
-        self._sounds: dict[str, list[str]] = kept(expander.plans, "#run-sounds")
+        self.stop: Callable[[], None] | None = expander.stop
+        #: A run's answer, and a word's hyphenated compounds, kept with the plans.
         self._runs: dict[tuple[str, ...], tuple[tuple[str, ...], str] | None] = kept(
             expander.plans, "#runs")
         self._compounds: dict[str, list[tuple[int, str, str]]] = kept(expander.plans, "#run-compounds")
@@ -231,20 +230,12 @@ class RunFinder:
         return self.expander._together(term, other)
 
     def word_sounds(self, term: str) -> list[str]:
-        """English terms of the notes that sound like a Hangul word of two syllables or
-        more, the commonest first (no test of being written beside it: the run is the
-        test); none for a shorter word."""
-        got = self._sounds.get(term)
-        if got is None:
-            got = []
-            if len(term) >= 2 and is_hangul_word(term):
-                key = hangul_sound_key(term)
-                found = {o for o in self.vocab.by_sound(key) if o.isascii() and o.isalpha()
-                         and sounds_like(term, o)} if key else set()
-                ranked = sorted(((self.expander.df(o), o) for o in found), reverse=True)
-                got = [o for df, o in ranked if df][:MAX_WORD_SOUNDS]
-            self._sounds[term] = got
-        return got
+        """English words of the notes that sound like a Hangul word of two syllables or
+        more, the commonest first (:meth:`kb.expand.Expander.english_sounds`: no test of
+        being written beside it, the run is the test); none for a shorter word."""
+        if len(term) < 2 or not is_hangul_word(term):
+            return []
+        return [o for o in self.expander.english_sounds(term) if o.isalpha()][:MAX_WORD_SOUNDS]
 
     def _compound(self, joined: str, heads: list[str]) -> str:
         """The commonest hyphenated term of the notes that starts with one of ``heads``

@@ -288,7 +288,6 @@ class _Builder:
         #: ...and the phrases of those runs whose words search their English words already:
         #: notes where they stand in a row rank higher (by the clauses' key, as units).
         self.run_rows: dict[tuple[str, ...], list[Any]] = {}
-        self._stop = stop
         self.units: dict[tuple[str, ...], Any] = {}  # see _units
         self.expander = Expander(self.reader, vocab, TEXT_FIELDS, plans, stop) if expand else None
         #: The words the notebook uses together across scripts (:mod:`kb.assoc`), or None.
@@ -719,7 +718,7 @@ def _with_runs(builder: _Builder, positive: list[Clause], queries: list[Any],
         return queries
     out = list(queries)
     texts = [c.text for c in positive]
-    for run in RunFinder(builder.searcher, builder.expander, builder._stop).find(words):
+    for run in RunFinder(builder.searcher, builder.expander).find(words):
         plans = [builder.plans[texts[i]] for i in range(run.start, run.end)]
         if run.covered(plans):
             builder.run_rows.setdefault(key, []).extend(
