@@ -324,12 +324,20 @@ _PREDICATE_ENDINGS = tuple(
 )
 
 
+#: Interrogatives that begin a word asking with its ending fused in (``뭐였지``, ``언제였더라``,
+#: ``누구한테``); not 왜 nor 몇, which also begin nouns (왜곡, 몇몇).
+_ASKING_HEADS = ("뭐", "무엇", "언제", "어디", "누구", "어떻게", "얼마나", "어느", "어떤", "무슨")
+
+
 def is_question_word(term: str) -> bool:
-    """An interrogative (``어떻게``, ``왜``, ``how``) or a predicate that ends like a question or
-    a wish (``바뀌나요``, ``되돌리려면``, ``다른가요``): no topic of its own."""
+    """An interrogative (``어떻게``, ``왜``, ``how``), one with an ending (``뭐였지``), or a
+    predicate that ends like a question or a wish (``바뀌나요``, ``되돌리려면``, ``다른가요``):
+    no topic of its own."""
     if term in QUESTION_WORDS:
         return True
-    return len(term) >= 3 and "\uac00" <= term[0] <= "\ud7a3" and term.endswith(_PREDICATE_ENDINGS)
+    if not term or not "\uac00" <= term[0] <= "\ud7a3":
+        return False
+    return len(term) >= 3 and term.endswith(_PREDICATE_ENDINGS) or term.startswith(_ASKING_HEADS)
 
 
 def strip_suffix(word: str) -> str:

@@ -273,6 +273,15 @@ def bm25_idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
+def _typed_asking(text: str, term: str) -> bool:
+    """A Hangul word typed with a question mark and analyzed whole: a predicate that asks
+    in the plain or casual style (``해?``, ``맞아?``, ``달라져?``), which the notes, written
+    in 합니다 or 한다, seldom use and so would weigh as a rare topic; not a noun with its
+    particle (``도커란?`` is analyzed to ``도커``, its topic)."""
+    typed = text.strip()
+    return typed.endswith("?") and is_hangul_word(term) and typed.rstrip("?!.~") == term
+
+
 class Expander:
     """Plans the variants of query words against one index reader (and its vocab tables)."""
 
@@ -339,7 +348,7 @@ class Expander:
             self._glosses(plan, " ".join(terms), typed_df)
             return plan
         term = terms[0]
-        asks = is_question_word(term)
+        asks = is_question_word(term) or _typed_asking(plan.text, term)
         if asks and is_hangul_word(term):
             # A word that ends as a question (줄이려면, 바뀌나요) is read as a verb; other words
             # are not (a noun such as 연산자 or 용도 parses as stem + ending too, and reading
@@ -348,7 +357,7 @@ class Expander:
         if (is_hangul_word(term) and term not in QUESTION_WORDS and term not in GRAMMAR_WORDS
                 and self._verb(plan, term, typed_df, asks) and not typed_df):
             return plan  # 늘리고: a verb the notes write in other forms, no typo
-        if (is_question_word(term) or term in GRAMMAR_WORDS) and not plan.stem:
+        if (asks or term in GRAMMAR_WORDS) and not plan.stem:
             plan.variants.clear()
             plan.question = True
             return plan
