@@ -337,7 +337,21 @@ def is_question_word(term: str) -> bool:
         return True
     if not term or not "\uac00" <= term[0] <= "\ud7a3":
         return False
-    return len(term) >= 3 and term.endswith(_PREDICATE_ENDINGS) or term.startswith(_ASKING_HEADS)
+    return (len(term) >= 3 and (term.endswith(_PREDICATE_ENDINGS) or polite_ending(term))
+            or term.startswith(_ASKING_HEADS))
+
+
+#: The vowels a verb's 아/어 form leaves in its last open syllable (보여, 떠, 해, 와, 줘, 돼, 세).
+_INFINITIVE_VOWELS = frozenset((0, 1, 4, 5, 6, 9, 10, 14))  # ㅏ ㅐ ㅓ ㅔ ㅕ ㅘ ㅙ ㅝ
+
+
+def polite_ending(term: str) -> bool:
+    """Whether a Hangul word ends as a predicate in the polite style: 요 after a verb's
+    아/어 form, an open syllable (보여요, 떠요, 돼요, 먹혀요); 필요, 중요, 수요 end otherwise."""
+    if len(term) < 2 or not term.endswith("요") or not "\uac00" <= term[-2] <= "\ud7a3":
+        return False
+    code = ord(term[-2]) - 0xAC00
+    return code % 28 == 0 and (code // 28) % 21 in _INFINITIVE_VOWELS
 
 
 def strip_suffix(word: str) -> str:

@@ -59,12 +59,13 @@ def _plans(nb: tuple[Notebook, object], query: str) -> tuple[list[str], dict[str
     return [h.path for h in r.hits], {p.text: p for p in r.explanation.words}  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("word", ["뭐였지", "언제였지", "뭐였더라", "무엇인지", "누구한테", "어디였더라"])
-def test_an_interrogative_with_its_ending_asks(word: str) -> None:
+@pytest.mark.parametrize("word", ["뭐였지", "언제였지", "뭐였더라", "무엇인지", "누구한테", "어디였더라",
+                                  "보여요", "먹혀요", "깜빡여요", "바꿔요"])
+def test_an_interrogative_or_a_polite_predicate_asks(word: str) -> None:
     assert is_question_word(word)
 
 
-@pytest.mark.parametrize("word", ["왜곡", "몇몇", "문자열", "서버", "해"])
+@pytest.mark.parametrize("word", ["왜곡", "몇몇", "문자열", "서버", "해", "필요", "중요", "수요일"])
 def test_a_noun_that_begins_like_one_does_not(word: str) -> None:
     assert not is_question_word(word)
 
