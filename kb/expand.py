@@ -54,6 +54,7 @@ from .jamo import (
     predicate_heads,
     predicate_stems,
     romanize,
+    could_be_loanword,
     sounds_like,
     syllable_distance,
     to_hangul_layout,
@@ -736,6 +737,8 @@ class Expander:
             keys = latin_lookup_keys(term)
             forms = [term]
         else:
+            if not could_be_loanword(term):
+                return 0  # 짜느라 is no sunrays, 떠나자는 no dinosaurs
             # 그라파나 is analyzed as 그라파 (나 read as a particle): try the word as typed too.
             forms = [term]
             typed = plan.text.strip()
@@ -749,7 +752,8 @@ class Expander:
             if self.stop is not None:
                 self.stop()
             for other in self.vocab.by_sound(key):
-                if other.isascii() == latin or other in plan.terms or other in found:
+                if other.isascii() == latin or other in plan.terms or other in found or (
+                        latin and not could_be_loanword(other)):
                     continue
                 if any(sounds_like(other, f) if latin else sounds_like(f, other) for f in forms):
                     df = self.df(other)
@@ -838,7 +842,7 @@ class Expander:
         if got is None:
             key = hangul_sound_key(term)
             found = {o for o in self.vocab.by_sound(key) if o.isascii() and sounds_like(term, o)} if (
-                self.vocab is not None and key) else set()
+                self.vocab is not None and key and could_be_loanword(term)) else set()
             ranked = sorted(((self.df(o), o) for o in found), reverse=True)
             got = self._loans[term] = {o: df for df, o in ranked if df}
         return got

@@ -17,6 +17,7 @@ import pytest
 
 from kb.analysis import is_question_word
 from kb.config import Notebook
+from kb.jamo import could_be_loanword
 from kb.index.sync import open_index, sync_index
 from kb.search import search
 
@@ -113,3 +114,30 @@ def test_notes_are_untouched(nb: tuple[Notebook, object]) -> None:
     notebook, _ = nb
     for name, text in NOTES.items():
         assert (Path(notebook.root) / name).read_text(encoding="utf-8") == text
+
+
+@pytest.mark.parametrize("word", ["짜느라", "떠나자는", "넣었더니", "깜빡여요", "읽었다"])
+def test_korean_spellings_no_loanword_uses(word: str) -> None:
+    assert not could_be_loanword(word)
+
+
+@pytest.mark.parametrize("word", ["파이썬", "쓰레드", "쿠버네티스", "인그레스", "레플리카셋", "브레이크포인트"])
+def test_loanword_spellings(word: str) -> None:
+    assert could_be_loanword(word)
+
+
+def test_a_korean_verb_has_no_english_sound_alike(tmp_path: Path) -> None:
+    # 짜느라 (busy writing) has the consonants of sunrays; no loanword is spelled with ㅉ.
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "sun.md").write_text("# Sunrays\n\nThe sunrays shader. sunrays sunrays.\n", encoding="utf-8")
+    (root / "tdd.md").write_text("# TDD\n\n테스트 코드를 먼저 짠다. 개발이 느려지지 않는다.\n", encoding="utf-8")
+    (root / "other.md").write_text("# 메모\n\n테스트 메모.\n", encoding="utf-8")
+    time.sleep(0.025)
+    notebook = Notebook(root=root, index_dir=tmp_path / "index", source="test")
+    sync_index(notebook)
+    ix, _ = open_index(notebook, sync=False)
+    r = search(notebook, "테스트 코드 짜느라 느려지지 않나", ix=ix, explain=True)
+    plan = {p.text: p for p in r.explanation.words}["짜느라"]  # type: ignore[union-attr]
+    assert not any(t.isascii() for v in plan.variants for t in v.terms)
+    assert "sun.md" not in [h.path for h in r.hits]
