@@ -46,6 +46,7 @@ from .english import derived_lookups, letters_key, light_stem
 from .jamo import (
     choseong,
     choseong_variants,
+    could_be_loanword,
     hangul_sound_key,
     is_choseong_only,
     latin_lookup_keys,
@@ -54,7 +55,6 @@ from .jamo import (
     predicate_heads,
     predicate_stems,
     romanize,
-    could_be_loanword,
     sounds_like,
     syllable_distance,
     to_hangul_layout,

@@ -17,8 +17,8 @@ import pytest
 
 from kb.analysis import is_question_word
 from kb.config import Notebook
-from kb.jamo import could_be_loanword
 from kb.index.sync import open_index, sync_index
+from kb.jamo import could_be_loanword
 from kb.search import search
 
 NOTES = {
@@ -31,7 +31,8 @@ NOTES = {
                   "노멀 모드로 갈 때 입력기를 영문으로 바꾼다.\n",
     "debugger.md": "# Debugger\n\nSet a breakpoint on a line; the debugger stops at each breakpoint.\n",
     # Notes that share a word or two, and say the casual forms.
-    "chat-log.md": "# 컴포넌트 state 잡담\n\n오늘은 컴포넌트 state 이거 해? 저거 해? 하다가 하나만 고쳤다. 해 봐야 안다.\n",
+    "chat-log.md": "# 컴포넌트 state 잡담\n\n오늘은 컴포넌트 state 이거 해? 저거 해? 하다가 "
+                   "하나만 고쳤다. 해 봐야 안다.\n",
     "diary.md": "# 일기\n\n서버 점검. 문자열 정리. 그게 뭐 였지? 별일 없었다.\n",
     "pods.md": "# 파드\n\n쿠버네티스 파드는 컨테이너 묶음이다. 파드 로그를 본다.\n",
     "filler-1.md": "# 메모 1\n\n형제 회사와 회의. 회의록 정리.\n",
@@ -121,7 +122,8 @@ def test_korean_spellings_no_loanword_uses(word: str) -> None:
     assert not could_be_loanword(word)
 
 
-@pytest.mark.parametrize("word", ["파이썬", "쓰레드", "쿠버네티스", "인그레스", "레플리카셋", "브레이크포인트"])
+@pytest.mark.parametrize("word", ["파이썬", "쓰레드", "쿠버네티스", "인그레스", "레플리카셋",
+                                  "브레이크포인트"])
 def test_loanword_spellings(word: str) -> None:
     assert could_be_loanword(word)
 
@@ -131,7 +133,8 @@ def test_a_korean_verb_has_no_english_sound_alike(tmp_path: Path) -> None:
     root = tmp_path / "notes"
     root.mkdir()
     (root / "sun.md").write_text("# Sunrays\n\nThe sunrays shader. sunrays sunrays.\n", encoding="utf-8")
-    (root / "tdd.md").write_text("# TDD\n\n테스트 코드를 먼저 짠다. 개발이 느려지지 않는다.\n", encoding="utf-8")
+    (root / "tdd.md").write_text("# TDD\n\n테스트 코드를 먼저 짠다. 개발이 느려지지 않는다.\n",
+                                 encoding="utf-8")
     (root / "other.md").write_text("# 메모\n\n테스트 메모.\n", encoding="utf-8")
     time.sleep(0.025)
     notebook = Notebook(root=root, index_dir=tmp_path / "index", source="test")
