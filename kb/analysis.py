@@ -345,13 +345,21 @@ def is_question_word(term: str) -> bool:
 _INFINITIVE_VOWELS = frozenset((0, 1, 4, 5, 6, 9, 10, 14))  # ㅏ ㅐ ㅓ ㅔ ㅕ ㅘ ㅙ ㅝ
 
 
+def casual_ending(term: str) -> bool:
+    """Whether a Hangul word ends as a verb's 아/어 form, an open syllable (해, 맞아, 보여,
+    달라져, 줄래): the casual style's last word. Nouns end so too (서버, 개): the caller
+    knows more."""
+    last = term[-1:]
+    if not last or not "\uac00" <= last <= "\ud7a3":
+        return False
+    code = ord(last) - 0xAC00
+    return code % 28 == 0 and (code // 28) % 21 in _INFINITIVE_VOWELS
+
+
 def polite_ending(term: str) -> bool:
     """Whether a Hangul word ends as a predicate in the polite style: 요 after a verb's
     아/어 form, an open syllable (보여요, 떠요, 돼요, 먹혀요); 필요, 중요, 수요 end otherwise."""
-    if len(term) < 2 or not term.endswith("요") or not "\uac00" <= term[-2] <= "\ud7a3":
-        return False
-    code = ord(term[-2]) - 0xAC00
-    return code % 28 == 0 and (code // 28) % 21 in _INFINITIVE_VOWELS
+    return len(term) >= 2 and term.endswith("요") and casual_ending(term[:-1])
 
 
 def strip_suffix(word: str) -> str:

@@ -36,8 +36,10 @@ from typing import Any
 from .analysis import (
     QUESTION_WORDS,
     analyze,
+    casual_ending,
     is_hangul_word,
     is_question_word,
+    polite_ending,
     predicate_stem,
     query_terms,
     stem_term,
@@ -275,12 +277,14 @@ def bm25_idf(df: int, n: int) -> float:
 
 
 def _typed_asking(text: str, term: str) -> bool:
-    """A Hangul word typed with a question mark and analyzed whole: a predicate that asks
-    in the plain or casual style (``해?``, ``맞아?``, ``달라져?``), which the notes, written
-    in 합니다 or 한다, seldom use and so would weigh as a rare topic; not a noun with its
-    particle (``도커란?`` is analyzed to ``도커``, its topic)."""
+    """A Hangul word typed with a question mark, analyzed whole, that ends as a predicate in
+    the casual or polite style (``해?``, ``맞아?``, ``달라져?``, ``구해요?``): it asks. The notes,
+    written in 합니다 or 한다, seldom use these forms, so by rarity they weighed as the topic.
+    Not a noun with its particle (``도커란?`` is analyzed to ``도커``) nor one ending in a
+    consonant (``롤백?``); the caller rules out loanwords (``서버?``)."""
     typed = text.strip()
-    return typed.endswith("?") and is_hangul_word(term) and typed.rstrip("?!.~") == term
+    return (typed.endswith("?") and is_hangul_word(term) and typed.rstrip("?!.~") == term
+            and (casual_ending(term) or polite_ending(term)))
 
 
 class Expander:
@@ -349,7 +353,10 @@ class Expander:
             self._glosses(plan, " ".join(terms), typed_df)
             return plan
         term = terms[0]
-        asks = is_question_word(term) or _typed_asking(plan.text, term)
+        # ...a casual predicate typed with '?', unless it may be an English word in Hangul
+        # (컨테이너?, 데이터?: nouns end in open syllables too; one syllable sounds like anything).
+        asks = is_question_word(term) or (_typed_asking(plan.text, term) and not (
+            len(term) > 1 and self.english_sounds(term)))
         if asks and is_hangul_word(term):
             # A word that ends as a question (줄이려면, 바뀌나요) is read as a verb; other words
             # are not (a noun such as 연산자 or 용도 parses as stem + ending too, and reading

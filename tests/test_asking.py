@@ -30,6 +30,7 @@ NOTES = {
     "vim-ime.md": "# vim 입력기 전환\n\n한글 입력 상태로 노멀 모드에 돌아오면 명령이 입력되지 않는다. "
                   "노멀 모드로 갈 때 입력기를 영문으로 바꾼다.\n",
     "debugger.md": "# Debugger\n\nSet a breakpoint on a line; the debugger stops at each breakpoint.\n",
+    "containers.md": "# Containers\n\nA pod runs one or more containers; each container has its logs.\n",
     # Notes that share a word or two, and say the casual forms.
     "chat-log.md": "# 컴포넌트 state 잡담\n\n오늘은 컴포넌트 state 이거 해? 저거 해? 하다가 "
                    "하나만 고쳤다. 해 봐야 안다.\n",
@@ -93,6 +94,15 @@ def test_a_noun_with_its_particle_and_a_question_mark_is_the_topic(nb: tuple[Not
     paths, plans = _plans(nb, "쿠버네티스 파드란?")
     assert paths[:1] == ["pods.md"]
     assert not plans["파드란?"].question  # type: ignore[attr-defined]
+
+
+def test_a_noun_typed_with_a_question_mark_is_the_topic(nb: tuple[Notebook, object]) -> None:
+    # 컨테이너 ends in an open syllable, as 해 and 맞아 do, but it is an English word in Hangul;
+    # 로그 ends in ㅡ, as no casual predicate does.
+    _, plans = _plans(nb, "쿠버네티스 파드 컨테이너?")
+    assert not plans["컨테이너?"].question  # type: ignore[attr-defined]
+    _, plans = _plans(nb, "쿠버네티스 파드 로그?")
+    assert not plans["로그?"].question  # type: ignore[attr-defined]
 
 
 def test_the_last_word_of_a_question_no_note_holds_asks(nb: tuple[Notebook, object]) -> None:
