@@ -324,12 +324,42 @@ _PREDICATE_ENDINGS = tuple(
 )
 
 
+#: Interrogatives that begin a word asking with its ending fused in (``뭐였지``, ``언제였더라``,
+#: ``누구한테``); not 왜 nor 몇, which also begin nouns (왜곡, 몇몇).
+_ASKING_HEADS = ("뭐", "무엇", "언제", "어디", "누구", "어떻게", "얼마나", "어느", "어떤", "무슨")
+
+
 def is_question_word(term: str) -> bool:
-    """An interrogative (``어떻게``, ``왜``, ``how``) or a predicate that ends like a question or
-    a wish (``바뀌나요``, ``되돌리려면``, ``다른가요``): no topic of its own."""
+    """An interrogative (``어떻게``, ``왜``, ``how``), one with an ending (``뭐였지``), or a
+    predicate that ends like a question or a wish (``바뀌나요``, ``되돌리려면``, ``다른가요``):
+    no topic of its own."""
     if term in QUESTION_WORDS:
         return True
-    return len(term) >= 3 and "\uac00" <= term[0] <= "\ud7a3" and term.endswith(_PREDICATE_ENDINGS)
+    if not term or not "\uac00" <= term[0] <= "\ud7a3":
+        return False
+    return (len(term) >= 3 and (term.endswith(_PREDICATE_ENDINGS) or polite_ending(term))
+            or term.startswith(_ASKING_HEADS))
+
+
+#: The vowels a verb's 아/어 form leaves in its last open syllable (보여, 떠, 해, 와, 줘, 돼, 세).
+_INFINITIVE_VOWELS = frozenset((0, 1, 4, 5, 6, 9, 10, 14))  # ㅏ ㅐ ㅓ ㅔ ㅕ ㅘ ㅙ ㅝ
+
+
+def casual_ending(term: str) -> bool:
+    """Whether a Hangul word ends as a verb's 아/어 form, an open syllable (해, 맞아, 보여,
+    달라져, 줄래): the casual style's last word. Nouns end so too (서버, 개): the caller
+    knows more."""
+    last = term[-1:]
+    if not last or not "\uac00" <= last <= "\ud7a3":
+        return False
+    code = ord(last) - 0xAC00
+    return code % 28 == 0 and (code // 28) % 21 in _INFINITIVE_VOWELS
+
+
+def polite_ending(term: str) -> bool:
+    """Whether a Hangul word ends as a predicate in the polite style: 요 after a verb's
+    아/어 form, an open syllable (보여요, 떠요, 돼요, 먹혀요); 필요, 중요, 수요 end otherwise."""
+    return len(term) >= 2 and term.endswith("요") and casual_ending(term[:-1])
 
 
 def strip_suffix(word: str) -> str:

@@ -36,8 +36,10 @@ from typing import Any
 from .analysis import (
     QUESTION_WORDS,
     analyze,
+    casual_ending,
     is_hangul_word,
     is_question_word,
+    polite_ending,
     predicate_stem,
     query_terms,
     stem_term,
@@ -46,6 +48,7 @@ from .english import derived_lookups, letters_key, light_stem
 from .jamo import (
     choseong,
     choseong_variants,
+    could_be_loanword,
     hangul_sound_key,
     is_choseong_only,
     latin_lookup_keys,
@@ -273,6 +276,17 @@ def bm25_idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
+def _typed_asking(text: str, term: str) -> bool:
+    """A Hangul word typed with a question mark, analyzed whole, that ends as a predicate in
+    the casual or polite style (``해?``, ``맞아?``, ``달라져?``, ``구해요?``): it asks. The notes,
+    written in 합니다 or 한다, seldom use these forms, so by rarity they weighed as the topic.
+    Not a noun with its particle (``도커란?`` is analyzed to ``도커``) nor one ending in a
+    consonant (``롤백?``); the caller rules out loanwords (``서버?``)."""
+    typed = text.strip()
+    return (typed.endswith("?") and is_hangul_word(term) and typed.rstrip("?!.~") == term
+            and (casual_ending(term) or polite_ending(term)))
+
+
 class Expander:
     """Plans the variants of query words against one index reader (and its vocab tables)."""
 
@@ -339,7 +353,10 @@ class Expander:
             self._glosses(plan, " ".join(terms), typed_df)
             return plan
         term = terms[0]
-        asks = is_question_word(term)
+        # ...a casual predicate typed with '?', unless it may be an English word in Hangul
+        # (컨테이너?, 데이터?: nouns end in open syllables too; one syllable sounds like anything).
+        asks = is_question_word(term) or (_typed_asking(plan.text, term) and not (
+            len(term) > 1 and self.english_sounds(term)))
         if asks and is_hangul_word(term):
             # A word that ends as a question (줄이려면, 바뀌나요) is read as a verb; other words
             # are not (a noun such as 연산자 or 용도 parses as stem + ending too, and reading
@@ -348,7 +365,7 @@ class Expander:
         if (is_hangul_word(term) and term not in QUESTION_WORDS and term not in GRAMMAR_WORDS
                 and self._verb(plan, term, typed_df, asks) and not typed_df):
             return plan  # 늘리고: a verb the notes write in other forms, no typo
-        if (is_question_word(term) or term in GRAMMAR_WORDS) and not plan.stem:
+        if (asks or term in GRAMMAR_WORDS) and not plan.stem:
             plan.variants.clear()
             plan.question = True
             return plan
@@ -727,6 +744,8 @@ class Expander:
             keys = latin_lookup_keys(term)
             forms = [term]
         else:
+            if not could_be_loanword(term):
+                return 0  # 짜느라 is no sunrays, 떠나자는 no dinosaurs
             # 그라파나 is analyzed as 그라파 (나 read as a particle): try the word as typed too.
             forms = [term]
             typed = plan.text.strip()
@@ -740,7 +759,8 @@ class Expander:
             if self.stop is not None:
                 self.stop()
             for other in self.vocab.by_sound(key):
-                if other.isascii() == latin or other in plan.terms or other in found:
+                if other.isascii() == latin or other in plan.terms or other in found or (
+                        latin and not could_be_loanword(other)):
                     continue
                 if any(sounds_like(other, f) if latin else sounds_like(f, other) for f in forms):
                     df = self.df(other)
@@ -829,7 +849,7 @@ class Expander:
         if got is None:
             key = hangul_sound_key(term)
             found = {o for o in self.vocab.by_sound(key) if o.isascii() and sounds_like(term, o)} if (
-                self.vocab is not None and key) else set()
+                self.vocab is not None and key and could_be_loanword(term)) else set()
             ranked = sorted(((self.df(o), o) for o in found), reverse=True)
             got = self._loans[term] = {o: df for df, o in ranked if df}
         return got

@@ -45,6 +45,26 @@ def split_syllable(ch: str) -> tuple[str, str, str]:
     return CHO[code // 588], JUNG[(code // 28) % 21], JONG[code % 28]
 
 
+#: Initials and finals Korean's rules for loanwords never write (외래어 표기법: the tense
+#: ㄲ ㄸ ㅃ ㅉ for no English sound; a final only ㄱ ㄴ ㄹ ㅁ ㅂ ㅅ ㅇ). ㅆ stays: 파이썬, 쓰레드.
+_NO_LOAN_INITIALS = frozenset("ㄲㄸㅃㅉ")
+_LOAN_FINALS = frozenset(("", "ㄱ", "ㄴ", "ㄹ", "ㅁ", "ㅂ", "ㅅ", "ㅇ"))
+
+
+def could_be_loanword(word: str) -> bool:
+    """Whether a Hangul word is spelled as Korean writes English words: no syllable with a
+    tense initial but ㅆ, no final outside the seven (짜느라, 떠나자는, 넣었더니 are Korean
+    words; 파이썬, 쿠버네티스, 인그레스 may be English). Of the 530 sound-alike glosses of
+    the corpus (``레플리카셋(ReplicaSet)``), 1 breaks it (꾸브레, Coupvray)."""
+    for ch in word:
+        code = ord(ch) - _BASE
+        if not 0 <= code <= _LAST - _BASE:
+            continue
+        if CHO[code // 588] in _NO_LOAN_INITIALS or JONG[code % 28] not in _LOAN_FINALS:
+            return False
+    return True
+
+
 def join_syllable(cho: str, jung: str, jong: str = "") -> str:
     return chr(_BASE + (CHO.index(cho) * 21 + JUNG.index(jung)) * 28 + JONG.index(jong))
 

@@ -660,6 +660,9 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
         return cached
     units: list[tuple[Any, float, bool, bool, str]] = []
     queries = _with_runs(builder, positive, [builder.clause_query(c) for c in positive], key)
+    # The last word of a question that no note holds nor corrects (뭐였지, 먹혀요, 나왔었나):
+    # the asker's predicate, in a form the notes never use, not the rarest topic.
+    last = len(positive) - 1 if len(positive) >= SOFT_MIN_WORDS and _asks(builder) else -1
     i = 0
     while i < len(positive):
         q_i = queries[i]
@@ -680,6 +683,10 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
                 i += 2
                 continue
         plan = builder.plans.get(positive[i].text)
+        if plan is not None and i == last and _asked_with(plan):
+            plan.question = True
+            plan.variants.clear()
+            q_i = NullQuery  # its look-alikes (뭐였지 ~ modsiw) are no topic either
         question = bool(plan and plan.question)
         if question and q_i is not NullQuery:
             q_i = q_i.with_boost(q_i.boost * QUESTION_WEIGHT)  # 바뀌나요 in an FAQ says nothing
@@ -687,6 +694,15 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
         i += 1
     builder.units[key] = units
     return units
+
+
+def _asked_with(plan: WordPlan) -> bool:
+    """Whether a question's last word is its asking predicate in a form no note uses: a
+    Hangul word the notes lack, that no typo or spelling fix found."""
+    from .analysis import is_hangul_word
+
+    return (not plan.found and not plan.correction and not plan.stem and len(plan.terms) == 1
+            and is_hangul_word(plan.terms[0]))
 
 
 def _with_runs(builder: _Builder, positive: list[Clause], queries: list[Any],
