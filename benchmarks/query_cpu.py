@@ -34,6 +34,8 @@ from kb.config import Notebook
 from kb.index.sync import open_index, sync_index
 from kb.search import search
 root, index, queries = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+import kb
+assert Path(kb.__file__).resolve().parent.parent == Path.cwd().resolve(), kb.__file__
 nb = Notebook(Path(root).resolve(), Path(index), "bench")
 if not any(Path(index).glob("*.toc")):
     sync_index(nb)
@@ -60,8 +62,10 @@ def _queries(paths: list[Path]) -> list[str]:
 def _pass(tree: Path, root: Path, index: Path, queries: list[str]) -> float:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = str(tree)
+    # cwd=tree: ``python -c`` puts the working directory first on sys.path, before PYTHONPATH,
+    # so a run started inside a kb checkout timed that checkout's kb for both trees.
     done = subprocess.run([sys.executable, "-c", CHILD, str(root), str(index), json.dumps(queries)],
-                          env=env, capture_output=True, text=True, timeout=3600)
+                          env=env, capture_output=True, text=True, timeout=3600, cwd=tree)
     if done.returncode:
         raise SystemExit(f"{tree}: exit {done.returncode}: {done.stderr[-500:]}")
     return float(done.stdout.strip().splitlines()[-1])
