@@ -698,11 +698,18 @@ def _units(builder: _Builder, positive: list[Clause]) -> list[tuple[Any, float, 
 
 def _asked_with(plan: WordPlan) -> bool:
     """Whether a question's last word is its asking predicate in a form no note uses: a
-    Hangul word the notes lack, that no typo or spelling fix found."""
-    from .analysis import is_hangul_word
+    Hangul word the notes lack, that no typo or spelling fix found, and that is no English
+    word in Hangul: spelled as Korean never writes one (뭐였지, 나왔었나), or ending as a
+    predicate does (먹혀요, 보여?). A loanword the notes only write in English (어떻게
+    서스펜드?) stays the topic."""
+    from .analysis import casual_ending, is_hangul_word, polite_ending
+    from .jamo import could_be_loanword
 
-    return (not plan.found and not plan.correction and not plan.stem and len(plan.terms) == 1
-            and is_hangul_word(plan.terms[0]))
+    if plan.found or plan.correction or plan.stem or len(plan.terms) != 1:
+        return False
+    term = plan.terms[0]
+    return is_hangul_word(term) and (not could_be_loanword(term) or polite_ending(term)
+                                     or casual_ending(term))
 
 
 def _with_runs(builder: _Builder, positive: list[Clause], queries: list[Any],
