@@ -112,19 +112,12 @@ def test_the_last_word_of_a_question_no_note_holds_asks(nb: tuple[Notebook, obje
     assert plans["먹혀요"].question  # type: ignore[attr-defined]
 
 
-def test_a_loanword_ending_a_question_keeps_its_english(nb: tuple[Notebook, object]) -> None:
-    # The question asks (어떻게) and ends in a word no note holds, but 브레이크포인트 is spelled
-    # as Korean writes English, and ends as no predicate does: the topic, found in English.
-    paths, plans = _plans(nb, "디버거 라인 어떻게 브레이크포인트")
-    plan = plans["브레이크포인트"]
-    assert not plan.question  # type: ignore[attr-defined]
-    assert ("breakpoint",) in {v.terms for v in plan.variants}  # type: ignore[attr-defined]
-    assert paths[:1] == ["debugger.md"]
-
-
-def test_a_loanword_no_note_holds_keeps_its_english(nb: tuple[Notebook, object]) -> None:
-    # Not a question: the last word is the topic, and the notes say it in English.
-    paths, plans = _plans(nb, "디버거 라인 브레이크포인트")
+# A loanword no note holds, last in a query that does not ask, or in one that asks (어떻게):
+# spelled as Korean writes English and ending as no predicate does, it is the topic, found in
+# English.
+@pytest.mark.parametrize("query", ["디버거 라인 브레이크포인트", "디버거 라인 어떻게 브레이크포인트"])
+def test_a_loanword_no_note_holds_keeps_its_english(nb: tuple[Notebook, object], query: str) -> None:
+    paths, plans = _plans(nb, query)
     plan = plans["브레이크포인트"]
     assert not plan.question  # type: ignore[attr-defined]
     assert ("breakpoint",) in {v.terms for v in plan.variants}  # type: ignore[attr-defined]
