@@ -342,24 +342,31 @@ def is_question_word(term: str) -> bool:
 
 
 #: The vowels a verb's 아/어 form leaves in its last open syllable (보여, 떠, 해, 와, 줘, 돼, 세).
-_INFINITIVE_VOWELS = frozenset((0, 1, 4, 5, 6, 9, 10, 14))  # ㅏ ㅐ ㅓ ㅔ ㅕ ㅘ ㅙ ㅝ
+_INFINITIVE_VOWELS = frozenset("ㅏㅐㅓㅔㅕㅘㅙㅝ")
 
 
 def casual_ending(term: str) -> bool:
     """Whether a Hangul word ends as a verb's 아/어 form, an open syllable (해, 맞아, 보여,
     달라져, 줄래): the casual style's last word. Nouns end so too (서버, 개): the caller
     knows more."""
-    last = term[-1:]
-    if not last or not "\uac00" <= last <= "\ud7a3":
+    from .jamo import is_syllable, split_syllable
+
+    if not term or not is_syllable(term[-1]):
         return False
-    code = ord(last) - 0xAC00
-    return code % 28 == 0 and (code // 28) % 21 in _INFINITIVE_VOWELS
+    _, vowel, final = split_syllable(term[-1])
+    return not final and vowel in _INFINITIVE_VOWELS
 
 
 def polite_ending(term: str) -> bool:
     """Whether a Hangul word ends as a predicate in the polite style: 요 after a verb's
     아/어 form, an open syllable (보여요, 떠요, 돼요, 먹혀요); 필요, 중요, 수요 end otherwise."""
     return len(term) >= 2 and term.endswith("요") and casual_ending(term[:-1])
+
+
+def ends_as_predicate(term: str) -> bool:
+    """Whether a Hangul word ends as a predicate in the casual or the polite style (해, 맞아,
+    먹혀요): one test for a word typed with ``?`` and for a question's last word."""
+    return casual_ending(term) or polite_ending(term)
 
 
 def strip_suffix(word: str) -> str:

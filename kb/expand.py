@@ -36,10 +36,9 @@ from typing import Any
 from .analysis import (
     QUESTION_WORDS,
     analyze,
-    casual_ending,
+    ends_as_predicate,
     is_hangul_word,
     is_question_word,
-    polite_ending,
     predicate_stem,
     query_terms,
     stem_term,
@@ -284,7 +283,7 @@ def _typed_asking(text: str, term: str) -> bool:
     consonant (``롤백?``); the caller rules out loanwords (``서버?``)."""
     typed = text.strip()
     return (typed.endswith("?") and is_hangul_word(term) and typed.rstrip("?!.~") == term
-            and (casual_ending(term) or polite_ending(term)))
+            and ends_as_predicate(term))
 
 
 class Expander:

@@ -57,11 +57,10 @@ def could_be_loanword(word: str) -> bool:
     words; 파이썬, 쿠버네티스, 인그레스 may be English). Of the 530 sound-alike glosses of
     the corpus (``레플리카셋(ReplicaSet)``), 1 breaks it (꾸브레, Coupvray)."""
     for ch in word:
-        code = ord(ch) - _BASE
-        if not 0 <= code <= _LAST - _BASE:
-            continue
-        if CHO[code // 588] in _NO_LOAN_INITIALS or JONG[code % 28] not in _LOAN_FINALS:
-            return False
+        if is_syllable(ch):
+            initial, _, final = split_syllable(ch)
+            if initial in _NO_LOAN_INITIALS or final not in _LOAN_FINALS:
+                return False
     return True
 
 

@@ -702,14 +702,13 @@ def _asked_with(plan: WordPlan) -> bool:
     word in Hangul: spelled as Korean never writes one (뭐였지, 나왔었나), or ending as a
     predicate does (먹혀요, 보여?). A loanword the notes only write in English (어떻게
     서스펜드?) stays the topic."""
-    from .analysis import casual_ending, is_hangul_word, polite_ending
+    from .analysis import ends_as_predicate, is_hangul_word
     from .jamo import could_be_loanword
 
     if plan.found or plan.correction or plan.stem or len(plan.terms) != 1:
         return False
     term = plan.terms[0]
-    return is_hangul_word(term) and (not could_be_loanword(term) or polite_ending(term)
-                                     or casual_ending(term))
+    return is_hangul_word(term) and (not could_be_loanword(term) or ends_as_predicate(term))
 
 
 def _with_runs(builder: _Builder, positive: list[Clause], queries: list[Any],
